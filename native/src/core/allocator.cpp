@@ -1,0 +1,104 @@
+// Allocator: live-block map, counters and the size-keyed cache of freed blocks.
+#include "core/allocator.h"
+
+#include "core/error.h"
+
+namespace kiln {
+
+Allocator::Allocator(const char* device_name, size_t alignment, bool caching, SystemAlloc sys_alloc,
+                     SystemFree sys_free)
+    : device_name_(device_name), alignment_(alignment), caching_(caching), sys_alloc_(std::move(sys_alloc)),
+      sys_free_(std::move(sys_free)) {}
+
+Allocator::~Allocator() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (auto& kv : live_) sys_free_(kv.first);
+    live_.clear();
+    empty_cache_locked();
+}
+
+size_t Allocator::rounded_size(size_t bytes, size_t alignment) {
+    const size_t small_step = alignment > 512 ? alignment : 512;
+    const size_t large_step = size_t(1) << 20;
+    if (bytes == 0) return small_step;  // a real, unique block, so that free() stays uniform
+    const size_t step = bytes < large_step ? small_step : large_step;
+    if (bytes > SIZE_MAX - step) return 0;
+    return (bytes + step - 1) / step * step;
+}
+
+void* Allocator::allocate(size_t bytes) {
+    const size_t size = rounded_size(bytes, alignment_);
+    if (size == 0) fail(KILN_ERR_OUT_OF_MEMORY, "kiln_alloc: %zu bytes cannot be allocated on %s", bytes, device_name_);
+    std::lock_guard<std::mutex> lock(mutex_);
+    void* ptr = nullptr;
+    if (caching_) {
+        auto it = cached_.find(size);
+        if (it != cached_.end()) {
+            ptr = it->second;
+            cached_.erase(it);
+            stats_.cache_hits++;
+        }
+    }
+    if (!ptr) {
+        ptr = sys_alloc_(size);
+        if (!ptr && !cached_.empty()) {  // the cache may hold the memory we need in the wrong sizes
+            empty_cache_locked();
+            ptr = sys_alloc_(size);
+        }
+        if (!ptr) {
+            fail(KILN_ERR_OUT_OF_MEMORY,
+                 "kiln_alloc: out of memory on %s allocating %zu bytes (in use: %llu bytes in %llu blocks, "
+                 "peak %llu bytes)",
+                 device_name_, bytes, (unsigned long long)stats_.bytes_in_use,
+                 (unsigned long long)stats_.live_allocations, (unsigned long long)stats_.peak_bytes_in_use);
+        }
+        stats_.system_allocations++;
+        stats_.bytes_reserved += size;
+    }
+    live_.emplace(ptr, size);
+    stats_.bytes_in_use += size;
+    if (stats_.bytes_in_use > stats_.peak_bytes_in_use) stats_.peak_bytes_in_use = stats_.bytes_in_use;
+    stats_.live_allocations++;
+    stats_.total_allocations++;
+    return ptr;
+}
+
+void Allocator::release(void* ptr) {
+    if (!ptr) return;
+    std::lock_guard<std::mutex> lock(mutex_);
+    auto it = live_.find(ptr);
+    if (it == live_.end()) {
+        fail(KILN_ERR_INVALID_ARGUMENT,
+             "kiln_free: pointer %p was not allocated by this %s context, or was already freed", ptr, device_name_);
+    }
+    const size_t size = it->second;
+    live_.erase(it);
+    stats_.bytes_in_use -= size;
+    stats_.live_allocations--;
+    if (caching_) {
+        cached_.emplace(size, ptr);
+    } else {
+        sys_free_(ptr);
+        stats_.bytes_reserved -= size;
+    }
+}
+
+void Allocator::empty_cache() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    empty_cache_locked();
+}
+
+void Allocator::empty_cache_locked() {
+    for (auto& kv : cached_) {
+        sys_free_(kv.second);
+        stats_.bytes_reserved -= kv.first;
+    }
+    cached_.clear();
+}
+
+kiln_memory_stats Allocator::stats() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return stats_;
+}
+
+}  // namespace kiln

@@ -1,0 +1,49 @@
+// One allocator for both device kinds: live-block bookkeeping and counters, plus an optional cache of freed blocks
+// (used for CUDA, where cudaMalloc/cudaFree synchronize the device and cost far more than a kernel launch).
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <map>
+#include <mutex>
+#include <unordered_map>
+
+#include "kiln/kiln.h"
+
+namespace kiln {
+
+class Allocator {
+public:
+    // system_alloc returns nullptr when the system is out of memory and throws kiln::Error for anything else.
+    using SystemAlloc = std::function<void*(size_t)>;
+    using SystemFree = std::function<void(void*)>;
+
+    Allocator(const char* device_name, size_t alignment, bool caching, SystemAlloc sys_alloc, SystemFree sys_free);
+    ~Allocator();  // returns every block, live or cached, to the system
+    Allocator(const Allocator&) = delete;
+    Allocator& operator=(const Allocator&) = delete;
+
+    void* allocate(size_t bytes);  // throws Error{KILN_ERR_OUT_OF_MEMORY} after emptying the cache and retrying
+    void release(void* ptr);       // throws Error{KILN_ERR_INVALID_ARGUMENT} for a pointer this allocator did not give
+    void empty_cache();
+    kiln_memory_stats stats();
+
+    // Requests are rounded so that a training loop's repeated shapes map to identical block sizes, which makes
+    // exact-size reuse from the cache hit almost always (small: 512 B steps; large: 1 MiB steps).
+    static size_t rounded_size(size_t bytes, size_t alignment);
+
+private:
+    void empty_cache_locked();
+
+    const char* device_name_;
+    const size_t alignment_;
+    const bool caching_;
+    SystemAlloc sys_alloc_;
+    SystemFree sys_free_;
+    std::mutex mutex_;
+    std::unordered_map<void*, size_t> live_;   // pointer -> rounded size
+    std::multimap<size_t, void*> cached_;      // rounded size -> free block
+    kiln_memory_stats stats_{};
+};
+
+}  // namespace kiln

@@ -1,0 +1,187 @@
+// C ABI entry points for the library, devices, contexts, memory and copies.
+#include <cstdlib>
+#include <cstring>
+#include <new>
+#include <string>
+#include <thread>
+
+#include "core/context.h"
+#include "kiln_build_config.h"
+#include "core/gpu.h"
+#include "cpu/cpu_info.h"
+#include "cpu/parallel.h"
+
+
+using kiln::fail;
+using kiln::guarded;
+
+namespace kiln {
+
+kiln_context& op_context(kiln_context* ctx, const char* op) {
+    if (!ctx) fail(KILN_ERR_INVALID_ARGUMENT, "%s: argument 'ctx' is null", op);
+    if (ctx->magic != kContextMagic) fail(KILN_ERR_INVALID_ARGUMENT, "%s: 'ctx' is not a live Kiln context", op);
+    if (ctx->kind == KILN_DEVICE_CUDA) gpu::set_device(ctx->index);
+    return *ctx;
+}
+
+}  // namespace kiln
+
+namespace {
+
+void check_cuda_index(int32_t index, const char* op) {
+    const char* reason = "";
+    const int count = kiln::gpu::device_count(&reason);
+    if (index < 0 || index >= count) {
+        if (count == 0) fail(KILN_ERR_NO_DEVICE, "%s: cuda:%d requested but no CUDA device is available: %s", op, index, reason);
+        fail(KILN_ERR_NO_DEVICE, "%s: cuda:%d requested but this machine has %d CUDA device(s) (cuda:0..cuda:%d)", op,
+             index, count, count - 1);
+    }
+}
+
+void* cpu_system_alloc(size_t bytes) {
+    // aligned_alloc wants a size that is a multiple of the alignment; the allocator's rounding guarantees it.
+    return std::aligned_alloc(64, bytes);
+}
+
+}  // namespace
+
+extern "C" {
+
+const char* kiln_last_error(void) { return kiln::last_error(); }
+
+int32_t kiln_abi_version(void) { return KILN_ABI_VERSION; }
+
+const char* kiln_build_info(void) {
+    static const std::string info = std::string("kiln ") + KILN_VERSION + "; cuda: " +
+                                    (KILN_WITH_CUDA ? std::string(kiln::gpu::build_archs()) : std::string("cpu-only")) +
+                                    "; cpu: " + kiln::cpu::vector_isa();
+    return info.c_str();
+}
+
+kiln_status kiln_noop(void) { return KILN_OK; }
+
+kiln_status kiln_cuda_device_count(int32_t* count, const char** reason) {
+    return guarded("kiln_cuda_device_count", [&] {
+        if (!count) fail(KILN_ERR_INVALID_ARGUMENT, "kiln_cuda_device_count: argument 'count' is null");
+        *count = kiln::gpu::device_count(reason);
+    });
+}
+
+kiln_status kiln_device_properties(kiln_device_kind kind, int32_t index, kiln_device_props* out) {
+    return guarded("kiln_device_properties", [&] {
+        if (!out) fail(KILN_ERR_INVALID_ARGUMENT, "kiln_device_properties: argument 'out' is null");
+        if (kind == KILN_DEVICE_CPU) {
+            if (index != 0) fail(KILN_ERR_NO_DEVICE, "kiln_device_properties: cpu:%d requested; there is only cpu:0", index);
+            std::memset(out, 0, sizeof(*out));
+            std::strncpy(out->name, kiln::cpu::model_name().c_str(), sizeof(out->name) - 1);
+            out->total_memory = kiln::cpu::total_memory_bytes();
+            out->free_memory = kiln::cpu::available_memory_bytes();
+            out->multiprocessors = (int32_t)kiln::cpu::num_threads();
+            return;
+        }
+        if (kind != KILN_DEVICE_CUDA) fail(KILN_ERR_INVALID_ARGUMENT, "kiln_device_properties: unknown device kind %d", (int)kind);
+        check_cuda_index(index, "kiln_device_properties");
+        kiln::gpu::properties(index, out);
+    });
+}
+
+kiln_status kiln_context_create(kiln_device_kind kind, int32_t index, kiln_context** out) {
+    return guarded("kiln_context_create", [&] {
+        if (!out) fail(KILN_ERR_INVALID_ARGUMENT, "kiln_context_create: argument 'out' is null");
+        *out = nullptr;
+        auto ctx = std::make_unique<kiln_context>();
+        ctx->kind = kind;
+        ctx->index = index;
+        ctx->stream = nullptr;
+        ctx->magic = kiln::kContextMagic;
+        if (kind == KILN_DEVICE_CPU) {
+            if (index != 0) fail(KILN_ERR_NO_DEVICE, "kiln_context_create: cpu:%d requested; there is only cpu:0", index);
+            ctx->name = "cpu";
+            ctx->allocator = std::make_unique<kiln::Allocator>("cpu", 64, false, cpu_system_alloc,
+                                                               [](void* p) { std::free(p); });
+        } else if (kind == KILN_DEVICE_CUDA) {
+            check_cuda_index(index, "kiln_context_create");
+            ctx->name = "cuda:" + std::to_string(index);
+            ctx->stream = kiln::gpu::create_stream(index);
+            const int dev = index;
+            ctx->allocator = std::make_unique<kiln::Allocator>(
+                ctx->name.c_str(), 256, true, [dev](size_t n) { return kiln::gpu::malloc_or_null(dev, n); },
+                [dev](void* p) { kiln::gpu::free(dev, p); });
+        } else {
+            fail(KILN_ERR_INVALID_ARGUMENT, "kiln_context_create: unknown device kind %d", (int)kind);
+        }
+        *out = ctx.release();
+    });
+}
+
+kiln_status kiln_context_destroy(kiln_context* ctx) {
+    return guarded("kiln_context_destroy", [&] {
+        if (!ctx) return;
+        kiln::op_context(ctx, "kiln_context_destroy");
+        if (ctx->stream) kiln::gpu::synchronize(ctx->stream);
+        ctx->allocator.reset();
+        if (ctx->stream) kiln::gpu::destroy_stream(ctx->index, ctx->stream);
+        ctx->magic = 0;
+        delete ctx;
+    });
+}
+
+kiln_status kiln_synchronize(kiln_context* ctx) {
+    return guarded("kiln_synchronize", [&] {
+        kiln_context& c = kiln::op_context(ctx, "kiln_synchronize");
+        if (c.stream) kiln::gpu::synchronize(c.stream);
+    });
+}
+
+kiln_status kiln_alloc(kiln_context* ctx, size_t bytes, void** out) {
+    return guarded("kiln_alloc", [&] {
+        kiln_context& c = kiln::op_context(ctx, "kiln_alloc");
+        if (!out) fail(KILN_ERR_INVALID_ARGUMENT, "kiln_alloc: argument 'out' is null");
+        *out = c.allocator->allocate(bytes);
+    });
+}
+
+kiln_status kiln_free(kiln_context* ctx, void* ptr) {
+    return guarded("kiln_free", [&] { kiln::op_context(ctx, "kiln_free").allocator->release(ptr); });
+}
+
+kiln_status kiln_memory_stats_get(kiln_context* ctx, kiln_memory_stats* out) {
+    return guarded("kiln_memory_stats_get", [&] {
+        kiln_context& c = kiln::op_context(ctx, "kiln_memory_stats_get");
+        if (!out) fail(KILN_ERR_INVALID_ARGUMENT, "kiln_memory_stats_get: argument 'out' is null");
+        *out = c.allocator->stats();
+    });
+}
+
+kiln_status kiln_empty_cache(kiln_context* ctx) {
+    return guarded("kiln_empty_cache", [&] { kiln::op_context(ctx, "kiln_empty_cache").allocator->empty_cache(); });
+}
+
+static kiln_status copy_entry(const char* op, kiln_context* ctx, void* dst, const void* src, size_t bytes,
+                              kiln::gpu::CopyKind kind) {
+    return guarded(op, [&] {
+        kiln_context& c = kiln::op_context(ctx, op);
+        kiln::require_data(dst, bytes, op, "dst");
+        kiln::require_data(src, bytes, op, "src");
+        if (bytes == 0) return;
+        if (kiln::on_cpu(c)) {
+            std::memmove(dst, src, bytes);
+        } else {
+            kiln::gpu::copy(c.stream, dst, src, bytes, kind);
+        }
+    });
+}
+
+kiln_status kiln_copy_to_device(kiln_context* ctx, void* dst, const void* host_src, size_t bytes) {
+    return copy_entry("kiln_copy_to_device", ctx, dst, host_src, bytes, kiln::gpu::CopyKind::ToDevice);
+}
+
+kiln_status kiln_copy_to_host(kiln_context* ctx, void* host_dst, const void* src, size_t bytes) {
+    return copy_entry("kiln_copy_to_host", ctx, host_dst, src, bytes, kiln::gpu::CopyKind::ToHost);
+}
+
+kiln_status kiln_copy_device(kiln_context* ctx, void* dst, const void* src, size_t bytes) {
+    return copy_entry("kiln_copy_device", ctx, dst, src, bytes, kiln::gpu::CopyKind::DeviceToDevice);
+}
+
+}  // extern "C"

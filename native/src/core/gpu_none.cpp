@@ -1,0 +1,28 @@
+// CUDA-less build: the GPU layer reports zero devices and refuses CUDA requests with a clear message.
+#include "core/error.h"
+#include "core/gpu.h"
+
+namespace kiln::gpu {
+
+namespace {
+[[noreturn]] void no_cuda() {
+    fail(KILN_ERR_NO_DEVICE, "this Kiln library was built without CUDA (nvcc was not found at build time)");
+}
+}  // namespace
+
+int device_count(const char** reason) {
+    if (reason) *reason = "this Kiln library was built without CUDA (nvcc was not found at build time)";
+    return 0;
+}
+void properties(int, kiln_device_props*) { no_cuda(); }
+void set_device(int) { no_cuda(); }
+void* create_stream(int) { no_cuda(); }
+void destroy_stream(int, void*) noexcept {}
+void* malloc_or_null(int, size_t) { no_cuda(); }
+void free(int, void*) noexcept {}
+void copy(void*, void*, const void*, size_t, CopyKind) { no_cuda(); }
+void synchronize(void*) { no_cuda(); }
+void check_launch(int, const char*) { no_cuda(); }
+const char* build_archs() { return "none"; }
+
+}  // namespace kiln::gpu

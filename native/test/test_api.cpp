@@ -1,0 +1,91 @@
+// The C ABI's contract: statuses and messages on bad input, device query without a GPU, allocator counters.
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "check.h"
+#include "kiln/kiln.h"
+
+static bool message_has(const char* needle) { return std::strstr(kiln_last_error(), needle) != nullptr; }
+
+static void bad_calls_return_statuses() {
+    EXPECT(kiln_alloc(nullptr, 16, nullptr) == KILN_ERR_INVALID_ARGUMENT);
+    EXPECT(message_has("kiln_alloc") && message_has("ctx"));
+    EXPECT(kiln_fill_f32(nullptr, nullptr, 4, 1.0f) == KILN_ERR_INVALID_ARGUMENT);
+    EXPECT(kiln_context_create((kiln_device_kind)7, 0, nullptr) == KILN_ERR_INVALID_ARGUMENT);
+    kiln_context* ctx = nullptr;
+    EXPECT(kiln_context_create(KILN_DEVICE_CPU, 3, &ctx) == KILN_ERR_NO_DEVICE);
+    EXPECT(message_has("cpu:3"));
+    EXPECT(ctx == nullptr);
+    EXPECT(kiln_context_create(KILN_DEVICE_CPU, 0, &ctx) == KILN_OK);
+    EXPECT(kiln_fill_f32(ctx, nullptr, 4, 1.0f) == KILN_ERR_INVALID_ARGUMENT);
+    EXPECT(message_has("'y' is null"));
+    EXPECT(kiln_fill_f32(ctx, nullptr, 0, 1.0f) == KILN_OK);  // empty buffers may be null
+    float x[4];
+    EXPECT(kiln_rand_uniform_f32(ctx, x, 4, 1, 0, 2.0f, 1.0f) == KILN_ERR_INVALID_ARGUMENT);
+    EXPECT(message_has("lo < hi"));
+    EXPECT(kiln_free(ctx, x) == KILN_ERR_INVALID_ARGUMENT);  // not ours
+    EXPECT(message_has("not allocated by this cpu context"));
+    kiln_context_destroy(ctx);
+}
+
+static void cuda_query_never_fails() {
+    int32_t count = -1;
+    const char* reason = nullptr;
+    EXPECT(kiln_cuda_device_count(&count, &reason) == KILN_OK);
+    EXPECT(count >= 0 && reason != nullptr);
+    std::printf("cuda devices: %d (%s); build: %s\n", count, reason, kiln_build_info());
+    kiln_context* ctx = nullptr;
+    const kiln_status s = kiln_context_create(KILN_DEVICE_CUDA, count, &ctx);  // one past the last device
+    EXPECT(s == KILN_ERR_NO_DEVICE);
+    EXPECT(message_has(("cuda:" + std::to_string(count)).c_str()));
+    std::printf("asking for cuda:%d says: %s\n", count, kiln_last_error());
+    kiln_device_props props;
+    EXPECT(kiln_device_properties(KILN_DEVICE_CPU, 0, &props) == KILN_OK);
+    EXPECT(props.total_memory > 0 && props.multiprocessors >= 1 && std::strlen(props.name) > 0);
+}
+
+static void allocator_counts_and_reuses() {
+    kiln_context* ctx = nullptr;
+    EXPECT(kiln_context_create(KILN_DEVICE_CPU, 0, &ctx) == KILN_OK);
+    kiln_memory_stats before, during, after;
+    kiln_memory_stats_get(ctx, &before);
+    std::vector<void*> blocks;
+    for (size_t bytes : {size_t(0), size_t(1), size_t(100), size_t(4096), size_t(3 << 20)}) {
+        void* p = nullptr;
+        EXPECT(kiln_alloc(ctx, bytes, &p) == KILN_OK);
+        EXPECT(p != nullptr && ((uintptr_t)p % 64) == 0);
+        blocks.push_back(p);
+    }
+    kiln_memory_stats_get(ctx, &during);
+    EXPECT(during.live_allocations == before.live_allocations + 5);
+    EXPECT(during.bytes_in_use >= before.bytes_in_use + (3u << 20) + 4196);
+    for (void* p : blocks) EXPECT(kiln_free(ctx, p) == KILN_OK);
+    EXPECT(kiln_free(ctx, blocks[2]) == KILN_ERR_INVALID_ARGUMENT);  // double free is caught, not a crash
+    EXPECT(message_has("already freed"));
+    kiln_memory_stats_get(ctx, &after);
+    EXPECT(after.live_allocations == before.live_allocations);
+    EXPECT(after.bytes_in_use == before.bytes_in_use);
+    EXPECT(after.peak_bytes_in_use >= during.bytes_in_use);
+    // Round trip through copies.
+    void* dev = nullptr;
+    float src[5] = {1, 2, 3, 4, 5}, dst[5] = {0};
+    EXPECT(kiln_alloc(ctx, sizeof(src), &dev) == KILN_OK);
+    EXPECT(kiln_copy_to_device(ctx, dev, src, sizeof(src)) == KILN_OK);
+    EXPECT(kiln_copy_to_host(ctx, dst, dev, sizeof(src)) == KILN_OK);
+    EXPECT(std::memcmp(src, dst, sizeof(src)) == 0);
+    EXPECT(kiln_fill_f32(ctx, (float*)dev, 5, 7.0f) == KILN_OK);
+    EXPECT(kiln_copy_to_host(ctx, dst, dev, sizeof(dst)) == KILN_OK);
+    EXPECT(dst[0] == 7.0f && dst[4] == 7.0f);
+    kiln_free(ctx, dev);
+    EXPECT(kiln_context_destroy(ctx) == KILN_OK);
+}
+
+int main() {
+    EXPECT(kiln_noop() == KILN_OK);
+    EXPECT(kiln_abi_version() == KILN_ABI_VERSION);
+    bad_calls_return_statuses();
+    cuda_query_never_fails();
+    allocator_counts_and_reuses();
+    return kiln::test::finish("test_api");
+}
