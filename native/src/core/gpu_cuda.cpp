@@ -2,6 +2,7 @@
 // and only then finds out that there is no device).
 #include <cuda_runtime_api.h>
 
+#include <cstdio>
 #include <cstring>
 
 #include "core/error.h"
@@ -48,7 +49,7 @@ void properties(int device, kiln_device_props* out) {
     cudaDeviceProp p;
     check(cudaGetDeviceProperties(&p, device), "kiln_device_properties");
     std::memset(out, 0, sizeof(*out));
-    std::strncpy(out->name, p.name, sizeof(out->name) - 1);
+    std::snprintf(out->name, sizeof(out->name), "%s", p.name);
     out->total_memory = p.totalGlobalMem;
     out->cc_major = p.major;
     out->cc_minor = p.minor;

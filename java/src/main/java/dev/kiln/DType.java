@@ -1,0 +1,22 @@
+package dev.kiln;
+
+/** Element types. fp32 is the storage and math baseline; reduced precisions arrive with the kernels that use them. */
+public enum DType {
+    F32(4);
+
+    private final int bytes;
+
+    DType(int bytes) {
+        this.bytes = bytes;
+    }
+
+    /** Size of one element in bytes. */
+    public int bytes() {
+        return bytes;
+    }
+
+    @Override
+    public String toString() {
+        return name().toLowerCase();
+    }
+}

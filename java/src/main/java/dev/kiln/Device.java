@@ -1,0 +1,138 @@
+package dev.kiln;
+
+import dev.kiln.internal.Contexts;
+import dev.kiln.internal.Native;
+
+import java.util.Locale;
+
+/**
+ * A place where tensors live and ops run: the CPU, or one CUDA GPU. Every op of one device is queued in order on
+ * that device's stream. Instances are values: {@code Device.cuda(0).equals(Device.cuda(0))}.
+ */
+public final class Device {
+    /** Device kinds. */
+    public enum Kind { CPU, CUDA }
+
+    private static final Device CPU = new Device(Kind.CPU, 0);
+
+    private final Kind kind;
+    private final int index;
+
+    private Device(Kind kind, int index) {
+        this.kind = kind;
+        this.index = index;
+    }
+
+    /** The host CPU (all of its cores, as the native thread pool uses them). */
+    public static Device cpu() {
+        return CPU;
+    }
+
+    /**
+     * CUDA device {@code index}. Fails with a {@link DeviceUnavailableException} saying what was found (how many
+     * devices, or why none: no driver, no GPU, a CPU-only build) when it does not exist.
+     */
+    public static Device cuda(int index) {
+        String[] reason = new String[1];
+        int count = Native.cudaDeviceCount(reason);
+        if (index < 0 || index >= count) {
+            String found = count == 0 ? "no CUDA device is available: " + reason[0]
+                    : "this machine has " + count + " CUDA device(s), cuda:0 to cuda:" + (count - 1);
+            throw new DeviceUnavailableException("cuda:" + index + " requested but " + found);
+        }
+        return new Device(Kind.CUDA, index);
+    }
+
+    /** CUDA device 0. */
+    public static Device cuda() {
+        return cuda(0);
+    }
+
+    /** The first GPU if there is one, else the CPU. */
+    public static Device best() {
+        return cudaAvailable() ? cuda(0) : cpu();
+    }
+
+    public static boolean cudaAvailable() {
+        return cudaDeviceCount() > 0;
+    }
+
+    public static int cudaDeviceCount() {
+        return Native.cudaDeviceCount(null);
+    }
+
+    /** Why there is no CUDA device ("" when there is one). */
+    public static String cudaUnavailableReason() {
+        String[] reason = new String[1];
+        Native.cudaDeviceCount(reason);
+        return reason[0];
+    }
+
+    /** Parses "cpu", "cuda", "cuda:N", "gpu" or "auto" (= {@link #best()}), as the CLI's --device takes them. */
+    public static Device parse(String spec) {
+        String s = spec == null ? "" : spec.trim().toLowerCase(Locale.ROOT);
+        if (s.equals("cpu")) return cpu();
+        if (s.equals("auto")) return best();
+        if (s.equals("cuda") || s.equals("gpu")) return cuda(0);
+        if (s.startsWith("cuda:")) {
+            try {
+                return cuda(Integer.parseInt(s.substring(5)));
+            } catch (NumberFormatException e) {
+                // fall through to the error below
+            }
+        }
+        throw new IllegalArgumentException("unknown device '" + spec + "': expected cpu, cuda, cuda:N or auto");
+    }
+
+    public Kind kind() {
+        return kind;
+    }
+
+    public int index() {
+        return index;
+    }
+
+    public boolean isCuda() {
+        return kind == Kind.CUDA;
+    }
+
+    public boolean isCpu() {
+        return kind == Kind.CPU;
+    }
+
+    /** Name, memory and (for GPUs) compute capability, as the driver reports them now. */
+    public DeviceInfo info() {
+        return Native.deviceProperties(isCuda() ? Native.DEVICE_CUDA : Native.DEVICE_CPU, index);
+    }
+
+    /** Waits for every op queued on this device. */
+    public void synchronize() {
+        Native.synchronize(Contexts.of(this));
+    }
+
+    /** The allocator's counters for this device. */
+    public MemoryStats memoryStats() {
+        long[] s = Native.memoryStats(Contexts.of(this));
+        return new MemoryStats(s[0], s[1], s[2], s[3], s[4], s[5], s[6]);
+    }
+
+    /** Returns cached, unused device memory to the system (other processes can then use it). */
+    public void emptyCache() {
+        Native.emptyCache(Contexts.of(this));
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof Device d && d.kind == kind && d.index == index;
+    }
+
+    @Override
+    public int hashCode() {
+        return kind.hashCode() * 31 + index;
+    }
+
+    @Override
+    public String toString() {
+        return kind == Kind.CPU ? "cpu" : "cuda:" + index;
+    }
+}

@@ -1,0 +1,89 @@
+package dev.kiln;
+
+import java.util.ArrayList;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * Owns the tensors created inside it on this thread and closes them when it closes, except those passed to
+ * {@link #keep}. Scopes nest: a kept tensor moves to the enclosing scope, or to the caller when there is none.
+ *
+ * <pre>{@code
+ * try (Scope step = Scope.open()) {
+ *     Tensor loss = model.loss(x, y);   // every intermediate belongs to `step`
+ *     total = step.keep(loss.sum());    // survives the scope
+ * }                                     // everything else is freed here
+ * }</pre>
+ */
+public final class Scope implements AutoCloseable {
+    private static final ThreadLocal<Scope> CURRENT = new ThreadLocal<>();
+
+    private final Scope parent;
+    private final Thread thread;
+    private final Set<Tensor> owned = new LinkedHashSet<>();
+    private boolean closed;
+
+    private Scope(Scope parent) {
+        this.parent = parent;
+        this.thread = Thread.currentThread();
+    }
+
+    /** Opens a scope on this thread, nested in the current one if any. */
+    public static Scope open() {
+        Scope s = new Scope(CURRENT.get());
+        CURRENT.set(s);
+        return s;
+    }
+
+    /** The innermost open scope of this thread, or null. */
+    static Scope current() {
+        return CURRENT.get();
+    }
+
+    /** Takes {@code t} out of this scope: it moves to the enclosing scope, or becomes the caller's to close. */
+    public synchronized Tensor keep(Tensor t) {
+        if (closed) throw new IllegalStateException("keep() on a closed scope");
+        if (!owned.remove(t)) {
+            throw new IllegalArgumentException("keep(): " + t + " does not belong to this scope");
+        }
+        t.setOwner(null);
+        if (parent != null) parent.adopt(t);
+        return t;
+    }
+
+    /** Number of open tensors this scope would close now. */
+    public synchronized int size() {
+        return owned.size();
+    }
+
+    synchronized void adopt(Tensor t) {
+        if (closed) throw new IllegalStateException("cannot create a tensor in a closed scope");
+        owned.add(t);
+        t.setOwner(this);
+    }
+
+    synchronized void forget(Tensor t) {
+        owned.remove(t);
+    }
+
+    /** Closes every tensor still owned, newest first, and makes the enclosing scope current again. */
+    @Override
+    public void close() {
+        List<Tensor> toClose;
+        synchronized (this) {
+            if (closed) return;
+            if (Thread.currentThread() != thread) {
+                throw new IllegalStateException("a Scope must be closed on the thread that opened it (" + thread.getName() + ")");
+            }
+            if (CURRENT.get() != this) {
+                throw new IllegalStateException("scopes must be closed innermost first: an inner scope is still open");
+            }
+            closed = true;
+            toClose = new ArrayList<>(owned);
+            owned.clear();
+        }
+        CURRENT.set(parent);
+        for (int i = toClose.size() - 1; i >= 0; i--) toClose.get(i).releaseFromScope();
+    }
+}

@@ -1,0 +1,342 @@
+package dev.kiln;
+
+import dev.kiln.internal.Contexts;
+import dev.kiln.internal.Native;
+
+import java.lang.ref.Cleaner;
+import java.util.Arrays;
+
+/**
+ * A dense, row-major, contiguous n-dimensional array in native memory on one {@link Device}.
+ *
+ * <p>Tensors own native memory: close them, or create them inside a {@link Scope} that does. A {@link Cleaner}
+ * frees a forgotten tensor after the garbage collector finds it, but only as a safety net: GC timing knows nothing
+ * of GPU memory. Using a closed tensor throws {@link IllegalStateException}. {@link #view} and {@link #reshape}
+ * share memory with their source; the memory is freed when the last of them is closed.
+ */
+public final class Tensor implements AutoCloseable {
+    private static final Cleaner CLEANER = Cleaner.create();
+
+    private final Storage storage;
+    private final int[] shape;
+    private final long numel;
+    private final DType dtype;
+    private final Cleaner.Cleanable cleanable;
+    private volatile boolean closed;
+    private Scope owner;
+
+    private Tensor(Storage storage, int[] shape, long numel, DType dtype) {
+        this.storage = storage;
+        this.shape = shape;
+        this.numel = numel;
+        this.dtype = dtype;
+        this.cleanable = CLEANER.register(this, storage::release);  // must not capture `this`
+        Scope scope = Scope.current();
+        if (scope != null) scope.adopt(this);
+    }
+
+    // ---- creation ---------------------------------------------------------------------------------------------
+
+    /** An uninitialized tensor: its contents are whatever the memory held. */
+    public static Tensor empty(Device device, int... shape) {
+        int[] s = checkedShape("empty", shape);
+        long n = numel("empty", s);
+        return new Tensor(new Storage(device, n * DType.F32.bytes()), s, n, DType.F32);
+    }
+
+    public static Tensor zeros(int... shape) {
+        return full(Device.cpu(), 0f, shape);
+    }
+
+    public static Tensor zeros(Device device, int... shape) {
+        return full(device, 0f, shape);
+    }
+
+    public static Tensor ones(int... shape) {
+        return full(Device.cpu(), 1f, shape);
+    }
+
+    public static Tensor ones(Device device, int... shape) {
+        return full(device, 1f, shape);
+    }
+
+    public static Tensor full(Device device, float value, int... shape) {
+        Tensor t = empty(device, shape);
+        Native.fill(t.context(), t.address(), t.numel, value);
+        return t;
+    }
+
+    /** A CPU tensor holding a copy of {@code data}, which must have exactly as many elements as {@code shape}. */
+    public static Tensor of(float[] data, int... shape) {
+        return of(Device.cpu(), data, shape);
+    }
+
+    public static Tensor of(Device device, float[] data, int... shape) {
+        if (data == null) throw new IllegalArgumentException("Tensor.of: data is null");
+        int[] s = shape.length == 0 && data.length != 1 ? new int[] {data.length} : shape;
+        int[] checked = checkedShape("Tensor.of", s);
+        if (numel("Tensor.of", checked) != data.length) {
+            throw new IllegalArgumentException("Tensor.of: shape " + shapeString(checked) + " holds "
+                    + numel("Tensor.of", checked) + " elements but data has " + data.length);
+        }
+        Tensor t = empty(device, checked);
+        Native.copyFromArray(t.context(), t.address(), data, 0, data.length);
+        return t;
+    }
+
+    /** A 0-dimensional tensor holding {@code value}. */
+    public static Tensor scalar(Device device, float value) {
+        return full(device, value);
+    }
+
+    /** Uniform in [0, 1) on the CPU from the default generator. */
+    public static Tensor rand(int... shape) {
+        return rand(Kiln.defaultGenerator(), Device.cpu(), shape);
+    }
+
+    public static Tensor rand(Device device, int... shape) {
+        return rand(Kiln.defaultGenerator(), device, shape);
+    }
+
+    /** Uniform in [0, 1): the same generator state gives bit-identical tensors on every device. */
+    public static Tensor rand(Generator generator, Device device, int... shape) {
+        return uniform(generator, device, 0f, 1f, shape);
+    }
+
+    /** Uniform in [lo, hi). */
+    public static Tensor uniform(Generator generator, Device device, float lo, float hi, int... shape) {
+        Tensor t = empty(device, shape);
+        Native.randUniform(t.context(), t.address(), t.numel, generator.seed(), generator.reserve(t.numel), lo, hi);
+        return t;
+    }
+
+    /** Standard normal on the CPU from the default generator. */
+    public static Tensor randn(int... shape) {
+        return randn(Kiln.defaultGenerator(), Device.cpu(), shape);
+    }
+
+    public static Tensor randn(Device device, int... shape) {
+        return randn(Kiln.defaultGenerator(), device, shape);
+    }
+
+    /** Standard normal: the same generator state gives bit-identical tensors on every device. */
+    public static Tensor randn(Generator generator, Device device, int... shape) {
+        return normal(generator, device, 0f, 1f, shape);
+    }
+
+    /** Normal with the given mean and standard deviation. */
+    public static Tensor normal(Generator generator, Device device, float mean, float std, int... shape) {
+        Tensor t = empty(device, shape);
+        Native.randNormal(t.context(), t.address(), t.numel, generator.seed(), generator.reserve(t.numel), mean, std);
+        return t;
+    }
+
+    // ---- facts ------------------------------------------------------------------------------------------------
+
+    /** A copy of the shape. */
+    public int[] shape() {
+        ensureOpen();
+        return shape.clone();
+    }
+
+    /** Size of dimension {@code i}; negative {@code i} counts from the end. */
+    public int dim(int i) {
+        ensureOpen();
+        int k = i < 0 ? shape.length + i : i;
+        if (k < 0 || k >= shape.length) {
+            throw new IllegalArgumentException("dim(" + i + ") is out of range for shape " + shapeString(shape));
+        }
+        return shape[k];
+    }
+
+    public int rank() {
+        return shape.length;
+    }
+
+    public long numel() {
+        return numel;
+    }
+
+    public DType dtype() {
+        return dtype;
+    }
+
+    public Device device() {
+        return storage.device;
+    }
+
+    public boolean isClosed() {
+        return closed;
+    }
+
+    /**
+     * Address of the first element in the device's memory space: for interop (a JCuda {@code Pointer}, a custom
+     * kernel). Valid while the tensor is open; ops queued on the device's stream may still be writing it.
+     */
+    public long address() {
+        ensureOpen();
+        return storage.address;
+    }
+
+    // ---- data movement ----------------------------------------------------------------------------------------
+
+    /** Copies the contents to a new Java array (waits for pending ops on the device). */
+    public float[] toFloatArray() {
+        ensureOpen();
+        if (numel > Integer.MAX_VALUE - 8) {
+            throw new IllegalStateException("toFloatArray: " + this + " has " + numel + " elements, more than a Java array holds");
+        }
+        float[] out = new float[(int) numel];
+        Native.copyToArray(context(), storage.address, out, 0, out.length);
+        return out;
+    }
+
+    /** The single value of a one-element tensor. */
+    public float item() {
+        ensureOpen();
+        if (numel != 1) throw new IllegalStateException("item() needs exactly one element, " + this + " has " + numel);
+        return toFloatArray()[0];
+    }
+
+    /** A copy on {@code target} (a copy even when it is already there). */
+    public Tensor to(Device target) {
+        ensureOpen();
+        Tensor out = empty(target, shape);
+        long bytes = numel * dtype.bytes();
+        Device here = device();
+        if (here.equals(target)) {
+            Native.copyDevice(context(), out.address(), address(), bytes);
+        } else if (here.isCpu()) {
+            Native.copyToDevice(out.context(), out.address(), address(), bytes);
+        } else if (target.isCpu()) {
+            Native.copyToHost(context(), out.address(), address(), bytes);
+        } else {  // GPU to another GPU: through the host keeps this independent of peer access
+            try (Tensor staging = to(Device.cpu())) {
+                Native.copyToDevice(out.context(), out.address(), staging.address(), bytes);
+            }
+        }
+        return out;
+    }
+
+    /** A copy on the same device. */
+    public Tensor copy() {
+        return to(device());
+    }
+
+    /**
+     * The same memory seen with another shape of equal element count; one dimension may be -1 (inferred).
+     * Closing the view does not free the memory while the source (or another view) is open.
+     */
+    public Tensor view(int... newShape) {
+        ensureOpen();
+        int[] s = inferShape(newShape);
+        storage.retain();
+        return new Tensor(storage, s, numel, dtype);
+    }
+
+    /** Same as {@link #view}: Kiln tensors are always contiguous, so a reshape never copies. */
+    public Tensor reshape(int... newShape) {
+        return view(newShape);
+    }
+
+    // ---- lifetime ---------------------------------------------------------------------------------------------
+
+    /** Frees this tensor's hold on its memory; idempotent. */
+    @Override
+    public void close() {
+        Scope s;
+        synchronized (this) {
+            if (closed) return;
+            closed = true;
+            s = owner;
+            owner = null;
+        }
+        if (s != null) s.forget(this);
+        cleanable.clean();
+    }
+
+    /** Called by a closing scope, which has already dropped the tensor from its set. */
+    void releaseFromScope() {
+        synchronized (this) {
+            owner = null;
+        }
+        close();
+    }
+
+    synchronized void setOwner(Scope scope) {
+        this.owner = scope;
+    }
+
+    /** The native context of this tensor's device (for the op layer). */
+    long context() {
+        return storage.context;
+    }
+
+    private void ensureOpen() {
+        if (closed) {
+            throw new IllegalStateException(this + " is closed: it was freed by close() or by the Scope that owned it");
+        }
+    }
+
+    @Override
+    public String toString() {
+        return "Tensor" + shapeString(shape) + " " + dtype + " on " + storage.device + (closed ? " (closed)" : "");
+    }
+
+    // ---- shape helpers ----------------------------------------------------------------------------------------
+
+    static String shapeString(int[] shape) {
+        StringBuilder b = new StringBuilder("(");
+        for (int i = 0; i < shape.length; i++) b.append(i == 0 ? "" : ", ").append(shape[i]);
+        return b.append(shape.length == 1 ? ",)" : ")").toString();
+    }
+
+    private static int[] checkedShape(String op, int[] shape) {
+        if (shape == null) throw new IllegalArgumentException(op + ": shape is null");
+        for (int d : shape) {
+            if (d < 0) throw new IllegalArgumentException(op + ": negative dimension in shape " + shapeString(shape));
+        }
+        return shape.clone();
+    }
+
+    private static long numel(String op, int[] shape) {
+        long n = 1;
+        try {
+            for (int d : shape) n = Math.multiplyExact(n, d);
+            Math.multiplyExact(n, 4L);
+        } catch (ArithmeticException e) {
+            throw new IllegalArgumentException(op + ": shape " + shapeString(shape) + " has too many elements");
+        }
+        return n;
+    }
+
+    private int[] inferShape(int[] newShape) {
+        if (newShape == null) throw new IllegalArgumentException("view: shape is null");
+        int[] s = newShape.clone();
+        int infer = -1;
+        long known = 1;
+        for (int i = 0; i < s.length; i++) {
+            if (s[i] == -1) {
+                if (infer >= 0) throw new IllegalArgumentException("view: only one dimension may be -1, got " + Arrays.toString(newShape));
+                infer = i;
+            } else if (s[i] < 0) {
+                throw new IllegalArgumentException("view: invalid dimension " + s[i] + " in " + Arrays.toString(newShape));
+            } else {
+                known *= s[i];
+            }
+        }
+        if (infer >= 0) {
+            if (known == 0 || numel % known != 0) {
+                throw new IllegalArgumentException("view: cannot infer -1 in " + Arrays.toString(newShape)
+                        + " for " + numel + " elements of " + this);
+            }
+            s[infer] = (int) (numel / known);
+            known = numel;
+        }
+        if (known != numel) {
+            throw new IllegalArgumentException("view: shape " + shapeString(s) + " holds " + known
+                    + " elements but " + this + " has " + numel);
+        }
+        return s;
+    }
+}

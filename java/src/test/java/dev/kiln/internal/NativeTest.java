@@ -1,0 +1,83 @@
+package dev.kiln.internal;
+
+import dev.kiln.Device;
+import dev.kiln.KilnNativeLoadException;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class NativeTest {
+    @Test
+    void libraryWasExtractedFromTheJarResources() {
+        Native.ensureLoaded();
+        Path from = NativeLoader.loadedFrom();
+        assertNotNull(from);
+        assertTrue(from.toString().contains(NativeLoader.version() + "-"), from.toString());
+        assertEquals(1, Native.abiVersion());
+    }
+
+    @Test
+    void missingExplicitLibraryNamesPlatformAndPath(@TempDir Path dir) {
+        Path missing = dir.resolve("nowhere/libkiln.so");
+        KilnNativeLoadException e = assertThrows(KilnNativeLoadException.class,
+                () -> NativeLoader.load(missing.toString(), getClass().getClassLoader(), List.of(dir)));
+        String m = e.getMessage();
+        assertTrue(m.contains("os=" + System.getProperty("os.name")) && m.contains("arch=" + System.getProperty("os.arch")), m);
+        assertTrue(m.contains(missing.toString()) && m.contains("kiln.library.path"), m);
+    }
+
+    @Test
+    void corruptLibraryIsAClearErrorNotACrash(@TempDir Path dir) throws IOException {
+        Path bogus = Files.writeString(dir.resolve("libkiln.so"), "not an ELF file");
+        KilnNativeLoadException e = assertThrows(KilnNativeLoadException.class,
+                () -> NativeLoader.load(dir.toString(), getClass().getClassLoader(), List.of(dir)));
+        assertTrue(e.getMessage().contains(bogus.toString()), e.getMessage());
+        assertTrue(e.getCause() instanceof UnsatisfiedLinkError);
+    }
+
+    @Test
+    void jarWithoutOurPlatformSaysSo(@TempDir Path dir) {
+        ClassLoader empty = new ClassLoader(null) {
+            @Override
+            public InputStream getResourceAsStream(String name) {
+                return null;
+            }
+        };
+        KilnNativeLoadException e = assertThrows(KilnNativeLoadException.class, () -> NativeLoader.load(null, empty, List.of(dir)));
+        assertTrue(e.getMessage().contains("native/" + NativeLoader.platform() + "/libkiln.so"), e.getMessage());
+        assertTrue(e.getMessage().contains("no library for " + NativeLoader.platform()), e.getMessage());
+    }
+
+    @Test
+    void wrappersRejectWhatWouldCrashNativeCode() {
+        long ctx = Contexts.of(Device.cpu());
+        long buf = Native.alloc(ctx, 16);
+        try {
+            float[] a = new float[4];
+            assertThrows(IllegalArgumentException.class, () -> Native.copyToArray(ctx, buf, a, 2, 3));
+            assertThrows(IllegalArgumentException.class, () -> Native.copyToArray(ctx, buf, a, -1, 1));
+            assertThrows(IllegalArgumentException.class, () -> Native.copyFromArray(ctx, buf, null, 0, 0));
+            assertThrows(IllegalArgumentException.class, () -> Native.fill(0, buf, 4, 1f));
+            assertThrows(IllegalArgumentException.class, () -> Native.fill(ctx, 0, 4, 1f));
+            assertThrows(IllegalArgumentException.class, () -> Native.alloc(ctx, -5));
+            // Reported by the native side: a pointer the allocator never gave out.
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Native.free(ctx, buf + 4));
+            assertTrue(e.getMessage().contains("kiln_free") && e.getMessage().contains("not allocated"), e.getMessage());
+            e = assertThrows(IllegalArgumentException.class, () -> Native.randUniform(ctx, buf, 4, 1, 0, 1f, 1f));
+            assertTrue(e.getMessage().contains("lo < hi"), e.getMessage());
+        } finally {
+            Native.free(ctx, buf);
+        }
+        Native.noop();
+    }
+}

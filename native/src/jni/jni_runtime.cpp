@@ -1,0 +1,137 @@
+// JNI glue for the runtime part of the ABI: library info, devices, contexts, memory, copies, fill and random.
+#include <vector>
+
+#include "jni/jni_support.h"
+
+namespace kiln::jni {
+
+namespace {
+
+jstring build_info(JNIEnv* env, jclass) { return env->NewStringUTF(kiln_build_info()); }
+jint abi_version(JNIEnv*, jclass) { return kiln_abi_version(); }
+void noop(JNIEnv* env, jclass) { throw_if_failed(env, kiln_noop()); }
+
+jint cuda_device_count(JNIEnv* env, jclass, jobjectArray reason_out) {
+    int32_t count = 0;
+    const char* reason = "";
+    if (throw_if_failed(env, kiln_cuda_device_count(&count, &reason))) return 0;
+    if (reason_out && env->GetArrayLength(reason_out) > 0) {
+        jstring r = env->NewStringUTF(reason ? reason : "");
+        if (!r) return 0;
+        env->SetObjectArrayElement(reason_out, 0, r);
+    }
+    return count;
+}
+
+jobject device_properties(JNIEnv* env, jclass, jint kind, jint index) {
+    kiln_device_props p;
+    if (throw_if_failed(env, kiln_device_properties((kiln_device_kind)kind, index, &p))) return nullptr;
+    jstring name = env->NewStringUTF(p.name);
+    if (!name) return nullptr;
+    return env->NewObject(cache().device_info, cache().device_info_ctor, name, (jlong)p.total_memory,
+                          (jlong)p.free_memory, (jint)p.cc_major, (jint)p.cc_minor, (jint)p.multiprocessors);
+}
+
+jlong context_create(JNIEnv* env, jclass, jint kind, jint index) {
+    kiln_context* ctx = nullptr;
+    if (throw_if_failed(env, kiln_context_create((kiln_device_kind)kind, index, &ctx))) return 0;
+    return reinterpret_cast<jlong>(ctx);
+}
+
+void context_destroy(JNIEnv* env, jclass, jlong ctx) { throw_if_failed(env, kiln_context_destroy(ctx_of(ctx))); }
+void synchronize(JNIEnv* env, jclass, jlong ctx) { throw_if_failed(env, kiln_synchronize(ctx_of(ctx))); }
+
+jlong alloc(JNIEnv* env, jclass, jlong ctx, jlong bytes) {
+    void* p = nullptr;
+    if (throw_if_failed(env, kiln_alloc(ctx_of(ctx), (size_t)bytes, &p))) return 0;
+    return reinterpret_cast<jlong>(p);
+}
+
+void release(JNIEnv* env, jclass, jlong ctx, jlong ptr) { throw_if_failed(env, kiln_free(ctx_of(ctx), ptr_of<void>(ptr))); }
+
+void memory_stats(JNIEnv* env, jclass, jlong ctx, jlongArray out) {
+    kiln_memory_stats s;
+    if (throw_if_failed(env, kiln_memory_stats_get(ctx_of(ctx), &s))) return;
+    const jlong values[7] = {(jlong)s.bytes_in_use,      (jlong)s.peak_bytes_in_use, (jlong)s.bytes_reserved,
+                             (jlong)s.live_allocations,  (jlong)s.total_allocations, (jlong)s.system_allocations,
+                             (jlong)s.cache_hits};
+    env->SetLongArrayRegion(out, 0, 7, values);
+}
+
+void empty_cache(JNIEnv* env, jclass, jlong ctx) { throw_if_failed(env, kiln_empty_cache(ctx_of(ctx))); }
+
+// Java arrays are pinned (critical) only for the copy itself; the ABI's host copies complete before returning.
+void copy_from_array(JNIEnv* env, jclass, jlong ctx, jlong dst, jfloatArray src, jint offset, jint count) {
+    void* host = env->GetPrimitiveArrayCritical(src, nullptr);
+    if (!host) return;  // OutOfMemoryError pending
+    const kiln_status s = kiln_copy_to_device(ctx_of(ctx), ptr_of<void>(dst), static_cast<float*>(host) + offset,
+                                              (size_t)count * sizeof(float));
+    env->ReleasePrimitiveArrayCritical(src, host, JNI_ABORT);
+    throw_if_failed(env, s);
+}
+
+void copy_to_array(JNIEnv* env, jclass, jlong ctx, jlong src, jfloatArray dst, jint offset, jint count) {
+    void* host = env->GetPrimitiveArrayCritical(dst, nullptr);
+    if (!host) return;
+    const kiln_status s = kiln_copy_to_host(ctx_of(ctx), static_cast<float*>(host) + offset, ptr_of<void>(src),
+                                            (size_t)count * sizeof(float));
+    env->ReleasePrimitiveArrayCritical(dst, host, 0);
+    throw_if_failed(env, s);
+}
+
+void copy_to_device(JNIEnv* env, jclass, jlong ctx, jlong dst, jlong host_src, jlong bytes) {
+    throw_if_failed(env, kiln_copy_to_device(ctx_of(ctx), ptr_of<void>(dst), ptr_of<void>(host_src), (size_t)bytes));
+}
+
+void copy_to_host(JNIEnv* env, jclass, jlong ctx, jlong host_dst, jlong src, jlong bytes) {
+    throw_if_failed(env, kiln_copy_to_host(ctx_of(ctx), ptr_of<void>(host_dst), ptr_of<void>(src), (size_t)bytes));
+}
+
+void copy_device(JNIEnv* env, jclass, jlong ctx, jlong dst, jlong src, jlong bytes) {
+    throw_if_failed(env, kiln_copy_device(ctx_of(ctx), ptr_of<void>(dst), ptr_of<void>(src), (size_t)bytes));
+}
+
+void fill(JNIEnv* env, jclass, jlong ctx, jlong y, jlong n, jfloat value) {
+    throw_if_failed(env, kiln_fill_f32(ctx_of(ctx), ptr_of<float>(y), (size_t)n, value));
+}
+
+void rand_uniform(JNIEnv* env, jclass, jlong ctx, jlong y, jlong n, jlong seed, jlong offset, jfloat lo, jfloat hi) {
+    throw_if_failed(env, kiln_rand_uniform_f32(ctx_of(ctx), ptr_of<float>(y), (size_t)n, (uint64_t)seed,
+                                               (uint64_t)offset, lo, hi));
+}
+
+void rand_normal(JNIEnv* env, jclass, jlong ctx, jlong y, jlong n, jlong seed, jlong offset, jfloat mean, jfloat std) {
+    throw_if_failed(env, kiln_rand_normal_f32(ctx_of(ctx), ptr_of<float>(y), (size_t)n, (uint64_t)seed,
+                                              (uint64_t)offset, mean, std));
+}
+
+const JNINativeMethod kMethods[] = {
+    KILN_NATIVE("buildInfo0", "()Ljava/lang/String;", build_info),
+    KILN_NATIVE("abiVersion0", "()I", abi_version),
+    KILN_NATIVE("noop0", "()V", noop),
+    KILN_NATIVE("cudaDeviceCount0", "([Ljava/lang/String;)I", cuda_device_count),
+    KILN_NATIVE("deviceProperties0", "(II)Ldev/kiln/DeviceInfo;", device_properties),
+    KILN_NATIVE("contextCreate0", "(II)J", context_create),
+    KILN_NATIVE("contextDestroy0", "(J)V", context_destroy),
+    KILN_NATIVE("synchronize0", "(J)V", synchronize),
+    KILN_NATIVE("alloc0", "(JJ)J", alloc),
+    KILN_NATIVE("free0", "(JJ)V", release),
+    KILN_NATIVE("memoryStats0", "(J[J)V", memory_stats),
+    KILN_NATIVE("emptyCache0", "(J)V", empty_cache),
+    KILN_NATIVE("copyFromArray0", "(JJ[FII)V", copy_from_array),
+    KILN_NATIVE("copyToArray0", "(JJ[FII)V", copy_to_array),
+    KILN_NATIVE("copyToDevice0", "(JJJJ)V", copy_to_device),
+    KILN_NATIVE("copyToHost0", "(JJJJ)V", copy_to_host),
+    KILN_NATIVE("copyDevice0", "(JJJJ)V", copy_device),
+    KILN_NATIVE("fill0", "(JJJF)V", fill),
+    KILN_NATIVE("randUniform0", "(JJJJJFF)V", rand_uniform),
+    KILN_NATIVE("randNormal0", "(JJJJJFF)V", rand_normal),
+};
+
+}  // namespace
+
+bool register_runtime_natives(JNIEnv* env, jclass native_class) {
+    return env->RegisterNatives(native_class, kMethods, sizeof(kMethods) / sizeof(kMethods[0])) == JNI_OK;
+}
+
+}  // namespace kiln::jni
