@@ -1,4 +1,8 @@
-// Elementwise kernels. Conventions: grid-stride loops over flat indices; outputs are assigned, never accumulated.
+// Elementwise kernels: fill, binary ops with broadcasting (forward and backward), activations, scale and axpy.
+// Conventions: grid-stride loops over flat indices; outputs are assigned, never accumulated; the per-element math
+// is kernels/common/activations.h, shared with native/src/cpu/elementwise.cpp. A broadcast operand's gradient is a
+// deterministic column sum (no atomics): the same shape always reduces in the same order.
+#include "common/activations.h"
 #include "common/launch.h"
 #include "elementwise.h"
 
@@ -6,17 +10,305 @@ namespace kiln::cuda {
 
 namespace {
 
+constexpr int kBlock = 256;
+
 __global__ void fill_kernel(float* __restrict__ y, size_t n, float value) {
     for (size_t i = blockIdx.x * (size_t)blockDim.x + threadIdx.x; i < n; i += (size_t)gridDim.x * blockDim.x)
         y[i] = value;
 }
 
+// Grid-stride position k plus, when Track, its column k % inner, advanced without a 64-bit division per step
+// (one per thread at the start).
+template <bool Track>
+struct FlatCursor {
+    int64_t k, col, stride, col_step;
+    __device__ explicit FlatCursor(int64_t inner) {
+        k = blockIdx.x * (int64_t)blockDim.x + threadIdx.x;
+        stride = (int64_t)gridDim.x * blockDim.x;
+        col = Track ? k % inner : 0;
+        col_step = Track ? stride % inner : 0;
+    }
+    __device__ void next(int64_t inner) {
+        k += stride;
+        if (Track) {
+            col += col_step;
+            if (col >= inner) col -= inner;
+        }
+    }
+};
+
+// y = a op b over n = outer * inner; BA/BB: the operand is broadcast and read at the column. y may alias a full
+// operand (each element is read and written by one thread), so no pointer here is __restrict__.
+template <int Op, bool BA, bool BB>
+__global__ void binary_kernel(const float* a, const float* b, float* y, int64_t n, int64_t inner) {
+    for (FlatCursor<BA || BB> c(inner); c.k < n; c.next(inner))
+        y[c.k] = binary_fwd<Op>(a[BA ? c.col : c.k], b[BB ? c.col : c.k]);
+}
+
+// Gradients of the full operands (WantA/WantB), the other read broadcast when BA/BB. da or db may alias dy.
+template <int Op, bool WantA, bool WantB, bool BA, bool BB>
+__global__ void binary_grad_kernel(const float* a, const float* b, const float* dy, float* da, float* db, int64_t n,
+                                   int64_t inner) {
+    using R = BinaryGradReads<Op, WantA, WantB>;
+    for (FlatCursor<BA || BB> c(inner); c.k < n; c.next(inner)) {
+        const float av = R::a ? a[BA ? c.col : c.k] : 0.0f;
+        const float bv = R::b ? b[BB ? c.col : c.k] : 0.0f;
+        const float g = dy[c.k];
+        if (WantA) da[c.k] = binary_grad_a<Op>(av, bv, g);
+        if (WantB) db[c.k] = binary_grad_b<Op>(av, bv, g);
+    }
+}
+
+// Element (o, i) of the gradient of a broadcast operand, before the sum over o.
+template <int Op, bool SideA>
+struct GradTerm {
+    const float* a;
+    const float* b;
+    const float* dy;
+    int64_t sa, sb, inner;
+    __device__ float operator()(int64_t o, int64_t i) const {
+        using R = BinaryGradReads<Op, SideA, !SideA>;
+        const float av = R::a ? __ldg(a + o * sa + i) : 0.0f;
+        const float bv = R::b ? __ldg(b + o * sb + i) : 0.0f;
+        const float g = __ldg(dy + o * inner + i);
+        return SideA ? binary_grad_a<Op>(av, bv, g) : binary_grad_b<Op>(av, bv, g);
+    }
+};
+
+// Element (o, i) of a plain (rows, inner) matrix: the second pass over the per-split partial sums.
+struct PlainTerm {
+    const float* x;
+    int64_t inner;
+    __device__ float operator()(int64_t o, int64_t i) const { return __ldg(x + o * inner + i); }
+};
+
+// out[split * inner + i] = sum of term(o, i) over the rows of split blockIdx.y, for the columns of tile blockIdx.x.
+// Block (bx, by), bx * by = kBlock: bx columns (a power of two up to 32, so a narrow inner does not idle lanes) by
+// `by` row lanes that stride through the split's rows; the row lanes are then folded in shared memory in a fixed
+// tree, so the sum is deterministic. A warp reads whole row segments, coalesced.
+template <typename Term>
+__global__ void __launch_bounds__(kBlock) column_sum_kernel(Term term, float* __restrict__ out, int64_t outer,
+                                                            int64_t inner, int64_t rows_per_split) {
+    __shared__ float partial[kBlock];
+    const int bx = blockDim.x, by = blockDim.y, tx = threadIdx.x, ty = threadIdx.y;
+    const int64_t col = blockIdx.x * (int64_t)bx + tx;
+    const int64_t r0 = blockIdx.y * rows_per_split;
+    const int64_t r1 = r0 + rows_per_split < outer ? r0 + rows_per_split : outer;
+    float acc = 0.0f;
+    if (col < inner) {
+#pragma unroll 4
+        for (int64_t o = r0 + ty; o < r1; o += by) acc += term(o, col);
+    }
+    partial[ty * bx + tx] = acc;
+    __syncthreads();
+    for (int s = by / 2; s > 0; s /= 2) {
+        if (ty < s) partial[ty * bx + tx] += partial[(ty + s) * bx + tx];
+        __syncthreads();
+    }
+    if (ty == 0 && col < inner) out[blockIdx.y * inner + col] = partial[tx];
+}
+
+// The launch shape of a column sum over (outer, inner), fixed by the shape alone so results are reproducible on
+// any GPU: enough (tile x split) blocks to fill a large GPU (~1024), each row lane taking >= 8 rows of a split.
+struct ColumnPlan {
+    int bx, by;
+    int64_t tiles, splits, rows_per_split;
+};
+
+ColumnPlan plan_columns(int64_t outer, int64_t inner) {
+    ColumnPlan p;
+    p.bx = 1;
+    while (p.bx < 32 && p.bx < inner) p.bx *= 2;
+    p.by = kBlock / p.bx;
+    p.tiles = (inner + p.bx - 1) / p.bx;
+    const int64_t target_blocks = 1024, min_rows = 8 * (int64_t)p.by;
+    int64_t splits = (target_blocks + p.tiles - 1) / p.tiles;
+    const int64_t max_splits = (outer + min_rows - 1) / min_rows;
+    if (splits > max_splits) splits = max_splits;
+    if (splits > 65535) splits = 65535;
+    if (splits < 1) splits = 1;
+    p.rows_per_split = (outer + splits - 1) / splits;
+    p.splits = p.rows_per_split > 0 ? (outer + p.rows_per_split - 1) / p.rows_per_split : 1;
+    return p;
+}
+
+// out (inner) = column sums of term over (outer, inner): one pass when a single split covers the rows, else the
+// splits' partials go to workspace (splits, inner) and a second pass sums them in split order.
+template <typename Term>
+cudaError_t column_sum(cudaStream_t s, const Term& term, float* out, int64_t outer, int64_t inner, float* workspace) {
+    const ColumnPlan p = plan_columns(outer, inner);
+    const dim3 block(p.bx, p.by);
+    if (p.splits == 1) {
+        column_sum_kernel<<<dim3((unsigned)p.tiles, 1), block, 0, s>>>(term, out, outer, inner, p.rows_per_split);
+        return cudaGetLastError();
+    }
+    column_sum_kernel<<<dim3((unsigned)p.tiles, (unsigned)p.splits), block, 0, s>>>(term, workspace, outer, inner,
+                                                                                    p.rows_per_split);
+    const cudaError_t e = cudaGetLastError();
+    if (e != cudaSuccess) return e;
+    // The partials are (splits, inner) with splits <= ~1024: one split of all their rows, same tiles.
+    column_sum_kernel<<<dim3((unsigned)p.tiles, 1), block, 0, s>>>(PlainTerm{workspace, inner}, out, p.splits, inner,
+                                                                   p.splits);
+    return cudaGetLastError();
+}
+
+template <int Op, bool WantA, bool WantB>
+cudaError_t launch_full_grads(cudaStream_t s, const float* a, const float* b, const float* dy, float* da, float* db,
+                              int64_t n, int64_t inner, bool ba, bool bb) {
+    const unsigned grid = grid_1d((size_t)n, kBlock);
+    if (ba) binary_grad_kernel<Op, WantA, WantB, true, false><<<grid, kBlock, 0, s>>>(a, b, dy, da, db, n, inner);
+    else if (bb) binary_grad_kernel<Op, WantA, WantB, false, true><<<grid, kBlock, 0, s>>>(a, b, dy, da, db, n, inner);
+    else binary_grad_kernel<Op, WantA, WantB, false, false><<<grid, kBlock, 0, s>>>(a, b, dy, da, db, n, inner);
+    return cudaGetLastError();
+}
+
+template <int Op>
+cudaError_t binary_backward_op(cudaStream_t s, const float* a, int64_t sa, const float* b, int64_t sb,
+                               const float* dy, float* da, float* db, int64_t outer, int64_t inner, float* ws) {
+    // With one row a stride-0 operand has the full shape, and its "sum over outer" is the element itself.
+    const bool ba = sa == 0 && outer != 1, bb = sb == 0 && outer != 1;
+    // Broadcast gradients first (stream order): a full gradient written in place over dy must not be read by them.
+    if (da && ba) {
+        const cudaError_t e = column_sum(s, GradTerm<Op, true>{a, b, dy, sa, sb, inner}, da, outer, inner, ws);
+        if (e != cudaSuccess) return e;
+    }
+    if (db && bb) {
+        const cudaError_t e = column_sum(s, GradTerm<Op, false>{a, b, dy, sa, sb, inner}, db, outer, inner, ws);
+        if (e != cudaSuccess) return e;
+    }
+    const int64_t n = outer * inner;
+    const bool full_a = da && !ba, full_b = db && !bb;
+    if (n == 0 || !(full_a || full_b)) return cudaSuccess;
+    if (full_a && full_b) return launch_full_grads<Op, true, true>(s, a, b, dy, da, db, n, inner, ba, bb);
+    if (full_a) return launch_full_grads<Op, true, false>(s, a, b, dy, da, db, n, inner, ba, bb);
+    return launch_full_grads<Op, false, true>(s, a, b, dy, da, db, n, inner, ba, bb);
+}
+
+template <int Op>
+cudaError_t binary_op(cudaStream_t s, const float* a, int64_t sa, const float* b, int64_t sb, float* y,
+                      int64_t outer, int64_t inner) {
+    const int64_t n = outer * inner;
+    const bool ba = sa == 0 && outer > 1, bb = sb == 0 && outer > 1;
+    const unsigned grid = grid_1d((size_t)n, kBlock);
+    if (ba && bb) binary_kernel<Op, true, true><<<grid, kBlock, 0, s>>>(a, b, y, n, inner);
+    else if (ba) binary_kernel<Op, true, false><<<grid, kBlock, 0, s>>>(a, b, y, n, inner);
+    else if (bb) binary_kernel<Op, false, true><<<grid, kBlock, 0, s>>>(a, b, y, n, inner);
+    else binary_kernel<Op, false, false><<<grid, kBlock, 0, s>>>(a, b, y, n, inner);
+    return cudaGetLastError();
+}
+
+template <int Act>
+__global__ void activation_kernel(const float* x, float* y, int64_t n, float alpha) {  // y may alias x
+    for (int64_t k = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; k < n; k += (int64_t)gridDim.x * blockDim.x)
+        y[k] = activation_fwd<Act>(x[k], alpha);
+}
+
+template <int Act>
+__global__ void activation_backward_kernel(const float* x, const float* y, const float* dy, float* dx, int64_t n,
+                                           float alpha) {
+    constexpr bool reads_x = activation_bwd_reads_x(Act);
+    for (int64_t k = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; k < n; k += (int64_t)gridDim.x * blockDim.x)
+        dx[k] = activation_bwd<Act>(reads_x ? x[k] : 0.0f, reads_x ? 0.0f : y[k], dy[k], alpha);
+}
+
+__global__ void scale_kernel(const float* x, float* y, int64_t n, float alpha) {  // y may alias x
+    for (int64_t k = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; k < n; k += (int64_t)gridDim.x * blockDim.x)
+        y[k] = scale_f(alpha, x[k]);
+}
+
+__global__ void axpy_kernel(const float* x, float* y, int64_t n, float alpha) {  // y may alias x
+    for (int64_t k = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; k < n; k += (int64_t)gridDim.x * blockDim.x)
+        y[k] = axpy_f(y[k], alpha, x[k]);
+}
+
+template <int V>
+struct Int {
+    static constexpr int value = V;
+};
+
+// Calls f(Int<op>{}) for the runtime op so each op is its own kernel with no per-element switch.
+template <typename F>
+cudaError_t with_binary_op(int op, F&& f) {
+    switch (op) {
+        case KILN_ADD: return f(Int<KILN_ADD>{});
+        case KILN_SUB: return f(Int<KILN_SUB>{});
+        case KILN_MUL: return f(Int<KILN_MUL>{});
+        case KILN_DIV: return f(Int<KILN_DIV>{});
+        default: return cudaErrorInvalidValue;
+    }
+}
+
+template <typename F>
+cudaError_t with_activation(int act, F&& f) {
+    switch (act) {
+        case KILN_RELU: return f(Int<KILN_RELU>{});
+        case KILN_LEAKY_RELU: return f(Int<KILN_LEAKY_RELU>{});
+        case KILN_TANH: return f(Int<KILN_TANH>{});
+        case KILN_SIGMOID: return f(Int<KILN_SIGMOID>{});
+        case KILN_GELU: return f(Int<KILN_GELU>{});
+        default: return cudaErrorInvalidValue;
+    }
+}
 
 }  // namespace
 
 cudaError_t fill_f32(cudaStream_t s, float* y, size_t n, float value) {
     if (n == 0) return cudaSuccess;
     fill_kernel<<<grid_1d(n, 256), 256, 0, s>>>(y, n, value);
+    return cudaGetLastError();
+}
+
+cudaError_t binary_f32(cudaStream_t s, int op, const float* a, int64_t stride_a, const float* b, int64_t stride_b,
+                       float* y, int64_t outer, int64_t inner) {
+    if (outer <= 0 || inner <= 0) return cudaSuccess;
+    return with_binary_op(op, [&](auto o) {
+        return binary_op<decltype(o)::value>(s, a, stride_a, b, stride_b, y, outer, inner);
+    });
+}
+
+size_t binary_backward_workspace_bytes(int64_t outer, int64_t inner) {
+    if (outer <= 1 || inner <= 0) return 0;
+    const ColumnPlan p = plan_columns(outer, inner);
+    return p.splits > 1 ? (size_t)(p.splits * inner) * sizeof(float) : 0;
+}
+
+cudaError_t binary_backward_f32(cudaStream_t s, int op, const float* a, int64_t stride_a, const float* b,
+                                int64_t stride_b, const float* dy, float* da, float* db, int64_t outer, int64_t inner,
+                                float* workspace) {
+    if (inner <= 0 || outer < 0) return cudaSuccess;
+    return with_binary_op(op, [&](auto o) {
+        return binary_backward_op<decltype(o)::value>(s, a, stride_a, b, stride_b, dy, da, db, outer, inner,
+                                                      workspace);
+    });
+}
+
+cudaError_t activation_f32(cudaStream_t s, int act, const float* x, float* y, int64_t n, float alpha) {
+    if (n <= 0) return cudaSuccess;
+    return with_activation(act, [&](auto a) {
+        activation_kernel<decltype(a)::value><<<grid_1d((size_t)n, kBlock), kBlock, 0, s>>>(x, y, n, alpha);
+        return cudaGetLastError();
+    });
+}
+
+cudaError_t activation_backward_f32(cudaStream_t s, int act, const float* x, const float* y, const float* dy,
+                                    float* dx, int64_t n, float alpha) {
+    if (n <= 0) return cudaSuccess;
+    return with_activation(act, [&](auto a) {
+        activation_backward_kernel<decltype(a)::value><<<grid_1d((size_t)n, kBlock), kBlock, 0, s>>>(x, y, dy, dx, n,
+                                                                                                      alpha);
+        return cudaGetLastError();
+    });
+}
+
+cudaError_t scale_f32(cudaStream_t s, const float* x, float* y, int64_t n, float alpha) {
+    if (n <= 0) return cudaSuccess;
+    scale_kernel<<<grid_1d((size_t)n, kBlock), kBlock, 0, s>>>(x, y, n, alpha);
+    return cudaGetLastError();
+}
+
+cudaError_t axpy_f32(cudaStream_t s, int64_t n, float alpha, const float* x, float* y) {
+    if (n <= 0) return cudaSuccess;
+    axpy_kernel<<<grid_1d((size_t)n, kBlock), kBlock, 0, s>>>(x, y, n, alpha);
     return cudaGetLastError();
 }
 

@@ -113,6 +113,124 @@ KILN_API kiln_status kiln_rand_uniform_f32(kiln_context* ctx, float* y, size_t n
 KILN_API kiln_status kiln_rand_normal_f32(kiln_context* ctx, float* y, size_t n, uint64_t seed, uint64_t offset,
                                           float mean, float std);
 
+/* ---- ops: conventions --------------------------------------------------------------------------------------
+ * All tensors are dense row-major fp32 in the context's device memory (int32 where named). Forward entries assign
+ * their outputs; backward entries assign the gradients they are given non-NULL pointers for (callers accumulate).
+ * Entries are asynchronous on CUDA: they queue work on the context's stream and return. Loss outputs and loss
+ * gradients (`dloss`) are one-element device buffers, so a training step never waits for the host. */
+
+/* ---- ops: gemm (native/src/cpu/gemm.cpp, kernels/gemm.cu) ---- */
+
+/* C = alpha * op(A) * op(B) + beta * C for each of `batch` matrices (strides in elements between them).
+ * op(A) is (m, k): A is stored (m, k) with leading dimension lda, or (k, m) when trans_a. op(B) is (k, n): B is
+ * (k, n) ldb, or (n, k) when trans_b. C is (m, n) ldc. beta == 0 never reads C. */
+typedef struct kiln_gemm_desc {
+    int32_t trans_a, trans_b;
+    int64_t m, n, k;
+    int64_t lda, ldb, ldc;
+    int64_t batch;                          /* >= 1 */
+    int64_t stride_a, stride_b, stride_c;   /* ignored when batch == 1 */
+    float alpha, beta;
+} kiln_gemm_desc;
+
+KILN_API kiln_status kiln_gemm_f32(kiln_context* ctx, const kiln_gemm_desc* desc, const float* a, const float* b,
+                                   float* c);
+
+/* ---- ops: elementwise (native/src/cpu/elementwise.cpp, kernels/elementwise.cu) ---- */
+
+typedef enum kiln_binary_op { KILN_ADD = 0, KILN_SUB = 1, KILN_MUL = 2, KILN_DIV = 3 } kiln_binary_op;
+
+/* y[o, i] = a[o * stride_a + i] (op) b[o * stride_b + i] for o < outer, i < inner. stride_a and stride_b are each
+ * inner (a full operand) or 0 (an operand of shape (inner) broadcast over the leading dimensions). y is (outer, inner) */
+KILN_API kiln_status kiln_binary_f32(kiln_context* ctx, kiln_binary_op op, const float* a, int64_t stride_a,
+                                     const float* b, int64_t stride_b, float* y, int64_t outer, int64_t inner);
+/* Gradients of kiln_binary_f32 given dy (outer, inner). da/db may be NULL (not wanted). A broadcast operand's
+ * gradient (stride 0) is (inner), summed over outer. */
+KILN_API kiln_status kiln_binary_backward_f32(kiln_context* ctx, kiln_binary_op op, const float* a, int64_t stride_a,
+                                              const float* b, int64_t stride_b, const float* dy, float* da, float* db,
+                                              int64_t outer, int64_t inner);
+
+typedef enum kiln_activation {
+    KILN_RELU = 0, KILN_LEAKY_RELU = 1, KILN_TANH = 2, KILN_SIGMOID = 3, KILN_GELU = 4 /* exact, erf form */
+} kiln_activation;
+
+/* y = act(x); alpha is the negative slope of leaky_relu (ignored otherwise). x, y are (n); y may alias x. */
+KILN_API kiln_status kiln_activation_f32(kiln_context* ctx, kiln_activation act, const float* x, float* y, int64_t n,
+                                         float alpha);
+/* dx = dy * act'(x); x and y are the forward input and output (each kernel reads the one it needs). */
+KILN_API kiln_status kiln_activation_backward_f32(kiln_context* ctx, kiln_activation act, const float* x,
+                                                  const float* y, const float* dy, float* dx, int64_t n, float alpha);
+/* y = alpha * x (y may alias x). */
+KILN_API kiln_status kiln_scale_f32(kiln_context* ctx, const float* x, float* y, int64_t n, float alpha);
+/* y += alpha * x. */
+KILN_API kiln_status kiln_axpy_f32(kiln_context* ctx, int64_t n, float alpha, const float* x, float* y);
+
+/* ---- ops: dropout (in the random family: native/src/cpu/random.cpp, kernels/random.cu) ---- */
+
+/* Element i is kept when philox_uniform(seed, offset, i) >= p and then scaled by 1/(1-p); the backward regenerates
+ * the same mask from (seed, offset), so no mask is stored. x, y, dy, dx are (n). 0 <= p < 1. */
+KILN_API kiln_status kiln_dropout_f32(kiln_context* ctx, const float* x, float* y, int64_t n, float p, uint64_t seed,
+                                      uint64_t offset);
+KILN_API kiln_status kiln_dropout_backward_f32(kiln_context* ctx, const float* dy, float* dx, int64_t n, float p,
+                                               uint64_t seed, uint64_t offset);
+
+/* ---- ops: reductions and softmax (native/src/cpu/reduce.cpp, kernels/reduce.cu) ---- */
+
+/* y[o, i] = scale * sum_l x[o, l, i]. x is (outer, len, inner), y is (outer, inner). scale = 1 (sum) or 1/len (mean). */
+KILN_API kiln_status kiln_reduce_sum_f32(kiln_context* ctx, const float* x, float* y, int64_t outer, int64_t len,
+                                         int64_t inner, float scale);
+/* dx[o, l, i] = scale * dy[o, i]. */
+KILN_API kiln_status kiln_reduce_sum_backward_f32(kiln_context* ctx, const float* dy, float* dx, int64_t outer,
+                                                  int64_t len, int64_t inner, float scale);
+/* y[r] = max_c x[r, c]; index[r] = the first c attaining it (int32). x is (rows, cols), cols >= 1. */
+KILN_API kiln_status kiln_max_lastdim_f32(kiln_context* ctx, const float* x, float* y, int32_t* index, int64_t rows,
+                                          int64_t cols);
+/* dx[r, c] = dy[r] if c == index[r] else 0. */
+KILN_API kiln_status kiln_max_lastdim_backward_f32(kiln_context* ctx, const float* dy, const int32_t* index, float* dx,
+                                                   int64_t rows, int64_t cols);
+/* out[0] = sum x[i]^2 (accumulated in double on the CPU, in fp32 pairwise blocks on the GPU). */
+KILN_API kiln_status kiln_sum_squares_f32(kiln_context* ctx, const float* x, int64_t n, float* out);
+/* Row-wise softmax (log_softmax when log != 0) over the last dimension, max-subtracted. x, y are (rows, cols). */
+KILN_API kiln_status kiln_softmax_f32(kiln_context* ctx, const float* x, float* y, int64_t rows, int64_t cols,
+                                      int32_t log);
+/* From the forward output y: softmax dx = y * (dy - sum(dy * y)); log_softmax dx = dy - exp(y) * sum(dy). */
+KILN_API kiln_status kiln_softmax_backward_f32(kiln_context* ctx, const float* y, const float* dy, float* dx,
+                                               int64_t rows, int64_t cols, int32_t log);
+
+/* ---- ops: losses (native/src/cpu/loss.cpp, kernels/loss.cu); all are means over their elements ---- */
+
+/* loss[0] = mean_r (logsumexp(logits[r]) - logits[r, labels[r]]); lse (rows) keeps each row's logsumexp for the
+ * backward. logits is (rows, cols), labels (rows) int32 in [0, cols); a label outside that range makes loss NaN. */
+KILN_API kiln_status kiln_cross_entropy_f32(kiln_context* ctx, const float* logits, const int32_t* labels, float* loss,
+                                            float* lse, int64_t rows, int64_t cols);
+/* dlogits[r, c] = (exp(logits[r, c] - lse[r]) - [c == labels[r]]) * dloss[0] / rows. */
+KILN_API kiln_status kiln_cross_entropy_backward_f32(kiln_context* ctx, const float* logits, const int32_t* labels,
+                                                     const float* lse, const float* dloss, float* dlogits,
+                                                     int64_t rows, int64_t cols);
+/* loss[0] = mean(max(x, 0) - x * t + log1p(exp(-|x|))), the stable form of BCE on sigmoid(x). x, t are (n). */
+KILN_API kiln_status kiln_bce_with_logits_f32(kiln_context* ctx, const float* x, const float* t, float* loss, int64_t n);
+/* dx = (sigmoid(x) - t) * dloss[0] / n. */
+KILN_API kiln_status kiln_bce_with_logits_backward_f32(kiln_context* ctx, const float* x, const float* t,
+                                                       const float* dloss, float* dx, int64_t n);
+/* loss[0] = mean((x - t)^2). */
+KILN_API kiln_status kiln_mse_f32(kiln_context* ctx, const float* x, const float* t, float* loss, int64_t n);
+/* dx = 2 (x - t) * dloss[0] / n. */
+KILN_API kiln_status kiln_mse_backward_f32(kiln_context* ctx, const float* x, const float* t, const float* dloss,
+                                           float* dx, int64_t n);
+
+/* ---- ops: optimizers (native/src/cpu/optim.cpp, kernels/optim.cu): one fused pass per parameter tensor ---- */
+
+/* SGD with momentum (PyTorch semantics, dampening 0): g = grad + weight_decay * param; v = momentum * v + g;
+ * step = nesterov ? g + momentum * v : v; param -= lr * step. velocity may be NULL when momentum == 0. */
+KILN_API kiln_status kiln_sgd_step_f32(kiln_context* ctx, float* param, const float* grad, float* velocity, int64_t n,
+                                       float lr, float momentum, float weight_decay, int32_t nesterov);
+/* Adam (decoupled == 0: L2 weight decay added to the gradient) or AdamW (decoupled != 0: param *= 1 - lr * wd).
+ * m = b1 m + (1 - b1) g; v = b2 v + (1 - b2) g^2; param -= lr * (m / bias_correction1) / (sqrt(v / bias_correction2) + eps),
+ * with bias_correction{1,2} = 1 - beta{1,2}^step computed by the caller. */
+KILN_API kiln_status kiln_adam_step_f32(kiln_context* ctx, float* param, const float* grad, float* m, float* v,
+                                        int64_t n, float lr, float beta1, float beta2, float eps, float weight_decay,
+                                        int32_t decoupled, float bias_correction1, float bias_correction2);
+
 #ifdef __cplusplus
 }
 #endif

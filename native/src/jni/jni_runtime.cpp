@@ -61,20 +61,23 @@ void memory_stats(JNIEnv* env, jclass, jlong ctx, jlongArray out) {
 void empty_cache(JNIEnv* env, jclass, jlong ctx) { throw_if_failed(env, kiln_empty_cache(ctx_of(ctx))); }
 
 // Java arrays are pinned (critical) only for the copy itself; the ABI's host copies complete before returning.
-void copy_from_array(JNIEnv* env, jclass, jlong ctx, jlong dst, jfloatArray src, jint offset, jint count) {
+// Element is float or int32_t (both 4 bytes); Array the matching jfloatArray / jintArray.
+template <typename Element, typename Array>
+void copy_from_array(JNIEnv* env, jclass, jlong ctx, jlong dst, Array src, jint offset, jint count) {
     void* host = env->GetPrimitiveArrayCritical(src, nullptr);
     if (!host) return;  // OutOfMemoryError pending
-    const kiln_status s = kiln_copy_to_device(ctx_of(ctx), ptr_of<void>(dst), static_cast<float*>(host) + offset,
-                                              (size_t)count * sizeof(float));
+    const kiln_status s = kiln_copy_to_device(ctx_of(ctx), ptr_of<void>(dst), static_cast<Element*>(host) + offset,
+                                              (size_t)count * sizeof(Element));
     env->ReleasePrimitiveArrayCritical(src, host, JNI_ABORT);
     throw_if_failed(env, s);
 }
 
-void copy_to_array(JNIEnv* env, jclass, jlong ctx, jlong src, jfloatArray dst, jint offset, jint count) {
+template <typename Element, typename Array>
+void copy_to_array(JNIEnv* env, jclass, jlong ctx, jlong src, Array dst, jint offset, jint count) {
     void* host = env->GetPrimitiveArrayCritical(dst, nullptr);
     if (!host) return;
-    const kiln_status s = kiln_copy_to_host(ctx_of(ctx), static_cast<float*>(host) + offset, ptr_of<void>(src),
-                                            (size_t)count * sizeof(float));
+    const kiln_status s = kiln_copy_to_host(ctx_of(ctx), static_cast<Element*>(host) + offset, ptr_of<void>(src),
+                                            (size_t)count * sizeof(Element));
     env->ReleasePrimitiveArrayCritical(dst, host, 0);
     throw_if_failed(env, s);
 }
@@ -118,8 +121,10 @@ const JNINativeMethod kMethods[] = {
     KILN_NATIVE("free0", "(JJ)V", release),
     KILN_NATIVE("memoryStats0", "(J[J)V", memory_stats),
     KILN_NATIVE("emptyCache0", "(J)V", empty_cache),
-    KILN_NATIVE("copyFromArray0", "(JJ[FII)V", copy_from_array),
-    KILN_NATIVE("copyToArray0", "(JJ[FII)V", copy_to_array),
+    KILN_NATIVE("copyFromArray0", "(JJ[FII)V", (copy_from_array<float, jfloatArray>)),
+    KILN_NATIVE("copyToArray0", "(JJ[FII)V", (copy_to_array<float, jfloatArray>)),
+    KILN_NATIVE("copyFromIntArray0", "(JJ[III)V", (copy_from_array<int32_t, jintArray>)),
+    KILN_NATIVE("copyToIntArray0", "(JJ[III)V", (copy_to_array<int32_t, jintArray>)),
     KILN_NATIVE("copyToDevice0", "(JJJJ)V", copy_to_device),
     KILN_NATIVE("copyToHost0", "(JJJJ)V", copy_to_host),
     KILN_NATIVE("copyDevice0", "(JJJJ)V", copy_device),

@@ -52,7 +52,10 @@ extern "C" JNIEXPORT jint JNICALL JNI_OnLoad(JavaVM* vm, void*) {
     if (!(c.device_unavailable = global_class(env, "dev/kiln/DeviceUnavailableException"))) return JNI_ERR;
     jclass native_class = env->FindClass("dev/kiln/internal/Native");
     if (!native_class) return JNI_ERR;
-    if (!register_runtime_natives(env, native_class)) return JNI_ERR;
+    const bool registered = register_runtime_natives(env, native_class) && register_gemm_natives(env, native_class) &&
+                            register_elementwise_natives(env, native_class) && register_reduce_natives(env, native_class) &&
+                            register_loss_natives(env, native_class) && register_optim_natives(env, native_class);
+    if (!registered) return JNI_ERR;
     env->DeleteLocalRef(native_class);
     return JNI_VERSION_1_8;
 }

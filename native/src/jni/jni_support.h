@@ -30,7 +30,12 @@ inline T* ptr_of(jlong address) { return reinterpret_cast<T*>(address); }
 
 // Each glue file registers its own natives on dev.kiln.internal.Native; returns false (with a pending
 // exception) if a method is missing, so a Java/native mismatch fails at load time, not at first call.
-bool register_runtime_natives(JNIEnv* env, jclass native_class);
+bool register_runtime_natives(JNIEnv* env, jclass native_class);      // jni_runtime.cpp
+bool register_gemm_natives(JNIEnv* env, jclass native_class);         // jni_gemm.cpp
+bool register_elementwise_natives(JNIEnv* env, jclass native_class);  // jni_elementwise.cpp (incl. dropout)
+bool register_reduce_natives(JNIEnv* env, jclass native_class);       // jni_reduce.cpp (incl. softmax)
+bool register_loss_natives(JNIEnv* env, jclass native_class);         // jni_loss.cpp
+bool register_optim_natives(JNIEnv* env, jclass native_class);        // jni_optim.cpp
 
 }  // namespace kiln::jni
 

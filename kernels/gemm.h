@@ -1,0 +1,25 @@
+// Host launchers of kernels/gemm.cu: fp32 SGEMM on the GPU. Pointers are device memory; nothing is validated
+// here (core validates first), nothing synchronizes, and errors come back as the launch's cudaError_t.
+#pragma once
+
+#include <cuda_runtime_api.h>
+
+#include <cstdint>
+
+namespace kiln::cuda {
+
+// C = alpha * op(A) * op(B) + beta * C, all row-major fp32, queued on stream s.
+// op(A) is (M, K): A is stored (M, K) with leading dim lda, or (K, M) when transA.
+// op(B) is (K, N): B is stored (K, N) with leading dim ldb, or (N, K) when transB.   C is (M, N), ldc.
+// beta == 0 never reads C; alpha == 0 or K == 0 gives C = beta * C without reading A or B;
+// M == 0 or N == 0 launches nothing and returns cudaSuccess.
+cudaError_t sgemm(cudaStream_t s, bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha,
+                  const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc);
+
+// `batch` independent GEMMs with the same shapes; matrix i uses A + i*strideA, B + i*strideB, C + i*strideC.
+cudaError_t sgemm_strided_batched(cudaStream_t s, bool transA, bool transB, int64_t M, int64_t N, int64_t K,
+                                  float alpha, const float* A, int64_t lda, int64_t strideA, const float* B,
+                                  int64_t ldb, int64_t strideB, float beta, float* C, int64_t ldc, int64_t strideC,
+                                  int64_t batch);
+
+}  // namespace kiln::cuda

@@ -1,0 +1,160 @@
+// Loss kernels: cross entropy, BCE with logits, MSE, forward and backward. Conventions: outputs are assigned; a loss is
+// a mean, reduced by one final block in a fixed order (no atomics, no scratch), so it is bitwise reproducible; the
+// backward kernels read dloss[0] on the device. Cross entropy takes one online-softmax pass per row (a warp per row up
+// to 1024 columns, else a block) that saves the row's logsumexp, then one block for the mean over rows. The math per
+// element is kernels/common/softmax_math.h, shared with native/src/cpu/loss.cpp.
+#include <cstdint>
+
+#include "common/launch.h"
+#include "common/reduce_util.cuh"
+#include "common/softmax_math.h"
+#include "loss.h"
+
+namespace kiln::cuda {
+
+namespace {
+
+constexpr int64_t kWarpRowMaxCols = 1024;
+constexpr int kRowBlock = 256;
+constexpr int kRowsPerBlock = kRowBlock / 32;
+// Single-block all-reduces: the largest block, and "at least 1 block per SM" in __launch_bounds__ so ptxas does not
+// squeeze registers (and spill) chasing an occupancy that one block can never have.
+constexpr int kAllReduceThreads = 1024;
+
+int block_threads_for(int64_t cols) {  // as in reduce.cu: about 16 columns per thread, 128..1024 threads
+    int t = 128;
+    while (t < 1024 && (int64_t)t * 16 < cols) t *= 2;
+    return t;
+}
+
+bool fits_u32(int64_t total) { return total <= ((int64_t)1 << 31); }
+
+struct BceTerm {
+    __device__ float operator()(float x, float t) const { return bce_logits_term(x, t); }
+};
+struct MseTerm {
+    __device__ float operator()(float x, float t) const { return mse_term(x, t); }
+};
+
+// lse[r] = logsumexp(logits[r]) in one online pass.
+template <bool kWarp>
+__global__ void __launch_bounds__(1024) cross_entropy_lse_kernel(const float* __restrict__ logits,
+                                                                 float* __restrict__ lse, int64_t rows, int64_t cols) {
+    __shared__ SoftmaxState smem[32];
+    using Team = RowTeam<kWarp>;
+    for (int64_t r = Team::first_row(); r < rows; r += Team::row_stride()) {
+        const float* xr = logits + r * cols;
+        SoftmaxState st = softmax_state_empty();
+        for (int64_t c = Team::rank(); c < cols; c += Team::size()) softmax_update(st, xr[c]);
+        st = Team::reduce(st, SoftmaxMergeOp{}, softmax_state_empty(), smem);
+        if (Team::rank() == 0) lse[r] = logsumexp_of(st.m, st.s);
+    }
+}
+
+// loss[0] = mean over rows of lse[r] - logits[r, labels[r]] (NaN for a bad label); one block.
+__global__ void __launch_bounds__(kAllReduceThreads, 1) cross_entropy_mean_kernel(const float* __restrict__ logits,
+                                                                                const int32_t* __restrict__ labels,
+                                                                                const float* __restrict__ lse,
+                                                                                float* __restrict__ loss, int64_t rows,
+                                                                                int64_t cols) {
+    __shared__ float smem[32];
+    float acc = 0.0f;
+    for (int64_t r = threadIdx.x; r < rows; r += blockDim.x)
+        acc = kiln_fadd(acc, cross_entropy_row(lse[r], logits + r * cols, labels[r], cols));
+    const float total = block_reduce(acc, SumOp{}, 0.0f, smem);
+    if (threadIdx.x == 0) loss[0] = mean_of(total, rows);
+}
+
+template <typename Index>
+__global__ void cross_entropy_backward_kernel(const float* __restrict__ logits, const int32_t* __restrict__ labels,
+                                              const float* __restrict__ lse, const float* __restrict__ dloss,
+                                              float* __restrict__ dlogits, Index total, Index cols, int64_t rows) {
+    const float scale = loss_grad_scale(__ldg(dloss), rows);
+    for (Index k = flat_thread_index<Index>(); k < total; k += flat_thread_stride<Index>()) {
+        const Index r = k / cols;
+        const Index c = k - r * cols;
+        const int32_t label = labels[r];
+        dlogits[k] = label_valid(label, (int64_t)cols)
+                         ? cross_entropy_grad(logits[k], lse[r], (int64_t)c == (int64_t)label, scale)
+                         : kiln_qnan();
+    }
+}
+
+// loss[0] = mean of f(x[i], t[i]); one block (launched for n == 0 too, which gives NaN).
+template <typename F>
+__global__ void __launch_bounds__(kAllReduceThreads, 1) pointwise_loss_kernel(const float* __restrict__ x,
+                                                                            const float* __restrict__ t,
+                                                                            float* __restrict__ loss, int64_t n, F f) {
+    __shared__ float smem[32];
+    const float part = thread_partial(x, t, n, threadIdx.x, blockDim.x, f);
+    const float total = block_reduce(part, SumOp{}, 0.0f, smem);
+    if (threadIdx.x == 0) loss[0] = mean_of(total, n);
+}
+
+__global__ void bce_backward_kernel(const float* __restrict__ x, const float* __restrict__ t,
+                                    const float* __restrict__ dloss, float* __restrict__ dx, int64_t n) {
+    const float scale = loss_grad_scale(__ldg(dloss), n);
+    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x)
+        dx[i] = bce_logits_grad(x[i], t[i], scale);
+}
+
+__global__ void mse_backward_kernel(const float* __restrict__ x, const float* __restrict__ t,
+                                    const float* __restrict__ dloss, float* __restrict__ dx, int64_t n) {
+    const float scale = loss_grad_scale(__ldg(dloss), n);
+    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x)
+        dx[i] = mse_grad(x[i], t[i], scale);
+}
+
+}  // namespace
+
+cudaError_t cross_entropy_f32(cudaStream_t s, const float* logits, const int32_t* labels, float* loss, float* lse,
+                              int64_t rows, int64_t cols) {
+    if (rows > 0) {
+        if (cols <= kWarpRowMaxCols)
+            cross_entropy_lse_kernel<true><<<grid_1d(rows, kRowsPerBlock), kRowBlock, 0, s>>>(logits, lse, rows, cols);
+        else
+            cross_entropy_lse_kernel<false><<<grid_1d(rows, 1), block_threads_for(cols), 0, s>>>(logits, lse, rows,
+                                                                                                 cols);
+    }
+    // Stream order makes lse complete before the mean reads it; rows == 0 still writes loss = NaN.
+    cross_entropy_mean_kernel<<<1, kAllReduceThreads, 0, s>>>(logits, labels, lse, loss, rows, cols);
+    return cudaGetLastError();
+}
+
+cudaError_t cross_entropy_backward_f32(cudaStream_t s, const float* logits, const int32_t* labels, const float* lse,
+                                       const float* dloss, float* dlogits, int64_t rows, int64_t cols) {
+    const int64_t total = rows * cols;
+    if (total == 0) return cudaSuccess;
+    if (fits_u32(total))
+        cross_entropy_backward_kernel<uint32_t><<<grid_1d(total, 256), 256, 0, s>>>(
+            logits, labels, lse, dloss, dlogits, (uint32_t)total, (uint32_t)cols, rows);
+    else
+        cross_entropy_backward_kernel<uint64_t><<<grid_1d(total, 256), 256, 0, s>>>(
+            logits, labels, lse, dloss, dlogits, (uint64_t)total, (uint64_t)cols, rows);
+    return cudaGetLastError();
+}
+
+cudaError_t bce_with_logits_f32(cudaStream_t s, const float* x, const float* t, float* loss, int64_t n) {
+    pointwise_loss_kernel<<<1, kAllReduceThreads, 0, s>>>(x, t, loss, n, BceTerm{});
+    return cudaGetLastError();
+}
+
+cudaError_t bce_with_logits_backward_f32(cudaStream_t s, const float* x, const float* t, const float* dloss, float* dx,
+                                         int64_t n) {
+    if (n == 0) return cudaSuccess;
+    bce_backward_kernel<<<grid_1d(n, 256), 256, 0, s>>>(x, t, dloss, dx, n);
+    return cudaGetLastError();
+}
+
+cudaError_t mse_f32(cudaStream_t s, const float* x, const float* t, float* loss, int64_t n) {
+    pointwise_loss_kernel<<<1, kAllReduceThreads, 0, s>>>(x, t, loss, n, MseTerm{});
+    return cudaGetLastError();
+}
+
+cudaError_t mse_backward_f32(cudaStream_t s, const float* x, const float* t, const float* dloss, float* dx, int64_t n) {
+    if (n == 0) return cudaSuccess;
+    mse_backward_kernel<<<grid_1d(n, 256), 256, 0, s>>>(x, t, dloss, dx, n);
+    return cudaGetLastError();
+}
+
+}  // namespace kiln::cuda

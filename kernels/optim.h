@@ -1,0 +1,18 @@
+// Host launchers of kernels/optim.cu: fused optimizer steps. Pointers are device memory, all (n) and distinct;
+// arguments are validated by native/src/core/ops_optim.cpp.
+#pragma once
+
+#include <cuda_runtime_api.h>
+
+#include <cstdint>
+
+namespace kiln::cuda {
+
+// velocity is NULL exactly when momentum == 0.
+cudaError_t sgd_step_f32(cudaStream_t s, float* param, const float* grad, float* velocity, int64_t n, float lr,
+                         float momentum, float weight_decay, bool nesterov);
+cudaError_t adam_step_f32(cudaStream_t s, float* param, const float* grad, float* m, float* v, int64_t n, float lr,
+                          float beta1, float beta2, float eps, float weight_decay, bool decoupled,
+                          float bias_correction1, float bias_correction2);
+
+}  // namespace kiln::cuda

@@ -1,0 +1,280 @@
+// CPU fp32 GEMM driver: runtime ISA dispatch, GotoBLAS cache blocking over packed panels, threading, and the
+// portable baseline instantiation of the micro-kernel template. Compiled with baseline x86-64 flags only.
+#include "cpu/gemm.h"
+
+#include <algorithm>
+#include <cstdlib>
+
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
+
+#include "cpu/parallel.h"
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
+namespace kiln::cpu {
+namespace gemm_detail {
+namespace {
+
+#if defined(__SSE2__)
+// SSE2 is part of x86-64 itself, so this width is always safe; no FMA, hence mul + add.
+struct Baseline {
+    using reg = __m128;
+    static constexpr int W = 4;
+    static reg zero() { return _mm_setzero_ps(); }
+    static reg load(const float* p) { return _mm_loadu_ps(p); }
+    static void store(float* p, reg r) { _mm_storeu_ps(p, r); }
+    static reg bcast(const float* p) { return _mm_set1_ps(*p); }
+    static reg fma(reg a, reg b, reg c) { return _mm_add_ps(_mm_mul_ps(a, b), c); }
+    static reg mul(reg a, reg b) { return _mm_mul_ps(a, b); }
+};
+using BaselineTile = MicroTile<Baseline, 4, 2>;  // 8 accumulators + 2 B + 1 A + 1 product of 16 xmm
+#else
+struct Baseline {
+    using reg = float;
+    static constexpr int W = 1;
+    static reg zero() { return 0.0f; }
+    static reg load(const float* p) { return *p; }
+    static void store(float* p, reg r) { *p = r; }
+    static reg bcast(const float* p) { return *p; }
+    static reg fma(reg a, reg b, reg c) { return a * b + c; }
+    static reg mul(reg a, reg b) { return a * b; }
+};
+using BaselineTile = MicroTile<Baseline, 4, 4>;
+#endif
+
+const KernelSet& dispatch() {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_cpu_init();
+    // __builtin_cpu_supports also checks that the OS saves the wide registers (XCR0), not just CPUID.
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq"))
+        return avx512_kernels();
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return avx2_kernels();
+#endif
+    return baseline_kernels();
+}
+
+const KernelSet& active() {
+    static const KernelSet& ks = dispatch();
+    return ks;
+}
+
+// Per-thread packing buffers, grown to the largest block seen and reused across calls (pool workers live
+// forever, so their buffers are allocated once). Bounded by (mc + nc) * kc floats per thread, about 4 MiB.
+class Workspace {
+  public:
+    ~Workspace() { std::free(p_); }
+    // nullptr when the allocation fails; the caller then takes the unpacked path instead of throwing.
+    float* get(size_t floats) {
+        if (floats > cap_) {
+            std::free(p_);
+            // Buffers of megabytes get 2 MiB alignment so that transparent huge pages can back them (fewer
+            // TLB misses while streaming the packed A block); small ones just page alignment.
+            const size_t huge = size_t(2) << 20, want = floats * sizeof(float);
+            const size_t align = want >= huge ? huge : 4096, bytes = (want + align - 1) / align * align;
+            p_ = static_cast<float*>(std::aligned_alloc(align, bytes));
+            cap_ = p_ ? bytes / sizeof(float) : 0;
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+            if (p_ && align == huge) madvise(p_, bytes, MADV_HUGEPAGE);  // a hint: THP is often "madvise" only
+#endif
+        }
+        return p_;
+    }
+
+  private:
+    float* p_ = nullptr;
+    size_t cap_ = 0;
+};
+
+thread_local Workspace t_workspace;
+
+// One GEMM on a rectangle of C: op(A) is (m, k), op(B) is (k, n), C is (m, n).
+struct Problem {
+    View a, b;
+    float* c;
+    int64_t ldc;
+    int64_t m, n, k;
+    float alpha, beta;
+
+    // The sub-problem on C rows [i0, i0 + rows) and columns [j0, j0 + cols).
+    Problem rows_cols(int64_t i0, int64_t rows, int64_t j0, int64_t cols) const {
+        const View sub_a{a.at(i0, 0), a.rs, a.cs}, sub_b{b.at(0, j0), b.rs, b.cs};
+        return {sub_a, sub_b, c + i0 * ldc + j0, ldc, rows, cols, k, alpha, beta};
+    }
+};
+
+int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
+int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
+
+// Splits `total` into equal blocks of at most `cap`, each a multiple of `unit`: avoids a thin last block
+// (K = 400 with kc = 384 becomes two blocks of 200, not 384 + 16).
+int64_t balanced_block(int64_t total, int64_t cap, int64_t unit) {
+    return std::min(round_up(ceil_div(total, ceil_div(total, cap)), unit), round_up(total, unit));
+}
+
+void scale_c(const Problem& p) {  // C = beta * C; beta == 0 writes zeros without reading C
+    for (int64_t i = 0; i < p.m; ++i) {
+        float* row = p.c + i * p.ldc;
+        if (p.beta == 0.0f)
+            std::fill(row, row + p.n, 0.0f);
+        else if (p.beta != 1.0f)
+            for (int64_t j = 0; j < p.n; ++j) row[j] *= p.beta;
+    }
+}
+
+// Last resort when the packing buffers cannot be allocated: slow but needs no memory.
+void gemm_unpacked(const Problem& p) {
+    for (int64_t i = 0; i < p.m; ++i)
+        for (int64_t j = 0; j < p.n; ++j) {
+            float acc = 0.0f;
+            for (int64_t l = 0; l < p.k; ++l) acc += *p.a.at(i, l) * *p.b.at(l, j);
+            float* cij = p.c + i * p.ldc + j;
+            *cij = p.beta == 0.0f ? p.alpha * acc : p.alpha * acc + p.beta * *cij;
+        }
+}
+
+// GotoBLAS loop nest on the calling thread, in the order that suits a broadcast-A micro-kernel:
+// ic (mc, A block in L3) -> pc (kc, pack A) -> jc (nc, pack B: the B block lives in L2) -> ir -> jr.
+// Each A micro-panel (kc, mr) stays in L1 while the jr loop streams B micro-panels from L2 past it; B is
+// the side read as whole vectors, so it is the one worth keeping close. With mc covering M (the usual case),
+// A and B are each packed exactly once per K block.
+void gemm_serial(const KernelSet& ks, const Problem& p) {
+    const int64_t kc = balanced_block(p.k, ks.kc, 1);
+    const int64_t mc = balanced_block(p.m, ks.mc, ks.mr);
+    const int64_t nc = balanced_block(p.n, ks.nc, ks.nr);
+    const int64_t a_floats = round_up(mc, ks.mr) * kc;
+    float* a_pack = t_workspace.get(a_floats + round_up(nc, ks.nr) * kc);
+    if (a_pack == nullptr) return gemm_unpacked(p);
+    float* b_pack = a_pack + a_floats;  // mr * kc floats per panel keeps it 16-byte aligned at least
+
+    for (int64_t ic = 0; ic < p.m; ic += mc) {
+        const int64_t mb = std::min(mc, p.m - ic);
+        for (int64_t pc = 0; pc < p.k; pc += kc) {
+            const int64_t kb = std::min(kc, p.k - pc);
+            const float beta = pc == 0 ? p.beta : 1.0f;  // later K blocks accumulate onto the first one's result
+            ks.pack_a({p.a.at(ic, pc), p.a.rs, p.a.cs}, mb, kb, a_pack);
+            for (int64_t jc = 0; jc < p.n; jc += nc) {
+                const int64_t nb = std::min(nc, p.n - jc);
+                ks.pack_b({p.b.at(pc, jc), p.b.rs, p.b.cs}, kb, nb, b_pack);
+                for (int64_t ir = 0; ir < mb; ir += ks.mr) {
+                    const int m = static_cast<int>(std::min<int64_t>(ks.mr, mb - ir));
+                    float* c_rows = p.c + (ic + ir) * p.ldc + jc;
+                    for (int64_t jr = 0; jr < nb; jr += ks.nr) {
+                        const int n = static_cast<int>(std::min<int64_t>(ks.nr, nb - jr));
+                        ks.micro(kb, a_pack + ir * kb, b_pack + jr * kb, c_rows + jr, p.ldc, p.alpha, beta, m, n);
+                    }
+                }
+            }
+        }
+    }
+}
+
+// Below this many multiply-adds (about 5 us on one AVX-512 core) a fork-join costs more than it saves.
+constexpr double kMinParallelMacs = 96.0 * 96.0 * 96.0;
+
+// Cuts C into a tm x tn grid of per-thread rectangles (tm * tn == threads); each thread runs gemm_serial on
+// its own. A thread packs its A rows once per K block and its B columns once per (mc block, K block), so
+// the grid minimizes the slowest thread's compute (padding to whole micro-tiles included) plus its packing,
+// weighted by how much slower a packed float is than a multiply-add.
+struct Grid {
+    int64_t tm, tn;
+};
+
+Grid pick_grid(const KernelSet& ks, int64_t m, int64_t n, int64_t k, int threads) {
+    constexpr double kPackWeight = 16.0;
+    const int64_t mpanels = ceil_div(m, ks.mr), npanels = ceil_div(n, ks.nr);
+    Grid best{1, 1};
+    double best_cost = -1.0;
+    for (int64_t tm = 1; tm <= threads; ++tm) {
+        if (threads % tm != 0) continue;
+        const int64_t tn = threads / tm;
+        if (tm > mpanels || tn > npanels) continue;
+        const int64_t rows = ceil_div(mpanels, tm) * ks.mr, cols = ceil_div(npanels, tn) * ks.nr;
+        const double pack = double(rows) * double(k) + double(k) * double(cols) * double(ceil_div(rows, ks.mc));
+        const double cost = double(rows) * double(cols) * double(k) + kPackWeight * pack;
+        if (best_cost < 0.0 || cost < best_cost) best = {tm, tn}, best_cost = cost;
+    }
+    return best;
+}
+
+// Part i of `parts` near-equal runs of whole `unit`-wide panels covering [0, total): [*begin, *begin + *len).
+void split(int64_t total, int64_t unit, int64_t parts, int64_t i, int64_t* begin, int64_t* len) {
+    const int64_t panels = ceil_div(total, unit);
+    const int64_t b = (panels / parts) * i + std::min(i, panels % parts);
+    const int64_t e = (panels / parts) * (i + 1) + std::min(i + 1, panels % parts);
+    *begin = std::min(b * unit, total);
+    *len = std::min(e * unit, total) - *begin;
+}
+
+void gemm_parallel(const KernelSet& ks, const Problem& p) {
+    const double macs = double(p.m) * double(p.n) * double(p.k);
+    const int threads = macs < kMinParallelMacs ? 1 : num_threads();
+    const Grid g = threads == 1 ? Grid{1, 1} : pick_grid(ks, p.m, p.n, p.k, threads);
+    if (g.tm * g.tn == 1) return gemm_serial(ks, p);
+    parallel_for(g.tm * g.tn, [&](int64_t begin, int64_t end) {
+        for (int64_t t = begin; t < end; ++t) {
+            int64_t i0, rows, j0, cols;
+            split(p.m, ks.mr, g.tm, t / g.tn, &i0, &rows);
+            split(p.n, ks.nr, g.tn, t % g.tn, &j0, &cols);
+            if (rows > 0 && cols > 0) gemm_serial(ks, p.rows_cols(i0, rows, j0, cols));
+        }
+    });
+}
+
+Problem make_problem(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha, const float* A,
+                     int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+    const View a = transA ? View{A, 1, lda} : View{A, lda, 1};  // op(A)(i, k)
+    const View b = transB ? View{B, 1, ldb} : View{B, ldb, 1};  // op(B)(k, j)
+    return {a, b, C, ldc, M, N, K, alpha, beta};
+}
+
+}  // namespace
+
+const KernelSet& baseline_kernels() {
+    // B block (256, 128) = 128 KiB fits the smallest L2s; A block (1024, 256) = 1 MiB.
+    static const KernelSet ks{"scalar", 4, BaselineTile::NR, 4 * 256, 256, 128,
+                              BaselineTile::pack_a, BaselineTile::pack_b, BaselineTile::kernel};
+    return ks;
+}
+
+void sgemm_using(const KernelSet& ks, bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha,
+                 const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+    if (M <= 0 || N <= 0) return;
+    const Problem p = make_problem(transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    if (K <= 0 || alpha == 0.0f) return scale_c(p);
+    gemm_parallel(ks, p);
+}
+
+}  // namespace gemm_detail
+
+const char* gemm_isa() { return gemm_detail::active().isa; }
+
+void sgemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
+           const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
+    gemm_detail::sgemm_using(gemm_detail::active(), transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+void sgemm_strided_batched(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha,
+                           const float* A, int64_t lda, int64_t strideA, const float* B, int64_t ldb,
+                           int64_t strideB, float beta, float* C, int64_t ldc, int64_t strideC, int64_t batch) {
+    if (batch <= 0 || M <= 0 || N <= 0) return;
+    const auto one = [&](int64_t i) {
+        sgemm(transA, transB, M, N, K, alpha, A + i * strideA, lda, B + i * strideB, ldb, beta, C + i * strideC, ldc);
+    };
+    // Whole matrices per thread when they divide evenly or are plentiful (no per-matrix fork-join, no split
+    // packing); otherwise one matrix at a time, each split across the threads.
+    const int threads = num_threads();
+    if (batch >= 4 * threads || batch % threads == 0) {
+        parallel_for(batch, [&](int64_t begin, int64_t end) {  // nested sgemm calls run inline on this thread
+            for (int64_t i = begin; i < end; ++i) one(i);
+        });
+    } else {
+        for (int64_t i = 0; i < batch; ++i) one(i);
+    }
+}
+
+}  // namespace kiln::cpu

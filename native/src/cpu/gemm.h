@@ -1,0 +1,194 @@
+// CPU fp32 GEMM: the public entry points, and (in gemm_detail) the contract between the portable driver in
+// gemm.cpp and the per-ISA packing + micro-kernel code in gemm_avx512.cpp / gemm_avx2.cpp / gemm.cpp.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+
+namespace kiln::cpu {
+
+// C = alpha * op(A) * op(B) + beta * C, all row-major fp32.
+// op(A) is (M, K): A is stored (M, K) with leading dim lda, or (K, M) when transA.
+// op(B) is (K, N): B is stored (K, N) with leading dim ldb, or (N, K) when transB.   C is (M, N), ldc.
+// beta == 0 never reads C (it may hold NaN); K == 0 or alpha == 0 gives C = beta * C without reading A or B;
+// M == 0 or N == 0 is a no-op. No validation here: core validates before calling.
+void sgemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
+           const float* B, int64_t ldb, float beta, float* C, int64_t ldc);
+
+// `batch` independent GEMMs with the same shapes; matrix i uses A + i*strideA, B + i*strideB, C + i*strideC.
+void sgemm_strided_batched(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha,
+                           const float* A, int64_t lda, int64_t strideA, const float* B, int64_t ldb,
+                           int64_t strideB, float beta, float* C, int64_t ldc, int64_t strideC, int64_t batch);
+
+// What the runtime dispatch picked: "avx512", "avx2" or "scalar" (the portable baseline; on x86-64 it is
+// the same kernel template at SSE2 width, which every x86-64 CPU has).
+const char* gemm_isa();
+
+namespace gemm_detail {
+
+// A strided view of a matrix operand: element (r, c) is at p[r * rs + c * cs]. A transpose is the same
+// view with rs and cs swapped, which is how packing handles transA / transB without separate code paths.
+struct View {
+    const float* p;
+    int64_t rs, cs;
+    const float* at(int64_t r, int64_t c) const { return p + r * rs + c * cs; }
+};
+
+// One ISA's kernels and its cache blocking. Packed layouts (both zero-padded to whole micro-panels, so the
+// micro-kernel never sees a ragged edge in A or B; only the C store is masked, via a stack tile):
+//   packed A block: ceil(mc/mr) micro-panels, each (kc, mr) row-major:  panel[k * mr + i] = op(A)(i, k)
+//   packed B block: ceil(nc/nr) micro-panels, each (kc, nr) row-major:  panel[k * nr + j] = op(B)(k, j)
+// The micro-kernel broadcasts A and loads B as whole vectors, so B is the side kept close: the packed B block
+// (kc, nc) lives in L2 and one A micro-panel (kc, mr) in L1 while B streams past it; the packed A block
+// (mc, kc) lives in L3 (see gemm_serial in gemm.cpp).
+struct KernelSet {
+    const char* isa;
+    int mr, nr;      // register tile of C
+    int mc, kc, nc;  // cache blocks: A (mc, kc) in L3, B (kc, nc) in L2, A micro-panel (kc, mr) in L1
+    // a views op(A) restricted to the block, (mc, kc); dst holds ceil(mc/mr)*mr*kc floats.
+    void (*pack_a)(View a, int64_t mc, int64_t kc, float* dst);
+    // b views op(B) restricted to the block, (kc, nc); dst holds ceil(nc/nr)*nr*kc floats.
+    void (*pack_b)(View b, int64_t kc, int64_t nc, float* dst);
+    // C tile (m, n), m <= mr, n <= nr, at c with leading dim ldc: C = alpha * a_panel * b_panel + beta * C.
+    // beta == 0 does not read C.
+    void (*micro)(int64_t kc, const float* a_panel, const float* b_panel, float* c, int64_t ldc, float alpha,
+                  float beta, int m, int n);
+};
+
+// Defined in gemm_avx512.cpp / gemm_avx2.cpp / gemm.cpp; the driver calls an ISA's set only after
+// checking at runtime that the CPU has that ISA.
+const KernelSet& avx512_kernels();
+const KernelSet& avx2_kernels();
+const KernelSet& baseline_kernels();
+
+// sgemm with an explicit kernel set instead of the dispatched one, so the tests and the benchmark can run
+// every ISA the CPU has. Same contract as sgemm.
+void sgemm_using(const KernelSet& ks, bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha,
+                 const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc);
+
+// The one text of packing and the micro-kernel, instantiated once per ISA with that ISA's vector traits V:
+//   V::reg, V::W (floats per register), zero(), load(p), store(p, r), bcast(p) (p[0] in every lane),
+//   fma(a, b, c) = a * b + c, mul(a, b).
+// V must have internal linkage (an anonymous namespace in the ISA's file): every instantiation is then
+// distinct, so the linker can never merge the AVX-512 copy into the baseline path.
+// The micro-tile is MR rows by NV registers: MR * NV accumulators, NV loads of B and MR broadcasts of A
+// per step of k.
+template <class V, int MR, int NV>
+struct MicroTile {
+    static constexpr int NR = NV * V::W;
+    using reg = typename V::reg;
+
+    // a_panel is (kc, MR), b_panel is (kc, NR), C tile is (m, n) with m <= MR, n <= NR.
+    static void kernel(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, float alpha, float beta,
+                       int m, int n) {
+        reg acc[MR][NV];
+#pragma GCC unroll 32
+        for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 8
+            for (int j = 0; j < NV; ++j) acc[i][j] = V::zero();
+
+        // C is touched only after the whole k loop: start pulling it in now so the store does not miss.
+        if (m == MR && n == NR) {
+#pragma GCC unroll 32
+            for (int i = 0; i < MR; ++i) {
+                __builtin_prefetch(c + i * ldc, 1, 3);
+                __builtin_prefetch(c + i * ldc + NR - 1, 1, 3);
+            }
+        }
+
+#pragma GCC unroll 4
+        for (int64_t k = 0; k < kc; ++k) {
+            reg bv[NV];
+#pragma GCC unroll 8
+            for (int j = 0; j < NV; ++j) bv[j] = V::load(b + j * V::W);
+#pragma GCC unroll 32
+            for (int i = 0; i < MR; ++i) {
+                const reg av = V::bcast(a + i);
+#pragma GCC unroll 8
+                for (int j = 0; j < NV; ++j) acc[i][j] = V::fma(av, bv[j], acc[i][j]);
+            }
+            a += MR;
+            b += NR;
+        }
+
+        if (m == MR && n == NR) return store_tile(acc, alpha, beta, c, ldc);
+        // Ragged edge of C: run the same store on a full tile on the stack, then copy back the valid corner.
+        alignas(64) float tile[MR * NR] = {};
+        if (beta != 0.0f)
+            for (int i = 0; i < m; ++i) std::memcpy(tile + i * NR, c + i * ldc, n * sizeof(float));
+        store_tile(acc, alpha, beta, tile, NR);
+        for (int i = 0; i < m; ++i) std::memcpy(c + i * ldc, tile + i * NR, n * sizeof(float));
+    }
+
+    // a views op(A) as (mc, kc) -> micro-panels of (kc, MR) at dst.
+    static void pack_a(View a, int64_t mc, int64_t kc, float* dst) {
+        for (int64_t i0 = 0; i0 < mc; i0 += MR, dst += MR * kc) {
+            const int rows = static_cast<int>(mc - i0 < MR ? mc - i0 : MR);
+            if (a.rs == 1)
+                copy_rows<MR>(a.at(i0, 0), a.cs, rows, kc, dst);  // op(A) columns are contiguous: copy k by k
+            else
+                transpose_in<MR>(a.at(i0, 0), a.rs, a.cs, rows, kc, dst);
+        }
+    }
+
+    // b views op(B) as (kc, nc) -> micro-panels of (kc, NR) at dst.
+    static void pack_b(View b, int64_t kc, int64_t nc, float* dst) {
+        for (int64_t j0 = 0; j0 < nc; j0 += NR, dst += NR * kc) {
+            const int cols = static_cast<int>(nc - j0 < NR ? nc - j0 : NR);
+            if (b.cs == 1)
+                copy_rows<NR>(b.at(0, j0), b.rs, cols, kc, dst);  // op(B) rows are contiguous: copy k by k
+            else
+                transpose_in<NR>(b.at(0, j0), b.cs, b.rs, cols, kc, dst);
+        }
+    }
+
+  private:
+    // Full (MR, NR) tile at c: C = alpha * acc + beta * C; beta == 0 must not read C, which may hold NaN.
+    static void store_tile(const reg (&acc)[MR][NV], float alpha, float beta, float* c, int64_t ldc) {
+        const reg va = V::bcast(&alpha), vb = V::bcast(&beta);
+        if (beta == 0.0f) {
+#pragma GCC unroll 32
+            for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 8
+                for (int j = 0; j < NV; ++j) V::store(c + i * ldc + j * V::W, V::mul(acc[i][j], va));
+            return;
+        }
+#pragma GCC unroll 32
+        for (int i = 0; i < MR; ++i)
+#pragma GCC unroll 8
+            for (int j = 0; j < NV; ++j) {
+                float* p = c + i * ldc + j * V::W;
+                V::store(p, V::fma(V::load(p), vb, V::mul(acc[i][j], va)));
+            }
+    }
+
+    // Panel of width P from `count` contiguous floats per k: src[k * step + j] -> dst[k * P + j], zero-padded.
+    template <int P>
+    static void copy_rows(const float* src, int64_t step, int count, int64_t kc, float* dst) {
+        if (count == P) {  // whole panel: a fixed-size copy, which the compiler turns into full-width moves
+            for (int64_t k = 0; k < kc; ++k, src += step, dst += P) std::memcpy(dst, src, P * sizeof(float));
+            return;
+        }
+        for (int64_t k = 0; k < kc; ++k, src += step, dst += P) {
+            int j = 0;
+            for (; j < count; ++j) dst[j] = src[j];
+            for (; j < P; ++j) dst[j] = 0.0f;
+        }
+    }
+
+    // Panel of width P from `count` runs along k: src[j * js + k * ks] -> dst[k * P + j], zero-padded.
+    // Reads each run in order (ks is 1 in practice) and scatters with stride P; the panel being written is
+    // only kc * P floats, so the scattered stores stay in L1.
+    template <int P>
+    static void transpose_in(const float* src, int64_t js, int64_t ks, int count, int64_t kc, float* dst) {
+        for (int j = 0; j < count; ++j) {
+            const float* s = src + j * js;
+            for (int64_t k = 0; k < kc; ++k) dst[k * P + j] = s[k * ks];
+        }
+        for (int j = count; j < P; ++j)
+            for (int64_t k = 0; k < kc; ++k) dst[k * P + j] = 0.0f;
+    }
+};
+
+}  // namespace gemm_detail
+}  // namespace kiln::cpu

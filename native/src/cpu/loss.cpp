@@ -1,0 +1,74 @@
+// Losses on the CPU: per-element terms from kernels/common/softmax_math.h (shared with kernels/loss.cu), means summed
+// in double by blocked_sum (native/src/cpu/reduce.h), so a loss is deterministic whatever the thread count.
+#include "cpu/loss.h"
+
+#include "common/softmax_math.h"
+#include "cpu/parallel.h"
+#include "cpu/reduce.h"
+
+namespace kiln::cpu {
+
+namespace {
+
+constexpr int64_t kGrainElems = 1 << 14;
+
+}  // namespace
+
+void cross_entropy_f32(const float* logits, const int32_t* labels, float* loss, float* lse, int64_t rows,
+                       int64_t cols) {
+    parallel_for(rows, [&](int64_t r0, int64_t r1) {
+        for (int64_t r = r0; r < r1; ++r) {
+            const float* xr = logits + r * cols;
+            const float m = row_max(xr, cols);
+            lse[r] = logsumexp_of(m, (float)row_sum_exp(xr, cols, m));
+        }
+    }, row_grain(cols));
+    const double total = blocked_sum(rows, [&](int64_t r) {
+        return (double)cross_entropy_row(lse[r], logits + r * cols, labels[r], cols);
+    });
+    loss[0] = mean_of((float)total, rows);
+}
+
+void cross_entropy_backward_f32(const float* logits, const int32_t* labels, const float* lse, const float* dloss,
+                                float* dlogits, int64_t rows, int64_t cols) {
+    const float scale = loss_grad_scale(dloss[0], rows);
+    parallel_for(rows, [&](int64_t r0, int64_t r1) {
+        for (int64_t r = r0; r < r1; ++r) {
+            const float* xr = logits + r * cols;
+            float* dr = dlogits + r * cols;
+            const int32_t label = labels[r];
+            if (!label_valid(label, cols)) {
+                for (int64_t c = 0; c < cols; ++c) dr[c] = kiln_qnan();
+                continue;
+            }
+            const float l = lse[r];
+            for (int64_t c = 0; c < cols; ++c) dr[c] = cross_entropy_grad(xr[c], l, c == label, scale);
+        }
+    }, row_grain(cols));
+}
+
+void bce_with_logits_f32(const float* x, const float* t, float* loss, int64_t n) {
+    const double total = blocked_sum(n, [x, t](int64_t i) { return (double)bce_logits_term(x[i], t[i]); });
+    loss[0] = mean_of((float)total, n);
+}
+
+void bce_with_logits_backward_f32(const float* x, const float* t, const float* dloss, float* dx, int64_t n) {
+    const float scale = loss_grad_scale(dloss[0], n);
+    parallel_for(n, [&](int64_t i0, int64_t i1) {
+        for (int64_t i = i0; i < i1; ++i) dx[i] = bce_logits_grad(x[i], t[i], scale);
+    }, kGrainElems);
+}
+
+void mse_f32(const float* x, const float* t, float* loss, int64_t n) {
+    const double total = blocked_sum(n, [x, t](int64_t i) { return (double)mse_term(x[i], t[i]); });
+    loss[0] = mean_of((float)total, n);
+}
+
+void mse_backward_f32(const float* x, const float* t, const float* dloss, float* dx, int64_t n) {
+    const float scale = loss_grad_scale(dloss[0], n);
+    parallel_for(n, [&](int64_t i0, int64_t i1) {
+        for (int64_t i = i0; i < i1; ++i) dx[i] = mse_grad(x[i], t[i], scale);
+    }, kGrainElems);
+}
+
+}  // namespace kiln::cpu

@@ -1,0 +1,63 @@
+// Optimizer steps on the CPU: the update rules of kernels/common/optim_math.h applied in one parallel pass, so the
+// CPU and the GPU step a parameter to the same bits.
+#include "cpu/optim.h"
+
+#include "common/optim_math.h"
+#include "cpu/parallel.h"
+
+namespace kiln::cpu {
+
+namespace {
+
+constexpr int64_t kGrain = 1 << 14;
+
+// The span functions take restrict pointers (the buffers are distinct, kiln.h) so the loops vectorize without
+// runtime overlap checks; parallel_for hands each a chunk [lo, hi).
+void sgd_plain_span(float* __restrict param, const float* __restrict grad, int64_t lo, int64_t hi, float lr,
+                    float wd) {
+    for (int64_t i = lo; i < hi; ++i) param[i] = sgd_plain(param[i], grad[i], lr, wd);
+}
+
+template <bool Nesterov>
+void sgd_momentum_span(float* __restrict param, const float* __restrict grad, float* __restrict velocity, int64_t lo,
+                       int64_t hi, float lr, float momentum, float wd) {
+    for (int64_t i = lo; i < hi; ++i) sgd_momentum<Nesterov>(param + i, grad[i], velocity + i, lr, momentum, wd);
+}
+
+template <bool Decoupled>
+void adam_span(float* __restrict param, const float* __restrict grad, float* __restrict m, float* __restrict v,
+               int64_t lo, int64_t hi, float lr, float b1, float b2, float eps, float wd, float bc1, float bc2) {
+    for (int64_t i = lo; i < hi; ++i)
+        adam_update<Decoupled>(param + i, grad[i], m + i, v + i, lr, b1, b2, eps, wd, bc1, bc2);
+}
+
+template <typename Body>
+void parallel_range(int64_t n, Body&& body) {
+    if (n <= 0) return;
+    parallel_for(n, [&](int64_t begin, int64_t end) { body(begin, end); }, kGrain);
+}
+
+}  // namespace
+
+void sgd_step_f32(float* param, const float* grad, float* velocity, int64_t n, float lr, float momentum,
+                  float weight_decay, bool nesterov) {
+    parallel_range(n, [&](int64_t lo, int64_t hi) {
+        if (!velocity) sgd_plain_span(param, grad, lo, hi, lr, weight_decay);
+        else if (nesterov) sgd_momentum_span<true>(param, grad, velocity, lo, hi, lr, momentum, weight_decay);
+        else sgd_momentum_span<false>(param, grad, velocity, lo, hi, lr, momentum, weight_decay);
+    });
+}
+
+void adam_step_f32(float* param, const float* grad, float* m, float* v, int64_t n, float lr, float beta1, float beta2,
+                   float eps, float weight_decay, bool decoupled, float bias_correction1, float bias_correction2) {
+    parallel_range(n, [&](int64_t lo, int64_t hi) {
+        if (decoupled)
+            adam_span<true>(param, grad, m, v, lo, hi, lr, beta1, beta2, eps, weight_decay, bias_correction1,
+                            bias_correction2);
+        else
+            adam_span<false>(param, grad, m, v, lo, hi, lr, beta1, beta2, eps, weight_decay, bias_correction1,
+                             bias_correction2);
+    });
+}
+
+}  // namespace kiln::cpu

@@ -1,0 +1,15 @@
+// CPU twin of kernels/optim.cu: fused optimizer steps, one pass per parameter tensor. Arguments are validated by
+// native/src/core/ops_optim.cpp. All buffers are (n) and distinct.
+#pragma once
+
+#include <cstdint>
+
+namespace kiln::cpu {
+
+// velocity is NULL exactly when momentum == 0 (then param -= lr * (grad + wd * param)).
+void sgd_step_f32(float* param, const float* grad, float* velocity, int64_t n, float lr, float momentum,
+                  float weight_decay, bool nesterov);
+void adam_step_f32(float* param, const float* grad, float* m, float* v, int64_t n, float lr, float beta1, float beta2,
+                   float eps, float weight_decay, bool decoupled, float bias_correction1, float bias_correction2);
+
+}  // namespace kiln::cpu

@@ -1,0 +1,71 @@
+// JNI glue for the elementwise family of the ABI: binary ops, activations, scale, axpy and dropout (forward and
+// backward). Glue only: unpack handles, call the C ABI, turn a failed status into a Java exception.
+#include "jni/jni_support.h"
+
+namespace kiln::jni {
+
+namespace {
+
+void binary(JNIEnv* env, jclass, jlong ctx, jint op, jlong a, jlong stride_a, jlong b, jlong stride_b, jlong y,
+            jlong outer, jlong inner) {
+    throw_if_failed(env, kiln_binary_f32(ctx_of(ctx), (kiln_binary_op)op, ptr_of<const float>(a), stride_a,
+                                         ptr_of<const float>(b), stride_b, ptr_of<float>(y), outer, inner));
+}
+
+// da or db == 0 (NULL): that gradient is not wanted.
+void binary_backward(JNIEnv* env, jclass, jlong ctx, jint op, jlong a, jlong stride_a, jlong b, jlong stride_b,
+                     jlong dy, jlong da, jlong db, jlong outer, jlong inner) {
+    throw_if_failed(env, kiln_binary_backward_f32(ctx_of(ctx), (kiln_binary_op)op, ptr_of<const float>(a), stride_a,
+                                                  ptr_of<const float>(b), stride_b, ptr_of<const float>(dy),
+                                                  ptr_of<float>(da), ptr_of<float>(db), outer, inner));
+}
+
+void activation(JNIEnv* env, jclass, jlong ctx, jint act, jlong x, jlong y, jlong n, jfloat alpha) {
+    throw_if_failed(env, kiln_activation_f32(ctx_of(ctx), (kiln_activation)act, ptr_of<const float>(x),
+                                             ptr_of<float>(y), n, alpha));
+}
+
+void activation_backward(JNIEnv* env, jclass, jlong ctx, jint act, jlong x, jlong y, jlong dy, jlong dx, jlong n,
+                         jfloat alpha) {
+    throw_if_failed(env, kiln_activation_backward_f32(ctx_of(ctx), (kiln_activation)act, ptr_of<const float>(x),
+                                                      ptr_of<const float>(y), ptr_of<const float>(dy),
+                                                      ptr_of<float>(dx), n, alpha));
+}
+
+void scale(JNIEnv* env, jclass, jlong ctx, jlong x, jlong y, jlong n, jfloat alpha) {
+    throw_if_failed(env, kiln_scale_f32(ctx_of(ctx), ptr_of<const float>(x), ptr_of<float>(y), n, alpha));
+}
+
+void axpy(JNIEnv* env, jclass, jlong ctx, jlong n, jfloat alpha, jlong x, jlong y) {
+    throw_if_failed(env, kiln_axpy_f32(ctx_of(ctx), n, alpha, ptr_of<const float>(x), ptr_of<float>(y)));
+}
+
+void dropout(JNIEnv* env, jclass, jlong ctx, jlong x, jlong y, jlong n, jfloat p, jlong seed, jlong offset) {
+    throw_if_failed(env, kiln_dropout_f32(ctx_of(ctx), ptr_of<const float>(x), ptr_of<float>(y), n, p, (uint64_t)seed,
+                                          (uint64_t)offset));
+}
+
+void dropout_backward(JNIEnv* env, jclass, jlong ctx, jlong dy, jlong dx, jlong n, jfloat p, jlong seed,
+                      jlong offset) {
+    throw_if_failed(env, kiln_dropout_backward_f32(ctx_of(ctx), ptr_of<const float>(dy), ptr_of<float>(dx), n, p,
+                                                   (uint64_t)seed, (uint64_t)offset));
+}
+
+const JNINativeMethod kMethods[] = {
+    KILN_NATIVE("binary0", "(JIJJJJJJJ)V", binary),
+    KILN_NATIVE("binaryBackward0", "(JIJJJJJJJJJ)V", binary_backward),
+    KILN_NATIVE("activation0", "(JIJJJF)V", activation),
+    KILN_NATIVE("activationBackward0", "(JIJJJJJF)V", activation_backward),
+    KILN_NATIVE("scale0", "(JJJJF)V", scale),
+    KILN_NATIVE("axpy0", "(JJFJJ)V", axpy),
+    KILN_NATIVE("dropout0", "(JJJJFJJ)V", dropout),
+    KILN_NATIVE("dropoutBackward0", "(JJJJFJJ)V", dropout_backward),
+};
+
+}  // namespace
+
+bool register_elementwise_natives(JNIEnv* env, jclass native_class) {
+    return env->RegisterNatives(native_class, kMethods, sizeof(kMethods) / sizeof(kMethods[0])) == JNI_OK;
+}
+
+}  // namespace kiln::jni

@@ -1,0 +1,35 @@
+// JNI glue for the optimizer steps of the ABI (SGD with momentum, Adam/AdamW). Glue only: unpack handles, call the
+// C ABI, turn a failed status into a Java exception.
+#include "jni/jni_support.h"
+
+namespace kiln::jni {
+
+namespace {
+
+// velocity == 0 (NULL) is allowed when momentum == 0.
+void sgd_step(JNIEnv* env, jclass, jlong ctx, jlong param, jlong grad, jlong velocity, jlong n, jfloat lr,
+              jfloat momentum, jfloat weight_decay, jint nesterov) {
+    throw_if_failed(env, kiln_sgd_step_f32(ctx_of(ctx), ptr_of<float>(param), ptr_of<const float>(grad),
+                                           ptr_of<float>(velocity), n, lr, momentum, weight_decay, nesterov));
+}
+
+void adam_step(JNIEnv* env, jclass, jlong ctx, jlong param, jlong grad, jlong m, jlong v, jlong n, jfloat lr,
+               jfloat beta1, jfloat beta2, jfloat eps, jfloat weight_decay, jint decoupled, jfloat bias_correction1,
+               jfloat bias_correction2) {
+    throw_if_failed(env, kiln_adam_step_f32(ctx_of(ctx), ptr_of<float>(param), ptr_of<const float>(grad),
+                                            ptr_of<float>(m), ptr_of<float>(v), n, lr, beta1, beta2, eps, weight_decay,
+                                            decoupled, bias_correction1, bias_correction2));
+}
+
+const JNINativeMethod kMethods[] = {
+    KILN_NATIVE("sgdStep0", "(JJJJJFFFI)V", sgd_step),
+    KILN_NATIVE("adamStep0", "(JJJJJJFFFFFIFF)V", adam_step),
+};
+
+}  // namespace
+
+bool register_optim_natives(JNIEnv* env, jclass native_class) {
+    return env->RegisterNatives(native_class, kMethods, sizeof(kMethods) / sizeof(kMethods[0])) == JNI_OK;
+}
+
+}  // namespace kiln::jni

@@ -1,0 +1,178 @@
+// Parity cases for the elementwise family: binary ops (no broadcast, either operand broadcast, scalar, both),
+// their gradients (both, da only, db only), every activation forward and backward, scale and axpy.
+// Tolerances: 0 where the math is IEEE-exact kiln_f* ops on both backends (kernels/common/activations.h);
+// 1e-10 for tanh/sigmoid/gelu (platform expf/tanhf/erfcf differ by ulps); 1e-9 for broadcast gradients, which
+// are column sums (double on the CPU, fp32 trees on the GPU).
+#include <cmath>
+
+#include "parity/harness.h"
+
+namespace kiln::parity {
+namespace {
+
+const char* const kOps[] = {"add", "sub", "mul", "div"};
+const char* const kActs[] = {"relu", "leaky_relu", "tanh", "sigmoid", "gelu"};
+
+// Operand layouts of y (outer, inner): which of a, b is broadcast (stride 0, shape (inner)).
+struct Layout {
+    int64_t outer, inner;
+    bool ba, bb;
+};
+
+std::string layout_name(const Layout& l) {
+    std::string s = "(" + std::to_string(l.outer) + "," + std::to_string(l.inner) + ")";
+    if (l.ba && l.bb) return s + " a,b bcast";
+    if (l.ba) return s + " a bcast";
+    if (l.bb) return s + " b bcast";
+    return s;
+}
+
+std::vector<Layout> layouts() {
+    std::vector<Layout> all;
+    for (int64_t n : {1, 7, 33, 257, 100003}) all.push_back({1, n, false, false});  // same shapes, flat
+    all.push_back({33, 257, false, false});
+    // (outer large, inner small), (outer small, inner large), square-ish, scalar (inner 1), odd, one row, mid
+    const std::vector<std::pair<int64_t, int64_t>> shapes = {{100003, 3}, {3, 100003}, {257, 257}, {100003, 1},
+                                                             {7, 33},     {1, 7},      {4099, 33}};
+    for (bool a_side : {false, true})
+        for (const auto& [o, i] : shapes) all.push_back({o, i, a_side, !a_side});
+    all.push_back({33, 7, true, true});
+    all.push_back({5, 1, true, true});
+    return all;
+}
+
+// b stays away from 0 so div and its gradients are well conditioned: |b| in [0.5, 2].
+std::vector<float> divisor_like(size_t n, uint32_t seed) {
+    std::vector<float> v = host_uniform(n, seed, 0.5f, 2.0f);
+    for (size_t i = 0; i < n; i += 3) v[i] = -v[i];
+    return v;
+}
+
+void add_binary_cases(std::vector<OpCase>& cases) {
+    for (const Layout& l : layouts()) {
+        const size_t n = (size_t)(l.outer * l.inner);
+        const size_t na = l.ba ? (size_t)l.inner : n, nb = l.bb ? (size_t)l.inner : n;
+        const int64_t sa = l.ba ? 0 : l.inner, sb = l.bb ? 0 : l.inner;
+        const std::vector<float> a = host_uniform(na, 11, -3.0f, 3.0f), b = divisor_like(nb, 12);
+        const std::vector<float> dy = host_uniform(n, 13);
+        const int64_t outer = l.outer, inner = l.inner;
+        for (int op = 0; op < 4; ++op) {
+            const std::string shape = layout_name(l);
+            cases.push_back({std::string(kOps[op]), shape, 0.0, {in_f32(a), in_f32(b), out_f32(n)},
+                             [=](kiln_context* ctx, const std::vector<void*>& p) {
+                                 return kiln_binary_f32(ctx, (kiln_binary_op)op, (const float*)p[0], sa,
+                                                        (const float*)p[1], sb, (float*)p[2], outer, inner);
+                             }});
+            // Summed (broadcast) gradients get the reduction tolerance; full ones are elementwise and exact.
+            const double tol_a = l.ba && l.outer != 1 ? 1e-9 : 0.0, tol_b = l.bb && l.outer != 1 ? 1e-9 : 0.0;
+            const std::string bwd = std::string(kOps[op]) + "_backward";
+            cases.push_back({bwd, shape + " da,db", std::max(tol_a, tol_b),
+                             {in_f32(a), in_f32(b), in_f32(dy), out_f32(na), out_f32(nb)},
+                             [=](kiln_context* ctx, const std::vector<void*>& p) {
+                                 return kiln_binary_backward_f32(ctx, (kiln_binary_op)op, (const float*)p[0], sa,
+                                                                 (const float*)p[1], sb, (const float*)p[2],
+                                                                 (float*)p[3], (float*)p[4], outer, inner);
+                             }});
+            if (n > 100000 || (l.ba && l.bb)) continue;  // one-sided variants on the smaller shapes are enough
+            cases.push_back({bwd, shape + " da only", tol_a, {in_f32(a), in_f32(b), in_f32(dy), out_f32(na)},
+                             [=](kiln_context* ctx, const std::vector<void*>& p) {
+                                 return kiln_binary_backward_f32(ctx, (kiln_binary_op)op, (const float*)p[0], sa,
+                                                                 (const float*)p[1], sb, (const float*)p[2],
+                                                                 (float*)p[3], nullptr, outer, inner);
+                             }});
+            cases.push_back({bwd, shape + " db only", tol_b, {in_f32(a), in_f32(b), in_f32(dy), out_f32(nb)},
+                             [=](kiln_context* ctx, const std::vector<void*>& p) {
+                                 return kiln_binary_backward_f32(ctx, (kiln_binary_op)op, (const float*)p[0], sa,
+                                                                 (const float*)p[1], sb, (const float*)p[2], nullptr,
+                                                                 (float*)p[3], outer, inner);
+                             }});
+        }
+    }
+    // Broadcast gradients over zero rows are zeros, not left untouched.
+    cases.push_back({"mul_backward", "(0,5) a,b bcast", 0.0, {in_f32(host_uniform(5, 1)), in_f32(host_uniform(5, 2)),
+                                                             out_f32(5), out_f32(5)},
+                     [](kiln_context* ctx, const std::vector<void*>& p) {
+                         return kiln_binary_backward_f32(ctx, KILN_MUL, (const float*)p[0], 0, (const float*)p[1], 0,
+                                                         nullptr, (float*)p[2], (float*)p[3], 0, 5);
+                     }});
+}
+
+// Host forward for the backward cases' y inputs (tanh and sigmoid differentiate from y).
+float host_activation(int act, float x, float alpha) {
+    switch (act) {
+        case KILN_RELU: return x < 0 ? 0.0f : x;
+        case KILN_LEAKY_RELU: return x < 0 ? alpha * x : x;
+        case KILN_TANH: return std::tanh(x);
+        case KILN_SIGMOID: return (float)(1.0 / (1.0 + std::exp(-(double)x)));
+        default: return (float)(0.5 * x * std::erfc(-x / std::sqrt(2.0)));
+    }
+}
+
+void add_activation_cases(std::vector<OpCase>& cases) {
+    const float alpha = 0.01f;
+    std::vector<std::pair<std::string, std::vector<float>>> inputs;
+    for (size_t n : {size_t(1), size_t(7), size_t(33), size_t(257), size_t(100003)})
+        inputs.push_back({"n=" + std::to_string(n), host_uniform(n, 21, -6.0f, 6.0f)});
+    inputs.push_back({"edges", {-1e30f, -100.0f, -30.0f, -10.0f, -1e-30f, -0.0f, 0.0f, 1e-30f, 10.0f, 30.0f, 100.0f,
+                                1e30f}});
+    for (int act = 0; act < 5; ++act) {
+        const bool exact = act == KILN_RELU || act == KILN_LEAKY_RELU;
+        const double tol = exact ? 0.0 : 1e-10;
+        for (const auto& [shape, x] : inputs) {
+            const size_t n = x.size();
+            std::vector<float> y(n);
+            for (size_t i = 0; i < n; ++i) y[i] = host_activation(act, x[i], alpha);
+            const std::vector<float> dy = host_uniform(n, 22);
+            cases.push_back({kActs[act], shape, tol, {in_f32(x), out_f32(n)},
+                             [=](kiln_context* ctx, const std::vector<void*>& p) {
+                                 return kiln_activation_f32(ctx, (kiln_activation)act, (const float*)p[0], (float*)p[1],
+                                                            (int64_t)n, alpha);
+                             }});
+            cases.push_back({std::string(kActs[act]) + "_backward", shape, tol,
+                             {in_f32(x), in_f32(y), in_f32(dy), out_f32(n)},
+                             [=](kiln_context* ctx, const std::vector<void*>& p) {
+                                 return kiln_activation_backward_f32(ctx, (kiln_activation)act, (const float*)p[0],
+                                                                     (const float*)p[1], (const float*)p[2],
+                                                                     (float*)p[3], (int64_t)n, alpha);
+                             }});
+        }
+        // In place (y aliases x), as kiln.h allows.
+        const std::vector<float> x = host_uniform(4099, 23, -6.0f, 6.0f);
+        cases.push_back({kActs[act], "n=4099 in-place", tol, {inout_f32(x)},
+                         [=](kiln_context* ctx, const std::vector<void*>& p) {
+                             return kiln_activation_f32(ctx, (kiln_activation)act, (const float*)p[0], (float*)p[0],
+                                                        4099, alpha);
+                         }});
+    }
+}
+
+void add_linear_cases(std::vector<OpCase>& cases) {
+    for (size_t n : {size_t(1), size_t(7), size_t(33), size_t(257), size_t(100003)}) {
+        const std::string shape = "n=" + std::to_string(n);
+        const std::vector<float> x = host_uniform(n, 31), y = host_uniform(n, 32);
+        cases.push_back({"scale", shape, 0.0, {in_f32(x), out_f32(n)},
+                         [n](kiln_context* ctx, const std::vector<void*>& p) {
+                             return kiln_scale_f32(ctx, (const float*)p[0], (float*)p[1], (int64_t)n, -1.75f);
+                         }});
+        cases.push_back({"axpy", shape, 0.0, {in_f32(x), inout_f32(y)},
+                         [n](kiln_context* ctx, const std::vector<void*>& p) {
+                             return kiln_axpy_f32(ctx, (int64_t)n, 0.3f, (const float*)p[0], (float*)p[1]);
+                         }});
+    }
+    cases.push_back({"scale", "n=257 in-place", 0.0, {inout_f32(host_uniform(257, 33))},
+                     [](kiln_context* ctx, const std::vector<void*>& p) {
+                         return kiln_scale_f32(ctx, (const float*)p[0], (float*)p[0], 257, 3.0f);
+                     }});
+}
+
+std::vector<OpCase> elementwise_cases() {
+    std::vector<OpCase> cases;
+    add_binary_cases(cases);
+    add_activation_cases(cases);
+    add_linear_cases(cases);
+    return cases;
+}
+
+}  // namespace
+KILN_PARITY_REGISTER("elementwise", elementwise_cases);
+}  // namespace kiln::parity

@@ -1,0 +1,278 @@
+// Tests for the CPU GEMM (every ISA kernel set this CPU can run, plus the dispatched entry points) against a
+// double-precision reference, and for parallel_for. Standalone main; exits nonzero on any failure.
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <limits>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "cpu/gemm.h"
+#include "cpu/parallel.h"
+
+namespace {
+
+using kiln::cpu::gemm_detail::KernelSet;
+
+std::atomic<int> g_passed{0}, g_failed{0};
+
+void check(bool ok, const std::string& what) {
+    if (ok) {
+        ++g_passed;
+    } else {
+        ++g_failed;
+        if (g_failed <= 30) std::printf("FAIL: %s\n", what.c_str());
+    }
+}
+
+// Deterministic uniform values in [-1, 1).
+struct Rng {
+    uint64_t s;
+    float next() {
+        s ^= s << 13, s ^= s >> 7, s ^= s << 17;
+        return static_cast<float>((s >> 40) * (1.0 / (1ull << 23)) - 1.0);
+    }
+};
+
+constexpr float kGuard = -12345.5f;  // written around and between C's rows; must survive every call
+const float kNaN = std::numeric_limits<float>::quiet_NaN();
+
+struct Case {
+    bool ta, tb;
+    int64_t m, n, k;
+    float alpha, beta;
+    int64_t pad = 0;  // extra leading-dimension slack for A, B and C
+    int64_t batch = 1;
+};
+
+std::string describe(const Case& c, const char* isa) {
+    char buf[200];
+    std::snprintf(buf, sizeof buf, "%s ta=%d tb=%d M=%lld N=%lld K=%lld alpha=%g beta=%g pad=%lld batch=%lld", isa,
+                  c.ta, c.tb, (long long)c.m, (long long)c.n, (long long)c.k, c.alpha, c.beta, (long long)c.pad,
+                  (long long)c.batch);
+    return buf;
+}
+
+// Runs one case (batched when c.batch > 1) and compares every matrix with the reference. ks == nullptr runs the
+// public entry points (sgemm, or sgemm_strided_batched); otherwise sgemm_using with that kernel set.
+void run_case(const Case& c, const KernelSet* ks) {
+    const int64_t a_rows = c.ta ? c.k : c.m, a_cols = c.ta ? c.m : c.k;  // A as stored
+    const int64_t b_rows = c.tb ? c.n : c.k, b_cols = c.tb ? c.k : c.n;
+    const int64_t lda = a_cols + c.pad, ldb = b_cols + c.pad, ldc = c.n + c.pad;
+    // Batch strides with slack too, so a kernel that walks off one matrix lands in guard values.
+    const int64_t sa = a_rows * lda + 5, sb = b_rows * ldb + 3, sc = c.m * ldc + 7;
+    Rng rng{0x9E3779B97F4A7C15ull ^ uint64_t(c.m * 131 + c.n * 17 + c.k)};
+
+    std::vector<float> A(sa * c.batch + 1), B(sb * c.batch + 1), C(sc * c.batch + 16, kGuard);
+    for (auto& v : A) v = rng.next();
+    for (auto& v : B) v = rng.next();
+    const int64_t c0 = 8;  // guard floats before the first C
+    for (int64_t t = 0; t < c.batch; ++t)
+        for (int64_t i = 0; i < c.m; ++i)
+            for (int64_t j = 0; j < c.n; ++j) C[c0 + t * sc + i * ldc + j] = c.beta == 0.0f ? kNaN : rng.next();
+    const std::vector<float> C_in = C;
+
+    if (ks != nullptr) {
+        for (int64_t t = 0; t < c.batch; ++t)
+            kiln::cpu::gemm_detail::sgemm_using(*ks, c.ta, c.tb, c.m, c.n, c.k, c.alpha, A.data() + t * sa, lda,
+                                                B.data() + t * sb, ldb, c.beta, C.data() + c0 + t * sc, ldc);
+    } else if (c.batch == 1) {
+        kiln::cpu::sgemm(c.ta, c.tb, c.m, c.n, c.k, c.alpha, A.data(), lda, B.data(), ldb, c.beta, C.data() + c0, ldc);
+    } else {
+        kiln::cpu::sgemm_strided_batched(c.ta, c.tb, c.m, c.n, c.k, c.alpha, A.data(), lda, sa, B.data(), ldb, sb,
+                                         c.beta, C.data() + c0, ldc, sc, c.batch);
+    }
+
+    // Error bound scale: |alpha| * sum |a b| + |beta c| per element; fp32 rounding grows ~ sqrt(K) in practice.
+    double max_err = 0.0, max_scale = 0.0;
+    bool finite = true;
+    for (int64_t t = 0; t < c.batch; ++t)
+        for (int64_t i = 0; i < c.m; ++i)
+            for (int64_t j = 0; j < c.n; ++j) {
+                double dot = 0.0, mag = 0.0;
+                for (int64_t l = 0; l < c.k; ++l) {
+                    const double a = A[t * sa + (c.ta ? l * lda + i : i * lda + l)];
+                    const double b = B[t * sb + (c.tb ? j * ldb + l : l * ldb + j)];
+                    dot += a * b, mag += std::fabs(a * b);
+                }
+                const int64_t at = c0 + t * sc + i * ldc + j;
+                double ref = c.alpha * dot, scale = std::fabs(c.alpha) * mag;
+                if (c.beta != 0.0f) ref += c.beta * double(C_in[at]), scale += std::fabs(c.beta * double(C_in[at]));
+                finite = finite && std::isfinite(C[at]);
+                max_err = std::max(max_err, std::fabs(double(C[at]) - ref));
+                max_scale = std::max(max_scale, scale);
+            }
+    const double tol = 1e-5 * std::sqrt(double(c.k) + 1.0) * std::max(max_scale, 1e-30);
+    const char* isa = ks ? ks->isa : "public";
+    char err[96];
+    std::snprintf(err, sizeof err, " max_err=%.3g tol=%.3g", max_err, tol);
+    check(finite && max_err <= tol, describe(c, isa) + err);
+
+    // Everything outside the C matrices (guards, ldc slack, batch slack) must be untouched.
+    size_t touched = 0;
+    for (size_t x = 0; x < C.size(); ++x) {
+        const int64_t rel = int64_t(x) - c0, t = rel / sc, in = rel % sc;
+        const bool inside = rel >= 0 && t < c.batch && in / ldc < c.m && in % ldc < c.n;
+        if (!inside && C[x] != C_in[x]) ++touched;
+    }
+    check(touched == 0, describe(c, isa) + " wrote outside C (" + std::to_string(touched) + " floats)");
+}
+
+std::vector<const KernelSet*> kernel_sets() {
+    std::vector<const KernelSet*> sets{&kiln::cpu::gemm_detail::baseline_kernels()};
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        sets.push_back(&kiln::cpu::gemm_detail::avx2_kernels());
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq"))
+        sets.push_back(&kiln::cpu::gemm_detail::avx512_kernels());
+#endif
+    return sets;
+}
+
+void test_gemm_shapes() {
+    const int64_t sizes[] = {1, 7, 33, 257};
+    const std::vector<const KernelSet*> sets = kernel_sets();
+    for (const KernelSet* ks : sets)
+        for (int t = 0; t < 4; ++t) {
+            const bool ta = t & 1, tb = t & 2;
+            for (int64_t m : sizes)
+                for (int64_t n : sizes)
+                    for (int64_t k : sizes) run_case({ta, tb, m, n, k, 1.0f, 0.0f, (m + n + k) % 3}, ks);
+            run_case({ta, tb, 65, 129, 31, 1.0f, 0.0f, 0}, ks);
+            run_case({ta, tb, 65, 129, 31, -1.5f, 0.75f, 9}, ks);
+            run_case({ta, tb, 37, 19, 45, 0.5f, 1.0f, 1}, ks);
+            run_case({ta, tb, 31, 47, 0, 1.0f, 2.0f, 2}, ks);  // K == 0: C = beta * C
+            run_case({ta, tb, 31, 47, 0, 1.0f, 0.0f, 2}, ks);  // K == 0, beta == 0: zeros over NaN
+            run_case({ta, tb, 31, 47, 13, 0.0f, -0.5f, 2}, ks);  // alpha == 0: C = beta * C
+        }
+}
+
+// Shapes that cross every cache-block boundary (mc, kc, nc) of each kernel set with ragged remainders, then
+// skinny shapes on the dispatched path.
+void test_gemm_blocking() {
+    for (const KernelSet* ks : kernel_sets())
+        for (int t = 0; t < 4; ++t) {
+            const bool ta = t & 1, tb = t & 2;
+            run_case({ta, tb, ks->mc + 7, 2 * ks->nr + 3, ks->kc + 5, 1.0f, 0.5f, 1}, ks);
+            run_case({ta, tb, 2 * ks->mr + 1, ks->nc + ks->nr + 3, 2 * ks->kc + 1, -1.0f, 0.0f, 2}, ks);
+        }
+    for (int t = 0; t < 4; ++t) {
+        const bool ta = t & 1, tb = t & 2;
+        run_case({ta, tb, 203, 2100, 401, 1.0f, 0.0f, 3}, nullptr);
+        run_case({ta, tb, 1, 700, 900, 1.0f, 1.0f, 0}, nullptr);  // GEMV-like row
+        run_case({ta, tb, 700, 1, 900, 2.0f, 0.5f, 0}, nullptr);  // GEMV-like column
+        run_case({ta, tb, 130, 90, 1000, 1.0f, 0.0f, 1}, nullptr);
+    }
+}
+
+void test_gemm_batched() {
+    for (int t = 0; t < 4; ++t) {
+        const bool ta = t & 1, tb = t & 2;
+        for (int64_t batch : {1, 2, 3, 5, 9}) {
+            run_case({ta, tb, 33, 17, 29, 1.0f, 0.0f, 1, batch}, nullptr);
+            run_case({ta, tb, 70, 90, 65, -0.5f, 1.5f, 0, batch}, nullptr);
+        }
+        run_case({ta, tb, 7, 7, 0, 1.0f, 0.5f, 0, 4}, nullptr);  // K == 0, batched
+    }
+    // M == 0 / N == 0 / batch == 0: nothing may be touched (C is nullptr: any access would crash).
+    kiln::cpu::sgemm(false, false, 0, 5, 5, 1.0f, nullptr, 5, nullptr, 5, 0.0f, nullptr, 5);
+    kiln::cpu::sgemm(false, false, 5, 0, 5, 1.0f, nullptr, 5, nullptr, 5, 0.0f, nullptr, 5);
+    kiln::cpu::sgemm_strided_batched(false, false, 4, 4, 4, 1.0f, nullptr, 4, 16, nullptr, 4, 16, 0.0f, nullptr, 4,
+                                     16, 0);
+    check(true, "empty shapes are no-ops");
+}
+
+// Several application threads at once: the pool is busy for all but one, so the others must run inline.
+void test_gemm_concurrent_callers() {
+    std::vector<std::thread> callers;
+    const int before = g_failed;
+    for (int i = 0; i < 4; ++i)
+        callers.emplace_back([i] {
+            run_case({bool(i & 1), bool(i & 2), 150 + i, 170, 190, 1.0f, 0.0f, 1}, nullptr);
+        });
+    for (auto& t : callers) t.join();
+    check(g_failed == before, "concurrent sgemm callers");
+}
+
+void test_parallel_for() {
+    check(kiln::cpu::num_threads() >= 1, "num_threads() >= 1");
+    for (int64_t n : {0, 1, 2, 3, 7, 64, 1000, 100003})
+        for (int64_t grain : {1, 3, 64, 5000}) {
+            std::vector<std::atomic<int>> hits(n);
+            for (auto& h : hits) h = 0;
+            std::atomic<bool> bad_range{false};
+            kiln::cpu::parallel_for(n, [&](int64_t b, int64_t e) {
+                if (b < 0 || e > n || b >= e) bad_range = true;
+                for (int64_t i = b; i < e; ++i) hits[i].fetch_add(1);
+            }, grain);
+            bool once = !bad_range;
+            for (auto& h : hits) once = once && h == 1;
+            check(once, "parallel_for covers [0," + std::to_string(n) + ") once, grain " + std::to_string(grain));
+        }
+
+    // With the pool idle, one chunk per thread really runs on distinct threads.
+    const int threads = kiln::cpu::num_threads();
+    std::vector<std::thread::id> ran_on(threads);
+    kiln::cpu::parallel_for(threads, [&](int64_t b, int64_t e) {
+        for (int64_t i = b; i < e; ++i) ran_on[i] = std::this_thread::get_id();
+    });
+    std::sort(ran_on.begin(), ran_on.end());
+    check(std::unique(ran_on.begin(), ran_on.end()) == ran_on.end(), "parallel_for uses every pool thread");
+
+    // Nested: the inner call must run inline on the calling task's thread and still cover its range.
+    std::atomic<int> inner_total{0};
+    std::atomic<bool> nested_inline{true};
+    kiln::cpu::parallel_for(8, [&](int64_t b, int64_t e) {
+        for (int64_t i = b; i < e; ++i) {
+            const std::thread::id outer = std::this_thread::get_id();
+            kiln::cpu::parallel_for(100, [&](int64_t ib, int64_t ie) {
+                if (std::this_thread::get_id() != outer || ib != 0 || ie != 100) nested_inline = false;
+                inner_total.fetch_add(int(ie - ib));
+            });
+        }
+    });
+    check(nested_inline && inner_total == 800, "nested parallel_for runs inline");
+
+    // A throwing task must not escape (that would terminate the JVM); the other chunks still run.
+    std::atomic<int64_t> covered{0};
+    kiln::cpu::parallel_for(1000, [&](int64_t b, int64_t e) {
+        covered.fetch_add(e - b);
+        if (b == 0) throw std::runtime_error("task failure");
+    });
+    check(covered == 1000, "parallel_for contains a throwing task");
+
+    // Application threads racing for the pool: every call still covers its range exactly once.
+    std::atomic<bool> all_ok{true};
+    std::vector<std::thread> callers;
+    for (int c = 0; c < 4; ++c)
+        callers.emplace_back([&] {
+            for (int rep = 0; rep < 200; ++rep) {
+                std::atomic<int64_t> sum{0};
+                kiln::cpu::parallel_for(1000, [&](int64_t b, int64_t e) {
+                    for (int64_t i = b; i < e; ++i) sum.fetch_add(i);
+                });
+                if (sum != 999 * 1000 / 2) all_ok = false;
+            }
+        });
+    for (auto& t : callers) t.join();
+    check(all_ok, "parallel_for from concurrent application threads");
+}
+
+}  // namespace
+
+int main() {
+    std::printf("gemm_cpu: dispatched isa %s, %d threads\n", kiln::cpu::gemm_isa(), kiln::cpu::num_threads());
+    test_parallel_for();
+    test_gemm_shapes();
+    test_gemm_blocking();
+    test_gemm_batched();
+    test_gemm_concurrent_callers();
+    std::printf("gemm_cpu: %d passed, %d failed\n", g_passed.load(), g_failed.load());
+    return g_failed == 0 ? 0 : 1;
+}
