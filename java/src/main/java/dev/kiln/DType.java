@@ -2,7 +2,9 @@ package dev.kiln;
 
 /** Element types. fp32 is the storage and math baseline; reduced precisions arrive with the kernels that use them. */
 public enum DType {
-    F32(4);
+    F32(4),
+    /** 32-bit signed integers: class labels and argmax indices. */
+    I32(4);
 
     private final int bytes;
 

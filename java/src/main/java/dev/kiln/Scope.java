@@ -22,6 +22,7 @@ public final class Scope implements AutoCloseable {
     private final Scope parent;
     private final Thread thread;
     private final Set<Tensor> owned = new LinkedHashSet<>();
+    private final List<Runnable> closeHooks = new ArrayList<>();
     private boolean closed;
 
     private Scope(Scope parent) {
@@ -37,8 +38,28 @@ public final class Scope implements AutoCloseable {
     }
 
     /** The innermost open scope of this thread, or null. */
-    static Scope current() {
+    public static Scope current() {
         return CURRENT.get();
+    }
+
+    /**
+     * Runs {@code body} as if no scope were open: tensors it creates belong to the caller (model parameters,
+     * optimizer state, gradient buffers created in the middle of a training step).
+     */
+    public static <T> T detached(java.util.function.Supplier<T> body) {
+        Scope saved = CURRENT.get();
+        CURRENT.set(null);
+        try {
+            return body.get();
+        } finally {
+            CURRENT.set(saved);
+        }
+    }
+
+    /** Runs {@code hook} when this scope closes, after its tensors are freed (the autograd tape uses this). */
+    public synchronized void onClose(Runnable hook) {
+        if (closed) throw new IllegalStateException("onClose() on a closed scope");
+        closeHooks.add(hook);
     }
 
     /** Takes {@code t} out of this scope: it moves to the enclosing scope, or becomes the caller's to close. */
@@ -85,5 +106,7 @@ public final class Scope implements AutoCloseable {
         }
         CURRENT.set(parent);
         for (int i = toClose.size() - 1; i >= 0; i--) toClose.get(i).releaseFromScope();
+        for (Runnable hook : closeHooks) hook.run();
+        closeHooks.clear();
     }
 }

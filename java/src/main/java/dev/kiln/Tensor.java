@@ -24,6 +24,8 @@ public final class Tensor implements AutoCloseable {
     private final Cleaner.Cleanable cleanable;
     private volatile boolean closed;
     private Scope owner;
+    private boolean requiresGrad;
+    private Tensor grad;
 
     private Tensor(Storage storage, int[] shape, long numel, DType dtype) {
         this.storage = storage;
@@ -37,11 +39,16 @@ public final class Tensor implements AutoCloseable {
 
     // ---- creation ---------------------------------------------------------------------------------------------
 
-    /** An uninitialized tensor: its contents are whatever the memory held. */
+    /** An uninitialized fp32 tensor: its contents are whatever the memory held. */
     public static Tensor empty(Device device, int... shape) {
+        return empty(device, DType.F32, shape);
+    }
+
+    /** An uninitialized tensor of {@code dtype}. */
+    public static Tensor empty(Device device, DType dtype, int... shape) {
         int[] s = checkedShape("empty", shape);
         long n = numel("empty", s);
-        return new Tensor(new Storage(device, n * DType.F32.bytes()), s, n, DType.F32);
+        return new Tensor(new Storage(device, n * dtype.bytes()), s, n, dtype);
     }
 
     public static Tensor zeros(int... shape) {
@@ -81,6 +88,19 @@ public final class Tensor implements AutoCloseable {
         }
         Tensor t = empty(device, checked);
         Native.copyFromArray(t.context(), t.address(), data, 0, data.length);
+        return t;
+    }
+
+    /** An int32 tensor holding a copy of {@code data} (class labels, indices). */
+    public static Tensor ofInts(Device device, int[] data, int... shape) {
+        if (data == null) throw new IllegalArgumentException("Tensor.ofInts: data is null");
+        int[] checked = checkedShape("Tensor.ofInts", shape.length == 0 ? new int[] {data.length} : shape);
+        if (numel("Tensor.ofInts", checked) != data.length) {
+            throw new IllegalArgumentException("Tensor.ofInts: shape " + shapeString(checked) + " holds "
+                    + numel("Tensor.ofInts", checked) + " elements but data has " + data.length);
+        }
+        Tensor t = empty(device, DType.I32, checked);
+        Native.copyFromIntArray(t.context(), t.address(), data, 0, data.length);
         return t;
     }
 
@@ -180,15 +200,33 @@ public final class Tensor implements AutoCloseable {
 
     // ---- data movement ----------------------------------------------------------------------------------------
 
-    /** Copies the contents to a new Java array (waits for pending ops on the device). */
+    /** Copies the contents of an fp32 tensor to a new Java array (waits for pending ops on the device). */
     public float[] toFloatArray() {
         ensureOpen();
+        requireDType("toFloatArray", DType.F32);
         if (numel > Integer.MAX_VALUE - 8) {
             throw new IllegalStateException("toFloatArray: " + this + " has " + numel + " elements, more than a Java array holds");
         }
         float[] out = new float[(int) numel];
         Native.copyToArray(context(), storage.address, out, 0, out.length);
         return out;
+    }
+
+    /** Copies the contents of an int32 tensor to a new Java array. */
+    public int[] toIntArray() {
+        ensureOpen();
+        requireDType("toIntArray", DType.I32);
+        if (numel > Integer.MAX_VALUE - 8) {
+            throw new IllegalStateException("toIntArray: " + this + " has " + numel + " elements, more than a Java array holds");
+        }
+        int[] out = new int[(int) numel];
+        Native.copyToIntArray(context(), storage.address, out, 0, out.length);
+        return out;
+    }
+
+    /** Throws IllegalArgumentException unless this tensor has {@code expected} element type. */
+    public void requireDType(String op, DType expected) {
+        if (dtype != expected) throw new IllegalArgumentException(op + ": needs a " + expected + " tensor, got " + this);
     }
 
     /** The single value of a one-element tensor. */
@@ -201,7 +239,7 @@ public final class Tensor implements AutoCloseable {
     /** A copy on {@code target} (a copy even when it is already there). */
     public Tensor to(Device target) {
         ensureOpen();
-        Tensor out = empty(target, shape);
+        Tensor out = empty(target, dtype, shape);
         long bytes = numel * dtype.bytes();
         Device here = device();
         if (here.equals(target)) {
@@ -239,6 +277,55 @@ public final class Tensor implements AutoCloseable {
         return view(newShape);
     }
 
+    // ---- autograd (the engine lives in dev.kiln.ops) --------------------------------------------------------------
+
+    /** Marks this tensor as a leaf whose gradient {@link #backward()} accumulates into {@link #grad()}; returns it. */
+    public Tensor requiresGrad() {
+        return requiresGrad(true);
+    }
+
+    public Tensor requiresGrad(boolean value) {
+        ensureOpen();
+        if (value && dtype != DType.F32) throw new IllegalArgumentException("requiresGrad: only f32 tensors have gradients, got " + this);
+        this.requiresGrad = value;
+        return this;
+    }
+
+    /** Whether this is a leaf that collects gradients. */
+    public boolean isRequiresGrad() {
+        return requiresGrad;
+    }
+
+    /** The accumulated gradient of a leaf (same shape and device), or null before the first backward. */
+    public Tensor grad() {
+        return grad;
+    }
+
+    /**
+     * Replaces the gradient buffer (the engine and optimizers use this). The tensor takes ownership of
+     * {@code g}: it is closed with this tensor, and must not belong to a scope.
+     */
+    public void setGrad(Tensor g) {
+        if (g != null && (!Arrays.equals(g.shape, shape) || !g.device().equals(device()))) {
+            throw new IllegalArgumentException("setGrad: gradient " + g + " does not match " + this);
+        }
+        if (grad != null && grad != g) grad.close();
+        grad = g;
+    }
+
+    /** Zeroes the gradient in place (keeps the buffer, so memory stays flat across steps). */
+    public void zeroGrad() {
+        if (grad != null) Native.fill(grad.context(), grad.address(), grad.numel, 0f);
+    }
+
+    /**
+     * Backpropagates from this one-element tensor (usually a loss) through the ops recorded on this thread's tape,
+     * accumulating into the gradients of every leaf that requires them, then releases the tape.
+     */
+    public void backward() {
+        dev.kiln.ops.Autograd.backward(this);
+    }
+
     // ---- lifetime ---------------------------------------------------------------------------------------------
 
     /** Frees this tensor's hold on its memory; idempotent. */
@@ -253,6 +340,9 @@ public final class Tensor implements AutoCloseable {
         }
         if (s != null) s.forget(this);
         cleanable.clean();
+        Tensor g = grad;
+        grad = null;
+        if (g != null) g.close();
     }
 
     /** Called by a closing scope, which has already dropped the tensor from its set. */

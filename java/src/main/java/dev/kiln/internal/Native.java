@@ -153,6 +153,225 @@ public final class Native {
         randNormal0(ctx, y, n, seed, offset, mean, std);
     }
 
+
+    /** Copies {@code src[offset, offset+count)} into the int32 device buffer at {@code dst}. */
+    public static void copyFromIntArray(long ctx, long dst, int[] src, int offset, int count) {
+        checkContext("copyFromIntArray", ctx);
+        if (src == null) throw new IllegalArgumentException("copyFromIntArray: array is null");
+        checkRange("copyFromIntArray", src.length, offset, count);
+        checkData("copyFromIntArray", "dst", dst, count);
+        copyFromIntArray0(ctx, dst, src, offset, count);
+    }
+
+    public static void copyToIntArray(long ctx, long src, int[] dst, int offset, int count) {
+        checkContext("copyToIntArray", ctx);
+        if (dst == null) throw new IllegalArgumentException("copyToIntArray: array is null");
+        checkRange("copyToIntArray", dst.length, offset, count);
+        checkData("copyToIntArray", "src", src, count);
+        copyToIntArray0(ctx, src, dst, offset, count);
+    }
+
+    // ---- gemm -------------------------------------------------------------------------------------------------
+
+    /** C = alpha op(A) op(B) + beta C over {@code batch} matrices; see kiln_gemm_f32. */
+    public static void gemm(long ctx, boolean transA, boolean transB, long m, long n, long k, float alpha,
+                            long a, long lda, long strideA, long b, long ldb, long strideB, float beta,
+                            long c, long ldc, long strideC, long batch) {
+        checkContext("gemm", ctx);
+        if (m < 0 || n < 0 || k < 0 || batch < 1) {
+            throw new IllegalArgumentException("gemm: needs m, n, k >= 0 and batch >= 1, got m=" + m + " n=" + n + " k=" + k + " batch=" + batch);
+        }
+        checkData("gemm", "a", a, m * k);
+        checkData("gemm", "b", b, k * n);
+        checkData("gemm", "c", c, m * n);
+        gemm0(ctx, transA, transB, m, n, k, alpha, a, lda, strideA, b, ldb, strideB, beta, c, ldc, strideC, batch);
+    }
+
+    // ---- elementwise ------------------------------------------------------------------------------------------
+
+    public static void binary(long ctx, int op, long a, long strideA, long b, long strideB, long y, long outer, long inner) {
+        checkContext("binary", ctx);
+        checkData("binary", "a", a, outer * inner);
+        checkData("binary", "b", b, outer * inner);
+        checkData("binary", "y", y, outer * inner);
+        binary0(ctx, op, a, strideA, b, strideB, y, outer, inner);
+    }
+
+    /** da or db may be 0 (not wanted). */
+    public static void binaryBackward(long ctx, int op, long a, long strideA, long b, long strideB, long dy,
+                                      long da, long db, long outer, long inner) {
+        checkContext("binaryBackward", ctx);
+        checkData("binaryBackward", "dy", dy, outer * inner);
+        binaryBackward0(ctx, op, a, strideA, b, strideB, dy, da, db, outer, inner);
+    }
+
+    public static void activation(long ctx, int act, long x, long y, long n, float alpha) {
+        checkContext("activation", ctx);
+        checkData("activation", "x", x, n);
+        checkData("activation", "y", y, n);
+        activation0(ctx, act, x, y, n, alpha);
+    }
+
+    public static void activationBackward(long ctx, int act, long x, long y, long dy, long dx, long n, float alpha) {
+        checkContext("activationBackward", ctx);
+        checkData("activationBackward", "dy", dy, n);
+        checkData("activationBackward", "dx", dx, n);
+        activationBackward0(ctx, act, x, y, dy, dx, n, alpha);
+    }
+
+    public static void scale(long ctx, long x, long y, long n, float alpha) {
+        checkContext("scale", ctx);
+        checkData("scale", "x", x, n);
+        checkData("scale", "y", y, n);
+        scale0(ctx, x, y, n, alpha);
+    }
+
+    public static void axpy(long ctx, long n, float alpha, long x, long y) {
+        checkContext("axpy", ctx);
+        checkData("axpy", "x", x, n);
+        checkData("axpy", "y", y, n);
+        axpy0(ctx, n, alpha, x, y);
+    }
+
+    public static void dropout(long ctx, long x, long y, long n, float p, long seed, long offset) {
+        checkContext("dropout", ctx);
+        checkData("dropout", "x", x, n);
+        checkData("dropout", "y", y, n);
+        dropout0(ctx, x, y, n, p, seed, offset);
+    }
+
+    public static void dropoutBackward(long ctx, long dy, long dx, long n, float p, long seed, long offset) {
+        checkContext("dropoutBackward", ctx);
+        checkData("dropoutBackward", "dy", dy, n);
+        checkData("dropoutBackward", "dx", dx, n);
+        dropoutBackward0(ctx, dy, dx, n, p, seed, offset);
+    }
+
+    // ---- reductions and softmax -------------------------------------------------------------------------------
+
+    public static void reduceSum(long ctx, long x, long y, long outer, long len, long inner, float scale) {
+        checkContext("reduceSum", ctx);
+        checkData("reduceSum", "x", x, outer * len * inner);
+        checkData("reduceSum", "y", y, outer * inner);
+        reduceSum0(ctx, x, y, outer, len, inner, scale);
+    }
+
+    public static void reduceSumBackward(long ctx, long dy, long dx, long outer, long len, long inner, float scale) {
+        checkContext("reduceSumBackward", ctx);
+        checkData("reduceSumBackward", "dy", dy, outer * inner);
+        checkData("reduceSumBackward", "dx", dx, outer * len * inner);
+        reduceSumBackward0(ctx, dy, dx, outer, len, inner, scale);
+    }
+
+    public static void maxLastDim(long ctx, long x, long y, long index, long rows, long cols) {
+        checkContext("maxLastDim", ctx);
+        checkData("maxLastDim", "x", x, rows * cols);
+        checkData("maxLastDim", "y", y, rows);
+        checkData("maxLastDim", "index", index, rows);
+        maxLastDim0(ctx, x, y, index, rows, cols);
+    }
+
+    public static void maxLastDimBackward(long ctx, long dy, long index, long dx, long rows, long cols) {
+        checkContext("maxLastDimBackward", ctx);
+        checkData("maxLastDimBackward", "dy", dy, rows);
+        checkData("maxLastDimBackward", "index", index, rows);
+        checkData("maxLastDimBackward", "dx", dx, rows * cols);
+        maxLastDimBackward0(ctx, dy, index, dx, rows, cols);
+    }
+
+    public static void sumSquares(long ctx, long x, long n, long out) {
+        checkContext("sumSquares", ctx);
+        checkData("sumSquares", "x", x, n);
+        checkData("sumSquares", "out", out, 1);
+        sumSquares0(ctx, x, n, out);
+    }
+
+    public static void softmax(long ctx, long x, long y, long rows, long cols, boolean log) {
+        checkContext("softmax", ctx);
+        checkData("softmax", "x", x, rows * cols);
+        checkData("softmax", "y", y, rows * cols);
+        softmax0(ctx, x, y, rows, cols, log ? 1 : 0);
+    }
+
+    public static void softmaxBackward(long ctx, long y, long dy, long dx, long rows, long cols, boolean log) {
+        checkContext("softmaxBackward", ctx);
+        checkData("softmaxBackward", "y", y, rows * cols);
+        checkData("softmaxBackward", "dy", dy, rows * cols);
+        checkData("softmaxBackward", "dx", dx, rows * cols);
+        softmaxBackward0(ctx, y, dy, dx, rows, cols, log ? 1 : 0);
+    }
+
+    // ---- losses -----------------------------------------------------------------------------------------------
+
+    public static void crossEntropy(long ctx, long logits, long labels, long loss, long lse, long rows, long cols) {
+        checkContext("crossEntropy", ctx);
+        checkData("crossEntropy", "logits", logits, rows * cols);
+        checkData("crossEntropy", "labels", labels, rows);
+        checkData("crossEntropy", "loss", loss, 1);
+        checkData("crossEntropy", "lse", lse, rows);
+        crossEntropy0(ctx, logits, labels, loss, lse, rows, cols);
+    }
+
+    public static void crossEntropyBackward(long ctx, long logits, long labels, long lse, long dloss, long dlogits,
+                                            long rows, long cols) {
+        checkContext("crossEntropyBackward", ctx);
+        checkData("crossEntropyBackward", "dloss", dloss, 1);
+        checkData("crossEntropyBackward", "dlogits", dlogits, rows * cols);
+        crossEntropyBackward0(ctx, logits, labels, lse, dloss, dlogits, rows, cols);
+    }
+
+    public static void bceWithLogits(long ctx, long x, long t, long loss, long n) {
+        checkContext("bceWithLogits", ctx);
+        checkData("bceWithLogits", "x", x, n);
+        checkData("bceWithLogits", "t", t, n);
+        checkData("bceWithLogits", "loss", loss, 1);
+        bceWithLogits0(ctx, x, t, loss, n);
+    }
+
+    public static void bceWithLogitsBackward(long ctx, long x, long t, long dloss, long dx, long n) {
+        checkContext("bceWithLogitsBackward", ctx);
+        checkData("bceWithLogitsBackward", "dloss", dloss, 1);
+        checkData("bceWithLogitsBackward", "dx", dx, n);
+        bceWithLogitsBackward0(ctx, x, t, dloss, dx, n);
+    }
+
+    public static void mse(long ctx, long x, long t, long loss, long n) {
+        checkContext("mse", ctx);
+        checkData("mse", "x", x, n);
+        checkData("mse", "t", t, n);
+        checkData("mse", "loss", loss, 1);
+        mse0(ctx, x, t, loss, n);
+    }
+
+    public static void mseBackward(long ctx, long x, long t, long dloss, long dx, long n) {
+        checkContext("mseBackward", ctx);
+        checkData("mseBackward", "dloss", dloss, 1);
+        checkData("mseBackward", "dx", dx, n);
+        mseBackward0(ctx, x, t, dloss, dx, n);
+    }
+
+    // ---- optimizers -------------------------------------------------------------------------------------------
+
+    public static void sgdStep(long ctx, long param, long grad, long velocity, long n, float lr, float momentum,
+                               float weightDecay, boolean nesterov) {
+        checkContext("sgdStep", ctx);
+        checkData("sgdStep", "param", param, n);
+        checkData("sgdStep", "grad", grad, n);
+        if (momentum != 0f) checkData("sgdStep", "velocity", velocity, n);
+        sgdStep0(ctx, param, grad, velocity, n, lr, momentum, weightDecay, nesterov ? 1 : 0);
+    }
+
+    public static void adamStep(long ctx, long param, long grad, long m, long v, long n, float lr, float beta1,
+                                float beta2, float eps, float weightDecay, boolean decoupled, float biasCorrection1,
+                                float biasCorrection2) {
+        checkContext("adamStep", ctx);
+        checkData("adamStep", "param", param, n);
+        checkData("adamStep", "grad", grad, n);
+        checkData("adamStep", "m", m, n);
+        checkData("adamStep", "v", v, n);
+        adamStep0(ctx, param, grad, m, v, n, lr, beta1, beta2, eps, weightDecay, decoupled ? 1 : 0, biasCorrection1, biasCorrection2);
+    }
+
     // ---- argument checks --------------------------------------------------------------------------------------
 
     private static void checkKind(String op, int kind) {
@@ -170,9 +389,13 @@ public final class Native {
 
     private static void checkArrayRange(String op, float[] array, int offset, int count) {
         if (array == null) throw new IllegalArgumentException(op + ": array is null");
-        if (offset < 0 || count < 0 || offset > array.length - count) {
+        checkRange(op, array.length, offset, count);
+    }
+
+    private static void checkRange(String op, int length, int offset, int count) {
+        if (offset < 0 || count < 0 || offset > length - count) {
             throw new IllegalArgumentException(op + ": range [" + offset + ", " + offset + " + " + count
-                    + ") is outside an array of length " + array.length);
+                    + ") is outside an array of length " + length);
         }
     }
 
@@ -204,4 +427,37 @@ public final class Native {
     private static native void fill0(long ctx, long y, long n, float value);
     private static native void randUniform0(long ctx, long y, long n, long seed, long offset, float lo, float hi);
     private static native void randNormal0(long ctx, long y, long n, long seed, long offset, float mean, float std);
+    private static native void copyFromIntArray0(long ctx, long dst, int[] src, int offset, int count);
+    private static native void copyToIntArray0(long ctx, long src, int[] dst, int offset, int count);
+    private static native void gemm0(long ctx, boolean transA, boolean transB, long m, long n, long k, float alpha,
+                                     long a, long lda, long strideA, long b, long ldb, long strideB, float beta,
+                                     long c, long ldc, long strideC, long batch);
+    private static native void binary0(long ctx, int op, long a, long strideA, long b, long strideB, long y, long outer, long inner);
+    private static native void binaryBackward0(long ctx, int op, long a, long strideA, long b, long strideB, long dy,
+                                               long da, long db, long outer, long inner);
+    private static native void activation0(long ctx, int act, long x, long y, long n, float alpha);
+    private static native void activationBackward0(long ctx, int act, long x, long y, long dy, long dx, long n, float alpha);
+    private static native void scale0(long ctx, long x, long y, long n, float alpha);
+    private static native void axpy0(long ctx, long n, float alpha, long x, long y);
+    private static native void dropout0(long ctx, long x, long y, long n, float p, long seed, long offset);
+    private static native void dropoutBackward0(long ctx, long dy, long dx, long n, float p, long seed, long offset);
+    private static native void reduceSum0(long ctx, long x, long y, long outer, long len, long inner, float scale);
+    private static native void reduceSumBackward0(long ctx, long dy, long dx, long outer, long len, long inner, float scale);
+    private static native void maxLastDim0(long ctx, long x, long y, long index, long rows, long cols);
+    private static native void maxLastDimBackward0(long ctx, long dy, long index, long dx, long rows, long cols);
+    private static native void sumSquares0(long ctx, long x, long n, long out);
+    private static native void softmax0(long ctx, long x, long y, long rows, long cols, int log);
+    private static native void softmaxBackward0(long ctx, long y, long dy, long dx, long rows, long cols, int log);
+    private static native void crossEntropy0(long ctx, long logits, long labels, long loss, long lse, long rows, long cols);
+    private static native void crossEntropyBackward0(long ctx, long logits, long labels, long lse, long dloss, long dlogits,
+                                                     long rows, long cols);
+    private static native void bceWithLogits0(long ctx, long x, long t, long loss, long n);
+    private static native void bceWithLogitsBackward0(long ctx, long x, long t, long dloss, long dx, long n);
+    private static native void mse0(long ctx, long x, long t, long loss, long n);
+    private static native void mseBackward0(long ctx, long x, long t, long dloss, long dx, long n);
+    private static native void sgdStep0(long ctx, long param, long grad, long velocity, long n, float lr, float momentum,
+                                        float weightDecay, int nesterov);
+    private static native void adamStep0(long ctx, long param, long grad, long m, long v, long n, float lr, float beta1,
+                                         float beta2, float eps, float weightDecay, int decoupled, float biasCorrection1,
+                                         float biasCorrection2);
 }

@@ -1,0 +1,89 @@
+package dev.kiln.data;
+
+import dev.kiln.Device;
+import dev.kiln.Tensor;
+
+import java.util.Iterator;
+import java.util.NoSuchElementException;
+import java.util.SplittableRandom;
+
+/**
+ * Mini-batches of a {@link Dataset} as tensors on a device: features (B, itemShape...) f32 and labels (B) int32.
+ * With shuffling, each epoch visits the examples in a fresh permutation drawn from a seeded generator, so runs are
+ * reproducible. The last batch may be smaller. Batches are allocated in the caller's current scope.
+ */
+public final class BatchLoader {
+    /** One batch; both tensors belong to the scope that was current when the batch was produced. */
+    public record Batch(Tensor x, Tensor y, int size) {
+    }
+
+    private final Dataset data;
+    private final int batchSize;
+    private final boolean shuffle;
+    private final Device device;
+    private final SplittableRandom random;
+    private final float[] xBuffer;
+    private final int[] yBuffer;
+
+    public BatchLoader(Dataset data, int batchSize, boolean shuffle, long seed, Device device) {
+        if (batchSize <= 0) throw new IllegalArgumentException("BatchLoader: batch size must be positive, got " + batchSize);
+        this.data = data;
+        this.batchSize = batchSize;
+        this.shuffle = shuffle;
+        this.device = device;
+        this.random = new SplittableRandom(seed);
+        this.xBuffer = new float[batchSize * data.itemSize()];
+        this.yBuffer = new int[batchSize];
+    }
+
+    public int batchesPerEpoch() {
+        return (data.count() + batchSize - 1) / batchSize;
+    }
+
+    public Dataset dataset() {
+        return data;
+    }
+
+    /** The batches of one epoch (a new permutation each call when shuffling). */
+    public Iterable<Batch> epoch() {
+        int n = data.count();
+        int[] order = new int[n];
+        for (int i = 0; i < n; i++) order[i] = i;
+        if (shuffle) {
+            for (int i = n - 1; i > 0; i--) {  // Fisher-Yates
+                int j = random.nextInt(i + 1);
+                int t = order[i];
+                order[i] = order[j];
+                order[j] = t;
+            }
+        }
+        return () -> new Iterator<>() {
+            private int next;
+
+            @Override
+            public boolean hasNext() {
+                return next < n;
+            }
+
+            @Override
+            public Batch next() {
+                if (!hasNext()) throw new NoSuchElementException();
+                int size = Math.min(batchSize, n - next);
+                int item = data.itemSize();
+                for (int b = 0; b < size; b++) {
+                    int src = order[next + b];
+                    System.arraycopy(data.features(), src * item, xBuffer, b * item, item);
+                    yBuffer[b] = data.labels()[src];
+                }
+                next += size;
+                int[] shape = new int[data.itemShape().length + 1];
+                shape[0] = size;
+                System.arraycopy(data.itemShape(), 0, shape, 1, data.itemShape().length);
+                Tensor x = Tensor.empty(device, shape);
+                dev.kiln.internal.Native.copyFromArray(dev.kiln.internal.Contexts.of(device), x.address(), xBuffer, 0, size * item);
+                Tensor y = Tensor.ofInts(device, java.util.Arrays.copyOf(yBuffer, size), size);
+                return new Batch(x, y, size);
+            }
+        };
+    }
+}

@@ -1,0 +1,22 @@
+package dev.kiln.data;
+
+/**
+ * An in-memory labelled data set: {@code count} examples of {@code itemShape} floats each, with int labels.
+ *
+ * @param name      for progress output ("fashion-mnist/train")
+ * @param features  (count, itemShape...) row-major
+ * @param itemShape shape of one example, e.g. (1, 28, 28)
+ * @param labels    (count) class indices
+ * @param classes   number of classes
+ */
+public record Dataset(String name, float[] features, int[] itemShape, int[] labels, int classes) {
+    public int count() {
+        return labels.length;
+    }
+
+    public int itemSize() {
+        int n = 1;
+        for (int d : itemShape) n *= d;
+        return n;
+    }
+}

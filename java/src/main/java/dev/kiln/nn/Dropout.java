@@ -1,0 +1,27 @@
+package dev.kiln.nn;
+
+import dev.kiln.Generator;
+import dev.kiln.Tensor;
+import dev.kiln.ops.Ops;
+
+/** Dropout with probability p in training mode, the identity in eval mode; masks come from a Philox generator. */
+public final class Dropout extends Module {
+    private final float p;
+    private final Generator generator;
+
+    public Dropout(float p, Generator generator) {
+        if (!(p >= 0f && p < 1f)) throw new IllegalArgumentException("Dropout: p must be in [0, 1), got " + p);
+        this.p = p;
+        this.generator = generator;
+    }
+
+    @Override
+    public Tensor forward(Tensor x) {
+        return Ops.dropout(x, p, generator, isTraining());
+    }
+
+    @Override
+    public String toString() {
+        return "Dropout(" + p + ")";
+    }
+}

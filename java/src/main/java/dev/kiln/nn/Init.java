@@ -1,0 +1,52 @@
+package dev.kiln.nn;
+
+import dev.kiln.Generator;
+import dev.kiln.Tensor;
+import dev.kiln.internal.Contexts;
+import dev.kiln.internal.Native;
+
+/**
+ * Parameter initializers, drawn in place from a Philox {@link Generator}: the same seed gives the same model on
+ * every device. Gains follow the usual conventions (sqrt(2) for ReLU, 1 for linear/tanh-free use).
+ */
+public final class Init {
+    private Init() {
+    }
+
+    public static Tensor uniform(Tensor t, float lo, float hi, Generator g) {
+        Native.randUniform(Contexts.of(t.device()), t.address(), t.numel(), g.seed(), g.reserve(t.numel()), lo, hi);
+        return t;
+    }
+
+    public static Tensor normal(Tensor t, float mean, float std, Generator g) {
+        Native.randNormal(Contexts.of(t.device()), t.address(), t.numel(), g.seed(), g.reserve(t.numel()), mean, std);
+        return t;
+    }
+
+    /** He uniform: U(-b, b) with b = gain * sqrt(3 / fanIn). */
+    public static Tensor kaimingUniform(Tensor t, int fanIn, float gain, Generator g) {
+        float bound = gain * (float) Math.sqrt(3.0 / fanIn);
+        return uniform(t, -bound, bound, g);
+    }
+
+    /** He normal: N(0, (gain / sqrt(fanIn))^2). */
+    public static Tensor kaimingNormal(Tensor t, int fanIn, float gain, Generator g) {
+        return normal(t, 0f, gain / (float) Math.sqrt(fanIn), g);
+    }
+
+    /** Glorot uniform: U(-b, b) with b = gain * sqrt(6 / (fanIn + fanOut)). */
+    public static Tensor xavierUniform(Tensor t, int fanIn, int fanOut, float gain, Generator g) {
+        float bound = gain * (float) Math.sqrt(6.0 / (fanIn + fanOut));
+        return uniform(t, -bound, bound, g);
+    }
+
+    /** Glorot normal: N(0, gain^2 * 2 / (fanIn + fanOut)). */
+    public static Tensor xavierNormal(Tensor t, int fanIn, int fanOut, float gain, Generator g) {
+        return normal(t, 0f, gain * (float) Math.sqrt(2.0 / (fanIn + fanOut)), g);
+    }
+
+    /** The gain for ReLU layers. */
+    public static float reluGain() {
+        return (float) Math.sqrt(2.0);
+    }
+}

@@ -1,0 +1,160 @@
+package dev.kiln.ops;
+
+import dev.kiln.Scope;
+import dev.kiln.Tensor;
+import dev.kiln.internal.Contexts;
+import dev.kiln.internal.Native;
+
+import java.util.ArrayList;
+import java.util.IdentityHashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Reverse-mode autograd over a per-thread tape. Ops record a {@link Node} when grad mode is on and one of their
+ * inputs is tracked (a leaf that {@link Tensor#requiresGrad() requires grad}, or the output of a recorded op).
+ * {@link Tensor#backward()} walks the tape newest first, hands each node the gradient of its output, and adds what
+ * reaches a leaf into that leaf's {@link Tensor#grad()} buffer. The tape is released by backward and truncated
+ * when the {@link Scope} it was recorded in closes, so no graph outlives its training step.
+ */
+public final class Autograd {
+    /** Computes input gradients from the output gradient; an entry may be null where no gradient is needed. */
+    @FunctionalInterface
+    public interface Backward {
+        Tensor[] apply(Tensor gradOutput);
+    }
+
+    /** One recorded op: its output, its inputs and how to send a gradient back through it. */
+    record Node(String op, Tensor output, Tensor[] inputs, Backward backward) {
+    }
+
+    private static final class Tape {
+        final List<Node> nodes = new ArrayList<>();
+        final IdentityHashMap<Tensor, Node> producers = new IdentityHashMap<>();
+        Scope hooked;
+        int noGradDepth;
+
+        void truncate(int size) {
+            while (nodes.size() > size) producers.remove(nodes.remove(nodes.size() - 1).output());
+        }
+    }
+
+    private static final ThreadLocal<Tape> TAPE = ThreadLocal.withInitial(Tape::new);
+
+    private Autograd() {
+    }
+
+    /** Turns recording off on this thread until the returned guard closes (evaluation, optimizer updates). */
+    public static AutoCloseable noGrad() {
+        Tape tape = TAPE.get();
+        tape.noGradDepth++;
+        return new AutoCloseable() {
+            private boolean closed;
+
+            @Override
+            public void close() {
+                if (!closed) {
+                    closed = true;
+                    tape.noGradDepth--;
+                }
+            }
+        };
+    }
+
+    public static boolean isGradEnabled() {
+        return TAPE.get().noGradDepth == 0;
+    }
+
+    /** Whether gradients flow into {@code t}: a leaf requiring grad, or the output of a recorded op. */
+    public static boolean isTracked(Tensor t) {
+        return t.isRequiresGrad() || TAPE.get().producers.containsKey(t);
+    }
+
+    /** Whether an op over these inputs should be recorded. */
+    public static boolean shouldRecord(Tensor... inputs) {
+        if (!isGradEnabled()) return false;
+        for (Tensor t : inputs) if (t != null && isTracked(t)) return true;
+        return false;
+    }
+
+    /** Number of nodes on this thread's tape (tests use it to show nothing leaks across steps). */
+    public static int tapeSize() {
+        return TAPE.get().nodes.size();
+    }
+
+    /**
+     * Records {@code output = op(inputs)} if grad mode is on and any input is tracked; returns {@code output}.
+     * The node keeps references to the inputs and to whatever {@code backward} captured; the scope owning those
+     * tensors frees them, and its closing drops the node.
+     */
+    public static Tensor record(String op, Tensor output, Backward backward, Tensor... inputs) {
+        if (!shouldRecord(inputs)) return output;
+        Tape tape = TAPE.get();
+        Scope scope = Scope.current();
+        if (scope != null && scope != tape.hooked) {
+            int mark = tape.nodes.size();
+            scope.onClose(() -> tape.truncate(mark));
+            tape.hooked = scope;
+        }
+        Node node = new Node(op, output, inputs, backward);
+        tape.nodes.add(node);
+        tape.producers.put(output, node);
+        return output;
+    }
+
+    /** Backpropagates from a one-element tensor with seed gradient 1. */
+    public static void backward(Tensor root) {
+        if (root.numel() != 1) {
+            throw new IllegalArgumentException("backward(): needs a one-element tensor (a loss), got " + root
+                    + "; pass a seed gradient with backward(root, grad) for other shapes");
+        }
+        backward(root, Tensor.full(root.device(), 1f, root.shape()));
+    }
+
+    /** Backpropagates from {@code root} with the given gradient of the same shape, then releases the tape. */
+    public static void backward(Tensor root, Tensor seed) {
+        Tape tape = TAPE.get();
+        if (!isTracked(root)) {
+            throw new IllegalStateException("backward(): " + root + " does not depend on any tensor that requires grad "
+                    + "(was it computed under noGrad(), or from tensors without requiresGrad()?)");
+        }
+        try (AutoCloseable ignored = noGrad()) {
+            Map<Tensor, Tensor> pending = new IdentityHashMap<>();
+            accumulate(pending, root, seed);
+            for (int i = tape.nodes.size() - 1; i >= 0; i--) {
+                Node node = tape.nodes.get(i);
+                Tensor g = pending.remove(node.output());
+                if (g == null) continue;
+                Tensor[] grads = node.backward().apply(g);
+                for (int j = 0; j < node.inputs().length; j++) {
+                    Tensor input = node.inputs()[j];
+                    if (grads[j] != null && isTracked(input)) accumulate(pending, input, grads[j]);
+                }
+            }
+        } catch (RuntimeException e) {
+            throw e;
+        } catch (Exception e) {
+            throw new IllegalStateException(e);
+        } finally {
+            tape.truncate(0);
+        }
+    }
+
+    /** Leaves get the gradient added into their persistent buffer; intermediate tensors sum in {@code pending}. */
+    private static void accumulate(Map<Tensor, Tensor> pending, Tensor target, Tensor g) {
+        if (!java.util.Arrays.equals(target.shape(), g.shape())) {
+            throw new IllegalStateException("autograd: gradient " + g + " does not match " + target);
+        }
+        if (target.isRequiresGrad()) {
+            Tensor buffer = target.grad();
+            if (buffer == null) {
+                buffer = Scope.detached(() -> Tensor.zeros(target.device(), target.shape()));
+                target.setGrad(buffer);
+            }
+            Native.axpy(Contexts.of(g.device()), g.numel(), 1f, g.address(), buffer.address());
+            return;
+        }
+        Tensor previous = pending.get(target);
+        pending.put(target, previous == null ? g : Ops.add(previous, g));
+    }
+}

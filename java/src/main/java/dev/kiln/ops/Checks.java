@@ -1,0 +1,57 @@
+package dev.kiln.ops;
+
+import dev.kiln.DType;
+import dev.kiln.Tensor;
+import dev.kiln.internal.Contexts;
+
+import java.util.Arrays;
+
+/** Shape, dtype and device checks shared by the op families; messages name the op, the argument and the shapes. */
+final class Checks {
+    private Checks() {
+    }
+
+    static long ctx(Tensor t) {
+        return Contexts.of(t.device());
+    }
+
+    static String shape(Tensor t) {
+        int[] s = t.shape();
+        StringBuilder b = new StringBuilder("(");
+        for (int i = 0; i < s.length; i++) b.append(i == 0 ? "" : ", ").append(s[i]);
+        return b.append(s.length == 1 ? ",)" : ")").toString();
+    }
+
+    static void f32(String op, String arg, Tensor t) {
+        if (t == null) throw new IllegalArgumentException(op + ": argument '" + arg + "' is null");
+        if (t.dtype() != DType.F32) throw new IllegalArgumentException(op + ": '" + arg + "' must be f32, got " + t);
+    }
+
+    static void sameDevice(String op, Tensor a, Tensor b) {
+        if (!a.device().equals(b.device())) {
+            throw new IllegalArgumentException(op + ": operands are on different devices: " + a + " and " + b
+                    + " (move one with .to(device))");
+        }
+    }
+
+    static void sameShape(String op, Tensor a, Tensor b) {
+        if (!Arrays.equals(a.shape(), b.shape())) {
+            throw new IllegalArgumentException(op + ": shapes must match, got " + shape(a) + " and " + shape(b));
+        }
+    }
+
+    static void minRank(String op, String arg, Tensor t, int rank) {
+        if (t.rank() < rank) throw new IllegalArgumentException(op + ": '" + arg + "' needs rank >= " + rank + ", got " + t);
+    }
+
+    /** Rows and columns of a tensor seen as (rows, last dimension). */
+    static long rows(Tensor t) {
+        int cols = t.dim(-1);
+        return cols == 0 ? 0 : t.numel() / cols;
+    }
+
+    /** The shape without its last dimension. */
+    static int[] dropLast(Tensor t) {
+        return Arrays.copyOf(t.shape(), t.rank() - 1);
+    }
+}

@@ -1,0 +1,102 @@
+package dev.kiln.ops;
+
+import dev.kiln.Tensor;
+import dev.kiln.internal.Native;
+
+import java.util.Arrays;
+
+/**
+ * Matrix products on the GEMM kernels, forward and backward. Supported: (M, K) x (K, N); (..., M, K) x (K, N)
+ * (leading dimensions folded into M: one GEMM); (B, M, K) x (B, K, N) (a strided batch). The flags transpose
+ * the last two dimensions of a stored operand.
+ */
+final class MatMul {
+    private MatMul() {
+    }
+
+    static Tensor matmul(Tensor a, Tensor b, boolean transA, boolean transB) {
+        String op = "matmul";
+        Checks.f32(op, "a", a);
+        Checks.f32(op, "b", b);
+        Checks.sameDevice(op, a, b);
+        Checks.minRank(op, "a", a, 2);
+        Checks.minRank(op, "b", b, 2);
+        int[] as = a.shape(), bs = b.shape();
+        int ar = as.length, br = bs.length;
+        long m = transA ? as[ar - 1] : as[ar - 2], ka = transA ? as[ar - 2] : as[ar - 1];
+        long kb = transB ? bs[br - 1] : bs[br - 2], n = transB ? bs[br - 2] : bs[br - 1];
+        if (ka != kb) {
+            throw new IllegalArgumentException(op + ": inner dimensions differ: a " + Checks.shape(a) + (transA ? "^T" : "")
+                    + " x b " + Checks.shape(b) + (transB ? "^T" : "") + " (" + ka + " vs " + kb + ")");
+        }
+        long batch;
+        long strideA, strideB;
+        int[] outShape;
+        if (br == 2 && (ar == 2 || !transA)) {
+            // Fold every leading dimension of a into M: one plain GEMM.
+            batch = 1;
+            m = ar == 2 ? m : a.numel() / ka;
+            strideA = strideB = 0;
+            outShape = Arrays.copyOf(as, ar);
+            outShape[ar - 1] = (int) n;
+            if (ar == 2) outShape[0] = (int) m;
+        } else if (ar == 3 && br == 3 && as[0] == bs[0]) {
+            batch = as[0];
+            strideA = (long) as[1] * as[2];
+            strideB = (long) bs[1] * bs[2];
+            outShape = new int[] {as[0], (int) m, (int) n};
+        } else {
+            throw new IllegalArgumentException(op + ": unsupported operand shapes a " + Checks.shape(a) + (transA ? "^T" : "")
+                    + " and b " + Checks.shape(b) + (transB ? "^T" : "")
+                    + "; supported: (M,K)x(K,N), (...,M,K)x(K,N) and (B,M,K)x(B,K,N)");
+        }
+        Tensor c = Tensor.empty(a.device(), outShape);
+        gemm(a, transA, b, transB, c, m, n, ka, batch, strideA, strideB, 0f);
+        return Autograd.record(op, c, dc -> backward(a, b, transA, transB, dc), a, b);
+    }
+
+    /** C = op(A) op(B) (+ beta C) over a strided batch; leading dimensions follow from the stored shapes. */
+    private static void gemm(Tensor a, boolean ta, Tensor b, boolean tb, Tensor c, long m, long n, long k, long batch,
+                             long strideA, long strideB, float beta) {
+        long lda = ta ? m : k, ldb = tb ? k : n;
+        Native.gemm(Checks.ctx(c), ta, tb, m, n, k, 1f, a.address(), Math.max(lda, 1), strideA, b.address(),
+                Math.max(ldb, 1), strideB, beta, c.address(), Math.max(n, 1), m * n, batch);
+    }
+
+    /**
+     * With C = opA(A) opB(B): dA = dC opB(B)^T (stored transposed when transA), dB = opA(A)^T dC (likewise).
+     * Each is one GEMM whose transposes are picked so no operand is ever materialized transposed.
+     */
+    private static Tensor[] backward(Tensor a, Tensor b, boolean transA, boolean transB, Tensor dc) {
+        Tensor da = null, db = null;
+        if (Autograd.isTracked(a)) {
+            da = transA ? matmulRaw(b, transB, dc, true, a.shape()) : matmulRaw(dc, false, b, !transB, a.shape());
+        }
+        if (Autograd.isTracked(b)) {
+            if (b.rank() == 2 && a.rank() > 2) {
+                // b was shared by every row of the folded a: view a and dC as 2-D and reduce over all rows at once.
+                try (Tensor a2 = a.view(-1, a.dim(-1)); Tensor dc2 = dc.view(-1, dc.dim(-1))) {
+                    db = transB ? matmulRaw(dc2, true, a2, false, b.shape()) : matmulRaw(a2, true, dc2, false, b.shape());
+                }
+            } else {
+                db = transB ? matmulRaw(dc, true, a, transA, b.shape()) : matmulRaw(a, !transA, dc, false, b.shape());
+            }
+        }
+        return new Tensor[] {da, db};
+    }
+
+    /** An unrecorded product whose result has the given shape (the shape of the operand it is a gradient of). */
+    private static Tensor matmulRaw(Tensor x, boolean tx, Tensor y, boolean ty, int[] resultShape) {
+        int[] xs = x.shape(), ys = y.shape();
+        int xr = xs.length, yr = ys.length;
+        long m = tx ? xs[xr - 1] : xs[xr - 2], k = tx ? xs[xr - 2] : xs[xr - 1];
+        long n = ty ? ys[yr - 2] : ys[yr - 1];
+        Tensor out = Tensor.empty(x.device(), resultShape);
+        if (yr == 2 && (xr == 2 || !tx)) {
+            gemm(x, tx, y, ty, out, xr == 2 ? m : x.numel() / k, n, k, 1, 0, 0, 0f);
+        } else {
+            gemm(x, tx, y, ty, out, m, n, k, xs[0], (long) xs[1] * xs[2], (long) ys[1] * ys[2], 0f);
+        }
+        return out;
+    }
+}

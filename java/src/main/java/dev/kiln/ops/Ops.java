@@ -1,0 +1,170 @@
+package dev.kiln.ops;
+
+import dev.kiln.Generator;
+import dev.kiln.Tensor;
+
+/**
+ * The functional ops. Each checks its arguments in Java (a bad call fails here with the op, the argument and the
+ * shapes, before anything crosses JNI), allocates its result in the current {@link dev.kiln.Scope}, runs on the
+ * device of its inputs, and records its backward on the autograd tape when an input is tracked.
+ *
+ * <p>Broadcasting in the binary ops is over leading dimensions: one operand's shape must equal the trailing
+ * dimensions of the other's (a bias of shape (C) against (N, C)), or have a single element.
+ */
+public final class Ops {
+    private Ops() {
+    }
+
+    // ---- linear algebra ------------------------------------------------------------------------------------------
+
+    /** (M, K) x (K, N), (..., M, K) x (K, N), or batched (B, M, K) x (B, K, N). */
+    public static Tensor matmul(Tensor a, Tensor b) {
+        return MatMul.matmul(a, b, false, false);
+    }
+
+    /** As {@link #matmul(Tensor, Tensor)} with the last two dimensions of a and/or b transposed. */
+    public static Tensor matmul(Tensor a, Tensor b, boolean transA, boolean transB) {
+        return MatMul.matmul(a, b, transA, transB);
+    }
+
+    /** x (..., in) times weight (out, in) transposed, plus bias (out) if not null: the affine map of a Linear layer. */
+    public static Tensor linear(Tensor x, Tensor weight, Tensor bias) {
+        Tensor y = MatMul.matmul(x, weight, false, true);
+        return bias == null ? y : add(y, bias);
+    }
+
+    // ---- elementwise ---------------------------------------------------------------------------------------------
+
+    public static Tensor add(Tensor a, Tensor b) {
+        return Elementwise.binary(Elementwise.ADD, a, b);
+    }
+
+    public static Tensor sub(Tensor a, Tensor b) {
+        return Elementwise.binary(Elementwise.SUB, a, b);
+    }
+
+    public static Tensor mul(Tensor a, Tensor b) {
+        return Elementwise.binary(Elementwise.MUL, a, b);
+    }
+
+    public static Tensor div(Tensor a, Tensor b) {
+        return Elementwise.binary(Elementwise.DIV, a, b);
+    }
+
+    /** x plus a bias along the last dimension: x (..., C), bias (C). */
+    public static Tensor biasAdd(Tensor x, Tensor bias) {
+        if (bias.rank() != 1 || x.rank() < 1 || bias.dim(0) != x.dim(-1)) {
+            throw new IllegalArgumentException("bias_add: bias must be (C,) with C the last dimension of x, got x "
+                    + Checks.shape(x) + " and bias " + Checks.shape(bias));
+        }
+        return add(x, bias);
+    }
+
+    /** alpha * x. */
+    public static Tensor scale(Tensor x, float alpha) {
+        return Elementwise.scale(x, alpha);
+    }
+
+    public static Tensor neg(Tensor x) {
+        return Elementwise.scale(x, -1f);
+    }
+
+    public static Tensor relu(Tensor x) {
+        return Elementwise.activation(Elementwise.RELU, x, 0f);
+    }
+
+    public static Tensor leakyRelu(Tensor x, float negativeSlope) {
+        return Elementwise.activation(Elementwise.LEAKY_RELU, x, negativeSlope);
+    }
+
+    public static Tensor tanh(Tensor x) {
+        return Elementwise.activation(Elementwise.TANH, x, 0f);
+    }
+
+    public static Tensor sigmoid(Tensor x) {
+        return Elementwise.activation(Elementwise.SIGMOID, x, 0f);
+    }
+
+    /** GELU, exact (erf) form. */
+    public static Tensor gelu(Tensor x) {
+        return Elementwise.activation(Elementwise.GELU, x, 0f);
+    }
+
+    /**
+     * Zeroes each element with probability p and scales the rest by 1/(1-p) when training; the identity (the same
+     * tensor) otherwise. The mask comes from {@code generator}'s Philox stream and is regenerated in the backward.
+     */
+    public static Tensor dropout(Tensor x, float p, Generator generator, boolean training) {
+        return Elementwise.dropout(x, p, generator, training);
+    }
+
+    // ---- reductions ----------------------------------------------------------------------------------------------
+
+    /** Sum of all elements, as a 0-dimensional tensor. */
+    public static Tensor sum(Tensor x) {
+        return Reductions.sum("sum", x, null, false);
+    }
+
+    /** Sum over {@code axis} (negative counts from the end); that dimension is removed. */
+    public static Tensor sum(Tensor x, int axis) {
+        return Reductions.sum("sum", x, axis, false);
+    }
+
+    public static Tensor mean(Tensor x) {
+        return Reductions.sum("mean", x, null, true);
+    }
+
+    public static Tensor mean(Tensor x, int axis) {
+        return Reductions.sum("mean", x, axis, true);
+    }
+
+    /** Max over the last axis. */
+    public static Tensor max(Tensor x) {
+        return Reductions.max(x);
+    }
+
+    /** Index of the max over the last axis (int32, first on ties). */
+    public static Tensor argmax(Tensor x) {
+        return Reductions.argmax(x);
+    }
+
+    public static Tensor softmax(Tensor x) {
+        return Reductions.softmax(x, false);
+    }
+
+    public static Tensor logSoftmax(Tensor x) {
+        return Reductions.softmax(x, true);
+    }
+
+    // ---- losses --------------------------------------------------------------------------------------------------
+
+    /** Mean softmax cross entropy of logits (N, C) against int32 labels (N). */
+    public static Tensor crossEntropy(Tensor logits, Tensor labels) {
+        return Losses.crossEntropy(logits, labels);
+    }
+
+    /** Mean binary cross entropy of logits against targets of the same shape (stable form). */
+    public static Tensor bceWithLogits(Tensor logits, Tensor targets) {
+        return Losses.bceWithLogits(logits, targets);
+    }
+
+    /** Mean squared error. */
+    public static Tensor mse(Tensor x, Tensor target) {
+        return Losses.mse(x, target);
+    }
+
+    // ---- shapes --------------------------------------------------------------------------------------------------
+
+    /** The same data with another shape (one dimension may be -1); gradients flow through. */
+    public static Tensor reshape(Tensor x, int... shape) {
+        Tensor y = x.view(shape);
+        int[] original = x.shape();
+        return Autograd.record("reshape", y, dy -> new Tensor[] {dy.view(original)}, x);
+    }
+
+    /** (N, ...) to (N, rest). */
+    public static Tensor flatten(Tensor x) {
+        Checks.minRank("flatten", "x", x, 1);
+        return reshape(x, x.dim(0), -1);
+    }
+}

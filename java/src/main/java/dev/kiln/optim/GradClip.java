@@ -1,0 +1,42 @@
+package dev.kiln.optim;
+
+import dev.kiln.Device;
+import dev.kiln.Scope;
+import dev.kiln.Tensor;
+import dev.kiln.internal.Contexts;
+import dev.kiln.internal.Native;
+
+import java.util.List;
+
+/** Gradient clipping by global norm. */
+public final class GradClip {
+    private GradClip() {
+    }
+
+    /**
+     * Scales every gradient by min(1, maxNorm / total) where total is the L2 norm of all gradients together; returns
+     * total. One small device-to-host read per call (the norms of all tensors at once).
+     */
+    public static double clipGradNorm(List<Tensor> params, double maxNorm) {
+        if (!(maxNorm > 0)) throw new IllegalArgumentException("clipGradNorm: maxNorm must be > 0, got " + maxNorm);
+        List<Tensor> grads = params.stream().map(Tensor::grad).filter(g -> g != null).toList();
+        if (grads.isEmpty()) return 0;
+        double total = 0;
+        for (Device device : grads.stream().map(Tensor::device).distinct().toList()) {
+            List<Tensor> here = grads.stream().filter(g -> g.device().equals(device)).toList();
+            try (Tensor sums = Scope.detached(() -> Tensor.empty(device, here.size()))) {
+                long ctx = Contexts.of(device);
+                for (int i = 0; i < here.size(); i++) {
+                    Native.sumSquares(ctx, here.get(i).address(), here.get(i).numel(), sums.address() + 4L * i);
+                }
+                for (float s : sums.toFloatArray()) total += s;
+            }
+        }
+        double norm = Math.sqrt(total);
+        if (norm > maxNorm) {
+            float factor = (float) (maxNorm / (norm + 1e-6));
+            for (Tensor g : grads) Native.scale(Contexts.of(g.device()), g.address(), g.address(), g.numel(), factor);
+        }
+        return norm;
+    }
+}

@@ -1,0 +1,39 @@
+package dev.kiln.optim;
+
+import dev.kiln.Tensor;
+import dev.kiln.internal.Contexts;
+import dev.kiln.internal.Native;
+
+import java.util.List;
+
+/** Stochastic gradient descent with optional momentum (PyTorch semantics), Nesterov and L2 weight decay. */
+public final class Sgd extends Optimizer {
+    private final float lr;
+    private final float momentum;
+    private final float weightDecay;
+    private final boolean nesterov;
+
+    public Sgd(List<Tensor> params, float lr) {
+        this(params, lr, 0f, 0f, false);
+    }
+
+    public Sgd(List<Tensor> params, float lr, float momentum, float weightDecay, boolean nesterov) {
+        super(params);
+        if (!(lr > 0f) || momentum < 0f || weightDecay < 0f) {
+            throw new IllegalArgumentException("Sgd: needs lr > 0, momentum >= 0, weightDecay >= 0; got lr=" + lr
+                    + " momentum=" + momentum + " weightDecay=" + weightDecay);
+        }
+        if (nesterov && momentum == 0f) throw new IllegalArgumentException("Sgd: Nesterov needs momentum > 0");
+        this.lr = lr;
+        this.momentum = momentum;
+        this.weightDecay = weightDecay;
+        this.nesterov = nesterov;
+    }
+
+    @Override
+    protected void update(Tensor param, Tensor grad, long step) {
+        long velocity = momentum == 0f ? 0 : state(param, 1)[0].address();
+        Native.sgdStep(Contexts.of(param.device()), param.address(), grad.address(), velocity, param.numel(), lr,
+                momentum, weightDecay, nesterov);
+    }
+}

@@ -1,0 +1,99 @@
+package dev.kiln.data;
+
+import dev.kiln.Device;
+import dev.kiln.Scope;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.ByteArrayOutputStream;
+import java.io.DataOutputStream;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.zip.GZIPOutputStream;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+class DataTest {
+    private static byte[] idx(int[] dims, byte[] data) throws IOException {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        DataOutputStream out = new DataOutputStream(bytes);
+        out.writeInt(0x0800 | dims.length);
+        for (int d : dims) out.writeInt(d);
+        out.write(data);
+        return bytes.toByteArray();
+    }
+
+    @Test
+    void readsGzippedAndPlainIdx(@TempDir Path dir) throws IOException {
+        byte[] payload = {0, 1, (byte) 255, 7, 8, 9};
+        Path plain = Files.write(dir.resolve("a-idx3-ubyte"), idx(new int[] {2, 1, 3}, payload));
+        Path gz = dir.resolve("a-idx3-ubyte.gz");
+        try (OutputStream out = new GZIPOutputStream(Files.newOutputStream(gz))) {
+            out.write(idx(new int[] {2, 1, 3}, payload));
+        }
+        for (Path p : new Path[] {plain, gz}) {
+            Idx.UByteArray a = Idx.read(p);
+            assertArrayEquals(new int[] {2, 1, 3}, a.dims());
+            assertArrayEquals(payload, a.data());
+            assertEquals(3, a.itemSize());
+        }
+        Path truncated = Files.write(dir.resolve("t"), java.util.Arrays.copyOf(idx(new int[] {4}, new byte[4]), 9));
+        IOException e = assertThrows(IOException.class, () -> Idx.read(truncated));
+        assertTrue(e.getMessage().contains("truncated"), e.getMessage());
+        Path wrong = Files.write(dir.resolve("w"), new byte[] {1, 2, 3, 4, 5, 6, 7, 8});
+        assertThrows(IOException.class, () -> Idx.read(wrong));
+    }
+
+    @Test
+    void loaderVisitsEveryExampleOncePerEpochInASeededOrder() {
+        int n = 103;
+        float[] features = new float[n * 2];
+        int[] labels = new int[n];
+        for (int i = 0; i < n; i++) {
+            features[2 * i] = i;
+            features[2 * i + 1] = -i;
+            labels[i] = i % 10;
+        }
+        Dataset data = new Dataset("toy", features, new int[] {2}, labels, 10);
+        int[] firstOrder = order(new BatchLoader(data, 10, true, 7, Device.cpu()));
+        assertArrayEquals(firstOrder, order(new BatchLoader(data, 10, true, 7, Device.cpu())), "same seed, same order");
+        assertNotEquals(java.util.Arrays.toString(firstOrder), java.util.Arrays.toString(order(new BatchLoader(data, 10, true, 8, Device.cpu()))));
+        int[] sorted = firstOrder.clone();
+        java.util.Arrays.sort(sorted);
+        for (int i = 0; i < n; i++) assertEquals(i, sorted[i]);
+        assertEquals(11, new BatchLoader(data, 10, false, 0, Device.cpu()).batchesPerEpoch());
+    }
+
+    private static int[] order(BatchLoader loader) {
+        int[] seen = new int[loader.dataset().count()];
+        int k = 0;
+        for (BatchLoader.Batch b : loader.epoch()) {
+            try (Scope s = Scope.open()) {
+                float[] x = b.x().toFloatArray();
+                int[] y = b.y().toIntArray();
+                for (int i = 0; i < b.size(); i++) {
+                    int id = (int) x[2 * i];
+                    assertEquals(-id, (int) x[2 * i + 1]);
+                    assertEquals(id % 10, y[i]);
+                    seen[k++] = id;
+                }
+            }
+        }
+        assertEquals(seen.length, k);
+        return seen;
+    }
+
+    @Test
+    void missingDataNamesEveryPlaceLookedAt() {
+        if (FashionMnist.isAvailable()) return;  // the message is only reachable where the data is absent
+        IllegalStateException e = assertThrows(IllegalStateException.class, () -> FashionMnist.load(FashionMnist.Split.TRAIN));
+        for (Path p : FashionMnist.searchPath()) assertTrue(e.getMessage().contains(p.toString()), e.getMessage());
+        assertTrue(e.getMessage().contains("apt-get install dataset-fashion-mnist"), e.getMessage());
+    }
+}
