@@ -231,6 +231,93 @@ KILN_API kiln_status kiln_adam_step_f32(kiln_context* ctx, float* param, const f
                                         int64_t n, float lr, float beta1, float beta2, float eps, float weight_decay,
                                         int32_t decoupled, float bias_correction1, float bias_correction2);
 
+/* ---- ops: convolution (native/src/cpu/conv2d.cpp, kernels/conv2d.cu) ---- */
+
+/* A 2-D convolution in NCHW: x (n, c, h, w), w (k, c, r, s), bias (k) or NULL, y (n, k, p, q) with
+ * p = (h + 2 pad_h - dilation_h (r - 1) - 1) / stride_h + 1 and likewise q; the caller fills p and q and the
+ * entry points check them. (Cross-correlation, as in every DL framework.) */
+typedef struct kiln_conv2d_desc {
+    int64_t n, c, h, w;
+    int64_t k, r, s;
+    int32_t stride_h, stride_w;
+    int32_t pad_h, pad_w;
+    int32_t dilation_h, dilation_w;
+    int64_t p, q;
+} kiln_conv2d_desc;
+
+KILN_API kiln_status kiln_conv2d_forward_f32(kiln_context* ctx, const kiln_conv2d_desc* desc, const float* x,
+                                             const float* w, const float* bias, float* y);
+/* dx (n, c, h, w) from dy (n, k, p, q) and w. */
+KILN_API kiln_status kiln_conv2d_backward_data_f32(kiln_context* ctx, const kiln_conv2d_desc* desc, const float* dy,
+                                                   const float* w, float* dx);
+/* dw (k, c, r, s) and, when dbias is not NULL, dbias (k) from x and dy. */
+KILN_API kiln_status kiln_conv2d_backward_weight_f32(kiln_context* ctx, const kiln_conv2d_desc* desc, const float* x,
+                                                     const float* dy, float* dw, float* dbias);
+/* Bytes of scratch the CPU backend uses per call for this shape (bounded; 0 where none is needed). */
+KILN_API kiln_status kiln_conv2d_workspace_size(const kiln_conv2d_desc* desc, uint64_t* bytes);
+
+/* ---- ops: pooling and batch norm (native/src/cpu/pool.cpp, kernels/pool.cu; batchnorm.cpp / batchnorm.cu) ---- */
+
+/* x (n, c, h, w) -> y (n, c, p, q) with p = (h + 2 pad_h - kernel_h) / stride_h + 1 (floor), likewise q. */
+typedef struct kiln_pool2d_desc {
+    int64_t n, c, h, w;
+    int32_t kernel_h, kernel_w;
+    int32_t stride_h, stride_w;
+    int32_t pad_h, pad_w;
+    int64_t p, q;
+} kiln_pool2d_desc;
+
+/* Max pooling; index (n, c, p, q) int32 receives the argmax's position in its input plane (row * w + col),
+ * which the backward scatters to. Padding never wins (it is -inf). */
+KILN_API kiln_status kiln_max_pool2d_f32(kiln_context* ctx, const kiln_pool2d_desc* desc, const float* x, float* y,
+                                         int32_t* index);
+KILN_API kiln_status kiln_max_pool2d_backward_f32(kiln_context* ctx, const kiln_pool2d_desc* desc, const float* dy,
+                                                  const int32_t* index, float* dx);
+/* Average pooling; count_include_pad != 0 divides by the full window, else by the in-bounds part. */
+KILN_API kiln_status kiln_avg_pool2d_f32(kiln_context* ctx, const kiln_pool2d_desc* desc, const float* x, float* y,
+                                         int32_t count_include_pad);
+KILN_API kiln_status kiln_avg_pool2d_backward_f32(kiln_context* ctx, const kiln_pool2d_desc* desc, const float* dy,
+                                                  float* dx, int32_t count_include_pad);
+
+/* Batch norm over (n, c, hw) per channel. Training: batch statistics; saves mean (c) and invstd = 1/sqrt(var + eps)
+ * (c) for the backward, and updates running_mean/running_var (unbiased variance) with momentum when they are not
+ * NULL: running = (1 - momentum) running + momentum batch. gamma/beta (c) may be NULL (1 and 0). */
+KILN_API kiln_status kiln_batch_norm_train_f32(kiln_context* ctx, int64_t n, int64_t c, int64_t hw, const float* x,
+                                               const float* gamma, const float* beta, float* y, float* save_mean,
+                                               float* save_invstd, float* running_mean, float* running_var,
+                                               float momentum, float eps);
+/* Evaluation: y = gamma (x - running_mean) / sqrt(running_var + eps) + beta. */
+KILN_API kiln_status kiln_batch_norm_eval_f32(kiln_context* ctx, int64_t n, int64_t c, int64_t hw, const float* x,
+                                              const float* gamma, const float* beta, const float* running_mean,
+                                              const float* running_var, float eps, float* y);
+/* Backward of the training form: dx, and dgamma/dbeta (c) when not NULL. */
+KILN_API kiln_status kiln_batch_norm_backward_f32(kiln_context* ctx, int64_t n, int64_t c, int64_t hw, const float* x,
+                                                  const float* dy, const float* gamma, const float* save_mean,
+                                                  const float* save_invstd, float* dx, float* dgamma, float* dbeta);
+
+/* ---- ops: LSTM (native/src/cpu/lstm.cpp, kernels/lstm.cu; gate math in kernels/common/lstm_cell.h) ---- */
+
+/* One batch-first LSTM layer over x (n, t, f) with hidden size h. Gates in PyTorch order (i, f, g, o):
+ * w_ih (4h, f), w_hh (4h, h), bias (4h) (one bias: PyTorch's b_ih + b_hh). h0, c0 (n, h) may be NULL (zeros).
+ * Outputs: y (n, t, h), h_n and c_n (n, h). Layers stack by feeding y to the next layer. */
+typedef struct kiln_lstm_desc {
+    int64_t n, t, f, h;
+} kiln_lstm_desc;
+
+/* Bytes the forward keeps for the backward in `reserve` (exactly what BPTT needs; see the implementation notes). */
+KILN_API kiln_status kiln_lstm_reserve_size(const kiln_lstm_desc* desc, uint64_t* bytes);
+/* reserve may be NULL (inference: nothing is kept). */
+KILN_API kiln_status kiln_lstm_forward_f32(kiln_context* ctx, const kiln_lstm_desc* desc, const float* x,
+                                           const float* h0, const float* c0, const float* w_ih, const float* w_hh,
+                                           const float* bias, float* y, float* h_n, float* c_n, void* reserve);
+/* Full backpropagation through time from dy (n, t, h) and dh_n, dc_n (n, h) (either may be NULL: zero). Writes
+ * dx (n, t, f), dh0 and dc0 (n, h) (each may be NULL: not wanted), dw_ih, dw_hh, dbias (assigned, not added). */
+KILN_API kiln_status kiln_lstm_backward_f32(kiln_context* ctx, const kiln_lstm_desc* desc, const float* x,
+                                            const float* h0, const float* c0, const float* w_ih, const float* w_hh,
+                                            const void* reserve, const float* dy, const float* dh_n, const float* dc_n,
+                                            float* dx, float* dh0, float* dc0, float* dw_ih, float* dw_hh,
+                                            float* dbias);
+
 #ifdef __cplusplus
 }
 #endif

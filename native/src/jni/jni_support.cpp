@@ -19,6 +19,15 @@ jclass global_class(JNIEnv* env, const char* name) {
 
 const Cache& cache() { return g_cache; }
 
+bool read_desc(JNIEnv* env, jlongArray desc, int length, jlong* out) {
+    if (!desc || env->GetArrayLength(desc) != length) {
+        throw_illegal_argument(env, "descriptor array has the wrong length");
+        return false;
+    }
+    env->GetLongArrayRegion(desc, 0, length, out);
+    return !env->ExceptionCheck();
+}
+
 void throw_illegal_argument(JNIEnv* env, const char* message) { env->ThrowNew(g_cache.illegal_argument, message); }
 
 bool throw_if_failed(JNIEnv* env, kiln_status status) {

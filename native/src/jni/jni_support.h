@@ -36,6 +36,13 @@ bool register_elementwise_natives(JNIEnv* env, jclass native_class);  // jni_ele
 bool register_reduce_natives(JNIEnv* env, jclass native_class);       // jni_reduce.cpp (incl. softmax)
 bool register_loss_natives(JNIEnv* env, jclass native_class);         // jni_loss.cpp
 bool register_optim_natives(JNIEnv* env, jclass native_class);        // jni_optim.cpp
+bool register_conv2d_natives(JNIEnv* env, jclass native_class);       // jni_conv2d.cpp
+bool register_pool_natives(JNIEnv* env, jclass native_class);         // jni_pool.cpp
+bool register_batchnorm_natives(JNIEnv* env, jclass native_class);    // jni_batchnorm.cpp
+bool register_lstm_natives(JNIEnv* env, jclass native_class);         // jni_lstm.cpp
+
+// Reads a descriptor passed as a Java long[] of `length` entries; false (with a pending exception) if it is not.
+bool read_desc(JNIEnv* env, jlongArray desc, int length, jlong* out);
 
 }  // namespace kiln::jni
 

@@ -372,6 +372,111 @@ public final class Native {
         adamStep0(ctx, param, grad, m, v, n, lr, beta1, beta2, eps, weightDecay, decoupled ? 1 : 0, biasCorrection1, biasCorrection2);
     }
 
+
+    // ---- convolution, pooling, batch norm ---------------------------------------------------------------------
+
+    /** Convolution descriptor order: n, c, h, w, k, r, s, strideH, strideW, padH, padW, dilationH, dilationW, p, q. */
+    public static final int CONV_DESC_LENGTH = 15;
+    /** Pooling descriptor order: n, c, h, w, kernelH, kernelW, strideH, strideW, padH, padW, p, q. */
+    public static final int POOL_DESC_LENGTH = 12;
+    /** LSTM descriptor order: n, t, f, h. */
+    public static final int LSTM_DESC_LENGTH = 4;
+
+    public static void conv2dForward(long ctx, long[] desc, long x, long w, long bias, long y) {
+        checkContext("conv2dForward", ctx);
+        checkDesc("conv2dForward", desc, CONV_DESC_LENGTH);
+        conv2dForward0(ctx, desc, x, w, bias, y);
+    }
+
+    public static void conv2dBackwardData(long ctx, long[] desc, long dy, long w, long dx) {
+        checkContext("conv2dBackwardData", ctx);
+        checkDesc("conv2dBackwardData", desc, CONV_DESC_LENGTH);
+        conv2dBackwardData0(ctx, desc, dy, w, dx);
+    }
+
+    /** dbias may be 0 (no bias). */
+    public static void conv2dBackwardWeight(long ctx, long[] desc, long x, long dy, long dw, long dbias) {
+        checkContext("conv2dBackwardWeight", ctx);
+        checkDesc("conv2dBackwardWeight", desc, CONV_DESC_LENGTH);
+        conv2dBackwardWeight0(ctx, desc, x, dy, dw, dbias);
+    }
+
+    public static long conv2dWorkspaceSize(long[] desc) {
+        ensureLoaded();
+        checkDesc("conv2dWorkspaceSize", desc, CONV_DESC_LENGTH);
+        return conv2dWorkspaceSize0(desc);
+    }
+
+    public static void maxPool2d(long ctx, long[] desc, long x, long y, long index) {
+        checkContext("maxPool2d", ctx);
+        checkDesc("maxPool2d", desc, POOL_DESC_LENGTH);
+        maxPool2d0(ctx, desc, x, y, index);
+    }
+
+    public static void maxPool2dBackward(long ctx, long[] desc, long dy, long index, long dx) {
+        checkContext("maxPool2dBackward", ctx);
+        checkDesc("maxPool2dBackward", desc, POOL_DESC_LENGTH);
+        maxPool2dBackward0(ctx, desc, dy, index, dx);
+    }
+
+    public static void avgPool2d(long ctx, long[] desc, long x, long y, boolean countIncludePad) {
+        checkContext("avgPool2d", ctx);
+        checkDesc("avgPool2d", desc, POOL_DESC_LENGTH);
+        avgPool2d0(ctx, desc, x, y, countIncludePad);
+    }
+
+    public static void avgPool2dBackward(long ctx, long[] desc, long dy, long dx, boolean countIncludePad) {
+        checkContext("avgPool2dBackward", ctx);
+        checkDesc("avgPool2dBackward", desc, POOL_DESC_LENGTH);
+        avgPool2dBackward0(ctx, desc, dy, dx, countIncludePad);
+    }
+
+    /** gamma, beta, runningMean, runningVar may be 0. */
+    public static void batchNormTrain(long ctx, long n, long c, long hw, long x, long gamma, long beta, long y,
+                                      long saveMean, long saveInvstd, long runningMean, long runningVar, float momentum,
+                                      float eps) {
+        checkContext("batchNormTrain", ctx);
+        batchNormTrain0(ctx, n, c, hw, x, gamma, beta, y, saveMean, saveInvstd, runningMean, runningVar, momentum, eps);
+    }
+
+    public static void batchNormEval(long ctx, long n, long c, long hw, long x, long gamma, long beta, long runningMean,
+                                     long runningVar, float eps, long y) {
+        checkContext("batchNormEval", ctx);
+        batchNormEval0(ctx, n, c, hw, x, gamma, beta, runningMean, runningVar, eps, y);
+    }
+
+    /** dgamma and dbeta may be 0. */
+    public static void batchNormBackward(long ctx, long n, long c, long hw, long x, long dy, long gamma, long saveMean,
+                                         long saveInvstd, long dx, long dgamma, long dbeta) {
+        checkContext("batchNormBackward", ctx);
+        batchNormBackward0(ctx, n, c, hw, x, dy, gamma, saveMean, saveInvstd, dx, dgamma, dbeta);
+    }
+
+    // ---- LSTM -------------------------------------------------------------------------------------------------
+
+    public static long lstmReserveSize(long[] desc) {
+        ensureLoaded();
+        checkDesc("lstmReserveSize", desc, LSTM_DESC_LENGTH);
+        return lstmReserveSize0(desc);
+    }
+
+    /** h0, c0 may be 0 (zeros); reserve may be 0 (inference). */
+    public static void lstmForward(long ctx, long[] desc, long x, long h0, long c0, long wIh, long wHh, long bias,
+                                   long y, long hN, long cN, long reserve) {
+        checkContext("lstmForward", ctx);
+        checkDesc("lstmForward", desc, LSTM_DESC_LENGTH);
+        lstmForward0(ctx, desc, x, h0, c0, wIh, wHh, bias, y, hN, cN, reserve);
+    }
+
+    /** dhN, dcN may be 0 (zero); dx, dh0, dc0 may be 0 (not wanted). */
+    public static void lstmBackward(long ctx, long[] desc, long x, long h0, long c0, long wIh, long wHh, long reserve,
+                                    long dy, long dhN, long dcN, long dx, long dh0, long dc0, long dwIh, long dwHh,
+                                    long dbias) {
+        checkContext("lstmBackward", ctx);
+        checkDesc("lstmBackward", desc, LSTM_DESC_LENGTH);
+        lstmBackward0(ctx, desc, x, h0, c0, wIh, wHh, reserve, dy, dhN, dcN, dx, dh0, dc0, dwIh, dwHh, dbias);
+    }
+
     // ---- argument checks --------------------------------------------------------------------------------------
 
     private static void checkKind(String op, int kind) {
@@ -385,6 +490,13 @@ public final class Native {
     private static void checkData(String op, String arg, long ptr, long count) {
         if (count < 0) throw new IllegalArgumentException(op + ": element count of '" + arg + "' must be >= 0, got " + count);
         if (ptr == 0 && count > 0) throw new IllegalArgumentException(op + ": '" + arg + "' is a null address");
+    }
+
+    private static void checkDesc(String op, long[] desc, int length) {
+        if (desc == null || desc.length != length) {
+            throw new IllegalArgumentException(op + ": descriptor must have " + length + " entries, got "
+                    + (desc == null ? "null" : desc.length));
+        }
     }
 
     private static void checkArrayRange(String op, float[] array, int offset, int count) {
@@ -460,4 +572,25 @@ public final class Native {
     private static native void adamStep0(long ctx, long param, long grad, long m, long v, long n, float lr, float beta1,
                                          float beta2, float eps, float weightDecay, int decoupled, float biasCorrection1,
                                          float biasCorrection2);
+    private static native void conv2dForward0(long ctx, long[] desc, long x, long w, long bias, long y);
+    private static native void conv2dBackwardData0(long ctx, long[] desc, long dy, long w, long dx);
+    private static native void conv2dBackwardWeight0(long ctx, long[] desc, long x, long dy, long dw, long dbias);
+    private static native long conv2dWorkspaceSize0(long[] desc);
+    private static native void maxPool2d0(long ctx, long[] desc, long x, long y, long index);
+    private static native void maxPool2dBackward0(long ctx, long[] desc, long dy, long index, long dx);
+    private static native void avgPool2d0(long ctx, long[] desc, long x, long y, boolean countIncludePad);
+    private static native void avgPool2dBackward0(long ctx, long[] desc, long dy, long dx, boolean countIncludePad);
+    private static native void batchNormTrain0(long ctx, long n, long c, long hw, long x, long gamma, long beta, long y,
+                                               long saveMean, long saveInvstd, long runningMean, long runningVar,
+                                               float momentum, float eps);
+    private static native void batchNormEval0(long ctx, long n, long c, long hw, long x, long gamma, long beta,
+                                              long runningMean, long runningVar, float eps, long y);
+    private static native void batchNormBackward0(long ctx, long n, long c, long hw, long x, long dy, long gamma,
+                                                  long saveMean, long saveInvstd, long dx, long dgamma, long dbeta);
+    private static native long lstmReserveSize0(long[] desc);
+    private static native void lstmForward0(long ctx, long[] desc, long x, long h0, long c0, long wIh, long wHh, long bias,
+                                            long y, long hN, long cN, long reserve);
+    private static native void lstmBackward0(long ctx, long[] desc, long x, long h0, long c0, long wIh, long wHh,
+                                             long reserve, long dy, long dhN, long dcN, long dx, long dh0, long dc0,
+                                             long dwIh, long dwHh, long dbias);
 }
