@@ -6,6 +6,8 @@ import dev.kiln.Kiln;
 import dev.kiln.data.BatchLoader;
 import dev.kiln.data.Dataset;
 import dev.kiln.data.FashionMnist;
+import dev.kiln.models.Cnn;
+import dev.kiln.models.LstmClassifier;
 import dev.kiln.models.Mlp;
 import dev.kiln.models.Training;
 import dev.kiln.nn.Module;
@@ -30,7 +32,9 @@ import java.util.function.BiFunction;
 final class TrainCommand implements Callable<Integer> {
     /** The models `kiln train` knows; later architectures register here. */
     static final Map<String, BiFunction<Device, Generator, Module>> MODELS = Map.of(
-            "mlp", Mlp::fashionMnist);
+            "mlp", Mlp::fashionMnist,
+            "cnn", Cnn::fashionMnist,
+            "rnn", LstmClassifier::fashionMnist);
 
     @Parameters(index = "0", paramLabel = "MODEL", description = "Model to train: ${COMPLETION-CANDIDATES}",
             completionCandidates = ModelNames.class)

@@ -24,8 +24,14 @@ public final class Autograd {
         Tensor[] apply(Tensor gradOutput);
     }
 
-    /** One recorded op: its output, its inputs and how to send a gradient back through it. */
-    record Node(String op, Tensor output, Tensor[] inputs, Backward backward) {
+    /** For ops with several outputs: gradients of the outputs (null where none arrived) to input gradients. */
+    @FunctionalInterface
+    public interface MultiBackward {
+        Tensor[] apply(Tensor[] gradOutputs);
+    }
+
+    /** One recorded op: its outputs, its inputs and how to send gradients back through it. */
+    record Node(String op, Tensor[] outputs, Tensor[] inputs, MultiBackward backward) {
     }
 
     private static final class Tape {
@@ -35,7 +41,9 @@ public final class Autograd {
         int noGradDepth;
 
         void truncate(int size) {
-            while (nodes.size() > size) producers.remove(nodes.remove(nodes.size() - 1).output());
+            while (nodes.size() > size) {
+                for (Tensor out : nodes.remove(nodes.size() - 1).outputs()) producers.remove(out);
+            }
         }
     }
 
@@ -88,7 +96,16 @@ public final class Autograd {
      * tensors frees them, and its closing drops the node.
      */
     public static Tensor record(String op, Tensor output, Backward backward, Tensor... inputs) {
-        if (!shouldRecord(inputs)) return output;
+        recordMulti(op, new Tensor[] {output}, grads -> backward.apply(grads[0]), inputs);
+        return output;
+    }
+
+    /**
+     * Records an op with several outputs (an LSTM's sequence and final states). Its backward runs once, when the
+     * walk reaches it, with the gradients that arrived at any of its outputs (null for the others).
+     */
+    public static void recordMulti(String op, Tensor[] outputs, MultiBackward backward, Tensor... inputs) {
+        if (!shouldRecord(inputs)) return;
         Tape tape = TAPE.get();
         Scope scope = Scope.current();
         if (scope != null && scope != tape.hooked) {
@@ -96,10 +113,9 @@ public final class Autograd {
             scope.onClose(() -> tape.truncate(mark));
             tape.hooked = scope;
         }
-        Node node = new Node(op, output, inputs, backward);
+        Node node = new Node(op, outputs, inputs, backward);
         tape.nodes.add(node);
-        tape.producers.put(output, node);
-        return output;
+        for (Tensor out : outputs) tape.producers.put(out, node);
     }
 
     /** Backpropagates from a one-element tensor with seed gradient 1. */
@@ -123,9 +139,14 @@ public final class Autograd {
             accumulate(pending, root, seed);
             for (int i = tape.nodes.size() - 1; i >= 0; i--) {
                 Node node = tape.nodes.get(i);
-                Tensor g = pending.remove(node.output());
-                if (g == null) continue;
-                Tensor[] grads = node.backward().apply(g);
+                Tensor[] outGrads = new Tensor[node.outputs().length];
+                boolean any = false;
+                for (int k = 0; k < outGrads.length; k++) {
+                    outGrads[k] = pending.remove(node.outputs()[k]);
+                    any |= outGrads[k] != null;
+                }
+                if (!any) continue;
+                Tensor[] grads = node.backward().apply(outGrads);
                 for (int j = 0; j < node.inputs().length; j++) {
                     Tensor input = node.inputs()[j];
                     if (grads[j] != null && isTracked(input)) accumulate(pending, input, grads[j]);

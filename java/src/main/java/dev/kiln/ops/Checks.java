@@ -16,7 +16,10 @@ final class Checks {
     }
 
     static String shape(Tensor t) {
-        int[] s = t.shape();
+        return shape(t.shape());
+    }
+
+    static String shape(int[] s) {
         StringBuilder b = new StringBuilder("(");
         for (int i = 0; i < s.length; i++) b.append(i == 0 ? "" : ", ").append(s[i]);
         return b.append(s.length == 1 ? ",)" : ")").toString();

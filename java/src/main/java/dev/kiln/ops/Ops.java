@@ -153,6 +153,59 @@ public final class Ops {
         return Losses.mse(x, target);
     }
 
+    // ---- convolution, pooling, normalization --------------------------------------------------------------------
+
+    /** 2-D convolution: x (N, C, H, W), weight (K, C, R, S), bias (K) or null; stride, padding, dilation as {h, w}. */
+    public static Tensor conv2d(Tensor x, Tensor weight, Tensor bias, int[] stride, int[] padding, int[] dilation) {
+        return Conv.conv2d(x, weight, bias, pair("conv2d", "stride", stride), pair("conv2d", "padding", padding),
+                pair("conv2d", "dilation", dilation));
+    }
+
+    /** 2-D convolution with the same stride and padding in both directions, no dilation. */
+    public static Tensor conv2d(Tensor x, Tensor weight, Tensor bias, int stride, int padding) {
+        return Conv.conv2d(x, weight, bias, new int[] {stride, stride}, new int[] {padding, padding}, new int[] {1, 1});
+    }
+
+    /** Max pooling of x (N, C, H, W) with a square window. */
+    public static Tensor maxPool2d(Tensor x, int kernel, int stride, int padding) {
+        return Conv.maxPool2d(x, new int[] {kernel, kernel}, new int[] {stride, stride}, new int[] {padding, padding});
+    }
+
+    public static Tensor maxPool2d(Tensor x, int[] kernel, int[] stride, int[] padding) {
+        return Conv.maxPool2d(x, pair("max_pool2d", "kernel", kernel), pair("max_pool2d", "stride", stride),
+                pair("max_pool2d", "padding", padding));
+    }
+
+    /** Average pooling of x (N, C, H, W); countIncludePad divides by the full window at the borders. */
+    public static Tensor avgPool2d(Tensor x, int kernel, int stride, int padding, boolean countIncludePad) {
+        return Conv.avgPool2d(x, new int[] {kernel, kernel}, new int[] {stride, stride}, new int[] {padding, padding},
+                countIncludePad);
+    }
+
+    /**
+     * Batch normalization of x (N, C) or (N, C, H, W) per channel. Training uses batch statistics and updates the
+     * running ones (when given) with {@code momentum}; evaluation uses the running ones. gamma/beta may be null.
+     */
+    public static Tensor batchNorm(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
+                                   boolean training, float momentum, float eps) {
+        return Norm.batchNorm(x, gamma, beta, runningMean, runningVar, training, momentum, eps);
+    }
+
+    // ---- recurrent -------------------------------------------------------------------------------------------------
+
+    /**
+     * One batch-first LSTM layer over x (N, T, F): w_ih (4H, F), w_hh (4H, H), bias (4H), gates in the order
+     * (i, f, g, o); h0, c0 (N, H) may be null (zeros). Gradients flow from the sequence and the final states.
+     */
+    public static LstmOutput lstm(Tensor x, Tensor h0, Tensor c0, Tensor wIh, Tensor wHh, Tensor bias) {
+        return Recurrent.lstm(x, h0, c0, wIh, wHh, bias);
+    }
+
+    private static int[] pair(String op, String arg, int[] v) {
+        if (v == null || v.length != 2) throw new IllegalArgumentException(op + ": " + arg + " must be {h, w}");
+        return v;
+    }
+
     // ---- shapes --------------------------------------------------------------------------------------------------
 
     /** The same data with another shape (one dimension may be -1); gradients flow through. */

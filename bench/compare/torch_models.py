@@ -1,0 +1,55 @@
+"""The reference models in PyTorch, built exactly as Kiln's dev.kiln.models (same layers, same init scheme)."""
+import gzip
+import os
+import struct
+
+import numpy as np
+import torch
+from torch import nn
+
+
+def mlp():
+    return nn.Sequential(nn.Flatten(), nn.Linear(784, 256), nn.ReLU(), nn.Linear(256, 10))
+
+
+def cnn():
+    return nn.Sequential(
+        nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Conv2d(32, 64, 3), nn.ReLU(), nn.MaxPool2d(2),
+        nn.Flatten(), nn.Linear(64 * 5 * 5, 128), nn.ReLU(), nn.Linear(128, 10))
+
+
+class LstmClassifier(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(28, 64, batch_first=True)
+        self.head = nn.Sequential(nn.Linear(64, 128), nn.ReLU(), nn.Linear(128, 10))
+
+    def forward(self, x):
+        _, (h, _) = self.lstm(x.reshape(-1, 28, 28))
+        return self.head(h[-1])
+
+
+MODELS = {"mlp": mlp, "cnn": cnn, "rnn": LstmClassifier}
+
+
+def _idx(path):
+    with gzip.open(path, "rb") if path.endswith(".gz") else open(path, "rb") as f:
+        magic = struct.unpack(">I", f.read(4))[0]
+        dims = struct.unpack(">" + "I" * (magic & 0xFF), f.read(4 * (magic & 0xFF)))
+        return np.frombuffer(f.read(), dtype=np.uint8).reshape(dims)
+
+
+def fashion_mnist(split):
+    """The same files Kiln reads: $KILN_DATA, /usr/share/datasets/fashion-mnist, ~/.cache/kiln/fashion-mnist."""
+    prefix = "train" if split == "train" else "t10k"
+    dirs = [os.environ.get("KILN_DATA", ""), "/usr/share/datasets/fashion-mnist",
+            os.path.expanduser("~/.cache/kiln/fashion-mnist")]
+    for d in filter(None, dirs):
+        img = os.path.join(d, f"{prefix}-images-idx3-ubyte.gz")
+        lab = os.path.join(d, f"{prefix}-labels-idx1-ubyte.gz")
+        if os.path.exists(img) and os.path.exists(lab):
+            x = torch.from_numpy(_idx(img).astype(np.float32) / 255.0).unsqueeze(1)
+            y = torch.from_numpy(_idx(lab).astype(np.int64))
+            return x, y
+    raise SystemExit("Fashion-MNIST not found (apt-get install dataset-fashion-mnist)")

@@ -1,0 +1,47 @@
+package dev.kiln.models;
+
+import dev.kiln.Device;
+import dev.kiln.Generator;
+import dev.kiln.Tensor;
+import dev.kiln.nn.Activation;
+import dev.kiln.nn.Conv2d;
+import dev.kiln.nn.Flatten;
+import dev.kiln.nn.Linear;
+import dev.kiln.nn.Module;
+import dev.kiln.nn.Pool2d;
+import dev.kiln.nn.Sequential;
+
+/**
+ * The classic small CNN for 28x28x1 images: Conv(32, 3x3) ReLU MaxPool(2), Conv(64, 3x3) ReLU MaxPool(2),
+ * Flatten, Dense(128) ReLU, Dense(10). Shapes: 28 -> 26 -> 13 -> 11 -> 5, so the dense layer sees 64*5*5 = 1600.
+ */
+public final class Cnn extends Module {
+    private final Sequential net;
+
+    public Cnn(int classes, Device device, Generator g) {
+        net = registerModule("net", new Sequential(
+                new Conv2d(1, 32, 3, device, g), Activation.relu(), Pool2d.max(2),
+                new Conv2d(32, 64, 3, device, g), Activation.relu(), Pool2d.max(2),
+                new Flatten(),
+                new Linear(64 * 5 * 5, 128, device, g), Activation.relu(),
+                new Linear(128, classes, device, g)));
+    }
+
+    public static Cnn fashionMnist(Device device, Generator g) {
+        return new Cnn(10, device, g);
+    }
+
+    /** x is (N, 1, 28, 28); the result is (N, classes) logits. */
+    @Override
+    public Tensor forward(Tensor x) {
+        if (x.rank() != 4 || x.dim(1) != 1 || x.dim(2) != 28 || x.dim(3) != 28) {
+            throw new IllegalArgumentException("Cnn: input must be (N, 1, 28, 28), got " + x);
+        }
+        return net.forward(x);
+    }
+
+    @Override
+    public String toString() {
+        return "Cnn" + net.toString().substring("Sequential".length());
+    }
+}

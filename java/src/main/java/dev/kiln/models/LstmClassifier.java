@@ -1,0 +1,52 @@
+package dev.kiln.models;
+
+import dev.kiln.Device;
+import dev.kiln.Generator;
+import dev.kiln.Tensor;
+import dev.kiln.nn.Activation;
+import dev.kiln.nn.Linear;
+import dev.kiln.nn.Lstm;
+import dev.kiln.nn.Module;
+import dev.kiln.nn.Sequential;
+import dev.kiln.ops.Ops;
+
+import java.util.List;
+
+/**
+ * The row-wise sequence classifier: an image read as T rows of F pixels (28 x 28 for Fashion-MNIST), an LSTM(64),
+ * the last step's hidden state into Dense(128) ReLU, Dense(classes).
+ */
+public final class LstmClassifier extends Module {
+    private final Lstm lstm;
+    private final Sequential head;
+    private final int steps;
+    private final int features;
+
+    public LstmClassifier(int steps, int features, int hidden, int classes, Device device, Generator g) {
+        this.steps = steps;
+        this.features = features;
+        lstm = registerModule("lstm", new Lstm(features, hidden, device, g));
+        head = registerModule("head", new Sequential(new Linear(hidden, 128, device, g), Activation.relu(),
+                new Linear(128, classes, device, g)));
+    }
+
+    public static LstmClassifier fashionMnist(Device device, Generator g) {
+        return new LstmClassifier(28, 28, 64, 10, device, g);
+    }
+
+    /** x is (N, 1, 28, 28) or (N, 28, 28); the result is (N, classes) logits. */
+    @Override
+    public Tensor forward(Tensor x) {
+        if (x.numel() % ((long) steps * features) != 0 || x.dim(-1) != features) {
+            throw new IllegalArgumentException("LstmClassifier: input must hold (N, " + steps + ", " + features + ") values, got " + x);
+        }
+        Tensor seq = Ops.reshape(x, -1, steps, features);
+        List<Tensor> last = lstm.run(seq, null, null).hN();
+        return head.forward(last.get(last.size() - 1));
+    }
+
+    @Override
+    public String toString() {
+        return "LstmClassifier(" + lstm + ", " + head + ")";
+    }
+}

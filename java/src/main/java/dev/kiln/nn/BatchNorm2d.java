@@ -1,0 +1,57 @@
+package dev.kiln.nn;
+
+import dev.kiln.Device;
+import dev.kiln.Scope;
+import dev.kiln.Tensor;
+import dev.kiln.ops.Ops;
+
+/**
+ * Batch normalization per channel of (N, C, H, W) (or (N, C)): batch statistics in training, running statistics
+ * (momentum 0.1, unbiased variance, as PyTorch) in evaluation; learnable scale (1) and shift (0).
+ */
+public final class BatchNorm2d extends Module {
+    private final Tensor gamma;
+    private final Tensor beta;
+    private final Tensor runningMean;
+    private final Tensor runningVar;
+    private final float momentum;
+    private final float eps;
+
+    public BatchNorm2d(int channels, Device device) {
+        this(channels, 0.1f, 1e-5f, device);
+    }
+
+    public BatchNorm2d(int channels, float momentum, float eps, Device device) {
+        this.momentum = momentum;
+        this.eps = eps;
+        gamma = registerParameter("weight", () -> Tensor.ones(device, channels));
+        beta = registerParameter("bias", () -> Tensor.zeros(device, channels));
+        runningMean = Scope.detached(() -> Tensor.zeros(device, channels));
+        runningVar = Scope.detached(() -> Tensor.ones(device, channels));
+    }
+
+    public Tensor runningMean() {
+        return runningMean;
+    }
+
+    public Tensor runningVar() {
+        return runningVar;
+    }
+
+    @Override
+    public Tensor forward(Tensor x) {
+        return Ops.batchNorm(x, gamma, beta, runningMean, runningVar, isTraining(), momentum, eps);
+    }
+
+    @Override
+    public void close() {
+        super.close();
+        runningMean.close();
+        runningVar.close();
+    }
+
+    @Override
+    public String toString() {
+        return "BatchNorm2d(" + gamma.dim(0) + ")";
+    }
+}
