@@ -1,0 +1,213 @@
+// Benchmark of the CPU LSTM layer (kiln_lstm_forward_f32 / kiln_lstm_backward_f32 on a CPU context): forward and
+// forward+backward at (N=64,T=28,F=28,H=64) and (N=32,T=100,F=256,H=256), median of several runs after warm-up,
+// GFLOP/s of the GEMM work, and the ratio against PyTorch's nn.LSTM (batch_first, one layer) timed in the same run by
+// a python3 child process with the same thread count, when a python3 with torch is found.
+// Usage: lstm_cpu_bench [runs]. Threads: KILN_NUM_THREADS. Peer interpreter: KILN_BENCH_PYTHON (default: the first of
+// python3, /usr/bin/python3 that imports torch). Prints one `RESULT lstm <shape> <forward|forward_backward> <ms>` line
+// per measurement.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include "cpu/parallel.h"
+#include "kiln/kiln.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Shape {
+    const char* name;
+    int64_t n, t, f, h;
+};
+constexpr Shape kShapes[] = {{"n64_t28_f28_h64", 64, 28, 28, 64}, {"n32_t100_f256_h256", 32, 100, 256, 256}};
+
+std::vector<float> uniform(size_t n, uint64_t seed, float lo, float hi) {
+    std::vector<float> v(n);
+    uint64_t s = 0x9E3779B97F4A7C15ull ^ seed;
+    for (auto& x : v) {
+        s = s * 6364136223846793005ull + 1442695040888963407ull;
+        x = lo + (hi - lo) * (float)((s >> 40) * 0x1p-24);
+    }
+    return v;
+}
+
+double load_average() {
+    double l = -1;
+    if (FILE* f = std::fopen("/proc/loadavg", "r")) {
+        if (std::fscanf(f, "%lf", &l) != 1) l = -1;
+        std::fclose(f);
+    }
+    return l;
+}
+
+template <class Fn>
+double median_ms(int runs, Fn&& fn) {
+    for (int i = 0; i < 3; ++i) fn();  // warm-up: pool threads, page faults, packing buffers
+    std::vector<double> ms;
+    for (int i = 0; i < runs; ++i) {
+        const auto t0 = Clock::now();
+        fn();
+        ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
+    }
+    std::sort(ms.begin(), ms.end());
+    return ms[ms.size() / 2];
+}
+
+// GEMM flops: forward 2 n t 4h (f + h) (input and recurrent projections); the backward does it twice over
+// (dx and dW_ih over f, dh and dW_hh over h). The cell passes are O(n t h) and not counted.
+double forward_flops(const Shape& s) { return 2.0 * s.n * s.t * 4 * s.h * (double)(s.f + s.h); }
+
+// ---- the peer: PyTorch nn.LSTM in a child python3 -------------------------------------------------------------------
+
+const char* kPeerScript = R"PY(
+import sys, time, statistics, torch
+torch.set_num_threads(int(sys.argv[1])); runs = int(sys.argv[2])
+for spec in sys.argv[3:]:
+    n, t, f, h = map(int, spec.split(','))
+    torch.manual_seed(0)
+    m = torch.nn.LSTM(f, h, batch_first=True)
+    x = torch.randn(n, t, f)
+    def fwd():
+        with torch.no_grad():
+            m(x)
+    def fb():
+        xx = x.clone().requires_grad_(True)
+        y, (hn, cn) = m(xx)
+        y.backward(torch.ones_like(y))
+    out = []
+    for fn in (fwd, fb):
+        for _ in range(3): fn()
+        ms = []
+        for _ in range(runs):
+            t0 = time.perf_counter(); fn(); ms.append((time.perf_counter() - t0) * 1e3)
+        out.append(statistics.median(ms))
+    print("PEER %s %.6f %.6f" % (spec, out[0], out[1]), flush=True)
+)PY";
+
+std::string python_with_torch() {
+    if (const char* p = std::getenv("KILN_BENCH_PYTHON")) return p;
+    for (const char* cand : {"python3", "/usr/bin/python3"}) {
+        const std::string cmd = std::string(cand) + " -c 'import torch' >/dev/null 2>&1";
+        if (std::system(cmd.c_str()) == 0) return cand;
+    }
+    return "";
+}
+
+struct PeerTimes {
+    double fwd = -1, fb = -1;
+};
+
+// Runs the peer script for every shape; returns the times in kShapes order (negative: not measured).
+std::vector<PeerTimes> run_peer(const std::string& python, int threads, int runs, std::string* version) {
+    std::vector<PeerTimes> out(sizeof(kShapes) / sizeof(kShapes[0]));
+    if (python.empty()) return out;
+    const char* path = "/tmp/kiln_lstm_peer.py";
+    if (FILE* f = std::fopen(path, "w")) {
+        std::fputs(kPeerScript, f);
+        std::fclose(f);
+    } else {
+        return out;
+    }
+    std::string cmd = python + " -c 'import torch; print(\"VERSION\", torch.__version__)'; " + python + " " + path + " " +
+                      std::to_string(threads) + " " + std::to_string(runs);
+    for (const Shape& s : kShapes)
+        cmd += " " + std::to_string(s.n) + "," + std::to_string(s.t) + "," + std::to_string(s.f) + "," + std::to_string(s.h);
+    FILE* p = popen(cmd.c_str(), "r");
+    if (!p) return out;
+    char line[512];
+    size_t i = 0;
+    while (std::fgets(line, sizeof(line), p)) {
+        char spec[128], ver[128];
+        double a, b;
+        if (std::sscanf(line, "VERSION %127s", ver) == 1) *version = ver;
+        if (std::sscanf(line, "PEER %127s %lf %lf", spec, &a, &b) == 3 && i < out.size()) out[i++] = {a, b};
+    }
+    pclose(p);
+    return out;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    const int runs = argc > 1 ? std::max(3, std::atoi(argv[1])) : 11;
+    kiln_context* ctx = nullptr;
+    if (kiln_context_create(KILN_DEVICE_CPU, 0, &ctx) != KILN_OK) {
+        std::fprintf(stderr, "cannot create the CPU context: %s\n", kiln_last_error());
+        return 1;
+    }
+    const int threads = kiln::cpu::num_threads();
+    std::printf("kiln lstm cpu bench: %s; %d threads, median of %d runs after 3 warm-ups, load average %.2f\n",
+                kiln_build_info(), threads, runs, load_average());
+
+    struct Row {
+        double fwd, fb;
+    };
+    std::vector<Row> rows;
+    for (const Shape& s : kShapes) {
+        const int64_t n = s.n, t = s.t, f = s.f, h = s.h;
+        const float k = 1.0f / std::sqrt((float)h);  // PyTorch's init range
+        const std::vector<float> x = uniform(n * t * f, 1, -1, 1), wih = uniform(4 * h * f, 2, -k, k),
+                                 whh = uniform(4 * h * h, 3, -k, k), b = uniform(4 * h, 4, -k, k),
+                                 dy = uniform(n * t * h, 5, -1, 1);
+        std::vector<float> y(n * t * h), hn(n * h), cn(n * h), dx(n * t * f), dwih(4 * h * f), dwhh(4 * h * h),
+            db(4 * h), dh0(n * h), dc0(n * h);
+        const kiln_lstm_desc d{n, t, f, h};
+        uint64_t bytes = 0;
+        kiln_lstm_reserve_size(&d, &bytes);
+        std::vector<float> reserve(bytes / sizeof(float));
+        bool ok = true;
+        auto forward = [&](void* res) {
+            ok &= kiln_lstm_forward_f32(ctx, &d, x.data(), nullptr, nullptr, wih.data(), whh.data(), b.data(), y.data(),
+                                        hn.data(), cn.data(), res) == KILN_OK;
+        };
+        // Inference forward (nothing kept), as PyTorch's no_grad forward; training forward plus the full backward.
+        const double fwd = median_ms(runs, [&] { forward(nullptr); });
+        const double fb = median_ms(runs, [&] {
+            forward(reserve.data());
+            ok &= kiln_lstm_backward_f32(ctx, &d, x.data(), nullptr, nullptr, wih.data(), whh.data(), reserve.data(),
+                                         dy.data(), nullptr, nullptr, dx.data(), dh0.data(), dc0.data(), dwih.data(),
+                                         dwhh.data(), db.data()) == KILN_OK;
+        });
+        if (!ok) {
+            std::fprintf(stderr, "%s: a kiln call failed: %s\n", s.name, kiln_last_error());
+            return 1;
+        }
+        rows.push_back({fwd, fb});
+    }
+
+    std::string version = "?";
+    const std::string python = python_with_torch();
+    const std::vector<PeerTimes> peer = run_peer(python, threads, runs, &version);
+    std::printf("peer: %s\n\n", python.empty() ? "none (no python3 with torch; set KILN_BENCH_PYTHON)"
+                                               : ("PyTorch " + version + " nn.LSTM via " + python).c_str());
+    std::printf("%-20s %-17s %10s %9s %12s %14s\n", "shape", "pass", "kiln ms", "GFLOP/s", "torch ms", "kiln speedup");
+    for (size_t i = 0; i < rows.size(); ++i) {
+        const Shape& s = kShapes[i];
+        const double gf = forward_flops(s) / 1e6;  // flops / 1e9 per ms -> GFLOP/s
+        const double kms[2] = {rows[i].fwd, rows[i].fb}, pms[2] = {peer[i].fwd, peer[i].fb}, mult[2] = {1, 3};
+        const char* pass[2] = {"forward", "forward_backward"};
+        for (int j = 0; j < 2; ++j) {
+            char ptxt[32] = "-", rtxt[32] = "-";
+            if (pms[j] > 0) {
+                std::snprintf(ptxt, sizeof(ptxt), "%.3f", pms[j]);
+                std::snprintf(rtxt, sizeof(rtxt), "%.2fx", pms[j] / kms[j]);
+            }
+            std::printf("%-20s %-17s %10.3f %9.1f %12s %14s\n", s.name, pass[j], kms[j], mult[j] * gf / kms[j], ptxt,
+                        rtxt);
+        }
+    }
+    std::printf("\n");
+    for (size_t i = 0; i < rows.size(); ++i) {
+        std::printf("RESULT lstm %s forward %.4f\n", kShapes[i].name, rows[i].fwd);
+        std::printf("RESULT lstm %s forward_backward %.4f\n", kShapes[i].name, rows[i].fb);
+    }
+    kiln_context_destroy(ctx);
+    return 0;
+}

@@ -1,0 +1,252 @@
+// Batch norm on the GPU. Conventions: outputs and gradients are assigned, never accumulated. Training forward and
+// backward give each channel to one block (grid-stride over channels): the block sums the channel's m = n * hw
+// elements with per-thread partials in fixed chains and a fixed-order block reduction (warp shuffles, no atomics), so
+// results are bitwise reproducible run to run, then writes that channel's outputs itself, so no second launch and no
+// scratch memory are needed. Statistics are two-pass (sum, then sum of squared deviations from the mean), which stays
+// accurate when |mean| >> std; x is read three times, mostly from L2. Evaluation is element-wise. Per-element formulas
+// are kernels/common/batchnorm_math.h, shared with native/src/cpu/batchnorm.cpp (eval is bit-identical to it; training
+// differs only by the rounding of the sums: fp32 here, double there).
+#include <cstdint>
+
+#include "batchnorm.h"
+#include "common/batchnorm_math.h"
+#include "common/launch.h"
+#include "common/reduce_util.cuh"
+
+namespace kiln::cuda {
+
+namespace {
+
+constexpr int kEltThreads = 256;
+
+struct Pair {
+    float a, b;
+};
+__device__ __forceinline__ float add(float u, float v) { return kiln_fadd(u, v); }
+__device__ __forceinline__ Pair add(Pair u, Pair v) { return Pair{kiln_fadd(u.a, v.a), kiln_fadd(u.b, v.b)}; }
+template <typename T>
+__device__ __forceinline__ T zero();
+template <>
+__device__ __forceinline__ float zero<float>() { return 0.0f; }
+template <>
+__device__ __forceinline__ Pair zero<Pair>() { return Pair{0.0f, 0.0f}; }
+
+// Walks this thread's elements of one channel: j = threadIdx.x, + blockDim.x, ... < m. Element j is sample j / hw at
+// position j % hw, i.e. offset (j / hw) * stride + base + j % hw with stride = c * hw and base = ch * hw. Consecutive
+// threads get consecutive positions (coalesced), and the (sample, position) pair steps by the block size without a
+// 64-bit division per element.
+struct ChannelCursor {
+    int64_t sample, pos, step_sample, step_pos, hw;
+    __device__ explicit ChannelCursor(int64_t hw_) : hw(hw_) {
+        sample = (int64_t)threadIdx.x / hw;
+        pos = (int64_t)threadIdx.x - sample * hw;
+        step_sample = (int64_t)blockDim.x / hw;
+        step_pos = (int64_t)blockDim.x - step_sample * hw;
+    }
+    __device__ int64_t offset(int64_t stride, int64_t base) const { return sample * stride + base + pos; }
+    __device__ void advance() {
+        sample += step_sample;
+        pos += step_pos;
+        if (pos >= hw) {
+            pos -= hw;
+            ++sample;
+        }
+    }
+};
+
+// This thread's share of sum f(offset) over the channel's m elements: four independent chains, so four loads are in
+// flight per thread (one block per channel has only its own threads to hide memory latency with).
+template <typename T, typename F>
+__device__ __forceinline__ T channel_partial(int64_t m, int64_t hw, int64_t stride, int64_t base, F f) {
+    ChannelCursor cur(hw);
+    const int64_t size = blockDim.x;
+    T a0 = zero<T>(), a1 = zero<T>(), a2 = zero<T>(), a3 = zero<T>();
+    int64_t j = threadIdx.x;
+    for (; j + 3 * size < m; j += 4 * size) {
+        const int64_t o0 = cur.offset(stride, base);
+        cur.advance();
+        const int64_t o1 = cur.offset(stride, base);
+        cur.advance();
+        const int64_t o2 = cur.offset(stride, base);
+        cur.advance();
+        const int64_t o3 = cur.offset(stride, base);
+        cur.advance();
+        const T v0 = f(o0), v1 = f(o1), v2 = f(o2), v3 = f(o3);
+        a0 = add(a0, v0);
+        a1 = add(a1, v1);
+        a2 = add(a2, v2);
+        a3 = add(a3, v3);
+    }
+    for (; j < m; j += size) {
+        a0 = add(a0, f(cur.offset(stride, base)));
+        cur.advance();
+    }
+    return add(add(a0, a1), add(a2, a3));
+}
+
+// Calls f(offset) once for each of this thread's elements of the channel.
+template <typename F>
+__device__ __forceinline__ void channel_for_each(int64_t m, int64_t hw, int64_t stride, int64_t base, F f) {
+    ChannelCursor cur(hw);
+    for (int64_t j = threadIdx.x; j < m; j += blockDim.x) {
+        f(cur.offset(stride, base));
+        cur.advance();
+    }
+}
+
+// ---- training forward ----------------------------------------------------------------------------------------------
+
+__global__ void __launch_bounds__(1024) bn_train_kernel(const float* __restrict__ x, const float* __restrict__ gamma,
+                                                        const float* __restrict__ beta, float* __restrict__ y,
+                                                        float* __restrict__ save_mean, float* __restrict__ save_invstd,
+                                                        float* __restrict__ running_mean,
+                                                        float* __restrict__ running_var, int64_t n, int64_t c,
+                                                        int64_t hw, float momentum, float eps, float unbiased) {
+    __shared__ float smem[32];
+    const int64_t m = n * hw, stride = c * hw;
+    for (int64_t ch = blockIdx.x; ch < c; ch += gridDim.x) {
+        const int64_t base = ch * hw;
+        float sum = channel_partial<float>(m, hw, stride, base, [&](int64_t o) { return __ldg(x + o); });
+        sum = block_reduce(sum, SumOp{}, 0.0f, smem);
+        const float mean = kiln_fdiv(sum, (float)m);
+        float sq = channel_partial<float>(m, hw, stride, base, [&](int64_t o) {
+            const float d = kiln_fadd(__ldg(x + o), -mean);
+            return kiln_fmul(d, d);
+        });
+        sq = block_reduce(sq, SumOp{}, 0.0f, smem);
+        const float var = kiln_fdiv(sq, (float)m);
+        const float invstd = bn_invstd(var, eps);
+        if (threadIdx.x == 0) {
+            save_mean[ch] = mean;
+            save_invstd[ch] = invstd;
+            if (running_mean) running_mean[ch] = bn_running_update(running_mean[ch], mean, momentum);
+            if (running_var) running_var[ch] = bn_running_update(running_var[ch], kiln_fmul(var, unbiased), momentum);
+        }
+        const float scale = bn_scale(gamma, ch, invstd), shift = bn_shift(beta, ch);
+        channel_for_each(m, hw, stride, base, [&](int64_t o) { y[o] = bn_apply(__ldg(x + o), mean, scale, shift); });
+    }
+}
+
+// ---- evaluation ----------------------------------------------------------------------------------------------------
+
+// hw large: blockIdx.y walks (sample, channel) planes, so the channel's scale is computed once per block.
+__global__ void __launch_bounds__(kEltThreads) bn_eval_plane_kernel(const float* __restrict__ x,
+                                                                    const float* __restrict__ gamma,
+                                                                    const float* __restrict__ beta,
+                                                                    const float* __restrict__ running_mean,
+                                                                    const float* __restrict__ running_var, float eps,
+                                                                    float* __restrict__ y, int64_t planes, int64_t c,
+                                                                    int64_t hw) {
+    for (int64_t p = blockIdx.y; p < planes; p += gridDim.y) {
+        const int64_t ch = p % c;
+        const float mean = __ldg(running_mean + ch);
+        const float scale = bn_scale(gamma, ch, bn_invstd(__ldg(running_var + ch), eps));
+        const float shift = bn_shift(beta, ch);
+        const float* xs = x + p * hw;
+        float* ys = y + p * hw;
+        for (int64_t i = (int64_t)blockIdx.x * blockDim.x + threadIdx.x; i < hw; i += (int64_t)gridDim.x * blockDim.x)
+            ys[i] = bn_apply(__ldg(xs + i), mean, scale, shift);
+    }
+}
+
+// hw small (down to 1, as after a linear layer): flat over elements, the channel derived per element.
+template <typename Index>
+__global__ void __launch_bounds__(kEltThreads) bn_eval_flat_kernel(const float* __restrict__ x,
+                                                                   const float* __restrict__ gamma,
+                                                                   const float* __restrict__ beta,
+                                                                   const float* __restrict__ running_mean,
+                                                                   const float* __restrict__ running_var, float eps,
+                                                                   float* __restrict__ y, Index total, Index c,
+                                                                   Index hw) {
+    for (Index k = flat_thread_index<Index>(); k < total; k += flat_thread_stride<Index>()) {
+        const Index ch = (k / hw) % c;
+        const float scale = bn_scale(gamma, (int64_t)ch, bn_invstd(__ldg(running_var + ch), eps));
+        y[k] = bn_apply(__ldg(x + k), __ldg(running_mean + ch), scale, bn_shift(beta, (int64_t)ch));
+    }
+}
+
+// ---- training backward ---------------------------------------------------------------------------------------------
+
+__global__ void __launch_bounds__(1024) bn_backward_kernel(const float* __restrict__ x, const float* __restrict__ dy,
+                                                           const float* __restrict__ gamma,
+                                                           const float* __restrict__ save_mean,
+                                                           const float* __restrict__ save_invstd,
+                                                           float* __restrict__ dx, float* __restrict__ dgamma,
+                                                           float* __restrict__ dbeta, int64_t n, int64_t c,
+                                                           int64_t hw) {
+    __shared__ float smem[32];
+    const int64_t m = n * hw, stride = c * hw;
+    for (int64_t ch = blockIdx.x; ch < c; ch += gridDim.x) {
+        const int64_t base = ch * hw;
+        const float mean = __ldg(save_mean + ch), invstd = __ldg(save_invstd + ch);
+        // a = sum dy, b = sum dy (x - mean); invstd is applied to b once per channel.
+        const Pair part = channel_partial<Pair>(m, hw, stride, base, [&](int64_t o) {
+            const float g = __ldg(dy + o);
+            return Pair{g, kiln_fmul(g, kiln_fadd(__ldg(x + o), -mean))};
+        });
+        const float g = block_reduce(part.a, SumOp{}, 0.0f, smem);
+        const float gx = kiln_fmul(block_reduce(part.b, SumOp{}, 0.0f, smem), invstd);
+        if (threadIdx.x == 0) {
+            if (dbeta) dbeta[ch] = g;
+            if (dgamma) dgamma[ch] = gx;
+        }
+        if (dx) {
+            const float scale = bn_scale(gamma, ch, invstd);
+            const float mean_dy = kiln_fdiv(g, (float)m), mean_dy_xhat = kiln_fdiv(gx, (float)m);
+            channel_for_each(m, hw, stride, base, [&](int64_t o) {
+                dx[o] = bn_backward_dx(__ldg(x + o), __ldg(dy + o), mean, invstd, scale, mean_dy, mean_dy_xhat);
+            });
+        }
+    }
+}
+
+// Threads of a channel block: about 16 elements per thread, 128..1024 (a multiple of 32, as block_reduce needs).
+int channel_threads(int64_t m) {
+    int t = 128;
+    while (t < 1024 && (int64_t)t * 16 < m) t *= 2;
+    return t;
+}
+
+bool fits_u32(int64_t total) { return total <= ((int64_t)1 << 31); }
+
+}  // namespace
+
+cudaError_t batch_norm_train_f32(cudaStream_t s, int64_t n, int64_t c, int64_t hw, const float* x, const float* gamma,
+                                 const float* beta, float* y, float* save_mean, float* save_invstd, float* running_mean,
+                                 float* running_var, float momentum, float eps) {
+    const int64_t m = n * hw;
+    bn_train_kernel<<<grid_1d(c, 1), channel_threads(m), 0, s>>>(x, gamma, beta, y, save_mean, save_invstd,
+                                                                 running_mean, running_var, n, c, hw, momentum, eps,
+                                                                 bn_unbiased_factor(m));
+    return cudaGetLastError();
+}
+
+cudaError_t batch_norm_eval_f32(cudaStream_t s, int64_t n, int64_t c, int64_t hw, const float* x, const float* gamma,
+                                const float* beta, const float* running_mean, const float* running_var, float eps,
+                                float* y) {
+    const int64_t planes = n * c, total = planes * hw;
+    if (hw >= 1024) {
+        // About four elements per thread along the plane; planes beyond 65535 are walked by the y grid-stride.
+        const int64_t gx = (hw + 4 * kEltThreads - 1) / (4 * kEltThreads);
+        const dim3 grid((unsigned)(gx < 65535 ? gx : 65535), (unsigned)(planes < 65535 ? planes : 65535));
+        bn_eval_plane_kernel<<<grid, kEltThreads, 0, s>>>(x, gamma, beta, running_mean, running_var, eps, y, planes, c,
+                                                          hw);
+    } else if (fits_u32(total)) {
+        bn_eval_flat_kernel<uint32_t><<<grid_1d(total, kEltThreads), kEltThreads, 0, s>>>(
+            x, gamma, beta, running_mean, running_var, eps, y, (uint32_t)total, (uint32_t)c, (uint32_t)hw);
+    } else {
+        bn_eval_flat_kernel<uint64_t><<<grid_1d(total, kEltThreads), kEltThreads, 0, s>>>(
+            x, gamma, beta, running_mean, running_var, eps, y, (uint64_t)total, (uint64_t)c, (uint64_t)hw);
+    }
+    return cudaGetLastError();
+}
+
+cudaError_t batch_norm_backward_f32(cudaStream_t s, int64_t n, int64_t c, int64_t hw, const float* x, const float* dy,
+                                    const float* gamma, const float* save_mean, const float* save_invstd, float* dx,
+                                    float* dgamma, float* dbeta) {
+    bn_backward_kernel<<<grid_1d(c, 1), channel_threads(n * hw), 0, s>>>(x, dy, gamma, save_mean, save_invstd, dx,
+                                                                         dgamma, dbeta, n, c, hw);
+    return cudaGetLastError();
+}
+
+}  // namespace kiln::cuda

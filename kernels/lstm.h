@@ -1,0 +1,48 @@
+// Host launchers of kernels/lstm.cu: one batch-first LSTM layer on the GPU, forward and full BPTT. Pointers are
+// device memory; arguments were validated by native/src/core/ops_lstm.cpp. Launchers queue work on the stream,
+// never synchronize, and return the launch's cudaError_t. Reserve layout: kiln::lstm::reserve_layout in
+// kernels/common/lstm_cell.h (the same on the CPU, so the parity harness compares it too).
+#pragma once
+
+#include <cuda_runtime_api.h>
+
+#include <cstddef>
+#include <cstdint>
+
+namespace kiln::cuda {
+
+// Which forward implementation runs. Auto picks Persistent when it applies (h <= 256, small batch, the slice of
+// w_hh and the staged h_{t-1} fit one block's shared memory, every block co-resident) and Step otherwise.
+//   Step:       per step, the recurrent GEMM (kernels/gemm.h) and one fused cell kernel.
+//   Persistent: one cooperative kernel for all steps; each block keeps its hidden units' rows of w_hh in shared
+//               memory across steps and the blocks meet at a grid-wide barrier once per step.
+enum class LstmPath { Auto = 0, Step = 1, Persistent = 2 };
+
+// Device scratch (bytes) the forward needs beyond the reserve: the (n, t, 4h) pre-activations in inference
+// (reserve == NULL; when training they live in the reserve's gates), plus the barrier counter of the persistent
+// kernel. Depends on the current device (the persistent kernel's fit), so query it right before the launch.
+size_t lstm_forward_workspace_bytes(int64_t n, int64_t t, int64_t f, int64_t h, bool training, LstmPath path);
+
+// x is (n, t, f); h0, c0 are (n, h) or NULL (zeros); w_ih (4h, f), w_hh (4h, h), bias (4h). Writes y (n, t, h),
+// h_n, c_n (n, h) and, when reserve is not NULL, the reserve. workspace holds lstm_forward_workspace_bytes(...)
+// bytes (NULL if 0). Path::Persistent where it does not apply returns cudaErrorInvalidConfiguration.
+cudaError_t lstm_forward_f32(cudaStream_t s, int64_t n, int64_t t, int64_t f, int64_t h, const float* x,
+                             const float* h0, const float* c0, const float* w_ih, const float* w_hh, const float* bias,
+                             float* y, float* h_n, float* c_n, float* reserve, void* workspace,
+                             LstmPath path = LstmPath::Auto);
+
+// Whether Auto would run the persistent forward for this shape on the current device.
+bool lstm_forward_uses_persistent(int64_t n, int64_t t, int64_t h);
+
+// Device scratch (bytes) the backward needs: dgates (n, t, 4h) and the running dh, dc (n, h). The reserve is
+// read-only in the backward (a caller may run it twice), so this cannot live there.
+size_t lstm_backward_workspace_bytes(int64_t n, int64_t t, int64_t f, int64_t h);
+
+// Full BPTT: reserve from lstm_forward_f32 on the same inputs; dy (n, t, h); dh_n, dc_n (n, h) or NULL (zero).
+// Assigns dx (n, t, f), dh0, dc0 (n, h) (NULL: not wanted), dw_ih (4h, f), dw_hh (4h, h), dbias (4h).
+cudaError_t lstm_backward_f32(cudaStream_t s, int64_t n, int64_t t, int64_t f, int64_t h, const float* x,
+                              const float* c0, const float* w_ih, const float* w_hh, const float* reserve,
+                              const float* dy, const float* dh_n, const float* dc_n, float* dx, float* dh0, float* dc0,
+                              float* dw_ih, float* dw_hh, float* dbias, void* workspace);
+
+}  // namespace kiln::cuda

@@ -1,0 +1,174 @@
+// 2-D max and average pooling on the GPU. Conventions: forward and backward assign their outputs. The forward runs
+// one thread per output, walking its window's in-bounds elements in (row, col) order. The backward is a gather: one
+// thread per input element sums, in (oh, ow) order, the outputs whose windows cover it (at most
+// ceil(kernel / stride) per axis), so overlapping windows (stride < kernel) need neither atomics nor a zeroing pass,
+// and every dx element is written exactly once. Window math is kernels/common/pool_geometry.h, shared with
+// native/src/cpu/pool.cpp; both backends visit elements in the same order with the same IEEE ops, so they agree
+// bit for bit.
+#include <cstdint>
+
+#include "common/launch.h"
+#include "common/pool_geometry.h"
+#include "common/reduce_util.cuh"
+#include "pool.h"
+
+namespace kiln::cuda {
+
+namespace {
+
+constexpr int kThreads = 256;
+
+// The 32-bit index path is taken only when index + grid stride cannot wrap.
+bool fits_u32(int64_t total) { return total <= ((int64_t)1 << 31); }
+
+// k -> (plane, oh, ow) of a (planes, p, q) tensor, or (plane, ih, iw) of a (planes, h, w) one.
+template <typename Index>
+struct Pos3 {
+    Index plane, row, col;
+};
+template <typename Index>
+__device__ __forceinline__ Pos3<Index> split(Index k, Index rows, Index cols) {
+    const Index t = k / cols;
+    return Pos3<Index>{t / rows, t - (t / rows) * rows, k - t * cols};
+}
+
+template <typename Index>
+__global__ void __launch_bounds__(kThreads) max_pool_kernel(PoolGeom g, Index total, const float* __restrict__ x,
+                                                            float* __restrict__ y, int32_t* __restrict__ index) {
+    for (Index k = flat_thread_index<Index>(); k < total; k += flat_thread_stride<Index>()) {
+        const Pos3<Index> o = split<Index>(k, (Index)g.p, (Index)g.q);
+        int64_t r0, r1, c0, c1;
+        pool_window(o.row, g.kh, g.sh, g.ph, g.h, &r0, &r1);
+        pool_window(o.col, g.kw, g.sw, g.pw, g.w, &c0, &c1);
+        const float* xp = x + (int64_t)o.plane * g.h * g.w;
+        // h * w <= INT32_MAX (validated for the int32 index), so positions inside the plane are 32-bit.
+        const int32_t w = (int32_t)g.w;
+        int32_t arg = (int32_t)r0 * w + (int32_t)c0;  // the first in-bounds element seeds the max, as on the CPU
+        float best = __ldg(xp + arg);
+        for (int32_t r = (int32_t)r0; r < (int32_t)r1; ++r) {
+            for (int32_t c = (int32_t)c0; c < (int32_t)c1; ++c) {
+                const float v = __ldg(xp + r * w + c);
+                if (pool_max_beats(v, best)) {
+                    best = v;
+                    arg = r * w + c;
+                }
+            }
+        }
+        y[k] = best;
+        index[k] = arg;
+    }
+}
+
+template <typename Index>
+__global__ void __launch_bounds__(kThreads) max_pool_backward_kernel(PoolGeom g, Index total,
+                                                                     const float* __restrict__ dy,
+                                                                     const int32_t* __restrict__ index,
+                                                                     float* __restrict__ dx) {
+    for (Index k = flat_thread_index<Index>(); k < total; k += flat_thread_stride<Index>()) {
+        const Pos3<Index> i = split<Index>(k, (Index)g.h, (Index)g.w);
+        int64_t oh0, oh1, ow0, ow1;
+        pool_covering(i.row, g.kh, g.sh, g.ph, g.p, &oh0, &oh1);
+        pool_covering(i.col, g.kw, g.sw, g.pw, g.q, &ow0, &ow1);
+        const int32_t me = (int32_t)i.row * (int32_t)g.w + (int32_t)i.col;
+        const int64_t base = (int64_t)i.plane * g.p * g.q;
+        float acc = 0.0f;
+        for (int64_t oh = oh0; oh < oh1; ++oh) {
+            for (int64_t ow = ow0; ow < ow1; ++ow) {
+                const int64_t o = base + oh * g.q + ow;
+                if (__ldg(index + o) == me) acc = kiln_fadd(acc, __ldg(dy + o));
+            }
+        }
+        dx[k] = acc;
+    }
+}
+
+template <typename Index>
+__global__ void __launch_bounds__(kThreads) avg_pool_kernel(PoolGeom g, Index total, const float* __restrict__ x,
+                                                            float* __restrict__ y, bool count_include_pad) {
+    for (Index k = flat_thread_index<Index>(); k < total; k += flat_thread_stride<Index>()) {
+        const Pos3<Index> o = split<Index>(k, (Index)g.p, (Index)g.q);
+        int64_t r0, r1, c0, c1;
+        pool_window(o.row, g.kh, g.sh, g.ph, g.h, &r0, &r1);
+        pool_window(o.col, g.kw, g.sw, g.pw, g.w, &c0, &c1);
+        const float* xp = x + (int64_t)o.plane * g.h * g.w;
+        float acc = 0.0f;
+        for (int64_t r = r0; r < r1; ++r) {
+            const float* xr = xp + r * g.w;
+            for (int64_t c = c0; c < c1; ++c) acc = kiln_fadd(acc, __ldg(xr + c));
+        }
+        y[k] = kiln_fdiv(acc, avg_pool_divisor(g, o.row, o.col, count_include_pad));
+    }
+}
+
+template <typename Index>
+__global__ void __launch_bounds__(kThreads) avg_pool_backward_kernel(PoolGeom g, Index total,
+                                                                     const float* __restrict__ dy,
+                                                                     float* __restrict__ dx, bool count_include_pad) {
+    for (Index k = flat_thread_index<Index>(); k < total; k += flat_thread_stride<Index>()) {
+        const Pos3<Index> i = split<Index>(k, (Index)g.h, (Index)g.w);
+        int64_t oh0, oh1, ow0, ow1;
+        pool_covering(i.row, g.kh, g.sh, g.ph, g.p, &oh0, &oh1);
+        pool_covering(i.col, g.kw, g.sw, g.pw, g.q, &ow0, &ow1);
+        const float* dyp = dy + (int64_t)i.plane * g.p * g.q;
+        float acc = 0.0f;
+        for (int64_t oh = oh0; oh < oh1; ++oh) {
+            const int64_t eh = avg_pool_extent(oh, g.kh, g.sh, g.ph, g.h, count_include_pad);  // hoisted out of ow
+            for (int64_t ow = ow0; ow < ow1; ++ow) {
+                const int64_t ew = avg_pool_extent(ow, g.kw, g.sw, g.pw, g.w, count_include_pad);
+                const float div = avg_pool_divisor_of(eh, ew);
+                acc = kiln_fadd(acc, kiln_fdiv(__ldg(dyp + oh * g.q + ow), div));
+            }
+        }
+        dx[k] = acc;
+    }
+}
+
+}  // namespace
+
+cudaError_t max_pool2d_f32(cudaStream_t s, const PoolGeom& g, int64_t planes, const float* x, float* y,
+                           int32_t* index) {
+    const int64_t total = planes * g.p * g.q;
+    if (fits_u32(total))
+        max_pool_kernel<uint32_t><<<grid_1d(total, kThreads), kThreads, 0, s>>>(g, (uint32_t)total, x, y, index);
+    else
+        max_pool_kernel<uint64_t><<<grid_1d(total, kThreads), kThreads, 0, s>>>(g, (uint64_t)total, x, y, index);
+    return cudaGetLastError();
+}
+
+cudaError_t max_pool2d_backward_f32(cudaStream_t s, const PoolGeom& g, int64_t planes, const float* dy,
+                                    const int32_t* index, float* dx) {
+    const int64_t total = planes * g.h * g.w;
+    if (fits_u32(total))
+        max_pool_backward_kernel<uint32_t><<<grid_1d(total, kThreads), kThreads, 0, s>>>(g, (uint32_t)total, dy, index,
+                                                                                         dx);
+    else
+        max_pool_backward_kernel<uint64_t><<<grid_1d(total, kThreads), kThreads, 0, s>>>(g, (uint64_t)total, dy, index,
+                                                                                         dx);
+    return cudaGetLastError();
+}
+
+cudaError_t avg_pool2d_f32(cudaStream_t s, const PoolGeom& g, int64_t planes, const float* x, float* y,
+                           bool count_include_pad) {
+    const int64_t total = planes * g.p * g.q;
+    if (fits_u32(total))
+        avg_pool_kernel<uint32_t><<<grid_1d(total, kThreads), kThreads, 0, s>>>(g, (uint32_t)total, x, y,
+                                                                                count_include_pad);
+    else
+        avg_pool_kernel<uint64_t><<<grid_1d(total, kThreads), kThreads, 0, s>>>(g, (uint64_t)total, x, y,
+                                                                                count_include_pad);
+    return cudaGetLastError();
+}
+
+cudaError_t avg_pool2d_backward_f32(cudaStream_t s, const PoolGeom& g, int64_t planes, const float* dy, float* dx,
+                                    bool count_include_pad) {
+    const int64_t total = planes * g.h * g.w;
+    if (fits_u32(total))
+        avg_pool_backward_kernel<uint32_t><<<grid_1d(total, kThreads), kThreads, 0, s>>>(g, (uint32_t)total, dy, dx,
+                                                                                         count_include_pad);
+    else
+        avg_pool_backward_kernel<uint64_t><<<grid_1d(total, kThreads), kThreads, 0, s>>>(g, (uint64_t)total, dy, dx,
+                                                                                         count_include_pad);
+    return cudaGetLastError();
+}
+
+}  // namespace kiln::cuda

@@ -1,0 +1,112 @@
+// C ABI entries for batch norm (training forward, evaluation forward, training backward): validates sizes, eps,
+// momentum and pointers, then runs the CPU or CUDA backend of the context's device.
+#include <cmath>
+
+#include "core/context.h"
+#include "core/gpu.h"
+#include "cpu/batchnorm.h"
+#if KILN_WITH_CUDA
+#include "batchnorm.h"
+#endif
+
+using kiln::fail;
+
+namespace {
+
+struct Sizes {
+    int64_t m;      // elements per channel: n * hw
+    int64_t total;  // n * c * hw
+};
+
+// x is (n, c, hw): every size >= 0 and the element count fits int64. `training` needs n * hw >= 1 for c > 0: batch
+// statistics of an empty channel do not exist.
+Sizes check_sizes(const char* op, int64_t n, int64_t c, int64_t hw, bool training) {
+    if (n < 0 || c < 0 || hw < 0)
+        fail(KILN_ERR_INVALID_ARGUMENT, "%s: needs n, c, hw >= 0, got n=%lld c=%lld hw=%lld", op, (long long)n,
+             (long long)c, (long long)hw);
+    Sizes s;
+    if (__builtin_mul_overflow(n, hw, &s.m) || __builtin_mul_overflow(s.m, c, &s.total))
+        fail(KILN_ERR_INVALID_ARGUMENT, "%s: x (n=%lld, c=%lld, hw=%lld) has more than INT64_MAX elements", op,
+             (long long)n, (long long)c, (long long)hw);
+    if (training && c > 0 && s.m == 0)
+        fail(KILN_ERR_INVALID_ARGUMENT,
+             "%s: batch statistics need n * hw >= 1 values per channel, got n=%lld hw=%lld (c=%lld)", op, (long long)n,
+             (long long)hw, (long long)c);
+    return s;
+}
+
+void check_eps(const char* op, float eps) {
+    if (!(eps > 0.0f) || !std::isfinite(eps))  // also refuses NaN
+        fail(KILN_ERR_INVALID_ARGUMENT, "%s: argument 'eps' must be a finite value > 0, got %g", op, (double)eps);
+}
+
+}  // namespace
+
+extern "C" {
+
+kiln_status kiln_batch_norm_train_f32(kiln_context* ctx, int64_t n, int64_t c, int64_t hw, const float* x,
+                                      const float* gamma, const float* beta, float* y, float* save_mean,
+                                      float* save_invstd, float* running_mean, float* running_var, float momentum,
+                                      float eps) {
+    const char* op = "kiln_batch_norm_train_f32";
+    return kiln::guarded(op, [&] {
+        kiln_context& cx = kiln::op_context(ctx, op);
+        const Sizes s = check_sizes(op, n, c, hw, true);
+        check_eps(op, eps);
+        if (!(momentum >= 0.0f && momentum <= 1.0f))
+            fail(KILN_ERR_INVALID_ARGUMENT, "%s: argument 'momentum' must be in [0, 1], got %g", op, (double)momentum);
+        kiln::require_data(x, (size_t)s.total, op, "x");
+        kiln::require_data(y, (size_t)s.total, op, "y");
+        kiln::require_data(save_mean, (size_t)c, op, "save_mean");
+        kiln::require_data(save_invstd, (size_t)c, op, "save_invstd");
+        if (c == 0) return;
+        if (kiln::on_cpu(cx))
+            return kiln::cpu::batch_norm_train_f32(n, c, hw, x, gamma, beta, y, save_mean, save_invstd, running_mean,
+                                                   running_var, momentum, eps);
+        KILN_CUDA_RUN(op, kiln::cuda::batch_norm_train_f32(KILN_STREAM(cx), n, c, hw, x, gamma, beta, y, save_mean,
+                                                           save_invstd, running_mean, running_var, momentum, eps));
+    });
+}
+
+kiln_status kiln_batch_norm_eval_f32(kiln_context* ctx, int64_t n, int64_t c, int64_t hw, const float* x,
+                                     const float* gamma, const float* beta, const float* running_mean,
+                                     const float* running_var, float eps, float* y) {
+    const char* op = "kiln_batch_norm_eval_f32";
+    return kiln::guarded(op, [&] {
+        kiln_context& cx = kiln::op_context(ctx, op);
+        const Sizes s = check_sizes(op, n, c, hw, false);
+        check_eps(op, eps);
+        kiln::require_data(x, (size_t)s.total, op, "x");
+        kiln::require_data(y, (size_t)s.total, op, "y");
+        kiln::require_data(running_mean, (size_t)c, op, "running_mean");
+        kiln::require_data(running_var, (size_t)c, op, "running_var");
+        if (s.total == 0) return;
+        if (kiln::on_cpu(cx))
+            return kiln::cpu::batch_norm_eval_f32(n, c, hw, x, gamma, beta, running_mean, running_var, eps, y);
+        KILN_CUDA_RUN(op, kiln::cuda::batch_norm_eval_f32(KILN_STREAM(cx), n, c, hw, x, gamma, beta, running_mean,
+                                                          running_var, eps, y));
+    });
+}
+
+kiln_status kiln_batch_norm_backward_f32(kiln_context* ctx, int64_t n, int64_t c, int64_t hw, const float* x,
+                                         const float* dy, const float* gamma, const float* save_mean,
+                                         const float* save_invstd, float* dx, float* dgamma, float* dbeta) {
+    const char* op = "kiln_batch_norm_backward_f32";
+    return kiln::guarded(op, [&] {
+        kiln_context& cx = kiln::op_context(ctx, op);
+        const Sizes s = check_sizes(op, n, c, hw, true);
+        if (!dx && !dgamma && !dbeta) return;  // no gradient wanted (ops: conventions)
+        kiln::require_data(x, (size_t)s.total, op, "x");
+        kiln::require_data(dy, (size_t)s.total, op, "dy");
+        kiln::require_data(save_mean, (size_t)c, op, "save_mean");
+        kiln::require_data(save_invstd, (size_t)c, op, "save_invstd");
+        if (c == 0) return;
+        if (kiln::on_cpu(cx))
+            return kiln::cpu::batch_norm_backward_f32(n, c, hw, x, dy, gamma, save_mean, save_invstd, dx, dgamma,
+                                                      dbeta);
+        KILN_CUDA_RUN(op, kiln::cuda::batch_norm_backward_f32(KILN_STREAM(cx), n, c, hw, x, dy, gamma, save_mean,
+                                                              save_invstd, dx, dgamma, dbeta));
+    });
+}
+
+}  // extern "C"

@@ -1,0 +1,23 @@
+// CPU twin of kernels/batchnorm.cu: batch norm over x (n, c, hw) per channel: training forward (batch statistics,
+// running-stat update), evaluation forward, and the training backward. Arguments were validated by
+// native/src/core/ops_batchnorm.cpp; per-element formulas are kernels/common/batchnorm_math.h, shared with the GPU.
+#pragma once
+
+#include <cstdint>
+
+namespace kiln::cpu {
+
+// x, y are (n, c, hw); gamma, beta (c) may be null (1, 0); save_mean, save_invstd are (c), assigned; running_mean and
+// running_var (c) are updated when not null. n * hw >= 1. Statistics are summed in double, two-pass.
+void batch_norm_train_f32(int64_t n, int64_t c, int64_t hw, const float* x, const float* gamma, const float* beta,
+                          float* y, float* save_mean, float* save_invstd, float* running_mean, float* running_var,
+                          float momentum, float eps);
+// x, y are (n, c, hw); running_mean, running_var (c); gamma, beta (c) may be null.
+void batch_norm_eval_f32(int64_t n, int64_t c, int64_t hw, const float* x, const float* gamma, const float* beta,
+                         const float* running_mean, const float* running_var, float eps, float* y);
+// x, dy, dx are (n, c, hw); gamma (c) may be null; save_mean, save_invstd (c) from the training forward.
+// dx, dgamma, dbeta may each be null (not wanted); the others are assigned. n * hw >= 1.
+void batch_norm_backward_f32(int64_t n, int64_t c, int64_t hw, const float* x, const float* dy, const float* gamma,
+                             const float* save_mean, const float* save_invstd, float* dx, float* dgamma, float* dbeta);
+
+}  // namespace kiln::cpu

@@ -1,0 +1,213 @@
+// One batch-first LSTM layer on the CPU. Forward: the input projection of all steps is one GEMM, then each step runs
+// the recurrent GEMM into that step's slice and one fused cell pass (kernels/common/lstm_cell.h) that reads the four
+// pre-activations once. Backward: one fused cell pass per step and the recurrent GEMM for dh_{t-1}; then dW_ih, dW_hh
+// and dx are one GEMM each over all steps, and dbias one column sum. The recurrence is split by batch rows across
+// threads (see kMinRows); the all-steps GEMMs are split inside sgemm.
+#include "cpu/lstm.h"
+
+#include <algorithm>
+#include <cstring>
+#include <memory>
+#include <vector>
+
+#include "common/lstm_cell.h"
+#include "cpu/gemm.h"
+#include "cpu/parallel.h"
+
+// The file is built for the x86-64 baseline (SSE2, 4 lanes). The cell passes are cloned for AVX-512 and AVX2 and
+// the loader picks the clone for the CPU at hand (an ifunc), so they run 16 or 8 cells per instruction where the
+// CPU allows. -ffp-contract=off holds in every clone, so all clones give the same bits.
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__)
+#define KILN_CELL_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+#else
+#define KILN_CELL_CLONES
+#endif
+
+namespace kiln::cpu {
+
+namespace {
+
+// Rows of an (rows, width) operand with leading dimension ld; ld == 0 repeats one row (a shared row of zeros).
+struct Rows {
+    const float* p;
+    int64_t ld;
+    const float* row(int64_t b) const { return p + b * ld; }
+};
+
+// Forward of the cells j < len of one batch row. g points at the row's pre-activations without bias (gate k of
+// unit j at g[k*h + j]) and receives the activated gates in place; bias is laid out the same way. c_prev may
+// alias c (inference keeps the running cell state in c_n); ivdep because that aliasing is element-to-element.
+KILN_CELL_CLONES
+void cell_forward_seg(float* g, const float* bias, const float* c_prev, float* c, float* hy, int64_t len, int64_t h) {
+#pragma GCC ivdep
+    for (int64_t j = 0; j < len; ++j) {
+        const lstm::CellOut r =
+            lstm::cell_forward(kiln_fadd(g[j], bias[j]), kiln_fadd(g[h + j], bias[h + j]),
+                               kiln_fadd(g[2 * h + j], bias[2 * h + j]), kiln_fadd(g[3 * h + j], bias[3 * h + j]),
+                               c_prev[j]);
+        g[j] = r.i;
+        g[h + j] = r.f;
+        g[2 * h + j] = r.g;
+        g[3 * h + j] = r.o;
+        c[j] = r.c;
+        hy[j] = r.h;
+    }
+}
+
+// Backward of the cells j < len of one batch row: g (activated gates), c = c_t, c_prev from the reserve; the
+// gradient reaching h_t is dy + dh (output and recurrence), dc_in the one reaching c_t from step t+1. Writes the
+// pre-activation gradients dg (layout of g) and dc_out = dc_{t-1} (may alias dc_in).
+KILN_CELL_CLONES
+void cell_backward_seg(const float* g, const float* c, const float* c_prev, const float* dy, const float* dh,
+                       const float* dc_in, float* dg, float* dc_out, int64_t len, int64_t h) {
+#pragma GCC ivdep
+    for (int64_t j = 0; j < len; ++j) {
+        const lstm::CellGrad r = lstm::cell_backward(g[j], g[h + j], g[2 * h + j], g[3 * h + j], c[j], c_prev[j],
+                                                     kiln_fadd(dy[j], dh[j]), dc_in[j]);
+        dg[j] = r.di;
+        dg[h + j] = r.df;
+        dg[2 * h + j] = r.dg;
+        dg[3 * h + j] = r.do_;
+        dc_out[j] = r.dc_prev;
+    }
+}
+
+// sum[j] += a[r * lda + j] for r < rows, j < len: rows in order, so the result does not depend on the thread count.
+KILN_CELL_CLONES
+void add_column_sums(const float* a, int64_t lda, int64_t rows, float* sum, int64_t len) {
+    for (int64_t r = 0; r < rows; ++r) {
+        const float* row = a + r * lda;
+#pragma GCC ivdep
+        for (int64_t j = 0; j < len; ++j) sum[j] = kiln_fadd(sum[j], row[j]);
+    }
+}
+
+// Batch rows are independent through time, so each thread runs the whole recurrence for a contiguous block of
+// rows: one fork-join per call instead of several per step (the GEMM's and the cell pass's). Small steps are
+// dominated by those joins, and on a loaded machine a join waits for a descheduled worker on every step.
+// Blocks of at least kMinRows rows keep each thread's per-step GEMM from being all packing; the GEMMs called
+// inside a block run on the calling thread (the pool runs nested parallel_for inline).
+constexpr int64_t kMinRows = 8;
+
+// dst (cols, rows) = src (rows, cols)^T, in 32 x 32 tiles so that neither side is walked with a cache-missing stride.
+void transpose(const float* src, int64_t rows, int64_t cols, float* dst) {
+    constexpr int64_t kTile = 32;
+    for (int64_t r0 = 0; r0 < rows; r0 += kTile)
+        for (int64_t c0 = 0; c0 < cols; c0 += kTile) {
+            const int64_t r1 = std::min(rows, r0 + kTile), c1 = std::min(cols, c0 + kTile);
+            for (int64_t c = c0; c < c1; ++c)
+                for (int64_t r = r0; r < r1; ++r) dst[c * rows + r] = src[r * cols + c];
+        }
+}
+}  // namespace
+
+void lstm_forward_f32(int64_t n, int64_t t, int64_t f, int64_t h, const float* x, const float* h0, const float* c0,
+                      const float* w_ih, const float* w_hh, const float* bias, float* y, float* h_n, float* c_n,
+                      float* reserve) {
+    const int64_t G = 4 * h, ldg = t * G, ldh = t * h;  // gates rows are (b, s) with (b, s) at b*ldg + s*G
+    std::unique_ptr<float[]> scratch;
+    float *gates, *cell = nullptr, *hprev = nullptr;
+    if (reserve) {
+        const lstm::ReserveLayout L = lstm::reserve_layout(n, t, h);
+        gates = reserve + L.gates;
+        cell = reserve + L.cell;
+        hprev = reserve + L.hprev;
+    } else {
+        scratch.reset(new float[(size_t)(n * t * G)]);  // inference: the pre-activations still need a home
+        gates = scratch.get();
+    }
+    const std::vector<float> zeros((size_t)h, 0.0f);
+
+    // w_hh^T (h, 4h), once per call: the per-step GEMM packs op(B) on every call, and a row-major op(B) packs with
+    // contiguous copies where w_hh itself would be packed by a scalar transpose as costly as the multiply.
+    std::unique_ptr<float[]> whh_t(new float[(size_t)(h * G)]);
+    transpose(w_hh, G, h, whh_t.get());
+
+    // Input projection of every step at once: gates (n*t, 4h) = x (n*t, f) w_ih^T. The bias is added in the cell pass.
+    sgemm(false, true, n * t, G, f, 1.0f, x, f, w_ih, f, 0.0f, gates, G);
+    if (hprev)
+        for (int64_t b = 0; b < n; ++b) std::memcpy(hprev + b * ldh, h0 ? h0 + b * h : zeros.data(), h * sizeof(float));
+
+    parallel_for(n, [&](int64_t r0, int64_t r1) {
+        const int64_t m = r1 - r0;
+        float* yr = y + r0 * ldh;
+        for (int64_t s = 0; s < t; ++s) {
+            float* gs = gates + r0 * ldg + s * G;
+            // h_{s-1}: kept in the reserve when training, else read back from y; at s = 0 h0, or nothing to add.
+            const float* hp = (s == 0 && !h0) ? nullptr
+                              : hprev        ? hprev + r0 * ldh + s * h
+                              : s > 0        ? yr + (s - 1) * h
+                                             : h0 + r0 * h;
+            const int64_t hp_ld = (hprev || s > 0) ? ldh : h;
+            if (hp) sgemm(false, false, m, G, h, 1.0f, hp, hp_ld, whh_t.get(), G, 1.0f, gs, ldg);
+
+            const Rows cp = s > 0 ? (cell ? Rows{cell + r0 * ldh + (s - 1) * h, ldh} : Rows{c_n + r0 * h, h})
+                                  : (c0 ? Rows{c0 + r0 * h, h} : Rows{zeros.data(), 0});
+            float* cout = cell ? cell + r0 * ldh + s * h : c_n + r0 * h;
+            const int64_t cout_ld = cell ? ldh : h;
+            const bool last = s == t - 1;
+            float* hnext = (hprev && !last) ? hprev + r0 * ldh + (s + 1) * h : nullptr;
+            for (int64_t b = 0; b < m; ++b) {
+                float* yb = yr + b * ldh + s * h;
+                float* cb = cout + b * cout_ld;
+                cell_forward_seg(gs + b * ldg, bias, cp.row(b), cb, yb, h, h);
+                if (hnext) std::memcpy(hnext + b * ldh, yb, h * sizeof(float));
+                if (last) {
+                    std::memcpy(h_n + (r0 + b) * h, yb, h * sizeof(float));
+                    if (cell) std::memcpy(c_n + (r0 + b) * h, cb, h * sizeof(float));
+                }
+            }
+        }
+    }, kMinRows);
+}
+
+void lstm_backward_f32(int64_t n, int64_t t, int64_t f, int64_t h, const float* x, const float* c0, const float* w_ih,
+                       const float* w_hh, const float* reserve, const float* dy, const float* dh_n, const float* dc_n,
+                       float* dx, float* dh0, float* dc0, float* dw_ih, float* dw_hh, float* dbias) {
+    const int64_t G = 4 * h, ldg = t * G, ldh = t * h;
+    const lstm::ReserveLayout L = lstm::reserve_layout(n, t, h);
+    const float* gates = reserve + L.gates;
+    const float* cell = reserve + L.cell;
+    const float* hprev = reserve + L.hprev;
+    // dgates (n, t, 4h): gradients of the pre-activations, laid out like the gates; dh, dc (n, h): the gradients
+    // flowing from step s+1 into h_s and c_s.
+    std::unique_ptr<float[]> dgates_buf(new float[(size_t)(n * t * G)]);  // every element is written before it is read
+    float* dgates = dgates_buf.get();
+    std::vector<float> dh((size_t)(n * h)), dc((size_t)(n * h));
+    const std::vector<float> zeros((size_t)h, 0.0f);
+
+    parallel_for(n, [&](int64_t r0, int64_t r1) {
+        const int64_t m = r1 - r0;
+        for (int64_t s = t - 1; s >= 0; --s) {
+            const bool first = s == t - 1;
+            const Rows cp = s > 0 ? Rows{cell + r0 * ldh + (s - 1) * h, ldh}
+                                  : (c0 ? Rows{c0 + r0 * h, h} : Rows{zeros.data(), 0});
+            const Rows dh_in = first ? (dh_n ? Rows{dh_n + r0 * h, h} : Rows{zeros.data(), 0}) : Rows{dh.data() + r0 * h, h};
+            const Rows dc_in = first ? (dc_n ? Rows{dc_n + r0 * h, h} : Rows{zeros.data(), 0}) : Rows{dc.data() + r0 * h, h};
+            float* dc_out = ((s == 0 && dc0) ? dc0 : dc.data()) + r0 * h;
+            float* dgs = dgates + r0 * ldg + s * G;
+            for (int64_t b = 0; b < m; ++b) {
+                const int64_t gi = (r0 + b) * ldg + s * G, hi = (r0 + b) * ldh + s * h;
+                cell_backward_seg(gates + gi, cell + hi, cp.row(b), dy + hi, dh_in.row(b), dc_in.row(b),
+                                  dgates + gi, dc_out + b * h, h, h);
+            }
+            // dh_{s-1} (m, h) = dgates_s (m, 4h) w_hh (4h, h); at s = 0 that is dh0.
+            float* dh_out = s > 0 ? dh.data() : dh0;
+            if (dh_out) sgemm(false, false, m, h, G, 1.0f, dgs, ldg, w_hh, h, 0.0f, dh_out + r0 * h, h);
+        }
+    }, kMinRows);
+
+    // dbias: column sums of dgates over all (b, s) rows, split by columns.
+    std::fill(dbias, dbias + G, 0.0f);
+    parallel_for((G + 63) / 64, [&](int64_t c0b, int64_t c1b) {
+        const int64_t j0 = c0b * 64, j1 = std::min(G, c1b * 64);
+        add_column_sums(dgates + j0, G, n * t, dbias + j0, j1 - j0);
+    }, std::max<int64_t>(1, 4096 / std::max<int64_t>(1, n * t)));
+
+    // Weight gradients over all steps at once: the rows (b, s) of dgates pair with the rows of x and of hprev.
+    sgemm(true, false, G, f, n * t, 1.0f, dgates, G, x, f, 0.0f, dw_ih, f);
+    sgemm(true, false, G, h, n * t, 1.0f, dgates, G, hprev, h, 0.0f, dw_hh, h);
+    if (dx) sgemm(false, false, n * t, f, G, 1.0f, dgates, G, w_ih, f, 0.0f, dx, f);
+}
+
+}  // namespace kiln::cpu
