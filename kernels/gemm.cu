@@ -1,7 +1,7 @@
 // SGEMM kernels. Conventions: row-major fp32, C = alpha*op(A)*op(B) + beta*C assigned; beta == 0 never reads C.
-// alpha == 0 never reads A or B; the batch index is blockIdx.z. One kernel template covers every shape: block
-// tiles staged through double-buffered shared memory, a register tile per thread, float4 global loads where
-// alignment allows and guarded scalar loads at ragged edges.
+// alpha == 0 never reads A or B; the batch index is blockIdx.z. One kernel template covers every shape and
+// transpose: block tiles double-buffered in shared memory through cp.async (16-byte copies where alignment
+// allows, 4-byte ones otherwise, zero-filled at ragged edges) and a register tile per thread. Needs sm_80+.
 #include "gemm.h"
 
 #include <climits>
@@ -12,13 +12,13 @@ namespace {
 
 // ---- __global__ kernels and their device helpers ---------------------------------------------------------------
 
-// Block tile BM x BN, K slice BK, register tile TM x TN per thread. A thread's TM rows are TM/4 groups of 4
-// consecutive rows, the groups kThreadsM*4 apart (likewise for columns), so every shared-memory fragment read is
-// one float4 and a warp's reads hit distinct banks or broadcast.
 // Row padding of the shared tiles: keeps float4 alignment and moves the transposed stores of k-contiguous
 // operands onto different banks.
 constexpr int kPad = 4;
 
+// Block tile BM x BN, K slice BK, register tile TM x TN per thread. A thread's TM rows are TM/4 groups of 4
+// consecutive rows, the groups kThreadsM*4 apart (likewise for columns), so every shared-memory fragment read is
+// one float4 and a warp's reads hit distinct banks or broadcast.
 template <int BM_, int BN_, int BK_, int TM_, int TN_, int MIN_BLOCKS>
 struct Tiling {
     static constexpr int BM = BM_, BN = BN_, BK = BK_, TM = TM_, TN = TN_;
@@ -42,9 +42,11 @@ __device__ __forceinline__ void cp_async16(float* dst, const float* src, int src
     const unsigned d = static_cast<unsigned>(__cvta_generic_to_shared(dst));
     asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(d), "l"(src), "r"(src_bytes));
 }
-__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::); }
-template <int kPending>
-__device__ __forceinline__ void cp_async_wait() { asm volatile("cp.async.wait_group %0;\n" ::"n"(kPending)); }
+__device__ __forceinline__ void cp_async_commit() { asm volatile("cp.async.commit_group;\n" ::: "memory"); }
+template <int kPending>  // waits until at most kPending of this thread's committed groups are in flight
+__device__ __forceinline__ void cp_async_wait() {
+    asm volatile("cp.async.wait_group %0;\n" ::"n"(kPending) : "memory");
+}
 
 // Copies one operand's BK-deep slices from global to shared memory, which holds them k-major: S[k][mn] for the
 // MN rows (of op(A)) or columns (of op(B)) of the block tile. Each thread moves runs of 4 floats along the

@@ -12,7 +12,9 @@ namespace kiln::cuda {
 // op(A) is (M, K): A is stored (M, K) with leading dim lda, or (K, M) when transA.
 // op(B) is (K, N): B is stored (K, N) with leading dim ldb, or (N, K) when transB.   C is (M, N), ldc.
 // beta == 0 never reads C; alpha == 0 or K == 0 gives C = beta * C without reading A or B;
-// M == 0 or N == 0 launches nothing and returns cudaSuccess.
+// M == 0 or N == 0 launches nothing and returns cudaSuccess. K and the number of 128x128 tiles of C must fit
+// in int32 (cudaErrorInvalidValue otherwise, nothing launched). Needs sm_80 or newer (cp.async).
+// float4 paths are taken when a pointer is 16-byte aligned and its ld (and stride) is a multiple of 4.
 cudaError_t sgemm(cudaStream_t s, bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha,
                   const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc);
 

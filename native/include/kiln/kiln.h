@@ -117,7 +117,12 @@ KILN_API kiln_status kiln_rand_normal_f32(kiln_context* ctx, float* y, size_t n,
  * All tensors are dense row-major fp32 in the context's device memory (int32 where named). Forward entries assign
  * their outputs; backward entries assign the gradients they are given non-NULL pointers for (callers accumulate).
  * Entries are asynchronous on CUDA: they queue work on the context's stream and return. Loss outputs and loss
- * gradients (`dloss`) are one-element device buffers, so a training step never waits for the host. */
+ * gradients (`dloss`) are one-element device buffers, so a training step never waits for the host.
+ * Some CUDA entries (broadcast gradients, LSTM) take short-lived scratch from the context's caching allocator; the
+ * stream orders its reuse, and it shows in kiln_memory_stats like any allocation.
+ * Special values, identical on both backends: max and max-pooling let the first NaN win and break ties by the
+ * first index; a softmax row holding NaN or +inf, or only -inf, is all NaN (a -inf beside finite values gives 0);
+ * a mean over zero elements is NaN; relu passes NaN through; a dropped element is 0 even where x is NaN. */
 
 /* ---- ops: gemm (native/src/cpu/gemm.cpp, kernels/gemm.cu) ---- */
 
@@ -290,7 +295,8 @@ KILN_API kiln_status kiln_batch_norm_train_f32(kiln_context* ctx, int64_t n, int
 KILN_API kiln_status kiln_batch_norm_eval_f32(kiln_context* ctx, int64_t n, int64_t c, int64_t hw, const float* x,
                                               const float* gamma, const float* beta, const float* running_mean,
                                               const float* running_var, float eps, float* y);
-/* Backward of the training form: dx, and dgamma/dbeta (c) when not NULL. */
+/* Backward of the training form: dx, and dgamma/dbeta (c) when not NULL. With one value per channel (n*hw == 1)
+ * the variance is 0: y = beta, dx = 0, and the running variance takes the batch variance (0). */
 KILN_API kiln_status kiln_batch_norm_backward_f32(kiln_context* ctx, int64_t n, int64_t c, int64_t hw, const float* x,
                                                   const float* dy, const float* gamma, const float* save_mean,
                                                   const float* save_invstd, float* dx, float* dgamma, float* dbeta);
@@ -304,13 +310,15 @@ typedef struct kiln_lstm_desc {
     int64_t n, t, f, h;
 } kiln_lstm_desc;
 
-/* Bytes the forward keeps for the backward in `reserve` (exactly what BPTT needs; see the implementation notes). */
+/* Bytes the forward keeps for the backward in `reserve`: exactly what BPTT needs, 24*n*t*h: the activated gates
+ * (n, t, 4h), the cell states (n, t, h) and the hidden state each step read (n, t, h), h0 at step 0. */
 KILN_API kiln_status kiln_lstm_reserve_size(const kiln_lstm_desc* desc, uint64_t* bytes);
 /* reserve may be NULL (inference: nothing is kept). */
 KILN_API kiln_status kiln_lstm_forward_f32(kiln_context* ctx, const kiln_lstm_desc* desc, const float* x,
                                            const float* h0, const float* c0, const float* w_ih, const float* w_hh,
                                            const float* bias, float* y, float* h_n, float* c_n, void* reserve);
-/* Full backpropagation through time from dy (n, t, h) and dh_n, dc_n (n, h) (either may be NULL: zero). Writes
+/* Full backpropagation through time from dy (n, t, h) and dh_n, dc_n (n, h) (either may be NULL: zero); h0 is
+ * read from the reserve (the argument is accepted for symmetry and may be NULL). Writes
  * dx (n, t, f), dh0 and dc0 (n, h) (each may be NULL: not wanted), dw_ih, dw_hh, dbias (assigned, not added). */
 KILN_API kiln_status kiln_lstm_backward_f32(kiln_context* ctx, const kiln_lstm_desc* desc, const float* x,
                                             const float* h0, const float* c0, const float* w_ih, const float* w_hh,

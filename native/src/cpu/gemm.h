@@ -61,7 +61,7 @@ const KernelSet& avx512_kernels();
 const KernelSet& avx2_kernels();
 const KernelSet& baseline_kernels();
 
-// sgemm with an explicit kernel set instead of the dispatched one, so the tests and the benchmark can run
+// sgemm with an explicit kernel set instead of the dispatched one, so the tests (and tuning runs) can run
 // every ISA the CPU has. Same contract as sgemm.
 void sgemm_using(const KernelSet& ks, bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha,
                  const float* A, int64_t lda, const float* B, int64_t ldb, float beta, float* C, int64_t ldc);
@@ -70,7 +70,8 @@ void sgemm_using(const KernelSet& ks, bool transA, bool transB, int64_t M, int64
 //   V::reg, V::W (floats per register), zero(), load(p), store(p, r), bcast(p) (p[0] in every lane),
 //   fma(a, b, c) = a * b + c, mul(a, b).
 // V must have internal linkage (an anonymous namespace in the ISA's file): every instantiation is then
-// distinct, so the linker can never merge the AVX-512 copy into the baseline path.
+// distinct, so the linker can never merge the AVX-512 copy into the baseline path. For the same reason the
+// template calls no non-template inline function of this header (View::at is for gemm.cpp only).
 // The micro-tile is MR rows by NV registers: MR * NV accumulators, NV loads of B and MR broadcasts of A
 // per step of k.
 template <class V, int MR, int NV>
@@ -125,9 +126,9 @@ struct MicroTile {
         for (int64_t i0 = 0; i0 < mc; i0 += MR, dst += MR * kc) {
             const int rows = static_cast<int>(mc - i0 < MR ? mc - i0 : MR);
             if (a.rs == 1)
-                copy_rows<MR>(a.at(i0, 0), a.cs, rows, kc, dst);  // op(A) columns are contiguous: copy k by k
+                copy_rows<MR>(a.p + i0 * a.rs, a.cs, rows, kc, dst);  // op(A) columns are contiguous: copy k by k
             else
-                transpose_in<MR>(a.at(i0, 0), a.rs, a.cs, rows, kc, dst);
+                transpose_in<MR>(a.p + i0 * a.rs, a.rs, a.cs, rows, kc, dst);
         }
     }
 
@@ -136,9 +137,9 @@ struct MicroTile {
         for (int64_t j0 = 0; j0 < nc; j0 += NR, dst += NR * kc) {
             const int cols = static_cast<int>(nc - j0 < NR ? nc - j0 : NR);
             if (b.cs == 1)
-                copy_rows<NR>(b.at(0, j0), b.rs, cols, kc, dst);  // op(B) rows are contiguous: copy k by k
+                copy_rows<NR>(b.p + j0 * b.cs, b.rs, cols, kc, dst);  // op(B) rows are contiguous: copy k by k
             else
-                transpose_in<NR>(b.at(0, j0), b.cs, b.rs, cols, kc, dst);
+                transpose_in<NR>(b.p + j0 * b.cs, b.cs, b.rs, cols, kc, dst);
         }
     }
 

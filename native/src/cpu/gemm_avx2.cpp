@@ -24,7 +24,9 @@ using Tile = MicroTile<Avx2, 6, 2>;
 }  // namespace
 
 const KernelSet& avx2_kernels() {
-    static const KernelSet ks{"avx2", 6, Tile::NR, 6 * 24, 256, 2048, Tile::pack_a, Tile::pack_b, Tile::kernel};
+    // kc = 256: an A micro-panel (256, 6) is 6 KiB of L1; nc = 256: the B block (256, 256) is 256 KiB, inside
+    // the 512 KiB+ L2 of AVX2-era cores; mc = 2040 rows: the A block is 2 MiB of L3.
+    static const KernelSet ks{"avx2", 6, Tile::NR, 6 * 340, 256, 256, Tile::pack_a, Tile::pack_b, Tile::kernel};
     return ks;
 }
 
