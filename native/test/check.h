@@ -1,7 +1,14 @@
 // Minimal assertion helpers for the native tests: count, print failures, never abort, summarize at the end.
 #pragma once
 
+#include <cmath>
 #include <cstdio>
+#include <cstring>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "kiln/kiln.h"
 
 namespace kiln::test {
 
@@ -24,6 +31,77 @@ inline void expect(bool ok, const char* what, const char* file, int line) {
 inline int finish(const char* suite) {
     std::printf("%s: %d passed, %d failed\n", suite, tally().passed, tally().failed);
     return tally().failed == 0 ? 0 : 1;
+}
+
+}  // namespace kiln::test
+
+namespace kiln::test {
+
+// Whether the last Kiln error message contains `needle`; prints the message when it does not.
+inline bool message_has(const char* needle) {
+    if (std::strstr(kiln_last_error(), needle)) return true;
+    std::printf("  message \"%s\" lacks \"%s\"\n", kiln_last_error(), needle);
+    return false;
+}
+
+inline std::vector<double> widen(const std::vector<float>& v) { return std::vector<double>(v.begin(), v.end()); }
+
+inline double dot(const std::vector<double>& a, const std::vector<float>& w) {
+    double s = 0;
+    for (size_t i = 0; i < a.size(); ++i) s += a[i] * w[i];
+    return s;
+}
+
+// |got - want| <= atol + rtol |want| elementwise (NaN matches NaN); prints the first miss.
+inline bool all_close(const std::string& what, const float* got, const double* want, size_t n, double rtol, double atol) {
+    for (size_t i = 0; i < n; ++i) {
+        if (std::isnan(got[i]) && std::isnan(want[i])) continue;
+        if (!(std::fabs((double)got[i] - want[i]) <= atol + rtol * std::fabs(want[i]))) {
+            std::printf("  %s: [%zu] got %.9g, want %.9g\n", what.c_str(), i, got[i], want[i]);
+            return false;
+        }
+    }
+    return true;
+}
+
+inline bool all_close(const std::string& what, const std::vector<float>& got, const std::vector<double>& want,
+                      double rtol, double atol) {
+    if (got.size() != want.size()) {
+        std::printf("  %s: size %zu, want %zu\n", what.c_str(), got.size(), want.size());
+        return false;
+    }
+    return all_close(what, got.data(), want.data(), got.size(), rtol, atol);
+}
+
+// How a gradient is compared with central differences: tolerances, and which coordinates are probed (every one
+// when there are at most every_up_to, else about `samples` spread over the input).
+struct FiniteDifference {
+    double rtol = 1e-4;
+    double atol = 2e-6;
+    size_t every_up_to = 1200;
+    size_t samples = 200;
+};
+
+// The gradient `got` of L at x against central differences of L, a double function: h = 1e-4 in double puts
+// truncation (~h^2) and round-off (~1e-16/h) far below fp32 resolution.
+inline bool grad_matches(const std::string& what, const std::function<double(const std::vector<double>&)>& L,
+                         std::vector<double> x, const std::vector<float>& got, const FiniteDifference& fd = {}) {
+    const double h = 1e-4;
+    const size_t step = x.size() <= fd.every_up_to ? 1 : x.size() / fd.samples;
+    for (size_t i = 0; i < x.size(); i += step) {
+        const double x0 = x[i];
+        x[i] = x0 + h;
+        const double lp = L(x);
+        x[i] = x0 - h;
+        const double lm = L(x);
+        x[i] = x0;
+        const double diff = (lp - lm) / (2 * h);
+        if (!(std::fabs(got[i] - diff) <= fd.atol + fd.rtol * std::fabs(diff))) {
+            std::printf("  %s: d/dx[%zu] got %.9g, finite difference %.9g\n", what.c_str(), i, got[i], diff);
+            return false;
+        }
+    }
+    return true;
 }
 
 }  // namespace kiln::test

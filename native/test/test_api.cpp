@@ -6,7 +6,7 @@
 #include "check.h"
 #include "kiln/kiln.h"
 
-static bool message_has(const char* needle) { return std::strstr(kiln_last_error(), needle) != nullptr; }
+using kiln::test::message_has;
 
 static void bad_calls_return_statuses() {
     EXPECT(kiln_alloc(nullptr, 16, nullptr) == KILN_ERR_INVALID_ARGUMENT);

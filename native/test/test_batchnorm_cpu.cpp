@@ -14,6 +14,15 @@
 #include "check.h"
 #include "kiln/kiln.h"
 
+using kiln::test::all_close;
+using kiln::test::dot;
+using kiln::test::grad_matches;
+using kiln::test::message_has;
+using kiln::test::widen;
+
+// Finite-difference settings of this file's gradient checks.
+const kiln::test::FiniteDifference kFd{2e-4, 1e-5, 400, 100};
+
 namespace {
 
 kiln_context* g_ctx = nullptr;
@@ -27,50 +36,6 @@ std::vector<float> uniform(size_t n, uint64_t seed, float lo = -1.0f, float hi =
         x = lo + (hi - lo) * (float)((s >> 40) * 0x1p-24);
     }
     return v;
-}
-
-std::vector<double> widen(const std::vector<float>& v) { return std::vector<double>(v.begin(), v.end()); }
-
-bool message_has(const char* needle) {
-    if (std::strstr(kiln_last_error(), needle)) return true;
-    std::printf("  message \"%s\" lacks \"%s\"\n", kiln_last_error(), needle);
-    return false;
-}
-
-bool all_close(const std::string& what, const std::vector<float>& got, const std::vector<double>& want, double rtol,
-               double atol) {
-    if (got.size() != want.size()) {
-        std::printf("  %s: size %zu, want %zu\n", what.c_str(), got.size(), want.size());
-        return false;
-    }
-    for (size_t i = 0; i < got.size(); ++i) {
-        if (!(std::fabs((double)got[i] - want[i]) <= atol + rtol * std::fabs(want[i]))) {
-            std::printf("  %s: [%zu] got %.9g, want %.9g\n", what.c_str(), i, got[i], want[i]);
-            return false;
-        }
-    }
-    return true;
-}
-
-// The gradient `got` of L at v against central differences, at every coordinate when v is small, else ~100 of them.
-bool grad_matches(const std::string& what, const std::function<double(const std::vector<double>&)>& L,
-                  std::vector<double> v, const std::vector<float>& got, double rtol = 2e-4, double atol = 1e-5) {
-    const double h = 1e-4;
-    const size_t step = v.size() <= 400 ? 1 : v.size() / 100;
-    for (size_t i = 0; i < v.size(); i += step) {
-        const double v0 = v[i];
-        v[i] = v0 + h;
-        const double lp = L(v);
-        v[i] = v0 - h;
-        const double lm = L(v);
-        v[i] = v0;
-        const double fd = (lp - lm) / (2 * h);
-        if (!(std::fabs(got[i] - fd) <= atol + rtol * std::fabs(fd))) {
-            std::printf("  %s: d/d[%zu] got %.9g, finite difference %.9g\n", what.c_str(), i, got[i], fd);
-            return false;
-        }
-    }
-    return true;
 }
 
 std::string shape3(int64_t a, int64_t b, int64_t c) {
@@ -121,12 +86,6 @@ std::vector<double> ref_train(const std::vector<double>& x, int64_t n, int64_t c
                               const std::vector<double>& gamma, const std::vector<double>& beta, double eps) {
     const RefStats s = ref_stats(x, n, c, hw);
     return ref_normalize(x, n, c, hw, s.mean, s.var, gamma, beta, eps);
-}
-
-double dot(const std::vector<double>& a, const std::vector<float>& w) {
-    double s = 0;
-    for (size_t i = 0; i < a.size(); ++i) s += a[i] * w[i];
-    return s;
 }
 
 // ---- training forward, running stats, backward --------------------------------------------------------------------
@@ -189,9 +148,9 @@ void train_forward_and_backward(Shape s, bool affine, bool running, float eps, f
     auto Lg = [&](const std::vector<double>& v) { return dot(ref_train(xd, s.n, s.c, s.hw, v, b1, eps), w); };
     auto Lb = [&](const std::vector<double>& v) { return dot(ref_train(xd, s.n, s.c, s.hw, g1, v, eps), w); };
     if (total <= 20000) {
-        EXPECT(grad_matches("bn_backward dx " + name, Lx, xd, dx));
-        EXPECT(grad_matches("bn_backward dgamma " + name, Lg, g1, dgamma));
-        EXPECT(grad_matches("bn_backward dbeta " + name, Lb, b1, dbeta));
+        EXPECT(grad_matches("bn_backward dx " + name, Lx, xd, dx, kFd));
+        EXPECT(grad_matches("bn_backward dgamma " + name, Lg, g1, dgamma, kFd));
+        EXPECT(grad_matches("bn_backward dbeta " + name, Lb, b1, dbeta, kFd));
     } else {
         // Large shapes: the closed form in double instead of finite differences (each L costs a full pass).
         std::vector<double> want_dx(total), want_dg(s.c, 0.0), want_db(s.c, 0.0);

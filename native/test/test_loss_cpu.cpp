@@ -14,6 +14,15 @@
 #include "check.h"
 #include "kiln/kiln.h"
 
+using kiln::test::all_close;
+using kiln::test::dot;
+using kiln::test::grad_matches;
+using kiln::test::message_has;
+using kiln::test::widen;
+
+// Finite-difference settings of this file's gradient checks.
+const kiln::test::FiniteDifference kFd{1e-4, 1e-7, 64, 64};
+
 namespace {
 
 kiln_context* g_ctx = nullptr;
@@ -36,44 +45,11 @@ std::vector<int32_t> labels_for(int64_t rows, int64_t cols, uint64_t seed) {
     return l;
 }
 
-std::vector<double> widen(const std::vector<float>& v) { return std::vector<double>(v.begin(), v.end()); }
-
-bool message_has(const char* needle) { return std::strstr(kiln_last_error(), needle) != nullptr; }
-
 bool close(const std::string& what, double got, double want, double rtol, double atol) {
     if (std::isnan(got) && std::isnan(want)) return true;
     if (std::fabs(got - want) <= atol + rtol * std::fabs(want)) return true;
     std::printf("  %s: got %.9g, want %.9g\n", what.c_str(), got, want);
     return false;
-}
-
-bool all_close(const std::string& what, const std::vector<float>& got, const std::vector<double>& want, double rtol,
-               double atol) {
-    if (got.size() != want.size()) return false;
-    for (size_t i = 0; i < got.size(); ++i)
-        if (!close(what + "[" + std::to_string(i) + "]", got[i], want[i], rtol, atol)) return false;
-    return true;
-}
-
-// The gradient `got` of L at x against central differences of L (a double function), at up to 64 coordinates.
-bool grad_matches(const std::string& what, const std::function<double(const std::vector<double>&)>& L,
-                  std::vector<double> x, const std::vector<float>& got, double rtol = 1e-4, double atol = 1e-7) {
-    const double h = 1e-4;
-    const size_t step = x.size() <= 64 ? 1 : x.size() / 64;
-    for (size_t i = 0; i < x.size(); i += step) {
-        const double x0 = x[i];
-        x[i] = x0 + h;
-        const double lp = L(x);
-        x[i] = x0 - h;
-        const double lm = L(x);
-        x[i] = x0;
-        const double fd = (lp - lm) / (2 * h);
-        if (!(std::fabs(got[i] - fd) <= atol + rtol * std::fabs(fd))) {
-            std::printf("  %s: d/dx[%zu] got %.9g, finite difference %.9g\n", what.c_str(), i, got[i], fd);
-            return false;
-        }
-    }
-    return true;
 }
 
 // ---- double references -------------------------------------------------------------------------------------------
@@ -130,7 +106,7 @@ void cross_entropy_forward_and_backward() {
             EXPECT(kiln_cross_entropy_backward_f32(g_ctx, x.data(), labels.data(), lse.data(), &dloss, dx.data(), rows,
                                                    cols) == KILN_OK);
             auto L = [&](const std::vector<double>& v) { return dloss * ref_cross_entropy(v, labels, rows, cols); };
-            EXPECT(grad_matches(name + " backward", L, xd, dx, 1e-4, 1e-8));
+            EXPECT(grad_matches(name + " backward", L, xd, dx, {1e-4, 1e-8, 64, 64}));
         }
     }
 }
@@ -194,7 +170,7 @@ void bce_and_mse_forward_and_backward() {
             const std::vector<float> xs = subset(x), ts = subset(t), gs = subset(dx);
             const double ratio = (double)xs.size() / (double)n;  // the reference mean is over the prefix
             auto L = [&](const std::vector<double>& v) { return dloss * ratio * ref_bce(v, ts); };
-            EXPECT(grad_matches("bce backward" + sz, L, widen(xs), gs, 1e-4, 1e-9));
+            EXPECT(grad_matches("bce backward" + sz, L, widen(xs), gs, {1e-4, 1e-9, 64, 64}));
         }
 
         EXPECT(kiln_mse_f32(g_ctx, x.data(), t.data(), &loss, n) == KILN_OK);
@@ -204,7 +180,7 @@ void bce_and_mse_forward_and_backward() {
             const std::vector<float> xs = subset(x), ts = subset(t), gs = subset(dx);
             const double ratio = (double)xs.size() / (double)n;
             auto L = [&](const std::vector<double>& v) { return dloss * ratio * ref_mse(v, ts); };
-            EXPECT(grad_matches("mse backward" + sz, L, widen(xs), gs, 1e-4, 1e-9));
+            EXPECT(grad_matches("mse backward" + sz, L, widen(xs), gs, {1e-4, 1e-9, 64, 64}));
         }
     }
 }

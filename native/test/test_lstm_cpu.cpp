@@ -15,6 +15,8 @@
 #include "check.h"
 #include "kiln/kiln.h"
 
+using kiln::test::message_has;
+
 namespace {
 
 kiln_context* g_ctx = nullptr;
@@ -33,7 +35,6 @@ F uniform(size_t n, uint64_t seed, float lo = -1.0f, float hi = 1.0f) {
 }
 
 D widen(const F& v) { return D(v.begin(), v.end()); }
-bool message_has(const char* needle) { return std::strstr(kiln_last_error(), needle) != nullptr; }
 
 struct Shape {
     int64_t n, t, f, h;

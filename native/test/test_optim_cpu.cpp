@@ -10,11 +10,12 @@
 #include "check.h"
 #include "kiln/kiln.h"
 
+using kiln::test::message_has;
+
 namespace {
 
 kiln_context* g_ctx = nullptr;
 
-bool message_has(const char* needle) { return std::strstr(kiln_last_error(), needle) != nullptr; }
 
 std::vector<float> uniform(size_t n, uint64_t seed, float lo = -1.0f, float hi = 1.0f) {
     std::vector<float> v(n);

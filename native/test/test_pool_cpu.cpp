@@ -16,6 +16,15 @@
 #include "common/pool_geometry.h"
 #include "kiln/kiln.h"
 
+using kiln::test::all_close;
+using kiln::test::dot;
+using kiln::test::grad_matches;
+using kiln::test::message_has;
+using kiln::test::widen;
+
+// Finite-difference settings of this file's gradient checks.
+const kiln::test::FiniteDifference kFd{};
+
 namespace {
 
 kiln_context* g_ctx = nullptr;
@@ -42,55 +51,6 @@ std::vector<float> tie_free(size_t n, uint64_t seed) {
         std::swap(v[i - 1], v[(size_t)((s >> 33) % i)]);
     }
     return v;
-}
-
-std::vector<double> widen(const std::vector<float>& v) { return std::vector<double>(v.begin(), v.end()); }
-
-bool message_has(const char* needle) {
-    if (std::strstr(kiln_last_error(), needle)) return true;
-    std::printf("  message \"%s\" lacks \"%s\"\n", kiln_last_error(), needle);
-    return false;
-}
-
-bool all_close(const std::string& what, const std::vector<float>& got, const std::vector<double>& want, double rtol,
-               double atol) {
-    if (got.size() != want.size()) return false;
-    for (size_t i = 0; i < got.size(); ++i) {
-        if (std::isnan(got[i]) && std::isnan(want[i])) continue;
-        if (!(std::fabs((double)got[i] - want[i]) <= atol + rtol * std::fabs(want[i]))) {
-            std::printf("  %s: [%zu] got %.9g, want %.9g\n", what.c_str(), i, got[i], want[i]);
-            return false;
-        }
-    }
-    return true;
-}
-
-// The gradient `got` of L at x against central differences of L (a double function), at every coordinate when x is
-// small, else at about 200 spread over it.
-bool grad_matches(const std::string& what, const std::function<double(const std::vector<double>&)>& L,
-                  std::vector<double> x, const std::vector<float>& got, double rtol = 1e-4, double atol = 2e-6) {
-    const double h = 1e-4;
-    const size_t step = x.size() <= 1200 ? 1 : x.size() / 200;
-    for (size_t i = 0; i < x.size(); i += step) {
-        const double x0 = x[i];
-        x[i] = x0 + h;
-        const double lp = L(x);
-        x[i] = x0 - h;
-        const double lm = L(x);
-        x[i] = x0;
-        const double fd = (lp - lm) / (2 * h);
-        if (!(std::fabs(got[i] - fd) <= atol + rtol * std::fabs(fd))) {
-            std::printf("  %s: d/dx[%zu] got %.9g, finite difference %.9g\n", what.c_str(), i, got[i], fd);
-            return false;
-        }
-    }
-    return true;
-}
-
-double dot(const std::vector<double>& a, const std::vector<float>& w) {
-    double s = 0;
-    for (size_t i = 0; i < a.size(); ++i) s += a[i] * w[i];
-    return s;
 }
 
 // ---- descriptors and double references ---------------------------------------------------------------------------
@@ -196,7 +156,7 @@ void max_pool_forward_and_backward() {
             ref_max_pool(d, xd, &yd, nullptr);
             return dot(yd, w);
         };
-        EXPECT(grad_matches("max_pool_backward " + name, L, widen(x), dx));
+        EXPECT(grad_matches("max_pool_backward " + name, L, widen(x), dx, kFd));
     }
 }
 
@@ -280,7 +240,7 @@ void avg_pool_forward_and_backward() {
             std::vector<float> dx(nx, kNaN);
             EXPECT(kiln_avg_pool2d_backward_f32(g_ctx, &d, w.data(), dx.data(), include) == KILN_OK);
             auto L = [&](const std::vector<double>& xd) { return dot(ref_avg_pool(d, xd, include), w); };
-            EXPECT(grad_matches("avg_pool_backward " + name, L, widen(x), dx));
+            EXPECT(grad_matches("avg_pool_backward " + name, L, widen(x), dx, kFd));
         }
     }
 }

@@ -13,6 +13,15 @@
 #include "check.h"
 #include "kiln/kiln.h"
 
+using kiln::test::all_close;
+using kiln::test::dot;
+using kiln::test::grad_matches;
+using kiln::test::message_has;
+using kiln::test::widen;
+
+// Finite-difference settings of this file's gradient checks.
+const kiln::test::FiniteDifference kFd{1e-4, 2e-6, 64, 64};
+
 namespace {
 
 kiln_context* g_ctx = nullptr;
@@ -27,49 +36,6 @@ std::vector<float> uniform(size_t n, uint64_t seed, float lo = -1.0f, float hi =
         x = lo + (hi - lo) * (float)((s >> 40) * 0x1p-24);
     }
     return v;
-}
-
-std::vector<double> widen(const std::vector<float>& v) { return std::vector<double>(v.begin(), v.end()); }
-
-bool message_has(const char* needle) { return std::strstr(kiln_last_error(), needle) != nullptr; }
-
-// got[i] against want[i] within atol + rtol |want| (NaN must meet NaN); prints the first miss.
-bool all_close(const std::string& what, const float* got, const double* want, size_t n, double rtol, double atol) {
-    for (size_t i = 0; i < n; ++i) {
-        const bool both_nan = std::isnan(got[i]) && std::isnan(want[i]);
-        if (both_nan) continue;
-        if (!(std::fabs((double)got[i] - want[i]) <= atol + rtol * std::fabs(want[i]))) {
-            std::printf("  %s: [%zu] got %.9g, want %.9g\n", what.c_str(), i, got[i], want[i]);
-            return false;
-        }
-    }
-    return true;
-}
-bool all_close(const std::string& what, const std::vector<float>& got, const std::vector<double>& want, double rtol,
-               double atol) {
-    return got.size() == want.size() && all_close(what, got.data(), want.data(), got.size(), rtol, atol);
-}
-
-// The gradient `got` of L at x against central differences of L (a double function), at up to 64 coordinates spread
-// over x. h = 1e-4 in double: truncation ~h^2, round-off ~1e-16/h, both far below fp32 resolution.
-bool grad_matches(const std::string& what, const std::function<double(const std::vector<double>&)>& L,
-                  std::vector<double> x, const std::vector<float>& got, double rtol = 1e-4, double atol = 2e-6) {
-    const double h = 1e-4;
-    const size_t step = x.size() <= 64 ? 1 : x.size() / 64;
-    for (size_t i = 0; i < x.size(); i += step) {
-        const double x0 = x[i];
-        x[i] = x0 + h;
-        const double lp = L(x);
-        x[i] = x0 - h;
-        const double lm = L(x);
-        x[i] = x0;
-        const double fd = (lp - lm) / (2 * h);
-        if (!(std::fabs(got[i] - fd) <= atol + rtol * std::fabs(fd))) {
-            std::printf("  %s: d/dx[%zu] got %.9g, finite difference %.9g\n", what.c_str(), i, got[i], fd);
-            return false;
-        }
-    }
-    return true;
 }
 
 std::string shape3(int64_t a, int64_t b, int64_t c) {
@@ -103,12 +69,6 @@ std::vector<double> ref_softmax(const std::vector<double>& x, int64_t rows, int6
     return y;
 }
 
-double dot(const std::vector<double>& a, const std::vector<float>& w) {
-    double s = 0;
-    for (size_t i = 0; i < a.size(); ++i) s += a[i] * w[i];
-    return s;
-}
-
 // ---- reduce_sum ----------------------------------------------------------------------------------------------------
 
 void reduce_sum_forward_and_backward() {
@@ -131,7 +91,7 @@ void reduce_sum_forward_and_backward() {
             auto L = [&](const std::vector<double>& xd) {
                 return dot(ref_reduce_sum(xd, outer, len, inner, scale), w);
             };
-            if (x.size() <= 5000) EXPECT(grad_matches("reduce_sum_backward " + name, L, widen(x), dx));
+            if (x.size() <= 5000) EXPECT(grad_matches("reduce_sum_backward " + name, L, widen(x), dx, kFd));
             // Long shapes: the gradient is exactly scale * w broadcast, so compare directly.
             std::vector<double> want(x.size());
             for (int64_t o = 0; o < outer; ++o)
@@ -211,7 +171,7 @@ void max_forward_and_backward() {
             }
             return l;
         };
-        EXPECT(grad_matches("max_lastdim_backward " + name, L, widen(x), dx));
+        EXPECT(grad_matches("max_lastdim_backward " + name, L, widen(x), dx, kFd));
     }
 }
 
@@ -259,7 +219,7 @@ void softmax_forward_and_backward() {
             std::vector<float> dx(x.size(), kNaN);
             EXPECT(kiln_softmax_backward_f32(g_ctx, y.data(), w.data(), dx.data(), rows, cols, log) == KILN_OK);
             auto L = [&](const std::vector<double>& xd) { return dot(ref_softmax(xd, rows, cols, log), w); };
-            EXPECT(grad_matches(name + " backward", L, widen(x), dx, 1e-4, log ? 2e-5 : 2e-6));
+            EXPECT(grad_matches(name + " backward", L, widen(x), dx, {1e-4, log ? 2e-5 : 2e-6, 64, 64}));
         }
     }
 }

@@ -31,6 +31,31 @@ inline void require_data(const void* ptr, size_t count, const char* op, const ch
     if (!ptr && count > 0) fail(KILN_ERR_INVALID_ARGUMENT, "%s: argument '%s' is null", op, arg);
 }
 
+// Scratch for one call, from the context's caching allocator (the ABI has no workspace argument). It goes back to the
+// cache as soon as the kernels are queued: every op on a context runs on the context's one stream, so whoever gets
+// the block next is ordered after the kernels that use it.
+class DeviceScratch {
+public:
+    DeviceScratch(kiln_context& c, size_t bytes) : c_(c), ptr_(bytes ? c.allocator->allocate(bytes) : nullptr) {}
+    ~DeviceScratch() {
+        if (!ptr_) return;
+        try {
+            c_.allocator->release(ptr_);
+        } catch (...) {
+            // Cannot happen for a block this allocator just gave out; never let it escape a destructor.
+        }
+    }
+    DeviceScratch(const DeviceScratch&) = delete;
+    DeviceScratch& operator=(const DeviceScratch&) = delete;
+    void* get() const { return ptr_; }
+    template <typename T>
+    T* as() const { return static_cast<T*>(ptr_); }
+
+private:
+    kiln_context& c_;
+    void* ptr_;
+};
+
 }  // namespace kiln
 
 // Runs a CUDA launcher expression on the context's stream and turns its status into kiln::Error. In a build

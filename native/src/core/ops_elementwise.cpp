@@ -67,30 +67,6 @@ int checked_activation(const char* op, const kiln_activation& arg) {
     return act;
 }
 
-#if KILN_WITH_CUDA
-// Device scratch for one call, from the context's caching allocator. It goes back to the cache as soon as the
-// kernels are queued: every op on a context runs on the context's one stream, so whoever gets the block next is
-// ordered after the kernels that use it.
-class DeviceScratch {
-public:
-    DeviceScratch(kiln_context& c, size_t bytes) : c_(c), ptr_(bytes ? c.allocator->allocate(bytes) : nullptr) {}
-    ~DeviceScratch() {
-        if (!ptr_) return;
-        try {
-            c_.allocator->release(ptr_);
-        } catch (...) {
-            // Cannot happen for a block this allocator just gave out; never let it escape a destructor.
-        }
-    }
-    DeviceScratch(const DeviceScratch&) = delete;
-    DeviceScratch& operator=(const DeviceScratch&) = delete;
-    float* get() const { return static_cast<float*>(ptr_); }
-
-private:
-    kiln_context& c_;
-    void* ptr_;
-};
-#endif
 
 }  // namespace
 
@@ -153,9 +129,9 @@ kiln_status kiln_binary_backward_f32(kiln_context* ctx, kiln_binary_op op_arg, c
             return kiln::cpu::binary_backward_f32(bop, a, stride_a, b, stride_b, dy, da, db, outer, inner);
 #if KILN_WITH_CUDA
         const bool reduces = (da && stride_a == 0) || (db && stride_b == 0);
-        DeviceScratch workspace(c, reduces ? kiln::cuda::binary_backward_workspace_bytes(outer, inner) : 0);
+        kiln::DeviceScratch workspace(c, reduces ? kiln::cuda::binary_backward_workspace_bytes(outer, inner) : 0);
         KILN_CUDA_RUN(op, kiln::cuda::binary_backward_f32(KILN_STREAM(c), bop, a, stride_a, b, stride_b, dy, da, db,
-                                                          outer, inner, workspace.get()));
+                                                          outer, inner, workspace.as<float>()));
 #else
         KILN_CUDA_RUN(op, 0);
 #endif

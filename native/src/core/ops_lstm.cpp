@@ -55,30 +55,6 @@ void need(const void* p, const char* op, const char* arg, const char* dims, cons
              op, arg, dims, (long long)d.n, (long long)d.t, (long long)d.f, (long long)d.h);
 }
 
-#if KILN_WITH_CUDA
-// Device scratch for one call, from the context's caching allocator (the ABI has no workspace argument). It goes back
-// to the cache as soon as the kernels are queued: every op on a context runs on the context's one stream, so
-// whoever gets the block next is ordered after the kernels that use it.
-class DeviceScratch {
-  public:
-    DeviceScratch(kiln_context& c, size_t bytes) : c_(c), ptr_(bytes ? c.allocator->allocate(bytes) : nullptr) {}
-    ~DeviceScratch() {
-        if (!ptr_) return;
-        try {
-            c_.allocator->release(ptr_);
-        } catch (...) {
-            // Cannot happen for a block this allocator just gave out; never let it escape a destructor.
-        }
-    }
-    DeviceScratch(const DeviceScratch&) = delete;
-    DeviceScratch& operator=(const DeviceScratch&) = delete;
-    void* get() const { return ptr_; }
-
-  private:
-    kiln_context& c_;
-    void* ptr_;
-};
-#endif
 
 }  // namespace
 
@@ -117,7 +93,7 @@ kiln_status kiln_lstm_forward_f32(kiln_context* ctx, const kiln_lstm_desc* desc,
         if (kiln::on_cpu(cx))
             return kiln::cpu::lstm_forward_f32(d.n, d.t, d.f, d.h, x, h0, c0, w_ih, w_hh, bias, y, h_n, c_n, res);
 #if KILN_WITH_CUDA
-        DeviceScratch ws(cx, kiln::cuda::lstm_forward_workspace_bytes(d.n, d.t, d.f, d.h, res != nullptr,
+        kiln::DeviceScratch ws(cx, kiln::cuda::lstm_forward_workspace_bytes(d.n, d.t, d.f, d.h, res != nullptr,
                                                                       kiln::cuda::LstmPath::Auto));
         KILN_CUDA_RUN(op, kiln::cuda::lstm_forward_f32(KILN_STREAM(cx), d.n, d.t, d.f, d.h, x, h0, c0, w_ih, w_hh,
                                                        bias, y, h_n, c_n, res, ws.get()));
@@ -150,7 +126,7 @@ kiln_status kiln_lstm_backward_f32(kiln_context* ctx, const kiln_lstm_desc* desc
             return kiln::cpu::lstm_backward_f32(d.n, d.t, d.f, d.h, x, c0, w_ih, w_hh, res, dy, dh_n, dc_n, dx, dh0,
                                                 dc0, dw_ih, dw_hh, dbias);
 #if KILN_WITH_CUDA
-        DeviceScratch ws(cx, kiln::cuda::lstm_backward_workspace_bytes(d.n, d.t, d.f, d.h));
+        kiln::DeviceScratch ws(cx, kiln::cuda::lstm_backward_workspace_bytes(d.n, d.t, d.f, d.h));
         KILN_CUDA_RUN(op, kiln::cuda::lstm_backward_f32(KILN_STREAM(cx), d.n, d.t, d.f, d.h, x, c0, w_ih, w_hh, res,
                                                         dy, dh_n, dc_n, dx, dh0, dc0, dw_ih, dw_hh, dbias, ws.get()));
 #else

@@ -14,36 +14,38 @@ import java.util.function.BiFunction;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
- * The CNN and the LSTM classifier on real Fashion-MNIST, one epoch each on the CPU (the full three-epoch runs are
- * `kiln train cnn|rnn`; their figures are in the issue notes). One epoch already separates a working model
- * from a broken one: both clear 80% where a wrong gradient leaves them near chance.
+ * The CNN and the LSTM classifier on real Fashion-MNIST: three epochs each on the CPU with Adam 1e-3 and batch 64,
+ * the recipe of `kiln train cnn|rnn` (PyTorch reaches 88.7% and 85.0% with it on this CPU). Seeded and
+ * deterministic for a given thread count; the RNN bar sits half a point under 84% for other thread counts.
  */
 class CnnAndRnnTrainingTest {
-    private static double oneEpoch(String name, BiFunction<Device, Generator, Module> factory) {
+    private static double threeEpochs(String name, BiFunction<Device, Generator, Module> factory) {
         MlpTrainingTest.requireData();
         Dataset train = FashionMnist.load(FashionMnist.Split.TRAIN);
         Dataset test = FashionMnist.load(FashionMnist.Split.TEST);
         Device cpu = Device.cpu();
         try (Module model = factory.apply(cpu, new Generator(42)); Adam adam = new Adam(model.parameters(), 1e-3f)) {
             long t0 = System.nanoTime();
-            double loss = Training.trainEpoch(model, new BatchLoader(train, 64, true, 42, cpu), adam, 1, null);
+            BatchLoader loader = new BatchLoader(train, 64, true, 42, cpu);
+            double loss = 0;
+            for (int epoch = 1; epoch <= 3; epoch++) loss = Training.trainEpoch(model, loader, adam, epoch, null);
             double seconds = (System.nanoTime() - t0) / 1e9;
             double accuracy = Training.accuracy(model, test, 1000, cpu);
-            System.out.printf("[kiln] %s 1 epoch on cpu: train loss %.4f, test accuracy %.2f%%, %.1fs (%.0f samples/s)%n",
-                    name, loss, 100 * accuracy, seconds, 60_000 / seconds);
+            System.out.printf("[kiln] %s 3 epochs on cpu: train loss %.4f, test accuracy %.2f%%, %.1fs (%.0f samples/s)%n",
+                    name, loss, 100 * accuracy, seconds, 180_000 / seconds);
             return accuracy;
         }
     }
 
     @Test
     void cnnLearns() {
-        double acc = oneEpoch("CNN", Cnn::fashionMnist);
-        assertTrue(acc >= 0.85, "CNN test accuracy after one epoch: " + acc);
+        double acc = threeEpochs("CNN", Cnn::fashionMnist);
+        assertTrue(acc >= 0.88, "CNN test accuracy after three epochs: " + acc);
     }
 
     @Test
     void lstmClassifierLearns() {
-        double acc = oneEpoch("LSTM", LstmClassifier::fashionMnist);
-        assertTrue(acc >= 0.78, "LSTM test accuracy after one epoch: " + acc);
+        double acc = threeEpochs("LSTM", LstmClassifier::fashionMnist);
+        assertTrue(acc >= 0.835, "LSTM test accuracy after three epochs: " + acc);
     }
 }
