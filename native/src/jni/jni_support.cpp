@@ -63,7 +63,9 @@ extern "C" JNIEXPORT jint JNICALL JNI_OnLoad(JavaVM* vm, void*) {
     if (!native_class) return JNI_ERR;
     const bool registered = register_runtime_natives(env, native_class) && register_gemm_natives(env, native_class) &&
                             register_elementwise_natives(env, native_class) && register_reduce_natives(env, native_class) &&
-                            register_loss_natives(env, native_class) && register_optim_natives(env, native_class);
+                            register_loss_natives(env, native_class) && register_optim_natives(env, native_class) &&
+                            register_pool_natives(env, native_class) && register_batchnorm_natives(env, native_class) &&
+                            register_lstm_natives(env, native_class) && register_conv2d_natives(env, native_class);
     if (!registered) return JNI_ERR;
     env->DeleteLocalRef(native_class);
     return JNI_VERSION_1_8;

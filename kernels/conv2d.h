@@ -1,0 +1,22 @@
+// Host launchers of kernels/conv2d.cu: 2-D convolution (NCHW fp32) on the GPU as implicit GEMMs. Pointers are device
+// memory; nothing is validated here (core validates first, see native/src/core/ops_conv2d.cpp), nothing
+// synchronizes, and errors come back as the launch's cudaError_t.
+#pragma once
+
+#include <cuda_runtime_api.h>
+
+#include "common/conv_geometry.h"
+
+namespace kiln::cuda {
+
+// y (n, k, p, q) = conv(x (n, c, h, w), w (k, c, r, s)) + bias (k); bias may be NULL. Assigns y.
+cudaError_t conv2d_forward(cudaStream_t s, const conv::Geometry& g, const float* x, const float* w, const float* bias,
+                           float* y);
+// dx (n, c, h, w) from dy (n, k, p, q) and w. Assigns dx.
+cudaError_t conv2d_backward_data(cudaStream_t s, const conv::Geometry& g, const float* dy, const float* w, float* dx);
+// dw (k, c, r, s) and, when dbias is not NULL, dbias (k) from x and dy. Assigns both. dw is summed with atomics when
+// the reduction over n p q is split across blocks, so its last bits may differ from run to run.
+cudaError_t conv2d_backward_weight(cudaStream_t s, const conv::Geometry& g, const float* x, const float* dy, float* dw,
+                                   float* dbias);
+
+}  // namespace kiln::cuda

@@ -1,0 +1,164 @@
+// AVX-512 kernels of the CPU conv2d (conv2d.h): the forward / backward-data GEMM tiles, the backward-weight tiles
+// (GEMM form and dot form), dy transpose and im2col packing, and the masked run copies. Compiled with -mavx512f etc.;
+// conv2d.cpp calls into it only after __builtin_cpu_supports said the CPU has AVX-512.
+#include <immintrin.h>
+
+// GCC 12's own AVX-512 headers trip -Wmaybe-uninitialized inside the unpack and reduce intrinsics (their
+// _mm512_undefined_ps self-initialization); the warning is about the header, not this code.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
+#include "cpu/conv2d.h"
+
+namespace kiln::cpu::conv2d_detail {
+namespace {
+
+struct Avx512 {
+    using reg = __m512;
+    static constexpr int W = 16;
+    static reg zero() { return _mm512_setzero_ps(); }
+    static reg load(const float* p) { return _mm512_loadu_ps(p); }
+    static void store(float* p, reg r) { _mm512_storeu_ps(p, r); }
+    static reg bcast(const float* p) { return _mm512_set1_ps(*p); }
+    static reg fma(reg a, reg b, reg c) { return _mm512_fmadd_ps(a, b, c); }
+    static reg add(reg a, reg b) { return _mm512_add_ps(a, b); }
+    static reg mul(reg a, reg b) { return _mm512_mul_ps(a, b); }
+    static reg load_partial(const float* p, int n) { return _mm512_maskz_loadu_ps((__mmask16)((1u << n) - 1), p); }
+    static float hsum(reg r) {  // once per tile and batch: a plain store beats GCC 12's noisy reduce intrinsic
+        alignas(64) float t[16];
+        _mm512_store_ps(t, r);
+        float s8[8];
+        for (int i = 0; i < 8; ++i) s8[i] = t[i] + t[i + 8];
+        return ((s8[0] + s8[4]) + (s8[1] + s8[5])) + ((s8[2] + s8[6]) + (s8[3] + s8[7]));
+    }
+};
+
+// Forward and backward-data GEMM tile: 8 rows x 48 columns (24 accumulators, 3 loads + 8 broadcasts per step).
+// Rows are filters (32, 64) or taps (9 c), which 8 divides; measured on Zen 5 against 6x64 (the plain GEMM's),
+// 4x96, 12x32 and 14x32: best on the CNN's second layer and level with the rest elsewhere.
+using GemmTile = gemm_detail::MicroTile<Avx512, 8, 3>;
+using NarrowTile = gemm_detail::MicroTile<Avx512, 4, 6>;  // 24 accumulators, 6 loads + 4 broadcasts per step
+
+// 14 taps x 32 filters, the shape of the GEMM's AVX-512 tile and for the same reason: 28 accumulators + 2 B
+// registers + 1 broadcast of the 32 zmm registers, 28 FMAs per 2 loads and 14 broadcasts.
+constexpr int kWgradMR = 14;
+using Tile = WgradTile<Avx512, kWgradMR, 2>;
+
+// Dot tiles: MR taps x TK filters accumulators plus TK dy vectors and one A vector within the 32 registers; MR + TK
+// loads feed MR * TK FMAs. 9 taps first: a 3x3 kernel on one input channel, the layer this form exists for.
+using Dot9 = DotTile<Avx512, 9, 3>;
+using Dot8 = DotTile<Avx512, 8, 3>;
+using Dot6 = DotTile<Avx512, 6, 4>;
+using Dot4 = DotTile<Avx512, 4, 6>;
+
+// In-register transpose of 16 rows of 16 floats: r[i] becomes column i. Three rounds of unpack / shuffle.
+inline void transpose16(__m512 (&r)[16]) {
+    __m512 t[16];
+    for (int i = 0; i < 8; ++i) {
+        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
+        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
+    }
+    for (int i = 0; i < 4; ++i) {
+        const __m512d a = _mm512_castps_pd(t[4 * i]), b = _mm512_castps_pd(t[4 * i + 1]);
+        const __m512d c = _mm512_castps_pd(t[4 * i + 2]), d = _mm512_castps_pd(t[4 * i + 3]);
+        r[4 * i] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, c));
+        r[4 * i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, c));
+        r[4 * i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(b, d));
+        r[4 * i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b, d));
+    }
+    for (int i = 0; i < 4; ++i) {
+        t[i] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0x88);
+        t[i + 4] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0xdd);
+        t[i + 8] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0x88);
+        t[i + 12] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0xdd);
+    }
+    for (int i = 0; i < 8; ++i) {
+        r[i] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0x88);
+        r[i + 8] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0xdd);
+    }
+}
+
+inline __mmask16 first(int64_t n) { return n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n > 0 ? n : 0)) - 1); }
+
+// dy^T into the backward-weight B panel, 16 x 16 blocks at a time: the scalar transpose it replaces cost as much as
+// the tile's arithmetic on 288-tap layers.
+void wgrad_pack_b(const float* const* rows, int nrows, int64_t len, int64_t L, float* panel) {
+    constexpr int NR = Tile::NR;
+    static_assert(NR % 16 == 0, "whole 16 x 16 blocks");
+    for (int64_t l0 = 0; l0 < L; l0 += 16) {
+        const __mmask16 m = first(len - l0);
+        for (int jb = 0; jb < NR; jb += 16) {
+            __m512 r[16];
+            for (int j = 0; j < 16; ++j)
+                r[j] = (jb + j < nrows && m) ? _mm512_maskz_loadu_ps(m, rows[jb + j] + l0) : _mm512_setzero_ps();
+            transpose16(r);
+            for (int l = 0; l < 16; ++l) _mm512_storeu_ps(panel + (l0 + l) * NR + jb, r[l]);
+        }
+    }
+}
+
+void wgrad_pack_a_row(const float* row, int64_t len, int64_t groups, int i, float* panel) {
+    float* dst = panel + i * 16;
+    for (int64_t g = 0; g < groups; ++g, dst += kWgradMR * 16) {
+        const __mmask16 m = first(len - g * 16);
+        _mm512_storeu_ps(dst, m ? _mm512_maskz_loadu_ps(m, row + g * 16) : _mm512_setzero_ps());
+    }
+}
+
+}  // namespace
+
+// Masked vectors make the short runs of small images (11 floats for a 13x13 input) one load and one store each.
+void avx512_copy_runs(const float* src, int64_t lds, float* dst, int64_t ldd, int64_t rows, const float* bias,
+                      const int64_t* runs, int64_t nruns) {
+    for (int64_t r = 0; r < rows; ++r) {
+        const __m512 b = _mm512_set1_ps(bias ? bias[r] : 0.0f);
+        for (int64_t u = 0; u < nruns; ++u) {
+            const float* s = src + r * lds + runs[3 * u];
+            float* d = dst + r * ldd + runs[3 * u + 1];
+            const int64_t n = runs[3 * u + 2];
+            int64_t i = 0;
+            for (; i + 16 <= n; i += 16) _mm512_storeu_ps(d + i, _mm512_add_ps(_mm512_loadu_ps(s + i), b));
+            if (i < n) {
+                const __mmask16 m = first(n - i);
+                _mm512_mask_storeu_ps(d + i, m, _mm512_add_ps(_mm512_maskz_loadu_ps(m, s + i), b));
+            }
+        }
+    }
+}
+
+void avx512_add_to(float* dst, const float* src, int64_t n) {
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16)
+        _mm512_storeu_ps(dst + i, _mm512_add_ps(_mm512_loadu_ps(dst + i), _mm512_loadu_ps(src + i)));
+    if (i < n) {
+        const __mmask16 m = first(n - i);
+        const __m512 sum = _mm512_add_ps(_mm512_maskz_loadu_ps(m, dst + i), _mm512_maskz_loadu_ps(m, src + i));
+        _mm512_mask_storeu_ps(dst + i, m, sum);
+    }
+}
+
+const DotKernels* avx512_dot(int* count) {
+    static const DotKernels k[] = {{9, 3, Dot9::tile}, {8, 3, Dot8::tile}, {6, 4, Dot6::tile}, {4, 6, Dot4::tile}};
+    *count = 4;
+    return k;
+}
+
+const gemm_detail::KernelSet& avx512_conv_gemm() {
+    // kc = 192: a B micro-panel (192, 48) is 36 KiB and stays in L1 while the A panels pass (measured best of
+    // 96..384 on ResNet 3x3 with two threads); nc unused (the conv picks its own block length).
+    static const gemm_detail::KernelSet ks{"avx512", 8, GemmTile::NR, 8 * 256, 192, 384, GemmTile::pack_a,
+                                           GemmTile::pack_b, GemmTile::kernel};
+    return ks;
+}
+
+const gemm_detail::KernelSet& avx512_conv_gemm_narrow() {
+    static const gemm_detail::KernelSet ks{"avx512", 4, NarrowTile::NR, 4 * 512, 192, 384, NarrowTile::pack_a,
+                                           NarrowTile::pack_b, NarrowTile::kernel};
+    return ks;
+}
+
+const WgradKernels& avx512_wgrad() {
+    static const WgradKernels k{"avx512", kWgradMR, Tile::NR, Tile::tile, wgrad_pack_b, wgrad_pack_a_row};
+    return k;
+}
+
+}  // namespace kiln::cpu::conv2d_detail
