@@ -4,7 +4,8 @@
 Kiln's side is the native benchmark binaries (bench/native/*_cpu_bench.cpp, built by `mvn verify` into
 java/target/native/bench/native/), which print `RESULT <family> <shape> <direction> <ms> [...]` lines; PyTorch's side
 is timed here (warm-up, then the median of repeated runs). Prints a markdown table with the ratio
-PyTorch time / Kiln time (above 1.0: Kiln is faster) and Kiln's GFLOP/s."""
+PyTorch time / Kiln time (above 1.0: Kiln is faster) and Kiln's GFLOP/s; for convolutions PyTorch runs in both
+NCHW and channels_last and the faster is the peer."""
 import argparse
 import os
 import statistics
@@ -38,7 +39,7 @@ def torch_gemm():
     out = {}
     for n in (512, 1024, 2048):
         a, b = torch.randn(n, n), torch.randn(n, n)
-        out[f"n{n}"] = {"gemm": (lambda a=a, b=b: a @ b, 2 * n ** 3)}
+        out[f"n{n}"] = {"gemm": [("", lambda a=a, b=b: a @ b, 2 * n ** 3)]}
     return out
 
 
@@ -50,20 +51,27 @@ CONV_SHAPES = {  # name: (N, C, H, W, K, R, pad), as bench/native/conv2d_cpu_ben
 
 
 def torch_conv2d():
+    """Each direction in both memory layouts; the faster one is the peer (this PyTorch build reaches oneDNN's speed
+    only with channels_last on some shapes, and is far slower with NCHW there)."""
     out = {}
+    bw = torch.ops.aten.convolution_backward
     for name, (n, c, h, w, k, r, pad) in CONV_SHAPES.items():
-        x, wt, bias = torch.randn(n, c, h, w), torch.randn(k, c, r, r), torch.randn(k)
-        y = F.conv2d(x, wt, bias, padding=pad)
-        dy = torch.randn_like(y)
-        flops = 2 * n * k * c * r * r * y.shape[2] * y.shape[3]
-        bw = torch.ops.aten.convolution_backward
-        out[name] = {
-            "forward": (lambda: F.conv2d(x, wt, bias, padding=pad), flops),
-            "backward-data": (lambda: bw(dy, x, wt, [k], [1, 1], [pad, pad], [1, 1], False, [0, 0], 1,
-                                          [True, False, False]), flops),
-            "backward-weight": (lambda: bw(dy, x, wt, [k], [1, 1], [pad, pad], [1, 1], False, [0, 0], 1,
-                                            [False, True, True]), flops),
-        }
+        dirs = {}
+        for layout in (torch.contiguous_format, torch.channels_last):
+            x = torch.randn(n, c, h, w).to(memory_format=layout)
+            wt = torch.randn(k, c, r, r).to(memory_format=layout)
+            bias = torch.randn(k)
+            y = F.conv2d(x, wt, bias, padding=pad)
+            dy = torch.randn_like(y)
+            flops = 2 * n * k * c * r * r * y.shape[2] * y.shape[3]
+            tag = "nchw" if layout is torch.contiguous_format else "channels_last"
+            dirs.setdefault("forward", []).append(
+                (tag, (lambda x=x, wt=wt, bias=bias: F.conv2d(x, wt, bias, padding=pad)), flops))
+            dirs.setdefault("backward-data", []).append((tag, (lambda dy=dy, x=x, wt=wt: bw(
+                dy, x, wt, [k], [1, 1], [pad, pad], [1, 1], False, [0, 0], 1, [True, False, False])), flops))
+            dirs.setdefault("backward-weight", []).append((tag, (lambda dy=dy, x=x, wt=wt: bw(
+                dy, x, wt, [k], [1, 1], [pad, pad], [1, 1], False, [0, 0], 1, [False, True, True])), flops))
+        out[name] = dirs
     return out
 
 
@@ -85,7 +93,7 @@ def torch_lstm():
             y.sum().backward()
 
         flops = 2 * n * t * 4 * h * (f + h)
-        out[name] = {"forward": (fwd, flops), "forward_backward": (fwd_bwd, 3 * flops)}
+        out[name] = {"forward": [("", fwd, flops)], "forward_backward": [("", fwd_bwd, 3 * flops)]}
     return out
 
 
@@ -112,18 +120,21 @@ def main():
     a = p.parse_args()
     torch.set_num_threads(2)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; load average {os.getloadavg()[0]:.2f}")
-    print("| family | shape | direction | kiln ms | pytorch ms | pytorch/kiln | kiln GFLOP/s |")
+    print("| family | shape | direction | kiln ms | pytorch ms (layout) | pytorch/kiln | kiln GFLOP/s |")
     print("|---|---|---|---|---|---|---|")
     for family in a.families:
         kiln = kiln_results(a.build, family)
         for shape, directions in TORCH[family]().items():
-            for direction, (fn, flops) in directions.items():
+            for direction, variants in directions.items():
+                timed = [(median_ms(fn), tag, flops) for tag, fn, flops in variants]
+                t, tag, flops = min(timed)
+                others = ", ".join(f"{vt:.3f} {vtag}" for vt, vtag, _ in timed if vtag != tag)
+                peer = f"{t:.3f}" + (f" ({tag}; {others})" if tag else "")
                 k = kiln.get((shape, direction))
-                t = median_ms(fn)
                 if k is None:
-                    print(f"| {family} | {shape} | {direction} | - | {t:.3f} | - | - |")
+                    print(f"| {family} | {shape} | {direction} | - | {peer} | - | - |")
                     continue
-                print(f"| {family} | {shape} | {direction} | {k:.3f} | {t:.3f} | {t / k:.2f}x | {flops / k / 1e6:.1f} |")
+                print(f"| {family} | {shape} | {direction} | {k:.3f} | {peer} | {t / k:.2f}x | {flops / k / 1e6:.1f} |")
 
 
 if __name__ == "__main__":
