@@ -84,8 +84,9 @@ KILN_API kiln_status kiln_synchronize(kiln_context* ctx);
 
 /* ---- memory ----------------------------------------------------------------------------------- */
 
-/* CPU: 64-byte aligned. CUDA: 256-byte aligned, from a caching allocator (freed blocks are kept and
- * reused, so a training loop does not reach cudaMalloc after its first step). bytes may be 0. */
+/* CPU: 64-byte aligned; CUDA: 256-byte aligned. Both come from a caching allocator: freed blocks are kept and
+ * reused, so a training loop reaches neither cudaMalloc nor fresh (page-faulting) host pages after its first
+ * step. kiln_empty_cache returns the cached blocks. bytes may be 0. */
 KILN_API kiln_status kiln_alloc(kiln_context* ctx, size_t bytes, void** out);
 KILN_API kiln_status kiln_free(kiln_context* ctx, void* ptr);
 KILN_API kiln_status kiln_memory_stats_get(kiln_context* ctx, kiln_memory_stats* out);

@@ -116,7 +116,7 @@ public final class Device {
         return new MemoryStats(s[0], s[1], s[2], s[3], s[4], s[5], s[6]);
     }
 
-    /** Returns cached, unused device memory to the system (other processes can then use it). */
+    /** Returns cached, unused memory of this device to the system (other processes can then use it). */
     public void emptyCache() {
         Native.emptyCache(Contexts.of(this));
     }

@@ -5,7 +5,7 @@ package dev.kiln;
  *
  * @param bytesInUse         bytes held by live tensors
  * @param peakBytesInUse     the high-water mark of {@code bytesInUse}
- * @param bytesReserved      bytes held from the system: in use plus cached for reuse (CUDA)
+ * @param bytesReserved      bytes held from the system: in use plus cached for reuse
  * @param liveAllocations    allocations not yet freed
  * @param totalAllocations   allocations since the device was first used
  * @param systemAllocations  allocations that reached the system (cudaMalloc or aligned_alloc)

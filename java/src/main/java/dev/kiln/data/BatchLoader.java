@@ -10,7 +10,8 @@ import java.util.SplittableRandom;
 /**
  * Mini-batches of a {@link Dataset} as tensors on a device: features (B, itemShape...) f32 and labels (B) int32.
  * With shuffling, each epoch visits the examples in a fresh permutation drawn from a seeded generator, so runs are
- * reproducible. The last batch may be smaller. Batches are allocated in the caller's current scope.
+ * reproducible. The last batch may be smaller. Each batch is allocated in the scope that is current when the
+ * iterator's {@code next()} runs: call it inside the step's scope so the batch is freed with the step.
  */
 public final class BatchLoader {
     /** One batch; both tensors belong to the scope that was current when the batch was produced. */

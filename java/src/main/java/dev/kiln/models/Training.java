@@ -12,6 +12,8 @@ import dev.kiln.ops.Autograd;
 import dev.kiln.ops.Ops;
 import dev.kiln.optim.Optimizer;
 
+import java.util.Iterator;
+
 /**
  * The classification training loop shared by every model and the CLI: one {@link Scope} per step (so memory is
  * flat), cross-entropy loss, an optimizer step, and a listener told about progress.
@@ -34,18 +36,22 @@ public final class Training {
     /** Trains one epoch and returns its mean training loss. */
     public static double trainEpoch(Module model, BatchLoader loader, Optimizer optimizer, int epoch, Listener listener) {
         model.train();
-        int batches = loader.batchesPerEpoch(), index = 0, seen = 0;
+        int total = loader.batchesPerEpoch(), index = 0, seen = 0;
         double meanLoss = Double.NaN;
         Device device = null;
         Tensor lossSum = null;  // running sum of the step losses, kept on the device
         try {
-            for (BatchLoader.Batch batch : loader.epoch()) {
-                if (lossSum == null) {
-                    device = batch.x().device();
-                    final Device d = device;
-                    lossSum = Scope.detached(() -> Tensor.zeros(d));
-                }
+            Iterator<BatchLoader.Batch> batches = loader.epoch().iterator();
+            while (batches.hasNext()) {
+                int size;
                 try (Scope step = Scope.open()) {
+                    BatchLoader.Batch batch = batches.next();  // inside the step's scope: freed with it
+                    size = batch.size();
+                    if (lossSum == null) {
+                        device = batch.x().device();
+                        final Device d = device;
+                        lossSum = Scope.detached(() -> Tensor.zeros(d));
+                    }
                     Tensor logits = model.forward(batch.x());
                     Tensor loss = Ops.crossEntropy(logits, batch.y());
                     optimizer.zeroGrad();
@@ -53,16 +59,16 @@ public final class Training {
                     optimizer.step();
                     Native.axpy(Contexts.of(device), 1, 1f, loss.address(), lossSum.address());
                 }
-                seen += batch.size();
+                seen += size;
                 index++;
-                if (index % LOSS_READ_INTERVAL == 0 || index == batches) {
+                if (index % LOSS_READ_INTERVAL == 0 || index == total) {
                     meanLoss = lossSum.item() / index;
                     if (!Double.isFinite(meanLoss)) {
                         throw new IllegalStateException("training diverged: mean loss is " + meanLoss + " at epoch " + epoch
                                 + ", batch " + index + " (try a smaller --lr)");
                     }
                 }
-                if (listener != null) listener.step(epoch, index, batches, seen, meanLoss);
+                if (listener != null) listener.step(epoch, index, total, seen, meanLoss);
             }
         } finally {
             if (lossSum != null) lossSum.close();
@@ -76,8 +82,10 @@ public final class Training {
         BatchLoader loader = new BatchLoader(data, batchSize, false, 0, device);
         long correct = 0;
         try (AutoCloseable noGrad = Autograd.noGrad()) {
-            for (BatchLoader.Batch batch : loader.epoch()) {
+            Iterator<BatchLoader.Batch> batches = loader.epoch().iterator();
+            while (batches.hasNext()) {
                 try (Scope s = Scope.open()) {
+                    BatchLoader.Batch batch = batches.next();
                     int[] predicted = Ops.argmax(model.forward(batch.x())).toIntArray();
                     int[] truth = batch.y().toIntArray();
                     for (int i = 0; i < batch.size(); i++) if (predicted[i] == truth[i]) correct++;

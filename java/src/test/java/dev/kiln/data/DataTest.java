@@ -73,8 +73,10 @@ class DataTest {
     private static int[] order(BatchLoader loader) {
         int[] seen = new int[loader.dataset().count()];
         int k = 0;
-        for (BatchLoader.Batch b : loader.epoch()) {
+        java.util.Iterator<BatchLoader.Batch> it = loader.epoch().iterator();
+        while (it.hasNext()) {
             try (Scope s = Scope.open()) {
+                BatchLoader.Batch b = it.next();
                 float[] x = b.x().toFloatArray();
                 int[] y = b.y().toIntArray();
                 for (int i = 0; i < b.size(); i++) {
