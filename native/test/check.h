@@ -44,6 +44,17 @@ inline bool message_has(const char* needle) {
     return false;
 }
 
+// Deterministic uniform floats in [lo, hi) from a 64-bit LCG (the tests must not depend on the code under test).
+inline std::vector<float> uniform(size_t n, uint64_t seed, float lo = -1.0f, float hi = 1.0f) {
+    std::vector<float> v(n);
+    uint64_t s = 0x9E3779B97F4A7C15ull ^ (seed * 0xBF58476D1CE4E5B9ull);
+    for (auto& x : v) {
+        s = s * 6364136223846793005ull + 1442695040888963407ull;
+        x = lo + (hi - lo) * (float)((s >> 40) * 0x1p-24);
+    }
+    return v;
+}
+
 inline std::vector<double> widen(const std::vector<float>& v) { return std::vector<double>(v.begin(), v.end()); }
 
 inline double dot(const std::vector<double>& a, const std::vector<float>& w) {

@@ -18,6 +18,7 @@ using kiln::test::all_close;
 using kiln::test::dot;
 using kiln::test::grad_matches;
 using kiln::test::message_has;
+using kiln::test::uniform;
 using kiln::test::widen;
 
 // Finite-difference settings of this file's gradient checks.
@@ -27,16 +28,6 @@ namespace {
 
 kiln_context* g_ctx = nullptr;
 const float kNaN = std::numeric_limits<float>::quiet_NaN();
-
-std::vector<float> uniform(size_t n, uint64_t seed, float lo = -1.0f, float hi = 1.0f) {
-    std::vector<float> v(n);
-    uint64_t s = 0x9E3779B97F4A7C15ull ^ (seed * 0xBF58476D1CE4E5B9ull);
-    for (auto& x : v) {
-        s = s * 6364136223846793005ull + 1442695040888963407ull;
-        x = lo + (hi - lo) * (float)((s >> 40) * 0x1p-24);
-    }
-    return v;
-}
 
 std::string shape3(int64_t a, int64_t b, int64_t c) {
     return "(" + std::to_string(a) + "," + std::to_string(b) + "," + std::to_string(c) + ")";
