@@ -207,7 +207,6 @@ int channel_threads(int64_t m) {
     return t;
 }
 
-bool fits_u32(int64_t total) { return total <= ((int64_t)1 << 31); }
 
 }  // namespace
 

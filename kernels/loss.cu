@@ -27,7 +27,6 @@ int block_threads_for(int64_t cols) {  // as in reduce.cu: about 16 columns per 
     return t;
 }
 
-bool fits_u32(int64_t total) { return total <= ((int64_t)1 << 31); }
 
 struct BceTerm {
     __device__ float operator()(float x, float t) const { return bce_logits_term(x, t); }

@@ -19,7 +19,6 @@ namespace {
 constexpr int kThreads = 256;
 
 // The 32-bit index path is taken only when index + grid stride cannot wrap.
-bool fits_u32(int64_t total) { return total <= ((int64_t)1 << 31); }
 
 // k -> (plane, oh, ow) of a (planes, p, q) tensor, or (plane, ih, iw) of a (planes, h, w) one.
 template <typename Index>
@@ -128,46 +127,40 @@ __global__ void __launch_bounds__(kThreads) avg_pool_backward_kernel(PoolGeom g,
 cudaError_t max_pool2d_f32(cudaStream_t s, const PoolGeom& g, int64_t planes, const float* x, float* y,
                            int32_t* index) {
     const int64_t total = planes * g.p * g.q;
-    if (fits_u32(total))
-        max_pool_kernel<uint32_t><<<grid_1d(total, kThreads), kThreads, 0, s>>>(g, (uint32_t)total, x, y, index);
-    else
-        max_pool_kernel<uint64_t><<<grid_1d(total, kThreads), kThreads, 0, s>>>(g, (uint64_t)total, x, y, index);
+    with_index_width(total, [&](auto width) {
+        using Index = decltype(width);
+        max_pool_kernel<Index><<<grid_1d(total, kThreads), kThreads, 0, s>>>(g, (Index)total, x, y, index);
+    });
     return cudaGetLastError();
 }
 
 cudaError_t max_pool2d_backward_f32(cudaStream_t s, const PoolGeom& g, int64_t planes, const float* dy,
                                     const int32_t* index, float* dx) {
     const int64_t total = planes * g.h * g.w;
-    if (fits_u32(total))
-        max_pool_backward_kernel<uint32_t><<<grid_1d(total, kThreads), kThreads, 0, s>>>(g, (uint32_t)total, dy, index,
-                                                                                         dx);
-    else
-        max_pool_backward_kernel<uint64_t><<<grid_1d(total, kThreads), kThreads, 0, s>>>(g, (uint64_t)total, dy, index,
-                                                                                         dx);
+    with_index_width(total, [&](auto width) {
+        using Index = decltype(width);
+        max_pool_backward_kernel<Index><<<grid_1d(total, kThreads), kThreads, 0, s>>>(g, (Index)total, dy, index, dx);
+    });
     return cudaGetLastError();
 }
 
 cudaError_t avg_pool2d_f32(cudaStream_t s, const PoolGeom& g, int64_t planes, const float* x, float* y,
                            bool count_include_pad) {
     const int64_t total = planes * g.p * g.q;
-    if (fits_u32(total))
-        avg_pool_kernel<uint32_t><<<grid_1d(total, kThreads), kThreads, 0, s>>>(g, (uint32_t)total, x, y,
-                                                                                count_include_pad);
-    else
-        avg_pool_kernel<uint64_t><<<grid_1d(total, kThreads), kThreads, 0, s>>>(g, (uint64_t)total, x, y,
-                                                                                count_include_pad);
+    with_index_width(total, [&](auto width) {
+        using Index = decltype(width);
+        avg_pool_kernel<Index><<<grid_1d(total, kThreads), kThreads, 0, s>>>(g, (Index)total, x, y, count_include_pad);
+    });
     return cudaGetLastError();
 }
 
 cudaError_t avg_pool2d_backward_f32(cudaStream_t s, const PoolGeom& g, int64_t planes, const float* dy, float* dx,
                                     bool count_include_pad) {
     const int64_t total = planes * g.h * g.w;
-    if (fits_u32(total))
-        avg_pool_backward_kernel<uint32_t><<<grid_1d(total, kThreads), kThreads, 0, s>>>(g, (uint32_t)total, dy, dx,
-                                                                                         count_include_pad);
-    else
-        avg_pool_backward_kernel<uint64_t><<<grid_1d(total, kThreads), kThreads, 0, s>>>(g, (uint64_t)total, dy, dx,
-                                                                                         count_include_pad);
+    with_index_width(total, [&](auto width) {
+        using Index = decltype(width);
+        avg_pool_backward_kernel<Index><<<grid_1d(total, kThreads), kThreads, 0, s>>>(g, (Index)total, dy, dx, count_include_pad);
+    });
     return cudaGetLastError();
 }
 

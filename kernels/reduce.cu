@@ -30,7 +30,6 @@ int block_threads_for(int64_t cols) {
 }
 
 // The 32-bit index path is taken only when index + grid stride cannot wrap.
-bool fits_u32(int64_t total) { return total <= ((int64_t)1 << 31); }
 
 struct TakeA {
     __device__ float operator()(float a, float) const { return a; }
