@@ -186,6 +186,19 @@ const Shape kShapes[] = {
     {"several blocks s2 p1",   1, 64, 64, 64,  4, 3, 3, 2, 2, 1, 1, 1, 1},
     {"long rows s1 p0",        2,  2, 40, 40,  3, 3, 3, 1, 1, 0, 0, 1, 1},
     {"1x7 row kernel",         2,  3,  5, 20,  4, 1, 7, 1, 1, 0, 3, 1, 1},
+    // 3x3 stride 1 with 8+ channels each way: the Winograd path where the CPU has AVX-512 (tile halves, blocks,
+    // padding and the fall-backs are what these vary).
+    {"wino 1x1 output",        3,  8,  3,  3,  8, 3, 3, 1, 1, 0, 0, 1, 1},
+    {"wino odd 9x11 p1",       2,  9,  9, 11, 10, 3, 3, 1, 1, 1, 1, 1, 1},
+    {"wino p2 7x8",            2, 12,  7,  8,  9, 3, 3, 1, 1, 2, 2, 1, 1},
+    {"wino p3 (data: gemm)",   1,  8,  6,  6,  8, 3, 3, 1, 1, 3, 3, 1, 1},
+    {"wino pads (1,0)",        2,  8, 10,  7, 11, 3, 3, 1, 1, 1, 0, 1, 1},
+    {"wino wide rows 5x40",    2,  8,  5, 40, 16, 3, 3, 1, 1, 1, 1, 1, 1},
+    {"wino row of 33 tiles",   1,  8,  4, 66,  8, 3, 3, 1, 1, 0, 0, 1, 1},
+    {"wino c200 depth blocks", 1, 200, 6,  6,  8, 3, 3, 1, 1, 1, 1, 1, 1},
+    {"wino k100",              1,  8,  6,  6, 100, 3, 3, 1, 1, 1, 1, 1, 1},
+    {"wino 1 tile per image",  40, 8,  4,  4,  8, 3, 3, 1, 1, 0, 0, 1, 1},
+    {"wino blocks span images", 9, 16, 13, 13, 24, 3, 3, 1, 1, 0, 0, 1, 1},
 };
 
 void check_shape(const Shape& t) {
@@ -424,6 +437,19 @@ int main() {
     }
     check_geometry();
     for (const Shape& s : kShapes) check_shape(s);
+    // The Winograd path must be what AVX-512 machines run for 3x3 stride-1 layers (the cases above cover it only then).
+    if (std::strcmp(kiln::cpu::conv2d_isa(), "avx512") == 0) {
+        const kiln_conv2d_desc d = desc_of(kShapes[1]);
+        const kiln::conv::Geometry g{d.n, d.c, d.h, d.w, d.k, d.r, d.s, d.stride_h, d.stride_w,
+                                     d.pad_h, d.pad_w, d.dilation_h, d.dilation_w, d.p, d.q};
+        EXPECT(std::strcmp(kiln::cpu::conv2d_detail::conv2d_algorithm(g), "winograd") == 0);
+        // And again with it switched off: the AVX-512 implicit GEMM still serves those layers when asked to.
+        kiln::cpu::conv2d_detail::allow_winograd_for_testing(false);
+        EXPECT(std::strcmp(kiln::cpu::conv2d_detail::conv2d_algorithm(g), "implicit-gemm") == 0);
+        std::printf("  avx512 implicit GEMM for every shape\n");
+        for (const Shape& s : kShapes) check_shape(s);
+        kiln::cpu::conv2d_detail::allow_winograd_for_testing(true);
+    }
     // Again on the portable kernels (SSE2 GEMM tile, scalar packing), which machines without AVX-512 run.
     kiln::cpu::conv2d_detail::force_baseline_for_testing(true);
     std::printf("  portable kernels: %s\n", kiln::cpu::conv2d_isa());
@@ -433,7 +459,8 @@ int main() {
     const Shape fd_shapes[] = {{"fd 3x3 s1 p1", 2, 3, 6, 7, 4, 3, 3, 1, 1, 1, 1, 1, 1},
                                {"fd 3x3 s2 p1 dil2", 1, 2, 9, 8, 3, 3, 3, 2, 2, 1, 1, 2, 2},
                                {"fd 2x3 s(2,1) p(0,2)", 2, 3, 7, 6, 2, 2, 3, 2, 1, 0, 2, 1, 1},
-                               {"fd 1x1", 2, 4, 5, 5, 3, 1, 1, 1, 1, 0, 0, 1, 1}};
+                               {"fd 1x1", 2, 4, 5, 5, 3, 1, 1, 1, 1, 0, 0, 1, 1},
+                               {"fd winograd 3x3 s1 p1", 2, 8, 5, 6, 9, 3, 3, 1, 1, 1, 1, 1, 1}};
     for (const Shape& s : fd_shapes) check_finite_differences(s);
     check_validation();
     check_workspace();

@@ -26,8 +26,10 @@
 #include <cstring>
 #include <new>
 
+#include "cpu/conv2d_winograd.h"
 #include "cpu/gemm.h"
 #include "cpu/parallel.h"
+#include "cpu/work_items.h"
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -109,6 +111,12 @@ const DotKernels* baseline_dot(int* count) {
 namespace {
 
 using conv::Geometry;
+using work::align16;
+using work::balanced_block;
+using work::ceil_div;
+using work::round_up;
+using work::run_items;
+using work::slots_for;
 using conv2d_detail::DotKernels;
 using conv2d_detail::WgradKernels;
 using gemm_detail::KernelSet;
@@ -122,6 +130,7 @@ struct Isa {
     int ndot;
     conv2d_detail::CopyRuns copy_runs;
     void (*add_to)(float* dst, const float* src, int64_t n);  // dst[i] += src[i]: the col2im of unit stride
+    const winograd::Kernels* wino;  // the 3x3 stride-1 transforms, or NULL where this ISA has none
 };
 
 void baseline_add_to(float* dst, const float* src, int64_t n) {
@@ -144,7 +153,7 @@ void baseline_copy_runs(const float* src, int64_t lds, float* dst, int64_t ldd, 
 
 Isa baseline_isa() {
     Isa i{&gemm_detail::baseline_kernels(), nullptr, &conv2d_detail::baseline_wgrad(), nullptr, 0,
-          baseline_copy_runs, baseline_add_to};
+          baseline_copy_runs, baseline_add_to, nullptr};
     i.dot = conv2d_detail::baseline_dot(&i.ndot);
     return i;
 }
@@ -158,7 +167,7 @@ Isa pick_isa() {
     {
         Isa i{&conv2d_detail::avx512_conv_gemm(), &conv2d_detail::avx512_conv_gemm_narrow(),
               &conv2d_detail::avx512_wgrad(), nullptr, 0, conv2d_detail::avx512_copy_runs,
-              conv2d_detail::avx512_add_to};
+              conv2d_detail::avx512_add_to, &winograd::avx512_kernels()};
         i.dot = conv2d_detail::avx512_dot(&i.ndot);
         return i;
     }
@@ -171,6 +180,19 @@ Isa pick_isa() {
 }
 
 std::atomic<bool> g_force_baseline{false};
+
+// KILN_CONV_WINOGRAD=0 keeps every layer on the implicit GEMM (bit-for-bit the direct sum's rounding pattern).
+bool winograd_from_env() {
+    const char* v = std::getenv("KILN_CONV_WINOGRAD");
+    return !(v && v[0] == '0' && v[1] == '\0');
+}
+std::atomic<bool> g_winograd{winograd_from_env()};
+
+// The Winograd transforms where the ISA has them, the switch allows and the layer is 3x3 stride 1; else NULL.
+const winograd::Kernels* winograd_for(const Isa& is, bool applies) {
+    return is.wino && applies && g_winograd.load(std::memory_order_relaxed) ? is.wino : nullptr;
+}
+winograd::WgradTile wgrad_tile_of(const WgradKernels& wk) { return {wk.mr, wk.nr, wk.tile, wk.pack_b}; }
 
 const Isa& isa() {
     static const Isa dispatched = pick_isa();
@@ -191,13 +213,6 @@ int64_t data_rows(const Geometry& g) {
     return std::min<int64_t>(g.c, std::max<int64_t>(1, 1024 / rs)) * rs;
 }
 
-int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
-int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
-// Equal blocks of at most `cap`, each a multiple of `unit` (K = 400 with cap 384 gives 2 x 200, not 384 + 16).
-int64_t balanced_block(int64_t total, int64_t cap, int64_t unit) {
-    return std::min(round_up(ceil_div(total, ceil_div(total, cap)), unit), round_up(total, unit));
-}
-int64_t align16(int64_t floats) { return round_up(floats, 16); }  // keeps every scratch slice 64-byte aligned
 
 // ---- positions and blocks -------------------------------------------------------------------------------------
 
@@ -256,51 +271,6 @@ struct TapWalker {
         }
     }
 };
-
-// ---- scratch and threads ---------------------------------------------------------------------------------------
-
-// Scratch of the calling thread, grown to the largest call seen and reused (the pool's workers use slices of it).
-class Scratch {
-  public:
-    ~Scratch() { std::free(p_); }
-    float* get(size_t floats) {
-        if (floats > cap_) {
-            std::free(p_);
-            p_ = nullptr;
-            cap_ = 0;
-            const size_t bytes = (floats * sizeof(float) + 63) / 64 * 64;
-            p_ = static_cast<float*>(std::aligned_alloc(64, bytes));
-            if (p_ == nullptr) throw std::bad_alloc();  // before any task runs: core turns it into OUT_OF_MEMORY
-            cap_ = floats;
-        }
-        return p_;
-    }
-
-  private:
-    float* p_ = nullptr;
-    size_t cap_ = 0;
-};
-
-thread_local Scratch t_scratch;
-
-int64_t slots_for(int64_t items) { return std::max<int64_t>(1, std::min<int64_t>(num_threads(), items)); }
-
-// Runs body(slot_scratch, item) for every item in [0, items): up to slots_for(items) participants take items in
-// order from a shared counter (a thread slowed by the JVM or another process delays the call by one item at most),
-// each with its own `per_slot` floats at slots + slot * per_slot.
-template <class Body>
-void run_items(int64_t items, float* slots, int64_t per_slot, Body&& body) {
-    if (items <= 0) return;
-    const int64_t n_slots = slots_for(items);
-    std::atomic<int64_t> next{0};
-    auto worker = [&](int64_t slot) {
-        float* mem = slots + slot * per_slot;
-        for (int64_t i = next.fetch_add(1); i < items; i = next.fetch_add(1)) body(mem, i);
-    };
-    if (n_slots == 1) return worker(0);
-    // Each chunk of parallel_for starts at a distinct index, which names its slot; inline runs use slot 0 for all.
-    parallel_for(n_slots, [&](int64_t begin, int64_t) { worker(begin); });
-}
 
 // ---- im2col pieces ---------------------------------------------------------------------------------------------
 
@@ -504,11 +474,13 @@ ForwardLayout forward_layout(const Geometry& g, const KernelSet& ks) {
 void conv2d_forward(const Geometry& g, const float* x, const float* w, const float* bias, float* y) {
     if (conv::y_size(g) == 0) return;
     const Isa& is = isa();
+    if (const winograd::Kernels* wk = winograd_for(is, winograd::applies(g)))
+        return winograd::forward(*wk, *is.gemm, g, x, w, bias, y);
     const KernelSet& ks = gemm_for(is, g.k);
     const ForwardLayout f = forward_layout(g, ks);
     const Plan& pl = f.pl;
     const int64_t crs = pl.crs, items = g.n * pl.blocks, n_slots = slots_for(items);
-    float* ws = t_scratch.get(f.shared + n_slots * f.per_slot);
+    float* ws = work::thread_scratch(f.shared + n_slots * f.per_slot);
     float* ap = ws;  // W as GEMM A panels, one (kpad, kb) block per tap block, packed once and shared read-only
 
     for (int64_t pc = 0; pc < crs; pc += f.kc) {
@@ -636,11 +608,13 @@ DataLayout data_layout(const Geometry& g, const KernelSet& ks) {
 void conv2d_backward_data(const Geometry& g, const float* dy, const float* w, float* dx) {
     if (conv::x_size(g) == 0) return;
     const Isa& is = isa();
+    if (const winograd::Kernels* wk = winograd_for(is, winograd::applies_backward_data(g)))
+        return winograd::backward_data(*wk, *is.gemm, g, dy, w, dx);
     const KernelSet& ks = gemm_for(is, data_rows(g));
     const DataLayout d = data_layout(g, ks);
     const Plan& pl = d.pl;
     const int64_t crs = pl.crs, units = g.n * d.chunks;
-    float* ws = t_scratch.get(d.shared + slots_for(units) * d.per_slot);
+    float* ws = work::thread_scratch(d.shared + slots_for(units) * d.per_slot);
     // W^T as A panels, per channel chunk and filter block: op(A)(i, f) = w[f crs + t0 + i] for the chunk's rows.
     // Every image's unit of a chunk reads the same panels, so they are packed once, here.
     for (int64_t ch = 0; ch < d.chunks; ++ch) {
@@ -842,7 +816,7 @@ void backward_weight_dot(const Geometry& g, const DotLayout& v, const float* x, 
     const int64_t crs = g.c * g.r * g.s, rs = g.r * g.s, hw = g.h * g.w, pq = g.p * g.q;
     const int64_t units = v.groups * v.fchunks, panel = v.groups_img * dk.mr * 16;
     const int tail = static_cast<int>(pq - (v.groups_img - 1) * 16);
-    float* ws = t_scratch.get(v.shared + slots_for(units) * v.per_slot);
+    float* ws = work::thread_scratch(v.shared + slots_for(units) * v.per_slot);
     float* part = ws;
     double* bpart = reinterpret_cast<double*>(ws + align16(v.groups * v.tpad * g.k));
     run_items(units, ws + v.shared, v.per_slot, [&](float* mem, int64_t unit) {
@@ -897,7 +871,10 @@ void conv2d_backward_weight(const Geometry& g, const float* x, const float* dy, 
         if (dbias) std::fill(dbias, dbias + g.k, 0.0f);
         return;
     }
-    const DotLayout dl = dot_layout(g, isa());
+    const Isa& is = isa();
+    if (const winograd::Kernels* wk = winograd_for(is, winograd::applies(g)))
+        return winograd::backward_weight(*wk, wgrad_tile_of(*is.wgrad), g, x, dy, dw, dbias);
+    const DotLayout dl = dot_layout(g, is);
     if (dl.use)
         backward_weight_dot(g, dl, x, dy, dw, dbias);
     else
@@ -912,7 +889,7 @@ void backward_weight_gemm(const Geometry& g, const float* x, const float* dy, fl
     const Plan& pl = v.pl;
     const int64_t crs = pl.crs, items = g.n * pl.blocks, units = v.groups * v.chunks;
     const int64_t groups16 = pl.L / 16, mr = wk.mr, nr = wk.nr;
-    float* ws = t_scratch.get(v.shared + slots_for(units) * v.per_slot);
+    float* ws = work::thread_scratch(v.shared + slots_for(units) * v.per_slot);
     float* part = ws;
     double* bpart = reinterpret_cast<double*>(ws + align16(v.groups * v.tpad * v.kp));
 
@@ -1003,13 +980,22 @@ uint64_t conv2d_workspace_bytes(const Geometry& g) {
     const int64_t bd = d.shared + slots_for(g.n * d.chunks) * d.per_slot;
     const int64_t bw = dl.use ? dl.shared + slots_for(dl.groups * dl.fchunks) * dl.per_slot
                               : v.shared + slots_for(v.groups * v.chunks) * v.per_slot;
-    return static_cast<uint64_t>(std::max({fw, bd, bw})) * sizeof(float);
+    // Where the Winograd path takes a direction, the implicit GEMM's blocks for it are never allocated.
+    int64_t most = winograd_for(is, winograd::applies(g))
+                       ? winograd::workspace_floats(*is.gemm, wgrad_tile_of(*is.wgrad), g)
+                       : std::max(fw, bw);
+    if (!winograd_for(is, winograd::applies_backward_data(g))) most = std::max(most, bd);
+    return static_cast<uint64_t>(most) * sizeof(float);
 }
 
 const char* conv2d_isa() { return isa().wgrad->isa; }
 
 namespace conv2d_detail {
 void force_baseline_for_testing(bool on) { g_force_baseline.store(on); }
+void allow_winograd_for_testing(bool on) { g_winograd.store(on); }
+const char* conv2d_algorithm(const conv::Geometry& g) {
+    return winograd_for(isa(), winograd::applies(g)) ? "winograd" : "implicit-gemm";
+}
 }  // namespace conv2d_detail
 
 }  // namespace kiln::cpu

@@ -31,6 +31,11 @@ namespace conv2d_detail {
 // Makes every later call use the portable kernels (true) or the dispatched ones again (false), so the tests cover
 // the code a machine without AVX-512 runs. Not for use while conv calls are in flight.
 void force_baseline_for_testing(bool on);
+// Lets 3x3 stride-1 layers take the Winograd path (true, the default unless KILN_CONV_WINOGRAD=0) or keeps them on
+// the implicit GEMM (false), so tests and benchmarks can run both. Not for use while conv calls are in flight.
+void allow_winograd_for_testing(bool on);
+// The algorithm the forward of this shape runs now: "winograd" or "implicit-gemm".
+const char* conv2d_algorithm(const conv::Geometry& g);
 }  // namespace conv2d_detail
 
 // The micro-kernel contract below is for the CPU's own files; CUDA code that includes this header (the GPU

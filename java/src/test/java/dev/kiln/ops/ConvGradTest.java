@@ -41,7 +41,9 @@ class ConvGradTest {
     @CsvSource({
             "1,1,5,5,1,3,3,1,0,1,true", "2,3,7,6,4,3,3,1,1,1,true", "1,3,9,9,2,3,3,2,1,1,false",
             "2,1,8,8,3,5,5,1,2,1,true", "1,7,6,5,3,1,1,1,0,1,true", "1,2,9,9,3,3,3,1,2,2,true",
-            "1,3,7,7,2,1,1,2,0,1,false", "2,2,11,7,5,3,5,2,2,1,true"})
+            "1,3,7,7,2,1,1,2,0,1,false", "2,2,11,7,5,3,5,2,2,1,true",
+            // 3x3 stride 1 with 8+ channels: the Winograd path on AVX-512 CPUs
+            "2,8,6,7,9,3,3,1,1,1,true", "1,9,5,5,8,3,3,1,2,1,false"})
     void conv2d(int n, int c, int h, int w, int k, int r, int s, int stride, int pad, int dil, boolean bias) {
         float[][] inputs = bias
                 ? new float[][] {GradCheck.uniform(n * c * h * w, 61, -1, 1), GradCheck.uniform(k * c * r * s, 62, -1, 1), GradCheck.uniform(k, 63, -1, 1)}
