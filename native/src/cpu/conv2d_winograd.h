@@ -20,7 +20,8 @@
 // its place in the block. The transforms take a block's tiles as chunks of one vector: two halves of at most 8
 // consecutive tiles of one tile row each, half a in lanes 0..7 and half b (the tiles that follow, in the same row or
 // the next) in lanes 8..15. A half's patches are then one 16-column window of each input row, so small images (13
-// columns, 6 or 7 tiles a row) still fill most lanes. A chunk's slots are contiguous and never cross a multiple of 16.
+// columns, 6 or 7 tiles a row) still fill most lanes. A chunk's slots are contiguous and never cross a multiple of
+// the layouts' slot group (16 at least), so each chunk is one masked store per xi.
 #pragma once
 
 #include <cstdint>
