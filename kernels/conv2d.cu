@@ -6,7 +6,9 @@
 //   backward-data    dx (c, n h w)  = W' (c, k r s)    * col'(dy) (k r s, n h w)   (each dx element gathers the dy
 //                                                       positions that saw it: no scatter, no atomics)
 //   backward-weight  dW (k, c r s)  = dy (k, n p q)    * col(x)^T (n p q, c r s)   split over n p q across blocks
-//                                                       when dW alone has too few tiles; the splits add atomically
+//                                                       when dW alone has too few tiles; each split stores its own
+//                                                       partial dW and a second kernel sums them in split order, so
+//                                                       the result is the same on every run (no float atomics)
 // One block computes a 64 x 64 tile of the GEMM with 256 threads, 4 x 4 accumulators each, over 16-deep slices
 // staged through double-buffered shared memory: the next slice is loaded into registers while the current one is
 // multiplied, so one __syncthreads per slice suffices.
@@ -169,8 +171,8 @@ struct BackwardWeight {
     float* __restrict__ dw;
     int crs, rs, hw, pq;
     int64_t npq;    // n p q: the depth
-    int64_t chunk;  // depth per split, a multiple of kBK
-    bool atomic;    // more than one split: add into the zeroed dw
+    int64_t chunk;     // depth per split, a multiple of kBK
+    float* partials;   // more than one split: split z stores to partials + z * k * crs instead of dw
 
     struct Cols {
         int64_t coff[4];  // c * h * w of the column's tap, or -1 past the last tap
@@ -222,11 +224,8 @@ struct BackwardWeight {
 #pragma unroll
             for (int b = 0; b < 4; ++b) {
                 if (t0 + b >= crs) continue;
-                float* p = dw + (k + a) * crs + t0 + b;
-                if (atomic)
-                    atomicAdd(p, acc[a][b]);
-                else
-                    *p = acc[a][b];
+                float* out = partials ? partials + (int64_t)blockIdx.z * g.k * crs : dw;
+                out[(k + a) * crs + t0 + b] = acc[a][b];
             }
         }
     }
@@ -317,6 +316,16 @@ __global__ void __launch_bounds__(kThreads) bias_grad_kernel(const float* __rest
     }
 }
 
+// dw[e] = sum over the splits z, in order, of partials[z * count + e]: the deterministic end of a split reduction.
+__global__ void __launch_bounds__(kThreads) sum_partials_kernel(const float* __restrict__ partials,
+                                                                float* __restrict__ dw, int64_t count, int64_t splits) {
+    for (int64_t e = (int64_t)blockIdx.x * kThreads + threadIdx.x; e < count; e += (int64_t)gridDim.x * kThreads) {
+        float s = 0.0f;
+        for (int64_t z = 0; z < splits; ++z) s += __ldg(partials + z * count + e);
+        dw[e] = s;
+    }
+}
+
 // ---- host launchers --------------------------------------------------------------------------------------------
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
@@ -355,37 +364,64 @@ cudaError_t conv2d_backward_data(cudaStream_t s, const Geometry& g, const float*
     return launch_gemm(s, p, g.c, p.cols, 1);
 }
 
+namespace {
+
+// Splits of backward-weight's n p q reduction on the current device. dW has few tiles (64 x 576 is 9): split until
+// the GPU has about 4 blocks per SM, keeping at least 32 slices (512 positions) per split so the partials' final sum
+// stays a small part of the work.
+struct WeightSplit {
+    int64_t chunk, splits;
+};
+
+WeightSplit weight_split(const Geometry& g) {
+    const int64_t crs = g.c * g.r * g.s, npq = g.n * g.p * g.q;
+    int device = 0, sms = 80;
+    if (cudaGetDevice(&device) == cudaSuccess) cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device);
+    const int64_t tiles = ceil_div(g.k, kBM) * ceil_div(crs, kBN);
+    const int64_t slices = ceil_div(npq, kBK);
+    int64_t splits = std::max<int64_t>(1, std::min<int64_t>(ceil_div(4 * (int64_t)sms, tiles), slices / 32));
+    splits = std::min<int64_t>(splits, 65535);
+    WeightSplit ws;
+    ws.chunk = ceil_div(slices, splits) * kBK;
+    ws.splits = std::max<int64_t>(1, ceil_div(npq, ws.chunk));  // no empty split
+    return ws;
+}
+
+}  // namespace
+
+size_t conv2d_backward_weight_workspace_bytes(const Geometry& g) {
+    if (g.n == 0 || conv::w_size(g) == 0) return 0;
+    const WeightSplit ws = weight_split(g);
+    return ws.splits > 1 ? (size_t)ws.splits * (size_t)conv::w_size(g) * sizeof(float) : 0;
+}
+
 cudaError_t conv2d_backward_weight(cudaStream_t s, const Geometry& g, const float* x, const float* dy, float* dw,
-                                   float* dbias) {
+                                   float* dbias, float* workspace) {
     const int64_t crs = g.c * g.r * g.s;
     if (g.n == 0) {  // nothing to sum: the gradients are zero
         cudaError_t e = cudaMemsetAsync(dw, 0, (size_t)(g.k * crs) * sizeof(float), s);
         if (e == cudaSuccess && dbias) e = cudaMemsetAsync(dbias, 0, (size_t)g.k * sizeof(float), s);
         return e;
     }
-    BackwardWeight p{g, x, dy, dw, 0, 0, 0, 0, 0, 0, false};
+    BackwardWeight p{g, x, dy, dw, 0, 0, 0, 0, 0, 0, nullptr};
     p.rs = (int)(g.r * g.s);
     p.crs = (int)crs;
     p.hw = (int)(g.h * g.w);
     p.pq = (int)(g.p * g.q);
     p.npq = g.n * g.p * g.q;
-
-    // dW has few tiles (64 x 576 is 9): split the n p q reduction until the GPU has about 4 blocks per SM, keeping
-    // at least 32 slices (512 positions) per split so the atomic adds stay a small part of the work.
-    int device = 0, sms = 80;
-    if (cudaGetDevice(&device) == cudaSuccess) cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device);
-    const int64_t tiles = ceil_div(g.k, kBM) * ceil_div(crs, kBN);
-    const int64_t slices = ceil_div(p.npq, kBK);
-    int64_t splits = std::max<int64_t>(1, std::min<int64_t>(ceil_div(4 * (int64_t)sms, tiles), slices / 32));
-    splits = std::min<int64_t>(splits, 65535);
-    p.chunk = ceil_div(slices, splits) * kBK;
-    splits = ceil_div(p.npq, p.chunk);  // no empty split
-    p.atomic = splits > 1;
-    if (p.atomic) {
-        const cudaError_t e = cudaMemsetAsync(dw, 0, (size_t)(g.k * crs) * sizeof(float), s);
-        if (e != cudaSuccess) return e;
+    const WeightSplit ws = weight_split(g);
+    p.chunk = ws.chunk;
+    if (ws.splits > 1) {
+        if (!workspace) return cudaErrorInvalidValue;  // the caller sized it with conv2d_backward_weight_workspace_bytes
+        p.partials = workspace;
     }
-    const cudaError_t e = launch_gemm(s, p, g.k, crs, splits);
+    cudaError_t e = launch_gemm(s, p, g.k, crs, ws.splits);
+    if (e == cudaSuccess && ws.splits > 1) {
+        const int64_t count = g.k * crs;
+        const unsigned blocks = (unsigned)std::min<int64_t>(ceil_div(count, kThreads), 4096);
+        sum_partials_kernel<<<blocks, kThreads, 0, s>>>(workspace, dw, count, ws.splits);
+        e = cudaGetLastError();
+    }
     if (e != cudaSuccess || !dbias) return e;
     bias_grad_kernel<<<(unsigned)g.k, kThreads, 0, s>>>(dy, dbias, g.n, g.k, p.pq);
     return cudaGetLastError();

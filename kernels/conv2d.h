@@ -5,6 +5,8 @@
 
 #include <cuda_runtime_api.h>
 
+#include <cstddef>
+
 #include "common/conv_geometry.h"
 
 namespace kiln::cuda {
@@ -14,9 +16,11 @@ cudaError_t conv2d_forward(cudaStream_t s, const conv::Geometry& g, const float*
                            float* y);
 // dx (n, c, h, w) from dy (n, k, p, q) and w. Assigns dx.
 cudaError_t conv2d_backward_data(cudaStream_t s, const conv::Geometry& g, const float* dy, const float* w, float* dx);
-// dw (k, c, r, s) and, when dbias is not NULL, dbias (k) from x and dy. Assigns both. dw is summed with atomics when
-// the reduction over n p q is split across blocks, so its last bits may differ from run to run.
+// dw (k, c, r, s) and, when dbias is not NULL, dbias (k) from x and dy. Assigns both. Where the reduction over n p q
+// is split across blocks, the splits' partial sums go to `workspace` (conv2d_backward_weight_workspace_bytes(g) on
+// the current device; NULL where that is 0) and are added in a fixed order: the same bits on every run.
+size_t conv2d_backward_weight_workspace_bytes(const conv::Geometry& g);
 cudaError_t conv2d_backward_weight(cudaStream_t s, const conv::Geometry& g, const float* x, const float* dy, float* dw,
-                                   float* dbias);
+                                   float* dbias, float* workspace);
 
 }  // namespace kiln::cuda

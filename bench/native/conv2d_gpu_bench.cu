@@ -106,9 +106,11 @@ int main() {
         const Geometry& g = sh.g;
         const size_t nx = kiln::conv::x_size(g), nw = kiln::conv::w_size(g), ny = kiln::conv::y_size(g);
         const std::vector<float> hx = uniform(nx, 1), hw = uniform(nw, 2), hb = uniform(g.k, 3), hdy = uniform(ny, 4);
-        Dev x, w, b, y, dy, dx, dw, db;
+        Dev x, w, b, y, dy, dx, dw, db, ws;
+        const size_t nws = std::max<size_t>(1, kiln::cuda::conv2d_backward_weight_workspace_bytes(g) / sizeof(float));
         const std::initializer_list<std::pair<Dev*, size_t>> buffers = {
-            {&x, nx}, {&w, nw}, {&b, (size_t)g.k}, {&y, ny}, {&dy, ny}, {&dx, nx}, {&dw, nw}, {&db, (size_t)g.k}};
+            {&x, nx}, {&w, nw}, {&b, (size_t)g.k}, {&y, ny},  {&dy, ny},
+            {&dx, nx}, {&dw, nw}, {&db, (size_t)g.k}, {&ws, nws}};
         for (auto [d, n] : buffers) {
             d->n = n;
             CHECK(cudaMalloc(&d->p, n * sizeof(float)));
@@ -130,7 +132,7 @@ int main() {
              [&] { kiln::cpu::conv2d_forward(g, hx.data(), hw.data(), hb.data(), ry.data()); }, &y, &ry},
             {"backward-data", [&] { return kiln::cuda::conv2d_backward_data(stream, g, dy.p, w.p, dx.p); },
              [&] { kiln::cpu::conv2d_backward_data(g, hdy.data(), hw.data(), rdx.data()); }, &dx, &rdx},
-            {"backward-weight", [&] { return kiln::cuda::conv2d_backward_weight(stream, g, x.p, dy.p, dw.p, db.p); },
+            {"backward-weight", [&] { return kiln::cuda::conv2d_backward_weight(stream, g, x.p, dy.p, dw.p, db.p, ws.p); },
              [&] { kiln::cpu::conv2d_backward_weight(g, hx.data(), hdy.data(), rdw.data(), rdb.data()); }, &dw,
              &rdw},
         };

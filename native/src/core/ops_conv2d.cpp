@@ -128,7 +128,13 @@ kiln_status kiln_conv2d_backward_weight_f32(kiln_context* ctx, const kiln_conv2d
         kiln::require_data(dy, (size_t)kiln::conv::y_size(g), op, "dy");
         kiln::require_data(dw, (size_t)kiln::conv::w_size(g), op, "dw");
         if (kiln::on_cpu(cx)) return kiln::cpu::conv2d_backward_weight(g, x, dy, dw, dbias);
-        KILN_CUDA_RUN(op, kiln::cuda::conv2d_backward_weight(KILN_STREAM(cx), g, x, dy, dw, dbias));
+#if KILN_WITH_CUDA
+        kiln::DeviceScratch workspace(cx, kiln::cuda::conv2d_backward_weight_workspace_bytes(g));
+        KILN_CUDA_RUN(op, kiln::cuda::conv2d_backward_weight(KILN_STREAM(cx), g, x, dy, dw, dbias,
+                                                             workspace.as<float>()));
+#else
+        KILN_CUDA_RUN(op, 0);
+#endif
     });
 }
 

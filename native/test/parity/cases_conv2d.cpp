@@ -92,6 +92,27 @@ std::vector<OpCase> conv2d_cases() {
     };
     std::vector<OpCase> cases;
     for (const Conv& t : shapes) add_cases(cases, t);
+
+    // Backward-weight twice on one context: the second result minus the first must be exactly 0 on both backends.
+    // This shape gives dW few tiles and a long n p q reduction, which the GPU splits across blocks: the splits'
+    // partials must add in a fixed order, never by racing atomics.
+    const Conv split{"split-reduction", 32, 16, 28, 28, 32, 3, 3, 1, 1, 1, 1, 1, 1};
+    const kiln_conv2d_desc d = desc_of(split);
+    const size_t nx = d.n * d.c * d.h * d.w, nw = d.k * d.c * d.r * d.s, ny = d.n * d.k * d.p * d.q;
+    cases.push_back(OpCase{"conv2d_backward_weight repeatable", shape_of(split, d), 0.0,
+                           {in_f32(host_uniform(nx, 71)), in_f32(host_uniform(ny, 72)), out_f32(nw), out_f32(nw)},
+                           [d, nw](kiln_context* ctx, const std::vector<void*>& p) {
+                               const float *x = (const float*)p[0], *dy = (const float*)p[1];
+                               float *first = (float*)p[2], *diff = (float*)p[3];
+                               kiln_status st = kiln_conv2d_backward_weight_f32(ctx, &d, x, dy, first, nullptr);
+                               if (st == KILN_OK) st = kiln_conv2d_backward_weight_f32(ctx, &d, x, dy, diff, nullptr);
+                               if (st == KILN_OK)
+                                   st = kiln_binary_f32(ctx, KILN_SUB, diff, (int64_t)nw, first, (int64_t)nw, diff, 1,
+                                                        (int64_t)nw);
+                               // first differs between backends by rounding: compare only the difference.
+                               if (st == KILN_OK) st = kiln_fill_f32(ctx, first, (int64_t)nw, 0.0f);
+                               return st;
+                           }});
     return cases;
 }
 
