@@ -5,11 +5,8 @@
 #include <algorithm>
 #include <cstdlib>
 
-#if defined(__linux__)
-#include <sys/mman.h>
-#endif
-
 #include "cpu/parallel.h"
+#include "cpu/work_items.h"
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -63,34 +60,9 @@ const KernelSet& active() {
     return ks;
 }
 
-// Per-thread packing buffers, grown to the largest block seen and reused across calls (pool workers live
-// forever, so their buffers are allocated once). Bounded by (mc + nc) * kc floats per thread, about 4 MiB.
-class Workspace {
-  public:
-    ~Workspace() { std::free(p_); }
-    // nullptr when the allocation fails; the caller then takes the unpacked path instead of throwing.
-    float* get(size_t floats) {
-        if (floats > cap_) {
-            std::free(p_);
-            // Buffers of megabytes get 2 MiB alignment so that transparent huge pages can back them (fewer
-            // TLB misses while streaming the packed A block); small ones just page alignment.
-            const size_t huge = size_t(2) << 20, want = floats * sizeof(float);
-            const size_t align = want >= huge ? huge : 4096, bytes = (want + align - 1) / align * align;
-            p_ = static_cast<float*>(std::aligned_alloc(align, bytes));
-            cap_ = p_ ? bytes / sizeof(float) : 0;
-#if defined(__linux__) && defined(MADV_HUGEPAGE)
-            if (p_ && align == huge) madvise(p_, bytes, MADV_HUGEPAGE);  // a hint: THP is often "madvise" only
-#endif
-        }
-        return p_;
-    }
-
-  private:
-    float* p_ = nullptr;
-    size_t cap_ = 0;
-};
-
-thread_local Workspace t_workspace;
+// Per-thread packing buffers (work_items.h), bounded by (mc + nc) * kc floats per thread, about 4 MiB; when one
+// cannot be had the caller takes the unpacked path instead of throwing.
+thread_local work::Scratch t_workspace;
 
 // One GEMM on a rectangle of C: op(A) is (m, k), op(B) is (k, n), C is (m, n).
 struct Problem {
@@ -107,14 +79,9 @@ struct Problem {
     }
 };
 
-int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
-int64_t round_up(int64_t a, int64_t b) { return ceil_div(a, b) * b; }
-
-// Splits `total` into equal blocks of at most `cap`, each a multiple of `unit`: avoids a thin last block
-// (K = 400 with kc = 384 becomes two blocks of 200, not 384 + 16).
-int64_t balanced_block(int64_t total, int64_t cap, int64_t unit) {
-    return std::min(round_up(ceil_div(total, ceil_div(total, cap)), unit), round_up(total, unit));
-}
+using work::balanced_block;  // equal blocks, no thin last one (K = 400 with kc = 384: two of 200, not 384 + 16)
+using work::ceil_div;
+using work::round_up;
 
 void scale_c(const Problem& p) {  // C = beta * C; beta == 0 writes zeros without reading C
     for (int64_t i = 0; i < p.m; ++i) {
@@ -148,7 +115,7 @@ void gemm_serial(const KernelSet& ks, const Problem& p) {
     const int64_t mc = balanced_block(p.m, ks.mc, ks.mr);
     const int64_t nc = balanced_block(p.n, ks.nc, ks.nr);
     const int64_t a_floats = round_up(round_up(mc, ks.mr) * kc, 16);  // B block starts on a cache line
-    float* a_pack = t_workspace.get(a_floats + round_up(nc, ks.nr) * kc);
+    float* a_pack = t_workspace.try_get(a_floats + round_up(nc, ks.nr) * kc);
     if (a_pack == nullptr) return gemm_unpacked(p);
     float* b_pack = a_pack + a_floats;
 

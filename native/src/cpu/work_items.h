@@ -9,25 +9,40 @@
 #include <cstdlib>
 #include <new>
 
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
+
 #include "cpu/parallel.h"
 
 namespace kiln::cpu::work {
 
-// Scratch of the calling thread, grown to the largest call seen and reused (the pool's workers use slices of it).
+// A growable per-thread buffer, grown to the largest request seen and reused (pool workers live forever, so theirs
+// is allocated once). Buffers of megabytes get 2 MiB alignment so that transparent huge pages can back them (fewer
+// TLB misses while streaming packed panels); small ones page alignment.
 class Scratch {
   public:
     ~Scratch() { std::free(p_); }
-    float* get(size_t floats) {
+    // At least `floats` floats, or NULL when the allocation fails (the old buffer is gone then too).
+    float* try_get(size_t floats) {
         if (floats > cap_) {
             std::free(p_);
-            p_ = nullptr;
-            cap_ = 0;
-            const size_t bytes = (floats * sizeof(float) + 63) / 64 * 64;
-            p_ = static_cast<float*>(std::aligned_alloc(64, bytes));
-            if (p_ == nullptr) throw std::bad_alloc();  // before any task runs: core turns it into OUT_OF_MEMORY
-            cap_ = floats;
+            const size_t huge = size_t(2) << 20, want = floats * sizeof(float);
+            const size_t align = want >= huge ? huge : 4096, bytes = (want + align - 1) / align * align;
+            p_ = static_cast<float*>(std::aligned_alloc(align, bytes));
+            cap_ = p_ ? bytes / sizeof(float) : 0;
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+            if (p_ && align == huge) madvise(p_, bytes, MADV_HUGEPAGE);  // a hint: THP is often "madvise" only
+#endif
         }
         return p_;
+    }
+    // The same, throwing std::bad_alloc on failure: for callers that have not started any work yet (core turns it
+    // into KILN_ERR_OUT_OF_MEMORY).
+    float* get(size_t floats) {
+        float* p = try_get(floats);
+        if (p == nullptr) throw std::bad_alloc();
+        return p;
     }
 
   private:
@@ -35,7 +50,7 @@ class Scratch {
     size_t cap_ = 0;
 };
 
-// The calling thread's scratch: at least `floats` floats, 64-byte aligned, valid until its next call.
+// The calling thread's scratch for the convolution's algorithms: at least `floats` floats, valid until its next call.
 inline float* thread_scratch(size_t floats) {
     static thread_local Scratch scratch;
     return scratch.get(floats);
