@@ -1,6 +1,7 @@
-// CPU 2-D convolution (NCHW fp32): forward, backward-data and backward-weight as implicit GEMMs. Conventions: all
-// three assign their outputs; results do not depend on the thread count (every output element is summed in an
-// order fixed by the shape alone).
+// CPU 2-D convolution (NCHW fp32): forward, backward-data and backward-weight as implicit GEMMs, and the dispatch
+// that sends 3x3 stride-1 layers to Winograd F(2x2, 3x3) instead where the CPU has AVX-512 (conv2d_winograd.h).
+// Conventions: all three assign their outputs; results do not depend on the thread count (every output element is
+// summed in an order fixed by the shape alone).
 //
 // How the GEMMs are fed. The output positions of one image are cut into blocks of L; a work item is (image, block),
 // and its im2col rows are written straight into the packed panel layout the micro-kernels read (implicit packing),
