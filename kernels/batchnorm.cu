@@ -1,11 +1,12 @@
 // Batch norm on the GPU. Conventions: outputs and gradients are assigned, never accumulated. Training forward and
-// backward give each channel to one block (grid-stride over channels): the block sums the channel's m = n * hw
-// elements with per-thread partials in fixed chains and a fixed-order block reduction (warp shuffles, no atomics), so
-// results are bitwise reproducible run to run, then writes that channel's outputs itself, so no second launch and no
-// scratch memory are needed. Statistics are two-pass (sum, then sum of squared deviations from the mean), which stays
-// accurate when |mean| >> std; x is read three times, mostly from L2. Evaluation is element-wise. Per-element formulas
-// are kernels/common/batchnorm_math.h, shared with native/src/cpu/batchnorm.cpp (eval is bit-identical to it; training
-// differs only by the rounding of the sums: fp32 here, double there).
+// backward, and the evaluation backward when dgamma/dbeta are wanted, give each channel to one block (grid-stride over
+// channels): the block sums the channel's m = n * hw elements with per-thread partials in fixed chains and a
+// fixed-order block reduction (warp shuffles, no atomics), so results are bitwise reproducible run to run, then writes
+// that channel's outputs itself, so no second launch and no scratch memory are needed. Statistics are two-pass (sum,
+// then sum of squared deviations from the mean), which stays accurate when |mean| >> std; x is read three times,
+// mostly from L2. Evaluation, and its backward's dx alone, are element-wise. Per-element formulas are
+// kernels/common/batchnorm_math.h, shared with native/src/cpu/batchnorm.cpp (eval and the eval backward's dx are
+// bit-identical to it; the sums differ only by their rounding: fp32 here, double there).
 #include <cstdint>
 
 #include "batchnorm.h"
@@ -165,6 +166,18 @@ __global__ void __launch_bounds__(kEltThreads) bn_eval_flat_kernel(const float* 
     }
 }
 
+// The parameter gradients of channel ch from the threads' partials (a = sum dy, b = sum dy (x - mean)), reduced in a
+// fixed-order tree: dbeta = a, dgamma = invstd * b (each when wanted). Returns (a, invstd * b) to every thread.
+__device__ Pair param_grads(const Pair& part, float invstd, int64_t ch, float* dgamma, float* dbeta, float* smem) {
+    const float g = block_reduce(part.a, SumOp{}, 0.0f, smem);
+    const float gx = kiln_fmul(block_reduce(part.b, SumOp{}, 0.0f, smem), invstd);
+    if (threadIdx.x == 0) {
+        if (dbeta) dbeta[ch] = g;
+        if (dgamma) dgamma[ch] = gx;
+    }
+    return Pair{g, gx};
+}
+
 // ---- training backward ---------------------------------------------------------------------------------------------
 
 __global__ void __launch_bounds__(1024) bn_backward_kernel(const float* __restrict__ x, const float* __restrict__ dy,
@@ -184,12 +197,8 @@ __global__ void __launch_bounds__(1024) bn_backward_kernel(const float* __restri
             const float g = __ldg(dy + o);
             return Pair{g, kiln_fmul(g, kiln_fadd(__ldg(x + o), -mean))};
         });
-        const float g = block_reduce(part.a, SumOp{}, 0.0f, smem);
-        const float gx = kiln_fmul(block_reduce(part.b, SumOp{}, 0.0f, smem), invstd);
-        if (threadIdx.x == 0) {
-            if (dbeta) dbeta[ch] = g;
-            if (dgamma) dgamma[ch] = gx;
-        }
+        const Pair sums = param_grads(part, invstd, ch, dgamma, dbeta, smem);
+        const float g = sums.a, gx = sums.b;
         if (dx) {
             const float scale = bn_scale(gamma, ch, invstd);
             const float mean_dy = kiln_fdiv(g, (float)m), mean_dy_xhat = kiln_fdiv(gx, (float)m);
@@ -197,6 +206,48 @@ __global__ void __launch_bounds__(1024) bn_backward_kernel(const float* __restri
                 dx[o] = bn_backward_dx(__ldg(x + o), __ldg(dy + o), mean, invstd, scale, mean_dy, mean_dy_xhat);
             });
         }
+    }
+}
+
+// ---- evaluation backward -------------------------------------------------------------------------------------------
+
+// dgamma and/or dbeta wanted: one block per channel as in the training backward (fixed-order sums, no atomics). dx
+// needs no statistic, so each thread writes its elements' dx while summing: one read of dy. x is read only for dgamma.
+__global__ void __launch_bounds__(1024) bn_backward_eval_kernel(const float* __restrict__ x,
+                                                                const float* __restrict__ dy,
+                                                                const float* __restrict__ gamma,
+                                                                const float* __restrict__ running_mean,
+                                                                const float* __restrict__ running_var, float eps,
+                                                                float* __restrict__ dx, float* __restrict__ dgamma,
+                                                                float* __restrict__ dbeta, int64_t n, int64_t c,
+                                                                int64_t hw) {
+    __shared__ float smem[32];
+    const int64_t m = n * hw, stride = c * hw;
+    for (int64_t ch = blockIdx.x; ch < c; ch += gridDim.x) {
+        const int64_t base = ch * hw;
+        const float mean = __ldg(running_mean + ch), invstd = bn_invstd(__ldg(running_var + ch), eps);
+        const float scale = bn_scale(gamma, ch, invstd);
+        // a = sum dy, b = sum dy (x - running_mean); invstd is applied to b once per channel.
+        const Pair part = channel_partial<Pair>(m, hw, stride, base, [&](int64_t o) {
+            const float g = __ldg(dy + o);
+            if (dx) dx[o] = bn_backward_eval_dx(g, scale);
+            return Pair{g, dgamma ? kiln_fmul(g, kiln_fadd(__ldg(x + o), -mean)) : 0.0f};
+        });
+        param_grads(part, invstd, ch, dgamma, dbeta, smem);
+    }
+}
+
+// dx alone: element-wise, flat over elements like bn_eval_flat_kernel, so small c still fills the GPU.
+template <typename Index>
+__global__ void __launch_bounds__(kEltThreads) bn_backward_eval_dx_kernel(const float* __restrict__ dy,
+                                                                          const float* __restrict__ gamma,
+                                                                          const float* __restrict__ running_var,
+                                                                          float eps, float* __restrict__ dx,
+                                                                          Index total, Index c, Index hw) {
+    for (Index k = flat_thread_index<Index>(); k < total; k += flat_thread_stride<Index>()) {
+        const Index ch = (k / hw) % c;
+        const float scale = bn_scale(gamma, (int64_t)ch, bn_invstd(__ldg(running_var + ch), eps));
+        dx[k] = bn_backward_eval_dx(__ldg(dy + k), scale);
     }
 }
 
@@ -245,6 +296,23 @@ cudaError_t batch_norm_backward_f32(cudaStream_t s, int64_t n, int64_t c, int64_
                                     float* dgamma, float* dbeta) {
     bn_backward_kernel<<<grid_1d(c, 1), channel_threads(n * hw), 0, s>>>(x, dy, gamma, save_mean, save_invstd, dx,
                                                                          dgamma, dbeta, n, c, hw);
+    return cudaGetLastError();
+}
+
+cudaError_t batch_norm_backward_eval_f32(cudaStream_t s, int64_t n, int64_t c, int64_t hw, const float* x,
+                                         const float* dy, const float* gamma, const float* running_mean,
+                                         const float* running_var, float eps, float* dx, float* dgamma, float* dbeta) {
+    const int64_t total = n * c * hw;
+    if (dgamma || dbeta) {
+        bn_backward_eval_kernel<<<grid_1d(c, 1), channel_threads(n * hw), 0, s>>>(
+            x, dy, gamma, running_mean, running_var, eps, dx, dgamma, dbeta, n, c, hw);
+    } else {
+        with_index_width(total, [&](auto index) {
+            using Index = decltype(index);
+            bn_backward_eval_dx_kernel<Index><<<grid_1d(total, kEltThreads), kEltThreads, 0, s>>>(
+                dy, gamma, running_var, eps, dx, (Index)total, (Index)c, (Index)hw);
+        });
+    }
     return cudaGetLastError();
 }
 

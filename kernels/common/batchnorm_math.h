@@ -44,4 +44,9 @@ KILN_HD float bn_backward_dx(float x, float dy, float mean, float invstd, float 
     return kiln_fmul(scale, kiln_fadd(kiln_fadd(dy, -mean_dy), -kiln_fmul(xhat, mean_dy_xhat)));
 }
 
+// Backward of the evaluation form for one element: y = (x - running_mean) scale + shift is affine in x with the
+// per-channel scale = gamma * invstd (bn_scale of the running variance's bn_invstd, exactly as the eval forward
+// computed it), so dx = dy * scale. dgamma and dbeta are channel sums, done by each backend in its own precision.
+KILN_HD float bn_backward_eval_dx(float dy, float scale) { return kiln_fmul(dy, scale); }
+
 }  // namespace kiln

@@ -1,7 +1,9 @@
 // Tests of the batch norm entries on a CPU context, through the C ABI: training forward (y, saved mean and invstd)
 // and evaluation against naive double-precision references written here, the running-stat update (unbiased variance,
 // momentum), the backward (dx, dgamma, dbeta) against central finite differences of the double reference, the
-// one-value-per-channel case, a channel with |mean| >> std, optional pointers, and the validation messages.
+// evaluation backward against its closed form in double and against central finite differences of the eval forward,
+// the one-value-per-channel case, a channel with |mean| >> std, an empty batch, optional pointers, and the validation
+// messages.
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -198,6 +200,109 @@ void eval_mode() {
     }
 }
 
+// ---- evaluation backward -------------------------------------------------------------------------------------------
+
+// The closed form in double: y = gamma (x - rm) / sqrt(rv + eps) + beta is affine in x and gamma, linear in beta.
+struct RefEvalGrads {
+    std::vector<double> dx, dgamma, dbeta;
+};
+
+RefEvalGrads ref_eval_backward(const std::vector<double>& x, const std::vector<float>& dy, int64_t n, int64_t c,
+                               int64_t hw, const std::vector<double>& gamma, const std::vector<double>& rm,
+                               const std::vector<double>& rv, double eps) {
+    RefEvalGrads r{std::vector<double>(x.size()), std::vector<double>(c, 0.0), std::vector<double>(c, 0.0)};
+    for (int64_t ch = 0; ch < c; ++ch) {
+        const double invstd = 1.0 / std::sqrt(rv[ch] + eps), g = gamma.empty() ? 1.0 : gamma[ch];
+        for (int64_t i = 0; i < n; ++i)
+            for (int64_t j = 0; j < hw; ++j) {
+                const int64_t k = (i * c + ch) * hw + j;
+                r.dx[k] = dy[k] * g * invstd;
+                r.dgamma[ch] += dy[k] * (x[k] - rm[ch]) * invstd;
+                r.dbeta[ch] += dy[k];
+            }
+    }
+    return r;
+}
+
+void eval_backward(Shape s, bool affine, float eps) {
+    const std::string name = shape3(s.n, s.c, s.hw) + (affine ? " affine" : "");
+    const size_t total = s.n * s.c * s.hw;
+    const std::vector<float> x = uniform(total, 51 + total, -3.0f, 3.0f);
+    const std::vector<float> rm = uniform(s.c, 52), rv = uniform(s.c, 53, 0.1f, 4.0f);
+    const std::vector<float> gamma = uniform(s.c, 54, 0.5f, 2.0f), beta = uniform(s.c, 55);
+    const float* gp = affine ? gamma.data() : nullptr;
+    const std::vector<float> w = uniform(total, 56 + total);  // dy of L = sum w * y
+    std::vector<float> dx(total, kNaN), dgamma(s.c, kNaN), dbeta(s.c, kNaN);
+    EXPECT(kiln_batch_norm_backward_eval_f32(g_ctx, s.n, s.c, s.hw, x.data(), w.data(), gp, rm.data(), rv.data(), eps,
+                                             dx.data(), dgamma.data(), dbeta.data()) == KILN_OK);
+
+    // Closed form: the only rounding is fp32 invstd and scale (a few ulps) and the final rounding of the sums.
+    const std::vector<double> xd = widen(x), rmd = widen(rm), rvd = widen(rv), none;
+    const RefEvalGrads want = ref_eval_backward(xd, w, s.n, s.c, s.hw, affine ? widen(gamma) : none, rmd, rvd, eps);
+    EXPECT(all_close("bn_backward_eval dx " + name, dx, want.dx, 2e-6, 1e-7));
+    EXPECT(all_close("bn_backward_eval dgamma " + name, dgamma, want.dgamma, 2e-6, 1e-6));
+    EXPECT(all_close("bn_backward_eval dbeta " + name, dbeta, want.dbeta, 1e-7, 1e-6));
+
+    // Central differences of the eval forward's double reference, in x, gamma and beta (running stats fixed).
+    if (total <= 20000) {
+        const std::vector<double> g1 = affine ? widen(gamma) : std::vector<double>(s.c, 1.0);
+        const std::vector<double> b1 = affine ? widen(beta) : std::vector<double>(s.c, 0.0);
+        auto L = [&](const std::vector<double>& xv, const std::vector<double>& gv, const std::vector<double>& bv) {
+            return dot(ref_normalize(xv, s.n, s.c, s.hw, rmd, rvd, gv, bv, eps), w);
+        };
+        EXPECT(grad_matches("bn_backward_eval dx fd " + name,
+                            [&](const std::vector<double>& v) { return L(v, g1, b1); }, xd, dx, kFd));
+        EXPECT(grad_matches("bn_backward_eval dgamma fd " + name,
+                            [&](const std::vector<double>& v) { return L(xd, v, b1); }, g1, dgamma, kFd));
+        EXPECT(grad_matches("bn_backward_eval dbeta fd " + name,
+                            [&](const std::vector<double>& v) { return L(xd, g1, v); }, b1, dbeta, kFd));
+    }
+
+    // Every non-empty subset of {dx, dgamma, dbeta}: the others NULL, and what is given has the full call's bits (dx
+    // alone takes the element-wise path, so this also ties it to the fused one).
+    for (int mask = 1; mask < 8; ++mask) {
+        std::vector<float> dx2(total, kNaN), dgamma2(s.c, kNaN), dbeta2(s.c, kNaN);
+        EXPECT(kiln_batch_norm_backward_eval_f32(g_ctx, s.n, s.c, s.hw, x.data(), w.data(), gp, rm.data(), rv.data(),
+                                                 eps, (mask & 1) ? dx2.data() : nullptr,
+                                                 (mask & 2) ? dgamma2.data() : nullptr,
+                                                 (mask & 4) ? dbeta2.data() : nullptr) == KILN_OK);
+        if (mask & 1) EXPECT(std::memcmp(dx.data(), dx2.data(), total * 4) == 0);
+        if (mask & 2) EXPECT(std::memcmp(dgamma.data(), dgamma2.data(), s.c * 4) == 0);
+        if (mask & 4) EXPECT(std::memcmp(dbeta.data(), dbeta2.data(), s.c * 4) == 0);
+    }
+}
+
+// The eval backward's sums are split into blocks for long channels; a second call gives the same bits.
+void eval_backward_is_deterministic() {
+    const int64_t n = 3, c = 2, hw = 40000;
+    const size_t total = n * c * hw;
+    const std::vector<float> x = uniform(total, 61), dy = uniform(total, 62);
+    const std::vector<float> rm = uniform(c, 63), rv = uniform(c, 64, 0.5f, 2.0f), gamma = uniform(c, 65, 0.5f, 1.5f);
+    std::vector<float> dx1(total), dx2(total), dg1(c), dg2(c), db1(c), db2(c);
+    EXPECT(kiln_batch_norm_backward_eval_f32(g_ctx, n, c, hw, x.data(), dy.data(), gamma.data(), rm.data(), rv.data(),
+                                             1e-5f, dx1.data(), dg1.data(), db1.data()) == KILN_OK);
+    EXPECT(kiln_batch_norm_backward_eval_f32(g_ctx, n, c, hw, x.data(), dy.data(), gamma.data(), rm.data(), rv.data(),
+                                             1e-5f, dx2.data(), dg2.data(), db2.data()) == KILN_OK);
+    EXPECT(std::memcmp(dx1.data(), dx2.data(), total * 4) == 0);
+    EXPECT(std::memcmp(dg1.data(), dg2.data(), c * 4) == 0 && std::memcmp(db1.data(), db2.data(), c * 4) == 0);
+}
+
+// An empty batch (n == 0) is valid in evaluation: the parameter gradients are sums over nothing, so they are assigned
+// 0, and dx has no elements (x, dy and dx may then be NULL).
+void eval_backward_empty_batch() {
+    const std::vector<float> rm = {0.5f, -1.0f, 2.0f}, rv = {1.0f, 2.0f, 3.0f}, gamma = {1.0f, 2.0f, 3.0f};
+    std::vector<float> dgamma(3, kNaN), dbeta(3, kNaN);
+    EXPECT(kiln_batch_norm_backward_eval_f32(g_ctx, 0, 3, 5, nullptr, nullptr, gamma.data(), rm.data(), rv.data(),
+                                             1e-5f, nullptr, dgamma.data(), dbeta.data()) == KILN_OK);
+    for (int ch = 0; ch < 3; ++ch) EXPECT(dgamma[ch] == 0.0f && dbeta[ch] == 0.0f);
+    std::vector<float> dbeta2(3, kNaN);
+    EXPECT(kiln_batch_norm_backward_eval_f32(g_ctx, 2, 3, 0, nullptr, nullptr, nullptr, rm.data(), rv.data(), 1e-5f,
+                                             nullptr, nullptr, dbeta2.data()) == KILN_OK);
+    for (int ch = 0; ch < 3; ++ch) EXPECT(dbeta2[ch] == 0.0f);
+    EXPECT(kiln_batch_norm_backward_eval_f32(g_ctx, 0, 3, 5, nullptr, nullptr, nullptr, rm.data(), rv.data(), 1e-5f,
+                                             nullptr, nullptr, nullptr) == KILN_OK);
+}
+
 // One value per channel (n * hw == 1): mean = x, variance 0, so y = beta, invstd = 1/sqrt(eps), the running variance
 // moves toward 0, and dx = 0 (y does not depend on x).
 void single_value_per_channel() {
@@ -293,6 +398,39 @@ void validation_errors() {
                                         nullptr) == KILN_OK);
     EXPECT(kiln_batch_norm_eval_f32(nullptr, 2, 3, 2, x.data(), nullptr, nullptr, rm.data(), rv.data(), 1e-5f,
                                     y.data()) == KILN_ERR_INVALID_ARGUMENT);
+
+    // Evaluation backward: the same argument rules as the eval forward, each message naming the op and the argument.
+    const char* bwd_eval = "kiln_batch_norm_backward_eval_f32";
+    std::vector<float> dg(3), db(3);
+    for (float bad : {0.0f, -1e-5f, kNaN, std::numeric_limits<float>::infinity()}) {
+        EXPECT(kiln_batch_norm_backward_eval_f32(g_ctx, 2, 3, 2, x.data(), x.data(), nullptr, rm.data(), rv.data(), bad,
+                                                 dx.data(), dg.data(), db.data()) == KILN_ERR_INVALID_ARGUMENT);
+        EXPECT(message_has(bwd_eval) && message_has("'eps'"));
+    }
+    EXPECT(kiln_batch_norm_backward_eval_f32(g_ctx, 2, 3, 2, x.data(), x.data(), nullptr, nullptr, rv.data(), 1e-5f,
+                                             dx.data(), dg.data(), db.data()) == KILN_ERR_INVALID_ARGUMENT);
+    EXPECT(message_has(bwd_eval) && message_has("'running_mean' is null"));
+    EXPECT(kiln_batch_norm_backward_eval_f32(g_ctx, 2, 3, 2, x.data(), x.data(), nullptr, rm.data(), nullptr, 1e-5f,
+                                             dx.data(), nullptr, nullptr) == KILN_ERR_INVALID_ARGUMENT);
+    EXPECT(message_has(bwd_eval) && message_has("'running_var' is null"));
+    EXPECT(kiln_batch_norm_backward_eval_f32(g_ctx, 2, 3, 2, x.data(), nullptr, nullptr, rm.data(), rv.data(), 1e-5f,
+                                             nullptr, nullptr, db.data()) == KILN_ERR_INVALID_ARGUMENT);
+    EXPECT(message_has(bwd_eval) && message_has("'dy' is null"));
+    EXPECT(kiln_batch_norm_backward_eval_f32(g_ctx, 2, 3, 2, nullptr, x.data(), nullptr, rm.data(), rv.data(), 1e-5f,
+                                             nullptr, dg.data(), nullptr) == KILN_ERR_INVALID_ARGUMENT);
+    EXPECT(message_has(bwd_eval) && message_has("'x' is null"));
+    EXPECT(kiln_batch_norm_backward_eval_f32(g_ctx, 2, -3, 2, x.data(), x.data(), nullptr, rm.data(), rv.data(), 1e-5f,
+                                             dx.data(), nullptr, nullptr) == KILN_ERR_INVALID_ARGUMENT);
+    EXPECT(message_has(bwd_eval) && message_has("c=-3"));
+    EXPECT(kiln_batch_norm_backward_eval_f32(g_ctx, INT64_MAX / 2, 3, 2, x.data(), x.data(), nullptr, rm.data(),
+                                             rv.data(), 1e-5f, dx.data(), nullptr, nullptr) ==
+           KILN_ERR_INVALID_ARGUMENT);
+    EXPECT(message_has(bwd_eval) && message_has("INT64_MAX"));
+    EXPECT(kiln_batch_norm_backward_eval_f32(nullptr, 2, 3, 2, x.data(), x.data(), nullptr, rm.data(), rv.data(), 1e-5f,
+                                             dx.data(), nullptr, nullptr) == KILN_ERR_INVALID_ARGUMENT);
+    // No gradient wanted: nothing to do, even with no data given (eps is still checked, as a plain argument).
+    EXPECT(kiln_batch_norm_backward_eval_f32(g_ctx, 2, 3, 2, nullptr, nullptr, nullptr, nullptr, nullptr, 1e-5f,
+                                             nullptr, nullptr, nullptr) == KILN_OK);
 }
 
 }  // namespace
@@ -313,6 +451,16 @@ int main() {
     train_forward_and_backward({3, 2, 7}, true, true, 1e-5f, 0.0f);    // momentum 0: running stats unchanged
     train_forward_and_backward({64, 32, 26 * 26}, true, true, 1e-5f, 0.1f);
     eval_mode();
+    for (bool affine : {false, true}) {
+        eval_backward({1, 1, 1}, affine, 1e-5f);
+        eval_backward({4, 7, 13 * 13}, affine, 1e-5f);
+        eval_backward({2, 3, 5}, affine, 1e-3f);
+        eval_backward({16, 3, 1}, affine, 1e-5f);  // hw == 1 (after a linear layer)
+    }
+    eval_backward({64, 32, 26 * 26}, true, 1e-5f);
+    eval_backward({3, 2, 40000}, false, 1e-5f);  // channels longer than one summation block
+    eval_backward_is_deterministic();
+    eval_backward_empty_batch();
     single_value_per_channel();
     large_mean_is_stable();
     long_channels_are_deterministic();

@@ -306,6 +306,15 @@ KILN_API kiln_status kiln_batch_norm_eval_f32(kiln_context* ctx, int64_t n, int6
 KILN_API kiln_status kiln_batch_norm_backward_f32(kiln_context* ctx, int64_t n, int64_t c, int64_t hw, const float* x,
                                                   const float* dy, const float* gamma, const float* save_mean,
                                                   const float* save_invstd, float* dx, float* dgamma, float* dbeta);
+/* Backward of the evaluation form, for fine-tuning with frozen statistics: running_mean/running_var (c) are constants
+ * (no gradient), invstd = 1/sqrt(running_var + eps) as in kiln_batch_norm_eval_f32, and
+ *   dx = dy gamma invstd,   dgamma = sum over (n, hw) of dy (x - running_mean) invstd,   dbeta = sum of dy.
+ * x, dy, dx are (n, c, hw); gamma (c) may be NULL (1). dx, dgamma, dbeta (c) may each be NULL (not wanted); the others
+ * are assigned. n * hw == 0 is allowed: dgamma and dbeta are then 0. */
+KILN_API kiln_status kiln_batch_norm_backward_eval_f32(kiln_context* ctx, int64_t n, int64_t c, int64_t hw,
+                                                       const float* x, const float* dy, const float* gamma,
+                                                       const float* running_mean, const float* running_var, float eps,
+                                                       float* dx, float* dgamma, float* dbeta);
 
 /* ---- ops: LSTM (native/src/cpu/lstm.cpp, kernels/lstm.cu; gate math in kernels/common/lstm_cell.h) ---- */
 

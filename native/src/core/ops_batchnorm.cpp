@@ -1,5 +1,5 @@
-// C ABI entries for batch norm (training forward, evaluation forward, training backward): validates sizes, eps,
-// momentum and pointers, then runs the CPU or CUDA backend of the context's device.
+// C ABI entries for batch norm (training forward, evaluation forward, training and evaluation backward): validates
+// sizes, eps, momentum and pointers, then runs the CPU or CUDA backend of the context's device.
 #include <cmath>
 
 #include "core/context.h"
@@ -106,6 +106,31 @@ kiln_status kiln_batch_norm_backward_f32(kiln_context* ctx, int64_t n, int64_t c
                                                       dbeta);
         KILN_CUDA_RUN(op, kiln::cuda::batch_norm_backward_f32(KILN_STREAM(cx), n, c, hw, x, dy, gamma, save_mean,
                                                               save_invstd, dx, dgamma, dbeta));
+    });
+}
+
+kiln_status kiln_batch_norm_backward_eval_f32(kiln_context* ctx, int64_t n, int64_t c, int64_t hw, const float* x,
+                                              const float* dy, const float* gamma, const float* running_mean,
+                                              const float* running_var, float eps, float* dx, float* dgamma,
+                                              float* dbeta) {
+    const char* op = "kiln_batch_norm_backward_eval_f32";
+    return kiln::guarded(op, [&] {
+        kiln_context& cx = kiln::op_context(ctx, op);
+        // Not `training`: the statistics are given, so an empty batch is valid here (dgamma = dbeta = 0), as in eval.
+        const Sizes s = check_sizes(op, n, c, hw, false);
+        check_eps(op, eps);
+        if (!dx && !dgamma && !dbeta) return;  // no gradient wanted (ops: conventions)
+        kiln::require_data(x, (size_t)s.total, op, "x");
+        kiln::require_data(dy, (size_t)s.total, op, "dy");
+        kiln::require_data(running_mean, (size_t)c, op, "running_mean");
+        kiln::require_data(running_var, (size_t)c, op, "running_var");
+        // With n * hw == 0 only dgamma/dbeta have elements, and they still need their zeros written.
+        if (c == 0 || (s.m == 0 && !dgamma && !dbeta)) return;
+        if (kiln::on_cpu(cx))
+            return kiln::cpu::batch_norm_backward_eval_f32(n, c, hw, x, dy, gamma, running_mean, running_var, eps, dx,
+                                                           dgamma, dbeta);
+        KILN_CUDA_RUN(op, kiln::cuda::batch_norm_backward_eval_f32(KILN_STREAM(cx), n, c, hw, x, dy, gamma,
+                                                                   running_mean, running_var, eps, dx, dgamma, dbeta));
     });
 }
 

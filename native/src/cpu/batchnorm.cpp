@@ -3,6 +3,7 @@
 // added in block order, so results depend on the shape only, never on the thread count, and a few huge channels
 // still use every core. Mean and variance are two-pass (sum of squared deviations from the double mean), which stays
 // exact when |mean| >> std. Element-wise passes are parallel over (n, c) planes with unit-stride inner loops.
+// The evaluation backward has no statistics to compute: dx is element-wise, dgamma/dbeta are channel sums as above.
 #include "cpu/batchnorm.h"
 
 #include <algorithm>
@@ -27,6 +28,24 @@ struct Sum2 {
         return *this;
     }
 };
+
+// (sum dy, sum dy (x - mu)) over len values in two interleaved chains each: an order fixed by the block, so the same
+// bits for every thread count, and two chains so the double adds are not one long dependency.
+Sum2 dy_sums(const float* dy, const float* x, double mu, int64_t len) {
+    double a0 = 0.0, a1 = 0.0, b0 = 0.0, b1 = 0.0;
+    int64_t i = 0;
+    for (; i + 2 <= len; i += 2) {
+        a0 += (double)dy[i];
+        a1 += (double)dy[i + 1];
+        b0 += (double)dy[i] * ((double)x[i] - mu);
+        b1 += (double)dy[i + 1] * ((double)x[i + 1] - mu);
+    }
+    if (i < len) {
+        a0 += (double)dy[i];
+        b0 += (double)dy[i] * ((double)x[i] - mu);
+    }
+    return Sum2{a0 + a1, b0 + b1};
+}
 
 // Calls run(offset, len) for elements [j0, j1) of channel ch in order; element j is sample j / hw, position j % hw,
 // so the elements come as runs of at most hw contiguous floats starting at x + offset.
@@ -132,20 +151,7 @@ void batch_norm_backward_f32(int64_t n, int64_t c, int64_t hw, const float* x, c
     const std::vector<Sum2> sums = channel_sums<Sum2>(c, hw, m, [&](int64_t ch, int64_t off, int64_t len) {
         const float* xs = x + off;
         const float* gs = dy + off;
-        const double mu = (double)save_mean[ch];
-        double a0 = 0.0, a1 = 0.0, b0 = 0.0, b1 = 0.0;
-        int64_t i = 0;
-        for (; i + 2 <= len; i += 2) {
-            a0 += (double)gs[i];
-            a1 += (double)gs[i + 1];
-            b0 += (double)gs[i] * ((double)xs[i] - mu);
-            b1 += (double)gs[i + 1] * ((double)xs[i + 1] - mu);
-        }
-        if (i < len) {
-            a0 += (double)gs[i];
-            b0 += (double)gs[i] * ((double)xs[i] - mu);
-        }
-        return Sum2{a0 + a1, b0 + b1};
+        return dy_sums(gs, xs, (double)save_mean[ch], len);
     });
 
     std::vector<float> scale((size_t)c), mean_dy((size_t)c), mean_dy_xhat((size_t)c);
@@ -166,6 +172,55 @@ void batch_norm_backward_f32(int64_t n, int64_t c, int64_t hw, const float* x, c
         float* d = dx + off;
         for (int64_t i = 0; i < hw; ++i) d[i] = bn_backward_dx(xs[i], gs[i], mu, is, a, g, gx);
     });
+}
+
+void batch_norm_backward_eval_f32(int64_t n, int64_t c, int64_t hw, const float* x, const float* dy,
+                                  const float* gamma, const float* running_mean, const float* running_var, float eps,
+                                  float* dx, float* dgamma, float* dbeta) {
+    const int64_t m = n * hw;
+    if (c == 0 || (!dx && !dgamma && !dbeta)) return;
+    // invstd and scale exactly as the eval forward computed them, so this is the gradient of the function it computed.
+    std::vector<float> invstd((size_t)c), scale((size_t)c);
+    for (int64_t ch = 0; ch < c; ++ch) {
+        invstd[ch] = bn_invstd(running_var[ch], eps);
+        scale[ch] = bn_scale(gamma, ch, invstd[ch]);
+    }
+    if (!dgamma && !dbeta) {
+        if (m == 0) return;
+        for_planes(n, c, hw, [&](int64_t ch, int64_t off) {
+            const float a = scale[ch];
+            const float* gs = dy + off;
+            float* d = dx + off;
+            for (int64_t i = 0; i < hw; ++i) d[i] = bn_backward_eval_dx(gs[i], a);
+        });
+        return;
+    }
+    // a = sum dy, b = sum dy (x - running_mean) (only for dgamma: dbeta alone never reads x); invstd is applied to b
+    // once per channel. dx needs no statistic, so it is written in the same pass (one pass over dy instead of two),
+    // which is safe because the (channel, block) tasks own disjoint elements.
+    const bool want_b = dgamma != nullptr;
+    const std::vector<Sum2> sums = channel_sums<Sum2>(c, hw, m, [&](int64_t ch, int64_t off, int64_t len) {
+        const float* xs = x + off;
+        const float* gs = dy + off;
+        if (dx) {
+            const float a = scale[ch];
+            float* d = dx + off;
+            for (int64_t i = 0; i < len; ++i) d[i] = bn_backward_eval_dx(gs[i], a);
+        }
+        if (want_b) return dy_sums(gs, xs, (double)running_mean[ch], len);
+        double a0 = 0.0, a1 = 0.0;
+        int64_t i = 0;
+        for (; i + 2 <= len; i += 2) {
+            a0 += (double)gs[i];
+            a1 += (double)gs[i + 1];
+        }
+        if (i < len) a0 += (double)gs[i];
+        return Sum2{a0 + a1, 0.0};
+    });
+    for (int64_t ch = 0; ch < c; ++ch) {
+        if (dbeta) dbeta[ch] = (float)sums[ch].a;
+        if (dgamma) dgamma[ch] = (float)(sums[ch].b * (double)invstd[ch]);
+    }
 }
 
 }  // namespace kiln::cpu

@@ -1,5 +1,5 @@
 // CPU twin of kernels/batchnorm.cu: batch norm over x (n, c, hw) per channel: training forward (batch statistics,
-// running-stat update), evaluation forward, and the training backward. Arguments were validated by
+// running-stat update), evaluation forward, and the training and evaluation backwards. Arguments were validated by
 // native/src/core/ops_batchnorm.cpp; per-element formulas are kernels/common/batchnorm_math.h, shared with the GPU.
 #pragma once
 
@@ -19,5 +19,11 @@ void batch_norm_eval_f32(int64_t n, int64_t c, int64_t hw, const float* x, const
 // dx, dgamma, dbeta may each be null (not wanted); the others are assigned. n * hw >= 1.
 void batch_norm_backward_f32(int64_t n, int64_t c, int64_t hw, const float* x, const float* dy, const float* gamma,
                              const float* save_mean, const float* save_invstd, float* dx, float* dgamma, float* dbeta);
+// Backward of the evaluation form: x, dy, dx are (n, c, hw); gamma (c) may be null; running_mean, running_var (c) are
+// constants. dx, dgamma, dbeta may each be null (not wanted); the others are assigned. n * hw may be 0: dgamma and
+// dbeta are then 0. Channel sums are in double, in an order fixed by the shape.
+void batch_norm_backward_eval_f32(int64_t n, int64_t c, int64_t hw, const float* x, const float* dy,
+                                  const float* gamma, const float* running_mean, const float* running_var, float eps,
+                                  float* dx, float* dgamma, float* dbeta);
 
 }  // namespace kiln::cpu

@@ -1,6 +1,6 @@
-// JNI glue for batch norm: training forward, evaluation forward, training backward. Glue only: handles in (a zero
-// handle becomes NULL: gamma/beta, running stats and dgamma/dbeta are optional), the C ABI call, a failed status out
-// as a Java exception.
+// JNI glue for batch norm: training forward, evaluation forward, training and evaluation backward. Glue only: handles
+// in (a zero handle becomes NULL: gamma/beta, running stats and dx/dgamma/dbeta are optional), the C ABI call, a
+// failed status out as a Java exception.
 #include "jni/jni_support.h"
 
 namespace kiln::jni {
@@ -33,10 +33,21 @@ void batch_norm_backward(JNIEnv* env, jclass, jlong ctx, jlong n, jlong c, jlong
                                                       ptr_of<float>(dx), ptr_of<float>(dgamma), ptr_of<float>(dbeta)));
 }
 
+void batch_norm_backward_eval(JNIEnv* env, jclass, jlong ctx, jlong n, jlong c, jlong hw, jlong x, jlong dy,
+                              jlong gamma, jlong running_mean, jlong running_var, jfloat eps, jlong dx, jlong dgamma,
+                              jlong dbeta) {
+    throw_if_failed(env, kiln_batch_norm_backward_eval_f32(ctx_of(ctx), n, c, hw, ptr_of<const float>(x),
+                                                           ptr_of<const float>(dy), ptr_of<const float>(gamma),
+                                                           ptr_of<const float>(running_mean),
+                                                           ptr_of<const float>(running_var), eps, ptr_of<float>(dx),
+                                                           ptr_of<float>(dgamma), ptr_of<float>(dbeta)));
+}
+
 const JNINativeMethod kMethods[] = {
     KILN_NATIVE("batchNormTrain0", "(JJJJJJJJJJJJFF)V", batch_norm_train),
     KILN_NATIVE("batchNormEval0", "(JJJJJJJJJFJ)V", batch_norm_eval),
     KILN_NATIVE("batchNormBackward0", "(JJJJJJJJJJJJ)V", batch_norm_backward),
+    KILN_NATIVE("batchNormBackwardEval0", "(JJJJJJJJJFJJJ)V", batch_norm_backward_eval),
 };
 
 }  // namespace

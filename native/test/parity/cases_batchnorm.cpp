@@ -1,8 +1,9 @@
-// Parity cases for batch norm: training forward (y, saved mean/invstd, running-stat update), evaluation, and the
-// backward (dx, dgamma, dbeta, and dx alone), with and without gamma/beta and running stats, for one value per
-// channel, a BatchNorm1d-like hw == 1, a small odd shape, and a training-sized CNN activation. Evaluation is
-// bit-identical by construction (same per-element formula); training sums a channel in fp32 blocks on the GPU and in
-// double on the CPU, hence the small tolerances.
+// Parity cases for batch norm: training forward (y, saved mean/invstd, running-stat update), evaluation, the
+// backward (dx, dgamma, dbeta, and dx alone) and the evaluation backward (all three, dx alone, dgamma/dbeta alone, an
+// empty batch), with and without gamma/beta and running stats, for one value per channel, a BatchNorm1d-like
+// hw == 1, a small odd shape, and a training-sized CNN activation. Evaluation and the evaluation backward's dx alone
+// are bit-identical by construction (same per-element formula); channel sums are fp32 blocks on the GPU and double
+// on the CPU, hence the small tolerances.
 #include <cmath>
 #include <string>
 
@@ -49,6 +50,33 @@ void host_stats(Shape s, const std::vector<float>& x, float eps, std::vector<flo
         (*mean)[ch] = (float)mu;
         (*invstd)[ch] = (float)(1.0 / std::sqrt(sq / m + eps));
     }
+}
+
+// The evaluation backward with the gradients selected by want_dx / want_params (dgamma and dbeta together).
+void add_eval_backward_case(std::vector<OpCase>& cases, Shape s, bool affine, bool want_dx, bool want_params,
+                            const std::vector<float>& x, const std::vector<float>& dy, const std::vector<float>& rmean,
+                            const std::vector<float>& rvar, const std::vector<float>& gamma, float eps) {
+    const size_t total = (size_t)(s.n * s.c * s.hw), c = (size_t)s.c;
+    std::vector<Arg> args = {in_f32(x), in_f32(dy), in_f32(rmean), in_f32(rvar)};
+    if (affine) args.push_back(in_f32(gamma));
+    if (want_dx) args.push_back(out_f32(total));
+    if (want_params) {
+        args.push_back(out_f32(c));
+        args.push_back(out_f32(c));
+    }
+    const std::string which = want_dx && want_params ? "" : want_dx ? " dx only" : " dgamma dbeta only";
+    cases.push_back(OpCase{"batch_norm_backward_eval", shape_of(s) + (affine ? " affine" : "") + which,
+                           want_params ? 1e-9 : 0.0, args,
+                           [s, affine, want_dx, want_params, eps](kiln_context* ctx, const std::vector<void*>& p) {
+                               size_t k = 4;
+                               const float* g = affine ? (const float*)p[k++] : nullptr;
+                               float* dx = want_dx ? (float*)p[k++] : nullptr;
+                               float* dg = want_params ? (float*)p[k++] : nullptr;
+                               float* db = want_params ? (float*)p[k++] : nullptr;
+                               return kiln_batch_norm_backward_eval_f32(ctx, s.n, s.c, s.hw, (const float*)p[0],
+                                                                        (const float*)p[1], g, (const float*)p[2],
+                                                                        (const float*)p[3], eps, dx, dg, db);
+                           }});
 }
 
 void add_cases(std::vector<OpCase>& cases, Shape s, bool affine, bool running) {
@@ -130,12 +158,30 @@ void add_cases(std::vector<OpCase>& cases, Shape s, bool affine, bool running) {
                                                                    (const float*)p[1], g, (const float*)p[2],
                                                                    (const float*)p[3], dx, dg, db);
                            }});
+
+    // Evaluation backward: args x, dy, running_mean, running_var, [gamma], then the wanted gradients in the order dx,
+    // dgamma, dbeta. `running` picks the variants (it does not enter this op): all three, or each path alone: dx
+    // alone is element-wise on the GPU and bit-identical; dgamma/dbeta without dx exercise the channel kernel's
+    // skipped store.
+    const std::vector<float> dy = host_uniform(total, seed + 6);
+    struct Want {
+        bool dx, params;
+    };
+    const std::vector<Want> variants = running ? std::vector<Want>{{true, true}}
+                                               : std::vector<Want>{{true, false}, {false, true}};
+    for (Want want : variants) add_eval_backward_case(cases, s, affine, want.dx, want.params, x, dy, rmean, rvar,
+                                                      gamma, eps);
 }
 
 std::vector<OpCase> batchnorm_cases() {
     std::vector<OpCase> cases;
     for (Shape s : {Shape{1, 1, 1}, Shape{4, 7, 13 * 13}, Shape{64, 32, 26 * 26}, Shape{256, 10, 1}, Shape{3, 5, 7}})
         for (int v = 0; v < 4; ++v) add_cases(cases, s, v & 1, v & 2);
+    // Evaluating an empty batch is valid, and its backward still assigns dgamma = dbeta = 0 (the training forms refuse
+    // it, so it is added here alone).
+    const Shape empty{0, 3, 4};
+    const std::vector<float> none, rmean = host_uniform(3, 91), rvar = host_uniform(3, 92, 0.5f, 2.0f);
+    add_eval_backward_case(cases, empty, true, true, true, none, none, rmean, rvar, host_uniform(3, 93), 1e-5f);
     return cases;
 }
 

@@ -452,6 +452,14 @@ public final class Native {
         batchNormBackward0(ctx, n, c, hw, x, dy, gamma, saveMean, saveInvstd, dx, dgamma, dbeta);
     }
 
+    /** Backward of the evaluation form (running statistics are constants); dx, dgamma and dbeta may each be 0. */
+    public static void batchNormBackwardEval(long ctx, long n, long c, long hw, long x, long dy, long gamma,
+                                             long runningMean, long runningVar, float eps, long dx, long dgamma,
+                                             long dbeta) {
+        checkContext("batchNormBackwardEval", ctx);
+        batchNormBackwardEval0(ctx, n, c, hw, x, dy, gamma, runningMean, runningVar, eps, dx, dgamma, dbeta);
+    }
+
     // ---- LSTM -------------------------------------------------------------------------------------------------
 
     public static long lstmReserveSize(long[] desc) {
@@ -587,6 +595,9 @@ public final class Native {
                                               long runningMean, long runningVar, float eps, long y);
     private static native void batchNormBackward0(long ctx, long n, long c, long hw, long x, long dy, long gamma,
                                                   long saveMean, long saveInvstd, long dx, long dgamma, long dbeta);
+    private static native void batchNormBackwardEval0(long ctx, long n, long c, long hw, long x, long dy, long gamma,
+                                                      long runningMean, long runningVar, float eps, long dx,
+                                                      long dgamma, long dbeta);
     private static native long lstmReserveSize0(long[] desc);
     private static native void lstmForward0(long ctx, long[] desc, long x, long h0, long c0, long wIh, long wHh, long bias,
                                             long y, long hN, long cN, long reserve);

@@ -35,8 +35,16 @@ final class Norm {
             }
             Native.batchNormEval(ctx, n, c, hw, x.address(), gammaAddr, betaAddr, runningMean.address(),
                     runningVar.address(), eps, y.address());
+            // Fine-tuning with frozen statistics: the running mean/var are constants here (not inputs of the node), so
+            // y is affine in x and gamma and no gradient flows into the statistics.
             return Autograd.record(op, y, dy -> {
-                throw new IllegalStateException(op + ": backward through evaluation mode is not supported; train() the module");
+                Tensor dx = Autograd.isTracked(x) ? Tensor.empty(x.device(), x.shape()) : null;
+                Tensor dgamma = gamma != null && Autograd.isTracked(gamma) ? Tensor.empty(x.device(), c) : null;
+                Tensor dbeta = beta != null && Autograd.isTracked(beta) ? Tensor.empty(x.device(), c) : null;
+                Native.batchNormBackwardEval(Checks.ctx(dy), n, c, hw, x.address(), dy.address(), gammaAddr,
+                        runningMean.address(), runningVar.address(), eps, dx == null ? 0 : dx.address(),
+                        dgamma == null ? 0 : dgamma.address(), dbeta == null ? 0 : dbeta.address());
+                return new Tensor[] {dx, dgamma, dbeta};
             }, x, gamma, beta);
         }
         if ((long) n * hw < 2) {

@@ -8,6 +8,10 @@ import org.junit.jupiter.params.provider.CsvSource;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotNull;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class NormGradTest {
     static double[] bnRef(double[] x, double[] gamma, double[] beta, int n, int c, int hw, double eps) {
@@ -27,6 +31,82 @@ class NormGradTest {
             }
         }
         return y;
+    }
+
+    /** Evaluation form in double: the running statistics are constants; gamma/beta null mean 1/0. */
+    static double[] bnEvalRef(double[] x, double[] gamma, double[] beta, float[] runningMean, float[] runningVar, int n,
+                              int c, int hw, double eps) {
+        double[] y = new double[x.length];
+        for (int i = 0; i < n; i++) for (int ch = 0; ch < c; ch++) for (int j = 0; j < hw; j++) {
+            int idx = (i * c + ch) * hw + j;
+            double g = gamma == null ? 1 : gamma[ch], b = beta == null ? 0 : beta[ch];
+            y[idx] = (x[idx] - runningMean[ch]) / Math.sqrt(runningVar[ch] + eps) * g + b;
+        }
+        return y;
+    }
+
+    @ParameterizedTest(name = "batch norm eval rank={0} n={1} c={2} h={3} w={4} gamma={5} beta={6}")
+    @CsvSource({"4,4,3,5,5,true,true", "4,2,7,3,1,false,false", "4,3,2,4,4,true,false", "4,1,1,3,3,false,true",
+            "2,6,5,1,1,true,true", "2,8,3,1,1,false,false", "2,1,4,1,1,true,false"})
+    void batchNormEvaluation(int rank, int n, int c, int h, int w, boolean withGamma, boolean withBeta) {
+        int hw = h * w;
+        // Variances of the order of eps, so a backward that dropped or changed eps would show.
+        float eps = 1e-2f;
+        float[] runningMean = GradCheck.uniform(c, 74, -1, 1), runningVar = GradCheck.uniform(c, 75, 0.01f, 0.5f);
+        int[] xShape = rank == 4 ? new int[] {n, c, h, w} : new int[] {n, c};
+        int gammaAt = withGamma ? 1 : -1, betaAt = withBeta ? (withGamma ? 2 : 1) : -1;
+        int count = 1 + (withGamma ? 1 : 0) + (withBeta ? 1 : 0);
+        float[][] inputs = new float[count][];
+        int[][] shapes = new int[count][];
+        inputs[0] = GradCheck.uniform(n * c * hw, 76, -2, 2);
+        shapes[0] = xShape;
+        if (withGamma) {
+            inputs[gammaAt] = GradCheck.uniform(c, 77, 0.5f, 1.5f);
+            shapes[gammaAt] = new int[] {c};
+        }
+        if (withBeta) {
+            inputs[betaAt] = GradCheck.uniform(c, 78, -1, 1);
+            shapes[betaAt] = new int[] {c};
+        }
+        boolean[] differentiable = new boolean[count];
+        java.util.Arrays.fill(differentiable, true);
+        GradCheck.check("batch_norm_eval", inputs, shapes, differentiable,
+                t -> Ops.batchNorm(t[0], withGamma ? t[gammaAt] : null, withBeta ? t[betaAt] : null,
+                        Tensor.of(runningMean, c), Tensor.of(runningVar, c), false, 0.1f, eps),
+                x -> bnEvalRef(x[0], withGamma ? x[gammaAt] : null, withBeta ? x[betaAt] : null, runningMean,
+                        runningVar, n, c, hw, eps));
+    }
+
+    @Test
+    void evaluationBackwardLeavesRunningStatisticsAlone() {
+        try (Scope s = Scope.open()) {
+            float[] rm0 = {0.5f, -1f}, rv0 = {2f, 0.25f};
+            Tensor rm = Tensor.of(rm0, 2).requiresGrad(), rv = Tensor.of(rv0, 2).requiresGrad();
+            Tensor x = Tensor.of(new float[] {1, 2, 3, 4, 5, 6, 7, 8}, 2, 2, 2, 1).requiresGrad();
+            Tensor gamma = Tensor.of(new float[] {2, 3}, 2).requiresGrad(), beta = Tensor.of(new float[] {0, 1}, 2);
+            Ops.sum(Ops.batchNorm(x, gamma, beta, rm, rv, false, 0.1f, 1e-5f)).backward();
+            // The statistics are constants: no gradient, no update. beta does not require grad: none computed.
+            assertNull(rm.grad());
+            assertNull(rv.grad());
+            assertNull(beta.grad());
+            assertArrayEquals(rm0, rm.toFloatArray());
+            assertArrayEquals(rv0, rv.toFloatArray());
+            // d sum(y) / dx = gamma / sqrt(rv + eps), per channel.
+            float[] dx = x.grad().toFloatArray();
+            assertEquals(2 / Math.sqrt(2 + 1e-5), dx[0], 1e-6);
+            assertEquals(3 / Math.sqrt(0.25 + 1e-5), dx[2], 1e-5);
+            assertNotNull(gamma.grad());
+        }
+    }
+
+    @Test
+    void evaluationStillNeedsRunningStatistics() {
+        try (Scope s = Scope.open()) {
+            Tensor x = Tensor.ones(2, 3).requiresGrad(), rm = Tensor.zeros(3);
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> Ops.batchNorm(x, null, null, rm, null, false, 0.1f, 1e-5f));
+            assertTrue(e.getMessage().contains("running mean and variance"), e.getMessage());
+        }
     }
 
     @ParameterizedTest(name = "batch norm n={0} c={1} h={2} w={3}")
