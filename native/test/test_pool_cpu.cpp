@@ -14,6 +14,7 @@
 
 #include "check.h"
 #include "common/pool_geometry.h"
+#include "cpu/pool.h"
 #include "kiln/kiln.h"
 
 using kiln::test::all_close;
@@ -212,6 +213,54 @@ void max_pool_overlap_accumulates() {
     bool all_zero = true;
     for (int i = 0; i < 9; ++i) all_zero &= dx[i] == 0.0f;
     EXPECT(all_zero);
+}
+
+// The AVX-512 rows of the 2x2 stride-2 pool against the generic loops: the same bits, indices and gradients on data
+// with NaNs, ties, signed zeros and infinities, on odd sizes and rows longer than one vector; corrupt indices are
+// ignored by both.
+void max_pool_fast_path_matches_generic() {
+    const Cfg shapes[] = {{2, 3, 13, 13, 2, 2, 0}, {1, 2, 28, 28, 2, 2, 0}, {1, 1, 7, 70, 2, 2, 0},
+                          {3, 2, 5, 33, 2, 2, 0},  {1, 1, 2, 2, 2, 2, 0},   {1, 1, 3, 3, 2, 2, 0}};
+    for (const Cfg& g : shapes) {
+        const kiln_pool2d_desc d = make_desc(g);
+        const size_t nx = d.n * d.c * d.h * d.w, ny = d.n * d.c * d.p * d.q;
+        std::vector<float> x = uniform(nx, 41 + nx, -2.0f, 2.0f);
+        for (size_t i = 0; i < nx; i += 7) x[i] = std::round(x[i]);  // ties
+        for (size_t i = 3; i < nx; i += 29) x[i] = kNaN;
+        for (size_t i = 5; i < nx; i += 31) x[i] = -0.0f;
+        for (size_t i = 11; i < nx; i += 37) x[i] = -std::numeric_limits<float>::infinity();
+        std::vector<float> dy = uniform(ny, 43 + ny);
+        for (size_t i = 0; i < ny; i += 9) dy[i] = -0.0f;
+        std::vector<float> y[2], dx[2];
+        std::vector<int32_t> index[2];
+        for (int generic = 0; generic < 2; ++generic) {
+            kiln::cpu::pool_detail::force_generic_for_testing(generic == 1);
+            y[generic].assign(ny, 7.0f);
+            index[generic].assign(ny, -7);
+            dx[generic].assign(nx, kNaN);
+            EXPECT(kiln_max_pool2d_f32(g_ctx, &d, x.data(), y[generic].data(), index[generic].data()) == KILN_OK);
+            EXPECT(kiln_max_pool2d_backward_f32(g_ctx, &d, dy.data(), index[generic].data(), dx[generic].data()) ==
+                   KILN_OK);
+        }
+        kiln::cpu::pool_detail::force_generic_for_testing(false);
+        const std::string name = name_of(g);
+        if (std::memcmp(y[0].data(), y[1].data(), ny * 4) != 0 || index[0] != index[1] ||
+            std::memcmp(dx[0].data(), dx[1].data(), nx * 4) != 0) {
+            std::printf("  max_pool fast path %s differs from the generic loops\n", name.c_str());
+            EXPECT(false);
+        }
+        // Corrupt indices: another window's element, outside the plane, negative.
+        std::vector<int32_t> bad = index[0];
+        for (size_t o = 0; o < ny; o += 3) bad[o] = (o % 2) ? -1 : (int32_t)(d.h * d.w + o);
+        if (ny > 1) bad[1] = index[0][0];
+        for (int generic = 0; generic < 2; ++generic) {
+            kiln::cpu::pool_detail::force_generic_for_testing(generic == 1);
+            dx[generic].assign(nx, kNaN);
+            EXPECT(kiln_max_pool2d_backward_f32(g_ctx, &d, dy.data(), bad.data(), dx[generic].data()) == KILN_OK);
+        }
+        kiln::cpu::pool_detail::force_generic_for_testing(false);
+        EXPECT(std::memcmp(dx[0].data(), dx[1].data(), nx * 4) == 0);
+    }
 }
 
 // ---- avg pool ------------------------------------------------------------------------------------------------------
@@ -436,6 +485,7 @@ int main() {
     max_pool_forward_and_backward();
     max_pool_padding_never_wins();
     max_pool_nan_and_ties();
+    max_pool_fast_path_matches_generic();
     max_pool_overlap_accumulates();
     avg_pool_forward_and_backward();
     avg_pool_pad_modes();

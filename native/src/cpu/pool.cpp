@@ -2,10 +2,13 @@
 // (windows overlap when stride < kernel, so a plane's dx belongs to one task). Inner loops run over a whole output
 // row for one window offset (r, k), which is unit-stride when stride == 1 and vectorizes; that order still visits
 // each window's elements in (row, col) order and each input's covering outputs in (oh, ow) order, exactly as the
-// per-element loops of kernels/pool.cu do, so both backends produce the same bits.
+// per-element loops of kernels/pool.cu do, so both backends produce the same bits. The CNN's 2x2 stride-2 pool
+// takes AVX-512 rows (pool_avx512.cpp) where the CPU has them: the same comparisons in the same order, 16 outputs a
+// step.
 #include "cpu/pool.h"
 
 #include <algorithm>
+#include <atomic>
 
 #include "cpu/parallel.h"
 
@@ -14,6 +17,25 @@ namespace kiln::cpu {
 namespace {
 
 constexpr int64_t kGrainWork = 1 << 14;  // elements touched per parallel_for chunk: enough to amortize the fork
+
+std::atomic<bool> g_force_generic{false};
+
+bool cpu_has_avx512() {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
+#else
+    return false;
+#endif
+}
+
+// The CNN's pool (2x2, stride 2, no padding) on a CPU with AVX-512 takes the vector rows of pool_avx512.cpp.
+bool fast_2x2(const PoolGeom& g) {
+    static const bool avx512 = cpu_has_avx512();
+    return avx512 && !g_force_generic.load(std::memory_order_relaxed) && g.kh == 2 && g.kw == 2 && g.sh == 2 &&
+           g.sw == 2 && g.ph == 0 && g.pw == 0;
+}
 
 int64_t grain_for(int64_t work_per_item) {
     return std::max<int64_t>(1, kGrainWork / std::max<int64_t>(1, work_per_item));
@@ -116,21 +138,37 @@ void avg_backward_plane(const PoolGeom& g, const float* dyp, float* dxp, bool co
 
 void max_pool2d_f32(const PoolGeom& g, int64_t planes, const float* x, float* y, int32_t* index) {
     if (planes == 0 || g.p == 0 || g.q == 0) return;
+    const bool fast = fast_2x2(g);
     for_output_rows(g, planes, [&](int64_t plane, int64_t oh) {
         const float* xp = x + plane * g.h * g.w;
         const int64_t o = (plane * g.p + oh) * g.q;
-        if (g.sw == 1) max_row<true>(g, xp, oh, y + o, index + o);
+        const int64_t r0 = 2 * oh * g.w;
+        if (fast)
+            pool_detail::avx512_max_row_2x2(xp + r0, xp + r0 + g.w, g.q, (int32_t)r0, (int32_t)(r0 + g.w), y + o,
+                                            index + o);
+        else if (g.sw == 1) max_row<true>(g, xp, oh, y + o, index + o);
         else max_row<false>(g, xp, oh, y + o, index + o);
     });
 }
 
 void max_pool2d_backward_f32(const PoolGeom& g, int64_t planes, const float* dy, const int32_t* index, float* dx) {
     const int64_t hw = g.h * g.w, pq = g.p * g.q;
+    const bool fast = fast_2x2(g);
     parallel_for(planes, [&](int64_t b0, int64_t b1) {
         for (int64_t plane = b0; plane < b1; ++plane) {
             float* dxp = dx + plane * hw;
             const float* dyp = dy + plane * pq;
             const int32_t* ip = index + plane * pq;
+            if (fast) {  // windows tile the input without overlap: each row pair is assigned whole
+                for (int64_t oh = 0; oh < g.p; ++oh) {
+                    const int64_t r0 = 2 * oh * g.w;
+                    pool_detail::avx512_max_backward_row_2x2(dyp + oh * g.q, ip + oh * g.q, g.q, (int32_t)r0,
+                                                             (int32_t)(r0 + g.w), dxp + r0, dxp + r0 + g.w);
+                    for (int64_t col = 2 * g.q; col < g.w; ++col) dxp[r0 + col] = dxp[r0 + g.w + col] = 0.0f;
+                }
+                std::fill(dxp + 2 * g.p * g.w, dxp + hw, 0.0f);  // an odd last row no window covers
+                continue;
+            }
             std::fill(dxp, dxp + hw, 0.0f);
             // Outputs in (oh, ow) order: the order in which kernels/pool.cu's gather adds them up.
             for (int64_t oh = 0; oh < g.p; ++oh) {
@@ -171,5 +209,9 @@ void avg_pool2d_backward_f32(const PoolGeom& g, int64_t planes, const float* dy,
         }
     }, grain_for(hw + pq * g.kh * g.kw));
 }
+
+namespace pool_detail {
+void force_generic_for_testing(bool on) { g_force_generic.store(on); }
+}  // namespace pool_detail
 
 }  // namespace kiln::cpu
