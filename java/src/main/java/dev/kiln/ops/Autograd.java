@@ -168,11 +168,14 @@ public final class Autograd {
         }
         if (target.isRequiresGrad()) {
             Tensor buffer = target.grad();
-            if (buffer == null) {
-                buffer = Scope.detached(() -> Tensor.zeros(target.device(), target.shape()));
+            long ctx = Contexts.of(g.device());
+            if (buffer == null) {  // the first gradient: one copy, rather than zeros plus an add
+                buffer = Scope.detached(() -> Tensor.empty(target.device(), target.shape()));
+                Native.copyDevice(ctx, buffer.address(), g.address(), g.numel() * Float.BYTES);
                 target.setGrad(buffer);
+                return;
             }
-            Native.axpy(Contexts.of(g.device()), g.numel(), 1f, g.address(), buffer.address());
+            Native.axpy(ctx, g.numel(), 1f, g.address(), buffer.address());
             return;
         }
         Tensor previous = pending.get(target);

@@ -1,0 +1,108 @@
+package dev.kiln.bench;
+
+import dev.kiln.Device;
+import dev.kiln.Tensor;
+import dev.kiln.internal.Contexts;
+import dev.kiln.internal.Native;
+import dev.kiln.ops.Autograd;
+import dev.kiln.ops.Ops;
+import org.openjdk.jmh.annotations.Benchmark;
+import org.openjdk.jmh.annotations.BenchmarkMode;
+import org.openjdk.jmh.annotations.Fork;
+import org.openjdk.jmh.annotations.Level;
+import org.openjdk.jmh.annotations.Measurement;
+import org.openjdk.jmh.annotations.Mode;
+import org.openjdk.jmh.annotations.OutputTimeUnit;
+import org.openjdk.jmh.annotations.Param;
+import org.openjdk.jmh.annotations.Setup;
+import org.openjdk.jmh.annotations.State;
+import org.openjdk.jmh.annotations.TearDown;
+import org.openjdk.jmh.annotations.Warmup;
+import org.openjdk.jmh.infra.Blackhole;
+
+import java.util.concurrent.TimeUnit;
+
+/**
+ * conv2d through the Java API against the bare native entries on the same buffers, in the same run: what the op
+ * layer (shape checks, output allocation in a scope, the autograd tape) adds to the kernels. Shapes are the CNN's two
+ * layers at batch 64 and a ResNet 3x3 layer (as bench/native/conv2d_cpu_bench.cpp); the device is the CPU unless
+ * {@code -Dkiln.bench.device=cuda:0}.
+ * <ul>
+ *   <li>{@code nativeForward} (peer) vs {@code opsForward}: y = conv(x, w) + b without gradients.</li>
+ *   <li>{@code nativeStep} (peer: forward, dy = 1, backward-data, backward-weight with bias) vs {@code opsStep}:
+ *       the same through autograd, from {@code Ops.sum(conv(x, w) + b).backward()}.</li>
+ * </ul>
+ */
+@State(org.openjdk.jmh.annotations.Scope.Thread)
+@BenchmarkMode(Mode.AverageTime)
+@OutputTimeUnit(TimeUnit.MICROSECONDS)
+@Warmup(iterations = 3, time = 1)
+@Measurement(iterations = 5, time = 1)
+@Fork(value = 1, jvmArgsAppend = "-Xmx2g")
+public class ConvBench {
+    @Param({"cnn1", "cnn2", "resnet"})
+    public String shape;
+
+    private Tensor x, w, b, y, dy, dx, dw, db;
+    private long ctx;
+    private long[] desc;
+    private int pad;
+
+    @Setup(Level.Trial)
+    public void setup() {
+        int n, c, h, k;
+        switch (shape) {
+            case "cnn1" -> { n = 64; c = 1; h = 28; k = 32; pad = 0; }
+            case "cnn2" -> { n = 64; c = 32; h = 13; k = 64; pad = 0; }
+            case "resnet" -> { n = 32; c = 64; h = 56; k = 64; pad = 1; }
+            default -> throw new IllegalArgumentException("unknown shape " + shape);
+        }
+        Device device = Device.parse(System.getProperty("kiln.bench.device", "cpu"));
+        int p = h + 2 * pad - 2;
+        x = Tensor.rand(device, n, c, h, h).requiresGrad();
+        w = Tensor.randn(device, k, c, 3, 3).requiresGrad();
+        b = Tensor.randn(device, k).requiresGrad();
+        y = Tensor.empty(device, n, k, p, p);
+        dy = Tensor.ones(device, n, k, p, p);
+        dx = Tensor.empty(device, n, c, h, h);
+        dw = Tensor.empty(device, k, c, 3, 3);
+        db = Tensor.empty(device, k);
+        ctx = Contexts.of(device);
+        desc = new long[] {n, c, h, h, k, 3, 3, 1, 1, pad, pad, 1, 1, p, p};
+    }
+
+    @TearDown(Level.Trial)
+    public void tearDown() {
+        for (Tensor t : new Tensor[] {x, w, b, y, dy, dx, dw, db}) t.close();
+    }
+
+    @Benchmark
+    public void nativeForward() {
+        Native.conv2dForward(ctx, desc, x.address(), w.address(), b.address(), y.address());
+    }
+
+    @Benchmark
+    public void opsForward(Blackhole bh) throws Exception {
+        try (dev.kiln.Scope step = dev.kiln.Scope.open(); AutoCloseable off = Autograd.noGrad()) {
+            bh.consume(Ops.conv2d(x, w, b, 1, pad).address());
+        }
+    }
+
+    @Benchmark
+    public void nativeStep() {
+        Native.conv2dForward(ctx, desc, x.address(), w.address(), b.address(), y.address());
+        Native.fill(ctx, dy.address(), dy.numel(), 1f);
+        Native.conv2dBackwardData(ctx, desc, dy.address(), w.address(), dx.address());
+        Native.conv2dBackwardWeight(ctx, desc, x.address(), dy.address(), dw.address(), db.address());
+    }
+
+    @Benchmark
+    public void opsStep() {
+        try (dev.kiln.Scope step = dev.kiln.Scope.open()) {
+            x.zeroGrad();
+            w.zeroGrad();
+            b.zeroGrad();
+            Ops.sum(Ops.conv2d(x, w, b, 1, pad)).backward();
+        }
+    }
+}
