@@ -41,6 +41,10 @@ const char* conv2d_algorithm(const conv::Geometry& g);
 // The micro-kernel contract below is for the CPU's own files; CUDA code that includes this header (the GPU
 // benchmark, to validate against the CPU) needs only the entry points above.
 #if !defined(__CUDACC__)
+namespace winograd {
+struct Kernels;  // conv2d_winograd.h
+}
+
 namespace conv2d_detail {
 
 // Forward and backward-data run the GEMM's micro-kernel template (gemm.h) with a register tile of the conv's own
@@ -189,6 +193,26 @@ struct DotTile {
         }
     }
 };
+
+// The kernels the dispatch (conv2d.cpp) picked for this CPU, which every algorithm draws on.
+struct Isa {
+    const gemm_detail::KernelSet* gemm;
+    const gemm_detail::KernelSet* gemm_narrow;  // a shorter tile for GEMMs with few rows (9 taps of one channel), or NULL
+    const WgradKernels* wgrad;
+    const DotKernels* dot;
+    int ndot;
+    CopyRuns copy_runs;
+    void (*add_to)(float* dst, const float* src, int64_t n);  // dst[i] += src[i]: the col2im of unit stride
+    const winograd::Kernels* wino;  // the 3x3 stride-1 transforms, or NULL where this ISA has none
+};
+
+// The implicit GEMM (conv2d_gemm.cpp), same contracts as the entries above; backward-weight needs n > 0.
+void gemm_forward(const Isa& is, const conv::Geometry& g, const float* x, const float* w, const float* bias, float* y);
+void gemm_backward_data(const Isa& is, const conv::Geometry& g, const float* dy, const float* w, float* dx);
+void gemm_backward_weight(const Isa& is, const conv::Geometry& g, const float* x, const float* dy, float* dw,
+                          float* dbias);
+// Scratch floats its forward and backward-weight (and its backward-data) take for this shape.
+int64_t gemm_workspace_floats(const Isa& is, const conv::Geometry& g, bool forward_and_weight, bool data);
 
 }  // namespace conv2d_detail
 #endif
