@@ -93,7 +93,6 @@ namespace {
 
 using conv::Geometry;
 using conv2d_detail::Isa;
-using conv2d_detail::WgradKernels;
 
 void baseline_add_to(float* dst, const float* src, int64_t n) {
     for (int64_t i = 0; i < n; ++i) dst[i] += src[i];
@@ -154,7 +153,6 @@ std::atomic<bool> g_winograd{winograd_from_env()};
 const winograd::Kernels* winograd_for(const Isa& is, bool applies) {
     return is.wino && applies && g_winograd.load(std::memory_order_relaxed) ? is.wino : nullptr;
 }
-winograd::WgradTile wgrad_tile_of(const WgradKernels& wk) { return {wk.mr, wk.nr, wk.tile, wk.pack_b}; }
 
 const Isa& isa() {
     static const Isa dispatched = pick_isa();
@@ -189,7 +187,7 @@ void conv2d_backward_weight(const Geometry& g, const float* x, const float* dy, 
     }
     const Isa& is = isa();
     if (const winograd::Kernels* wk = winograd_for(is, winograd::applies(g)))
-        return winograd::backward_weight(*wk, wgrad_tile_of(*is.wgrad), g, x, dy, dw, dbias);
+        return winograd::backward_weight(*wk, *is.wgrad, g, x, dy, dw, dbias);
     conv2d_detail::gemm_backward_weight(is, g, x, dy, dw, dbias);
 }
 
@@ -200,7 +198,7 @@ uint64_t conv2d_workspace_bytes(const Geometry& g) {
     const bool wino = winograd_for(is, winograd::applies(g)) != nullptr;
     const bool wino_data = winograd_for(is, winograd::applies_backward_data(g)) != nullptr;
     int64_t most = conv2d_detail::gemm_workspace_floats(is, g, !wino, !wino_data);
-    if (wino) most = std::max(most, winograd::workspace_floats(*is.gemm, wgrad_tile_of(*is.wgrad), g));
+    if (wino) most = std::max(most, winograd::workspace_floats(*is.gemm, *is.wgrad, g));
     return static_cast<uint64_t>(most) * sizeof(float);
 }
 

@@ -12,6 +12,7 @@ namespace kiln::cpu::winograd {
 namespace {
 
 using conv::Geometry;
+using conv2d_detail::WgradKernels;
 using gemm_detail::KernelSet;
 using gemm_detail::View;
 using work::align16;
@@ -214,7 +215,7 @@ struct WeightLayout {
     int64_t dm, v, bw, chunks, per_slot;
 };
 
-WeightLayout weight_layout(const WgradTile& wt, const Geometry& g) {
+WeightLayout weight_layout(const WgradKernels& wt, const Geometry& g) {
     WeightLayout v{};
     v.grid = grid_of(g.n, g.p, g.q);
     v.kpad = round_up(g.k, wt.mr);
@@ -266,7 +267,7 @@ void backward_data(const Kernels& wk, const KernelSet& ks, const Geometry& g, co
     run_forward(wk, ks, backward_data_problem(g), dy, Filters{w, 9, g.c * 9, true}, nullptr, dx);
 }
 
-void backward_weight(const Kernels& wk, const WgradTile& wt, const Geometry& g, const float* x, const float* dy,
+void backward_weight(const Kernels& wk, const WgradKernels& wt, const Geometry& g, const float* x, const float* dy,
                      float* dw, float* dbias) {
     const WeightLayout v = weight_layout(wt, g);
     const int64_t mr = wt.mr, nr = wt.nr, hw = g.h * g.w, pq = g.p * g.q, plane = v.kpad * v.cpad;
@@ -357,7 +358,7 @@ void backward_weight(const Kernels& wk, const WgradTile& wt, const Geometry& g, 
         }
 }
 
-int64_t workspace_floats(const KernelSet& ks, const WgradTile& wt, const Geometry& g) {
+int64_t workspace_floats(const KernelSet& ks, const WgradKernels& wt, const Geometry& g) {
     int64_t most = 0;
     if (applies(g)) {
         const ForwardLayout f = forward_layout(ks, forward_problem(g));

@@ -27,6 +27,7 @@
 #include <cstdint>
 
 #include "common/conv_geometry.h"
+#include "cpu/conv2d.h"
 #include "cpu/gemm.h"
 
 namespace kiln::cpu::winograd {
@@ -89,17 +90,13 @@ void forward(const Kernels& wk, const gemm_detail::KernelSet& gemm, const conv::
 void backward_data(const Kernels& wk, const gemm_detail::KernelSet& gemm, const conv::Geometry& g, const float* dy,
                    const float* w, float* dx);
 
-// Backward-weight runs the conv's backward-weight tile (conv2d.h's WgradKernels, passed as its parts to keep this
-// header free of the tile's template): out (mr, nr) += A (mr, 16 groups) k16-interleaved * B (L, nr).
-struct WgradTile {
-    int mr, nr;
-    void (*tile)(int64_t groups, const float* a, const float* b, float* out, int64_t ldo);
-    void (*pack_b)(const float* const* rows, int nrows, int64_t len, int64_t L, float* panel);
-};
-void backward_weight(const Kernels& wk, const WgradTile& tile, const conv::Geometry& g, const float* x,
-                     const float* dy, float* dw, float* dbias);
+// Backward-weight runs the conv's backward-weight tile (conv2d.h's WgradKernels): out (mr, nr) += A (mr, 16 groups)
+// k16-interleaved * B (L, nr).
+void backward_weight(const Kernels& wk, const conv2d_detail::WgradKernels& tile, const conv::Geometry& g,
+                     const float* x, const float* dy, float* dw, float* dbias);
 
 // Scratch floats the largest of the three directions takes for this shape with num_threads() threads.
-int64_t workspace_floats(const gemm_detail::KernelSet& gemm, const WgradTile& tile, const conv::Geometry& g);
+int64_t workspace_floats(const gemm_detail::KernelSet& gemm, const conv2d_detail::WgradKernels& tile,
+                         const conv::Geometry& g);
 
 }  // namespace kiln::cpu::winograd
