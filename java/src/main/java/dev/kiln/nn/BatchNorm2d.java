@@ -7,7 +7,9 @@ import dev.kiln.ops.Ops;
 
 /**
  * Batch normalization per channel of (N, C, H, W) (or (N, C)): batch statistics in training, running statistics
- * (momentum 0.1, unbiased variance, as PyTorch) in evaluation; learnable scale (1) and shift (0).
+ * (momentum 0.1, unbiased variance, as PyTorch) in evaluation; learnable scale (1) and shift (0). Gradients flow in
+ * both modes: in evaluation the running statistics are constants, so a frozen-statistics fine-tune still trains the
+ * scale and shift and passes gradients to earlier layers.
  */
 public final class BatchNorm2d extends Module {
     private final Tensor gamma;
