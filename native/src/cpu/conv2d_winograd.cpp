@@ -4,7 +4,6 @@
 #include "cpu/conv2d_winograd.h"
 
 #include <algorithm>
-#include <cstring>
 
 #include "cpu/work_items.h"
 
@@ -159,7 +158,7 @@ void run_forward(const Kernels& wk, const KernelSet& ks, const Problem& pr, cons
             ks.pack_a(View{u + xi * pr.kout * pr.cin + pc, pr.cin, 1}, pr.kout, std::min(f.kc, pr.cin - pc),
                       upk + xi * f.kpad * pr.cin + f.kpad * pc);
 
-    // V as GEMM B panels: panel pp of xi is (cin, nr) row-major at v + xi * panels * cin * nr + pp * cin * nr.
+    // V as GEMM B panels: panel pp of xi is (cin, nr) row-major at v + xi * vxi + pp * cin * nr.
     const Layout vlay{kNoGroup, 0, nr, nr, pr.cin * nr, f.vxi};
     const Layout mlay{kNoGroup, 0, f.T, f.T, 0, f.mxi};  // M[xi] is (kpad, T) row-major
     const Planes xp{pr.cin * hw, hw, pr.cin, pr.h, pr.w}, yp{pr.kout * pq, pq, pr.kout, pr.p, pr.q};
@@ -210,7 +209,7 @@ struct WeightLayout {
     Grid grid;
     int64_t kpad, cpad;           // filters to whole A panels (rows), channels to whole B panels (columns)
     int64_t T, items, groups;     // tiles per block (a multiple of 16), blocks, partial sums
-    int64_t part, bias, shared;   // partial dU^ (groups, 16, kpad, cpad); bias partials (groups, k) doubles
+    int64_t part, bias, shared;   // partial dU (groups, 16, kpad, cpad); bias partials (groups, k) doubles
     int64_t dmxi, vxi;            // xi strides of dM (kpad, T) and V (c, T)
     int64_t dm, v, bw, chunks, per_slot;
 };
