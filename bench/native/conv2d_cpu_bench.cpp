@@ -15,6 +15,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_shapes.h"
 #include "common/conv_geometry.h"
 #include "cpu/conv2d.h"
 #include "cpu/gemm.h"
@@ -24,29 +25,8 @@
 namespace {
 
 using Clock = std::chrono::steady_clock;
+using kiln::bench::uniform;
 using kiln::conv::Geometry;
-
-struct Shape {
-    const char* name;
-    Geometry g;
-};
-
-Geometry geom(int64_t n, int64_t c, int64_t h, int64_t w, int64_t k, int64_t r, int64_t s, int32_t pad) {
-    Geometry g{n, c, h, w, k, r, s, 1, 1, pad, pad, 1, 1, 0, 0};
-    g.p = kiln::conv::output_extent(h, r, 1, pad, 1);
-    g.q = kiln::conv::output_extent(w, s, 1, pad, 1);
-    return g;
-}
-
-std::vector<float> uniform(size_t n, uint64_t seed) {
-    std::vector<float> v(n);
-    uint64_t s = 0x9E3779B97F4A7C15ull ^ seed;
-    for (auto& x : v) {
-        s = s * 6364136223846793005ull + 1442695040888963407ull;
-        x = -1.0f + 2.0f * (float)((s >> 40) * 0x1p-24);
-    }
-    return v;
-}
 
 // ---- the peer: explicit im2col / col2im around kiln::cpu::sgemm, one image at a time -------------------------
 
@@ -168,11 +148,7 @@ int main(int argc, char** argv) {
             return 2;
         }
     }
-    const Shape shapes[] = {
-        {"cnn1-n64-1x32-3x3-28", geom(64, 1, 28, 28, 32, 3, 3, 0)},
-        {"cnn2-n64-32x64-3x3-13", geom(64, 32, 13, 13, 64, 3, 3, 0)},
-        {"resnet-n32-64x64-3x3-56-p1", geom(32, 64, 56, 56, 64, 3, 3, 1)},
-    };
+    const std::vector<kiln::bench::ConvShape> shapes = kiln::bench::conv_shapes();
     std::printf("kiln conv2d CPU benchmark: %d threads, gemm %s, wgrad %s\n", kiln::cpu::num_threads(),
                 kiln::cpu::gemm_isa(), kiln::cpu::conv2d_isa());
     std::printf("peer: explicit im2col/col2im + kiln sgemm (one image at a time)\n\n");
@@ -180,7 +156,7 @@ int main(int argc, char** argv) {
                 "peer GFLOP/s", "workspace", "vs peer");
 
     bool all_ok = true;
-    for (const Shape& sh : shapes) {
+    for (const kiln::bench::ConvShape& sh : shapes) {
         if (only && !std::strstr(sh.name, only)) continue;
         const Geometry& g = sh.g;
         const size_t nx = kiln::conv::x_size(g), nw = kiln::conv::w_size(g), ny = kiln::conv::y_size(g);

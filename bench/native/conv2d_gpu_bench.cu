@@ -17,12 +17,14 @@
 #include <utility>
 #include <vector>
 
+#include "bench_shapes.h"
 #include "common/conv_geometry.h"
 #include "conv2d.h"
 #include "cpu/conv2d.h"
 
 namespace {
 
+using kiln::bench::uniform;
 using kiln::conv::Geometry;
 
 #define CHECK(call)                                                                                   \
@@ -34,23 +36,6 @@ using kiln::conv::Geometry;
             return 1;                                                                                 \
         }                                                                                             \
     } while (0)
-
-Geometry geom(int64_t n, int64_t c, int64_t h, int64_t w, int64_t k, int64_t r, int32_t pad) {
-    Geometry g{n, c, h, w, k, r, r, 1, 1, pad, pad, 1, 1, 0, 0};
-    g.p = kiln::conv::output_extent(h, r, 1, pad, 1);
-    g.q = kiln::conv::output_extent(w, r, 1, pad, 1);
-    return g;
-}
-
-std::vector<float> uniform(size_t n, uint64_t seed) {
-    std::vector<float> v(n);
-    uint64_t s = 0x9E3779B97F4A7C15ull ^ seed;
-    for (auto& x : v) {
-        s = s * 6364136223846793005ull + 1442695040888963407ull;
-        x = -1.0f + 2.0f * (float)((s >> 40) * 0x1p-24);
-    }
-    return v;
-}
 
 double nmse(const std::vector<float>& got, const std::vector<float>& ref) {
     double e = 0, n = 0;
@@ -84,14 +69,7 @@ int main() {
     std::printf("%-28s %-16s %10s %10s %12s %10s %10s\n", "shape", "direction", "ms", "GFLOP/s", "CPU GFLOP/s",
                 "vs CPU", "nmse");
 
-    struct Shape {
-        const char* name;
-        Geometry g;
-    } shapes[] = {
-        {"cnn1-n64-1x32-3x3-28", geom(64, 1, 28, 28, 32, 3, 0)},
-        {"cnn2-n64-32x64-3x3-13", geom(64, 32, 13, 13, 64, 3, 0)},
-        {"resnet-n32-64x64-3x3-56-p1", geom(32, 64, 56, 56, 64, 3, 1)},
-    };
+    const std::vector<kiln::bench::ConvShape> shapes = kiln::bench::conv_shapes();
     cudaStream_t stream;
     CHECK(cudaStreamCreate(&stream));
     cudaEvent_t t0, t1;
@@ -102,7 +80,7 @@ int main() {
     CHECK(cudaMalloc(&flush.p, flush.n * sizeof(float)));
 
     bool ok_all = true;
-    for (const Shape& sh : shapes) {
+    for (const kiln::bench::ConvShape& sh : shapes) {
         const Geometry& g = sh.g;
         const size_t nx = kiln::conv::x_size(g), nw = kiln::conv::w_size(g), ny = kiln::conv::y_size(g);
         const std::vector<float> hx = uniform(nx, 1), hw = uniform(nw, 2), hb = uniform(g.k, 3), hdy = uniform(ny, 4);

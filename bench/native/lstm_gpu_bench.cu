@@ -12,6 +12,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_shapes.h"
 #include "kiln/kiln.h"
 #include "lstm.h"
 
@@ -28,21 +29,9 @@ using kiln::cuda::LstmPath;
         }                                                                                            \
     } while (0)
 
-struct Shape {
-    const char* name;
-    int64_t n, t, f, h;
-};
-constexpr Shape kShapes[] = {{"n64_t28_f28_h64", 64, 28, 28, 64}, {"n32_t100_f256_h256", 32, 100, 256, 256}};
-
-std::vector<float> uniform(size_t n, uint64_t seed, float lo, float hi) {
-    std::vector<float> v(n);
-    uint64_t s = 0x9E3779B97F4A7C15ull ^ seed;
-    for (auto& x : v) {
-        s = s * 6364136223846793005ull + 1442695040888963407ull;
-        x = lo + (hi - lo) * (float)((s >> 40) * 0x1p-24);
-    }
-    return v;
-}
+using kiln::bench::uniform;
+using Shape = kiln::bench::LstmShape;
+constexpr const auto& kShapes = kiln::bench::kLstmShapes;
 
 double nmse(const std::vector<float>& got, const std::vector<float>& ref) {
     double e = 0, r = 0;
