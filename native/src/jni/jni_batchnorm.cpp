@@ -1,6 +1,6 @@
-// JNI glue for batch norm: training forward, evaluation forward, training and evaluation backward. Glue only: handles
-// in (a zero handle becomes NULL: gamma/beta, running stats and dx/dgamma/dbeta are optional), the C ABI call, a
-// failed status out as a Java exception.
+// JNI glue for dev.kiln.internal.BatchNormNative: training and evaluation forward and backward. Glue only: handles in
+// (a zero handle becomes NULL: gamma/beta, running stats and dx/dgamma/dbeta are optional), the C ABI call, a failed
+// status out as a Java exception.
 #include "jni/jni_support.h"
 
 namespace kiln::jni {
@@ -44,16 +44,14 @@ void batch_norm_backward_eval(JNIEnv* env, jclass, jlong ctx, jlong n, jlong c, 
 }
 
 const JNINativeMethod kMethods[] = {
-    KILN_NATIVE("batchNormTrain0", "(JJJJJJJJJJJJFF)V", batch_norm_train),
-    KILN_NATIVE("batchNormEval0", "(JJJJJJJJJFJ)V", batch_norm_eval),
-    KILN_NATIVE("batchNormBackward0", "(JJJJJJJJJJJJ)V", batch_norm_backward),
-    KILN_NATIVE("batchNormBackwardEval0", "(JJJJJJJJJFJJJ)V", batch_norm_backward_eval),
+    KILN_NATIVE("train0", "(JJJJJJJJJJJJFF)V", batch_norm_train),
+    KILN_NATIVE("eval0", "(JJJJJJJJJFJ)V", batch_norm_eval),
+    KILN_NATIVE("backward0", "(JJJJJJJJJJJJ)V", batch_norm_backward),
+    KILN_NATIVE("backwardEval0", "(JJJJJJJJJFJJJ)V", batch_norm_backward_eval),
 };
 
 }  // namespace
 
-bool register_batchnorm_natives(JNIEnv* env, jclass native_class) {
-    return env->RegisterNatives(native_class, kMethods, sizeof(kMethods) / sizeof(kMethods[0])) == JNI_OK;
-}
+KILN_JNI_REGISTER("dev/kiln/internal/BatchNormNative", kMethods);
 
 }  // namespace kiln::jni

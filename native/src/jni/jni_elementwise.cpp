@@ -1,4 +1,4 @@
-// JNI glue for the elementwise family of the ABI: binary ops, activations, scale, axpy and dropout (forward and
+// JNI glue for dev.kiln.internal.ElementwiseNative: binary ops, activations, scale, axpy and dropout (forward and
 // backward). Glue only: unpack handles, call the C ABI, turn a failed status into a Java exception.
 #include "jni/jni_support.h"
 
@@ -64,8 +64,6 @@ const JNINativeMethod kMethods[] = {
 
 }  // namespace
 
-bool register_elementwise_natives(JNIEnv* env, jclass native_class) {
-    return env->RegisterNatives(native_class, kMethods, sizeof(kMethods) / sizeof(kMethods[0])) == JNI_OK;
-}
+KILN_JNI_REGISTER("dev/kiln/internal/ElementwiseNative", kMethods);
 
 }  // namespace kiln::jni

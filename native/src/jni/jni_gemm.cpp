@@ -1,10 +1,12 @@
-// JNI glue for GEMM: packs the Java arguments into a kiln_gemm_desc and calls kiln_gemm_f32.
+// JNI glue for dev.kiln.internal.GemmNative: packs the named Java arguments into a kiln_gemm_desc and calls
+// kiln_gemm_f32.
 #include "jni/jni_support.h"
 
 namespace kiln::jni {
 
 namespace {
 
+// C (m, n) = alpha op(A) op(B) + beta C over `batch` matrices; see kiln_gemm_desc for the layouts.
 void gemm(JNIEnv* env, jclass, jlong ctx, jboolean trans_a, jboolean trans_b, jlong m, jlong n, jlong k, jfloat alpha,
           jlong a, jlong lda, jlong stride_a, jlong b, jlong ldb, jlong stride_b, jfloat beta, jlong c, jlong ldc,
           jlong stride_c, jlong batch) {
@@ -32,8 +34,6 @@ const JNINativeMethod kMethods[] = {
 
 }  // namespace
 
-bool register_gemm_natives(JNIEnv* env, jclass native_class) {
-    return env->RegisterNatives(native_class, kMethods, sizeof(kMethods) / sizeof(kMethods[0])) == JNI_OK;
-}
+KILN_JNI_REGISTER("dev/kiln/internal/GemmNative", kMethods);
 
 }  // namespace kiln::jni

@@ -1,5 +1,5 @@
-// JNI glue for the losses: cross entropy, BCE with logits, MSE, forward and backward. loss and dloss are addresses of
-// 1-element device buffers, passed through like any other tensor. Glue only: no math here.
+// JNI glue for dev.kiln.internal.LossNative: cross entropy, BCE with logits, MSE, forward and backward. loss and dloss
+// are addresses of 1-element device buffers, passed through like any other tensor. Glue only: no math here.
 #include "jni/jni_support.h"
 
 namespace kiln::jni {
@@ -51,8 +51,6 @@ const JNINativeMethod kMethods[] = {
 
 }  // namespace
 
-bool register_loss_natives(JNIEnv* env, jclass native_class) {
-    return env->RegisterNatives(native_class, kMethods, sizeof(kMethods) / sizeof(kMethods[0])) == JNI_OK;
-}
+KILN_JNI_REGISTER("dev/kiln/internal/LossNative", kMethods);
 
 }  // namespace kiln::jni

@@ -1,5 +1,5 @@
-// JNI glue for the optimizer steps of the ABI (SGD with momentum, Adam/AdamW). Glue only: unpack handles, call the
-// C ABI, turn a failed status into a Java exception.
+// JNI glue for dev.kiln.internal.OptimNative: the fused optimizer steps (SGD with momentum, Adam/AdamW). Glue only:
+// unpack handles, call the C ABI, turn a failed status into a Java exception.
 #include "jni/jni_support.h"
 
 namespace kiln::jni {
@@ -28,8 +28,6 @@ const JNINativeMethod kMethods[] = {
 
 }  // namespace
 
-bool register_optim_natives(JNIEnv* env, jclass native_class) {
-    return env->RegisterNatives(native_class, kMethods, sizeof(kMethods) / sizeof(kMethods[0])) == JNI_OK;
-}
+KILN_JNI_REGISTER("dev/kiln/internal/OptimNative", kMethods);
 
 }  // namespace kiln::jni

@@ -1,5 +1,5 @@
-// JNI glue for reductions and softmax: sums over an axis, max over the last dimension, sum of squares, softmax.
-// Glue only: handles in, the C ABI call, a failed status out as a Java exception.
+// JNI glue for dev.kiln.internal.ReduceNative: sums over an axis, max over the last dimension, sum of squares,
+// softmax. Glue only: handles in, the C ABI call, a failed status out as a Java exception.
 #include "jni/jni_support.h"
 
 namespace kiln::jni {
@@ -41,8 +41,8 @@ void softmax_backward(JNIEnv* env, jclass, jlong ctx, jlong y, jlong dy, jlong d
 }
 
 const JNINativeMethod kMethods[] = {
-    KILN_NATIVE("reduceSum0", "(JJJJJJF)V", reduce_sum),
-    KILN_NATIVE("reduceSumBackward0", "(JJJJJJF)V", reduce_sum_backward),
+    KILN_NATIVE("sum0", "(JJJJJJF)V", reduce_sum),
+    KILN_NATIVE("sumBackward0", "(JJJJJJF)V", reduce_sum_backward),
     KILN_NATIVE("maxLastDim0", "(JJJJJJ)V", max_last_dim),
     KILN_NATIVE("maxLastDimBackward0", "(JJJJJJ)V", max_last_dim_backward),
     KILN_NATIVE("sumSquares0", "(JJJJ)V", sum_squares),
@@ -52,8 +52,6 @@ const JNINativeMethod kMethods[] = {
 
 }  // namespace
 
-bool register_reduce_natives(JNIEnv* env, jclass native_class) {
-    return env->RegisterNatives(native_class, kMethods, sizeof(kMethods) / sizeof(kMethods[0])) == JNI_OK;
-}
+KILN_JNI_REGISTER("dev/kiln/internal/ReduceNative", kMethods);
 
 }  // namespace kiln::jni

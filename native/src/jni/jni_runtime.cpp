@@ -1,5 +1,5 @@
-// JNI glue for the runtime part of the ABI: library info, devices, contexts, memory, copies, fill and random.
-#include <vector>
+// JNI glue for dev.kiln.internal.RuntimeNative: library info, devices, contexts, memory and copies.
+#include <cstdint>
 
 #include "jni/jni_support.h"
 
@@ -38,7 +38,6 @@ jlong context_create(JNIEnv* env, jclass, jint kind, jint index) {
     return reinterpret_cast<jlong>(ctx);
 }
 
-void context_destroy(JNIEnv* env, jclass, jlong ctx) { throw_if_failed(env, kiln_context_destroy(ctx_of(ctx))); }
 void synchronize(JNIEnv* env, jclass, jlong ctx) { throw_if_failed(env, kiln_synchronize(ctx_of(ctx))); }
 
 jlong alloc(JNIEnv* env, jclass, jlong ctx, jlong bytes) {
@@ -94,20 +93,6 @@ void copy_device(JNIEnv* env, jclass, jlong ctx, jlong dst, jlong src, jlong byt
     throw_if_failed(env, kiln_copy_device(ctx_of(ctx), ptr_of<void>(dst), ptr_of<void>(src), (size_t)bytes));
 }
 
-void fill(JNIEnv* env, jclass, jlong ctx, jlong y, jlong n, jfloat value) {
-    throw_if_failed(env, kiln_fill_f32(ctx_of(ctx), ptr_of<float>(y), (size_t)n, value));
-}
-
-void rand_uniform(JNIEnv* env, jclass, jlong ctx, jlong y, jlong n, jlong seed, jlong offset, jfloat lo, jfloat hi) {
-    throw_if_failed(env, kiln_rand_uniform_f32(ctx_of(ctx), ptr_of<float>(y), (size_t)n, (uint64_t)seed,
-                                               (uint64_t)offset, lo, hi));
-}
-
-void rand_normal(JNIEnv* env, jclass, jlong ctx, jlong y, jlong n, jlong seed, jlong offset, jfloat mean, jfloat std) {
-    throw_if_failed(env, kiln_rand_normal_f32(ctx_of(ctx), ptr_of<float>(y), (size_t)n, (uint64_t)seed,
-                                              (uint64_t)offset, mean, std));
-}
-
 const JNINativeMethod kMethods[] = {
     KILN_NATIVE("buildInfo0", "()Ljava/lang/String;", build_info),
     KILN_NATIVE("abiVersion0", "()I", abi_version),
@@ -115,7 +100,6 @@ const JNINativeMethod kMethods[] = {
     KILN_NATIVE("cudaDeviceCount0", "([Ljava/lang/String;)I", cuda_device_count),
     KILN_NATIVE("deviceProperties0", "(II)Ldev/kiln/DeviceInfo;", device_properties),
     KILN_NATIVE("contextCreate0", "(II)J", context_create),
-    KILN_NATIVE("contextDestroy0", "(J)V", context_destroy),
     KILN_NATIVE("synchronize0", "(J)V", synchronize),
     KILN_NATIVE("alloc0", "(JJ)J", alloc),
     KILN_NATIVE("free0", "(JJ)V", release),
@@ -128,15 +112,10 @@ const JNINativeMethod kMethods[] = {
     KILN_NATIVE("copyToDevice0", "(JJJJ)V", copy_to_device),
     KILN_NATIVE("copyToHost0", "(JJJJ)V", copy_to_host),
     KILN_NATIVE("copyDevice0", "(JJJJ)V", copy_device),
-    KILN_NATIVE("fill0", "(JJJF)V", fill),
-    KILN_NATIVE("randUniform0", "(JJJJJFF)V", rand_uniform),
-    KILN_NATIVE("randNormal0", "(JJJJJFF)V", rand_normal),
 };
 
 }  // namespace
 
-bool register_runtime_natives(JNIEnv* env, jclass native_class) {
-    return env->RegisterNatives(native_class, kMethods, sizeof(kMethods) / sizeof(kMethods[0])) == JNI_OK;
-}
+KILN_JNI_REGISTER("dev/kiln/internal/RuntimeNative", kMethods);
 
 }  // namespace kiln::jni

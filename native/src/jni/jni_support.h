@@ -1,9 +1,13 @@
-// JNI plumbing shared by the glue files: cached classes, status -> Java exception, native registration.
-// Glue only: no math here, every call goes through the C ABI in kiln/kiln.h.
+// JNI plumbing shared by the glue files: status -> Java exception, handle unpacking, and the self-registration of
+// each family's natives table (KILN_JNI_REGISTER), whose rows are checked against their glue functions at compile time
+// (KILN_NATIVE). Glue only: no math here, every call goes through the C ABI in kiln/kiln.h.
 #pragma once
 
 #include <jni.h>
 
+#include <cstddef>
+
+#include "jni/jni_signature.h"
 #include "kiln/kiln.h"
 
 namespace kiln::jni {
@@ -11,6 +15,11 @@ namespace kiln::jni {
 // Throws the Java exception for `status` with kiln_last_error() as its message. Returns true if it threw.
 bool throw_if_failed(JNIEnv* env, kiln_status status);
 void throw_illegal_argument(JNIEnv* env, const char* message);
+// "dev/kiln/internal/Conv2dNative" -> "dev.kiln.internal.Conv2dNative", for messages.
+void dotted_name(const char* java_class, char* out, size_t size);
+// For JNI_OnLoad: clears any pending exception and throws UnsatisfiedLinkError with the formatted message, which
+// System.load passes on to the Java loader. Returns false.
+bool fail_load(JNIEnv* env, const char* format, ...) __attribute__((format(printf, 2, 3)));
 
 // Cached in JNI_OnLoad: the classes the glue instantiates.
 struct Cache {
@@ -24,27 +33,40 @@ struct Cache {
 };
 const Cache& cache();
 
+// The Java binding checks every address before the call (open tensor, enough elements); 0 stands for an optional
+// argument left out and becomes NULL.
 inline kiln_context* ctx_of(jlong handle) { return reinterpret_cast<kiln_context*>(handle); }
 template <typename T>
 inline T* ptr_of(jlong address) { return reinterpret_cast<T*>(address); }
 
-// Each glue file registers its own natives on dev.kiln.internal.Native; returns false (with a pending
-// exception) if a method is missing, so a Java/native mismatch fails at load time, not at first call.
-bool register_runtime_natives(JNIEnv* env, jclass native_class);      // jni_runtime.cpp
-bool register_gemm_natives(JNIEnv* env, jclass native_class);         // jni_gemm.cpp
-bool register_elementwise_natives(JNIEnv* env, jclass native_class);  // jni_elementwise.cpp (incl. dropout)
-bool register_reduce_natives(JNIEnv* env, jclass native_class);       // jni_reduce.cpp (incl. softmax)
-bool register_loss_natives(JNIEnv* env, jclass native_class);         // jni_loss.cpp
-bool register_optim_natives(JNIEnv* env, jclass native_class);        // jni_optim.cpp
-bool register_conv2d_natives(JNIEnv* env, jclass native_class);       // jni_conv2d.cpp
-bool register_pool_natives(JNIEnv* env, jclass native_class);         // jni_pool.cpp
-bool register_batchnorm_natives(JNIEnv* env, jclass native_class);    // jni_batchnorm.cpp
-bool register_lstm_natives(JNIEnv* env, jclass native_class);         // jni_lstm.cpp
+// The path of a glue file from native/src/jni/ on, for messages (`path` is __FILE__).
+inline const char* glue_file(const char* path) {
+    for (const char* p = path; *p; ++p) {
+        if (__builtin_strncmp(p, "native/src/jni/", 15) == 0) return p;
+    }
+    return path;
+}
 
-// Reads a descriptor passed as a Java long[] of `length` entries; false (with a pending exception) if it is not.
-bool read_desc(JNIEnv* env, jlongArray desc, int length, jlong* out);
+// Adds one natives table for `java_class` ("dev/kiln/internal/Conv2dNative"); JNI_OnLoad registers every table added
+// so, one method at a time, and fails the load naming the class, method and glue file when Java lacks one, or declares a
+// native that no table registers. Call it through KILN_JNI_REGISTER, at namespace scope, once per binding class.
+bool add_natives(const char* java_class, const char* source_file, const JNINativeMethod* methods, size_t count);
+
+// One row of a natives table: the Java name, the JNI signature and the glue function, whose parameter types must
+// match the signature (checked when the row compiles).
+template <bool SignatureMatches, typename Fn>
+JNINativeMethod native_method(const char* name, const char* signature, Fn fn) {
+    static_assert(SignatureMatches, "KILN_NATIVE: the glue function's parameter types do not match the JNI signature");
+    return {const_cast<char*>(name), const_cast<char*>(signature), reinterpret_cast<void*>(fn)};
+}
 
 }  // namespace kiln::jni
 
-// One row of a RegisterNatives table.
-#define KILN_NATIVE(name, sig, fn) {const_cast<char*>(name), const_cast<char*>(sig), reinterpret_cast<void*>(fn)}
+#define KILN_NATIVE(name, signature, fn) \
+    ::kiln::jni::native_method<::kiln::jni::signature_matches(fn, signature)>(name, signature, fn)
+
+#define KILN_JNI_CONCAT_(a, b) a##b
+#define KILN_JNI_CONCAT(a, b) KILN_JNI_CONCAT_(a, b)
+#define KILN_JNI_REGISTER(java_class, methods)                                                        \
+    static const bool KILN_JNI_CONCAT(kiln_jni_natives_, __LINE__) = ::kiln::jni::add_natives(        \
+        java_class, __FILE__, methods, sizeof(methods) / sizeof((methods)[0]))

@@ -1,7 +1,6 @@
 package dev.kiln;
 
-import dev.kiln.internal.Contexts;
-import dev.kiln.internal.Native;
+import dev.kiln.internal.RuntimeNative;
 
 import java.util.Locale;
 
@@ -34,7 +33,7 @@ public final class Device {
      */
     public static Device cuda(int index) {
         String[] reason = new String[1];
-        int count = Native.cudaDeviceCount(reason);
+        int count = RuntimeNative.cudaDeviceCount(reason);
         if (index < 0 || index >= count) {
             String found = count == 0 ? "no CUDA device is available: " + reason[0]
                     : "this machine has " + count + " CUDA device(s), cuda:0 to cuda:" + (count - 1);
@@ -58,13 +57,13 @@ public final class Device {
     }
 
     public static int cudaDeviceCount() {
-        return Native.cudaDeviceCount(null);
+        return RuntimeNative.cudaDeviceCount(null);
     }
 
     /** Why there is no CUDA device ("" when there is one). */
     public static String cudaUnavailableReason() {
         String[] reason = new String[1];
-        Native.cudaDeviceCount(reason);
+        RuntimeNative.cudaDeviceCount(reason);
         return reason[0];
     }
 
@@ -102,23 +101,23 @@ public final class Device {
 
     /** Name, memory and (for GPUs) compute capability, as the driver reports them now. */
     public DeviceInfo info() {
-        return Native.deviceProperties(isCuda() ? Native.DEVICE_CUDA : Native.DEVICE_CPU, index);
+        return RuntimeNative.deviceProperties(this);
     }
 
     /** Waits for every op queued on this device. */
     public void synchronize() {
-        Native.synchronize(Contexts.of(this));
+        RuntimeNative.synchronize(this);
     }
 
     /** The allocator's counters for this device. */
     public MemoryStats memoryStats() {
-        long[] s = Native.memoryStats(Contexts.of(this));
+        long[] s = RuntimeNative.memoryStats(this);
         return new MemoryStats(s[0], s[1], s[2], s[3], s[4], s[5], s[6]);
     }
 
     /** Returns cached, unused memory of this device to the system (other processes can then use it). */
     public void emptyCache() {
-        Native.emptyCache(Contexts.of(this));
+        RuntimeNative.emptyCache(this);
     }
 
     @Override

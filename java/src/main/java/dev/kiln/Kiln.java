@@ -1,7 +1,9 @@
 package dev.kiln;
 
-import dev.kiln.internal.Native;
 import dev.kiln.internal.NativeLoader;
+import dev.kiln.internal.RuntimeNative;
+
+import java.nio.file.Path;
 
 /** Library-wide facts and the default random generator. */
 public final class Kiln {
@@ -17,7 +19,13 @@ public final class Kiln {
 
     /** How the native library was built: version, CUDA architectures or cpu-only, and the CPU vector ISA in use. */
     public static String buildInfo() {
-        return Native.buildInfo();
+        return RuntimeNative.buildInfo();
+    }
+
+    /** Where the native library was loaded from (the extracted file in the cache, or -Dkiln.library.path). */
+    public static Path nativeLibraryPath() {
+        RuntimeNative.abiVersion();  // loads the library if nothing has yet
+        return NativeLoader.loadedFrom();
     }
 
     /** The generator used by {@link Tensor#rand} and {@link Tensor#randn} when none is given. */

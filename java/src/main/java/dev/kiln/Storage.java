@@ -1,7 +1,7 @@
 package dev.kiln;
 
 import dev.kiln.internal.Contexts;
-import dev.kiln.internal.Native;
+import dev.kiln.internal.RuntimeNative;
 
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -17,7 +17,7 @@ final class Storage {
         this.device = device;
         this.context = Contexts.of(device);
         this.bytes = bytes;
-        this.address = Native.alloc(context, bytes);
+        this.address = RuntimeNative.alloc(context, bytes);
     }
 
     void retain() {
@@ -25,6 +25,6 @@ final class Storage {
     }
 
     void release() {
-        if (refs.decrementAndGet() == 0) Native.free(context, address);
+        if (refs.decrementAndGet() == 0) RuntimeNative.free(context, address);
     }
 }

@@ -1,7 +1,8 @@
 package dev.kiln;
 
-import dev.kiln.internal.Contexts;
-import dev.kiln.internal.Native;
+import dev.kiln.internal.RuntimeNative;
+import dev.kiln.internal.TensorAccess;
+import dev.kiln.ops.Ops;
 
 import java.lang.ref.Cleaner;
 import java.util.Arrays;
@@ -13,9 +14,16 @@ import java.util.Arrays;
  * frees a forgotten tensor after the garbage collector finds it, but only as a safety net: GC timing knows nothing
  * of GPU memory. Using a closed tensor throws {@link IllegalStateException}. {@link #view} and {@link #reshape}
  * share memory with their source; the memory is freed when the last of them is closed.
+ *
+ * <p>The fluent methods ({@link #matmul}, {@link #add}, {@link #relu}, {@link #sum()}, ...) are the ops of
+ * {@link Ops}: they allocate in the current {@link Scope} and record on the autograd tape.
  */
 public final class Tensor implements AutoCloseable {
     private static final Cleaner CLEANER = Cleaner.create();
+
+    static {
+        TensorAccess.install(new Access());
+    }
 
     private final Storage storage;
     private final int[] shape;
@@ -68,9 +76,7 @@ public final class Tensor implements AutoCloseable {
     }
 
     public static Tensor full(Device device, float value, int... shape) {
-        Tensor t = empty(device, shape);
-        Native.fill(t.context(), t.address(), t.numel, value);
-        return t;
+        return Ops.fill_(empty(device, shape), value);
     }
 
     /** A CPU tensor holding a copy of {@code data}, which must have exactly as many elements as {@code shape}. */
@@ -87,7 +93,7 @@ public final class Tensor implements AutoCloseable {
                     + numel("Tensor.of", checked) + " elements but data has " + data.length);
         }
         Tensor t = empty(device, checked);
-        Native.copyFromArray(t.context(), t.address(), data, 0, data.length);
+        RuntimeNative.copyFromArray(t, data, 0, data.length);
         return t;
     }
 
@@ -100,7 +106,7 @@ public final class Tensor implements AutoCloseable {
                     + numel("Tensor.ofInts", checked) + " elements but data has " + data.length);
         }
         Tensor t = empty(device, DType.I32, checked);
-        Native.copyFromIntArray(t.context(), t.address(), data, 0, data.length);
+        RuntimeNative.copyFromIntArray(t, data, 0, data.length);
         return t;
     }
 
@@ -125,9 +131,7 @@ public final class Tensor implements AutoCloseable {
 
     /** Uniform in [lo, hi). */
     public static Tensor uniform(Generator generator, Device device, float lo, float hi, int... shape) {
-        Tensor t = empty(device, shape);
-        Native.randUniform(t.context(), t.address(), t.numel, generator.seed(), generator.reserve(t.numel), lo, hi);
-        return t;
+        return Ops.uniform_(empty(device, shape), generator, lo, hi);
     }
 
     /** Standard normal on the CPU from the default generator. */
@@ -146,9 +150,7 @@ public final class Tensor implements AutoCloseable {
 
     /** Normal with the given mean and standard deviation. */
     public static Tensor normal(Generator generator, Device device, float mean, float std, int... shape) {
-        Tensor t = empty(device, shape);
-        Native.randNormal(t.context(), t.address(), t.numel, generator.seed(), generator.reserve(t.numel), mean, std);
-        return t;
+        return Ops.normal_(empty(device, shape), generator, mean, std);
     }
 
     // ---- facts ------------------------------------------------------------------------------------------------
@@ -190,10 +192,10 @@ public final class Tensor implements AutoCloseable {
     }
 
     /**
-     * Address of the first element in the device's memory space: for interop (a JCuda {@code Pointer}, a custom
-     * kernel). Valid while the tensor is open; ops queued on the device's stream may still be writing it.
+     * Address of the first element in the device's memory space. Not public: Java keeps no raw address across calls,
+     * and only the binding reads one (through {@link TensorAccess}), at call time.
      */
-    public long address() {
+    long address() {
         ensureOpen();
         return storage.address;
     }
@@ -208,7 +210,7 @@ public final class Tensor implements AutoCloseable {
             throw new IllegalStateException("toFloatArray: " + this + " has " + numel + " elements, more than a Java array holds");
         }
         float[] out = new float[(int) numel];
-        Native.copyToArray(context(), storage.address, out, 0, out.length);
+        RuntimeNative.copyToArray(this, out, 0, out.length);
         return out;
     }
 
@@ -220,8 +222,15 @@ public final class Tensor implements AutoCloseable {
             throw new IllegalStateException("toIntArray: " + this + " has " + numel + " elements, more than a Java array holds");
         }
         int[] out = new int[(int) numel];
-        Native.copyToIntArray(context(), storage.address, out, 0, out.length);
+        RuntimeNative.copyToIntArray(this, out, 0, out.length);
         return out;
+    }
+
+    /** Overwrites this fp32 tensor with {@code src[offset, offset + numel())} (a batch staged in a reused array). */
+    public void copyFrom(float[] src, int offset) {
+        ensureOpen();
+        if (numel > Integer.MAX_VALUE) throw new IllegalArgumentException("copyFrom: " + this + " is larger than a Java array");
+        RuntimeNative.copyFromArray(this, src, offset, (int) numel);
     }
 
     /** Throws IllegalArgumentException unless this tensor has {@code expected} element type. */
@@ -239,21 +248,7 @@ public final class Tensor implements AutoCloseable {
     /** A copy on {@code target} (a copy even when it is already there). */
     public Tensor to(Device target) {
         ensureOpen();
-        Tensor out = empty(target, dtype, shape);
-        long bytes = numel * dtype.bytes();
-        Device here = device();
-        if (here.equals(target)) {
-            Native.copyDevice(context(), out.address(), address(), bytes);
-        } else if (here.isCpu()) {
-            Native.copyToDevice(out.context(), out.address(), address(), bytes);
-        } else if (target.isCpu()) {
-            Native.copyToHost(context(), out.address(), address(), bytes);
-        } else {  // GPU to another GPU: through the host keeps this independent of peer access
-            try (Tensor staging = to(Device.cpu())) {
-                Native.copyToDevice(out.context(), out.address(), staging.address(), bytes);
-            }
-        }
-        return out;
+        return Ops.copy_(empty(target, dtype, shape), this);
     }
 
     /** A copy on the same device. */
@@ -263,18 +258,86 @@ public final class Tensor implements AutoCloseable {
 
     /**
      * The same memory seen with another shape of equal element count; one dimension may be -1 (inferred).
-     * Closing the view does not free the memory while the source (or another view) is open.
+     * Closing the view does not free the memory while the source (or another view) is open. Gradients flow through
+     * it back to this tensor.
      */
     public Tensor view(int... newShape) {
-        ensureOpen();
-        int[] s = inferShape(newShape);
-        storage.retain();
-        return new Tensor(storage, s, numel, dtype);
+        return Ops.view(this, newShape);
     }
 
     /** Same as {@link #view}: Kiln tensors are always contiguous, so a reshape never copies. */
     public Tensor reshape(int... newShape) {
-        return view(newShape);
+        return Ops.reshape(this, newShape);
+    }
+
+    /** (N, ...) to (N, rest). */
+    public Tensor flatten() {
+        return Ops.flatten(this);
+    }
+
+    // ---- ops (recorded on the autograd tape; see dev.kiln.ops.Ops) ------------------------------------------------
+
+    public Tensor matmul(Tensor other) {
+        return Ops.matmul(this, other);
+    }
+
+    public Tensor add(Tensor other) {
+        return Ops.add(this, other);
+    }
+
+    public Tensor sub(Tensor other) {
+        return Ops.sub(this, other);
+    }
+
+    public Tensor mul(Tensor other) {
+        return Ops.mul(this, other);
+    }
+
+    public Tensor div(Tensor other) {
+        return Ops.div(this, other);
+    }
+
+    public Tensor neg() {
+        return Ops.neg(this);
+    }
+
+    public Tensor relu() {
+        return Ops.relu(this);
+    }
+
+    public Tensor sigmoid() {
+        return Ops.sigmoid(this);
+    }
+
+    public Tensor tanh() {
+        return Ops.tanh(this);
+    }
+
+    /** Sum of all elements, 0-dimensional. */
+    public Tensor sum() {
+        return Ops.sum(this);
+    }
+
+    /** Sum over {@code axis}, which is removed. */
+    public Tensor sum(int axis) {
+        return Ops.sum(this, axis);
+    }
+
+    public Tensor mean() {
+        return Ops.mean(this);
+    }
+
+    public Tensor mean(int axis) {
+        return Ops.mean(this, axis);
+    }
+
+    /** Softmax over the last dimension. */
+    public Tensor softmax() {
+        return Ops.softmax(this);
+    }
+
+    public Tensor logSoftmax() {
+        return Ops.logSoftmax(this);
     }
 
     // ---- autograd (the engine lives in dev.kiln.ops) --------------------------------------------------------------
@@ -315,7 +378,7 @@ public final class Tensor implements AutoCloseable {
 
     /** Zeroes the gradient in place (keeps the buffer, so memory stays flat across steps). */
     public void zeroGrad() {
-        if (grad != null) Native.fill(grad.context(), grad.address(), grad.numel, 0f);
+        if (grad != null) Ops.fill_(grad, 0f);
     }
 
     /**
@@ -357,9 +420,30 @@ public final class Tensor implements AutoCloseable {
         this.owner = scope;
     }
 
-    /** The native context of this tensor's device (for the op layer). */
-    long context() {
-        return storage.context;
+    /** A tensor sharing this one's memory with another shape; records nothing (Ops.view and Ops.reshape do). */
+    private Tensor alias(String op, int[] newShape) {
+        ensureOpen();
+        int[] s = inferShape(op, newShape);
+        storage.retain();
+        return new Tensor(storage, s, numel, dtype);
+    }
+
+    /** The binding's and the op layer's access to what is not public (see {@link TensorAccess}). */
+    private static final class Access extends TensorAccess {
+        @Override
+        public long address(Tensor t) {
+            return t.address();
+        }
+
+        @Override
+        public long context(Tensor t) {
+            return t.storage.context;
+        }
+
+        @Override
+        public Tensor alias(Tensor t, String op, int[] shape) {
+            return t.alias(op, shape);
+        }
     }
 
     private void ensureOpen() {
@@ -400,31 +484,31 @@ public final class Tensor implements AutoCloseable {
         return n;
     }
 
-    private int[] inferShape(int[] newShape) {
-        if (newShape == null) throw new IllegalArgumentException("view: shape is null");
+    private int[] inferShape(String op, int[] newShape) {
+        if (newShape == null) throw new IllegalArgumentException(op + ": shape is null");
         int[] s = newShape.clone();
         int infer = -1;
         long known = 1;
         for (int i = 0; i < s.length; i++) {
             if (s[i] == -1) {
-                if (infer >= 0) throw new IllegalArgumentException("view: only one dimension may be -1, got " + Arrays.toString(newShape));
+                if (infer >= 0) throw new IllegalArgumentException(op + ": only one dimension may be -1, got " + Arrays.toString(newShape));
                 infer = i;
             } else if (s[i] < 0) {
-                throw new IllegalArgumentException("view: invalid dimension " + s[i] + " in " + Arrays.toString(newShape));
+                throw new IllegalArgumentException(op + ": invalid dimension " + s[i] + " in " + Arrays.toString(newShape));
             } else {
                 known *= s[i];
             }
         }
         if (infer >= 0) {
             if (known == 0 || numel % known != 0) {
-                throw new IllegalArgumentException("view: cannot infer -1 in " + Arrays.toString(newShape)
+                throw new IllegalArgumentException(op + ": cannot infer -1 in " + Arrays.toString(newShape)
                         + " for " + numel + " elements of " + this);
             }
             s[infer] = (int) (numel / known);
             known = numel;
         }
         if (known != numel) {
-            throw new IllegalArgumentException("view: shape " + shapeString(s) + " holds " + known
+            throw new IllegalArgumentException(op + ": shape " + shapeString(s) + " holds " + known
                     + " elements but " + this + " has " + numel);
         }
         return s;

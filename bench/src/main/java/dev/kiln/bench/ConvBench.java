@@ -2,9 +2,11 @@ package dev.kiln.bench;
 
 import dev.kiln.Device;
 import dev.kiln.Tensor;
-import dev.kiln.internal.Contexts;
-import dev.kiln.internal.Native;
+import dev.kiln.internal.Conv2dDesc;
+import dev.kiln.internal.Conv2dNative;
+import dev.kiln.internal.RandomNative;
 import dev.kiln.ops.Autograd;
+import dev.kiln.ops.NoGrad;
 import dev.kiln.ops.Ops;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -23,8 +25,9 @@ import org.openjdk.jmh.infra.Blackhole;
 import java.util.concurrent.TimeUnit;
 
 /**
- * conv2d through the Java API against the bare native entries on the same buffers, in the same run: what the op
- * layer (shape checks, output allocation in a scope, the autograd tape) adds to the kernels. Shapes are the CNN's two
+ * conv2d through the Java API against the binding's entries (Conv2dNative: the per-call memory checks and the JNI
+ * call) on the same buffers, in the same run: what the op layer (shape checks, output allocation in a scope, the
+ * autograd tape) adds to the kernels. Shapes are the CNN's two
  * layers at batch 64 and a ResNet 3x3 layer (as bench/native/conv2d_cpu_bench.cpp); the device is the CPU unless
  * {@code -Dkiln.bench.device=cuda:0}.
  * <ul>
@@ -44,8 +47,7 @@ public class ConvBench {
     public String shape;
 
     private Tensor x, w, b, y, dy, dx, dw, db;
-    private long ctx;
-    private long[] desc;
+    private Conv2dDesc desc;
     private int pad;
 
     @Setup(Level.Trial)
@@ -67,8 +69,7 @@ public class ConvBench {
         dx = Tensor.empty(device, n, c, h, h);
         dw = Tensor.empty(device, k, c, 3, 3);
         db = Tensor.empty(device, k);
-        ctx = Contexts.of(device);
-        desc = new long[] {n, c, h, h, k, 3, 3, 1, 1, pad, pad, 1, 1, p, p};
+        desc = new Conv2dDesc(n, c, h, h, k, 3, 3, 1, 1, pad, pad, 1, 1, p, p);
     }
 
     @TearDown(Level.Trial)
@@ -78,22 +79,22 @@ public class ConvBench {
 
     @Benchmark
     public void nativeForward() {
-        Native.conv2dForward(ctx, desc, x.address(), w.address(), b.address(), y.address());
+        Conv2dNative.forward(desc, x, w, b, y);
     }
 
     @Benchmark
-    public void opsForward(Blackhole bh) throws Exception {
-        try (dev.kiln.Scope step = dev.kiln.Scope.open(); AutoCloseable off = Autograd.noGrad()) {
-            bh.consume(Ops.conv2d(x, w, b, 1, pad).address());
+    public void opsForward(Blackhole bh) {
+        try (dev.kiln.Scope step = dev.kiln.Scope.open(); NoGrad off = Autograd.noGrad()) {
+            bh.consume(Ops.conv2d(x, w, b, 1, pad));
         }
     }
 
     @Benchmark
     public void nativeStep() {
-        Native.conv2dForward(ctx, desc, x.address(), w.address(), b.address(), y.address());
-        Native.fill(ctx, dy.address(), dy.numel(), 1f);
-        Native.conv2dBackwardData(ctx, desc, dy.address(), w.address(), dx.address());
-        Native.conv2dBackwardWeight(ctx, desc, x.address(), dy.address(), dw.address(), db.address());
+        Conv2dNative.forward(desc, x, w, b, y);
+        RandomNative.fill(dy, 1f);
+        Conv2dNative.backwardData(desc, dy, w, dx);
+        Conv2dNative.backwardWeight(desc, x, dy, dw, db);
     }
 
     @Benchmark

@@ -2,7 +2,8 @@ package dev.kiln.bench;
 
 import dev.kiln.Device;
 import dev.kiln.Tensor;
-import dev.kiln.internal.Native;
+import dev.kiln.internal.RandomNative;
+import dev.kiln.internal.RuntimeNative;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -32,15 +33,11 @@ import java.util.concurrent.TimeUnit;
 @Fork(value = 2, jvmArgsAppend = "-Xmx1g")
 public class NativeCallBench {
     private Tensor one;
-    private long context;
-    private long address;
     private int counter;
 
     @Setup(Level.Trial)
     public void setup() {
         one = Tensor.zeros(Device.cpu(), 1);
-        context = dev.kiln.internal.Contexts.of(Device.cpu());
-        address = one.address();
     }
 
     @TearDown(Level.Trial)
@@ -56,18 +53,18 @@ public class NativeCallBench {
 
     @Benchmark
     public void noop() {
-        Native.noop();
+        RuntimeNative.noop();
     }
 
     @Benchmark
     public void fillOneElement() {
-        Native.fill(context, address, 1, 3f);
+        RandomNative.fill(one, 3f);
     }
 
     @Benchmark
     public void allocateAndFreeTensor(Blackhole bh) {
         try (Tensor t = Tensor.empty(Device.cpu(), 1)) {
-            bh.consume(t.address());
+            bh.consume(t);
         }
     }
 

@@ -81,7 +81,7 @@ public final class BatchLoader {
                 shape[0] = size;
                 System.arraycopy(data.itemShape(), 0, shape, 1, data.itemShape().length);
                 Tensor x = Tensor.empty(device, shape);
-                dev.kiln.internal.Native.copyFromArray(dev.kiln.internal.Contexts.of(device), x.address(), xBuffer, 0, size * item);
+                x.copyFrom(xBuffer, 0);
                 Tensor y = Tensor.ofInts(device, java.util.Arrays.copyOf(yBuffer, size), size);
                 return new Batch(x, y, size);
             }

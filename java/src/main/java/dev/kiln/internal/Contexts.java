@@ -18,7 +18,6 @@ public final class Contexts {
     public static long of(Device device) {
         Long handle = HANDLES.get(device);
         if (handle != null) return handle;
-        return HANDLES.computeIfAbsent(device, d ->
-                Native.contextCreate(d.isCuda() ? Native.DEVICE_CUDA : Native.DEVICE_CPU, d.index()));
+        return HANDLES.computeIfAbsent(device, RuntimeNative::contextCreate);
     }
 }

@@ -5,8 +5,6 @@ import dev.kiln.Scope;
 import dev.kiln.Tensor;
 import dev.kiln.data.BatchLoader;
 import dev.kiln.data.Dataset;
-import dev.kiln.internal.Contexts;
-import dev.kiln.internal.Native;
 import dev.kiln.nn.Module;
 import dev.kiln.ops.Autograd;
 import dev.kiln.ops.Ops;
@@ -57,7 +55,7 @@ public final class Training {
                     optimizer.zeroGrad();
                     loss.backward();
                     optimizer.step();
-                    Native.axpy(Contexts.of(device), 1, 1f, loss.address(), lossSum.address());
+                    Ops.axpy_(1f, loss, lossSum);
                 }
                 seen += size;
                 index++;

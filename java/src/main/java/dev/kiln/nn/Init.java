@@ -2,8 +2,7 @@ package dev.kiln.nn;
 
 import dev.kiln.Generator;
 import dev.kiln.Tensor;
-import dev.kiln.internal.Contexts;
-import dev.kiln.internal.Native;
+import dev.kiln.ops.Ops;
 
 /**
  * Parameter initializers, drawn in place from a Philox {@link Generator}: the same seed gives the same model on
@@ -14,13 +13,11 @@ public final class Init {
     }
 
     public static Tensor uniform(Tensor t, float lo, float hi, Generator g) {
-        Native.randUniform(Contexts.of(t.device()), t.address(), t.numel(), g.seed(), g.reserve(t.numel()), lo, hi);
-        return t;
+        return Ops.uniform_(t, g, lo, hi);
     }
 
     public static Tensor normal(Tensor t, float mean, float std, Generator g) {
-        Native.randNormal(Contexts.of(t.device()), t.address(), t.numel(), g.seed(), g.reserve(t.numel()), mean, std);
-        return t;
+        return Ops.normal_(t, g, mean, std);
     }
 
     /** He uniform: U(-b, b) with b = gain * sqrt(3 / fanIn). */

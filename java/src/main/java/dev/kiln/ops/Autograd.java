@@ -2,8 +2,6 @@ package dev.kiln.ops;
 
 import dev.kiln.Scope;
 import dev.kiln.Tensor;
-import dev.kiln.internal.Contexts;
-import dev.kiln.internal.Native;
 
 import java.util.ArrayList;
 import java.util.IdentityHashMap;
@@ -53,20 +51,10 @@ public final class Autograd {
     }
 
     /** Turns recording off on this thread until the returned guard closes (evaluation, optimizer updates). */
-    public static AutoCloseable noGrad() {
+    public static NoGrad noGrad() {
         Tape tape = TAPE.get();
         tape.noGradDepth++;
-        return new AutoCloseable() {
-            private boolean closed;
-
-            @Override
-            public void close() {
-                if (!closed) {
-                    closed = true;
-                    tape.noGradDepth--;
-                }
-            }
-        };
+        return new NoGrad(() -> tape.noGradDepth--);
     }
 
     public static boolean isGradEnabled() {
@@ -127,14 +115,25 @@ public final class Autograd {
         backward(root, Tensor.full(root.device(), 1f, root.shape()));
     }
 
-    /** Backpropagates from {@code root} with the given gradient of the same shape, then releases the tape. */
+    /**
+     * Backpropagates from {@code root} with the given gradient, which must match root's shape, dtype and device (a
+     * seed elsewhere would send device addresses to another device's kernels), then releases the tape.
+     */
     public static void backward(Tensor root, Tensor seed) {
         Tape tape = TAPE.get();
+        if (root == null || seed == null) throw new IllegalArgumentException("backward(): root and seed must not be null");
+        if (seed.dtype() != root.dtype() || !seed.device().equals(root.device())) {
+            throw new IllegalArgumentException("backward(): the seed gradient " + seed + " must have the dtype and device of "
+                    + root + " (" + root.dtype() + " on " + root.device() + ")");
+        }
+        if (!java.util.Arrays.equals(seed.shape(), root.shape())) {
+            throw new IllegalArgumentException("backward(): the seed gradient " + seed + " must have the shape of " + root);
+        }
         if (!isTracked(root)) {
             throw new IllegalStateException("backward(): " + root + " does not depend on any tensor that requires grad "
                     + "(was it computed under noGrad(), or from tensors without requiresGrad()?)");
         }
-        try (AutoCloseable ignored = noGrad()) {
+        try (NoGrad off = noGrad()) {
             Map<Tensor, Tensor> pending = new IdentityHashMap<>();
             accumulate(pending, root, seed);
             for (int i = tape.nodes.size() - 1; i >= 0; i--) {
@@ -152,10 +151,6 @@ public final class Autograd {
                     if (grads[j] != null && isTracked(input)) accumulate(pending, input, grads[j]);
                 }
             }
-        } catch (RuntimeException e) {
-            throw e;
-        } catch (Exception e) {
-            throw new IllegalStateException(e);
         } finally {
             tape.truncate(0);
         }
@@ -163,19 +158,20 @@ public final class Autograd {
 
     /** Leaves get the gradient added into their persistent buffer; intermediate tensors sum in {@code pending}. */
     private static void accumulate(Map<Tensor, Tensor> pending, Tensor target, Tensor g) {
+        if (target.isClosed()) {
+            throw new IllegalStateException("autograd: " + target + " was closed before backward() reached it"
+                    + " (close parameters and inputs only after the backward pass)");
+        }
         if (!java.util.Arrays.equals(target.shape(), g.shape())) {
             throw new IllegalStateException("autograd: gradient " + g + " does not match " + target);
         }
         if (target.isRequiresGrad()) {
             Tensor buffer = target.grad();
-            long ctx = Contexts.of(g.device());
             if (buffer == null) {  // the first gradient: one copy, rather than zeros plus an add
-                buffer = Scope.detached(() -> Tensor.empty(target.device(), target.shape()));
-                Native.copyDevice(ctx, buffer.address(), g.address(), g.numel() * Float.BYTES);
-                target.setGrad(buffer);
+                target.setGrad(Ops.copy_(Scope.detached(() -> Tensor.empty(target.device(), target.shape())), g));
                 return;
             }
-            Native.axpy(ctx, g.numel(), 1f, g.address(), buffer.address());
+            Ops.axpy_(1f, g, buffer);
             return;
         }
         Tensor previous = pending.get(target);

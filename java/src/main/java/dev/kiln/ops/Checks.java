@@ -2,17 +2,12 @@ package dev.kiln.ops;
 
 import dev.kiln.DType;
 import dev.kiln.Tensor;
-import dev.kiln.internal.Contexts;
 
 import java.util.Arrays;
 
 /** Shape, dtype and device checks shared by the op families; messages name the op, the argument and the shapes. */
 final class Checks {
     private Checks() {
-    }
-
-    static long ctx(Tensor t) {
-        return Contexts.of(t.device());
     }
 
     static String shape(Tensor t) {
@@ -40,6 +35,15 @@ final class Checks {
     static void sameShape(String op, Tensor a, Tensor b) {
         if (!Arrays.equals(a.shape(), b.shape())) {
             throw new IllegalArgumentException(op + ": shapes must match, got " + shape(a) + " and " + shape(b));
+        }
+    }
+
+    /** {@code t} is an f32 tensor of {@code ref}'s shape on {@code ref}'s device: the operands of an in-place op. */
+    static void like(String op, String arg, Tensor t, String refArg, Tensor ref) {
+        f32(op, refArg, ref);
+        f32(op, arg, t);
+        if (!t.device().equals(ref.device()) || !Arrays.equals(t.shape(), ref.shape())) {
+            throw new IllegalArgumentException(op + ": '" + arg + "' must match '" + refArg + "' " + ref + ", got " + t);
         }
     }
 

@@ -3,6 +3,8 @@ package dev.kiln.ops;
 import dev.kiln.Generator;
 import dev.kiln.Tensor;
 
+import java.util.List;
+
 /**
  * The functional ops. Each checks its arguments in Java (a bad call fails here with the op, the argument and the
  * shapes, before anything crosses JNI), allocates its result in the current {@link dev.kiln.Scope}, runs on the
@@ -10,6 +12,9 @@ import dev.kiln.Tensor;
  *
  * <p>Broadcasting in the binary ops is over leading dimensions: one operand's shape must equal the trailing
  * dimensions of the other's (a bias of shape (C) against (N, C)), or have a single element.
+ *
+ * <p>The methods ending in {@code _} work in place on their first tensor argument (the second for {@link #axpy_})
+ * and are never recorded on the tape: initialization, zeroing, copies, optimizer updates.
  */
 public final class Ops {
     private Ops() {
@@ -19,36 +24,36 @@ public final class Ops {
 
     /** (M, K) x (K, N), (..., M, K) x (K, N), or batched (B, M, K) x (B, K, N). */
     public static Tensor matmul(Tensor a, Tensor b) {
-        return MatMul.matmul(a, b, false, false);
+        return GemmOps.matmul(a, b, false, false);
     }
 
     /** As {@link #matmul(Tensor, Tensor)} with the last two dimensions of a and/or b transposed. */
     public static Tensor matmul(Tensor a, Tensor b, boolean transA, boolean transB) {
-        return MatMul.matmul(a, b, transA, transB);
+        return GemmOps.matmul(a, b, transA, transB);
     }
 
     /** x (..., in) times weight (out, in) transposed, plus bias (out) if not null: the affine map of a Linear layer. */
     public static Tensor linear(Tensor x, Tensor weight, Tensor bias) {
-        Tensor y = MatMul.matmul(x, weight, false, true);
+        Tensor y = GemmOps.matmul(x, weight, false, true);
         return bias == null ? y : add(y, bias);
     }
 
     // ---- elementwise ---------------------------------------------------------------------------------------------
 
     public static Tensor add(Tensor a, Tensor b) {
-        return Elementwise.binary(Elementwise.ADD, a, b);
+        return ElementwiseOps.binary(ElementwiseOps.ADD, a, b);
     }
 
     public static Tensor sub(Tensor a, Tensor b) {
-        return Elementwise.binary(Elementwise.SUB, a, b);
+        return ElementwiseOps.binary(ElementwiseOps.SUB, a, b);
     }
 
     public static Tensor mul(Tensor a, Tensor b) {
-        return Elementwise.binary(Elementwise.MUL, a, b);
+        return ElementwiseOps.binary(ElementwiseOps.MUL, a, b);
     }
 
     public static Tensor div(Tensor a, Tensor b) {
-        return Elementwise.binary(Elementwise.DIV, a, b);
+        return ElementwiseOps.binary(ElementwiseOps.DIV, a, b);
     }
 
     /** x plus a bias along the last dimension: x (..., C), bias (C). */
@@ -62,32 +67,32 @@ public final class Ops {
 
     /** alpha * x. */
     public static Tensor scale(Tensor x, float alpha) {
-        return Elementwise.scale(x, alpha);
+        return ElementwiseOps.scale(x, alpha);
     }
 
     public static Tensor neg(Tensor x) {
-        return Elementwise.scale(x, -1f);
+        return ElementwiseOps.scale(x, -1f);
     }
 
     public static Tensor relu(Tensor x) {
-        return Elementwise.activation(Elementwise.RELU, x, 0f);
+        return ElementwiseOps.activation(ElementwiseOps.RELU, x, 0f);
     }
 
     public static Tensor leakyRelu(Tensor x, float negativeSlope) {
-        return Elementwise.activation(Elementwise.LEAKY_RELU, x, negativeSlope);
+        return ElementwiseOps.activation(ElementwiseOps.LEAKY_RELU, x, negativeSlope);
     }
 
     public static Tensor tanh(Tensor x) {
-        return Elementwise.activation(Elementwise.TANH, x, 0f);
+        return ElementwiseOps.activation(ElementwiseOps.TANH, x, 0f);
     }
 
     public static Tensor sigmoid(Tensor x) {
-        return Elementwise.activation(Elementwise.SIGMOID, x, 0f);
+        return ElementwiseOps.activation(ElementwiseOps.SIGMOID, x, 0f);
     }
 
     /** GELU, exact (erf) form. */
     public static Tensor gelu(Tensor x) {
-        return Elementwise.activation(Elementwise.GELU, x, 0f);
+        return ElementwiseOps.activation(ElementwiseOps.GELU, x, 0f);
     }
 
     /**
@@ -95,90 +100,90 @@ public final class Ops {
      * tensor) otherwise. The mask comes from {@code generator}'s Philox stream and is regenerated in the backward.
      */
     public static Tensor dropout(Tensor x, float p, Generator generator, boolean training) {
-        return Elementwise.dropout(x, p, generator, training);
+        return ElementwiseOps.dropout(x, p, generator, training);
     }
 
     // ---- reductions ----------------------------------------------------------------------------------------------
 
     /** Sum of all elements, as a 0-dimensional tensor. */
     public static Tensor sum(Tensor x) {
-        return Reductions.sum("sum", x, null, false);
+        return ReduceOps.sum("sum", x, null, false);
     }
 
     /** Sum over {@code axis} (negative counts from the end); that dimension is removed. */
     public static Tensor sum(Tensor x, int axis) {
-        return Reductions.sum("sum", x, axis, false);
+        return ReduceOps.sum("sum", x, axis, false);
     }
 
     public static Tensor mean(Tensor x) {
-        return Reductions.sum("mean", x, null, true);
+        return ReduceOps.sum("mean", x, null, true);
     }
 
     public static Tensor mean(Tensor x, int axis) {
-        return Reductions.sum("mean", x, axis, true);
+        return ReduceOps.sum("mean", x, axis, true);
     }
 
     /** Max over the last axis. */
     public static Tensor max(Tensor x) {
-        return Reductions.max(x);
+        return ReduceOps.max(x);
     }
 
     /** Index of the max over the last axis (int32, first on ties). */
     public static Tensor argmax(Tensor x) {
-        return Reductions.argmax(x);
+        return ReduceOps.argmax(x);
     }
 
     public static Tensor softmax(Tensor x) {
-        return Reductions.softmax(x, false);
+        return ReduceOps.softmax(x, false);
     }
 
     public static Tensor logSoftmax(Tensor x) {
-        return Reductions.softmax(x, true);
+        return ReduceOps.softmax(x, true);
     }
 
     // ---- losses --------------------------------------------------------------------------------------------------
 
     /** Mean softmax cross entropy of logits (N, C) against int32 labels (N). */
     public static Tensor crossEntropy(Tensor logits, Tensor labels) {
-        return Losses.crossEntropy(logits, labels);
+        return LossOps.crossEntropy(logits, labels);
     }
 
     /** Mean binary cross entropy of logits against targets of the same shape (stable form). */
     public static Tensor bceWithLogits(Tensor logits, Tensor targets) {
-        return Losses.bceWithLogits(logits, targets);
+        return LossOps.bceWithLogits(logits, targets);
     }
 
     /** Mean squared error. */
     public static Tensor mse(Tensor x, Tensor target) {
-        return Losses.mse(x, target);
+        return LossOps.mse(x, target);
     }
 
     // ---- convolution, pooling, normalization --------------------------------------------------------------------
 
     /** 2-D convolution: x (N, C, H, W), weight (K, C, R, S), bias (K) or null; stride, padding, dilation as {h, w}. */
     public static Tensor conv2d(Tensor x, Tensor weight, Tensor bias, int[] stride, int[] padding, int[] dilation) {
-        return Conv.conv2d(x, weight, bias, pair("conv2d", "stride", stride), pair("conv2d", "padding", padding),
+        return Conv2dOps.conv2d(x, weight, bias, pair("conv2d", "stride", stride), pair("conv2d", "padding", padding),
                 pair("conv2d", "dilation", dilation));
     }
 
     /** 2-D convolution with the same stride and padding in both directions, no dilation. */
     public static Tensor conv2d(Tensor x, Tensor weight, Tensor bias, int stride, int padding) {
-        return Conv.conv2d(x, weight, bias, new int[] {stride, stride}, new int[] {padding, padding}, new int[] {1, 1});
+        return Conv2dOps.conv2d(x, weight, bias, new int[] {stride, stride}, new int[] {padding, padding}, new int[] {1, 1});
     }
 
     /** Max pooling of x (N, C, H, W) with a square window. */
     public static Tensor maxPool2d(Tensor x, int kernel, int stride, int padding) {
-        return Conv.maxPool2d(x, new int[] {kernel, kernel}, new int[] {stride, stride}, new int[] {padding, padding});
+        return PoolOps.maxPool2d(x, new int[] {kernel, kernel}, new int[] {stride, stride}, new int[] {padding, padding});
     }
 
     public static Tensor maxPool2d(Tensor x, int[] kernel, int[] stride, int[] padding) {
-        return Conv.maxPool2d(x, pair("max_pool2d", "kernel", kernel), pair("max_pool2d", "stride", stride),
+        return PoolOps.maxPool2d(x, pair("max_pool2d", "kernel", kernel), pair("max_pool2d", "stride", stride),
                 pair("max_pool2d", "padding", padding));
     }
 
     /** Average pooling of x (N, C, H, W); countIncludePad divides by the full window at the borders. */
     public static Tensor avgPool2d(Tensor x, int kernel, int stride, int padding, boolean countIncludePad) {
-        return Conv.avgPool2d(x, new int[] {kernel, kernel}, new int[] {stride, stride}, new int[] {padding, padding},
+        return PoolOps.avgPool2d(x, new int[] {kernel, kernel}, new int[] {stride, stride}, new int[] {padding, padding},
                 countIncludePad);
     }
 
@@ -188,7 +193,7 @@ public final class Ops {
      */
     public static Tensor batchNorm(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar,
                                    boolean training, float momentum, float eps) {
-        return Norm.batchNorm(x, gamma, beta, runningMean, runningVar, training, momentum, eps);
+        return BatchNormOps.batchNorm(x, gamma, beta, runningMean, runningVar, training, momentum, eps);
     }
 
     // ---- recurrent -------------------------------------------------------------------------------------------------
@@ -198,7 +203,7 @@ public final class Ops {
      * (i, f, g, o); h0, c0 (N, H) may be null (zeros). Gradients flow from the sequence and the final states.
      */
     public static LstmOutput lstm(Tensor x, Tensor h0, Tensor c0, Tensor wIh, Tensor wHh, Tensor bias) {
-        return Recurrent.lstm(x, h0, c0, wIh, wHh, bias);
+        return LstmOps.lstm(x, h0, c0, wIh, wHh, bias);
     }
 
     private static int[] pair(String op, String arg, int[] v) {
@@ -210,14 +215,78 @@ public final class Ops {
 
     /** The same data with another shape (one dimension may be -1); gradients flow through. */
     public static Tensor reshape(Tensor x, int... shape) {
-        Tensor y = x.view(shape);
-        int[] original = x.shape();
-        return Autograd.record("reshape", y, dy -> new Tensor[] {dy.view(original)}, x);
+        return ViewOps.view("reshape", x, shape);
+    }
+
+    /** As {@link #reshape}: the same memory with another shape, gradients flowing through. */
+    public static Tensor view(Tensor x, int... shape) {
+        return ViewOps.view("view", x, shape);
     }
 
     /** (N, ...) to (N, rest). */
     public static Tensor flatten(Tensor x) {
         Checks.minRank("flatten", "x", x, 1);
         return reshape(x, x.dim(0), -1);
+    }
+
+    // ---- in place, not recorded ----------------------------------------------------------------------------------
+
+    /** Sets every element of {@code t} to {@code value}; returns t. */
+    public static Tensor fill_(Tensor t, float value) {
+        return RandomOps.fill_(t, value);
+    }
+
+    /** dst = src (same shape and dtype, any devices); returns dst. */
+    public static Tensor copy_(Tensor dst, Tensor src) {
+        return RuntimeOps.copy_(dst, src);
+    }
+
+    /** y += alpha x (same shape and device); returns y. */
+    public static Tensor axpy_(float alpha, Tensor x, Tensor y) {
+        return ElementwiseOps.axpy_(alpha, x, y);
+    }
+
+    /** t *= alpha; returns t. */
+    public static Tensor scale_(Tensor t, float alpha) {
+        return ElementwiseOps.scale_(t, alpha);
+    }
+
+    /** Uniform in [lo, hi) from the generator's Philox stream: the same state gives the same bits on every device. */
+    public static Tensor uniform_(Tensor t, Generator generator, float lo, float hi) {
+        return RandomOps.uniform_(t, generator, lo, hi);
+    }
+
+    /** Normal with the given mean and standard deviation, from the generator's Philox stream. */
+    public static Tensor normal_(Tensor t, Generator generator, float mean, float std) {
+        return RandomOps.normal_(t, generator, mean, std);
+    }
+
+    /**
+     * One SGD step on {@code param} (PyTorch semantics, dampening 0): g = grad + weightDecay param;
+     * velocity = momentum velocity + g; param -= lr (nesterov ? g + momentum velocity : velocity). velocity may be
+     * null when momentum is 0.
+     */
+    public static void sgdStep_(Tensor param, Tensor grad, Tensor velocity, float lr, float momentum, float weightDecay,
+                                boolean nesterov) {
+        OptimOps.sgdStep_(param, grad, velocity, lr, momentum, weightDecay, nesterov);
+    }
+
+    /**
+     * One Adam step on {@code param} with moments m and v (AdamW when decoupled); biasCorrection{1,2} are
+     * 1 - beta{1,2}^step.
+     */
+    public static void adamStep_(Tensor param, Tensor grad, Tensor m, Tensor v, float lr, float beta1, float beta2,
+                                 float eps, float weightDecay, boolean decoupled, float biasCorrection1,
+                                 float biasCorrection2) {
+        OptimOps.adamStep_(param, grad, m, v, lr, beta1, beta2, eps, weightDecay, decoupled, biasCorrection1,
+                biasCorrection2);
+    }
+
+    /**
+     * (k,): element i is the sum of the squares of tensors[i], all on one device; one read of the result fetches
+     * them all (gradient clipping). Not recorded.
+     */
+    public static Tensor sumSquares(List<Tensor> tensors) {
+        return ReduceOps.sumSquares(tensors);
     }
 }

@@ -1,8 +1,7 @@
 package dev.kiln.optim;
 
 import dev.kiln.Tensor;
-import dev.kiln.internal.Contexts;
-import dev.kiln.internal.Native;
+import dev.kiln.ops.Ops;
 
 import java.util.List;
 
@@ -46,7 +45,6 @@ public class Adam extends Optimizer {
         Tensor[] s = state(param, 2);
         float bc1 = (float) (1.0 - Math.pow(beta1, step));
         float bc2 = (float) (1.0 - Math.pow(beta2, step));
-        Native.adamStep(Contexts.of(param.device()), param.address(), grad.address(), s[0].address(), s[1].address(),
-                param.numel(), lr, beta1, beta2, eps, weightDecay, decoupled, bc1, bc2);
+        Ops.adamStep_(param, grad, s[0], s[1], lr, beta1, beta2, eps, weightDecay, decoupled, bc1, bc2);
     }
 }

@@ -3,8 +3,7 @@ package dev.kiln.optim;
 import dev.kiln.Device;
 import dev.kiln.Scope;
 import dev.kiln.Tensor;
-import dev.kiln.internal.Contexts;
-import dev.kiln.internal.Native;
+import dev.kiln.ops.Ops;
 
 import java.util.List;
 
@@ -24,18 +23,14 @@ public final class GradClip {
         double total = 0;
         for (Device device : grads.stream().map(Tensor::device).distinct().toList()) {
             List<Tensor> here = grads.stream().filter(g -> g.device().equals(device)).toList();
-            try (Tensor sums = Scope.detached(() -> Tensor.empty(device, here.size()))) {
-                long ctx = Contexts.of(device);
-                for (int i = 0; i < here.size(); i++) {
-                    Native.sumSquares(ctx, here.get(i).address(), here.get(i).numel(), sums.address() + 4L * i);
-                }
+            try (Tensor sums = Scope.detached(() -> Ops.sumSquares(here))) {
                 for (float s : sums.toFloatArray()) total += s;
             }
         }
         double norm = Math.sqrt(total);
         if (norm > maxNorm) {
             float factor = (float) (maxNorm / (norm + 1e-6));
-            for (Tensor g : grads) Native.scale(Contexts.of(g.device()), g.address(), g.address(), g.numel(), factor);
+            for (Tensor g : grads) Ops.scale_(g, factor);
         }
         return norm;
     }

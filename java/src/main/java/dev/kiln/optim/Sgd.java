@@ -1,8 +1,7 @@
 package dev.kiln.optim;
 
 import dev.kiln.Tensor;
-import dev.kiln.internal.Contexts;
-import dev.kiln.internal.Native;
+import dev.kiln.ops.Ops;
 
 import java.util.List;
 
@@ -32,8 +31,7 @@ public final class Sgd extends Optimizer {
 
     @Override
     protected void update(Tensor param, Tensor grad, long step) {
-        long velocity = momentum == 0f ? 0 : state(param, 1)[0].address();
-        Native.sgdStep(Contexts.of(param.device()), param.address(), grad.address(), velocity, param.numel(), lr,
-                momentum, weightDecay, nesterov);
+        Tensor velocity = momentum == 0f ? null : state(param, 1)[0];
+        Ops.sgdStep_(param, grad, velocity, lr, momentum, weightDecay, nesterov);
     }
 }

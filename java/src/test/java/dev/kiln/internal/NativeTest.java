@@ -1,7 +1,9 @@
 package dev.kiln.internal;
 
+import dev.kiln.DType;
 import dev.kiln.Device;
 import dev.kiln.KilnNativeLoadException;
+import dev.kiln.Tensor;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -19,11 +21,11 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class NativeTest {
     @Test
     void libraryWasExtractedFromTheJarResources() {
-        Native.ensureLoaded();
+        NativeLibrary.ensureLoaded();
         Path from = NativeLoader.loadedFrom();
         assertNotNull(from);
         assertTrue(from.toString().contains(NativeLoader.version() + "-"), from.toString());
-        assertEquals(1, Native.abiVersion());
+        assertEquals(1, RuntimeNative.abiVersion());
     }
 
     @Test
@@ -61,23 +63,24 @@ class NativeTest {
     @Test
     void wrappersRejectWhatWouldCrashNativeCode() {
         long ctx = Contexts.of(Device.cpu());
-        long buf = Native.alloc(ctx, 16);
-        try {
+        long buf = RuntimeNative.alloc(ctx, 16);
+        try (Tensor t = Tensor.zeros(4); Tensor ints = Tensor.empty(Device.cpu(), DType.I32, 4)) {
             float[] a = new float[4];
-            assertThrows(IllegalArgumentException.class, () -> Native.copyToArray(ctx, buf, a, 2, 3));
-            assertThrows(IllegalArgumentException.class, () -> Native.copyToArray(ctx, buf, a, -1, 1));
-            assertThrows(IllegalArgumentException.class, () -> Native.copyFromArray(ctx, buf, null, 0, 0));
-            assertThrows(IllegalArgumentException.class, () -> Native.fill(0, buf, 4, 1f));
-            assertThrows(IllegalArgumentException.class, () -> Native.fill(ctx, 0, 4, 1f));
-            assertThrows(IllegalArgumentException.class, () -> Native.alloc(ctx, -5));
+            assertThrows(IllegalArgumentException.class, () -> RuntimeNative.copyToArray(t, a, 2, 3));
+            assertThrows(IllegalArgumentException.class, () -> RuntimeNative.copyToArray(t, a, -1, 1));
+            assertThrows(IllegalArgumentException.class, () -> RuntimeNative.copyFromArray(t, null, 0, 0));
+            // No context and no address: a missing tensor, or one of the wrong dtype, stops in Java.
+            assertThrows(IllegalArgumentException.class, () -> RandomNative.fill(null, 1f));
+            assertThrows(IllegalArgumentException.class, () -> RandomNative.fill(ints, 1f));
+            assertThrows(IllegalArgumentException.class, () -> RuntimeNative.alloc(ctx, -5));
             // Reported by the native side: a pointer the allocator never gave out.
-            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Native.free(ctx, buf + 4));
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> RuntimeNative.free(ctx, buf + 4));
             assertTrue(e.getMessage().contains("kiln_free") && e.getMessage().contains("not allocated"), e.getMessage());
-            e = assertThrows(IllegalArgumentException.class, () -> Native.randUniform(ctx, buf, 4, 1, 0, 1f, 1f));
+            e = assertThrows(IllegalArgumentException.class, () -> RandomNative.uniform(t, 1, 0, 1f, 1f));
             assertTrue(e.getMessage().contains("lo < hi"), e.getMessage());
         } finally {
-            Native.free(ctx, buf);
+            RuntimeNative.free(ctx, buf);
         }
-        Native.noop();
+        RuntimeNative.noop();
     }
 }

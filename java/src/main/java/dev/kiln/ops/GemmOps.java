@@ -1,7 +1,7 @@
 package dev.kiln.ops;
 
 import dev.kiln.Tensor;
-import dev.kiln.internal.Native;
+import dev.kiln.internal.GemmNative;
 
 import java.util.Arrays;
 
@@ -10,8 +10,8 @@ import java.util.Arrays;
  * (leading dimensions folded into M: one GEMM); (B, M, K) x (B, K, N) (a strided batch). The flags transpose
  * the last two dimensions of a stored operand.
  */
-final class MatMul {
-    private MatMul() {
+final class GemmOps {
+    private GemmOps() {
     }
 
     static Tensor matmul(Tensor a, Tensor b, boolean transA, boolean transB) {
@@ -23,8 +23,9 @@ final class MatMul {
         Checks.minRank(op, "b", b, 2);
         int[] as = a.shape(), bs = b.shape();
         int ar = as.length, br = bs.length;
-        long m = transA ? as[ar - 1] : as[ar - 2], ka = transA ? as[ar - 2] : as[ar - 1];
-        long kb = transB ? bs[br - 1] : bs[br - 2], n = transB ? bs[br - 2] : bs[br - 1];
+        int rowsA = transA ? as[ar - 1] : as[ar - 2], ka = transA ? as[ar - 2] : as[ar - 1];
+        int kb = transB ? bs[br - 1] : bs[br - 2], n = transB ? bs[br - 2] : bs[br - 1];
+        long m = rowsA;
         if (ka != kb) {
             throw new IllegalArgumentException(op + ": inner dimensions differ: a " + Checks.shape(a) + (transA ? "^T" : "")
                     + " x b " + Checks.shape(b) + (transB ? "^T" : "") + " (" + ka + " vs " + kb + ")");
@@ -35,16 +36,16 @@ final class MatMul {
         if (br == 2 && (ar == 2 || !transA)) {
             // Fold every leading dimension of a into M: one plain GEMM.
             batch = 1;
-            m = ar == 2 ? m : a.numel() / ka;
+            for (int i = 0; i < ar - 2; i++) m *= as[i];
             strideA = strideB = 0;
             outShape = Arrays.copyOf(as, ar);
-            outShape[ar - 1] = (int) n;
-            if (ar == 2) outShape[0] = (int) m;
+            outShape[ar - 1] = n;
+            if (ar == 2) outShape[0] = rowsA;
         } else if (ar == 3 && br == 3 && as[0] == bs[0]) {
             batch = as[0];
             strideA = (long) as[1] * as[2];
             strideB = (long) bs[1] * bs[2];
-            outShape = new int[] {as[0], (int) m, (int) n};
+            outShape = new int[] {as[0], rowsA, n};
         } else {
             throw new IllegalArgumentException(op + ": unsupported operand shapes a " + Checks.shape(a) + (transA ? "^T" : "")
                     + " and b " + Checks.shape(b) + (transB ? "^T" : "")
@@ -59,8 +60,8 @@ final class MatMul {
     private static void gemm(Tensor a, boolean ta, Tensor b, boolean tb, Tensor c, long m, long n, long k, long batch,
                              long strideA, long strideB, float beta) {
         long lda = ta ? m : k, ldb = tb ? k : n;
-        Native.gemm(Checks.ctx(c), ta, tb, m, n, k, 1f, a.address(), Math.max(lda, 1), strideA, b.address(),
-                Math.max(ldb, 1), strideB, beta, c.address(), Math.max(n, 1), m * n, batch);
+        GemmNative.gemm(ta, tb, m, n, k, 1f, a, Math.max(lda, 1), strideA, b, Math.max(ldb, 1), strideB, beta,
+                c, Math.max(n, 1), m * n, batch);
     }
 
     /**
@@ -93,7 +94,8 @@ final class MatMul {
         long n = ty ? ys[yr - 2] : ys[yr - 1];
         Tensor out = Tensor.empty(x.device(), resultShape);
         if (yr == 2 && (xr == 2 || !tx)) {
-            gemm(x, tx, y, ty, out, xr == 2 ? m : x.numel() / k, n, k, 1, 0, 0, 0f);
+            for (int i = 0; i < xr - 2; i++) m *= xs[i];  // leading dimensions fold into M
+            gemm(x, tx, y, ty, out, m, n, k, 1, 0, 0, 0f);
         } else {
             gemm(x, tx, y, ty, out, m, n, k, xs[0], (long) xs[1] * xs[2], (long) ys[1] * ys[2], 0f);
         }

@@ -2,11 +2,13 @@ package dev.kiln.ops;
 
 import dev.kiln.DType;
 import dev.kiln.Tensor;
-import dev.kiln.internal.Native;
+import dev.kiln.internal.ReduceNative;
 
-/** Sums and means over an axis or everything, max/argmax over the last axis, and (log-)softmax. */
-final class Reductions {
-    private Reductions() {
+import java.util.List;
+
+/** Sums and means over an axis or everything, max/argmax over the last axis, (log-)softmax, sums of squares. */
+final class ReduceOps {
+    private ReduceOps() {
     }
 
     /** scale * sum over {@code axis}; axis == null reduces everything to a 0-dimensional tensor. */
@@ -31,10 +33,10 @@ final class Reductions {
         float scale = mean ? 1f / len : 1f;
         final long o = outer, l = len, in = inner;
         Tensor y = Tensor.empty(x.device(), outShape);
-        Native.reduceSum(Checks.ctx(y), x.address(), y.address(), o, l, in, scale);
+        ReduceNative.sum(x, y, o, l, in, scale);
         return Autograd.record(op, y, dy -> {
-            Tensor dx = Tensor.empty(x.device(), x.shape());
-            Native.reduceSumBackward(Checks.ctx(dx), dy.address(), dx.address(), o, l, in, scale);
+            Tensor dx = Tensor.empty(dy.device(), s);
+            ReduceNative.sumBackward(dy, dx, o, l, in, scale);
             return new Tensor[] {dx};
         }, x);
     }
@@ -47,10 +49,11 @@ final class Reductions {
         long rows = Checks.rows(x), cols = x.dim(-1);
         Tensor y = Tensor.empty(x.device(), Checks.dropLast(x));
         Tensor index = Tensor.empty(x.device(), DType.I32, Checks.dropLast(x));
-        Native.maxLastDim(Checks.ctx(y), x.address(), y.address(), index.address(), rows, cols);
+        int[] shape = x.shape();
+        ReduceNative.maxLastDim(x, y, index, rows, cols);
         return Autograd.record("max", y, dy -> {
-            Tensor dx = Tensor.empty(x.device(), x.shape());
-            Native.maxLastDimBackward(Checks.ctx(dx), dy.address(), index.address(), dx.address(), rows, cols);
+            Tensor dx = Tensor.empty(dy.device(), shape);
+            ReduceNative.maxLastDimBackward(dy, index, dx, rows, cols);
             return new Tensor[] {dx};
         }, x);
     }
@@ -63,7 +66,7 @@ final class Reductions {
         long rows = Checks.rows(x), cols = x.dim(-1);
         Tensor index = Tensor.empty(x.device(), DType.I32, Checks.dropLast(x));
         try (Tensor values = Tensor.empty(x.device(), Checks.dropLast(x))) {
-            Native.maxLastDim(Checks.ctx(index), x.address(), values.address(), index.address(), rows, cols);
+            ReduceNative.maxLastDim(x, values, index, rows, cols);
         }
         return index;
     }
@@ -74,12 +77,27 @@ final class Reductions {
         Checks.minRank(op, "x", x, 1);
         if (x.dim(-1) == 0) throw new IllegalArgumentException(op + ": last axis of " + x + " is empty");
         long rows = Checks.rows(x), cols = x.dim(-1);
-        Tensor y = Tensor.empty(x.device(), x.shape());
-        Native.softmax(Checks.ctx(y), x.address(), y.address(), rows, cols, log);
+        int[] shape = x.shape();
+        Tensor y = Tensor.empty(x.device(), shape);
+        ReduceNative.softmax(x, y, rows, cols, log);
         return Autograd.record(op, y, dy -> {
-            Tensor dx = Tensor.empty(x.device(), x.shape());
-            Native.softmaxBackward(Checks.ctx(dx), y.address(), dy.address(), dx.address(), rows, cols, log);
+            Tensor dx = Tensor.empty(dy.device(), shape);
+            ReduceNative.softmaxBackward(y, dy, dx, rows, cols, log);
             return new Tensor[] {dx};
         }, x);
+    }
+
+    /** (k,) on the tensors' device: element i is the sum of the squares of tensors[i]. Not recorded. */
+    static Tensor sumSquares(List<Tensor> tensors) {
+        String op = "sum_squares";
+        if (tensors == null || tensors.isEmpty()) throw new IllegalArgumentException(op + ": no tensors");
+        Tensor first = tensors.get(0);
+        for (int i = 0; i < tensors.size(); i++) {
+            Checks.f32(op, "tensors[" + i + "]", tensors.get(i));
+            Checks.sameDevice(op, first, tensors.get(i));
+        }
+        Tensor sums = Tensor.empty(first.device(), tensors.size());
+        for (int i = 0; i < tensors.size(); i++) ReduceNative.sumSquares(tensors.get(i), sums, i);
+        return sums;
     }
 }

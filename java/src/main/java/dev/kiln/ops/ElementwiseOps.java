@@ -2,18 +2,20 @@ package dev.kiln.ops;
 
 import dev.kiln.Generator;
 import dev.kiln.Tensor;
-import dev.kiln.internal.Native;
+import dev.kiln.internal.ElementwiseNative;
 
 import java.util.Arrays;
 
-/** Elementwise ops with suffix broadcasting, activations, scaling and dropout, forward and backward. */
-final class Elementwise {
-    static final int ADD = 0, SUB = 1, MUL = 2, DIV = 3;
+/** Elementwise ops with suffix broadcasting, activations, scaling and dropout, forward and backward; axpy_, scale_. */
+final class ElementwiseOps {
+    static final int ADD = ElementwiseNative.ADD, SUB = ElementwiseNative.SUB, MUL = ElementwiseNative.MUL,
+            DIV = ElementwiseNative.DIV;
     private static final String[] BINARY_NAMES = {"add", "sub", "mul", "div"};
-    static final int RELU = 0, LEAKY_RELU = 1, TANH = 2, SIGMOID = 3, GELU = 4;
+    static final int RELU = ElementwiseNative.RELU, LEAKY_RELU = ElementwiseNative.LEAKY_RELU,
+            TANH = ElementwiseNative.TANH, SIGMOID = ElementwiseNative.SIGMOID, GELU = ElementwiseNative.GELU;
     private static final String[] ACTIVATION_NAMES = {"relu", "leaky_relu", "tanh", "sigmoid", "gelu"};
 
-    private Elementwise() {
+    private ElementwiseOps() {
     }
 
     /**
@@ -48,38 +50,38 @@ final class Elementwise {
         Checks.f32(op, "b", b);
         Checks.sameDevice(op, a, b);
         Layout l = Layout.of(op, a, b);
+        int[] shapeA = a.shape(), shapeB = b.shape();
         Tensor y = Tensor.empty(a.device(), l.outShape());
-        Native.binary(Checks.ctx(y), kind, a.address(), l.strideA(), b.address(), l.strideB(), y.address(), l.outer(), l.inner());
+        ElementwiseNative.binary(kind, a, l.strideA(), b, l.strideB(), y, l.outer(), l.inner());
         return Autograd.record(op, y, dy -> {
-            Tensor da = Autograd.isTracked(a) ? Tensor.empty(a.device(), a.shape()) : null;
-            Tensor db = Autograd.isTracked(b) ? Tensor.empty(b.device(), b.shape()) : null;
-            Native.binaryBackward(Checks.ctx(dy), kind, a.address(), l.strideA(), b.address(), l.strideB(), dy.address(),
-                    da == null ? 0 : da.address(), db == null ? 0 : db.address(), l.outer(), l.inner());
+            Tensor da = Autograd.isTracked(a) ? Tensor.empty(dy.device(), shapeA) : null;
+            Tensor db = Autograd.isTracked(b) ? Tensor.empty(dy.device(), shapeB) : null;
+            ElementwiseNative.binaryBackward(kind, a, l.strideA(), b, l.strideB(), dy, da, db, l.outer(), l.inner());
             return new Tensor[] {da, db};
         }, a, b);
     }
 
     static Tensor scale(Tensor x, float alpha) {
         Checks.f32("scale", "x", x);
-        Tensor y = Tensor.empty(x.device(), x.shape());
-        Native.scale(Checks.ctx(y), x.address(), y.address(), x.numel(), alpha);
+        Tensor y = scaleRaw(x, alpha);
         return Autograd.record("scale", y, dy -> new Tensor[] {scaleRaw(dy, alpha)}, x);
     }
 
     static Tensor scaleRaw(Tensor x, float alpha) {
         Tensor y = Tensor.empty(x.device(), x.shape());
-        Native.scale(Checks.ctx(y), x.address(), y.address(), x.numel(), alpha);
+        ElementwiseNative.scale(x, y, alpha);
         return y;
     }
 
     static Tensor activation(int kind, Tensor x, float alpha) {
         String op = ACTIVATION_NAMES[kind];
         Checks.f32(op, "x", x);
-        Tensor y = Tensor.empty(x.device(), x.shape());
-        Native.activation(Checks.ctx(y), kind, x.address(), y.address(), x.numel(), alpha);
+        int[] shape = x.shape();
+        Tensor y = Tensor.empty(x.device(), shape);
+        ElementwiseNative.activation(kind, x, y, alpha);
         return Autograd.record(op, y, dy -> {
-            Tensor dx = Tensor.empty(x.device(), x.shape());
-            Native.activationBackward(Checks.ctx(dx), kind, x.address(), y.address(), dy.address(), dx.address(), x.numel(), alpha);
+            Tensor dx = Tensor.empty(dy.device(), shape);
+            ElementwiseNative.activationBackward(kind, x, y, dy, dx, alpha);
             return new Tensor[] {dx};
         }, x);
     }
@@ -89,12 +91,29 @@ final class Elementwise {
         if (!(p >= 0f && p < 1f)) throw new IllegalArgumentException("dropout: p must be in [0, 1), got " + p);
         if (!training || p == 0f) return x;
         long seed = generator.seed(), offset = generator.reserve(x.numel());
-        Tensor y = Tensor.empty(x.device(), x.shape());
-        Native.dropout(Checks.ctx(y), x.address(), y.address(), x.numel(), p, seed, offset);
+        int[] shape = x.shape();
+        Tensor y = Tensor.empty(x.device(), shape);
+        ElementwiseNative.dropout(x, y, p, seed, offset);
         return Autograd.record("dropout", y, dy -> {
-            Tensor dx = Tensor.empty(x.device(), x.shape());
-            Native.dropoutBackward(Checks.ctx(dx), dy.address(), dx.address(), x.numel(), p, seed, offset);
+            Tensor dx = Tensor.empty(dy.device(), shape);
+            ElementwiseNative.dropoutBackward(dy, dx, p, seed, offset);
             return new Tensor[] {dx};
         }, x);
+    }
+
+    // ---- in place, not recorded ---------------------------------------------------------------------------------
+
+    /** y += alpha x. */
+    static Tensor axpy_(float alpha, Tensor x, Tensor y) {
+        Checks.like("axpy_", "x", x, "y", y);
+        ElementwiseNative.axpy(alpha, x, y);
+        return y;
+    }
+
+    /** x *= alpha. */
+    static Tensor scale_(Tensor x, float alpha) {
+        Checks.f32("scale_", "x", x);
+        ElementwiseNative.scale(x, x, alpha);
+        return x;
     }
 }

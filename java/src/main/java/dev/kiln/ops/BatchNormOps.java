@@ -1,11 +1,11 @@
 package dev.kiln.ops;
 
 import dev.kiln.Tensor;
-import dev.kiln.internal.Native;
+import dev.kiln.internal.BatchNormNative;
 
-/** Batch normalization over the channel dimension of (N, C) or (N, C, H, W) tensors. */
-final class Norm {
-    private Norm() {
+/** Batch normalization over the channel dimension of (N, C) or (N, C, H, W) tensors, forward and backward. */
+final class BatchNormOps {
+    private BatchNormOps() {
     }
 
     static Tensor batchNorm(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar, boolean training,
@@ -26,24 +26,20 @@ final class Norm {
             }
         }
         if (!(eps > 0)) throw new IllegalArgumentException(op + ": eps must be > 0, got " + eps);
-        long ctx = Checks.ctx(x);
-        long gammaAddr = gamma == null ? 0 : gamma.address(), betaAddr = beta == null ? 0 : beta.address();
-        Tensor y = Tensor.empty(x.device(), x.shape());
+        int[] shape = x.shape();
+        Tensor y = Tensor.empty(x.device(), shape);
         if (!training) {
             if (runningMean == null || runningVar == null) {
                 throw new IllegalArgumentException(op + ": evaluation mode needs the running mean and variance");
             }
-            Native.batchNormEval(ctx, n, c, hw, x.address(), gammaAddr, betaAddr, runningMean.address(),
-                    runningVar.address(), eps, y.address());
+            BatchNormNative.eval(n, c, hw, x, gamma, beta, runningMean, runningVar, eps, y);
             // Fine-tuning with frozen statistics: the running mean/var are constants here (not inputs of the node), so
             // y is affine in x and gamma and no gradient flows into the statistics.
             return Autograd.record(op, y, dy -> {
-                Tensor dx = Autograd.isTracked(x) ? Tensor.empty(x.device(), x.shape()) : null;
-                Tensor dgamma = gamma != null && Autograd.isTracked(gamma) ? Tensor.empty(x.device(), c) : null;
-                Tensor dbeta = beta != null && Autograd.isTracked(beta) ? Tensor.empty(x.device(), c) : null;
-                Native.batchNormBackwardEval(Checks.ctx(dy), n, c, hw, x.address(), dy.address(), gammaAddr,
-                        runningMean.address(), runningVar.address(), eps, dx == null ? 0 : dx.address(),
-                        dgamma == null ? 0 : dgamma.address(), dbeta == null ? 0 : dbeta.address());
+                Tensor dx = Autograd.isTracked(x) ? Tensor.empty(dy.device(), shape) : null;
+                Tensor dgamma = gamma != null && Autograd.isTracked(gamma) ? Tensor.empty(dy.device(), c) : null;
+                Tensor dbeta = beta != null && Autograd.isTracked(beta) ? Tensor.empty(dy.device(), c) : null;
+                BatchNormNative.backwardEval(n, c, hw, x, dy, gamma, runningMean, runningVar, eps, dx, dgamma, dbeta);
                 return new Tensor[] {dx, dgamma, dbeta};
             }, x, gamma, beta);
         }
@@ -51,14 +47,12 @@ final class Norm {
             throw new IllegalArgumentException(op + ": training needs more than one value per channel, got " + Checks.shape(x));
         }
         Tensor mean = Tensor.empty(x.device(), c), invstd = Tensor.empty(x.device(), c);
-        Native.batchNormTrain(ctx, n, c, hw, x.address(), gammaAddr, betaAddr, y.address(), mean.address(), invstd.address(),
-                runningMean == null ? 0 : runningMean.address(), runningVar == null ? 0 : runningVar.address(), momentum, eps);
+        BatchNormNative.train(n, c, hw, x, gamma, beta, y, mean, invstd, runningMean, runningVar, momentum, eps);
         return Autograd.record(op, y, dy -> {
-            Tensor dx = Tensor.empty(x.device(), x.shape());
-            Tensor dgamma = gamma != null && Autograd.isTracked(gamma) ? Tensor.empty(x.device(), c) : null;
-            Tensor dbeta = beta != null && Autograd.isTracked(beta) ? Tensor.empty(x.device(), c) : null;
-            Native.batchNormBackward(Checks.ctx(dx), n, c, hw, x.address(), dy.address(), gammaAddr, mean.address(),
-                    invstd.address(), dx.address(), dgamma == null ? 0 : dgamma.address(), dbeta == null ? 0 : dbeta.address());
+            Tensor dx = Tensor.empty(dy.device(), shape);
+            Tensor dgamma = gamma != null && Autograd.isTracked(gamma) ? Tensor.empty(dy.device(), c) : null;
+            Tensor dbeta = beta != null && Autograd.isTracked(beta) ? Tensor.empty(dy.device(), c) : null;
+            BatchNormNative.backward(n, c, hw, x, dy, gamma, mean, invstd, dx, dgamma, dbeta);
             return new Tensor[] {dx, dgamma, dbeta};
         }, x, gamma, beta);
     }

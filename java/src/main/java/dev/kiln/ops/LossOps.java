@@ -2,11 +2,11 @@ package dev.kiln.ops;
 
 import dev.kiln.DType;
 import dev.kiln.Tensor;
-import dev.kiln.internal.Native;
+import dev.kiln.internal.LossNative;
 
 /** Mean losses, each one fused kernel forward and one backward; results are 0-dimensional device tensors. */
-final class Losses {
-    private Losses() {
+final class LossOps {
+    private LossOps() {
     }
 
     /** Softmax cross entropy of (N, C) logits against int32 labels (N), averaged over N. */
@@ -22,14 +22,13 @@ final class Losses {
                     + Checks.shape(logits) + " and labels " + Checks.shape(labels));
         }
         if (Autograd.isTracked(labels)) throw new IllegalArgumentException(op + ": labels cannot require grad");
-        long rows = logits.dim(0), cols = logits.dim(1);
+        int rows = logits.dim(0), cols = logits.dim(1);
         Tensor loss = Tensor.empty(logits.device());
-        Tensor lse = Tensor.empty(logits.device(), (int) rows);
-        Native.crossEntropy(Checks.ctx(loss), logits.address(), labels.address(), loss.address(), lse.address(), rows, cols);
+        Tensor lse = Tensor.empty(logits.device(), rows);
+        LossNative.crossEntropy(logits, labels, loss, lse, rows, cols);
         return Autograd.record(op, loss, dloss -> {
-            Tensor dx = Tensor.empty(logits.device(), logits.shape());
-            Native.crossEntropyBackward(Checks.ctx(dx), logits.address(), labels.address(), lse.address(), dloss.address(),
-                    dx.address(), rows, cols);
+            Tensor dx = Tensor.empty(dloss.device(), rows, cols);
+            LossNative.crossEntropyBackward(logits, labels, lse, dloss, dx, rows, cols);
             return new Tensor[] {dx, null};
         }, logits, labels);
     }
@@ -41,11 +40,12 @@ final class Losses {
         if (Autograd.isTracked(t)) {
             throw new IllegalArgumentException(op + ": targets are constants here; detach them (they require grad)");
         }
+        int[] shape = x.shape();
         Tensor loss = Tensor.empty(x.device());
-        Native.bceWithLogits(Checks.ctx(loss), x.address(), t.address(), loss.address(), x.numel());
+        LossNative.bceWithLogits(x, t, loss);
         return Autograd.record(op, loss, dloss -> {
-            Tensor dx = Tensor.empty(x.device(), x.shape());
-            Native.bceWithLogitsBackward(Checks.ctx(dx), x.address(), t.address(), dloss.address(), dx.address(), x.numel());
+            Tensor dx = Tensor.empty(dloss.device(), shape);
+            LossNative.bceWithLogitsBackward(x, t, dloss, dx);
             return new Tensor[] {dx, null};
         }, x, t);
     }
@@ -54,12 +54,13 @@ final class Losses {
     static Tensor mse(Tensor x, Tensor t) {
         String op = "mse";
         checkPair(op, x, t);
+        int[] shape = x.shape();
         Tensor loss = Tensor.empty(x.device());
-        Native.mse(Checks.ctx(loss), x.address(), t.address(), loss.address(), x.numel());
+        LossNative.mse(x, t, loss);
         return Autograd.record(op, loss, dloss -> {
-            Tensor dx = Tensor.empty(x.device(), x.shape());
-            Native.mseBackward(Checks.ctx(dx), x.address(), t.address(), dloss.address(), dx.address(), x.numel());
-            Tensor dt = Autograd.isTracked(t) ? Elementwise.scaleRaw(dx, -1f) : null;
+            Tensor dx = Tensor.empty(dloss.device(), shape);
+            LossNative.mseBackward(x, t, dloss, dx);
+            Tensor dt = Autograd.isTracked(t) ? ElementwiseOps.scaleRaw(dx, -1f) : null;
             return new Tensor[] {Autograd.isTracked(x) ? dx : null, dt};
         }, x, t);
     }

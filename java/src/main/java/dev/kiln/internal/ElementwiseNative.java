@@ -1,0 +1,99 @@
+package dev.kiln.internal;
+
+import dev.kiln.Tensor;
+
+/**
+ * Binding of the elementwise entries (native/src/jni/jni_elementwise.cpp): binary ops with leading-dimension
+ * broadcast, activations, scale, axpy and dropout. Not public API.
+ */
+public final class ElementwiseNative {
+    /** kiln_binary_op. */
+    public static final int ADD = 0, SUB = 1, MUL = 2, DIV = 3;
+    /** kiln_activation. */
+    public static final int RELU = 0, LEAKY_RELU = 1, TANH = 2, SIGMOID = 3, GELU = 4;
+
+    private ElementwiseNative() {
+    }
+
+    /** y (outer, inner) = a op b; an operand of stride 0 is (inner) broadcast over outer, else stride is inner. */
+    public static void binary(int op, Tensor a, long strideA, Tensor b, long strideB, Tensor y, long outer, long inner) {
+        Call c = new Call("binary");
+        long aa = c.f32("a", a, Sizes.strided(outer, strideA, inner)), ba = c.f32("b", b, Sizes.strided(outer, strideB, inner));
+        long ya = c.f32("y", y, Sizes.product(outer, inner));
+        binary0(c.context(), op, aa, strideA, ba, strideB, ya, outer, inner);
+        c.fence();
+    }
+
+    /** da, db (each null when not wanted) have the shapes of a, b; dy is (outer, inner). */
+    public static void binaryBackward(int op, Tensor a, long strideA, Tensor b, long strideB, Tensor dy, Tensor da,
+                                      Tensor db, long outer, long inner) {
+        Call c = new Call("binary backward");
+        long spanA = Sizes.strided(outer, strideA, inner), spanB = Sizes.strided(outer, strideB, inner);
+        long aa = c.f32("a", a, spanA), ba = c.f32("b", b, spanB), dya = c.f32("dy", dy, Sizes.product(outer, inner));
+        long daa = c.optionalF32("da", da, spanA), dba = c.optionalF32("db", db, spanB);
+        binaryBackward0(c.context(), op, aa, strideA, ba, strideB, dya, daa, dba, outer, inner);
+        c.fence();
+    }
+
+    /** y = act(x) over all of y; alpha is leaky_relu's slope. */
+    public static void activation(int act, Tensor x, Tensor y, float alpha) {
+        Call c = new Call("activation");
+        long n = y == null ? 0 : y.numel(), xa = c.f32("x", x, n), ya = c.f32("y", y, n);
+        activation0(c.context(), act, xa, ya, n, alpha);
+        c.fence();
+    }
+
+    /** dx = dy act'(x) over all of dx, from the forward's input x and output y. */
+    public static void activationBackward(int act, Tensor x, Tensor y, Tensor dy, Tensor dx, float alpha) {
+        Call c = new Call("activation backward");
+        long n = dx == null ? 0 : dx.numel();
+        long xa = c.f32("x", x, n), ya = c.f32("y", y, n), dya = c.f32("dy", dy, n), dxa = c.f32("dx", dx, n);
+        activationBackward0(c.context(), act, xa, ya, dya, dxa, n, alpha);
+        c.fence();
+    }
+
+    /** y = alpha x over all of y (y may be x). */
+    public static void scale(Tensor x, Tensor y, float alpha) {
+        Call c = new Call("scale");
+        long n = y == null ? 0 : y.numel(), xa = c.f32("x", x, n), ya = c.f32("y", y, n);
+        scale0(c.context(), xa, ya, n, alpha);
+        c.fence();
+    }
+
+    /** y += alpha x over all of y. */
+    public static void axpy(float alpha, Tensor x, Tensor y) {
+        Call c = new Call("axpy");
+        long n = y == null ? 0 : y.numel(), xa = c.f32("x", x, n), ya = c.f32("y", y, n);
+        axpy0(c.context(), n, alpha, xa, ya);
+        c.fence();
+    }
+
+    /** y = dropout(x) over all of y, the mask drawn from Philox (seed, offset). */
+    public static void dropout(Tensor x, Tensor y, float p, long seed, long offset) {
+        Call c = new Call("dropout");
+        long n = y == null ? 0 : y.numel(), xa = c.f32("x", x, n), ya = c.f32("y", y, n);
+        dropout0(c.context(), xa, ya, n, p, seed, offset);
+        c.fence();
+    }
+
+    /** dx = the forward's mask applied to dy, regenerated from (seed, offset), over all of dx. */
+    public static void dropoutBackward(Tensor dy, Tensor dx, float p, long seed, long offset) {
+        Call c = new Call("dropout backward");
+        long n = dx == null ? 0 : dx.numel(), dya = c.f32("dy", dy, n), dxa = c.f32("dx", dx, n);
+        dropoutBackward0(c.context(), dya, dxa, n, p, seed, offset);
+        c.fence();
+    }
+
+    // ---- natives (registered by JNI_OnLoad from native/src/jni/jni_elementwise.cpp) -----------------------------
+
+    private static native void binary0(long ctx, int op, long a, long strideA, long b, long strideB, long y, long outer,
+                                       long inner);
+    private static native void binaryBackward0(long ctx, int op, long a, long strideA, long b, long strideB, long dy,
+                                               long da, long db, long outer, long inner);
+    private static native void activation0(long ctx, int act, long x, long y, long n, float alpha);
+    private static native void activationBackward0(long ctx, int act, long x, long y, long dy, long dx, long n, float alpha);
+    private static native void scale0(long ctx, long x, long y, long n, float alpha);
+    private static native void axpy0(long ctx, long n, float alpha, long x, long y);
+    private static native void dropout0(long ctx, long x, long y, long n, float p, long seed, long offset);
+    private static native void dropoutBackward0(long ctx, long dy, long dx, long n, float p, long seed, long offset);
+}

@@ -1,0 +1,31 @@
+package dev.kiln.internal;
+
+/**
+ * One batch-first LSTM layer, field for field {@code kiln_lstm_desc} in kiln.h: x (n, t, f), hidden size h. The
+ * table in native/src/jni/jni_lstm.cpp maps each component to its C field.
+ */
+public record LstmDesc(long n, long t, long f, long h) {
+    long inputElements() {
+        return Sizes.product(n, t, f);
+    }
+
+    long sequenceElements() {
+        return Sizes.product(n, t, h);
+    }
+
+    long stateElements() {
+        return Sizes.product(n, h);
+    }
+
+    long inputWeightElements() {
+        return Sizes.product(4, h, f);
+    }
+
+    long hiddenWeightElements() {
+        return Sizes.product(4, h, h);
+    }
+
+    long biasElements() {
+        return Sizes.product(4, h);
+    }
+}

@@ -1,0 +1,43 @@
+package dev.kiln.internal;
+
+import dev.kiln.Tensor;
+
+/**
+ * Binding of the fused optimizer steps (native/src/jni/jni_optim.cpp): one pass over all of a parameter tensor,
+ * its gradient and its state. Not public API.
+ */
+public final class OptimNative {
+    private OptimNative() {
+    }
+
+    /** SGD with momentum (PyTorch semantics); velocity may be null only when momentum is 0. */
+    public static void sgdStep(Tensor param, Tensor grad, Tensor velocity, float lr, float momentum, float weightDecay,
+                               boolean nesterov) {
+        if (velocity == null && momentum != 0f) throw new IllegalArgumentException("sgd_step: momentum needs a velocity");
+        Call c = new Call("sgd_step");
+        long n = param == null ? 0 : param.numel(), pa = c.f32("param", param, n), ga = c.f32("grad", grad, n);
+        long va = c.optionalF32("velocity", velocity, n);
+        sgdStep0(c.context(), pa, ga, va, n, lr, momentum, weightDecay, nesterov ? 1 : 0);
+        c.fence();
+    }
+
+    /** Adam, or AdamW when decoupled; biasCorrection{1,2} = 1 - beta{1,2}^step. */
+    public static void adamStep(Tensor param, Tensor grad, Tensor m, Tensor v, float lr, float beta1, float beta2,
+                                float eps, float weightDecay, boolean decoupled, float biasCorrection1,
+                                float biasCorrection2) {
+        Call c = new Call("adam_step");
+        long n = param == null ? 0 : param.numel(), pa = c.f32("param", param, n), ga = c.f32("grad", grad, n);
+        long ma = c.f32("m", m, n), va = c.f32("v", v, n);
+        adamStep0(c.context(), pa, ga, ma, va, n, lr, beta1, beta2, eps, weightDecay, decoupled ? 1 : 0, biasCorrection1,
+                biasCorrection2);
+        c.fence();
+    }
+
+    // ---- natives (registered by JNI_OnLoad from native/src/jni/jni_optim.cpp) -----------------------------------
+
+    private static native void sgdStep0(long ctx, long param, long grad, long velocity, long n, float lr, float momentum,
+                                        float weightDecay, int nesterov);
+    private static native void adamStep0(long ctx, long param, long grad, long m, long v, long n, float lr, float beta1,
+                                         float beta2, float eps, float weightDecay, int decoupled, float biasCorrection1,
+                                         float biasCorrection2);
+}

@@ -1,0 +1,38 @@
+package dev.kiln.internal;
+
+import dev.kiln.Tensor;
+
+/**
+ * What the binding and the op layer need from a {@link Tensor} that is not public API: its address, its device's
+ * context, and a view that records nothing. {@code Tensor} installs the one implementation in its static initializer
+ * (the JDK's SharedSecrets pattern), so no address is reachable from {@code dev.kiln}'s public surface. Not public API.
+ */
+public abstract class TensorAccess {
+    private static volatile TensorAccess installed;
+
+    /** Called once, by Tensor's static initializer. */
+    public static void install(TensorAccess access) {
+        if (installed != null) throw new IllegalStateException("TensorAccess is already installed");
+        installed = access;
+    }
+
+    public static TensorAccess get() {
+        TensorAccess access = installed;
+        if (access != null) return access;
+        try {  // Tensor not initialized yet: initializing it installs the accessor
+            Class.forName("dev.kiln.Tensor", true, TensorAccess.class.getClassLoader());
+        } catch (ClassNotFoundException e) {
+            throw new IllegalStateException("dev.kiln.Tensor is missing", e);
+        }
+        return installed;
+    }
+
+    /** Address of the first element of an open tensor (IllegalStateException when closed). */
+    public abstract long address(Tensor t);
+
+    /** The native context of the tensor's device. */
+    public abstract long context(Tensor t);
+
+    /** A tensor sharing {@code t}'s memory with another shape (one dimension may be -1); nothing is recorded. */
+    public abstract Tensor alias(Tensor t, String op, int[] shape);
+}

@@ -1,0 +1,28 @@
+package dev.kiln.ops;
+
+import dev.kiln.Tensor;
+import dev.kiln.internal.OptimNative;
+
+/** The fused optimizer updates, in place and not recorded: one kernel per parameter tensor. */
+final class OptimOps {
+    private OptimOps() {
+    }
+
+    static void sgdStep_(Tensor param, Tensor grad, Tensor velocity, float lr, float momentum, float weightDecay,
+                         boolean nesterov) {
+        String op = "sgd_step_";
+        Checks.like(op, "grad", grad, "param", param);
+        if (velocity != null) Checks.like(op, "velocity", velocity, "param", param);
+        OptimNative.sgdStep(param, grad, velocity, lr, momentum, weightDecay, nesterov);
+    }
+
+    static void adamStep_(Tensor param, Tensor grad, Tensor m, Tensor v, float lr, float beta1, float beta2, float eps,
+                          float weightDecay, boolean decoupled, float biasCorrection1, float biasCorrection2) {
+        String op = "adam_step_";
+        Checks.like(op, "grad", grad, "param", param);
+        Checks.like(op, "m", m, "param", param);
+        Checks.like(op, "v", v, "param", param);
+        OptimNative.adamStep(param, grad, m, v, lr, beta1, beta2, eps, weightDecay, decoupled, biasCorrection1,
+                biasCorrection2);
+    }
+}

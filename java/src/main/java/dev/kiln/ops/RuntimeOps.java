@@ -1,0 +1,33 @@
+package dev.kiln.ops;
+
+import dev.kiln.Device;
+import dev.kiln.Tensor;
+import dev.kiln.internal.RuntimeNative;
+
+import java.util.Arrays;
+
+/** Copies between tensors, within a device or across devices; in place and not recorded. */
+final class RuntimeOps {
+    private RuntimeOps() {
+    }
+
+    /** dst = src: same shape and dtype, any devices (two different GPUs go through the host). */
+    static Tensor copy_(Tensor dst, Tensor src) {
+        String op = "copy_";
+        if (dst == null || src == null) throw new IllegalArgumentException(op + ": " + (dst == null ? "dst" : "src") + " is null");
+        if (dst.dtype() != src.dtype() || !Arrays.equals(dst.shape(), src.shape())) {
+            throw new IllegalArgumentException(op + ": dst " + dst + " and src " + src + " must have the same shape and dtype");
+        }
+        Device from = src.device(), to = dst.device();
+        if (from.isCuda() && to.isCuda() && !from.equals(to)) {
+            // Through the host keeps this independent of peer access between the GPUs.
+            try (Tensor staging = dev.kiln.Scope.detached(() -> Tensor.empty(Device.cpu(), src.dtype(), src.shape()))) {
+                RuntimeNative.copy(staging, src);
+                RuntimeNative.copy(dst, staging);
+            }
+        } else {
+            RuntimeNative.copy(dst, src);
+        }
+        return dst;
+    }
+}

@@ -1,0 +1,20 @@
+package dev.kiln.ops;
+
+import dev.kiln.Tensor;
+import dev.kiln.internal.TensorAccess;
+
+/** Views: the same memory with another shape, recorded so that gradients flow back through the reshape. */
+final class ViewOps {
+    private static final TensorAccess TENSORS = TensorAccess.get();
+
+    private ViewOps() {
+    }
+
+    /** {@code op} ("view" or "reshape") names the call in messages; one dimension of {@code shape} may be -1. */
+    static Tensor view(String op, Tensor x, int[] shape) {
+        if (x == null) throw new IllegalArgumentException(op + ": tensor is null");
+        int[] original = x.shape();
+        Tensor y = TENSORS.alias(x, op, shape);
+        return Autograd.record(op, y, dy -> new Tensor[] {TENSORS.alias(dy, op, original)}, x);
+    }
+}
