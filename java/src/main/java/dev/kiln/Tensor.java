@@ -495,21 +495,23 @@ public final class Tensor implements AutoCloseable {
                 infer = i;
             } else if (s[i] < 0) {
                 throw new IllegalArgumentException(op + ": invalid dimension " + s[i] + " in " + Arrays.toString(newShape));
+            } else if (s[i] != 0 && known > numel / s[i]) {
+                known = numel + 1;  // already more than numel (the shape cannot match): stop before the product overflows
             } else {
                 known *= s[i];
             }
         }
         if (infer >= 0) {
-            if (known == 0 || numel % known != 0) {
+            if (known == 0 || numel % known != 0 || numel / known > Integer.MAX_VALUE) {
                 throw new IllegalArgumentException(op + ": cannot infer -1 in " + Arrays.toString(newShape)
                         + " for " + numel + " elements of " + this);
             }
-            s[infer] = (int) (numel / known);
+            s[infer] = Math.toIntExact(numel / known);
             known = numel;
         }
         if (known != numel) {
-            throw new IllegalArgumentException(op + ": shape " + shapeString(s) + " holds " + known
-                    + " elements but " + this + " has " + numel);
+            throw new IllegalArgumentException(op + ": shape " + shapeString(s) + " holds "
+                    + (known > numel ? "more than " + numel : known) + " elements but " + this + " has " + numel);
         }
         return s;
     }

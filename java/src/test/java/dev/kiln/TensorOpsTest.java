@@ -5,6 +5,8 @@ import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Tensor's fluent methods are the ops of Ops: same results, recorded on the tape. */
 class TensorOpsTest {
@@ -31,6 +33,20 @@ class TensorOpsTest {
             float[] lp = x.logSoftmax().toFloatArray();
             assertEquals(Math.log(p[0]), lp[0], 1e-6f);
             assertArrayEquals(new int[] {2, 2}, x.flatten().shape());
+        }
+    }
+
+    @Test
+    void aViewWhoseSizeProductOverflowsIsRefused() {
+        try (Tensor t = Tensor.zeros(4, 6); Tensor empty = Tensor.zeros(0, 3)) {
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> t.view(1 << 30, 1 << 30, 1 << 30, 16));
+            assertTrue(e.getMessage().contains("more than 24"), e.getMessage());
+            // 2^30 * 2^30 * 2^30 * 16 wraps to 0 in a long: it must not pass for the 0 elements of `empty`
+            e = assertThrows(IllegalArgumentException.class, () -> empty.view(1 << 30, 1 << 30, 1 << 30, 16));
+            assertTrue(e.getMessage().contains("more than 0"), e.getMessage());
+            // a zero dimension anywhere makes the product 0, which is right
+            assertEquals(0, empty.view(1 << 30, 1 << 30, 1 << 30, 16, 0).numel());
         }
     }
 }

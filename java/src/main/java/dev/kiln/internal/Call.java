@@ -1,7 +1,6 @@
 package dev.kiln.internal;
 
 import dev.kiln.DType;
-import dev.kiln.Device;
 import dev.kiln.Tensor;
 
 import java.lang.ref.Reference;
@@ -20,7 +19,7 @@ final class Call {
     private final String op;
     private final Tensor[] held = new Tensor[MAX_TENSORS];
     private int count;
-    private Device device;
+    private Tensor anchor;  // the first device-side argument: its device is the call's
 
     /** {@code op} names the entry in messages: "batch_norm backward". */
     Call(String op) {
@@ -49,8 +48,8 @@ final class Call {
 
     /** The context of the call's device. */
     long context() {
-        if (device == null) throw new IllegalStateException(op + ": no tensor argument names the device");
-        return TENSORS.context(held[0]);
+        if (anchor == null) throw new IllegalStateException(op + ": no tensor argument names the device");
+        return TENSORS.context(anchor);
     }
 
     /** Call right after the native call returns. */
@@ -58,13 +57,14 @@ final class Call {
         Reference.reachabilityFence(held);
     }
 
+    /** A device-side tensor of {@code dtype}; the first one sets the call's device. */
     long arg(String arg, Tensor t, DType dtype, long elements) {
         checkOpen(arg, t);
-        if (device == null) {
-            device = t.device();
-        } else if (!device.equals(t.device())) {
+        if (anchor == null) {
+            anchor = t;
+        } else if (!anchor.device().equals(t.device())) {
             throw new IllegalArgumentException(op + ": argument '" + arg + "' is on " + t.device() + " but the call runs on "
-                    + device);
+                    + anchor.device());
         }
         return checkedAddress(arg, t, dtype, elements);
     }

@@ -11,13 +11,15 @@ public final class ElementwiseNative {
     public static final int ADD = 0, SUB = 1, MUL = 2, DIV = 3;
     /** kiln_activation. */
     public static final int RELU = 0, LEAKY_RELU = 1, TANH = 2, SIGMOID = 3, GELU = 4;
+    private static final String[] BINARY_NAMES = {"add", "sub", "mul", "div"};
+    private static final String[] ACTIVATION_NAMES = {"relu", "leaky_relu", "tanh", "sigmoid", "gelu"};
 
     private ElementwiseNative() {
     }
 
     /** y (outer, inner) = a op b; an operand of stride 0 is (inner) broadcast over outer, else stride is inner. */
     public static void binary(int op, Tensor a, long strideA, Tensor b, long strideB, Tensor y, long outer, long inner) {
-        Call c = new Call("binary");
+        Call c = new Call(name(BINARY_NAMES, op, "binary"));
         long aa = c.f32("a", a, Sizes.strided(outer, strideA, inner)), ba = c.f32("b", b, Sizes.strided(outer, strideB, inner));
         long ya = c.f32("y", y, Sizes.product(outer, inner));
         binary0(c.context(), op, aa, strideA, ba, strideB, ya, outer, inner);
@@ -27,7 +29,7 @@ public final class ElementwiseNative {
     /** da, db (each null when not wanted) have the shapes of a, b; dy is (outer, inner). */
     public static void binaryBackward(int op, Tensor a, long strideA, Tensor b, long strideB, Tensor dy, Tensor da,
                                       Tensor db, long outer, long inner) {
-        Call c = new Call("binary backward");
+        Call c = new Call(name(BINARY_NAMES, op, "binary") + " backward");
         long spanA = Sizes.strided(outer, strideA, inner), spanB = Sizes.strided(outer, strideB, inner);
         long aa = c.f32("a", a, spanA), ba = c.f32("b", b, spanB), dya = c.f32("dy", dy, Sizes.product(outer, inner));
         long daa = c.optionalF32("da", da, spanA), dba = c.optionalF32("db", db, spanB);
@@ -37,7 +39,7 @@ public final class ElementwiseNative {
 
     /** y = act(x) over all of y; alpha is leaky_relu's slope. */
     public static void activation(int act, Tensor x, Tensor y, float alpha) {
-        Call c = new Call("activation");
+        Call c = new Call(name(ACTIVATION_NAMES, act, "activation"));
         long n = y == null ? 0 : y.numel(), xa = c.f32("x", x, n), ya = c.f32("y", y, n);
         activation0(c.context(), act, xa, ya, n, alpha);
         c.fence();
@@ -45,7 +47,7 @@ public final class ElementwiseNative {
 
     /** dx = dy act'(x) over all of dx, from the forward's input x and output y. */
     public static void activationBackward(int act, Tensor x, Tensor y, Tensor dy, Tensor dx, float alpha) {
-        Call c = new Call("activation backward");
+        Call c = new Call(name(ACTIVATION_NAMES, act, "activation") + " backward");
         long n = dx == null ? 0 : dx.numel();
         long xa = c.f32("x", x, n), ya = c.f32("y", y, n), dya = c.f32("dy", dy, n), dxa = c.f32("dx", dx, n);
         activationBackward0(c.context(), act, xa, ya, dya, dxa, n, alpha);
@@ -82,6 +84,11 @@ public final class ElementwiseNative {
         long n = dx == null ? 0 : dx.numel(), dya = c.f32("dy", dy, n), dxa = c.f32("dx", dx, n);
         dropoutBackward0(c.context(), dya, dxa, n, p, seed, offset);
         c.fence();
+    }
+
+    /** The op's name for messages; an unknown code is left for the C ABI to refuse. */
+    private static String name(String[] names, int code, String family) {
+        return code >= 0 && code < names.length ? names[code] : family + " " + code;
     }
 
     // ---- natives (registered by JNI_OnLoad from native/src/jni/jni_elementwise.cpp) -----------------------------
