@@ -5,7 +5,12 @@
 #include <cstdint>
 #include <cstring>
 
+#include "kiln/kiln.h"
+
 namespace kiln::cpu {
+
+// The C ABI's GEMM (kiln_gemm_desc, validated by core): sgemm for batch 1, else sgemm_strided_batched.
+void gemm_f32(const kiln_gemm_desc& d, const float* a, const float* b, float* c);
 
 // C = alpha * op(A) * op(B) + beta * C, all row-major fp32.
 // op(A) is (M, K): A is stored (M, K) with leading dim lda, or (K, M) when transA.

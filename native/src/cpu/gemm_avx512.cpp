@@ -1,22 +1,12 @@
 // AVX-512 instantiation of the GEMM packing + micro-kernel template (gemm.h). Compiled with -mavx512f etc.;
 // the driver only calls into it after __builtin_cpu_supports("avx512f") said yes.
-#include <immintrin.h>
-
 #include "cpu/gemm.h"
+#include "cpu/simd.h"
 
 namespace kiln::cpu::gemm_detail {
 namespace {
 
-struct Avx512 {
-    using reg = __m512;
-    static constexpr int W = 16;
-    static reg zero() { return _mm512_setzero_ps(); }
-    static reg load(const float* p) { return _mm512_loadu_ps(p); }
-    static void store(float* p, reg r) { _mm512_storeu_ps(p, r); }
-    static reg bcast(const float* p) { return _mm512_set1_ps(*p); }
-    static reg fma(reg a, reg b, reg c) { return _mm512_fmadd_ps(a, b, c); }
-    static reg mul(reg a, reg b) { return _mm512_mul_ps(a, b); }
-};
+using simd::Avx512;
 
 // 6 x 64: 24 accumulators + 4 B registers + 1 broadcast = 29 of the 32 zmm registers. Each k step is 24 FMAs
 // (12 cycles on two 512-bit FMA pipes) against 4 loads + 6 broadcasts, and 24 independent chains cover the

@@ -11,6 +11,7 @@
 #include <atomic>
 
 #include "cpu/parallel.h"
+#include "cpu/simd.h"
 
 namespace kiln::cpu {
 
@@ -20,19 +21,9 @@ constexpr int64_t kGrainWork = 1 << 14;  // elements touched per parallel_for ch
 
 std::atomic<bool> g_force_generic{false};
 
-bool cpu_has_avx512() {
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-           __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
-#else
-    return false;
-#endif
-}
-
 // The CNN's pool (2x2, stride 2, no padding) on a CPU with AVX-512 takes the vector rows of pool_avx512.cpp.
 bool fast_2x2(const PoolGeom& g) {
-    static const bool avx512 = cpu_has_avx512();
+    static const bool avx512 = isa() == Isa::Avx512;
     return avx512 && !g_force_generic.load(std::memory_order_relaxed) && g.kh == 2 && g.kw == 2 && g.sh == 2 &&
            g.sw == 2 && g.ph == 0 && g.pw == 0;
 }
