@@ -1,6 +1,7 @@
 // The checked size arithmetic of core/checked.h and its messages.
 #include "core/checked.h"
 
+#include <cstdio>
 #include <string>
 
 #include "core/error.h"
@@ -14,9 +15,10 @@ std::string dims_str(std::initializer_list<Dim> dims) {
     std::string s = "(";
     for (const Dim& d : dims) {
         if (s.size() > 1) s += ", ";
+        char value[32];
+        std::snprintf(value, sizeof value, "=%lld", (long long)d.value);
         s += d.name;
-        s += '=';
-        s += std::to_string((long long)d.value);
+        s += value;
     }
     return s + ")";
 }

@@ -179,8 +179,7 @@ Problem make_problem(bool transA, bool transB, int64_t M, int64_t N, int64_t K, 
 
 const KernelSet& baseline_kernels() {
     // B block (256, 128) = 128 KiB fits the smallest L2s; A block (1024, 256) = 1 MiB.
-    static const KernelSet ks{"scalar", 4, BaselineTile::NR, 4 * 256, 256, 128,
-                              BaselineTile::pack_a, BaselineTile::pack_b, BaselineTile::kernel};
+    static const KernelSet ks = kernel_set<BaselineTile>("scalar", 4 * 256, 256, 128);
     return ks;
 }
 

@@ -40,6 +40,19 @@ void for_output_rows(const PoolGeom& g, int64_t planes, const Row& row) {
     }, grain_for(g.q * g.kh * g.kw));
 }
 
+// Calls tap(r, shift, lo, hi) for every tap of an output row's windows, input rows [r0, r1) ascending and window
+// columns k ascending within a row: outputs [lo, hi) of the row read column ow * stride_w + shift of input row r.
+// This is the order in which kernels/pool.cu visits a window's elements, so forward sums and ties match it.
+template <typename Tap>
+inline void for_window_taps(const PoolGeom& g, int64_t r0, int64_t r1, const Tap& tap) {
+    for (int64_t r = r0; r < r1; ++r)
+        for (int32_t k = 0; k < g.kw; ++k) {
+            int64_t lo, hi;
+            pool_outputs_at_offset(k, g.sw, g.pw, g.w, g.q, &lo, &hi);
+            tap(r, (int64_t)k - g.pw, lo, hi);
+        }
+}
+
 // The per-row and per-plane bodies take kUnit = (stride_w == 1) as a template argument: with a unit stride known at
 // compile time, their inner loops over ow are contiguous and vectorize.
 
@@ -56,21 +69,16 @@ void max_row(const PoolGeom& g, const float* xp, int64_t oh, float* best, int32_
         best[ow] = xp[r0 * g.w + c0];
         arg[ow] = (int32_t)(r0 * g.w + c0);
     }
-    for (int64_t r = r0; r < r1; ++r) {
+    for_window_taps(g, r0, r1, [&](int64_t r, int64_t shift, int64_t lo, int64_t hi) {
         const float* xr = xp + r * g.w;
-        for (int32_t k = 0; k < g.kw; ++k) {
-            int64_t lo, hi;
-            pool_outputs_at_offset(k, g.sw, g.pw, g.w, g.q, &lo, &hi);
-            const int64_t shift = (int64_t)k - g.pw;
-            const int32_t base = (int32_t)(r * g.w + shift);
-            for (int64_t ow = lo; ow < hi; ++ow) {
-                const float v = xr[ow * sw + shift];
-                const bool take = pool_max_beats(v, best[ow]);
-                best[ow] = take ? v : best[ow];
-                arg[ow] = take ? base + (int32_t)(ow * sw) : arg[ow];
-            }
+        const int32_t base = (int32_t)(r * g.w + shift);
+        for (int64_t ow = lo; ow < hi; ++ow) {
+            const float v = xr[ow * sw + shift];
+            const bool take = pool_max_beats(v, best[ow]);
+            best[ow] = take ? v : best[ow];
+            arg[ow] = take ? base + (int32_t)(ow * sw) : arg[ow];
         }
-    }
+    });
 }
 
 // One output row of average pooling; y accumulates in place, then is divided.
@@ -80,15 +88,10 @@ void avg_row(const PoolGeom& g, const float* xp, int64_t oh, float* acc, bool co
     int64_t r0, r1;
     pool_window(oh, g.kh, g.sh, g.ph, g.h, &r0, &r1);
     std::fill(acc, acc + g.q, 0.0f);
-    for (int64_t r = r0; r < r1; ++r) {
+    for_window_taps(g, r0, r1, [&](int64_t r, int64_t shift, int64_t lo, int64_t hi) {
         const float* xr = xp + r * g.w;
-        for (int32_t k = 0; k < g.kw; ++k) {
-            int64_t lo, hi;
-            pool_outputs_at_offset(k, g.sw, g.pw, g.w, g.q, &lo, &hi);
-            const int64_t shift = (int64_t)k - g.pw;
-            for (int64_t ow = lo; ow < hi; ++ow) acc[ow] = kiln_fadd(acc[ow], xr[ow * sw + shift]);
-        }
-    }
+        for (int64_t ow = lo; ow < hi; ++ow) acc[ow] = kiln_fadd(acc[ow], xr[ow * sw + shift]);
+    });
     for (int64_t ow = 0; ow < g.q; ++ow) acc[ow] = kiln_fdiv(acc[ow], avg_pool_divisor(g, oh, ow, count_include_pad));
 }
 
