@@ -4,7 +4,7 @@
 // none synchronizes or needs scratch memory.
 #pragma once
 
-#include <cuda_runtime_api.h>
+#include "common/cuda_api.h"
 
 #include <cstdint>
 

@@ -340,8 +340,8 @@ cudaError_t launch_gemm(cudaStream_t s, const P& p, int64_t rows, int64_t cols, 
 
 }  // namespace
 
-cudaError_t conv2d_forward(cudaStream_t s, const Geometry& g, const float* x, const float* w, const float* bias,
-                           float* y) {
+cudaError_t conv2d_forward_f32(cudaStream_t s, const Geometry& g, const float* x, const float* w, const float* bias,
+                               float* y) {
     if (conv::y_size(g) == 0) return cudaSuccess;
     Forward p{g, x, w, bias, y, 0, 0, 0, 0, 0};
     p.rs = (int)(g.r * g.s);
@@ -352,7 +352,7 @@ cudaError_t conv2d_forward(cudaStream_t s, const Geometry& g, const float* x, co
     return launch_gemm(s, p, g.k, p.cols, 1);
 }
 
-cudaError_t conv2d_backward_data(cudaStream_t s, const Geometry& g, const float* dy, const float* w, float* dx) {
+cudaError_t conv2d_backward_data_f32(cudaStream_t s, const Geometry& g, const float* dy, const float* w, float* dx) {
     if (conv::x_size(g) == 0) return cudaSuccess;
     BackwardData p{g, dy, w, dx, 0, 0, 0, 0, 0, 0};
     p.rs = (int)(g.r * g.s);
@@ -395,8 +395,8 @@ size_t conv2d_backward_weight_workspace_bytes(const Geometry& g) {
     return ws.splits > 1 ? (size_t)ws.splits * (size_t)conv::w_size(g) * sizeof(float) : 0;
 }
 
-cudaError_t conv2d_backward_weight(cudaStream_t s, const Geometry& g, const float* x, const float* dy, float* dw,
-                                   float* dbias, float* workspace) {
+cudaError_t conv2d_backward_weight_f32(cudaStream_t s, Scratch& scratch, const Geometry& g, const float* x,
+                                       const float* dy, float* dw, float* dbias) {
     const int64_t crs = g.c * g.r * g.s;
     if (g.n == 0) {  // nothing to sum: the gradients are zero
         cudaError_t e = cudaMemsetAsync(dw, 0, (size_t)(g.k * crs) * sizeof(float), s);
@@ -411,8 +411,10 @@ cudaError_t conv2d_backward_weight(cudaStream_t s, const Geometry& g, const floa
     p.npq = g.n * g.p * g.q;
     const WeightSplit ws = weight_split(g);
     p.chunk = ws.chunk;
+    float* workspace = nullptr;
     if (ws.splits > 1) {
-        if (!workspace) return cudaErrorInvalidValue;  // the caller sized it with conv2d_backward_weight_workspace_bytes
+        workspace = static_cast<float*>(scratch.get(conv2d_backward_weight_workspace_bytes(g)));
+        if (!workspace) return cudaErrorInvalidValue;
         p.partials = workspace;
     }
     cudaError_t e = launch_gemm(s, p, g.k, crs, ws.splits);

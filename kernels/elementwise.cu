@@ -272,10 +272,14 @@ size_t binary_backward_workspace_bytes(int64_t outer, int64_t inner) {
     return p.splits > 1 ? (size_t)(p.splits * inner) * sizeof(float) : 0;
 }
 
-cudaError_t binary_backward_f32(cudaStream_t s, int op, const float* a, int64_t stride_a, const float* b,
-                                int64_t stride_b, const float* dy, float* da, float* db, int64_t outer, int64_t inner,
-                                float* workspace) {
+cudaError_t binary_backward_f32(cudaStream_t s, Scratch& scratch, int op, const float* a, int64_t stride_a,
+                                const float* b, int64_t stride_b, const float* dy, float* da, float* db, int64_t outer,
+                                int64_t inner) {
     if (inner <= 0 || outer < 0) return cudaSuccess;
+    const bool reduces = (da && stride_a == 0) || (db && stride_b == 0);
+    const size_t bytes = reduces ? binary_backward_workspace_bytes(outer, inner) : 0;
+    float* workspace = static_cast<float*>(scratch.get(bytes));
+    if (bytes && !workspace) return cudaErrorInvalidValue;
     return with_binary_op(op, [&](auto o) {
         return binary_backward_op<decltype(o)::value>(s, a, stride_a, b, stride_b, dy, da, db, outer, inner,
                                                       workspace);

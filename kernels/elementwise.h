@@ -2,10 +2,12 @@
 // native/src/core/ops_elementwise.cpp. Launchers queue work on the stream and never synchronize.
 #pragma once
 
-#include <cuda_runtime_api.h>
+#include "common/cuda_api.h"
 
 #include <cstddef>
 #include <cstdint>
+
+#include "common/scratch.h"
 
 namespace kiln::cuda {
 
@@ -20,10 +22,10 @@ cudaError_t binary_f32(cudaStream_t s, int op, const float* a, int64_t stride_a,
 // shape, and one buffer serves both operands.
 size_t binary_backward_workspace_bytes(int64_t outer, int64_t inner);
 // da, db (NULL: not wanted) are (outer, inner) for a full operand, (inner) summed over outer for a broadcast one;
-// dy is (outer, inner). workspace holds binary_backward_workspace_bytes(outer, inner) bytes (may be NULL if 0).
-cudaError_t binary_backward_f32(cudaStream_t s, int op, const float* a, int64_t stride_a, const float* b,
-                                int64_t stride_b, const float* dy, float* da, float* db, int64_t outer, int64_t inner,
-                                float* workspace);
+// dy is (outer, inner). A wanted broadcast gradient takes binary_backward_workspace_bytes(outer, inner) of scratch.
+cudaError_t binary_backward_f32(cudaStream_t s, Scratch& scratch, int op, const float* a, int64_t stride_a,
+                                const float* b, int64_t stride_b, const float* dy, float* da, float* db, int64_t outer,
+                                int64_t inner);
 
 // x, y are (n); y may alias x.
 cudaError_t activation_f32(cudaStream_t s, int act, const float* x, float* y, int64_t n, float alpha);

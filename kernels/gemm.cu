@@ -301,4 +301,10 @@ cudaError_t sgemm(cudaStream_t s, bool transA, bool transB, int64_t M, int64_t N
     return sgemm_strided_batched(s, transA, transB, M, N, K, alpha, A, lda, 0, B, ldb, 0, beta, C, ldc, 0, 1);
 }
 
+cudaError_t gemm_f32(cudaStream_t s, const kiln_gemm_desc& d, const float* a, const float* b, float* c) {
+    if (d.batch == 1) return sgemm(s, d.trans_a, d.trans_b, d.m, d.n, d.k, d.alpha, a, d.lda, b, d.ldb, d.beta, c, d.ldc);
+    return sgemm_strided_batched(s, d.trans_a, d.trans_b, d.m, d.n, d.k, d.alpha, a, d.lda, d.stride_a, b, d.ldb,
+                                 d.stride_b, d.beta, c, d.ldc, d.stride_c, d.batch);
+}
+
 }  // namespace kiln::cuda

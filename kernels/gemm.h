@@ -2,9 +2,11 @@
 // here (core validates first), nothing synchronizes, and errors come back as the launch's cudaError_t.
 #pragma once
 
-#include <cuda_runtime_api.h>
+#include "common/cuda_api.h"
 
 #include <cstdint>
+
+#include "kiln/kiln.h"
 
 namespace kiln::cuda {
 
@@ -23,5 +25,8 @@ cudaError_t sgemm_strided_batched(cudaStream_t s, bool transA, bool transB, int6
                                   float alpha, const float* A, int64_t lda, int64_t strideA, const float* B,
                                   int64_t ldb, int64_t strideB, float beta, float* C, int64_t ldc, int64_t strideC,
                                   int64_t batch);
+
+// The C ABI's GEMM (kiln_gemm_desc, validated by core): sgemm for batch 1, else sgemm_strided_batched.
+cudaError_t gemm_f32(cudaStream_t s, const kiln_gemm_desc& d, const float* a, const float* b, float* c);
 
 }  // namespace kiln::cuda

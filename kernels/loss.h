@@ -3,7 +3,7 @@
 // dloss[0] themselves, so nothing waits for the host). Arguments were validated by core.
 #pragma once
 
-#include <cuda_runtime_api.h>
+#include "common/cuda_api.h"
 
 #include <cstdint>
 

@@ -341,11 +341,22 @@ size_t lstm_forward_workspace_bytes(int64_t n, int64_t t, int64_t f, int64_t h, 
     return pre + (persistent ? kAlign : 0);
 }
 
-cudaError_t lstm_forward_f32(cudaStream_t s, int64_t n, int64_t t, int64_t f, int64_t h, const float* x,
-                             const float* h0, const float* c0, const float* w_ih, const float* w_hh, const float* bias,
-                             float* y, float* h_n, float* c_n, float* reserve, void* workspace, LstmPath path) {
+cudaError_t lstm_forward_f32(cudaStream_t s, Scratch& scratch, int64_t n, int64_t t, int64_t f, int64_t h,
+                             const float* x, const float* h0, const float* c0, const float* w_ih, const float* w_hh,
+                             const float* bias, float* y, float* h_n, float* c_n, float* reserve) {
+    return lstm_forward_on_path_f32(s, scratch, LstmPath::Auto, n, t, f, h, x, h0, c0, w_ih, w_hh, bias, y, h_n, c_n,
+                                    reserve);
+}
+
+cudaError_t lstm_forward_on_path_f32(cudaStream_t s, Scratch& scratch, LstmPath path, int64_t n, int64_t t, int64_t f,
+                                     int64_t h, const float* x, const float* h0, const float* c0, const float* w_ih,
+                                     const float* w_hh, const float* bias, float* y, float* h_n, float* c_n,
+                                     float* reserve) {
     const int64_t G = 4 * h, ldg = t * G, ldh = t * h;
     const bool training = reserve != nullptr;
+    const size_t ws_bytes = lstm_forward_workspace_bytes(n, t, f, h, training, path);
+    void* workspace = scratch.get(ws_bytes);
+    if (ws_bytes && !workspace) return cudaErrorInvalidValue;
     const lstm::ReserveLayout L = lstm::reserve_layout(n, t, h);
     float* gates = training ? reserve + L.gates : static_cast<float*>(workspace);
     float* cell = training ? reserve + L.cell : nullptr;
@@ -411,10 +422,12 @@ size_t lstm_backward_workspace_bytes(int64_t n, int64_t t, int64_t f, int64_t h)
     return align_up((size_t)(n * t * 4 * h) * sizeof(float)) + 2 * align_up((size_t)(n * h) * sizeof(float));
 }
 
-cudaError_t lstm_backward_f32(cudaStream_t s, int64_t n, int64_t t, int64_t f, int64_t h, const float* x,
-                              const float* c0, const float* w_ih, const float* w_hh, const float* reserve,
-                              const float* dy, const float* dh_n, const float* dc_n, float* dx, float* dh0, float* dc0,
-                              float* dw_ih, float* dw_hh, float* dbias, void* workspace) {
+cudaError_t lstm_backward_f32(cudaStream_t s, Scratch& scratch, int64_t n, int64_t t, int64_t f, int64_t h,
+                              const float* x, const float* c0, const float* w_ih, const float* w_hh,
+                              const float* reserve, const float* dy, const float* dh_n, const float* dc_n, float* dx,
+                              float* dh0, float* dc0, float* dw_ih, float* dw_hh, float* dbias) {
+    void* workspace = scratch.get(lstm_backward_workspace_bytes(n, t, f, h));
+    if (!workspace) return cudaErrorInvalidValue;
     const int64_t G = 4 * h, ldg = t * G, ldh = t * h;
     const lstm::ReserveLayout L = lstm::reserve_layout(n, t, h);
     const float* gates = reserve + L.gates;

@@ -4,10 +4,12 @@
 // kernels/common/lstm_cell.h (the same on the CPU, so the parity harness compares it too).
 #pragma once
 
-#include <cuda_runtime_api.h>
+#include "common/cuda_api.h"
 
 #include <cstddef>
 #include <cstdint>
+
+#include "common/scratch.h"
 
 namespace kiln::cuda {
 
@@ -24,12 +26,16 @@ enum class LstmPath { Auto = 0, Step = 1, Persistent = 2 };
 size_t lstm_forward_workspace_bytes(int64_t n, int64_t t, int64_t f, int64_t h, bool training, LstmPath path);
 
 // x is (n, t, f); h0, c0 are (n, h) or NULL (zeros); w_ih (4h, f), w_hh (4h, h), bias (4h). Writes y (n, t, h),
-// h_n, c_n (n, h) and, when reserve is not NULL, the reserve. workspace holds lstm_forward_workspace_bytes(...)
-// bytes (NULL if 0). Path::Persistent where it does not apply returns cudaErrorInvalidConfiguration.
-cudaError_t lstm_forward_f32(cudaStream_t s, int64_t n, int64_t t, int64_t f, int64_t h, const float* x,
-                             const float* h0, const float* c0, const float* w_ih, const float* w_hh, const float* bias,
-                             float* y, float* h_n, float* c_n, float* reserve, void* workspace,
-                             LstmPath path = LstmPath::Auto);
+// h_n, c_n (n, h) and, when reserve is not NULL, the reserve. Takes lstm_forward_workspace_bytes(...) of scratch.
+// Runs LstmPath::Auto; lstm_forward_on_path_f32 picks the path (benchmarks, tests). Path::Persistent where it does
+// not apply returns cudaErrorInvalidConfiguration.
+cudaError_t lstm_forward_f32(cudaStream_t s, Scratch& scratch, int64_t n, int64_t t, int64_t f, int64_t h,
+                             const float* x, const float* h0, const float* c0, const float* w_ih, const float* w_hh,
+                             const float* bias, float* y, float* h_n, float* c_n, float* reserve);
+cudaError_t lstm_forward_on_path_f32(cudaStream_t s, Scratch& scratch, LstmPath path, int64_t n, int64_t t, int64_t f,
+                                     int64_t h, const float* x, const float* h0, const float* c0, const float* w_ih,
+                                     const float* w_hh, const float* bias, float* y, float* h_n, float* c_n,
+                                     float* reserve);
 
 // Whether Auto would run the persistent forward for this shape on the current device.
 bool lstm_forward_uses_persistent(int64_t n, int64_t t, int64_t h);
@@ -40,9 +46,10 @@ size_t lstm_backward_workspace_bytes(int64_t n, int64_t t, int64_t f, int64_t h)
 
 // Full BPTT: reserve from lstm_forward_f32 on the same inputs; dy (n, t, h); dh_n, dc_n (n, h) or NULL (zero).
 // Assigns dx (n, t, f), dh0, dc0 (n, h) (NULL: not wanted), dw_ih (4h, f), dw_hh (4h, h), dbias (4h).
-cudaError_t lstm_backward_f32(cudaStream_t s, int64_t n, int64_t t, int64_t f, int64_t h, const float* x,
-                              const float* c0, const float* w_ih, const float* w_hh, const float* reserve,
-                              const float* dy, const float* dh_n, const float* dc_n, float* dx, float* dh0, float* dc0,
-                              float* dw_ih, float* dw_hh, float* dbias, void* workspace);
+// Takes lstm_backward_workspace_bytes(...) of scratch.
+cudaError_t lstm_backward_f32(cudaStream_t s, Scratch& scratch, int64_t n, int64_t t, int64_t f, int64_t h,
+                              const float* x, const float* c0, const float* w_ih, const float* w_hh,
+                              const float* reserve, const float* dy, const float* dh_n, const float* dc_n, float* dx,
+                              float* dh0, float* dc0, float* dw_ih, float* dw_hh, float* dbias);
 
 }  // namespace kiln::cuda

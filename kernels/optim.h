@@ -2,7 +2,7 @@
 // arguments are validated by native/src/core/ops_optim.cpp.
 #pragma once
 
-#include <cuda_runtime_api.h>
+#include "common/cuda_api.h"
 
 #include <cstdint>
 

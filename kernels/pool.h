@@ -3,7 +3,7 @@
 // stream and returns cudaGetLastError(); none synchronizes or needs scratch memory.
 #pragma once
 
-#include <cuda_runtime_api.h>
+#include "common/cuda_api.h"
 
 #include <cstdint>
 

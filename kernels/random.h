@@ -2,7 +2,7 @@
 // validated by native/src/core/ops_random.cpp.
 #pragma once
 
-#include <cuda_runtime_api.h>
+#include "common/cuda_api.h"
 
 #include <cstddef>
 #include <cstdint>

@@ -174,12 +174,12 @@ int main(int argc, char** argv) {
             std::vector<float>*got, *want;
         };
         Dir dirs[] = {
-            {"forward", [&] { kiln::cpu::conv2d_forward(g, x.data(), w.data(), b.data(), y.data()); },
+            {"forward", [&] { kiln::cpu::conv2d_forward_f32(g, x.data(), w.data(), b.data(), y.data()); },
              [&] { peer.forward(g, x.data(), w.data(), b.data(), y_peer.data()); }, &y, &y_peer},
-            {"backward-data", [&] { kiln::cpu::conv2d_backward_data(g, dy.data(), w.data(), dx.data()); },
+            {"backward-data", [&] { kiln::cpu::conv2d_backward_data_f32(g, dy.data(), w.data(), dx.data()); },
              [&] { peer.backward_data(g, dy.data(), w.data(), dx_peer.data()); }, &dx, &dx_peer},
             {"backward-weight",
-             [&] { kiln::cpu::conv2d_backward_weight(g, x.data(), dy.data(), dw.data(), db.data()); },
+             [&] { kiln::cpu::conv2d_backward_weight_f32(g, x.data(), dy.data(), dw.data(), db.data()); },
              [&] { peer.backward_weight(g, x.data(), dy.data(), dw_peer.data(), db_peer.data()); }, &dw, &dw_peer},
         };
         double ms[3];

@@ -106,12 +106,16 @@ int main() {
             Dev* out;
             std::vector<float>* ref;
         } dirs[] = {
-            {"forward", [&] { return kiln::cuda::conv2d_forward(stream, g, x.p, w.p, b.p, y.p); },
-             [&] { kiln::cpu::conv2d_forward(g, hx.data(), hw.data(), hb.data(), ry.data()); }, &y, &ry},
-            {"backward-data", [&] { return kiln::cuda::conv2d_backward_data(stream, g, dy.p, w.p, dx.p); },
-             [&] { kiln::cpu::conv2d_backward_data(g, hdy.data(), hw.data(), rdx.data()); }, &dx, &rdx},
-            {"backward-weight", [&] { return kiln::cuda::conv2d_backward_weight(stream, g, x.p, dy.p, dw.p, db.p, ws.p); },
-             [&] { kiln::cpu::conv2d_backward_weight(g, hx.data(), hdy.data(), rdw.data(), rdb.data()); }, &dw,
+            {"forward", [&] { return kiln::cuda::conv2d_forward_f32(stream, g, x.p, w.p, b.p, y.p); },
+             [&] { kiln::cpu::conv2d_forward_f32(g, hx.data(), hw.data(), hb.data(), ry.data()); }, &y, &ry},
+            {"backward-data", [&] { return kiln::cuda::conv2d_backward_data_f32(stream, g, dy.p, w.p, dx.p); },
+             [&] { kiln::cpu::conv2d_backward_data_f32(g, hdy.data(), hw.data(), rdx.data()); }, &dx, &rdx},
+            {"backward-weight",
+             [&] {
+                 kiln::BufferScratch scratch(ws.p, ws.n * sizeof(float));
+                 return kiln::cuda::conv2d_backward_weight_f32(stream, scratch, g, x.p, dy.p, dw.p, db.p);
+             },
+             [&] { kiln::cpu::conv2d_backward_weight_f32(g, hx.data(), hdy.data(), rdw.data(), rdb.data()); }, &dw,
              &rdw},
         };
         const double gflop = kiln::conv::flops(g) / 1e9;

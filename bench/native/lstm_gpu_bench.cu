@@ -99,6 +99,7 @@ bool bench_shape(const Shape& s, kiln_context* cpu, int runs) {
                                       kiln::cuda::lstm_forward_workspace_bytes(n, t, f, h, true, LstmPath::Auto),
                                       kiln::cuda::lstm_backward_workspace_bytes(n, t, f, h)});
     if (!WS.alloc(ws_bytes / 4 + 64)) return false;
+    kiln::BufferScratch scratch(WS.d, (ws_bytes / 4 + 64) * sizeof(float));
     cudaStream_t st;
     CHECK(cudaStreamCreate(&st));
     cudaEvent_t e0, e1;
@@ -114,12 +115,12 @@ bool bench_shape(const Shape& s, kiln_context* cpu, int runs) {
             continue;
         }
         auto fwd = [&](float* reserve) {
-            return kiln::cuda::lstm_forward_f32(st, n, t, f, h, X.d, H0.d, C0.d, WIH.d, WHH.d, B.d, Y.d, HN.d, CN.d,
-                                                reserve, WS.d, path);
+            return kiln::cuda::lstm_forward_on_path_f32(st, scratch, path, n, t, f, h, X.d, H0.d, C0.d, WIH.d, WHH.d,
+                                                        B.d, Y.d, HN.d, CN.d, reserve);
         };
         auto bwd = [&] {
-            return kiln::cuda::lstm_backward_f32(st, n, t, f, h, X.d, C0.d, WIH.d, WHH.d, RES.d, DY.d, nullptr, nullptr,
-                                                 dx_.d, dh0_.d, dc0_.d, dwih_.d, dwhh_.d, db_.d, WS.d);
+            return kiln::cuda::lstm_backward_f32(st, scratch, n, t, f, h, X.d, C0.d, WIH.d, WHH.d, RES.d, DY.d, nullptr,
+                                                 nullptr, dx_.d, dh0_.d, dc0_.d, dwih_.d, dwhh_.d, db_.d);
         };
         // Validate against the CPU before timing.
         CHECK(fwd(RES.d));

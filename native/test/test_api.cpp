@@ -81,11 +81,42 @@ static void allocator_counts_and_reuses() {
     EXPECT(kiln_context_destroy(ctx) == KILN_OK);
 }
 
+// A context handle is checked against the live contexts before it is read: a destroyed one (used again, destroyed
+// again) and a pointer that never was a context are refused with a status, never dereferenced.
+static void stale_and_foreign_contexts_are_refused() {
+    kiln_context* ctx = nullptr;
+    EXPECT(kiln_context_create(KILN_DEVICE_CPU, 0, &ctx) == KILN_OK);
+    EXPECT(kiln_context_destroy(ctx) == KILN_OK);
+    float x[4] = {0, 0, 0, 0};
+    EXPECT(kiln_fill_f32(ctx, x, 4, 1.0f) == KILN_ERR_INVALID_ARGUMENT);
+    EXPECT(message_has("kiln_fill_f32") && message_has("'ctx' is not a live Kiln context"));
+    EXPECT(x[0] == 0.0f);
+    EXPECT(kiln_context_destroy(ctx) == KILN_ERR_INVALID_ARGUMENT);
+    EXPECT(message_has("kiln_context_destroy") && message_has("'ctx'"));
+    EXPECT(kiln_synchronize(ctx) == KILN_ERR_INVALID_ARGUMENT);
+
+    // Contexts created after the destroy never take the stale handle's place: it stays refused while they work.
+    std::vector<kiln_context*> later(8, nullptr);
+    for (auto& c : later) EXPECT(kiln_context_create(KILN_DEVICE_CPU, 0, &c) == KILN_OK && c != ctx);
+    EXPECT(kiln_fill_f32(ctx, x, 4, 1.0f) == KILN_ERR_INVALID_ARGUMENT);
+    EXPECT(kiln_fill_f32(later[7], x, 4, 1.0f) == KILN_OK && x[3] == 1.0f);
+    for (auto& c : later) EXPECT(kiln_context_destroy(c) == KILN_OK);
+
+    int on_stack = 0x4b494c4e;  // even the old magic value does not make a context
+    kiln_context* foreign = reinterpret_cast<kiln_context*>(&on_stack);
+    EXPECT(kiln_fill_f32(foreign, x, 4, 2.0f) == KILN_ERR_INVALID_ARGUMENT && x[0] == 1.0f);
+    EXPECT(message_has("not a live Kiln context"));
+    EXPECT(kiln_context_destroy(foreign) == KILN_ERR_INVALID_ARGUMENT);
+    void* out = nullptr;
+    EXPECT(kiln_alloc(foreign, 16, &out) == KILN_ERR_INVALID_ARGUMENT && out == nullptr);
+}
+
 int main() {
     EXPECT(kiln_noop() == KILN_OK);
     EXPECT(kiln_abi_version() == KILN_ABI_VERSION);
     bad_calls_return_statuses();
     cuda_query_never_fails();
     allocator_counts_and_reuses();
+    stale_and_foreign_contexts_are_refused();
     return kiln::test::finish("test_api");
 }

@@ -336,28 +336,28 @@ void check_validation() {
     kiln_conv2d_desc d = good;
     d.p = 7;
     EXPECT(kiln_conv2d_forward_f32(g_ctx, &d, x.data(), w.data(), nullptr, y.data()) == KILN_ERR_INVALID_ARGUMENT);
-    EXPECT(message_has(fwd) && message_has("desc.p is 7 but expected 8"));
+    EXPECT(message_has(fwd) && message_has("'desc.p' is 7 but expected 8"));
 
     d = good;
     d.q = 9;
     EXPECT(kiln_conv2d_backward_data_f32(g_ctx, &d, y.data(), w.data(), dx.data()) == KILN_ERR_INVALID_ARGUMENT);
-    EXPECT(message_has("kiln_conv2d_backward_data_f32") && message_has("desc.q is 9 but expected 8"));
+    EXPECT(message_has("kiln_conv2d_backward_data_f32") && message_has("'desc.q' is 9 but expected 8"));
 
     d = good;
     d.stride_h = 0;
     EXPECT(kiln_conv2d_backward_weight_f32(g_ctx, &d, x.data(), y.data(), dw.data(), nullptr) ==
            KILN_ERR_INVALID_ARGUMENT);
-    EXPECT(message_has("kiln_conv2d_backward_weight_f32") && message_has("stride_h must be >= 1, got 0"));
+    EXPECT(message_has("kiln_conv2d_backward_weight_f32") && message_has("'desc.stride_h' must be >= 1, got 0"));
 
     d = good;
     d.dilation_w = -1;
     EXPECT(kiln_conv2d_forward_f32(g_ctx, &d, x.data(), w.data(), nullptr, y.data()) == KILN_ERR_INVALID_ARGUMENT);
-    EXPECT(message_has("dilation_w must be >= 1, got -1"));
+    EXPECT(message_has("'desc.dilation_w' must be >= 1, got -1"));
 
     d = good;
     d.pad_w = -2;
     EXPECT(kiln_conv2d_forward_f32(g_ctx, &d, x.data(), w.data(), nullptr, y.data()) == KILN_ERR_INVALID_ARGUMENT);
-    EXPECT(message_has("pad_w must be >= 0, got -2"));
+    EXPECT(message_has("'desc.pad_w' must be >= 0, got -2"));
 
     d = good;  // a 9x9 kernel on an 8x8 input without padding fits nowhere
     d.r = 9;

@@ -281,22 +281,24 @@ void activation_edges() {
         EXPECT(finite);
     }
     std::vector<float> y(n), dx(n);
-    kiln_activation_f32(g_ctx, KILN_SIGMOID, x.data(), y.data(), (int64_t)n, 0);
+    EXPECT(kiln_activation_f32(g_ctx, KILN_SIGMOID, x.data(), y.data(), (int64_t)n, 0) == KILN_OK);
     EXPECT(y[0] == 0.0f && y[7] == 1.0f && y[6] == 1.0f && y[1] > 0.0f && y[1] < 1e-43f);
-    kiln_activation_backward_f32(g_ctx, KILN_SIGMOID, x.data(), y.data(), dy.data(), dx.data(), (int64_t)n, 0);
+    EXPECT(kiln_activation_backward_f32(g_ctx, KILN_SIGMOID, x.data(), y.data(), dy.data(), dx.data(), (int64_t)n, 0) ==
+           KILN_OK);
     EXPECT(dx[0] == 0.0f && dx[7] == 0.0f && dx[3] == 0.25f);
-    kiln_activation_f32(g_ctx, KILN_GELU, x.data(), y.data(), (int64_t)n, 0);
+    EXPECT(kiln_activation_f32(g_ctx, KILN_GELU, x.data(), y.data(), (int64_t)n, 0) == KILN_OK);
     EXPECT(y[0] == 0.0f && y[7] == 1e30f && y[6] == 100.0f && y[1] == 0.0f);
-    kiln_activation_backward_f32(g_ctx, KILN_GELU, x.data(), y.data(), dy.data(), dx.data(), (int64_t)n, 0);
+    EXPECT(kiln_activation_backward_f32(g_ctx, KILN_GELU, x.data(), y.data(), dy.data(), dx.data(), (int64_t)n, 0) ==
+           KILN_OK);
     EXPECT(dx[0] == 0.0f && dx[7] == 1.0f && dx[5] == 1.0f && dx[4] == 0.5f);
-    kiln_activation_f32(g_ctx, KILN_TANH, x.data(), y.data(), (int64_t)n, 0);
+    EXPECT(kiln_activation_f32(g_ctx, KILN_TANH, x.data(), y.data(), (int64_t)n, 0) == KILN_OK);
     EXPECT(y[0] == -1.0f && y[7] == 1.0f);
-    kiln_activation_f32(g_ctx, KILN_RELU, x.data(), y.data(), (int64_t)n, 0);
+    EXPECT(kiln_activation_f32(g_ctx, KILN_RELU, x.data(), y.data(), (int64_t)n, 0) == KILN_OK);
     EXPECT(y[0] == 0.0f && y[7] == 1e30f);
     // NaN propagates through relu (a silent 0 would hide a diverged model).
     const float nan = NAN;
     float out = 0;
-    kiln_activation_f32(g_ctx, KILN_RELU, &nan, &out, 1, 0);
+    EXPECT(kiln_activation_f32(g_ctx, KILN_RELU, &nan, &out, 1, 0) == KILN_OK);
     EXPECT(std::isnan(out));
 }
 
@@ -356,13 +358,13 @@ void dropout() {
     const size_t n = 1001;
     const std::vector<float> x(n + 4, 1.0f);
     std::vector<float> a(n + 4), b(n);
-    kiln_dropout_f32(g_ctx, x.data(), a.data(), (int64_t)(n + 4), 0.5f, 9, 100);
-    kiln_dropout_f32(g_ctx, x.data(), b.data(), (int64_t)n, 0.5f, 9, 101);
+    EXPECT(kiln_dropout_f32(g_ctx, x.data(), a.data(), (int64_t)(n + 4), 0.5f, 9, 100) == KILN_OK);
+    EXPECT(kiln_dropout_f32(g_ctx, x.data(), b.data(), (int64_t)n, 0.5f, 9, 101) == KILN_OK);
     EXPECT(std::memcmp(a.data() + 4, b.data(), n * sizeof(float)) == 0);
     // In place.
     std::vector<float> c = uniform(n, 31);
     std::vector<float> d(n);
-    kiln_dropout_f32(g_ctx, c.data(), d.data(), (int64_t)n, 0.25f, 3, 0);
+    EXPECT(kiln_dropout_f32(g_ctx, c.data(), d.data(), (int64_t)n, 0.25f, 3, 0) == KILN_OK);
     EXPECT(kiln_dropout_f32(g_ctx, c.data(), c.data(), (int64_t)n, 0.25f, 3, 0) == KILN_OK);
     EXPECT(std::memcmp(c.data(), d.data(), n * sizeof(float)) == 0);
 }

@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <limits>
 #include <stdexcept>
 #include <string>
@@ -13,6 +14,7 @@
 
 #include "cpu/gemm.h"
 #include "cpu/parallel.h"
+#include "kiln/kiln.h"
 
 namespace {
 
@@ -180,12 +182,14 @@ void test_gemm_batched() {
         }
         run_case({ta, tb, 7, 7, 0, 1.0f, 0.5f, 0, 4}, nullptr);  // K == 0, batched
     }
-    // M == 0 / N == 0 / batch == 0: nothing may be touched (C is nullptr: any access would crash).
-    kiln::cpu::sgemm(false, false, 0, 5, 5, 1.0f, nullptr, 5, nullptr, 5, 0.0f, nullptr, 5);
-    kiln::cpu::sgemm(false, false, 5, 0, 5, 1.0f, nullptr, 5, nullptr, 5, 0.0f, nullptr, 5);
-    kiln::cpu::sgemm_strided_batched(false, false, 4, 4, 4, 1.0f, nullptr, 4, 16, nullptr, 4, 16, 0.0f, nullptr, 4,
+    // M == 0 / N == 0 / batch == 0: nothing may be touched (A and B are nullptr: any read would crash; C keeps its
+    // sentinel, which beta == 0 would otherwise overwrite).
+    std::vector<float> c(64, 42.0f);
+    kiln::cpu::sgemm(false, false, 0, 5, 5, 1.0f, nullptr, 5, nullptr, 5, 0.0f, c.data(), 5);
+    kiln::cpu::sgemm(false, false, 5, 0, 5, 1.0f, nullptr, 5, nullptr, 5, 0.0f, c.data(), 5);
+    kiln::cpu::sgemm_strided_batched(false, false, 4, 4, 4, 1.0f, nullptr, 4, 16, nullptr, 4, 16, 0.0f, c.data(), 4,
                                      16, 0);
-    check(true, "empty shapes are no-ops");
+    check(std::all_of(c.begin(), c.end(), [](float v) { return v == 42.0f; }), "empty shapes leave C untouched");
 }
 
 // Several application threads at once: the pool is busy for all but one, so the others must run inline.
@@ -239,13 +243,23 @@ void test_parallel_for() {
     });
     check(nested_inline && inner_total == 800, "nested parallel_for runs inline");
 
-    // A throwing task must not escape (that would terminate the JVM); the other chunks still run.
-    std::atomic<int64_t> covered{0};
-    kiln::cpu::parallel_for(1000, [&](int64_t b, int64_t e) {
-        covered.fetch_add(e - b);
-        if (b == 0) throw std::runtime_error("task failure");
-    });
-    check(covered == 1000, "parallel_for contains a throwing task");
+    // A throwing task must not escape its pool thread (that would terminate the JVM): the other chunks still run,
+    // and the exception reaches the caller after the join, whichever chunk threw (the caller's own or a worker's).
+    for (int64_t thrower : {int64_t(0), int64_t(999)}) {
+        std::atomic<int64_t> covered{0};
+        std::string caught;
+        try {
+            kiln::cpu::parallel_for(1000, [&](int64_t b, int64_t e) {
+                covered.fetch_add(e - b);
+                if (b <= thrower && thrower < e) throw std::runtime_error("task failure");
+            });
+        } catch (const std::runtime_error& err) {
+            caught = err.what();
+        }
+        check(covered == 1000, "parallel_for contains a throwing task");
+        check(caught == "task failure", "parallel_for rethrows a task's exception on the caller, chunk of " +
+                                            std::to_string(thrower));
+    }
 
     // Application threads racing for the pool: every call still covers its range exactly once.
     std::atomic<bool> all_ok{true};
@@ -264,6 +278,74 @@ void test_parallel_for() {
     check(all_ok, "parallel_for from concurrent application threads");
 }
 
+bool last_error_has(const char* needle) {
+    if (std::strstr(kiln_last_error(), needle)) return true;
+    std::printf("  message \"%s\" lacks \"%s\"\n", kiln_last_error(), needle);
+    return false;
+}
+
+// kiln_gemm_f32's validation: every bad call returns KILN_ERR_INVALID_ARGUMENT with a message naming the argument,
+// and sizes whose extents overflow int64 (which used to reach the packing code and crash) are refused before any
+// pointer is read.
+void test_gemm_abi_errors() {
+    kiln_context* ctx = nullptr;
+    if (kiln_context_create(KILN_DEVICE_CPU, 0, &ctx) != KILN_OK) return check(false, "CPU context");
+    std::vector<float> a(64, 1.0f), b(64, 1.0f), c(64, 0.0f);
+    const auto run = [&](kiln_gemm_desc d, const float* pa, const float* pb, float* pc) {
+        return kiln_gemm_f32(ctx, &d, pa, pb, pc);
+    };
+    const auto desc = [](int64_t m, int64_t n, int64_t k) {
+        kiln_gemm_desc d{};
+        d.m = m, d.n = n, d.k = k, d.alpha = 1.0f, d.beta = 0.0f;
+        d.lda = std::max<int64_t>(k, 1), d.ldb = std::max<int64_t>(n, 1), d.ldc = std::max<int64_t>(n, 1);
+        d.batch = 1;
+        return d;
+    };
+    const kiln_status bad = KILN_ERR_INVALID_ARGUMENT;
+    check(run(desc(4, 4, 4), a.data(), b.data(), c.data()) == KILN_OK, "a valid call");
+
+    kiln_gemm_desc d = desc(4, 4, 4);
+    check(kiln_gemm_f32(nullptr, &d, a.data(), b.data(), c.data()) == bad && last_error_has("'ctx'"), "null ctx");
+    check(kiln_gemm_f32(ctx, nullptr, a.data(), b.data(), c.data()) == bad && last_error_has("'desc'"), "null desc");
+    check(run(d, nullptr, b.data(), c.data()) == bad && last_error_has("'a' is null"), "null a");
+    check(run(d, a.data(), nullptr, c.data()) == bad && last_error_has("'b' is null"), "null b");
+    check(run(d, a.data(), b.data(), nullptr) == bad && last_error_has("'c' is null"), "null c");
+    check(run(desc(0, 4, 4), nullptr, nullptr, nullptr) == KILN_OK, "null pointers with m == 0");
+
+    d = desc(4, 4, 4), d.lda = 3;
+    check(run(d, a.data(), b.data(), c.data()) == bad && last_error_has("'lda'") && last_error_has("(4, 4)"),
+          "lda < cols");
+    d = desc(4, 4, 4), d.trans_b = 1, d.ldb = 2;
+    check(run(d, a.data(), b.data(), c.data()) == bad && last_error_has("'ldb'"), "ldb < cols (transposed)");
+    d = desc(4, 4, 4), d.ldc = 1;
+    check(run(d, a.data(), b.data(), c.data()) == bad && last_error_has("'ldc'"), "ldc < cols");
+    for (int i = 0; i < 4; ++i) {
+        d = desc(4, 4, 4);
+        int64_t* field[] = {&d.m, &d.n, &d.k, &d.batch};
+        const char* name[] = {"m=-1", "n=-1", "k=-1", "batch=-1"};
+        *field[i] = -1;
+        check(run(d, a.data(), b.data(), c.data()) == bad && last_error_has(name[i]), std::string("negative ") + name[i]);
+    }
+
+    // The three shapes that crashed in the packing code before their extents were checked.
+    const int64_t big = INT64_C(1) << 33;
+    d = desc(big, big, big), d.lda = d.ldb = d.ldc = big;
+    check(run(d, a.data(), b.data(), c.data()) == bad && last_error_has("kiln_gemm_f32") &&
+              last_error_has("a (rows=8589934592, lda=8589934592, cols=8589934592)") && last_error_has("int64"),
+          "m = n = k = lda = ldb = ldc = 2^33");
+    const int64_t huge = INT64_C(1) << 32;
+    d = desc(huge, huge, 1);
+    check(run(d, a.data(), b.data(), c.data()) == bad &&
+              last_error_has("c (rows=4294967296, ldc=4294967296, cols=4294967296)"),
+          "m = n = 2^32, k = 1");
+    d = desc(1, 1, 1), d.batch = INT64_C(1) << 40, d.stride_a = d.stride_b = d.stride_c = INT64_C(1) << 40;
+    check(run(d, a.data(), b.data(), c.data()) == bad &&
+              last_error_has("a (batch=1099511627776, stride_a=1099511627776"),
+          "batch = 2^40 with strides 2^40");
+    check(c[0] == 4.0f && c[16] == 0.0f, "refused calls leave C alone");
+    kiln_context_destroy(ctx);
+}
+
 }  // namespace
 
 int main() {
@@ -273,6 +355,7 @@ int main() {
     test_gemm_blocking();
     test_gemm_batched();
     test_gemm_concurrent_callers();
+    test_gemm_abi_errors();
     std::printf("gemm_cpu: %d passed, %d failed\n", g_passed.load(), g_failed.load());
     return g_failed == 0 ? 0 : 1;
 }

@@ -1,9 +1,11 @@
 // C ABI entry points for the library, devices, contexts, memory and copies.
 #include <cstdlib>
 #include <cstring>
+#include <memory>
 #include <new>
 #include <string>
 #include <thread>
+#include <utility>
 
 #include "core/context.h"
 #include "kiln_build_config.h"
@@ -14,17 +16,6 @@
 
 using kiln::fail;
 using kiln::guarded;
-
-namespace kiln {
-
-kiln_context& op_context(kiln_context* ctx, const char* op) {
-    if (!ctx) fail(KILN_ERR_INVALID_ARGUMENT, "%s: argument 'ctx' is null", op);
-    if (ctx->magic != kContextMagic) fail(KILN_ERR_INVALID_ARGUMENT, "%s: 'ctx' is not a live Kiln context", op);
-    if (ctx->kind == KILN_DEVICE_CUDA) gpu::set_device(ctx->index);
-    return *ctx;
-}
-
-}  // namespace kiln
 
 namespace {
 
@@ -93,7 +84,6 @@ kiln_status kiln_context_create(kiln_device_kind kind, int32_t index, kiln_conte
         ctx->kind = kind;
         ctx->index = index;
         ctx->stream = nullptr;
-        ctx->magic = kiln::kContextMagic;
         if (kind == KILN_DEVICE_CPU) {
             if (index != 0) fail(KILN_ERR_NO_DEVICE, "kiln_context_create: cpu:%d requested; there is only cpu:0", index);
             ctx->name = "cpu";
@@ -112,19 +102,20 @@ kiln_status kiln_context_create(kiln_device_kind kind, int32_t index, kiln_conte
         } else {
             fail(KILN_ERR_INVALID_ARGUMENT, "kiln_context_create: unknown device kind %d", (int)kind);
         }
-        *out = ctx.release();
+        *out = kiln::register_context(std::move(ctx));
     });
 }
 
 kiln_status kiln_context_destroy(kiln_context* ctx) {
     return guarded("kiln_context_destroy", [&] {
         if (!ctx) return;
-        kiln::op_context(ctx, "kiln_context_destroy");
-        if (ctx->stream) kiln::gpu::synchronize(ctx->stream);
-        ctx->allocator.reset();
-        if (ctx->stream) kiln::gpu::destroy_stream(ctx->index, ctx->stream);
-        ctx->magic = 0;
-        delete ctx;
+        kiln_context& c = kiln::op_context(ctx, "kiln_context_destroy");
+        if (c.stream) kiln::gpu::synchronize(c.stream);
+        kiln::retire_context(ctx, "kiln_context_destroy");
+        c.allocator.reset();
+        if (c.stream) kiln::gpu::destroy_stream(c.index, c.stream);
+        c.stream = nullptr;
+        c.name.clear();
     });
 }
 

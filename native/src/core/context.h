@@ -1,6 +1,8 @@
 // kiln_context: a device, its stream and its allocator; plus the checks every op entry runs on it.
 #pragma once
 
+#include <cstdint>
+#include <initializer_list>
 #include <memory>
 #include <string>
 
@@ -14,15 +16,19 @@ struct kiln_context {
     std::string name;   // "cpu" or "cuda:N", for messages
     void* stream;       // cudaStream_t for CUDA, nullptr for the CPU
     std::unique_ptr<kiln::Allocator> allocator;
-    unsigned magic;     // catches use of a destroyed or foreign pointer passed as a context
 };
 
 namespace kiln {
 
-constexpr unsigned kContextMagic = 0x4b494c4eu;  // "KILN"
-
-// Validates ctx (non-null, alive) and makes its device current for this thread. Throws Error naming op.
+// Validates ctx (non-null and a live context of this library: looked up before it is dereferenced, so a destroyed
+// or foreign pointer is refused, not read) and makes its device current for this thread. Throws Error naming op.
 kiln_context& op_context(kiln_context* ctx, const char* op);
+
+// The registry of live contexts (context.cpp). A destroyed context's memory is kept as a tombstone, never freed, so
+// no later context can be created at its address and a stale handle stays refused for the life of the process.
+kiln_context* register_context(std::unique_ptr<kiln_context> ctx);
+// Removes ctx from the live set (op names the caller in the error if it is not live) and returns it for teardown.
+kiln_context& retire_context(kiln_context* ctx, const char* op);
 
 inline bool on_cpu(const kiln_context& ctx) { return ctx.kind == KILN_DEVICE_CPU; }
 
@@ -31,40 +37,17 @@ inline void require_data(const void* ptr, size_t count, const char* op, const ch
     if (!ptr && count > 0) fail(KILN_ERR_INVALID_ARGUMENT, "%s: argument '%s' is null", op, arg);
 }
 
-// Scratch for one call, from the context's caching allocator (the ABI has no workspace argument). It goes back to the
-// cache as soon as the kernels are queued: every op on a context runs on the context's one stream, so whoever gets
-// the block next is ordered after the kernels that use it.
-class DeviceScratch {
-public:
-    DeviceScratch(kiln_context& c, size_t bytes) : c_(c), ptr_(bytes ? c.allocator->allocate(bytes) : nullptr) {}
-    ~DeviceScratch() {
-        if (!ptr_) return;
-        try {
-            c_.allocator->release(ptr_);
-        } catch (...) {
-            // Cannot happen for a block this allocator just gave out; never let it escape a destructor.
-        }
-    }
-    DeviceScratch(const DeviceScratch&) = delete;
-    DeviceScratch& operator=(const DeviceScratch&) = delete;
-    void* get() const { return ptr_; }
-    template <typename T>
-    T* as() const { return static_cast<T*>(ptr_); }
-
-private:
-    kiln_context& c_;
-    void* ptr_;
+// One operand of an entry for require_all: its pointer, its element count and its name in the C ABI.
+struct Operand {
+    const void* ptr;
+    int64_t count;
+    const char* arg;
 };
+
+// require_data for each operand in order: the first null one with elements is named.
+inline void require_all(const char* op, std::initializer_list<Operand> operands) {
+    for (const Operand& o : operands) require_data(o.ptr, (size_t)o.count, op, o.arg);
+}
 
 }  // namespace kiln
 
-// Runs a CUDA launcher expression on the context's stream and turns its status into kiln::Error. In a build
-// without CUDA the expression is never compiled and a CUDA context cannot exist, so reaching this is a bug.
-#if KILN_WITH_CUDA
-#include <cuda_runtime_api.h>
-#define KILN_STREAM(ctx) ((cudaStream_t)(ctx).stream)
-#define KILN_CUDA_RUN(op, launch) kiln::gpu::check_launch((int)(launch), op)
-#else
-#define KILN_CUDA_RUN(op, launch) \
-    kiln::fail(KILN_ERR_INTERNAL, "%s: CUDA context in a build without CUDA", op)
-#endif

@@ -1,13 +1,11 @@
 // C ABI entries for batch norm (training forward, evaluation forward, training and evaluation backward): validates
-// sizes, eps, momentum and pointers, then runs the CPU or CUDA backend of the context's device.
+// sizes, eps, momentum and pointers, then runs the backend of the context's device.
 #include <cmath>
 
-#include "core/context.h"
-#include "core/gpu.h"
-#include "cpu/batchnorm.h"
-#if KILN_WITH_CUDA
 #include "batchnorm.h"
-#endif
+#include "core/checked.h"
+#include "core/dispatch.h"
+#include "cpu/batchnorm.h"
 
 using kiln::fail;
 
@@ -25,9 +23,8 @@ Sizes check_sizes(const char* op, int64_t n, int64_t c, int64_t hw, bool trainin
         fail(KILN_ERR_INVALID_ARGUMENT, "%s: needs n, c, hw >= 0, got n=%lld c=%lld hw=%lld", op, (long long)n,
              (long long)c, (long long)hw);
     Sizes s;
-    if (__builtin_mul_overflow(n, hw, &s.m) || __builtin_mul_overflow(s.m, c, &s.total))
-        fail(KILN_ERR_INVALID_ARGUMENT, "%s: x (n=%lld, c=%lld, hw=%lld) has more than INT64_MAX elements", op,
-             (long long)n, (long long)c, (long long)hw);
+    s.total = kiln::checked_product(op, "x", {{"n", n}, {"c", c}, {"hw", hw}});
+    s.m = kiln::checked_product(op, "one channel of x", {{"n", n}, {"hw", hw}});
     if (training && c > 0 && s.m == 0)
         fail(KILN_ERR_INVALID_ARGUMENT,
              "%s: batch statistics need n * hw >= 1 values per channel, got n=%lld hw=%lld (c=%lld)", op, (long long)n,
@@ -55,16 +52,11 @@ kiln_status kiln_batch_norm_train_f32(kiln_context* ctx, int64_t n, int64_t c, i
         check_eps(op, eps);
         if (!(momentum >= 0.0f && momentum <= 1.0f))
             fail(KILN_ERR_INVALID_ARGUMENT, "%s: argument 'momentum' must be in [0, 1], got %g", op, (double)momentum);
-        kiln::require_data(x, (size_t)s.total, op, "x");
-        kiln::require_data(y, (size_t)s.total, op, "y");
-        kiln::require_data(save_mean, (size_t)c, op, "save_mean");
-        kiln::require_data(save_invstd, (size_t)c, op, "save_invstd");
+        kiln::require_all(op, {{x, s.total, "x"}, {y, s.total, "y"}, {save_mean, c, "save_mean"},
+                               {save_invstd, c, "save_invstd"}});
         if (c == 0) return;
-        if (kiln::on_cpu(cx))
-            return kiln::cpu::batch_norm_train_f32(n, c, hw, x, gamma, beta, y, save_mean, save_invstd, running_mean,
-                                                   running_var, momentum, eps);
-        KILN_CUDA_RUN(op, kiln::cuda::batch_norm_train_f32(KILN_STREAM(cx), n, c, hw, x, gamma, beta, y, save_mean,
-                                                           save_invstd, running_mean, running_var, momentum, eps));
+        kiln::dispatch(cx, op, KILN_BACKENDS(batch_norm_train_f32), n, c, hw, x, gamma, beta, y, save_mean, save_invstd,
+                       running_mean, running_var, momentum, eps);
     });
 }
 
@@ -76,15 +68,11 @@ kiln_status kiln_batch_norm_eval_f32(kiln_context* ctx, int64_t n, int64_t c, in
         kiln_context& cx = kiln::op_context(ctx, op);
         const Sizes s = check_sizes(op, n, c, hw, false);
         check_eps(op, eps);
-        kiln::require_data(x, (size_t)s.total, op, "x");
-        kiln::require_data(y, (size_t)s.total, op, "y");
-        kiln::require_data(running_mean, (size_t)c, op, "running_mean");
-        kiln::require_data(running_var, (size_t)c, op, "running_var");
+        kiln::require_all(op, {{x, s.total, "x"}, {y, s.total, "y"}, {running_mean, c, "running_mean"},
+                               {running_var, c, "running_var"}});
         if (s.total == 0) return;
-        if (kiln::on_cpu(cx))
-            return kiln::cpu::batch_norm_eval_f32(n, c, hw, x, gamma, beta, running_mean, running_var, eps, y);
-        KILN_CUDA_RUN(op, kiln::cuda::batch_norm_eval_f32(KILN_STREAM(cx), n, c, hw, x, gamma, beta, running_mean,
-                                                          running_var, eps, y));
+        kiln::dispatch(cx, op, KILN_BACKENDS(batch_norm_eval_f32), n, c, hw, x, gamma, beta, running_mean, running_var,
+                       eps, y);
     });
 }
 
@@ -96,16 +84,11 @@ kiln_status kiln_batch_norm_backward_f32(kiln_context* ctx, int64_t n, int64_t c
         kiln_context& cx = kiln::op_context(ctx, op);
         const Sizes s = check_sizes(op, n, c, hw, true);
         if (!dx && !dgamma && !dbeta) return;  // no gradient wanted (ops: conventions)
-        kiln::require_data(x, (size_t)s.total, op, "x");
-        kiln::require_data(dy, (size_t)s.total, op, "dy");
-        kiln::require_data(save_mean, (size_t)c, op, "save_mean");
-        kiln::require_data(save_invstd, (size_t)c, op, "save_invstd");
+        kiln::require_all(op, {{x, s.total, "x"}, {dy, s.total, "dy"}, {save_mean, c, "save_mean"},
+                               {save_invstd, c, "save_invstd"}});
         if (c == 0) return;
-        if (kiln::on_cpu(cx))
-            return kiln::cpu::batch_norm_backward_f32(n, c, hw, x, dy, gamma, save_mean, save_invstd, dx, dgamma,
-                                                      dbeta);
-        KILN_CUDA_RUN(op, kiln::cuda::batch_norm_backward_f32(KILN_STREAM(cx), n, c, hw, x, dy, gamma, save_mean,
-                                                              save_invstd, dx, dgamma, dbeta));
+        kiln::dispatch(cx, op, KILN_BACKENDS(batch_norm_backward_f32), n, c, hw, x, dy, gamma, save_mean, save_invstd,
+                       dx, dgamma, dbeta);
     });
 }
 
@@ -120,17 +103,12 @@ kiln_status kiln_batch_norm_backward_eval_f32(kiln_context* ctx, int64_t n, int6
         const Sizes s = check_sizes(op, n, c, hw, false);
         check_eps(op, eps);
         if (!dx && !dgamma && !dbeta) return;  // no gradient wanted (ops: conventions)
-        kiln::require_data(x, (size_t)s.total, op, "x");
-        kiln::require_data(dy, (size_t)s.total, op, "dy");
-        kiln::require_data(running_mean, (size_t)c, op, "running_mean");
-        kiln::require_data(running_var, (size_t)c, op, "running_var");
+        kiln::require_all(op, {{x, s.total, "x"}, {dy, s.total, "dy"}, {running_mean, c, "running_mean"},
+                               {running_var, c, "running_var"}});
         // With n * hw == 0 only dgamma/dbeta have elements, and they still need their zeros written.
         if (c == 0 || (s.m == 0 && !dgamma && !dbeta)) return;
-        if (kiln::on_cpu(cx))
-            return kiln::cpu::batch_norm_backward_eval_f32(n, c, hw, x, dy, gamma, running_mean, running_var, eps, dx,
-                                                           dgamma, dbeta);
-        KILN_CUDA_RUN(op, kiln::cuda::batch_norm_backward_eval_f32(KILN_STREAM(cx), n, c, hw, x, dy, gamma,
-                                                                   running_mean, running_var, eps, dx, dgamma, dbeta));
+        kiln::dispatch(cx, op, KILN_BACKENDS(batch_norm_backward_eval_f32), n, c, hw, x, dy, gamma, running_mean,
+                       running_var, eps, dx, dgamma, dbeta);
     });
 }
 

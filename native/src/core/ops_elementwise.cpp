@@ -4,12 +4,10 @@
 #include <cstdint>
 #include <cstring>
 
-#include "core/context.h"
-#include "core/gpu.h"
+#include "core/checked.h"
+#include "core/dispatch.h"
 #include "cpu/elementwise.h"
-#if KILN_WITH_CUDA
 #include "elementwise.h"
-#endif
 
 using kiln::fail;
 
@@ -17,18 +15,9 @@ namespace {
 
 const char* const kBinaryNames[] = {"add", "sub", "mul", "div"};
 
-void check_count(const char* op, const char* arg, int64_t value) {
-    if (value < 0) fail(KILN_ERR_INVALID_ARGUMENT, "%s: '%s' must be >= 0, got %lld", op, arg, (long long)value);
-}
-
 // outer * inner elements, checked for overflow.
 int64_t checked_numel(const char* op, int64_t outer, int64_t inner) {
-    check_count(op, "outer", outer);
-    check_count(op, "inner", inner);
-    if (inner > 0 && outer > INT64_MAX / inner)
-        fail(KILN_ERR_INVALID_ARGUMENT, "%s: outer * inner overflows, got outer=%lld inner=%lld", op, (long long)outer,
-             (long long)inner);
-    return outer * inner;
+    return kiln::checked_product(op, "y", {{"outer", outer}, {"inner", inner}});
 }
 
 // The enum's bits as an int, read without an enum load: a caller (JNI, another language) may pass any int, and in
@@ -56,8 +45,16 @@ void check_stride(const char* op, const char* arg, int64_t stride, int64_t outer
              arg, (long long)inner, (long long)stride, (long long)outer);
 }
 
+// Checks both strides against (outer, inner) and returns outer * inner, checked.
+int64_t checked_strides(const char* op, int64_t stride_a, int64_t stride_b, int64_t outer, int64_t inner) {
+    const int64_t n = checked_numel(op, outer, inner);
+    check_stride(op, "stride_a", stride_a, outer, inner);
+    check_stride(op, "stride_b", stride_b, outer, inner);
+    return n;
+}
+
 // Elements an operand with this stride holds: inner when broadcast, outer * inner when full.
-size_t operand_count(int64_t stride, int64_t numel, int64_t inner) { return (size_t)(stride == 0 ? inner : numel); }
+int64_t operand_count(int64_t stride, int64_t numel, int64_t inner) { return stride == 0 ? inner : numel; }
 
 int checked_activation(const char* op, const kiln_activation& arg) {
     const int act = enum_value(arg);
@@ -67,6 +64,16 @@ int checked_activation(const char* op, const kiln_activation& arg) {
     return act;
 }
 
+// scale and axpy: y (n) from x (n) and alpha, the same checks; only the backend and its argument order differ.
+template <class Run>
+kiln_status unary_entry(const char* op, kiln_context* ctx, const float* x, float* y, int64_t n, Run&& run) {
+    return kiln::guarded(op, [&] {
+        kiln_context& c = kiln::op_context(ctx, op);
+        kiln::checked_product(op, "x", {{"n", n}});
+        kiln::require_all(op, {{x, n, "x"}, {y, n, "y"}});
+        run(c);
+    });
+}
 
 }  // namespace
 
@@ -77,8 +84,7 @@ kiln_status kiln_fill_f32(kiln_context* ctx, float* y, size_t n, float value) {
     return kiln::guarded(op, [&] {
         kiln_context& c = kiln::op_context(ctx, op);
         kiln::require_data(y, n, op, "y");
-        if (kiln::on_cpu(c)) return kiln::cpu::fill_f32(y, n, value);
-        KILN_CUDA_RUN(op, kiln::cuda::fill_f32(KILN_STREAM(c), y, n, value));
+        kiln::dispatch(c, op, KILN_BACKENDS(fill_f32), y, n, value);
     });
 }
 
@@ -88,14 +94,10 @@ kiln_status kiln_binary_f32(kiln_context* ctx, kiln_binary_op op_arg, const floa
     return kiln::guarded(op, [&] {
         kiln_context& c = kiln::op_context(ctx, op);
         const int bop = checked_binary_op(op, op_arg);
-        const int64_t n = checked_numel(op, outer, inner);
-        check_stride(op, "stride_a", stride_a, outer, inner);
-        check_stride(op, "stride_b", stride_b, outer, inner);
-        kiln::require_data(a, n > 0 ? operand_count(stride_a, n, inner) : 0, op, "a");
-        kiln::require_data(b, n > 0 ? operand_count(stride_b, n, inner) : 0, op, "b");
-        kiln::require_data(y, (size_t)n, op, "y");
-        if (kiln::on_cpu(c)) return kiln::cpu::binary_f32(bop, a, stride_a, b, stride_b, y, outer, inner);
-        KILN_CUDA_RUN(op, kiln::cuda::binary_f32(KILN_STREAM(c), bop, a, stride_a, b, stride_b, y, outer, inner));
+        const int64_t n = checked_strides(op, stride_a, stride_b, outer, inner);
+        kiln::require_all(op, {{a, n > 0 ? operand_count(stride_a, n, inner) : 0, "a"},
+                               {b, n > 0 ? operand_count(stride_b, n, inner) : 0, "b"}, {y, n, "y"}});
+        kiln::dispatch(c, op, KILN_BACKENDS(binary_f32), bop, a, stride_a, b, stride_b, y, outer, inner);
     });
 }
 
@@ -106,12 +108,10 @@ kiln_status kiln_binary_backward_f32(kiln_context* ctx, kiln_binary_op op_arg, c
     return kiln::guarded(op, [&] {
         kiln_context& c = kiln::op_context(ctx, op);
         const int bop = checked_binary_op(op, op_arg);
-        const int64_t n = checked_numel(op, outer, inner);
-        check_stride(op, "stride_a", stride_a, outer, inner);
-        check_stride(op, "stride_b", stride_b, outer, inner);
+        const int64_t n = checked_strides(op, stride_a, stride_b, outer, inner);
         if (!da && !db) return;  // nothing wanted
         // A broadcast gradient with outer == 0 is an (inner) buffer of zeros, so it is written even then.
-        const size_t a_count = operand_count(stride_a, n, inner), b_count = operand_count(stride_b, n, inner);
+        const int64_t a_count = operand_count(stride_a, n, inner), b_count = operand_count(stride_b, n, inner);
         kiln::require_data(dy, (size_t)n, op, "dy");
         // Only the operands the wanted gradients read must be given: mul's da reads b, its db reads a; div reads b for
         // both and a for db; add and sub read neither.
@@ -123,18 +123,10 @@ kiln_status kiln_binary_backward_f32(kiln_context* ctx, kiln_binary_op op_arg, c
         if (!b && reads_b && n > 0)
             fail(KILN_ERR_INVALID_ARGUMENT, "%s: argument 'b' is null, but the %s gradient of '%s' reads it", op,
                  kBinaryNames[bop], da ? "a" : "b");
-        if (da) kiln::require_data(da, a_count, op, "da");
-        if (db) kiln::require_data(db, b_count, op, "db");
-        if (kiln::on_cpu(c))
-            return kiln::cpu::binary_backward_f32(bop, a, stride_a, b, stride_b, dy, da, db, outer, inner);
-#if KILN_WITH_CUDA
-        const bool reduces = (da && stride_a == 0) || (db && stride_b == 0);
-        kiln::DeviceScratch workspace(c, reduces ? kiln::cuda::binary_backward_workspace_bytes(outer, inner) : 0);
-        KILN_CUDA_RUN(op, kiln::cuda::binary_backward_f32(KILN_STREAM(c), bop, a, stride_a, b, stride_b, dy, da, db,
-                                                          outer, inner, workspace.as<float>()));
-#else
-        KILN_CUDA_RUN(op, 0);
-#endif
+        if (da) kiln::require_data(da, (size_t)a_count, op, "da");
+        if (db) kiln::require_data(db, (size_t)b_count, op, "db");
+        kiln::dispatch(c, op, KILN_BACKENDS(binary_backward_f32), bop, a, stride_a, b, stride_b, dy, da, db, outer,
+                       inner);
     });
 }
 
@@ -144,11 +136,9 @@ kiln_status kiln_activation_f32(kiln_context* ctx, kiln_activation act_arg, cons
     return kiln::guarded(op, [&] {
         kiln_context& c = kiln::op_context(ctx, op);
         const int act = checked_activation(op, act_arg);
-        check_count(op, "n", n);
-        kiln::require_data(x, (size_t)n, op, "x");
-        kiln::require_data(y, (size_t)n, op, "y");
-        if (kiln::on_cpu(c)) return kiln::cpu::activation_f32(act, x, y, n, alpha);
-        KILN_CUDA_RUN(op, kiln::cuda::activation_f32(KILN_STREAM(c), act, x, y, n, alpha));
+        kiln::checked_product(op, "x", {{"n", n}});
+        kiln::require_all(op, {{x, n, "x"}, {y, n, "y"}});
+        kiln::dispatch(c, op, KILN_BACKENDS(activation_f32), act, x, y, n, alpha);
     });
 }
 
@@ -158,39 +148,25 @@ kiln_status kiln_activation_backward_f32(kiln_context* ctx, kiln_activation act_
     return kiln::guarded(op, [&] {
         kiln_context& c = kiln::op_context(ctx, op);
         const int act = checked_activation(op, act_arg);
-        check_count(op, "n", n);
+        kiln::checked_product(op, "x", {{"n", n}});
         // relu, leaky_relu and gelu differentiate from the input x; tanh and sigmoid from the output y.
         const bool reads_x = act != KILN_TANH && act != KILN_SIGMOID;
         if (reads_x) kiln::require_data(x, (size_t)n, op, "x");
         else kiln::require_data(y, (size_t)n, op, "y");
-        kiln::require_data(dy, (size_t)n, op, "dy");
-        kiln::require_data(dx, (size_t)n, op, "dx");
-        if (kiln::on_cpu(c)) return kiln::cpu::activation_backward_f32(act, x, y, dy, dx, n, alpha);
-        KILN_CUDA_RUN(op, kiln::cuda::activation_backward_f32(KILN_STREAM(c), act, x, y, dy, dx, n, alpha));
+        kiln::require_all(op, {{dy, n, "dy"}, {dx, n, "dx"}});
+        kiln::dispatch(c, op, KILN_BACKENDS(activation_backward_f32), act, x, y, dy, dx, n, alpha);
     });
 }
 
 kiln_status kiln_scale_f32(kiln_context* ctx, const float* x, float* y, int64_t n, float alpha) {
-    const char* op = "kiln_scale_f32";
-    return kiln::guarded(op, [&] {
-        kiln_context& c = kiln::op_context(ctx, op);
-        check_count(op, "n", n);
-        kiln::require_data(x, (size_t)n, op, "x");
-        kiln::require_data(y, (size_t)n, op, "y");
-        if (kiln::on_cpu(c)) return kiln::cpu::scale_f32(x, y, n, alpha);
-        KILN_CUDA_RUN(op, kiln::cuda::scale_f32(KILN_STREAM(c), x, y, n, alpha));
+    return unary_entry("kiln_scale_f32", ctx, x, y, n, [&](kiln_context& c) {
+        kiln::dispatch(c, "kiln_scale_f32", KILN_BACKENDS(scale_f32), x, y, n, alpha);
     });
 }
 
 kiln_status kiln_axpy_f32(kiln_context* ctx, int64_t n, float alpha, const float* x, float* y) {
-    const char* op = "kiln_axpy_f32";
-    return kiln::guarded(op, [&] {
-        kiln_context& c = kiln::op_context(ctx, op);
-        check_count(op, "n", n);
-        kiln::require_data(x, (size_t)n, op, "x");
-        kiln::require_data(y, (size_t)n, op, "y");
-        if (kiln::on_cpu(c)) return kiln::cpu::axpy_f32(n, alpha, x, y);
-        KILN_CUDA_RUN(op, kiln::cuda::axpy_f32(KILN_STREAM(c), n, alpha, x, y));
+    return unary_entry("kiln_axpy_f32", ctx, x, y, n, [&](kiln_context& c) {
+        kiln::dispatch(c, "kiln_axpy_f32", KILN_BACKENDS(axpy_f32), n, alpha, x, y);
     });
 }
 

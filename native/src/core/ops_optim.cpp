@@ -2,20 +2,14 @@
 // context's device.
 #include <cmath>
 
-#include "core/context.h"
-#include "core/gpu.h"
+#include "core/checked.h"
+#include "core/dispatch.h"
 #include "cpu/optim.h"
-#if KILN_WITH_CUDA
 #include "optim.h"
-#endif
 
 using kiln::fail;
 
 namespace {
-
-void check_n(const char* op, int64_t n) {
-    if (n < 0) fail(KILN_ERR_INVALID_ARGUMENT, "%s: 'n' must be >= 0, got %lld", op, (long long)n);
-}
 
 void check_finite(const char* op, const char* arg, float value) {
     if (!std::isfinite(value)) fail(KILN_ERR_INVALID_ARGUMENT, "%s: '%s' must be finite, got %g", op, arg, value);
@@ -38,13 +32,12 @@ kiln_status kiln_sgd_step_f32(kiln_context* ctx, float* param, const float* grad
     const char* op = "kiln_sgd_step_f32";
     return kiln::guarded(op, [&] {
         kiln_context& c = kiln::op_context(ctx, op);
-        check_n(op, n);
+        kiln::checked_product(op, "param", {{"n", n}});
         check_finite(op, "lr", lr);
         check_finite(op, "weight_decay", weight_decay);
         if (!(momentum >= 0.0f && std::isfinite(momentum)))
             fail(KILN_ERR_INVALID_ARGUMENT, "%s: 'momentum' must be finite and >= 0, got %g", op, momentum);
-        kiln::require_data(param, (size_t)n, op, "param");
-        kiln::require_data(grad, (size_t)n, op, "grad");
+        kiln::require_all(op, {{param, n, "param"}, {grad, n, "grad"}});
         if (momentum != 0.0f && !velocity && n > 0)
             fail(KILN_ERR_INVALID_ARGUMENT, "%s: argument 'velocity' is null, but momentum=%g needs it", op, momentum);
         check_distinct(op, n, "param", param, "grad", grad);
@@ -52,10 +45,8 @@ kiln_status kiln_sgd_step_f32(kiln_context* ctx, float* param, const float* grad
         check_distinct(op, n, "grad", grad, "velocity", velocity);
         // With momentum 0 the velocity is not kept (kiln.h: it may be NULL then), so the plain step runs either way.
         float* vel = momentum != 0.0f ? velocity : nullptr;
-        if (kiln::on_cpu(c))
-            return kiln::cpu::sgd_step_f32(param, grad, vel, n, lr, momentum, weight_decay, nesterov != 0);
-        KILN_CUDA_RUN(op, kiln::cuda::sgd_step_f32(KILN_STREAM(c), param, grad, vel, n, lr, momentum, weight_decay,
-                                                   nesterov != 0));
+        kiln::dispatch(c, op, KILN_BACKENDS(sgd_step_f32), param, grad, vel, n, lr, momentum, weight_decay,
+                       nesterov != 0);
     });
 }
 
@@ -65,7 +56,7 @@ kiln_status kiln_adam_step_f32(kiln_context* ctx, float* param, const float* gra
     const char* op = "kiln_adam_step_f32";
     return kiln::guarded(op, [&] {
         kiln_context& c = kiln::op_context(ctx, op);
-        check_n(op, n);
+        kiln::checked_product(op, "param", {{"n", n}});
         check_finite(op, "lr", lr);
         check_finite(op, "weight_decay", weight_decay);
         if (!(beta1 >= 0.0f && beta1 < 1.0f) || !(beta2 >= 0.0f && beta2 < 1.0f))
@@ -80,19 +71,13 @@ kiln_status kiln_adam_step_f32(kiln_context* ctx, float* param, const float* gra
             fail(KILN_ERR_INVALID_ARGUMENT,
                  "%s: bias corrections (1 - beta^step) must be in (0, 1], got bias_correction1=%g bias_correction2=%g",
                  op, bias_correction1, bias_correction2);
-        kiln::require_data(param, (size_t)n, op, "param");
-        kiln::require_data(grad, (size_t)n, op, "grad");
-        kiln::require_data(m, (size_t)n, op, "m");
-        kiln::require_data(v, (size_t)n, op, "v");
+        kiln::require_all(op, {{param, n, "param"}, {grad, n, "grad"}, {m, n, "m"}, {v, n, "v"}});
         const void* bufs[4] = {param, grad, m, v};
         const char* names[4] = {"param", "grad", "m", "v"};
         for (int i = 0; i < 4; ++i)
             for (int j = i + 1; j < 4; ++j) check_distinct(op, n, names[i], bufs[i], names[j], bufs[j]);
-        if (kiln::on_cpu(c))
-            return kiln::cpu::adam_step_f32(param, grad, m, v, n, lr, beta1, beta2, eps, weight_decay, decoupled != 0,
-                                            bias_correction1, bias_correction2);
-        KILN_CUDA_RUN(op, kiln::cuda::adam_step_f32(KILN_STREAM(c), param, grad, m, v, n, lr, beta1, beta2, eps,
-                                                    weight_decay, decoupled != 0, bias_correction1, bias_correction2));
+        kiln::dispatch(c, op, KILN_BACKENDS(adam_step_f32), param, grad, m, v, n, lr, beta1, beta2, eps, weight_decay,
+                       decoupled != 0, bias_correction1, bias_correction2);
     });
 }
 

@@ -1,31 +1,14 @@
 // C ABI entries for reductions and softmax: validation, then the backend of the context's device.
 #include <climits>
-#include <initializer_list>
-#include <utility>
 
-#include "core/context.h"
-#include "core/gpu.h"
+#include "core/checked.h"
+#include "core/dispatch.h"
 #include "cpu/reduce.h"
-#if KILN_WITH_CUDA
 #include "reduce.h"
-#endif
 
 using kiln::fail;
 
 namespace {
-
-// Each size >= 0; returns the product, refusing one that overflows int64.
-int64_t checked_product(const char* op, const char* what, std::initializer_list<std::pair<const char*, int64_t>> dims) {
-    for (const auto& [name, v] : dims)
-        if (v < 0) fail(KILN_ERR_INVALID_ARGUMENT, "%s: argument '%s' must be >= 0, got %lld", op, name, (long long)v);
-    int64_t n = 1;
-    for (const auto& [name, v] : dims) {
-        if (__builtin_mul_overflow(n, v, &n))
-            fail(KILN_ERR_INVALID_ARGUMENT, "%s: %s overflows int64 (argument '%s' = %lld)", op, what, name,
-                 (long long)v);
-    }
-    return n;
-}
 
 // rows >= 0, 1 <= cols (<= max_cols); returns rows * cols.
 int64_t checked_rows_cols(const char* op, int64_t rows, int64_t cols, int64_t max_cols = INT64_MAX) {
@@ -35,7 +18,7 @@ int64_t checked_rows_cols(const char* op, int64_t rows, int64_t cols, int64_t ma
     if (cols > max_cols)
         fail(KILN_ERR_INVALID_ARGUMENT, "%s: argument 'cols' must be <= %lld (the index is int32), got %lld", op,
              (long long)max_cols, (long long)cols);
-    return checked_product(op, "rows * cols", {{"rows", rows}, {"cols", cols}});
+    return kiln::checked_product(op, "x", {{"rows", rows}, {"cols", cols}});
 }
 
 }  // namespace
@@ -47,13 +30,10 @@ kiln_status kiln_reduce_sum_f32(kiln_context* ctx, const float* x, float* y, int
     const char* op = "kiln_reduce_sum_f32";
     return kiln::guarded(op, [&] {
         kiln_context& c = kiln::op_context(ctx, op);
-        const int64_t nx =
-            checked_product(op, "outer * len * inner", {{"outer", outer}, {"len", len}, {"inner", inner}});
-        const int64_t ny = checked_product(op, "outer * inner", {{"outer", outer}, {"inner", inner}});
-        kiln::require_data(x, (size_t)nx, op, "x");
-        kiln::require_data(y, (size_t)ny, op, "y");
-        if (kiln::on_cpu(c)) return kiln::cpu::reduce_sum_f32(x, y, outer, len, inner, scale);
-        KILN_CUDA_RUN(op, kiln::cuda::reduce_sum_f32(KILN_STREAM(c), x, y, outer, len, inner, scale));
+        const int64_t nx = kiln::checked_product(op, "x", {{"outer", outer}, {"len", len}, {"inner", inner}});
+        const int64_t ny = kiln::checked_product(op, "y", {{"outer", outer}, {"inner", inner}});
+        kiln::require_all(op, {{x, nx, "x"}, {y, ny, "y"}});
+        kiln::dispatch(c, op, KILN_BACKENDS(reduce_sum_f32), x, y, outer, len, inner, scale);
     });
 }
 
@@ -62,13 +42,11 @@ kiln_status kiln_reduce_sum_backward_f32(kiln_context* ctx, const float* dy, flo
     const char* op = "kiln_reduce_sum_backward_f32";
     return kiln::guarded(op, [&] {
         kiln_context& c = kiln::op_context(ctx, op);
-        const int64_t nx =
-            checked_product(op, "outer * len * inner", {{"outer", outer}, {"len", len}, {"inner", inner}});
-        const int64_t ny = checked_product(op, "outer * inner", {{"outer", outer}, {"inner", inner}});
+        const int64_t nx = kiln::checked_product(op, "x", {{"outer", outer}, {"len", len}, {"inner", inner}});
+        const int64_t ny = kiln::checked_product(op, "y", {{"outer", outer}, {"inner", inner}});
         if (!dx) return;  // gradient not wanted (ops: conventions)
         kiln::require_data(dy, (size_t)(nx > 0 ? ny : 0), op, "dy");
-        if (kiln::on_cpu(c)) return kiln::cpu::reduce_sum_backward_f32(dy, dx, outer, len, inner, scale);
-        KILN_CUDA_RUN(op, kiln::cuda::reduce_sum_backward_f32(KILN_STREAM(c), dy, dx, outer, len, inner, scale));
+        kiln::dispatch(c, op, KILN_BACKENDS(reduce_sum_backward_f32), dy, dx, outer, len, inner, scale);
     });
 }
 
@@ -78,11 +56,8 @@ kiln_status kiln_max_lastdim_f32(kiln_context* ctx, const float* x, float* y, in
     return kiln::guarded(op, [&] {
         kiln_context& c = kiln::op_context(ctx, op);
         const int64_t n = checked_rows_cols(op, rows, cols, INT32_MAX);
-        kiln::require_data(x, (size_t)n, op, "x");
-        kiln::require_data(y, (size_t)rows, op, "y");
-        kiln::require_data(index, (size_t)rows, op, "index");
-        if (kiln::on_cpu(c)) return kiln::cpu::max_lastdim_f32(x, y, index, rows, cols);
-        KILN_CUDA_RUN(op, kiln::cuda::max_lastdim_f32(KILN_STREAM(c), x, y, index, rows, cols));
+        kiln::require_all(op, {{x, n, "x"}, {y, rows, "y"}, {index, rows, "index"}});
+        kiln::dispatch(c, op, KILN_BACKENDS(max_lastdim_f32), x, y, index, rows, cols);
     });
 }
 
@@ -93,10 +68,8 @@ kiln_status kiln_max_lastdim_backward_f32(kiln_context* ctx, const float* dy, co
         kiln_context& c = kiln::op_context(ctx, op);
         checked_rows_cols(op, rows, cols, INT32_MAX);
         if (!dx) return;  // gradient not wanted
-        kiln::require_data(dy, (size_t)rows, op, "dy");
-        kiln::require_data(index, (size_t)rows, op, "index");
-        if (kiln::on_cpu(c)) return kiln::cpu::max_lastdim_backward_f32(dy, index, dx, rows, cols);
-        KILN_CUDA_RUN(op, kiln::cuda::max_lastdim_backward_f32(KILN_STREAM(c), dy, index, dx, rows, cols));
+        kiln::require_all(op, {{dy, rows, "dy"}, {index, rows, "index"}});
+        kiln::dispatch(c, op, KILN_BACKENDS(max_lastdim_backward_f32), dy, index, dx, rows, cols);
     });
 }
 
@@ -104,11 +77,9 @@ kiln_status kiln_sum_squares_f32(kiln_context* ctx, const float* x, int64_t n, f
     const char* op = "kiln_sum_squares_f32";
     return kiln::guarded(op, [&] {
         kiln_context& c = kiln::op_context(ctx, op);
-        checked_product(op, "n", {{"n", n}});
-        kiln::require_data(x, (size_t)n, op, "x");
-        kiln::require_data(out, 1, op, "out");
-        if (kiln::on_cpu(c)) return kiln::cpu::sum_squares_f32(x, n, out);
-        KILN_CUDA_RUN(op, kiln::cuda::sum_squares_f32(KILN_STREAM(c), x, n, out));
+        kiln::checked_product(op, "x", {{"n", n}});
+        kiln::require_all(op, {{x, n, "x"}, {out, 1, "out"}});
+        kiln::dispatch(c, op, KILN_BACKENDS(sum_squares_f32), x, n, out);
     });
 }
 
@@ -117,10 +88,8 @@ kiln_status kiln_softmax_f32(kiln_context* ctx, const float* x, float* y, int64_
     return kiln::guarded(op, [&] {
         kiln_context& c = kiln::op_context(ctx, op);
         const int64_t n = checked_rows_cols(op, rows, cols);
-        kiln::require_data(x, (size_t)n, op, "x");
-        kiln::require_data(y, (size_t)n, op, "y");
-        if (kiln::on_cpu(c)) return kiln::cpu::softmax_f32(x, y, rows, cols, log != 0);
-        KILN_CUDA_RUN(op, kiln::cuda::softmax_f32(KILN_STREAM(c), x, y, rows, cols, log != 0));
+        kiln::require_all(op, {{x, n, "x"}, {y, n, "y"}});
+        kiln::dispatch(c, op, KILN_BACKENDS(softmax_f32), x, y, rows, cols, log != 0);
     });
 }
 
@@ -131,10 +100,8 @@ kiln_status kiln_softmax_backward_f32(kiln_context* ctx, const float* y, const f
         kiln_context& c = kiln::op_context(ctx, op);
         const int64_t n = checked_rows_cols(op, rows, cols);
         if (!dx) return;  // gradient not wanted
-        kiln::require_data(y, (size_t)n, op, "y");
-        kiln::require_data(dy, (size_t)n, op, "dy");
-        if (kiln::on_cpu(c)) return kiln::cpu::softmax_backward_f32(y, dy, dx, rows, cols, log != 0);
-        KILN_CUDA_RUN(op, kiln::cuda::softmax_backward_f32(KILN_STREAM(c), y, dy, dx, rows, cols, log != 0));
+        kiln::require_all(op, {{y, n, "y"}, {dy, n, "dy"}});
+        kiln::dispatch(c, op, KILN_BACKENDS(softmax_backward_f32), y, dy, dx, rows, cols, log != 0);
     });
 }
 

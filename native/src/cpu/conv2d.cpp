@@ -9,12 +9,10 @@
 #include <atomic>
 #include <cstdlib>
 
+#include "cpu/conv2d_kernels.h"
 #include "cpu/conv2d_winograd.h"
 #include "cpu/gemm.h"
-
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
+#include "cpu/simd.h"
 
 namespace kiln::cpu {
 
@@ -22,43 +20,11 @@ namespace conv2d_detail {
 namespace {
 
 #if defined(__SSE2__)
-struct Baseline {  // SSE2 is part of x86-64: always safe; no FMA, hence mul + add
-    using reg = __m128;
-    static constexpr int W = 4;
-    static reg zero() { return _mm_setzero_ps(); }
-    static reg load(const float* p) { return _mm_loadu_ps(p); }
-    static void store(float* p, reg r) { _mm_storeu_ps(p, r); }
-    static reg bcast(const float* p) { return _mm_set1_ps(*p); }
-    static reg fma(reg a, reg b, reg c) { return _mm_add_ps(_mm_mul_ps(a, b), c); }
-    static reg add(reg a, reg b) { return _mm_add_ps(a, b); }
-    static reg load_partial(const float* p, int n) {
-        alignas(16) float t[4] = {0.0f, 0.0f, 0.0f, 0.0f};
-        for (int i = 0; i < n; ++i) t[i] = p[i];
-        return _mm_load_ps(t);
-    }
-    static float hsum(reg r) {
-        alignas(16) float t[4];
-        _mm_store_ps(t, r);
-        return (t[0] + t[1]) + (t[2] + t[3]);
-    }
-};
-using BaselineTile = WgradTile<Baseline, 4, 2>;  // 8 accumulators + 2 B + 1 A of 16 xmm
-using BaselineDot = DotTile<Baseline, 2, 1>;      // 2 x 1 x 4 accumulators (a 16-position group is 4 xmm)
+using BaselineTile = WgradTile<simd::Baseline, 4, 2>;  // 8 accumulators + 2 B + 1 A of 16 xmm
+using BaselineDot = DotTile<simd::Baseline, 2, 1>;      // 2 x 1 x 4 accumulators (a 16-position group is 4 xmm)
 #else
-struct Baseline {
-    using reg = float;
-    static constexpr int W = 1;
-    static reg zero() { return 0.0f; }
-    static reg load(const float* p) { return *p; }
-    static void store(float* p, reg r) { *p = r; }
-    static reg bcast(const float* p) { return *p; }
-    static reg fma(reg a, reg b, reg c) { return a * b + c; }
-    static reg add(reg a, reg b) { return a + b; }
-    static reg load_partial(const float* p, int n) { return n > 0 ? *p : 0.0f; }
-    static float hsum(reg r) { return r; }
-};
-using BaselineTile = WgradTile<Baseline, 4, 4>;
-using BaselineDot = DotTile<Baseline, 2, 1>;
+using BaselineTile = WgradTile<simd::Baseline, 4, 4>;
+using BaselineDot = DotTile<simd::Baseline, 2, 1>;
 #endif
 
 }  // namespace
@@ -92,7 +58,7 @@ const DotKernels* baseline_dot(int* count) {
 namespace {
 
 using conv::Geometry;
-using conv2d_detail::Isa;
+using conv2d_detail::ConvKernels;
 
 void baseline_add_to(float* dst, const float* src, int64_t n) {
     for (int64_t i = 0; i < n; ++i) dst[i] += src[i];
@@ -112,32 +78,24 @@ void baseline_copy_runs(const float* src, int64_t lds, float* dst, int64_t ldd, 
     }
 }
 
-Isa baseline_isa() {
-    Isa i{&gemm_detail::baseline_kernels(), nullptr, &conv2d_detail::baseline_wgrad(), nullptr, 0,
+ConvKernels baseline_conv_kernels() {
+    ConvKernels i{&gemm_detail::baseline_kernels(), nullptr, &conv2d_detail::baseline_wgrad(), nullptr, 0,
           baseline_copy_runs, baseline_add_to, nullptr};
     i.dot = conv2d_detail::baseline_dot(&i.ndot);
     return i;
 }
 
-Isa pick_isa() {
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_cpu_init();
-    // Same test as the GEMM's dispatch: CPUID plus the OS saving the wide registers.
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-        __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq"))
-    {
-        Isa i{&conv2d_detail::avx512_conv_gemm(), &conv2d_detail::avx512_conv_gemm_narrow(),
-              &conv2d_detail::avx512_wgrad(), nullptr, 0, conv2d_detail::avx512_copy_runs,
-              conv2d_detail::avx512_add_to, &winograd::avx512_kernels()};
+ConvKernels pick_conv_kernels() {
+    if (isa() == Isa::Avx512) {
+        ConvKernels i{&conv2d_detail::avx512_conv_gemm(), &conv2d_detail::avx512_conv_gemm_narrow(),
+                      &conv2d_detail::avx512_wgrad(), nullptr, 0, conv2d_detail::avx512_copy_runs,
+                      conv2d_detail::avx512_add_to, &winograd::avx512_kernels()};
         i.dot = conv2d_detail::avx512_dot(&i.ndot);
         return i;
     }
-    Isa i = baseline_isa();
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) i.gemm = &gemm_detail::avx2_kernels();
+    ConvKernels i = baseline_conv_kernels();
+    if (isa() == Isa::Avx2) i.gemm = &gemm_detail::avx2_kernels();
     return i;
-#else
-    return baseline_isa();
-#endif
 }
 
 std::atomic<bool> g_force_baseline{false};
@@ -150,42 +108,42 @@ bool winograd_from_env() {
 std::atomic<bool> g_winograd{winograd_from_env()};
 
 // The Winograd transforms where the ISA has them, the switch allows and the layer is 3x3 stride 1; else NULL.
-const winograd::Kernels* winograd_for(const Isa& is, bool applies) {
+const winograd::Kernels* winograd_for(const ConvKernels& is, bool applies) {
     return is.wino && applies && g_winograd.load(std::memory_order_relaxed) ? is.wino : nullptr;
 }
 
-const Isa& isa() {
-    static const Isa dispatched = pick_isa();
-    static const Isa baseline = baseline_isa();
+const ConvKernels& kernels() {
+    static const ConvKernels dispatched = pick_conv_kernels();
+    static const ConvKernels baseline = baseline_conv_kernels();
     return g_force_baseline.load(std::memory_order_relaxed) ? baseline : dispatched;
 }
 
 }  // namespace
 
-void conv2d_forward(const Geometry& g, const float* x, const float* w, const float* bias, float* y) {
+void conv2d_forward_f32(const Geometry& g, const float* x, const float* w, const float* bias, float* y) {
     if (conv::y_size(g) == 0) return;
-    const Isa& is = isa();
+    const ConvKernels& is = kernels();
     if (const winograd::Kernels* wk = winograd_for(is, winograd::applies(g)))
         return winograd::forward(*wk, *is.gemm, g, x, w, bias, y);
     conv2d_detail::gemm_forward(is, g, x, w, bias, y);
 }
 
-void conv2d_backward_data(const Geometry& g, const float* dy, const float* w, float* dx) {
+void conv2d_backward_data_f32(const Geometry& g, const float* dy, const float* w, float* dx) {
     if (conv::x_size(g) == 0) return;
-    const Isa& is = isa();
+    const ConvKernels& is = kernels();
     if (const winograd::Kernels* wk = winograd_for(is, winograd::applies_backward_data(g)))
         return winograd::backward_data(*wk, *is.gemm, g, dy, w, dx);
     conv2d_detail::gemm_backward_data(is, g, dy, w, dx);
 }
 
-void conv2d_backward_weight(const Geometry& g, const float* x, const float* dy, float* dw, float* dbias) {
+void conv2d_backward_weight_f32(const Geometry& g, const float* x, const float* dy, float* dw, float* dbias) {
     if (conv::w_size(g) == 0) return;
     if (g.n == 0) {  // an empty batch has zero gradients, not untouched ones
         std::fill(dw, dw + conv::w_size(g), 0.0f);
         if (dbias) std::fill(dbias, dbias + g.k, 0.0f);
         return;
     }
-    const Isa& is = isa();
+    const ConvKernels& is = kernels();
     if (const winograd::Kernels* wk = winograd_for(is, winograd::applies(g)))
         return winograd::backward_weight(*wk, *is.wgrad, g, x, dy, dw, dbias);
     conv2d_detail::gemm_backward_weight(is, g, x, dy, dw, dbias);
@@ -193,7 +151,7 @@ void conv2d_backward_weight(const Geometry& g, const float* x, const float* dy, 
 
 uint64_t conv2d_workspace_bytes(const Geometry& g) {
     if (conv::y_size(g) == 0 && conv::w_size(g) == 0) return 0;
-    const Isa& is = isa();
+    const ConvKernels& is = kernels();
     // Where the Winograd path takes a direction, the implicit GEMM's blocks for it are never allocated.
     const bool wino = winograd_for(is, winograd::applies(g)) != nullptr;
     const bool wino_data = winograd_for(is, winograd::applies_backward_data(g)) != nullptr;
@@ -202,13 +160,13 @@ uint64_t conv2d_workspace_bytes(const Geometry& g) {
     return static_cast<uint64_t>(most) * sizeof(float);
 }
 
-const char* conv2d_isa() { return isa().wgrad->isa; }
+const char* conv2d_isa() { return kernels().wgrad->isa; }
 
 namespace conv2d_detail {
 void force_baseline_for_testing(bool on) { g_force_baseline.store(on); }
 void allow_winograd_for_testing(bool on) { g_winograd.store(on); }
 const char* conv2d_algorithm(const conv::Geometry& g) {
-    return winograd_for(isa(), winograd::applies(g)) ? "winograd" : "implicit-gemm";
+    return winograd_for(kernels(), winograd::applies(g)) ? "winograd" : "implicit-gemm";
 }
 }  // namespace conv2d_detail
 

@@ -7,30 +7,13 @@
 // _mm512_undefined_ps self-initialization); the warning is about the header, not this code.
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 
-#include "cpu/conv2d.h"
+#include "cpu/conv2d_kernels.h"
+#include "cpu/simd.h"
 
 namespace kiln::cpu::conv2d_detail {
 namespace {
 
-struct Avx512 {
-    using reg = __m512;
-    static constexpr int W = 16;
-    static reg zero() { return _mm512_setzero_ps(); }
-    static reg load(const float* p) { return _mm512_loadu_ps(p); }
-    static void store(float* p, reg r) { _mm512_storeu_ps(p, r); }
-    static reg bcast(const float* p) { return _mm512_set1_ps(*p); }
-    static reg fma(reg a, reg b, reg c) { return _mm512_fmadd_ps(a, b, c); }
-    static reg add(reg a, reg b) { return _mm512_add_ps(a, b); }
-    static reg mul(reg a, reg b) { return _mm512_mul_ps(a, b); }
-    static reg load_partial(const float* p, int n) { return _mm512_maskz_loadu_ps((__mmask16)((1u << n) - 1), p); }
-    static float hsum(reg r) {  // once per tile and batch: a plain store beats GCC 12's noisy reduce intrinsic
-        alignas(64) float t[16];
-        _mm512_store_ps(t, r);
-        float s8[8];
-        for (int i = 0; i < 8; ++i) s8[i] = t[i] + t[i + 8];
-        return ((s8[0] + s8[4]) + (s8[1] + s8[5])) + ((s8[2] + s8[6]) + (s8[3] + s8[7]));
-    }
-};
+using simd::Avx512;
 
 // Forward and backward-data GEMM tile: 8 rows x 48 columns (24 accumulators, 3 loads + 8 broadcasts per step).
 // Rows are filters (32, 64) or taps (9 c), which 8 divides; measured on Zen 5 against 6x64 (the plain GEMM's),

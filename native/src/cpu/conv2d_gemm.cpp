@@ -21,7 +21,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "cpu/conv2d.h"
+#include "cpu/conv2d_kernels.h"
 #include "cpu/conv2d_im2col.h"
 #include "cpu/gemm.h"
 #include "cpu/parallel.h"
@@ -52,7 +52,7 @@ using work::run_items;
 using work::slots_for;
 
 // The GEMM tile for a product with `rows` rows: the narrow one where it pads fewer rows.
-const KernelSet& gemm_for(const Isa& is, int64_t rows) {
+const KernelSet& gemm_for(const ConvKernels& is, int64_t rows) {
     const int64_t ceil_main = (rows + is.gemm->mr - 1) / is.gemm->mr * is.gemm->mr;
     if (is.gemm_narrow && (rows + is.gemm_narrow->mr - 1) / is.gemm_narrow->mr * is.gemm_narrow->mr < ceil_main)
         return *is.gemm_narrow;
@@ -98,7 +98,7 @@ ForwardLayout forward_layout(const Geometry& g, const KernelSet& ks) {
 
 }  // namespace
 
-void gemm_forward(const Isa& is, const Geometry& g, const float* x, const float* w, const float* bias, float* y) {
+void gemm_forward(const ConvKernels& is, const Geometry& g, const float* x, const float* w, const float* bias, float* y) {
     const KernelSet& ks = gemm_for(is, g.k);
     const ForwardLayout f = forward_layout(g, ks);
     const Plan& pl = f.pl;
@@ -228,7 +228,7 @@ DataLayout data_layout(const Geometry& g, const KernelSet& ks) {
 
 }  // namespace
 
-void gemm_backward_data(const Isa& is, const Geometry& g, const float* dy, const float* w, float* dx) {
+void gemm_backward_data(const ConvKernels& is, const Geometry& g, const float* dy, const float* w, float* dx) {
     const KernelSet& ks = gemm_for(is, data_rows(g));
     const DataLayout d = data_layout(g, ks);
     const Plan& pl = d.pl;
@@ -366,7 +366,7 @@ struct DotLayout {
     int64_t shared = 0, per_slot = 0, row = 0;  // shared: the dW^T partials, then the dbias partials (doubles)
 };
 
-DotLayout dot_layout(const Geometry& g, const Isa& is) {
+DotLayout dot_layout(const Geometry& g, const ConvKernels& is) {
     DotLayout v;
     const int64_t crs = g.c * g.r * g.s, pq = g.p * g.q;
     // The GEMM form transposes dy once per item and amortizes it over the taps: with few taps that transpose is
@@ -478,7 +478,7 @@ void backward_weight_dot(const Geometry& g, const DotLayout& v, const float* x, 
     if (dbias) reduce_bias(g, bpart, v.groups, dbias);
 }
 
-void backward_weight_gemm(const Isa& is, const Geometry& g, const float* x, const float* dy, float* dw, float* dbias) {
+void backward_weight_gemm(const ConvKernels& is, const Geometry& g, const float* x, const float* dy, float* dw, float* dbias) {
     const WgradKernels& wk = *is.wgrad;
     const WeightLayout v = weight_layout(g, wk);
     const Plan& pl = v.pl;
@@ -564,7 +564,7 @@ void backward_weight_gemm(const Isa& is, const Geometry& g, const float* x, cons
 
 }  // namespace
 
-void gemm_backward_weight(const Isa& is, const Geometry& g, const float* x, const float* dy, float* dw, float* dbias) {
+void gemm_backward_weight(const ConvKernels& is, const Geometry& g, const float* x, const float* dy, float* dw, float* dbias) {
     const DotLayout dl = dot_layout(g, is);
     if (dl.use)
         backward_weight_dot(g, dl, x, dy, dw, dbias);
@@ -572,7 +572,7 @@ void gemm_backward_weight(const Isa& is, const Geometry& g, const float* x, cons
         backward_weight_gemm(is, g, x, dy, dw, dbias);
 }
 
-int64_t gemm_workspace_floats(const Isa& is, const Geometry& g, bool forward_and_weight, bool data) {
+int64_t gemm_workspace_floats(const ConvKernels& is, const Geometry& g, bool forward_and_weight, bool data) {
     int64_t most = 0;
     if (forward_and_weight) {
         const ForwardLayout f = forward_layout(g, gemm_for(is, g.k));

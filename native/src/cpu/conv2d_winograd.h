@@ -27,7 +27,7 @@
 #include <cstdint>
 
 #include "common/conv_geometry.h"
-#include "cpu/conv2d.h"
+#include "cpu/conv2d_kernels.h"
 #include "cpu/gemm.h"
 
 namespace kiln::cpu::winograd {

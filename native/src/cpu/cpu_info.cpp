@@ -5,16 +5,38 @@
 
 #include <fstream>
 
+#include "cpu/simd.h"
+
 namespace kiln::cpu {
+
+namespace {
+
+Isa detect_isa() {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_cpu_init();
+    // __builtin_cpu_supports also checks that the OS saves the wide registers (XCR0), not just CPUID.
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+        __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq"))
+        return Isa::Avx512;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return Isa::Avx2;
+#endif
+    return Isa::Baseline;
+}
+
+}  // namespace
+
+Isa isa() {
+    static const Isa detected = detect_isa();
+    return detected;
+}
 
 const char* vector_isa() {
 #if defined(__x86_64__)
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
-        __builtin_cpu_supports("avx512dq"))
-        return "avx512";
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return "avx2";
-    return "sse2";
+    switch (isa()) {
+        case Isa::Avx512: return "avx512";
+        case Isa::Avx2: return "avx2";
+        default: return "sse2";
+    }
 #else
     return "generic";
 #endif

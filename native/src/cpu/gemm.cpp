@@ -6,53 +6,26 @@
 #include <cstdlib>
 
 #include "cpu/parallel.h"
+#include "cpu/simd.h"
 #include "cpu/work_items.h"
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
 
 namespace kiln::cpu {
 namespace gemm_detail {
 namespace {
 
 #if defined(__SSE2__)
-// SSE2 is part of x86-64 itself, so this width is always safe; no FMA, hence mul + add.
-struct Baseline {
-    using reg = __m128;
-    static constexpr int W = 4;
-    static reg zero() { return _mm_setzero_ps(); }
-    static reg load(const float* p) { return _mm_loadu_ps(p); }
-    static void store(float* p, reg r) { _mm_storeu_ps(p, r); }
-    static reg bcast(const float* p) { return _mm_set1_ps(*p); }
-    static reg fma(reg a, reg b, reg c) { return _mm_add_ps(_mm_mul_ps(a, b), c); }
-    static reg mul(reg a, reg b) { return _mm_mul_ps(a, b); }
-};
-using BaselineTile = MicroTile<Baseline, 4, 2>;  // 8 accumulators + 2 B + 1 A + 1 product of 16 xmm
+using BaselineTile = MicroTile<simd::Baseline, 4, 2>;  // 8 accumulators + 2 B + 1 A + 1 product of 16 xmm
 #else
-struct Baseline {
-    using reg = float;
-    static constexpr int W = 1;
-    static reg zero() { return 0.0f; }
-    static reg load(const float* p) { return *p; }
-    static void store(float* p, reg r) { *p = r; }
-    static reg bcast(const float* p) { return *p; }
-    static reg fma(reg a, reg b, reg c) { return a * b + c; }
-    static reg mul(reg a, reg b) { return a * b; }
-};
-using BaselineTile = MicroTile<Baseline, 4, 4>;
+using BaselineTile = MicroTile<simd::Baseline, 4, 4>;
 #endif
 
 const KernelSet& dispatch() {
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_cpu_init();
-    // __builtin_cpu_supports also checks that the OS saves the wide registers (XCR0), not just CPUID.
-    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-        __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq"))
-        return avx512_kernels();
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return avx2_kernels();
-#endif
-    return baseline_kernels();
+    switch (isa()) {
+        case Isa::Avx512: return avx512_kernels();
+        case Isa::Avx2: return avx2_kernels();
+        default: return baseline_kernels();
+    }
 }
 
 const KernelSet& active() {
@@ -206,8 +179,7 @@ Problem make_problem(bool transA, bool transB, int64_t M, int64_t N, int64_t K, 
 
 const KernelSet& baseline_kernels() {
     // B block (256, 128) = 128 KiB fits the smallest L2s; A block (1024, 256) = 1 MiB.
-    static const KernelSet ks{"scalar", 4, BaselineTile::NR, 4 * 256, 256, 128,
-                              BaselineTile::pack_a, BaselineTile::pack_b, BaselineTile::kernel};
+    static const KernelSet ks = kernel_set<BaselineTile>("scalar", 4 * 256, 256, 128);
     return ks;
 }
 
@@ -220,6 +192,12 @@ void sgemm_using(const KernelSet& ks, bool transA, bool transB, int64_t M, int64
 }
 
 }  // namespace gemm_detail
+
+void gemm_f32(const kiln_gemm_desc& d, const float* a, const float* b, float* c) {
+    if (d.batch == 1) return sgemm(d.trans_a, d.trans_b, d.m, d.n, d.k, d.alpha, a, d.lda, b, d.ldb, d.beta, c, d.ldc);
+    sgemm_strided_batched(d.trans_a, d.trans_b, d.m, d.n, d.k, d.alpha, a, d.lda, d.stride_a, b, d.ldb, d.stride_b,
+                          d.beta, c, d.ldc, d.stride_c, d.batch);
+}
 
 const char* gemm_isa() { return gemm_detail::active().isa; }
 

@@ -5,7 +5,12 @@
 #include <cstdint>
 #include <cstring>
 
+#include "kiln/kiln.h"
+
 namespace kiln::cpu {
+
+// The C ABI's GEMM (kiln_gemm_desc, validated by core): sgemm for batch 1, else sgemm_strided_batched.
+void gemm_f32(const kiln_gemm_desc& d, const float* a, const float* b, float* c);
 
 // C = alpha * op(A) * op(B) + beta * C, all row-major fp32.
 // op(A) is (M, K): A is stored (M, K) with leading dim lda, or (K, M) when transA.
@@ -76,6 +81,7 @@ void sgemm_using(const KernelSet& ks, bool transA, bool transB, int64_t M, int64
 // per step of k.
 template <class V, int MR, int NV>
 struct MicroTile {
+    static constexpr int kRows = MR;
     static constexpr int NR = NV * V::W;
     using reg = typename V::reg;
 
@@ -122,26 +128,10 @@ struct MicroTile {
     }
 
     // a views op(A) as (mc, kc) -> micro-panels of (kc, MR) at dst.
-    static void pack_a(View a, int64_t mc, int64_t kc, float* dst) {
-        for (int64_t i0 = 0; i0 < mc; i0 += MR, dst += MR * kc) {
-            const int rows = static_cast<int>(mc - i0 < MR ? mc - i0 : MR);
-            if (a.rs == 1)
-                copy_rows<MR>(a.p + i0 * a.rs, a.cs, rows, kc, dst);  // op(A) columns are contiguous: copy k by k
-            else
-                transpose_in<MR>(a.p + i0 * a.rs, a.rs, a.cs, rows, kc, dst);
-        }
-    }
+    static void pack_a(View a, int64_t mc, int64_t kc, float* dst) { pack_panels<MR>(a.p, a.rs, a.cs, mc, kc, dst); }
 
     // b views op(B) as (kc, nc) -> micro-panels of (kc, NR) at dst.
-    static void pack_b(View b, int64_t kc, int64_t nc, float* dst) {
-        for (int64_t j0 = 0; j0 < nc; j0 += NR, dst += NR * kc) {
-            const int cols = static_cast<int>(nc - j0 < NR ? nc - j0 : NR);
-            if (b.cs == 1)
-                copy_rows<NR>(b.p + j0 * b.cs, b.rs, cols, kc, dst);  // op(B) rows are contiguous: copy k by k
-            else
-                transpose_in<NR>(b.p + j0 * b.cs, b.cs, b.rs, cols, kc, dst);
-        }
-    }
+    static void pack_b(View b, int64_t kc, int64_t nc, float* dst) { pack_panels<NR>(b.p, b.cs, b.rs, nc, kc, dst); }
 
   private:
     // Full (MR, NR) tile at c: C = alpha * acc + beta * C; beta == 0 must not read C, which may hold NaN.
@@ -161,6 +151,19 @@ struct MicroTile {
                 float* p = c + i * ldc + j * V::W;
                 V::store(p, V::fma(V::load(p), vb, V::mul(acc[i][j], va)));
             }
+    }
+
+    // Micro-panels of width P, each (kc, P), from `total` runs along k: element j of the panel axis at k is
+    // src[j * js + k * ks]. A's panels run along its rows (js = rs, ks = cs), B's along its columns (js = cs, ks = rs).
+    template <int P>
+    static void pack_panels(const float* src, int64_t js, int64_t ks, int64_t total, int64_t kc, float* dst) {
+        for (int64_t j0 = 0; j0 < total; j0 += P, dst += P * kc) {
+            const int count = static_cast<int>(total - j0 < P ? total - j0 : P);
+            if (js == 1)
+                copy_rows<P>(src + j0 * js, ks, count, kc, dst);  // the panel's elements are contiguous: copy k by k
+            else
+                transpose_in<P>(src + j0 * js, js, ks, count, kc, dst);
+        }
     }
 
     // Panel of width P from `count` contiguous floats per k: src[k * step + j] -> dst[k * P + j], zero-padded.
@@ -190,6 +193,12 @@ struct MicroTile {
             for (int64_t k = 0; k < kc; ++k) dst[k * P + j] = 0.0f;
     }
 };
+
+// The KernelSet of one MicroTile instantiation with its cache blocking (mc, kc, nc: see KernelSet).
+template <class Tile>
+KernelSet kernel_set(const char* isa, int mc, int kc, int nc) {
+    return KernelSet{isa, Tile::kRows, Tile::NR, mc, kc, nc, Tile::pack_a, Tile::pack_b, Tile::kernel};
+}
 
 }  // namespace gemm_detail
 }  // namespace kiln::cpu

@@ -1,35 +1,18 @@
-// AVX-512 instantiation of the GEMM packing + micro-kernel template (gemm.h). Compiled with -mavx512f etc.;
-// the driver only calls into it after __builtin_cpu_supports("avx512f") said yes.
-#include <immintrin.h>
-
+// AVX-512 instantiation of the GEMM packing + micro-kernel template (gemm.h). Compiled with -mavx512f etc.; the
+// driver only calls into it where kiln::cpu::isa() found AVX-512.
 #include "cpu/gemm.h"
+#include "cpu/simd.h"
 
 namespace kiln::cpu::gemm_detail {
-namespace {
-
-struct Avx512 {
-    using reg = __m512;
-    static constexpr int W = 16;
-    static reg zero() { return _mm512_setzero_ps(); }
-    static reg load(const float* p) { return _mm512_loadu_ps(p); }
-    static void store(float* p, reg r) { _mm512_storeu_ps(p, r); }
-    static reg bcast(const float* p) { return _mm512_set1_ps(*p); }
-    static reg fma(reg a, reg b, reg c) { return _mm512_fmadd_ps(a, b, c); }
-    static reg mul(reg a, reg b) { return _mm512_mul_ps(a, b); }
-};
 
 // 6 x 64: 24 accumulators + 4 B registers + 1 broadcast = 29 of the 32 zmm registers. Each k step is 24 FMAs
 // (12 cycles on two 512-bit FMA pipes) against 4 loads + 6 broadcasts, and 24 independent chains cover the
 // 4-cycle FMA latency. Measured on Zen 5 against 14x32, 12x32 and 8x48 (see the benchmark): all within a few
 // percent single-threaded, 6x64 the steadiest with two threads.
-using Tile = MicroTile<Avx512, 6, 4>;
-
-}  // namespace
-
+// kc = 384: an A micro-panel (384, 6) is 9 KiB of L1; nc = 384: the B block (384, 384) is 576 KiB of a 1 MiB L2;
+// mc = 2052 rows: the A block is 3 MiB of L3 and covers M = 2048 in one piece.
 const KernelSet& avx512_kernels() {
-    // kc = 384: an A micro-panel (384, 6) is 9 KiB of L1; nc = 384: the B block (384, 384) is 576 KiB of a
-    // 1 MiB L2; mc = 2052 rows: the A block is 3 MiB of L3 and covers M = 2048 in one piece.
-    static const KernelSet ks{"avx512", 6, Tile::NR, 6 * 342, 384, 384, Tile::pack_a, Tile::pack_b, Tile::kernel};
+    static const KernelSet ks = kernel_set<MicroTile<simd::Avx512, 6, 4>>("avx512", 6 * 342, 384, 384);
     return ks;
 }
 

@@ -12,6 +12,23 @@ namespace {
 
 constexpr int64_t kGrainElems = 1 << 14;
 
+// loss (1) = mean over i of term(x[i], t[i]) for x, t (n): BCE with logits and MSE.
+template <typename Term>
+void mean_loss(const float* x, const float* t, float* loss, int64_t n, Term term) {
+    const double total = blocked_sum(n, [x, t, term](int64_t i) { return (double)term(x[i], t[i]); });
+    loss[0] = mean_of((float)total, n);
+}
+
+// dx (n) = grad(x[i], t[i], dloss / n): their backwards. Term and Grad are lambdas, so each loop is its own
+// instantiation with the math inlined, as when it was written out per loss.
+template <typename Grad>
+void pointwise_grad(const float* x, const float* t, const float* dloss, float* dx, int64_t n, Grad grad) {
+    const float scale = loss_grad_scale(dloss[0], n);
+    parallel_for(n, [&](int64_t i0, int64_t i1) {
+        for (int64_t i = i0; i < i1; ++i) dx[i] = grad(x[i], t[i], scale);
+    }, kGrainElems);
+}
+
 }  // namespace
 
 void cross_entropy_f32(const float* logits, const int32_t* labels, float* loss, float* lse, int64_t rows,
@@ -48,27 +65,19 @@ void cross_entropy_backward_f32(const float* logits, const int32_t* labels, cons
 }
 
 void bce_with_logits_f32(const float* x, const float* t, float* loss, int64_t n) {
-    const double total = blocked_sum(n, [x, t](int64_t i) { return (double)bce_logits_term(x[i], t[i]); });
-    loss[0] = mean_of((float)total, n);
+    mean_loss(x, t, loss, n, [](float xi, float ti) { return bce_logits_term(xi, ti); });
 }
 
 void bce_with_logits_backward_f32(const float* x, const float* t, const float* dloss, float* dx, int64_t n) {
-    const float scale = loss_grad_scale(dloss[0], n);
-    parallel_for(n, [&](int64_t i0, int64_t i1) {
-        for (int64_t i = i0; i < i1; ++i) dx[i] = bce_logits_grad(x[i], t[i], scale);
-    }, kGrainElems);
+    pointwise_grad(x, t, dloss, dx, n, [](float xi, float ti, float s) { return bce_logits_grad(xi, ti, s); });
 }
 
 void mse_f32(const float* x, const float* t, float* loss, int64_t n) {
-    const double total = blocked_sum(n, [x, t](int64_t i) { return (double)mse_term(x[i], t[i]); });
-    loss[0] = mean_of((float)total, n);
+    mean_loss(x, t, loss, n, [](float xi, float ti) { return mse_term(xi, ti); });
 }
 
 void mse_backward_f32(const float* x, const float* t, const float* dloss, float* dx, int64_t n) {
-    const float scale = loss_grad_scale(dloss[0], n);
-    parallel_for(n, [&](int64_t i0, int64_t i1) {
-        for (int64_t i = i0; i < i1; ++i) dx[i] = mse_grad(x[i], t[i], scale);
-    }, kGrainElems);
+    pointwise_grad(x, t, dloss, dx, n, [](float xi, float ti, float s) { return mse_grad(xi, ti, s); });
 }
 
 }  // namespace kiln::cpu

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
+#include <exception>
 #include <mutex>
 #include <thread>
 #include <vector>
@@ -38,14 +39,28 @@ thread_local bool t_in_parallel = false;
 
 using Chunked = std::function<void(int64_t, int64_t)>;
 
-void run_chunk_nothrow(const Chunked& fn, int64_t begin, int64_t end) {
-    if (begin >= end) return;
-    try {
-        fn(begin, end);
-    } catch (...) {
-        // Dropped on purpose (see parallel.h): an exception escaping a std::thread calls std::terminate.
+// The first exception any chunk of one parallel_for threw, kept for the calling thread to rethrow after the join (an
+// exception escaping a std::thread would call std::terminate; dropping it would let an op report success with half
+// its output written).
+class FirstError {
+  public:
+    void run(const Chunked& fn, int64_t begin, int64_t end) noexcept {
+        if (begin >= end) return;
+        try {
+            fn(begin, end);
+        } catch (...) {
+            std::lock_guard<std::mutex> lk(mu_);
+            if (!error_) error_ = std::current_exception();
+        }
     }
-}
+    void rethrow() {
+        if (error_) std::rethrow_exception(error_);
+    }
+
+  private:
+    std::mutex mu_;
+    std::exception_ptr error_;
+};
 
 // Bounds of chunk c when [0, n) is cut into `chunks` near-equal contiguous pieces (no overflow for any n).
 inline int64_t chunk_begin(int64_t n, int64_t chunks, int64_t c) {
@@ -69,12 +84,13 @@ class Pool {
     int size() const { return static_cast<int>(workers_.size()) + 1; }
 
     // Returns false, without running anything, when another application thread holds the pool.
-    bool try_run(int64_t n, int64_t chunks, const Chunked& fn) {
+    bool try_run(int64_t n, int64_t chunks, const Chunked& fn, FirstError& errors) {
         std::unique_lock<std::mutex> busy(busy_mu_, std::try_to_lock);
         if (!busy.owns_lock()) return false;
         {
             std::lock_guard<std::mutex> lk(mu_);
             fn_ = &fn;
+            errors_ = &errors;
             n_ = n;
             chunks_ = chunks;
             pending_.store(static_cast<int>(workers_.size()), std::memory_order_relaxed);
@@ -83,11 +99,12 @@ class Pool {
         wake_.notify_all();
 
         t_in_parallel = true;
-        run_chunk_nothrow(fn, 0, chunk_begin(n, chunks, 1));
+        errors.run(fn, 0, chunk_begin(n, chunks, 1));
         t_in_parallel = false;
 
         wait_until([this] { return pending_.load(std::memory_order_acquire) == 0; }, done_);
         fn_ = nullptr;
+        errors_ = nullptr;
         return true;
     }
 
@@ -111,7 +128,7 @@ class Pool {
         for (;;) {
             wait_until([&] { return generation_.load(std::memory_order_acquire) != seen; }, wake_);
             seen = generation_.load(std::memory_order_acquire);
-            if (id < chunks_) run_chunk_nothrow(*fn_, chunk_begin(n_, chunks_, id), chunk_begin(n_, chunks_, id + 1));
+            if (id < chunks_) errors_->run(*fn_, chunk_begin(n_, chunks_, id), chunk_begin(n_, chunks_, id + 1));
             if (pending_.fetch_sub(1, std::memory_order_acq_rel) == 1) {
                 std::lock_guard<std::mutex> lk(mu_);  // pairs with the caller's predicate check under mu_
                 done_.notify_one();
@@ -127,6 +144,7 @@ class Pool {
     std::atomic<int> pending_{0};
     // Job: written under mu_ before generation_ is bumped, read by workers after they see the new generation.
     const Chunked* fn_ = nullptr;
+    FirstError* errors_ = nullptr;
     int64_t n_ = 0;
     int64_t chunks_ = 0;
 };
@@ -175,13 +193,12 @@ void parallel_for(int64_t n, const std::function<void(int64_t, int64_t)>& fn, in
     if (n <= 0) return;
     grain = std::max<int64_t>(grain, 1);
     const int64_t max_chunks = std::max<int64_t>(1, n / grain);
-    if (max_chunks == 1 || num_threads() == 1 || t_in_parallel) {
-        run_chunk_nothrow(fn, 0, n);
-        return;
-    }
+    if (max_chunks == 1 || num_threads() == 1 || t_in_parallel) return fn(0, n);
     Pool* pool = get_pool();
     const int64_t chunks = pool ? std::min<int64_t>(max_chunks, pool->size()) : 1;
-    if (chunks == 1 || !pool->try_run(n, chunks, fn)) run_chunk_nothrow(fn, 0, n);
+    FirstError errors;
+    if (chunks == 1 || !pool->try_run(n, chunks, fn, errors)) return fn(0, n);
+    errors.rethrow();
 }
 
 }  // namespace kiln::cpu

@@ -11,6 +11,7 @@
 #include <atomic>
 
 #include "cpu/parallel.h"
+#include "cpu/simd.h"
 
 namespace kiln::cpu {
 
@@ -20,19 +21,9 @@ constexpr int64_t kGrainWork = 1 << 14;  // elements touched per parallel_for ch
 
 std::atomic<bool> g_force_generic{false};
 
-bool cpu_has_avx512() {
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
-           __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq");
-#else
-    return false;
-#endif
-}
-
 // The CNN's pool (2x2, stride 2, no padding) on a CPU with AVX-512 takes the vector rows of pool_avx512.cpp.
 bool fast_2x2(const PoolGeom& g) {
-    static const bool avx512 = cpu_has_avx512();
+    static const bool avx512 = isa() == Isa::Avx512;
     return avx512 && !g_force_generic.load(std::memory_order_relaxed) && g.kh == 2 && g.kw == 2 && g.sh == 2 &&
            g.sw == 2 && g.ph == 0 && g.pw == 0;
 }
@@ -47,6 +38,19 @@ void for_output_rows(const PoolGeom& g, int64_t planes, const Row& row) {
     parallel_for(planes * g.p, [&](int64_t t0, int64_t t1) {
         for (int64_t t = t0; t < t1; ++t) row(t / g.p, t % g.p);
     }, grain_for(g.q * g.kh * g.kw));
+}
+
+// Calls tap(r, shift, lo, hi) for every tap of an output row's windows, input rows [r0, r1) ascending and window
+// columns k ascending within a row: outputs [lo, hi) of the row read column ow * stride_w + shift of input row r.
+// This is the order in which kernels/pool.cu visits a window's elements, so forward sums and ties match it.
+template <typename Tap>
+inline void for_window_taps(const PoolGeom& g, int64_t r0, int64_t r1, const Tap& tap) {
+    for (int64_t r = r0; r < r1; ++r)
+        for (int32_t k = 0; k < g.kw; ++k) {
+            int64_t lo, hi;
+            pool_outputs_at_offset(k, g.sw, g.pw, g.w, g.q, &lo, &hi);
+            tap(r, (int64_t)k - g.pw, lo, hi);
+        }
 }
 
 // The per-row and per-plane bodies take kUnit = (stride_w == 1) as a template argument: with a unit stride known at
@@ -65,21 +69,16 @@ void max_row(const PoolGeom& g, const float* xp, int64_t oh, float* best, int32_
         best[ow] = xp[r0 * g.w + c0];
         arg[ow] = (int32_t)(r0 * g.w + c0);
     }
-    for (int64_t r = r0; r < r1; ++r) {
+    for_window_taps(g, r0, r1, [&](int64_t r, int64_t shift, int64_t lo, int64_t hi) {
         const float* xr = xp + r * g.w;
-        for (int32_t k = 0; k < g.kw; ++k) {
-            int64_t lo, hi;
-            pool_outputs_at_offset(k, g.sw, g.pw, g.w, g.q, &lo, &hi);
-            const int64_t shift = (int64_t)k - g.pw;
-            const int32_t base = (int32_t)(r * g.w + shift);
-            for (int64_t ow = lo; ow < hi; ++ow) {
-                const float v = xr[ow * sw + shift];
-                const bool take = pool_max_beats(v, best[ow]);
-                best[ow] = take ? v : best[ow];
-                arg[ow] = take ? base + (int32_t)(ow * sw) : arg[ow];
-            }
+        const int32_t base = (int32_t)(r * g.w + shift);
+        for (int64_t ow = lo; ow < hi; ++ow) {
+            const float v = xr[ow * sw + shift];
+            const bool take = pool_max_beats(v, best[ow]);
+            best[ow] = take ? v : best[ow];
+            arg[ow] = take ? base + (int32_t)(ow * sw) : arg[ow];
         }
-    }
+    });
 }
 
 // One output row of average pooling; y accumulates in place, then is divided.
@@ -89,15 +88,10 @@ void avg_row(const PoolGeom& g, const float* xp, int64_t oh, float* acc, bool co
     int64_t r0, r1;
     pool_window(oh, g.kh, g.sh, g.ph, g.h, &r0, &r1);
     std::fill(acc, acc + g.q, 0.0f);
-    for (int64_t r = r0; r < r1; ++r) {
+    for_window_taps(g, r0, r1, [&](int64_t r, int64_t shift, int64_t lo, int64_t hi) {
         const float* xr = xp + r * g.w;
-        for (int32_t k = 0; k < g.kw; ++k) {
-            int64_t lo, hi;
-            pool_outputs_at_offset(k, g.sw, g.pw, g.w, g.q, &lo, &hi);
-            const int64_t shift = (int64_t)k - g.pw;
-            for (int64_t ow = lo; ow < hi; ++ow) acc[ow] = kiln_fadd(acc[ow], xr[ow * sw + shift]);
-        }
-    }
+        for (int64_t ow = lo; ow < hi; ++ow) acc[ow] = kiln_fadd(acc[ow], xr[ow * sw + shift]);
+    });
     for (int64_t ow = 0; ow < g.q; ++ow) acc[ow] = kiln_fdiv(acc[ow], avg_pool_divisor(g, oh, ow, count_include_pad));
 }
 

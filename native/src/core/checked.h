@@ -1,0 +1,29 @@
+// Overflow-checked size arithmetic for validation: every element count, extent and byte size core hands a backend
+// is formed here, in int64, and a size that does not fit fails with the op, the tensor and its dims in the message.
+#pragma once
+
+#include <cstdint>
+#include <initializer_list>
+
+namespace kiln {
+
+// One named size of a tensor: {"n", n}. The name is what the message prints ("n=4").
+struct Dim {
+    const char* name;
+    int64_t value;
+};
+
+// The product of dims (each must be >= 0), or KILN_ERR_INVALID_ARGUMENT naming op, the tensor `what` and every dim.
+// `limit` caps the result below INT64_MAX where a backend needs headroom (byte sizes, a reserve of several tensors).
+int64_t checked_product(const char* op, const char* what, std::initializer_list<Dim> dims,
+                        int64_t limit = INT64_MAX);
+
+// Elements a strided run of `count` items spans: (count - 1) * stride + last, the extent of a matrix of `count` rows
+// with leading dimension `stride` whose last row has `last` elements, or of a batch of `count` matrices `stride`
+// apart, each `last` long. 0 when count or last is 0. Fails like checked_product, naming the three sizes.
+int64_t checked_span(const char* op, const char* what, Dim count, Dim stride, Dim last, int64_t limit = INT64_MAX);
+
+// n * sizeof(T) for an element count that fits int64, checked the same way: the bytes of a buffer of n elements.
+int64_t checked_bytes(const char* op, const char* what, int64_t n, int64_t elem_size);
+
+}  // namespace kiln

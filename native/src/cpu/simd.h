@@ -1,0 +1,105 @@
+// The CPU backend's vector traits, one set per ISA, for the kernel templates (gemm.h's MicroTile, conv2d_kernels.h's
+// tiles), and the one runtime check of which ISA this machine runs (isa(), cached).
+#pragma once
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+#if defined(__AVX2__) || defined(__AVX512F__)
+#include <immintrin.h>
+#endif
+
+namespace kiln::cpu {
+
+// The widest vector ISA a kernel set exists for: Avx2 means AVX2 with FMA; Avx512 means F, BW, VL and DQ.
+enum class Isa { Baseline, Avx2, Avx512 };
+
+// What this CPU and its OS support (CPUID plus the OS saving the wide registers), checked once: cpu_info.cpp.
+Isa isa();
+
+// Traits V of the kernel templates: V::reg, V::W (floats per register), zero(), load(p), store(p, r), bcast(p) (p[0]
+// in every lane), fma(a, b, c) = a * b + c, mul(a, b), add(a, b), load_partial(p, n) (lanes >= n zero, nothing read
+// there) and hsum(r). Each ISA's struct exists only in files compiled for that ISA (the -m flags of CMakeLists.txt
+// define __AVX2__ / __AVX512F__), and all have internal linkage: every instantiation is then distinct, so the linker
+// can never merge an AVX-512 copy of a template into the baseline path.
+namespace simd {
+namespace {
+
+#if defined(__SSE2__)
+// SSE2 is part of x86-64 itself, so this width is always safe; no FMA, hence mul + add.
+struct Baseline {
+    using reg = __m128;
+    static constexpr int W = 4;
+    static reg zero() { return _mm_setzero_ps(); }
+    static reg load(const float* p) { return _mm_loadu_ps(p); }
+    static void store(float* p, reg r) { _mm_storeu_ps(p, r); }
+    static reg bcast(const float* p) { return _mm_set1_ps(*p); }
+    static reg fma(reg a, reg b, reg c) { return _mm_add_ps(_mm_mul_ps(a, b), c); }
+    static reg mul(reg a, reg b) { return _mm_mul_ps(a, b); }
+    static reg add(reg a, reg b) { return _mm_add_ps(a, b); }
+    static reg load_partial(const float* p, int n) {
+        alignas(16) float t[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+        for (int i = 0; i < n; ++i) t[i] = p[i];
+        return _mm_load_ps(t);
+    }
+    static float hsum(reg r) {
+        alignas(16) float t[4];
+        _mm_store_ps(t, r);
+        return (t[0] + t[1]) + (t[2] + t[3]);
+    }
+};
+#else
+struct Baseline {
+    using reg = float;
+    static constexpr int W = 1;
+    static reg zero() { return 0.0f; }
+    static reg load(const float* p) { return *p; }
+    static void store(float* p, reg r) { *p = r; }
+    static reg bcast(const float* p) { return *p; }
+    static reg fma(reg a, reg b, reg c) { return a * b + c; }
+    static reg mul(reg a, reg b) { return a * b; }
+    static reg add(reg a, reg b) { return a + b; }
+    static reg load_partial(const float* p, int n) { return n > 0 ? *p : 0.0f; }
+    static float hsum(reg r) { return r; }
+};
+#endif
+
+#if defined(__AVX2__) && defined(__FMA__)
+struct Avx2 {
+    using reg = __m256;
+    static constexpr int W = 8;
+    static reg zero() { return _mm256_setzero_ps(); }
+    static reg load(const float* p) { return _mm256_loadu_ps(p); }
+    static void store(float* p, reg r) { _mm256_storeu_ps(p, r); }
+    static reg bcast(const float* p) { return _mm256_broadcast_ss(p); }
+    static reg fma(reg a, reg b, reg c) { return _mm256_fmadd_ps(a, b, c); }
+    static reg mul(reg a, reg b) { return _mm256_mul_ps(a, b); }
+    static reg add(reg a, reg b) { return _mm256_add_ps(a, b); }
+};
+#endif
+
+#if defined(__AVX512F__)
+struct Avx512 {
+    using reg = __m512;
+    static constexpr int W = 16;
+    static reg zero() { return _mm512_setzero_ps(); }
+    static reg load(const float* p) { return _mm512_loadu_ps(p); }
+    static void store(float* p, reg r) { _mm512_storeu_ps(p, r); }
+    static reg bcast(const float* p) { return _mm512_set1_ps(*p); }
+    static reg fma(reg a, reg b, reg c) { return _mm512_fmadd_ps(a, b, c); }
+    static reg mul(reg a, reg b) { return _mm512_mul_ps(a, b); }
+    static reg add(reg a, reg b) { return _mm512_add_ps(a, b); }
+    static reg load_partial(const float* p, int n) { return _mm512_maskz_loadu_ps((__mmask16)((1u << n) - 1), p); }
+    static float hsum(reg r) {  // once per tile and batch: a plain store beats GCC 12's noisy reduce intrinsic
+        alignas(64) float t[16];
+        _mm512_store_ps(t, r);
+        float s8[8];
+        for (int i = 0; i < 8; ++i) s8[i] = t[i] + t[i + 8];
+        return ((s8[0] + s8[4]) + (s8[1] + s8[5])) + ((s8[2] + s8[6]) + (s8[3] + s8[7]));
+    }
+};
+#endif
+
+}  // namespace
+}  // namespace simd
+}  // namespace kiln::cpu
