@@ -9,9 +9,11 @@ import dev.kiln.data.FashionMnist;
 import dev.kiln.models.Cnn;
 import dev.kiln.models.LstmClassifier;
 import dev.kiln.models.Mlp;
-import dev.kiln.models.Training;
-import dev.kiln.nn.Module;
+import dev.kiln.nn.Layer;
 import dev.kiln.optim.Adam;
+import dev.kiln.train.Classification;
+import dev.kiln.train.EpochStats;
+import dev.kiln.train.Trainer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -31,7 +33,7 @@ import java.util.function.BiFunction;
         + "accuracy and writes metrics.json into --out.")
 final class TrainCommand implements Callable<Integer> {
     /** The models `kiln train` knows; later architectures register here. */
-    static final Map<String, BiFunction<Device, Generator, Module>> MODELS = Map.of(
+    static final Map<String, BiFunction<Device, Generator, Layer>> MODELS = Map.of(
             "mlp", Mlp::fashionMnist,
             "cnn", Cnn::fashionMnist,
             "rnn", LstmClassifier::fashionMnist);
@@ -60,7 +62,7 @@ final class TrainCommand implements Callable<Integer> {
 
     @Override
     public Integer call() throws IOException {
-        BiFunction<Device, Generator, Module> factory = MODELS.get(model.toLowerCase(Locale.ROOT));
+        BiFunction<Device, Generator, Layer> factory = MODELS.get(model.toLowerCase(Locale.ROOT));
         if (factory == null) throw new IllegalArgumentException("unknown model '" + model + "'; known: " + String.join(", ", new ModelNames()));
         if (epochs < 1 || batch < 1 || !(lr > 0)) throw new IllegalArgumentException("--epochs and --batch must be >= 1 and --lr > 0");
         Device dev = Device.parse(device);
@@ -71,19 +73,20 @@ final class TrainCommand implements Callable<Integer> {
         List<String> epochLines = new ArrayList<>();
         double accuracy = 0, lastLoss = Double.NaN, trainSeconds = 0;
         long started = System.nanoTime();
-        try (Module net = factory.apply(dev, new Generator(seed));
+        try (Layer net = factory.apply(dev, new Generator(seed));
              Adam adam = new Adam(net.parameters(), lr)) {
             System.out.println(net + ", " + String.format(Locale.ROOT, "%,d", net.parameterCount()) + " parameters");
             BatchLoader loader = new BatchLoader(train, batch, true, seed, dev);
             Progress progress = new Progress(System.out, epochs, train.count());
+            Trainer trainer = new Trainer(net, adam).listener(progress);
             for (int e = 1; e <= epochs; e++) {
                 progress.startEpoch();
-                long t0 = System.nanoTime();
-                lastLoss = Training.trainEpoch(net, loader, adam, e, progress);
-                double seconds = (System.nanoTime() - t0) / 1e9;
+                EpochStats stats = trainer.epoch(e, loader, Classification.step(net));
+                lastLoss = stats.mean("loss");
+                double seconds = stats.seconds();
                 trainSeconds += seconds;
-                accuracy = Training.accuracy(net, test, 1000, dev);
-                progress.epochEnd(e, lastLoss, accuracy, seconds);
+                accuracy = Classification.accuracy(net, test, 1000, dev);
+                progress.evaluated(e, stats, "test accuracy", accuracy);
                 epochLines.add(String.format(Locale.ROOT,
                         "{\"epoch\": %d, \"train_loss\": %.6f, \"test_accuracy\": %.6f, \"seconds\": %.3f, \"samples_per_second\": %.1f}",
                         e, lastLoss, accuracy, seconds, train.count() / seconds));

@@ -7,7 +7,7 @@ import dev.kiln.nn.Activation;
 import dev.kiln.nn.Conv2d;
 import dev.kiln.nn.Flatten;
 import dev.kiln.nn.Linear;
-import dev.kiln.nn.Module;
+import dev.kiln.nn.Layer;
 import dev.kiln.nn.Pool2d;
 import dev.kiln.nn.Sequential;
 
@@ -15,7 +15,7 @@ import dev.kiln.nn.Sequential;
  * The classic small CNN for 28x28x1 images: Conv(32, 3x3) ReLU MaxPool(2), Conv(64, 3x3) ReLU MaxPool(2),
  * Flatten, Dense(128) ReLU, Dense(10). Shapes: 28 -> 26 -> 13 -> 11 -> 5, so the dense layer sees 64*5*5 = 1600.
  */
-public final class Cnn extends Module {
+public final class Cnn extends Layer {
     private final Sequential net;
 
     public Cnn(int classes, Device device, Generator g) {

@@ -6,17 +6,15 @@ import dev.kiln.Tensor;
 import dev.kiln.nn.Activation;
 import dev.kiln.nn.Linear;
 import dev.kiln.nn.Lstm;
-import dev.kiln.nn.Module;
+import dev.kiln.nn.Layer;
 import dev.kiln.nn.Sequential;
 import dev.kiln.ops.Ops;
-
-import java.util.List;
 
 /**
  * The row-wise sequence classifier: an image read as T rows of F pixels (28 x 28 for Fashion-MNIST), an LSTM(64),
  * the last step's hidden state into Dense(128) ReLU, Dense(classes).
  */
-public final class LstmClassifier extends Module {
+public final class LstmClassifier extends Layer {
     private final Lstm lstm;
     private final Sequential head;
     private final int steps;
@@ -41,8 +39,7 @@ public final class LstmClassifier extends Module {
             throw new IllegalArgumentException("LstmClassifier: input must hold (N, " + steps + ", " + features + ") values, got " + x);
         }
         Tensor seq = Ops.reshape(x, -1, steps, features);
-        List<Tensor> last = lstm.run(seq, null, null).hN();
-        return head.forward(last.get(last.size() - 1));
+        return head.forward(lstm.forward(seq).lastHidden());
     }
 
     @Override

@@ -5,12 +5,12 @@ import dev.kiln.Generator;
 import dev.kiln.Tensor;
 import dev.kiln.nn.Activation;
 import dev.kiln.nn.Linear;
-import dev.kiln.nn.Module;
+import dev.kiln.nn.Layer;
 import dev.kiln.nn.Sequential;
 import dev.kiln.ops.Ops;
 
 /** A multilayer perceptron for flattened images: in -> hidden (ReLU) -> classes logits (784-256-10 by default). */
-public final class Mlp extends Module {
+public final class Mlp extends Layer {
     private final Sequential net;
 
     public Mlp(int in, int hidden, int classes, Device device, Generator g) {

@@ -4,7 +4,7 @@ import dev.kiln.Tensor;
 import dev.kiln.ops.Ops;
 
 /** Parameter-free activation layers, for use in {@link Sequential}. */
-public final class Activation extends Module {
+public final class Activation extends Layer {
     private final String name;
     private final java.util.function.UnaryOperator<Tensor> fn;
 

@@ -1,7 +1,6 @@
 package dev.kiln.nn;
 
 import dev.kiln.Device;
-import dev.kiln.Scope;
 import dev.kiln.Tensor;
 import dev.kiln.ops.Ops;
 
@@ -9,9 +8,10 @@ import dev.kiln.ops.Ops;
  * Batch normalization per channel of (N, C, H, W) (or (N, C)): batch statistics in training, running statistics
  * (momentum 0.1, unbiased variance, as PyTorch) in evaluation; learnable scale (1) and shift (0). Gradients flow in
  * both modes: in evaluation the running statistics are constants, so a frozen-statistics fine-tune still trains the
- * scale and shift and passes gradients to earlier layers.
+ * scale and shift and passes gradients to earlier layers. The running statistics are buffers ("running_mean",
+ * "running_var"): saved in the state dict, never trained.
  */
-public final class BatchNorm2d extends Module {
+public final class BatchNorm2d extends Layer {
     private final Tensor gamma;
     private final Tensor beta;
     private final Tensor runningMean;
@@ -28,8 +28,8 @@ public final class BatchNorm2d extends Module {
         this.eps = eps;
         gamma = registerParameter("weight", () -> Tensor.ones(device, channels));
         beta = registerParameter("bias", () -> Tensor.zeros(device, channels));
-        runningMean = Scope.detached(() -> Tensor.zeros(device, channels));
-        runningVar = Scope.detached(() -> Tensor.ones(device, channels));
+        runningMean = registerBuffer("running_mean", () -> Tensor.zeros(device, channels));
+        runningVar = registerBuffer("running_var", () -> Tensor.ones(device, channels));
     }
 
     public Tensor runningMean() {
@@ -43,13 +43,6 @@ public final class BatchNorm2d extends Module {
     @Override
     public Tensor forward(Tensor x) {
         return Ops.batchNorm(x, gamma, beta, runningMean, runningVar, isTraining(), momentum, eps);
-    }
-
-    @Override
-    public void close() {
-        super.close();
-        runningMean.close();
-        runningVar.close();
     }
 
     @Override

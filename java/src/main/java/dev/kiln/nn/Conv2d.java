@@ -9,7 +9,7 @@ import dev.kiln.ops.Ops;
  * 2-D convolution layer over (N, C, H, W): weight (K, C, R, S) and optional bias (K), initialized as PyTorch does
  * by default (uniform in +-1/sqrt(C R S)).
  */
-public final class Conv2d extends Module {
+public final class Conv2d extends Layer {
     private final Tensor weight;
     private final Tensor bias;
     private final int[] stride;

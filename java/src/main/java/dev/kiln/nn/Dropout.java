@@ -5,7 +5,7 @@ import dev.kiln.Tensor;
 import dev.kiln.ops.Ops;
 
 /** Dropout with probability p in training mode, the identity in eval mode; masks come from a Philox generator. */
-public final class Dropout extends Module {
+public final class Dropout extends Layer {
     private final float p;
     private final Generator generator;
 

@@ -9,7 +9,7 @@ import dev.kiln.ops.Ops;
  * y = x W^T + b with W (out, in) and b (out). Initialized as PyTorch does by default (uniform in +-1/sqrt(in) for
  * both), so training recipes carry over.
  */
-public final class Linear extends Module {
+public final class Linear extends Layer {
     private final Tensor weight;
     private final Tensor bias;
     private final int in;

@@ -15,10 +15,6 @@ import java.util.List;
  * bias per layer (PyTorch's two biases add up to it).
  */
 public final class Lstm extends Module {
-    /** The output sequence of the last layer and the final states of every layer (first layer first). */
-    public record Result(Tensor output, List<Tensor> hN, List<Tensor> cN) {
-    }
-
     private final int inputSize;
     private final int hidden;
     private final int layers;
@@ -54,17 +50,21 @@ public final class Lstm extends Module {
         return hidden;
     }
 
-    /** The output sequence (N, T, H) of the last layer, from zero initial states. */
-    @Override
-    public Tensor forward(Tensor x) {
-        return run(x, null, null).output();
+    /** Runs every layer from zero initial states: x is (N, T, F); the output sequence is (N, T, H). */
+    public LstmOutput forward(Tensor x) {
+        return forward(x, null, null);
     }
 
-    /** Runs every layer; h0/c0 hold one (N, H) tensor per layer, or are null for zeros. */
-    public Result run(Tensor x, List<Tensor> h0, List<Tensor> c0) {
-        if (x.rank() != 3 || x.dim(2) != inputSize) {
+    /**
+     * Runs every layer; h0 and c0 hold one (N, H) tensor per layer (first layer first), or are null for zeros. The
+     * result holds the last layer's output sequence (N, T, H) and every layer's final states.
+     */
+    public LstmOutput forward(Tensor x, List<Tensor> h0, List<Tensor> c0) {
+        if (x == null || x.rank() != 3 || x.dim(2) != inputSize) {
             throw new IllegalArgumentException("Lstm(" + inputSize + " -> " + hidden + "): input must be (N, T, " + inputSize + "), got " + x);
         }
+        checkStates("h0", h0);
+        checkStates("c0", c0);
         List<Tensor> hs = new ArrayList<>(), cs = new ArrayList<>();
         Tensor h = x;
         for (int l = 0; l < layers; l++) {
@@ -72,10 +72,17 @@ public final class Lstm extends Module {
             Tensor[] w = weights.get(l);
             LstmOutput out = Ops.lstm(h, h0 == null ? null : h0.get(l), c0 == null ? null : c0.get(l), w[0], w[1], w[2]);
             h = out.output();
-            hs.add(out.hN());
-            cs.add(out.cN());
+            hs.add(out.hN().get(0));
+            cs.add(out.cN().get(0));
         }
-        return new Result(h, hs, cs);
+        return new LstmOutput(h, hs, cs);
+    }
+
+    private void checkStates(String name, List<Tensor> states) {
+        if (states != null && states.size() != layers) {
+            throw new IllegalArgumentException(this + ": " + name + " must hold one (N, " + hidden + ") tensor per layer ("
+                    + layers + "), got " + states.size());
+        }
     }
 
     @Override

@@ -11,44 +11,90 @@ import java.util.Map;
 import java.util.function.Supplier;
 
 /**
- * A layer or a model: owns parameters (leaf tensors that require grad) and child modules, has a train/eval mode,
- * and maps an input tensor to an output. Parameters live outside any {@link Scope} and are freed by {@link #close()}.
+ * A layer or a model: owns parameters (leaf tensors that require grad), buffers (state that is saved but not
+ * trained, such as batch norm's running statistics) and child modules, and has a train/eval mode. Parameters and
+ * buffers live outside any {@link Scope} and are freed by {@link #close()}.
+ *
+ * <p>A module's forward is not fixed here, so modules take and return what they need: {@link Layer} is the common
+ * one-tensor-in, one-tensor-out case; {@link Lstm} takes an input and initial states and returns an
+ * {@link dev.kiln.ops.LstmOutput}; an encoder may return a record of several tensors.
  */
 public abstract class Module implements AutoCloseable {
     private final Map<String, Tensor> parameters = new LinkedHashMap<>();
+    private final Map<String, Tensor> buffers = new LinkedHashMap<>();
     private final Map<String, Module> children = new LinkedHashMap<>();
     private boolean training = true;
 
-    public abstract Tensor forward(Tensor x);
-
     /** Creates a parameter with {@code init} (outside the current scope), marks it as requiring grad, registers it. */
     protected final Tensor registerParameter(String name, Supplier<Tensor> init) {
-        if (parameters.containsKey(name) || children.containsKey(name)) {
-            throw new IllegalArgumentException(getClass().getSimpleName() + ": duplicate name '" + name + "'");
-        }
+        checkNewName(name);
         Tensor t = Scope.detached(init).requiresGrad();
         parameters.put(name, t);
         return t;
     }
 
+    /** Creates a buffer with {@code init} (outside the current scope): saved in the state dict, never trained. */
+    protected final Tensor registerBuffer(String name, Supplier<Tensor> init) {
+        checkNewName(name);
+        Tensor t = Scope.detached(init);
+        buffers.put(name, t);
+        return t;
+    }
+
     protected final <M extends Module> M registerModule(String name, M module) {
-        if (parameters.containsKey(name) || children.containsKey(name)) {
-            throw new IllegalArgumentException(getClass().getSimpleName() + ": duplicate name '" + name + "'");
-        }
+        checkNewName(name);
+        if (module == null) throw new IllegalArgumentException(getClass().getSimpleName() + ": module '" + name + "' is null");
         children.put(name, module);
         return module;
+    }
+
+    private void checkNewName(String name) {
+        if (name == null || name.isEmpty() || name.contains(".")) {
+            throw new IllegalArgumentException(getClass().getSimpleName() + ": names must be non-empty and without '.', got '" + name + "'");
+        }
+        if (parameters.containsKey(name) || buffers.containsKey(name) || children.containsKey(name)) {
+            throw new IllegalArgumentException(getClass().getSimpleName() + ": duplicate name '" + name + "'");
+        }
     }
 
     /** Every parameter of this module and its children, keyed by dotted path ("0.weight", "fc1.bias"). */
     public final Map<String, Tensor> namedParameters() {
         Map<String, Tensor> out = new LinkedHashMap<>();
-        collect("", out);
+        collect("", out, true, false);
         return Collections.unmodifiableMap(out);
     }
 
-    private void collect(String prefix, Map<String, Tensor> out) {
-        parameters.forEach((name, t) -> out.put(prefix + name, t));
-        children.forEach((name, m) -> m.collect(prefix + name + ".", out));
+    /** Every buffer of this module and its children, keyed by dotted path ("1.running_mean"). */
+    public final Map<String, Tensor> namedBuffers() {
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        collect("", out, false, true);
+        return Collections.unmodifiableMap(out);
+    }
+
+    /**
+     * The module's whole state: every parameter and buffer by dotted path, each module's parameters then its buffers,
+     * then its children in registration order (PyTorch's order and names). The tensors are the live ones, not
+     * copies: save them, or copy them, before training on.
+     */
+    public final Map<String, Tensor> stateDict() {
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        collect("", out, true, true);
+        return Collections.unmodifiableMap(out);
+    }
+
+    private void collect(String prefix, Map<String, Tensor> out, boolean params, boolean bufs) {
+        if (params) parameters.forEach((name, t) -> out.put(prefix + name, t));
+        if (bufs) buffers.forEach((name, t) -> out.put(prefix + name, t));
+        children.forEach((name, m) -> m.collect(prefix + name + ".", out, params, bufs));
+    }
+
+    /**
+     * Copies {@code state} into this module's parameters and buffers (from any device). Every name must match and
+     * every shape and dtype agree; otherwise nothing is copied and the exception lists every missing, unexpected and
+     * mismatched entry.
+     */
+    public final void loadStateDict(Map<String, Tensor> state) {
+        StateDicts.load(getClass().getSimpleName(), stateDict(), state);
     }
 
     public final List<Tensor> parameters() {
@@ -85,10 +131,11 @@ public abstract class Module implements AutoCloseable {
         for (Tensor t : namedParameters().values()) t.zeroGrad();
     }
 
-    /** Frees every parameter (and its gradient) of this module and its children. */
+    /** Frees every parameter (and its gradient) and buffer of this module and its children. */
     @Override
     public void close() {
         for (Tensor t : parameters.values()) t.close();
+        for (Tensor t : buffers.values()) t.close();
         for (Module m : children.values()) m.close();
     }
 

@@ -4,7 +4,7 @@ import dev.kiln.Tensor;
 import dev.kiln.ops.Ops;
 
 /** Max or average pooling over (N, C, H, W) with a square window. */
-public final class Pool2d extends Module {
+public final class Pool2d extends Layer {
     private final boolean max;
     private final int kernel;
     private final int stride;

@@ -4,23 +4,23 @@ import dev.kiln.Tensor;
 
 import java.util.List;
 
-/** Modules applied one after another; their parameters are named by position ("0.weight"). */
-public final class Sequential extends Module {
-    private final List<Module> layers;
+/** Layers applied one after another; their parameters are named by position ("0.weight"). */
+public final class Sequential extends Layer {
+    private final List<Layer> layers;
 
-    public Sequential(Module... layers) {
+    public Sequential(Layer... layers) {
         this.layers = List.of(layers);
         for (int i = 0; i < layers.length; i++) registerModule(Integer.toString(i), layers[i]);
     }
 
-    public List<Module> layers() {
+    public List<Layer> layers() {
         return layers;
     }
 
     @Override
     public Tensor forward(Tensor x) {
         Tensor h = x;
-        for (Module m : layers) h = m.forward(h);
+        for (Layer m : layers) h = m.forward(h);
         return h;
     }
 

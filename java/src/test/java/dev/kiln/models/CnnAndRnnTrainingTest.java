@@ -5,8 +5,10 @@ import dev.kiln.Generator;
 import dev.kiln.data.BatchLoader;
 import dev.kiln.data.Dataset;
 import dev.kiln.data.FashionMnist;
-import dev.kiln.nn.Module;
+import dev.kiln.nn.Layer;
 import dev.kiln.optim.Adam;
+import dev.kiln.train.Classification;
+import dev.kiln.train.Trainer;
 import org.junit.jupiter.api.Test;
 
 import java.util.function.BiFunction;
@@ -19,18 +21,19 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * deterministic for a given thread count; the RNN bar sits half a point under 84% for other thread counts.
  */
 class CnnAndRnnTrainingTest {
-    private static double threeEpochs(String name, BiFunction<Device, Generator, Module> factory) {
+    private static double threeEpochs(String name, BiFunction<Device, Generator, Layer> factory) {
         MlpTrainingTest.requireData();
         Dataset train = FashionMnist.load(FashionMnist.Split.TRAIN);
         Dataset test = FashionMnist.load(FashionMnist.Split.TEST);
         Device cpu = Device.cpu();
-        try (Module model = factory.apply(cpu, new Generator(42)); Adam adam = new Adam(model.parameters(), 1e-3f)) {
+        try (Layer model = factory.apply(cpu, new Generator(42)); Adam adam = new Adam(model.parameters(), 1e-3f)) {
             long t0 = System.nanoTime();
             BatchLoader loader = new BatchLoader(train, 64, true, 42, cpu);
+            Trainer trainer = new Trainer(model, adam);
             double loss = 0;
-            for (int epoch = 1; epoch <= 3; epoch++) loss = Training.trainEpoch(model, loader, adam, epoch, null);
+            for (int epoch = 1; epoch <= 3; epoch++) loss = trainer.epoch(epoch, loader, Classification.step(model)).mean("loss");
             double seconds = (System.nanoTime() - t0) / 1e9;
-            double accuracy = Training.accuracy(model, test, 1000, cpu);
+            double accuracy = Classification.accuracy(model, test, 1000, cpu);
             System.out.printf("[kiln] %s 3 epochs on cpu: train loss %.4f, test accuracy %.2f%%, %.1fs (%.0f samples/s)%n",
                     name, loss, 100 * accuracy, seconds, 180_000 / seconds);
             return accuracy;

@@ -6,6 +6,8 @@ import dev.kiln.data.BatchLoader;
 import dev.kiln.data.Dataset;
 import dev.kiln.data.FashionMnist;
 import dev.kiln.optim.Adam;
+import dev.kiln.train.Classification;
+import dev.kiln.train.Trainer;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
@@ -35,10 +37,11 @@ class MlpTrainingTest {
         try (Mlp mlp = Mlp.fashionMnist(cpu, new Generator(42)); Adam adam = new Adam(mlp.parameters(), 1e-3f)) {
             BatchLoader loader = new BatchLoader(train, 64, true, 42, cpu);
             long t0 = System.nanoTime();
+            Trainer trainer = new Trainer(mlp, adam);
             double loss = 0;
-            for (int epoch = 1; epoch <= 2; epoch++) loss = Training.trainEpoch(mlp, loader, adam, epoch, null);
+            for (int epoch = 1; epoch <= 2; epoch++) loss = trainer.epoch(epoch, loader, Classification.step(mlp)).mean("loss");
             double seconds = (System.nanoTime() - t0) / 1e9;
-            double accuracy = Training.accuracy(mlp, test, 1000, cpu);
+            double accuracy = Classification.accuracy(mlp, test, 1000, cpu);
             System.out.printf("[kiln] MLP 2 epochs on cpu: train loss %.4f, test accuracy %.2f%%, %.1fs (%.0f samples/s)%n",
                     loss, 100 * accuracy, seconds, 120_000 / seconds);
             assertTrue(accuracy >= 0.84, "test accuracy " + accuracy);

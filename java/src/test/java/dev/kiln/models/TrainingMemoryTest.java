@@ -7,6 +7,8 @@ import dev.kiln.data.BatchLoader;
 import dev.kiln.data.Dataset;
 import dev.kiln.ops.Autograd;
 import dev.kiln.optim.Adam;
+import dev.kiln.train.Classification;
+import dev.kiln.train.Trainer;
 import org.junit.jupiter.api.Test;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -25,10 +27,11 @@ class TrainingMemoryTest {
         Device cpu = Device.cpu();
         try (Mlp mlp = Mlp.fashionMnist(cpu, new Generator(1)); Adam adam = new Adam(mlp.parameters(), 1e-3f)) {
             BatchLoader loader = new BatchLoader(data, 64, true, 1, cpu);
-            Training.trainEpoch(mlp, loader, adam, 1, null);
+            Trainer trainer = new Trainer(mlp, adam);
+            trainer.epoch(1, loader, Classification.step(mlp));
             MemoryStats after1 = cpu.memoryStats();
-            for (int epoch = 2; epoch <= 4; epoch++) Training.trainEpoch(mlp, loader, adam, epoch, null);
-            Training.accuracy(mlp, data, 100, cpu);
+            for (int epoch = 2; epoch <= 4; epoch++) trainer.epoch(epoch, loader, Classification.step(mlp));
+            Classification.accuracy(mlp, data, 100, cpu);
             MemoryStats after4 = cpu.memoryStats();
             assertEquals(after1.liveAllocations(), after4.liveAllocations(), "live allocations");
             assertEquals(after1.bytesInUse(), after4.bytesInUse(), "bytes in use");

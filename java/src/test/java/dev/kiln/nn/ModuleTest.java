@@ -6,12 +6,15 @@ import dev.kiln.Scope;
 import dev.kiln.Tensor;
 import org.junit.jupiter.api.Test;
 
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -39,6 +42,56 @@ class ModuleTest {
             }
         }
         for (Tensor p : net.parameters()) assertTrue(p.isClosed());
+    }
+
+    @Test
+    void stateDictNamesParametersThenBuffersInPyTorchOrder() {
+        try (Sequential net = new Sequential(new Linear(3, 4, Device.cpu(), new Generator(1)), new BatchNorm2d(4, Device.cpu()),
+                Activation.relu())) {
+            assertEquals(List.of("0.weight", "0.bias", "1.weight", "1.bias", "1.running_mean", "1.running_var"),
+                    List.copyOf(net.stateDict().keySet()));
+            assertEquals(List.of("1.running_mean", "1.running_var"), List.copyOf(net.namedBuffers().keySet()));
+            assertEquals(4, net.parameters().size(), "buffers are not parameters");
+            assertFalse(net.namedBuffers().get("1.running_var").isRequiresGrad());
+        }
+    }
+
+    @Test
+    void loadStateDictCopiesEveryParameterAndBuffer() {
+        try (Sequential a = bnNet(11); Sequential b = bnNet(12); Scope s = Scope.open()) {
+            Tensor x = Tensor.randn(new Generator(3), Device.cpu(), 8, 3);
+            a.forward(x);  // training mode: updates a's running statistics, so the buffers differ from b's
+            a.eval();
+            b.eval();
+            float[] expected = a.forward(x).toFloatArray();
+            assertFalse(java.util.Arrays.equals(expected, b.forward(x).toFloatArray()));
+            b.loadStateDict(a.stateDict());
+            assertArrayEquals(expected, b.forward(x).toFloatArray());
+            for (String name : a.stateDict().keySet()) {
+                assertArrayEquals(a.stateDict().get(name).toFloatArray(), b.stateDict().get(name).toFloatArray(), name);
+                assertNotSame(a.stateDict().get(name), b.stateDict().get(name));
+            }
+        }
+    }
+
+    @Test
+    void loadStateDictRefusesMismatchesAndLoadsNothing() {
+        try (Sequential a = bnNet(21); Sequential b = bnNet(22); Linear other = new Linear(3, 5, Device.cpu(), new Generator(4))) {
+            float[] before = b.stateDict().get("0.weight").toFloatArray();
+            Map<String, Tensor> state = new LinkedHashMap<>(a.stateDict());
+            state.remove("1.running_var");
+            state.put("2.weight", a.stateDict().get("0.bias"));
+            state.put("0.bias", other.bias());
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> b.loadStateDict(state));
+            String m = e.getMessage();
+            assertTrue(m.contains("missing '1.running_var'") && m.contains("unexpected '2.weight'") && m.contains("'0.bias'")
+                    && m.contains("(5,)") && m.contains("nothing was loaded"), m);
+            assertArrayEquals(before, b.stateDict().get("0.weight").toFloatArray(), "a refused load changes nothing");
+        }
+    }
+
+    private static Sequential bnNet(long seed) {
+        return new Sequential(new Linear(3, 4, Device.cpu(), new Generator(seed)), new BatchNorm2d(4, Device.cpu()));
     }
 
     @Test

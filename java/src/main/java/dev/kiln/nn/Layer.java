@@ -1,0 +1,8 @@
+package dev.kiln.nn;
+
+import dev.kiln.Tensor;
+
+/** A module that maps one tensor to one tensor: what {@link Sequential} chains and most layers and models are. */
+public abstract class Layer extends Module {
+    public abstract Tensor forward(Tensor x);
+}

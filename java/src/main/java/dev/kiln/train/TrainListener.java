@@ -1,0 +1,15 @@
+package dev.kiln.train;
+
+import java.util.Map;
+
+/** Told about training progress (the CLI's progress bar is one). */
+public interface TrainListener {
+    /**
+     * After every step. {@code means} holds each logged metric's mean over the epoch so far, refreshed every
+     * {@link Trainer#READ_INTERVAL} steps and at the epoch's end (NaN before the first read).
+     */
+    void step(int epoch, int batch, int batches, long samples, Map<String, Double> means);
+
+    default void epochEnd(EpochStats stats) {
+    }
+}

@@ -1,0 +1,89 @@
+package dev.kiln.train;
+
+import dev.kiln.Device;
+import dev.kiln.Generator;
+import dev.kiln.Tensor;
+import dev.kiln.nn.Linear;
+import dev.kiln.ops.Ops;
+import dev.kiln.optim.Sgd;
+import org.junit.jupiter.api.Test;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.stream.IntStream;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The general training loop: metrics, several optimizers in one step (the GAN's shape), and its refusals. */
+class TrainerTest {
+    private static final Device CPU = Device.cpu();
+
+    @Test
+    void metricsAreEpochMeansOfWhatTheStepLogged() {
+        try (Linear model = new Linear(1, 1, CPU, new Generator(1)); Sgd sgd = new Sgd(model.parameters(), 0.1f)) {
+            List<Double> seen = new ArrayList<>();
+            List<Integer> batches = IntStream.rangeClosed(1, 45).boxed().toList();  // not a multiple of READ_INTERVAL
+            Trainer trainer = new Trainer(model, sgd).listener((epoch, batch, count, samples, means) -> {
+                if (batch == count) seen.add(means.get("b"));
+            });
+            EpochStats stats = trainer.epoch(3, batches.iterator(), batches.size(), i -> 2, (i, step) -> {
+                step.log("a", Tensor.scalar(CPU, i));
+                step.log("b", Tensor.scalar(CPU, i * i));
+            });
+            assertEquals(List.of("a", "b"), List.copyOf(stats.means().keySet()), "metrics keep the order they were logged in");
+            assertEquals(23.0, stats.mean("a"), 1e-9);                     // (1 + ... + 45) / 45
+            assertEquals(45 * 46 * 91 / 6.0 / 45, stats.mean("b"), 1e-4);  // sum of squares / 45
+            assertEquals(List.of(stats.mean("b")), seen, "the listener sees the final means at the last step");
+            assertEquals(90, stats.samples());
+            assertEquals(3, stats.epoch());
+            assertThrows(IllegalArgumentException.class, () -> stats.mean("c"));
+        }
+    }
+
+    /**
+     * A GAN step with SGD on scalars, checked by hand: x = 1, G(x) = g x, D(z) = d z. The discriminator step
+     * minimizes D(x) (so dd = x = 1), the generator step minimizes D(G(x)) = d' g with the updated d' (so dg = d').
+     */
+    @Test
+    void oneStepAlternatesTwoOptimizers() {
+        try (Linear g = new Linear(1, 1, false, CPU, new Generator(1)); Linear d = new Linear(1, 1, false, CPU, new Generator(2));
+             Sgd optG = new Sgd(g.parameters(), 0.1f); Sgd optD = new Sgd(d.parameters(), 0.25f)) {
+            float g0 = g.weight().item(), d0 = d.weight().item();
+            Trainer trainer = new Trainer(List.of(g, d), List.of(optG, optD));
+            trainer.epoch(1, List.of(1f).iterator(), 1, v -> 1, (v, step) -> {
+                Tensor x = Tensor.full(CPU, v, 1, 1);
+                Tensor lossD = Ops.sum(d.forward(x));
+                step.minimize(lossD, optD);
+                Tensor lossG = Ops.sum(d.forward(g.forward(x)));
+                step.minimize(lossG, optG);
+                step.log("d_loss", lossD);
+                step.log("g_loss", lossG);
+            });
+            float d1 = d0 - 0.25f * 1f;
+            assertEquals(d1, d.weight().item(), 1e-7f, "D took one step of its own loss only");
+            assertEquals(g0 - 0.1f * d1, g.weight().item(), 1e-7f, "G stepped through the updated D");
+            assertEquals(g0, d.weight().grad().item(), 1e-7f, "G's loss reached D's gradient, but D was not stepped again");
+        }
+    }
+
+    @Test
+    void refusesForeignOptimizersAmbiguousCallsAndDivergence() {
+        try (Linear a = new Linear(1, 1, CPU, new Generator(1)); Linear b = new Linear(1, 1, CPU, new Generator(2));
+             Sgd optA = new Sgd(a.parameters(), 0.1f); Sgd optB = new Sgd(b.parameters(), 0.1f)) {
+            Trainer one = new Trainer(a, optA);
+            IllegalArgumentException foreign = assertThrows(IllegalArgumentException.class, () -> one.epoch(1,
+                    List.of(1).iterator(), 1, i -> 1, (i, step) -> step.minimize(Ops.sum(a.forward(Tensor.ones(1, 1))), optB)));
+            assertTrue(foreign.getMessage().contains("not one of this trainer's"), foreign.getMessage());
+            Trainer two = new Trainer(List.of(a, b), List.of(optA, optB));
+            IllegalStateException ambiguous = assertThrows(IllegalStateException.class, () -> two.epoch(1,
+                    List.of(1).iterator(), 1, i -> 1, (i, step) -> step.minimize(Ops.sum(a.forward(Tensor.ones(1, 1))))));
+            assertTrue(ambiguous.getMessage().contains("2 optimizers"), ambiguous.getMessage());
+            IllegalStateException diverged = assertThrows(IllegalStateException.class, () -> one.epoch(4,
+                    List.of(1, 2).iterator(), 2, i -> 1, (i, step) -> step.log("loss", Tensor.scalar(CPU, i == 2 ? Float.NaN : 1f))));
+            assertTrue(diverged.getMessage().contains("diverged") && diverged.getMessage().contains("loss"), diverged.getMessage());
+            assertThrows(IllegalArgumentException.class, () -> new Trainer(List.of(a), List.of()));
+        }
+    }
+}
