@@ -4,6 +4,8 @@ import dev.kiln.Tensor;
 import dev.kiln.internal.LstmDesc;
 import dev.kiln.internal.LstmNative;
 
+import java.util.List;
+
 /** One batch-first LSTM layer as a single fused op: the whole sequence forward, full BPTT backward. */
 final class LstmOps {
     /** The reserve's last dimension: 2^20 floats, so the row count fits in int for any reserve up to 8 PiB. */
@@ -44,7 +46,7 @@ final class LstmOps {
             LstmNative.backward(desc, x, h0, c0, wIh, wHh, reserve, dy, g[1], g[2], dx, dh0, dc0, dwIh, dwHh, db);
             return new Tensor[] {dx, dh0, dc0, dwIh, dwHh, db};
         }, x, h0, c0, wIh, wHh, bias);
-        return new LstmOutput(y, hN, cN);
+        return new LstmOutput(y, List.of(hN), List.of(cN));
     }
 
     /**

@@ -60,7 +60,7 @@ class LstmGradTest {
         GradCheck.check("lstm", in, shapes, new boolean[] {true, initial, initial, true, true, true},
                 ts -> {
                     LstmOutput o = Ops.lstm(ts[0], initial ? ts[1] : null, initial ? ts[2] : null, ts[3], ts[4], ts[5]);
-                    Tensor flatY = Ops.reshape(o.output(), -1), flatH = Ops.reshape(o.hN(), -1), flatC = Ops.reshape(o.cN(), -1);
+                    Tensor flatY = Ops.reshape(o.output(), -1), flatH = Ops.reshape(o.hN().get(0), -1), flatC = Ops.reshape(o.cN().get(0), -1);
                     return concat(flatY, flatH, flatC);
                 },
                 x -> lstmRef(x[0], initial ? x[1] : null, initial ? x[2] : null, x[3], x[4], x[5], n, t, f, h, true),
