@@ -47,9 +47,10 @@ inline const char* glue_file(const char* path) {
     return path;
 }
 
-// Adds one natives table for `java_class` ("dev/kiln/internal/Conv2dNative"); JNI_OnLoad registers every table added
-// so, one method at a time, and fails the load naming the class, method and glue file when Java lacks one, or declares a
-// native that no table registers. Call it through KILN_JNI_REGISTER, at namespace scope, once per binding class.
+// Adds one natives table for `java_class` ("dev/kiln/internal/Conv2dNative") to the registry. JNI_OnLoad registers
+// each table one method at a time and fails the load, naming the class, the method and the glue file, when Java lacks a
+// method of the table or declares a native the table lacks. Call it through KILN_JNI_REGISTER, at namespace scope, once
+// per binding class.
 bool add_natives(const char* java_class, const char* source_file, const JNINativeMethod* methods, size_t count);
 
 // One row of a natives table: the Java name, the JNI signature and the glue function, whose parameter types must
