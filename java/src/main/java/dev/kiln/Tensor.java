@@ -270,6 +270,11 @@ public final class Tensor implements AutoCloseable {
         return Ops.reshape(this, newShape);
     }
 
+    /** The same memory, cut from the autograd graph (see {@link Ops#detach}). */
+    public Tensor detach() {
+        return Ops.detach(this);
+    }
+
     /** (N, ...) to (N, rest). */
     public Tensor flatten() {
         return Ops.flatten(this);

@@ -3,7 +3,6 @@ package dev.kiln.cli;
 import dev.kiln.Device;
 import dev.kiln.DeviceInfo;
 import dev.kiln.Kiln;
-import dev.kiln.internal.NativeLoader;
 import picocli.CommandLine.Command;
 
 import java.util.concurrent.Callable;
@@ -14,7 +13,7 @@ final class InfoCommand implements Callable<Integer> {
     @Override
     public Integer call() {
         System.out.println("build:   " + Kiln.buildInfo());
-        System.out.println("library: " + NativeLoader.loadedFrom());
+        System.out.println("library: " + Kiln.nativeLibraryPath());
         DeviceInfo cpu = Device.cpu().info();
         System.out.printf("cpu:     %s, %d threads, %.1f GiB (%.1f GiB available)%n", cpu.name(), cpu.computeUnits(),
                 gib(cpu.totalMemory()), gib(cpu.freeMemory()));

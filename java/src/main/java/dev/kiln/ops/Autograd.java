@@ -12,8 +12,10 @@ import java.util.Map;
  * Reverse-mode autograd over a per-thread tape. Ops record a {@link Node} when grad mode is on and one of their
  * inputs is tracked (a leaf that {@link Tensor#requiresGrad() requires grad}, or the output of a recorded op).
  * {@link Tensor#backward()} walks the tape newest first, hands each node the gradient of its output, and adds what
- * reaches a leaf into that leaf's {@link Tensor#grad()} buffer. The tape is released by backward and truncated
- * when the {@link Scope} it was recorded in closes, so no graph outlives its training step.
+ * reaches a leaf into that leaf's {@link Tensor#grad()} buffer. Backward releases the nodes it walked (root's graph);
+ * nodes it did not reach, such as a generator's forward that a detached discriminator step never touched, stay for
+ * their own backward. Every node is dropped when the {@link Scope} it was recorded in closes, so no graph outlives
+ * its training step.
  */
 public final class Autograd {
     /** Computes input gradients from the output gradient; an entry may be null where no gradient is needed. */
@@ -28,8 +30,8 @@ public final class Autograd {
         Tensor[] apply(Tensor[] gradOutputs);
     }
 
-    /** One recorded op: its outputs, its inputs and how to send gradients back through it. */
-    record Node(String op, Tensor[] outputs, Tensor[] inputs, MultiBackward backward) {
+    /** One recorded op: its outputs, its inputs and how to send gradients back through it; seq orders the tape. */
+    record Node(long seq, String op, Tensor[] outputs, Tensor[] inputs, MultiBackward backward) {
     }
 
     private static final class Tape {
@@ -37,11 +39,33 @@ public final class Autograd {
         final IdentityHashMap<Tensor, Node> producers = new IdentityHashMap<>();
         Scope hooked;
         int noGradDepth;
+        long nextSeq;
 
         void truncate(int size) {
             while (nodes.size() > size) {
                 for (Tensor out : nodes.remove(nodes.size() - 1).outputs()) producers.remove(out);
             }
+        }
+
+        /** Drops every node recorded at or after sequence number {@code seq} (a closing scope's nodes). */
+        void truncateFrom(long seq) {
+            int size = nodes.size();
+            while (size > 0 && nodes.get(size - 1).seq() >= seq) size--;
+            truncate(size);
+        }
+
+        /** Drops the nodes marked in {@code spent} (indices into {@code nodes}), keeping the order of the others. */
+        void release(boolean[] spent) {
+            int kept = 0;
+            for (int i = 0; i < nodes.size(); i++) {
+                Node node = nodes.get(i);
+                if (i < spent.length && spent[i]) {
+                    for (Tensor out : node.outputs()) producers.remove(out);
+                } else {
+                    nodes.set(kept++, node);
+                }
+            }
+            nodes.subList(kept, nodes.size()).clear();
         }
     }
 
@@ -97,11 +121,11 @@ public final class Autograd {
         Tape tape = TAPE.get();
         Scope scope = Scope.current();
         if (scope != null && scope != tape.hooked) {
-            int mark = tape.nodes.size();
-            scope.onClose(() -> tape.truncate(mark));
+            long mark = tape.nextSeq;  // by sequence, not index: a backward may have released earlier nodes since
+            scope.onClose(() -> tape.truncateFrom(mark));
             tape.hooked = scope;
         }
-        Node node = new Node(op, outputs, inputs, backward);
+        Node node = new Node(tape.nextSeq++, op, outputs, inputs, backward);
         tape.nodes.add(node);
         for (Tensor out : outputs) tape.producers.put(out, node);
     }
@@ -133,6 +157,8 @@ public final class Autograd {
             throw new IllegalStateException("backward(): " + root + " does not depend on any tensor that requires grad "
                     + "(was it computed under noGrad(), or from tensors without requiresGrad()?)");
         }
+        boolean[] walked = new boolean[tape.nodes.size()];
+        boolean completed = false;
         try (NoGrad off = noGrad()) {
             Map<Tensor, Tensor> pending = new IdentityHashMap<>();
             accumulate(pending, root, seed);
@@ -145,14 +171,19 @@ public final class Autograd {
                     any |= outGrads[k] != null;
                 }
                 if (!any) continue;
+                walked[i] = true;
                 Tensor[] grads = node.backward().apply(outGrads);
                 for (int j = 0; j < node.inputs().length; j++) {
                     Tensor input = node.inputs()[j];
                     if (grads[j] != null && isTracked(input)) accumulate(pending, input, grads[j]);
                 }
             }
+            completed = true;
         } finally {
-            tape.truncate(0);
+            // After a failure nothing on the tape can be trusted; after success only root's graph is spent. The rest
+            // (a generator's forward that a detached discriminator step did not reach) waits for its own backward.
+            if (completed) tape.release(walked);
+            else tape.truncate(0);
         }
     }
 

@@ -223,6 +223,14 @@ public final class Ops {
         return ViewOps.view("view", x, shape);
     }
 
+    /**
+     * The same memory and shape, cut from the autograd graph: no gradient flows back through it. A GAN's discriminator
+     * step uses {@code detach(fake)} so that its backward leaves the generator's graph for the generator's step.
+     */
+    public static Tensor detach(Tensor x) {
+        return ViewOps.detach(x);
+    }
+
     /** (N, ...) to (N, rest). */
     public static Tensor flatten(Tensor x) {
         Checks.minRank("flatten", "x", x, 1);

@@ -17,4 +17,10 @@ final class ViewOps {
         Tensor y = TENSORS.alias(x, op, shape);
         return Autograd.record(op, y, dy -> new Tensor[] {TENSORS.alias(dy, op, original)}, x);
     }
+
+    /** The same memory and shape, cut from the graph: gradients stop here (a GAN's discriminator step on fakes). */
+    static Tensor detach(Tensor x) {
+        if (x == null) throw new IllegalArgumentException("detach: tensor is null");
+        return TENSORS.alias(x, "detach", x.shape());
+    }
 }

@@ -64,7 +64,33 @@ class TrainerTest {
             float d1 = d0 - 0.25f * 1f;
             assertEquals(d1, d.weight().item(), 1e-7f, "D took one step of its own loss only");
             assertEquals(g0 - 0.1f * d1, g.weight().item(), 1e-7f, "G stepped through the updated D");
-            assertEquals(g0, d.weight().grad().item(), 1e-7f, "G's loss reached D's gradient, but D was not stepped again");
+            assertEquals(1f + g0, d.weight().grad().item(), 1e-6f,
+                    "G's loss added g0 to D's gradient (D's optimizer zeroes it at its next minimize), but D did not step again");
+        }
+    }
+
+    /**
+     * The usual GAN step: one generator forward, the discriminator step on {@code detach(fake)}, then the generator
+     * step through the same fake. The discriminator's backward must leave the generator's graph on the tape.
+     * By hand: dd = fake = g0, so d1 = d0 - 0.25 g0; then dg = d1, so g1 = g0 - 0.1 d1.
+     */
+    @Test
+    void generatorGraphSurvivesTheDetachedDiscriminatorStep() {
+        try (Linear g = new Linear(1, 1, false, CPU, new Generator(3)); Linear d = new Linear(1, 1, false, CPU, new Generator(4));
+             Sgd optG = new Sgd(g.parameters(), 0.1f); Sgd optD = new Sgd(d.parameters(), 0.25f)) {
+            float g0 = g.weight().item(), d0 = d.weight().item();
+            int[] tapeAfterD = new int[1];
+            new Trainer(List.of(g, d), List.of(optG, optD)).epoch(1, List.of(1f).iterator(), 1, v -> 1, (v, step) -> {
+                Tensor fake = g.forward(Tensor.full(CPU, v, 1, 1));
+                step.minimize(Ops.sum(d.forward(fake.detach())), optD);
+                tapeAfterD[0] = dev.kiln.ops.Autograd.tapeSize();
+                step.minimize(Ops.sum(d.forward(fake)), optG);
+            });
+            assertEquals(1, tapeAfterD[0], "the generator's node is still on the tape after the discriminator's backward");
+            assertEquals(0, dev.kiln.ops.Autograd.tapeSize());
+            float d1 = d0 - 0.25f * g0;
+            assertEquals(d1, d.weight().item(), 1e-6f);
+            assertEquals(g0 - 0.1f * d1, g.weight().item(), 1e-6f);
         }
     }
 
