@@ -1,0 +1,18 @@
+/**
+ * Kiln: GPU kernels for the JVM. The public API is dev.kiln (tensors, devices, scopes), dev.kiln.ops (functional ops
+ * and autograd), dev.kiln.nn (modules), dev.kiln.optim, dev.kiln.data, dev.kiln.train and dev.kiln.models.
+ * dev.kiln.internal (the JNI binding, which handles raw addresses) is deliberately not exported.
+ */
+module dev.kiln {
+    exports dev.kiln;
+    exports dev.kiln.ops;
+    exports dev.kiln.nn;
+    exports dev.kiln.optim;
+    exports dev.kiln.data;
+    exports dev.kiln.train;
+    exports dev.kiln.models;
+
+    // The `kiln` command line only; library users need not have picocli.
+    requires static info.picocli;
+    opens dev.kiln.cli to info.picocli;
+}
