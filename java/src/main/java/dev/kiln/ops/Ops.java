@@ -158,6 +158,22 @@ public final class Ops {
         return LossOps.mse(x, target);
     }
 
+    // ---- sampling ---------------------------------------------------------------------------------------------
+
+    /**
+     * The VAE's reparameterized sample z = mu + exp(logvar / 2) eps, eps ~ N(0, 1) from {@code generator}: the noise is
+     * drawn inside the kernel and regenerated in the backward, so gradients reach mu and logvar and nothing is stored.
+     * The same generator state gives the same z, bit for bit, on every device.
+     */
+    public static Tensor reparameterize(Tensor mu, Tensor logvar, Generator generator) {
+        return SamplingOps.reparameterize(mu, logvar, generator);
+    }
+
+    /** KL(N(mu, exp(logvar)) || N(0, I)) for mu, logvar (N, D), summed over D and averaged over N (a 0-d tensor). */
+    public static Tensor gaussianKl(Tensor mu, Tensor logvar) {
+        return SamplingOps.gaussianKl(mu, logvar);
+    }
+
     // ---- convolution, pooling, normalization --------------------------------------------------------------------
 
     /** 2-D convolution: x (N, C, H, W), weight (K, C, R, S), bias (K) or null; stride, padding, dilation as {h, w}. */

@@ -1,0 +1,69 @@
+// Math of the sampling family shared by native/src/cpu/sampling.cpp and kernels/sampling.cu: an exp built only from
+// correctly rounded float operations (so both backends give the same bits, which expf does not promise), the four
+// standard normals of one Philox block, and the reparameterization and Gaussian-KL terms and their gradients.
+#pragma once
+
+#include <cstdint>
+
+#include "common/numerics.h"
+#include "common/philox.h"
+
+namespace kiln {
+
+// exp(x) to about 1 ulp, the same bits on every backend: x = k ln2 + r with |r| <= ln2/2 (Cody-Waite, ln2 split in
+// a high part with few bits and a low part), exp(r) by its degree-7 Taylor polynomial (truncation < 0.1 ulp on that
+// interval) in Horner form on fma, then 2^k applied as two exact power-of-two factors so that results down in the
+// subnormal range round once at most per factor.
+KILN_HD float kiln_exp_portable(float x) {
+    if (!(x == x)) return kiln_fadd(x, x);  // NaN stays NaN
+    if (x > 88.7228394f) return kiln_bits_to_float(0x7f800000u);  // past ln(FLT_MAX): +inf
+    if (x < -103.972084f) return 0.0f;                           // below half the smallest subnormal
+    const float magic = 12582912.0f;                                // 1.5 * 2^23: adding it rounds to an integer
+    const float kf = kiln_fadd(kiln_fma(x, 1.44269504f, magic), -magic);
+    const int32_t k = (int32_t)kf;
+    float r = kiln_fma(-kf, 0.693145752f, x);  // 0.693145752 has 16 significant bits: k * it is exact
+    r = kiln_fma(-kf, 1.42860677e-06f, r);
+    float p = 1.98412698e-04f;                 // 1/7!
+    p = kiln_fma(p, r, 1.38888889e-03f);       // 1/6!
+    p = kiln_fma(p, r, 8.33333333e-03f);       // 1/5!
+    p = kiln_fma(p, r, 4.16666667e-02f);       // 1/4!
+    p = kiln_fma(p, r, 1.66666667e-01f);       // 1/3!
+    p = kiln_fma(p, r, 0.5f);
+    p = kiln_fma(p, r, 1.0f);
+    p = kiln_fma(p, r, 1.0f);
+    const int32_t k1 = k / 2, k2 = k - k1;  // each in [-75, 64]: 2^k1 and 2^k2 are normal floats
+    const float s1 = kiln_bits_to_float((uint32_t)(k1 + 127) << 23);
+    const float s2 = kiln_bits_to_float((uint32_t)(k2 + 127) << 23);
+    return kiln_fmul(kiln_fmul(p, s1), s2);
+}
+
+// The four standard normals of Philox block `block` (counter offset + block): element 4 block + j of the stream
+// kiln_rand_normal_f32 draws with mean 0 and std 1 (kernels/common/philox.h), bit for bit.
+KILN_HD void philox_normal4(uint64_t seed, uint64_t offset, uint64_t block, float out[4]) {
+    const Philox4 b = philox_block(seed, offset + block);
+    float z[4];
+    philox_box_muller(b.v[0], b.v[1], &z[0], &z[1]);
+    philox_box_muller(b.v[2], b.v[3], &z[2], &z[3]);
+    for (int j = 0; j < 4; ++j) out[j] = kiln_fma(z[j], 1.0f, 0.0f);  // as philox_normal_at(mean 0, std 1) rounds
+}
+
+// ---- reparameterization: z = mu + sigma eps, sigma = exp(logvar / 2) ------------------------------------------
+KILN_HD float reparam_sigma(float logvar) { return kiln_exp_portable(kiln_fmul(0.5f, logvar)); }
+KILN_HD float reparam_z(float mu, float logvar, float eps) { return kiln_fma(reparam_sigma(logvar), eps, mu); }
+// dz/dlogvar = sigma eps / 2.
+KILN_HD float reparam_dlogvar(float dz, float logvar, float eps) {
+    return kiln_fmul(kiln_fmul(dz, 0.5f), kiln_fmul(reparam_sigma(logvar), eps));
+}
+
+// ---- KL(N(mu, exp(logvar)) || N(0, 1)) per element: -(1 + logvar - mu^2 - exp(logvar)) / 2 ---------------------
+KILN_HD float gaussian_kl_term(float mu, float logvar) {
+    const float inner = kiln_fadd(kiln_fadd(kiln_fadd(1.0f, logvar), -kiln_fmul(mu, mu)), -kiln_exp_portable(logvar));
+    return kiln_fmul(-0.5f, inner);
+}
+// With scale = dloss / batch: d/dmu = scale mu, d/dlogvar = scale (exp(logvar) - 1) / 2.
+KILN_HD float gaussian_kl_dmu(float mu, float scale) { return kiln_fmul(scale, mu); }
+KILN_HD float gaussian_kl_dlogvar(float logvar, float scale) {
+    return kiln_fmul(kiln_fmul(scale, 0.5f), kiln_fadd(kiln_exp_portable(logvar), -1.0f));
+}
+
+}  // namespace kiln
