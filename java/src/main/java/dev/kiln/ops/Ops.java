@@ -203,6 +203,12 @@ public final class Ops {
                 countIncludePad);
     }
 
+    /** Average pooling with a {h, w} window, stride and padding (a non-square window, or different strides). */
+    public static Tensor avgPool2d(Tensor x, int[] kernel, int[] stride, int[] padding, boolean countIncludePad) {
+        return PoolOps.avgPool2d(x, pair("avg_pool2d", "kernel", kernel), pair("avg_pool2d", "stride", stride),
+                pair("avg_pool2d", "padding", padding), countIncludePad);
+    }
+
     /**
      * Batch normalization of x (N, C) or (N, C, H, W) per channel. Training uses batch statistics and updates the
      * running ones (when given) with {@code momentum}; evaluation uses the running ones. gamma/beta may be null.

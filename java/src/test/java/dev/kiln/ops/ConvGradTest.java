@@ -56,22 +56,45 @@ class ConvGradTest {
     }
 
     static double[] poolRef(double[] x, int n, int c, int h, int w, int kernel, int stride, int pad, boolean max) {
-        int p = (h + 2 * pad - kernel) / stride + 1, q = (w + 2 * pad - kernel) / stride + 1;
+        return poolRef(x, n, c, h, w, kernel, kernel, stride, stride, pad, pad, max, true);
+    }
+
+    /** Pooling in double with a kh x kw window; the average divides by the whole window or by its in-image part. */
+    static double[] poolRef(double[] x, int n, int c, int h, int w, int kh, int kw, int sh, int sw, int ph, int pw,
+                            boolean max, boolean countIncludePad) {
+        int p = (h + 2 * ph - kh) / sh + 1, q = (w + 2 * pw - kw) / sw + 1;
         double[] y = new double[n * c * p * q];
         for (int plane = 0; plane < n * c; plane++)
             for (int ip = 0; ip < p; ip++)
                 for (int iq = 0; iq < q; iq++) {
                     double acc = max ? Double.NEGATIVE_INFINITY : 0;
-                    for (int a = 0; a < kernel; a++)
-                        for (int b = 0; b < kernel; b++) {
-                            int hh = ip * stride - pad + a, ww = iq * stride - pad + b;
+                    int inside = 0;
+                    for (int a = 0; a < kh; a++)
+                        for (int b = 0; b < kw; b++) {
+                            int hh = ip * sh - ph + a, ww = iq * sw - pw + b;
                             if (hh < 0 || hh >= h || ww < 0 || ww >= w) continue;
                             double v = x[(plane * h + hh) * w + ww];
                             acc = max ? Math.max(acc, v) : acc + v;
+                            inside++;
                         }
-                    y[(plane * p + ip) * q + iq] = max ? acc : acc / (kernel * kernel);
+                    y[(plane * p + ip) * q + iq] = max ? acc : acc / (countIncludePad ? kh * kw : inside);
                 }
         return y;
+    }
+
+    @ParameterizedTest(name = "{11} pool {2}x{3} kernel {4}x{5} stride {6}x{7} pad {8}x{9} countIncludePad={10}")
+    @CsvSource({
+            "1,2,6,7,2,3,1,2,0,0,true,max", "2,1,7,9,2,3,1,2,1,1,true,max", "1,2,6,7,2,3,1,2,0,0,true,avg",
+            "2,1,7,9,2,3,1,2,1,1,true,avg", "2,1,7,9,2,3,1,2,1,1,false,avg", "1,3,5,5,3,3,2,2,1,1,false,avg",
+            "1,1,8,5,3,2,2,1,1,1,false,avg"})
+    void nonSquarePoolingAndPaddingNotCounted(int n, int c, int h, int w, int kh, int kw, int sh, int sw, int ph, int pw,
+                                              boolean countIncludePad, String kind) {
+        boolean max = kind.equals("max");
+        int[] kernel = {kh, kw}, stride = {sh, sw}, padding = {ph, pw};
+        GradCheck.check(kind + "_pool2d " + kh + "x" + kw, new float[][] {GradCheck.uniform(n * c * h * w, 65, -1, 1)},
+                new int[][] {{n, c, h, w}}, new boolean[] {true},
+                t -> max ? Ops.maxPool2d(t[0], kernel, stride, padding) : Ops.avgPool2d(t[0], kernel, stride, padding, countIncludePad),
+                x -> poolRef(x[0], n, c, h, w, kh, kw, sh, sw, ph, pw, max, countIncludePad));
     }
 
     @ParameterizedTest(name = "{7} pool n={0} c={1} {2}x{3} kernel={4} stride={5} pad={6}")

@@ -6,6 +6,7 @@ import dev.kiln.Scope;
 import dev.kiln.Tensor;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 import java.util.function.BiFunction;
@@ -114,6 +115,39 @@ class ElementwiseGradTest {
         activation("sigmoid", Ops::sigmoid, ElementwiseGradTest::sigmoid, n);
         activation("gelu", Ops::gelu, x -> 0.5 * x * (1 + erf(x / Math.sqrt(2))), n);
         activation("scale", x -> Ops.scale(x, -1.75f), x -> -1.75 * x, n);
+        activation("neg", Ops::neg, x -> -x, n);
+    }
+
+    @ParameterizedTest
+    @CsvSource({"5,7", "1,1", "3,257"})
+    void biasAddAlone(int rows, int cols) {
+        GradCheck.check("bias_add " + rows + "x" + cols,
+                new float[][] {GradCheck.uniform(rows * cols, 23, -2, 2), GradCheck.uniform(cols, 24, -1, 1)},
+                new int[][] {{rows, cols}, {cols}}, new boolean[] {true, true},
+                t -> Ops.biasAdd(t[0], t[1]),
+                x -> {
+                    double[] y = new double[rows * cols];
+                    for (int i = 0; i < y.length; i++) y[i] = x[0][i] + x[1][i % cols];
+                    return y;
+                });
+    }
+
+    @Test
+    void flattenPassesGradientsBack() {
+        // flatten(x) * c: the gradient is c laid back out in x's (2, 3, 4) shape.
+        float[] c = GradCheck.uniform(24, 26, -1, 1);
+        GradCheck.check("flatten", new float[][] {GradCheck.uniform(24, 25, -1, 1)}, new int[][] {{2, 3, 4}},
+                new boolean[] {true},
+                t -> {
+                    Tensor f = Ops.flatten(t[0]);
+                    org.junit.jupiter.api.Assertions.assertArrayEquals(new int[] {2, 12}, f.shape());
+                    return Ops.mul(f, Tensor.of(t[0].device(), c, 2, 12));
+                },
+                x -> {
+                    double[] y = new double[24];
+                    for (int i = 0; i < 24; i++) y[i] = x[0][i] * c[i];
+                    return y;
+                });
     }
 
     @Test
@@ -132,8 +166,7 @@ class ElementwiseGradTest {
         int n = 257;
         float p = 0.3f;
         long seed = 99;
-        Generator g = new Generator(seed, 10);
-        long offset = g.offset();
+        long offset = 10;
         float[] mask = new float[n];
         for (int i = 0; i < n; i++) {
             long counter = offset + i / 4;
@@ -142,12 +175,13 @@ class ElementwiseGradTest {
             mask[i] = u >= p ? 1f / (1f - p) : 0f;
         }
         GradCheck.check("dropout", new float[][] {GradCheck.uniform(n, 31, -1, 1)}, new int[][] {{n}}, new boolean[] {true},
-                t -> Ops.dropout(t[0], p, g, true),
+                t -> Ops.dropout(t[0], p, new Generator(seed, offset), true),  // per device: the same mask everywhere
                 x -> {
                     double[] y = new double[n];
                     for (int i = 0; i < n; i++) y[i] = x[0][i] * mask[i];
                     return y;
                 });
+        Generator g = new Generator(seed, offset);
         try (Scope s = Scope.open()) {
             Tensor x = Tensor.ones(5);
             assertSame(x, Ops.dropout(x, 0.5f, g, false), "eval mode is the identity");

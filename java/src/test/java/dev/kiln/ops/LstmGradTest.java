@@ -64,7 +64,7 @@ class LstmGradTest {
                     return concat(flatY, flatH, flatC);
                 },
                 x -> lstmRef(x[0], initial ? x[1] : null, initial ? x[2] : null, x[3], x[4], x[5], n, t, f, h, true),
-                5e-5, 3e-3);
+                5e-5, GradCheck.GRAD_TOL);
     }
 
     /** Concatenation through ops we already trust: scatter each part into a zero vector with a 0/1 mask sum. */
