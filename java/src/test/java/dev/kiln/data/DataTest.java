@@ -91,6 +91,51 @@ class DataTest {
         return seen;
     }
 
+    /**
+     * Facts of the real files, where they are installed (CI installs them and sets KILN_REQUIRE_DATA=1, which turns a
+     * missing data set into a failure instead of a skip): counts, shapes, label range, the per-class balance and the
+     * well-known mean pixel of the training images (0.2860 on the [0, 1] scale).
+     */
+    @Test
+    void fashionMnistHasItsPublishedShape() {
+        if (!FashionMnist.isAvailable()) {
+            if (System.getenv("KILN_REQUIRE_DATA") != null) {
+                throw new AssertionError("Fashion-MNIST is required by KILN_REQUIRE_DATA but not found in " + FashionMnist.searchPath());
+            }
+            org.junit.jupiter.api.Assumptions.assumeTrue(false, "Fashion-MNIST not installed: real-data checks SKIPPED");
+        }
+        Dataset train = FashionMnist.load(FashionMnist.Split.TRAIN);
+        Dataset test = FashionMnist.load(FashionMnist.Split.TEST);
+        assertEquals(60000, train.count());
+        assertEquals(10000, test.count());
+        for (Dataset d : new Dataset[] {train, test}) {
+            assertArrayEquals(new int[] {1, 28, 28}, d.itemShape(), d.name());
+            assertEquals(784, d.itemSize(), d.name());
+            assertEquals(10, d.classes(), d.name());
+            assertEquals((long) d.count() * 784, d.features().length, d.name());
+            int[] histogram = new int[10];
+            for (int y : d.labels()) {
+                assertTrue(y >= 0 && y <= 9, d.name() + ": label " + y);
+                histogram[y]++;
+            }
+            int[] balanced = new int[10];
+            java.util.Arrays.fill(balanced, d.count() / 10);
+            assertArrayEquals(balanced, histogram, d.name() + ": examples per class");
+            float min = Float.MAX_VALUE, max = -Float.MAX_VALUE;
+            for (float v : d.features()) {
+                min = Math.min(min, v);
+                max = Math.max(max, v);
+            }
+            assertEquals(0f, min, d.name() + ": darkest pixel");
+            assertEquals(1f, max, d.name() + ": brightest pixel");
+        }
+        double sum = 0;
+        for (float v : train.features()) sum += v;
+        assertEquals(0.2860, sum / train.features().length, 0.001, "mean pixel of the training images");
+        // The first training image is an ankle boot (label 9) in the published files.
+        assertEquals(9, train.labels()[0]);
+    }
+
     @Test
     void missingDataNamesEveryPlaceLookedAt() {
         if (FashionMnist.isAvailable()) return;  // the message is only reachable where the data is absent
