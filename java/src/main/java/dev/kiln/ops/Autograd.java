@@ -1,5 +1,7 @@
 package dev.kiln.ops;
 
+import dev.kiln.DType;
+import dev.kiln.KilnAnomalyException;
 import dev.kiln.Scope;
 import dev.kiln.Tensor;
 
@@ -16,6 +18,20 @@ import java.util.Map;
  * nodes it did not reach, such as a generator's forward that a detached discriminator step never touched, stay for
  * their own backward. Every node is dropped when the {@link Scope} it was recorded in closes, so no graph outlives
  * its training step.
+ *
+ * <p><b>Anomaly detection.</b> {@link #detectAnomaly()} (a guard, like {@link #noGrad()}) or
+ * {@link #detectAnomaly(boolean)} makes this thread check, for NaN and infinity, the output of every op that goes
+ * through {@link Ops} (recorded or not: the check sits where every op reports its output to the tape) and every
+ * gradient each node's backward computes. The first op that produces a non-finite value throws a
+ * {@link KilnAnomalyException} naming it, forward or backward, with its inputs' shapes (and which inputs were already
+ * non-finite, if any). The check copies each result to the host, so it is a debugging mode: off by default, and when
+ * off it costs one field read per op. Not checked: the in-place ops ({@code fill_}, {@code axpy_}, the optimizer
+ * steps) and argmax's int32 indices.
+ *
+ * <p><b>Threads.</b> The tape, the grad mode and the anomaly mode are per thread: ops on one thread never see another
+ * thread's graph, and {@link Tensor#backward()} walks only the calling thread's tape. A graph must therefore be built
+ * and walked on one thread; a tensor's gradient buffer must not be accumulated into by two threads' backwards at once
+ * (two threads training the same parameters need their own copies, or a lock around forward-backward-step).
  */
 public final class Autograd {
     /** Computes input gradients from the output gradient; an entry may be null where no gradient is needed. */
@@ -39,6 +55,7 @@ public final class Autograd {
         final IdentityHashMap<Tensor, Node> producers = new IdentityHashMap<>();
         Scope hooked;
         int noGradDepth;
+        boolean anomaly;
         long nextSeq;
 
         void truncate(int size) {
@@ -81,6 +98,29 @@ public final class Autograd {
         return new NoGrad(() -> tape.noGradDepth--);
     }
 
+    /**
+     * Turns anomaly detection on until the returned guard closes, which restores the previous setting. For example
+     * {@code try (var check = Autograd.detectAnomaly()) { loss = model(x); loss.backward(); }}.
+     */
+    public static AnomalyMode detectAnomaly() {
+        Tape tape = TAPE.get();
+        boolean previous = tape.anomaly;
+        tape.anomaly = true;
+        return new AnomalyMode(() -> tape.anomaly = previous);
+    }
+
+    /** Sets anomaly detection on this thread; returns the previous setting. */
+    public static boolean detectAnomaly(boolean on) {
+        Tape tape = TAPE.get();
+        boolean previous = tape.anomaly;
+        tape.anomaly = on;
+        return previous;
+    }
+
+    public static boolean isAnomalyDetectionEnabled() {
+        return TAPE.get().anomaly;
+    }
+
     public static boolean isGradEnabled() {
         return TAPE.get().noGradDepth == 0;
     }
@@ -117,8 +157,16 @@ public final class Autograd {
      * walk reaches it, with the gradients that arrived at any of its outputs (null for the others).
      */
     public static void recordMulti(String op, Tensor[] outputs, MultiBackward backward, Tensor... inputs) {
-        if (!shouldRecord(inputs)) return;
         Tape tape = TAPE.get();
+        if (tape.anomaly) {
+            for (int k = 0; k < outputs.length; k++) {
+                if (!isFinite(outputs[k])) {
+                    throw anomaly(op, KilnAnomalyException.Phase.FORWARD, inputs,
+                            (outputs.length > 1 ? "output " + k + " " : "output ") + describe(outputs[k]));
+                }
+            }
+        }
+        if (!shouldRecord(inputs)) return;
         Scope scope = Scope.current();
         if (scope != null && scope != tape.hooked) {
             long mark = tape.nextSeq;  // by sequence, not index: a backward may have released earlier nodes since
@@ -157,6 +205,9 @@ public final class Autograd {
             throw new IllegalStateException("backward(): " + root + " does not depend on any tensor that requires grad "
                     + "(was it computed under noGrad(), or from tensors without requiresGrad()?)");
         }
+        if (tape.anomaly && !isFinite(seed)) {
+            throw anomaly("backward seed", KilnAnomalyException.Phase.BACKWARD, new Tensor[] {root}, "seed gradient " + describe(seed));
+        }
         boolean[] walked = new boolean[tape.nodes.size()];
         boolean completed = false;
         try (NoGrad off = noGrad()) {
@@ -173,6 +224,14 @@ public final class Autograd {
                 if (!any) continue;
                 walked[i] = true;
                 Tensor[] grads = node.backward().apply(outGrads);
+                if (tape.anomaly) {
+                    for (int j = 0; j < grads.length && j < node.inputs().length; j++) {
+                        if (grads[j] != null && !isFinite(grads[j])) {
+                            throw anomaly(node.op(), KilnAnomalyException.Phase.BACKWARD, node.inputs(),
+                                    "gradient for input " + j + " " + describe(grads[j]));
+                        }
+                    }
+                }
                 for (int j = 0; j < node.inputs().length; j++) {
                     Tensor input = node.inputs()[j];
                     if (grads[j] != null && isTracked(input)) accumulate(pending, input, grads[j]);
@@ -185,6 +244,42 @@ public final class Autograd {
             if (completed) tape.release(walked);
             else tape.truncate(0);
         }
+    }
+
+    /** Whether every element of an f32 tensor is finite (other dtypes are). Reads the tensor to the host. */
+    private static boolean isFinite(Tensor t) {
+        if (t == null || t.dtype() != DType.F32 || t.isClosed()) return true;
+        for (float v : t.toFloatArray()) if (!Float.isFinite(v)) return false;
+        return true;
+    }
+
+    /** "Tensor(2, 3) f32 on cpu: 2 of 6 elements non-finite, first [1] = Infinity". */
+    private static String describe(Tensor t) {
+        float[] v = t.toFloatArray();
+        int bad = 0, first = -1;
+        for (int i = 0; i < v.length; i++) {
+            if (!Float.isFinite(v[i])) {
+                if (first < 0) first = i;
+                bad++;
+            }
+        }
+        return t + " has " + bad + " non-finite of " + v.length + " elements, first [" + first + "] = " + v[Math.max(first, 0)];
+    }
+
+    private static KilnAnomalyException anomaly(String op, KilnAnomalyException.Phase phase, Tensor[] inputs, String what) {
+        List<int[]> shapes = new ArrayList<>();
+        StringBuilder in = new StringBuilder();
+        List<Integer> alreadyBad = new ArrayList<>();
+        for (int i = 0; i < inputs.length; i++) {
+            Tensor t = inputs[i];
+            shapes.add(t == null || t.isClosed() ? null : t.shape());
+            in.append(i == 0 ? "" : ", ").append(t == null ? "null" : Checks.shape(t.shape()));
+            if (t != null && !isFinite(t)) alreadyBad.add(i);
+        }
+        String message = "anomaly detected: " + (phase == KilnAnomalyException.Phase.FORWARD ? "forward of '" : "backward of '")
+                + op + "' produced a non-finite value: " + what + "; inputs (" + in + ")"
+                + (alreadyBad.isEmpty() ? "" : "; input(s) " + alreadyBad + " were already non-finite");
+        return new KilnAnomalyException(op, phase, shapes, message);
     }
 
     /** Leaves get the gradient added into their persistent buffer; intermediate tensors sum in {@code pending}. */
