@@ -92,6 +92,13 @@ KILN_API kiln_status kiln_free(kiln_context* ctx, void* ptr);
 KILN_API kiln_status kiln_memory_stats_get(kiln_context* ctx, kiln_memory_stats* out);
 /* Returns cached, unused blocks to the system. */
 KILN_API kiln_status kiln_empty_cache(kiln_context* ctx);
+/* Caps the memory the context's allocator holds from the system (bytes_reserved: in use plus cached) at `bytes`;
+ * 0 removes the cap. It simulates a smaller device, on the CPU as on a GPU, to test out-of-memory handling. An
+ * allocation the cache cannot serve that would pass the cap first returns the cached blocks (as kiln_empty_cache);
+ * if it still does not fit, it fails with KILN_ERR_OUT_OF_MEMORY and a message naming the request, the bytes live
+ * and the cap; the context stays usable. Lowering the cap frees nothing that is in use. A new context starts with
+ * the cap in the environment variable KILN_MEMORY_LIMIT_BYTES (a decimal byte count; unset, empty or 0: none). */
+KILN_API kiln_status kiln_set_memory_limit(kiln_context* ctx, uint64_t bytes);
 
 /* Copies between host memory and the context's device memory, ordered on the context's stream.
  * To-host copies complete before returning; to-device copies may still be in flight. */

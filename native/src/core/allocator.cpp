@@ -1,6 +1,8 @@
 // Allocator: live-block map, counters and the size-keyed cache of freed blocks.
 #include "core/allocator.h"
 
+#include <cstdio>
+
 #include "core/error.h"
 
 namespace kiln {
@@ -40,18 +42,18 @@ void* Allocator::allocate(size_t bytes) {
         }
     }
     if (!ptr) {
+        // The cap is checked before the system is asked, so a simulated small device fails the way a real one would:
+        // after the cache was given back.
+        if (limit_ != 0 && stats_.bytes_reserved + size > limit_) {
+            empty_cache_locked();
+            if (stats_.bytes_reserved + size > limit_) out_of_memory_locked(bytes, size, "the memory limit");
+        }
         ptr = sys_alloc_(size);
         if (!ptr && !cached_.empty()) {  // the cache may hold the memory we need in the wrong sizes
             empty_cache_locked();
             ptr = sys_alloc_(size);
         }
-        if (!ptr) {
-            fail(KILN_ERR_OUT_OF_MEMORY,
-                 "kiln_alloc: out of memory on %s allocating %zu bytes (in use: %llu bytes in %llu blocks, "
-                 "peak %llu bytes)",
-                 device_name_, bytes, (unsigned long long)stats_.bytes_in_use,
-                 (unsigned long long)stats_.live_allocations, (unsigned long long)stats_.peak_bytes_in_use);
-        }
+        if (!ptr) out_of_memory_locked(bytes, size, "the system");
         stats_.system_allocations++;
         stats_.bytes_reserved += size;
     }
@@ -61,6 +63,18 @@ void* Allocator::allocate(size_t bytes) {
     stats_.live_allocations++;
     stats_.total_allocations++;
     return ptr;
+}
+
+void Allocator::out_of_memory_locked(size_t requested, size_t rounded, const char* why) {
+    char limit[96] = "no limit set";
+    if (limit_ != 0)
+        std::snprintf(limit, sizeof limit, "limit %llu bytes (KILN_MEMORY_LIMIT_BYTES / kiln_set_memory_limit)",
+                      (unsigned long long)limit_);
+    fail(KILN_ERR_OUT_OF_MEMORY,
+         "kiln_alloc: out of memory on %s: %zu bytes requested (%zu rounded) were refused by %s; live: %llu bytes in "
+         "%llu blocks (peak %llu bytes); %s",
+         device_name_, requested, rounded, why, (unsigned long long)stats_.bytes_in_use,
+         (unsigned long long)stats_.live_allocations, (unsigned long long)stats_.peak_bytes_in_use, limit);
 }
 
 void Allocator::release(void* ptr) {
@@ -94,6 +108,11 @@ void Allocator::empty_cache_locked() {
         stats_.bytes_reserved -= kv.first;
     }
     cached_.clear();
+}
+
+void Allocator::set_limit(uint64_t bytes) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    limit_ = bytes;
 }
 
 kiln_memory_stats Allocator::stats() {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <map>
 #include <mutex>
@@ -27,6 +28,9 @@ public:
     void release(void* ptr);       // throws Error{KILN_ERR_INVALID_ARGUMENT} for a pointer this allocator did not give
     void empty_cache();
     kiln_memory_stats stats();
+    // Caps bytes_reserved (0: no cap). An allocation that would pass it empties the cache, then fails with
+    // KILN_ERR_OUT_OF_MEMORY (kiln_set_memory_limit in kiln.h).
+    void set_limit(uint64_t bytes);
 
     // Requests are rounded so that a training loop's repeated shapes map to identical block sizes, which makes
     // exact-size reuse from the cache hit almost always (small: 512 B steps; large: 1 MiB steps).
@@ -34,6 +38,7 @@ public:
 
 private:
     void empty_cache_locked();
+    [[noreturn]] void out_of_memory_locked(size_t requested, size_t rounded, const char* why);
 
     const char* device_name_;
     const size_t alignment_;
@@ -44,6 +49,7 @@ private:
     std::unordered_map<void*, size_t> live_;   // pointer -> rounded size
     std::multimap<size_t, void*> cached_;      // rounded size -> free block
     kiln_memory_stats stats_{};
+    uint64_t limit_ = 0;  // 0: none
 };
 
 }  // namespace kiln
