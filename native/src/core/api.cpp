@@ -1,4 +1,6 @@
 // C ABI entry points for the library, devices, contexts, memory and copies.
+#include <cstddef>
+#include <cstdint>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
@@ -8,6 +10,7 @@
 #include <utility>
 
 #include "core/context.h"
+#include "core/enums.h"
 #include "kiln_build_config.h"
 #include "core/gpu.h"
 #include "cpu/cpu_info.h"
@@ -27,6 +30,22 @@ void check_cuda_index(int32_t index, const char* op) {
         fail(KILN_ERR_NO_DEVICE, "%s: cuda:%d requested but this machine has %d CUDA device(s) (cuda:0..cuda:%d)", op,
              index, count, count - 1);
     }
+}
+
+// KILN_MEMORY_LIMIT_BYTES for a new context: a decimal byte count; unset, empty or 0 means no cap. Anything else is
+// refused rather than ignored, so a typo cannot silently turn an out-of-memory test into a pass.
+uint64_t memory_limit_from_env(const char* op) {
+    const char* v = std::getenv("KILN_MEMORY_LIMIT_BYTES");
+    if (!v || !*v) return 0;
+    uint64_t bytes = 0;
+    for (const char* p = v; *p; ++p) {
+        if (*p < '0' || *p > '9' || __builtin_mul_overflow(bytes, 10u, &bytes) ||
+            __builtin_add_overflow(bytes, (uint64_t)(*p - '0'), &bytes))
+            fail(KILN_ERR_INVALID_ARGUMENT,
+                 "%s: KILN_MEMORY_LIMIT_BYTES='%.64s' is not a byte count (a decimal number below 2^64; 0 = no limit)",
+                 op, v);
+    }
+    return bytes;
 }
 
 void* cpu_system_alloc(size_t bytes) {
@@ -61,7 +80,8 @@ kiln_status kiln_cuda_device_count(int32_t* count, const char** reason) {
 kiln_status kiln_device_properties(kiln_device_kind kind, int32_t index, kiln_device_props* out) {
     return guarded("kiln_device_properties", [&] {
         if (!out) fail(KILN_ERR_INVALID_ARGUMENT, "kiln_device_properties: argument 'out' is null");
-        if (kind == KILN_DEVICE_CPU) {
+        const int k = kiln::enum_value(kind);
+        if (k == KILN_DEVICE_CPU) {
             if (index != 0) fail(KILN_ERR_NO_DEVICE, "kiln_device_properties: cpu:%d requested; there is only cpu:0", index);
             std::memset(out, 0, sizeof(*out));
             std::strncpy(out->name, kiln::cpu::model_name().c_str(), sizeof(out->name) - 1);
@@ -70,7 +90,7 @@ kiln_status kiln_device_properties(kiln_device_kind kind, int32_t index, kiln_de
             out->multiprocessors = (int32_t)kiln::cpu::num_threads();
             return;
         }
-        if (kind != KILN_DEVICE_CUDA) fail(KILN_ERR_INVALID_ARGUMENT, "kiln_device_properties: unknown device kind %d", (int)kind);
+        if (k != KILN_DEVICE_CUDA) fail(KILN_ERR_INVALID_ARGUMENT, "kiln_device_properties: unknown device kind %d", k);
         check_cuda_index(index, "kiln_device_properties");
         kiln::gpu::properties(index, out);
     });
@@ -80,18 +100,22 @@ kiln_status kiln_context_create(kiln_device_kind kind, int32_t index, kiln_conte
     return guarded("kiln_context_create", [&] {
         if (!out) fail(KILN_ERR_INVALID_ARGUMENT, "kiln_context_create: argument 'out' is null");
         *out = nullptr;
+        const uint64_t limit = memory_limit_from_env("kiln_context_create");  // before any stream exists to leak
+        const int k = kiln::enum_value(kind);
+        if (k != KILN_DEVICE_CPU && k != KILN_DEVICE_CUDA)
+            fail(KILN_ERR_INVALID_ARGUMENT, "kiln_context_create: unknown device kind %d (0 = cpu, 1 = cuda)", k);
         auto ctx = std::make_unique<kiln_context>();
-        ctx->kind = kind;
+        ctx->kind = k == KILN_DEVICE_CPU ? KILN_DEVICE_CPU : KILN_DEVICE_CUDA;
         ctx->index = index;
         ctx->stream = nullptr;
-        if (kind == KILN_DEVICE_CPU) {
+        if (k == KILN_DEVICE_CPU) {
             if (index != 0) fail(KILN_ERR_NO_DEVICE, "kiln_context_create: cpu:%d requested; there is only cpu:0", index);
             ctx->name = "cpu";
             // Cached like CUDA memory: glibc serves big blocks with fresh mmaps (page faults on every first touch)
             // until its adaptive threshold catches up, which made a training run's first epoch twice as slow.
             ctx->allocator = std::make_unique<kiln::Allocator>("cpu", 64, true, cpu_system_alloc,
                                                                [](void* p) { std::free(p); });
-        } else if (kind == KILN_DEVICE_CUDA) {
+        } else {
             check_cuda_index(index, "kiln_context_create");
             ctx->name = "cuda:" + std::to_string(index);
             ctx->stream = kiln::gpu::create_stream(index);
@@ -99,9 +123,8 @@ kiln_status kiln_context_create(kiln_device_kind kind, int32_t index, kiln_conte
             ctx->allocator = std::make_unique<kiln::Allocator>(
                 ctx->name.c_str(), 256, true, [dev](size_t n) { return kiln::gpu::malloc_or_null(dev, n); },
                 [dev](void* p) { kiln::gpu::free(dev, p); });
-        } else {
-            fail(KILN_ERR_INVALID_ARGUMENT, "kiln_context_create: unknown device kind %d", (int)kind);
         }
+        ctx->allocator->set_limit(limit);
         *out = kiln::register_context(std::move(ctx));
     });
 }
@@ -150,10 +173,19 @@ kiln_status kiln_empty_cache(kiln_context* ctx) {
     return guarded("kiln_empty_cache", [&] { kiln::op_context(ctx, "kiln_empty_cache").allocator->empty_cache(); });
 }
 
+kiln_status kiln_set_memory_limit(kiln_context* ctx, uint64_t bytes) {
+    return guarded("kiln_set_memory_limit",
+                   [&] { kiln::op_context(ctx, "kiln_set_memory_limit").allocator->set_limit(bytes); });
+}
+
 static kiln_status copy_entry(const char* op, kiln_context* ctx, void* dst, const void* src, size_t bytes,
                               kiln::gpu::CopyKind kind) {
     return guarded(op, [&] {
         kiln_context& c = kiln::op_context(ctx, op);
+        // No buffer spans more than PTRDIFF_MAX bytes; a larger count is a caller's bug (a negative size cast).
+        if (bytes > (size_t)PTRDIFF_MAX)
+            fail(KILN_ERR_INVALID_ARGUMENT, "%s: argument 'bytes' is %zu, more than any buffer can hold (PTRDIFF_MAX)",
+                 op, bytes);
         kiln::require_data(dst, bytes, op, "dst");
         kiln::require_data(src, bytes, op, "src");
         if (bytes == 0) return;

@@ -27,6 +27,10 @@ std::string dims_str(std::initializer_list<Dim> dims) {
     if (limit == INT64_MAX)
         fail(KILN_ERR_INVALID_ARGUMENT, "%s: %s %s is too large: its size overflows int64 (more than INT64_MAX)", op,
              what, dims_str(dims).c_str());
+    if (limit == kMaxElements)
+        fail(KILN_ERR_INVALID_ARGUMENT,
+             "%s: %s %s is too large: more than 2^60 - 1 elements, whose bytes would overflow int64", op, what,
+             dims_str(dims).c_str());
     fail(KILN_ERR_INVALID_ARGUMENT, "%s: %s %s is too large: its size overflows the supported %lld (of INT64_MAX)", op,
          what, dims_str(dims).c_str(), (long long)limit);
 }
@@ -58,8 +62,16 @@ int64_t checked_span(const char* op, const char* what, Dim count, Dim stride, Di
     return span;
 }
 
+int64_t checked_count(const char* op, const char* what, const char* name, size_t n) {
+    if (n > (size_t)kMaxElements)
+        fail(KILN_ERR_INVALID_ARGUMENT,
+             "%s: %s (%s=%llu) is too large: more than 2^60 - 1 elements, whose bytes would overflow int64", op, what,
+             name, (unsigned long long)n);
+    return (int64_t)n;
+}
+
 int64_t checked_bytes(const char* op, const char* what, int64_t n, int64_t elem_size) {
-    return checked_product(op, what, {{"elements", n}, {"bytes each", elem_size}});
+    return checked_product(op, what, {{"elements", n}, {"bytes each", elem_size}}, INT64_MAX);
 }
 
 }  // namespace kiln

@@ -2,6 +2,7 @@
 // is formed here, in int64, and a size that does not fit fails with the op, the tensor and its dims in the message.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <initializer_list>
 
@@ -13,15 +14,22 @@ struct Dim {
     int64_t value;
 };
 
+// The most elements any one buffer may have: 2^60 - 1, so that its bytes at up to 8 per element fit int64 (and
+// ptrdiff_t). A larger count can describe no real buffer, yet a backend would index that far past the caller's pointer.
+constexpr int64_t kMaxElements = INT64_MAX / 8;
+
 // The product of dims (each must be >= 0), or KILN_ERR_INVALID_ARGUMENT naming op, the tensor `what` and every dim.
-// `limit` caps the result below INT64_MAX where a backend needs headroom (byte sizes, a reserve of several tensors).
+// `limit` caps the result lower where a backend needs more headroom (a reserve of several tensors, 32-bit indexing).
 int64_t checked_product(const char* op, const char* what, std::initializer_list<Dim> dims,
-                        int64_t limit = INT64_MAX);
+                        int64_t limit = kMaxElements);
+
+// An element count passed as size_t (fill, the Philox streams) as int64, refused past kMaxElements like a product.
+int64_t checked_count(const char* op, const char* what, const char* name, size_t n);
 
 // Elements a strided run of `count` items spans: (count - 1) * stride + last, the extent of a matrix of `count` rows
 // with leading dimension `stride` whose last row has `last` elements, or of a batch of `count` matrices `stride`
 // apart, each `last` long. 0 when count or last is 0. Fails like checked_product, naming the three sizes.
-int64_t checked_span(const char* op, const char* what, Dim count, Dim stride, Dim last, int64_t limit = INT64_MAX);
+int64_t checked_span(const char* op, const char* what, Dim count, Dim stride, Dim last, int64_t limit = kMaxElements);
 
 // n * sizeof(T) for an element count that fits int64, checked the same way: the bytes of a buffer of n elements.
 int64_t checked_bytes(const char* op, const char* what, int64_t n, int64_t elem_size);

@@ -6,6 +6,7 @@
 
 #include "core/checked.h"
 #include "core/dispatch.h"
+#include "core/enums.h"
 #include "cpu/elementwise.h"
 #include "elementwise.h"
 
@@ -20,15 +21,7 @@ int64_t checked_numel(const char* op, int64_t outer, int64_t inner) {
     return kiln::checked_product(op, "y", {{"outer", outer}, {"inner", inner}});
 }
 
-// The enum's bits as an int, read without an enum load: a caller (JNI, another language) may pass any int, and in
-// C++ loading an out-of-range enum value is undefined (UBSan flags it), so validation must not do that.
-template <typename Enum>
-int enum_value(const Enum& e) {
-    static_assert(sizeof(Enum) == sizeof(int), "C ABI enums are int-sized");
-    int v;
-    std::memcpy(&v, &e, sizeof v);
-    return v;
-}
+using kiln::enum_value;
 
 int checked_binary_op(const char* op, const kiln_binary_op& arg) {
     const int bop = enum_value(arg);
@@ -48,6 +41,8 @@ void check_stride(const char* op, const char* arg, int64_t stride, int64_t outer
 // Checks both strides against (outer, inner) and returns outer * inner, checked.
 int64_t checked_strides(const char* op, int64_t stride_a, int64_t stride_b, int64_t outer, int64_t inner) {
     const int64_t n = checked_numel(op, outer, inner);
+    // A broadcast operand (and its gradient, written even when outer == 0) is (inner) on its own.
+    kiln::checked_product(op, "a broadcast operand", {{"inner", inner}});
     check_stride(op, "stride_a", stride_a, outer, inner);
     check_stride(op, "stride_b", stride_b, outer, inner);
     return n;
@@ -83,6 +78,7 @@ kiln_status kiln_fill_f32(kiln_context* ctx, float* y, size_t n, float value) {
     const char* op = "kiln_fill_f32";
     return kiln::guarded(op, [&] {
         kiln_context& c = kiln::op_context(ctx, op);
+        kiln::checked_count(op, "y", "n", n);
         kiln::require_data(y, n, op, "y");
         kiln::dispatch(c, op, KILN_BACKENDS(fill_f32), y, n, value);
     });

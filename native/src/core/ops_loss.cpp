@@ -37,6 +37,7 @@ kiln_status pointwise_loss_backward(const char* op, Backends backends, kiln_cont
         kiln::checked_product(op, "x", {{"n", n}});
         if (!dx) return;  // gradient not wanted (ops: conventions)
         kiln::require_all(op, {{x, n, "x"}, {t, n, "t"}, {dloss, n > 0 ? 1 : 0, "dloss"}});
+        if (n == 0) return;  // nothing to write, and dloss may then be NULL: the backends read dloss[0] first
         kiln::dispatch(c, op, backends, x, t, dloss, dx, n);
     });
 }
@@ -67,6 +68,7 @@ kiln_status kiln_cross_entropy_backward_f32(kiln_context* ctx, const float* logi
         if (!dlogits) return;  // gradient not wanted (ops: conventions)
         kiln::require_all(op, {{logits, n, "logits"}, {labels, rows, "labels"}, {lse, rows, "lse"},
                                {dloss, n > 0 ? 1 : 0, "dloss"}});
+        if (n == 0) return;  // as in pointwise_loss_backward: dloss may be NULL
         kiln::dispatch(c, op, KILN_BACKENDS(cross_entropy_backward_f32), logits, labels, lse, dloss, dlogits, rows,
                        cols);
     });

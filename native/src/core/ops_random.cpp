@@ -26,6 +26,7 @@ template <class Run>
 kiln_status random_entry(const char* op, kiln_context* ctx, float* y, size_t n, Run&& run) {
     return kiln::guarded(op, [&] {
         kiln_context& c = kiln::op_context(ctx, op);
+        kiln::checked_count(op, "y", "n", n);
         kiln::require_data(y, n, op, "y");
         run(c);
     });

@@ -150,7 +150,9 @@ void conv2d_backward_weight_f32(const Geometry& g, const float* x, const float* 
 }
 
 uint64_t conv2d_workspace_bytes(const Geometry& g) {
-    if (conv::y_size(g) == 0 && conv::w_size(g) == 0) return 0;
+    // An empty batch: every direction returns before taking scratch (and the layouts below would divide by its zero
+    // item groups).
+    if (g.n == 0 || (conv::y_size(g) == 0 && conv::w_size(g) == 0)) return 0;
     const ConvKernels& is = kernels();
     // Where the Winograd path takes a direction, the implicit GEMM's blocks for it are never allocated.
     const bool wino = winograd_for(is, winograd::applies(g)) != nullptr;

@@ -150,7 +150,8 @@ void row_to_k16(const float* row, int64_t len, int64_t groups, int mr, int i, fl
     for (; (g + 1) * 16 <= len; ++g, dst += stride) std::memcpy(dst, row + g * 16, 16 * sizeof(float));
     for (; g < groups; ++g, dst += stride) {
         const int64_t n = std::clamp<int64_t>(len - g * 16, 0, 16);
-        copy_run(dst, row + g * 16, n);
+        // Padding taps pass row == NULL with len 0: offsetting a null pointer is undefined even when nothing is read.
+        if (n > 0) copy_run(dst, row + g * 16, n);
         zero_run(dst + n, 16 - n);
     }
 }

@@ -210,8 +210,11 @@ void sgemm_strided_batched(bool transA, bool transB, int64_t M, int64_t N, int64
                            const float* A, int64_t lda, int64_t strideA, const float* B, int64_t ldb,
                            int64_t strideB, float beta, float* C, int64_t ldc, int64_t strideC, int64_t batch) {
     if (batch <= 0 || M <= 0 || N <= 0) return;
+    // With K == 0, A and B are never read and may be NULL (kiln.h), and offsetting a null pointer is undefined.
+    const bool reads_ab = K > 0;
     const auto one = [&](int64_t i) {
-        sgemm(transA, transB, M, N, K, alpha, A + i * strideA, lda, B + i * strideB, ldb, beta, C + i * strideC, ldc);
+        sgemm(transA, transB, M, N, K, alpha, reads_ab ? A + i * strideA : A, lda, reads_ab ? B + i * strideB : B, ldb,
+              beta, C + i * strideC, ldc);
     };
     // Whole matrices per thread when they divide evenly or are plentiful (no per-matrix fork-join, no split
     // packing); otherwise one matrix at a time, each split across the threads.

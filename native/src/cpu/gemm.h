@@ -168,14 +168,17 @@ struct MicroTile {
 
     // Panel of width P from `count` contiguous floats per k: src[k * step + j] -> dst[k * P + j], zero-padded.
     template <int P>
+    // Rows are addressed as src + k * step, not by stepping src: a step past the last row (a huge leading dimension
+    // with one row, which is valid) would form a pointer beyond the address space, and that is undefined.
     static void copy_rows(const float* src, int64_t step, int count, int64_t kc, float* dst) {
         if (count == P) {  // whole panel: a fixed-size copy, which the compiler turns into full-width moves
-            for (int64_t k = 0; k < kc; ++k, src += step, dst += P) std::memcpy(dst, src, P * sizeof(float));
+            for (int64_t k = 0; k < kc; ++k, dst += P) std::memcpy(dst, src + k * step, P * sizeof(float));
             return;
         }
-        for (int64_t k = 0; k < kc; ++k, src += step, dst += P) {
+        for (int64_t k = 0; k < kc; ++k, dst += P) {
+            const float* row = src + k * step;
             int j = 0;
-            for (; j < count; ++j) dst[j] = src[j];
+            for (; j < count; ++j) dst[j] = row[j];
             for (; j < P; ++j) dst[j] = 0.0f;
         }
     }
