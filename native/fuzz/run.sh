@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# Builds the C ABI fuzz target (native/fuzz/fuzz_abi.cpp) with clang, libFuzzer, AddressSanitizer and UBSan (CPU
+# backend only) and runs it for KILN_FUZZ_SECONDS (default 60) on the committed corpus; any crash fails the run and
+# leaves the input that caused it in BUILD_DIR (crash-*), to be fixed and then added to native/fuzz/corpus/.
+# Usage: native/fuzz/run.sh [BUILD_DIR]   (default: build-fuzz in the repository root)
+# Without clang or its libFuzzer runtime it prints one line saying it skipped; KILN_REQUIRE_FUZZ=1 (set by CI, which
+# installs them) turns that line into a failure.
+#
+# Keeping the corpus small: new inputs land in BUILD_DIR/corpus-new, never in the committed corpus. To fold them in:
+#   BUILD_DIR/kiln_fuzz_abi -merge=1 native/fuzz/corpus BUILD_DIR/corpus-new
+set -euo pipefail
+root=$(cd "$(dirname "$0")/../.." && pwd)
+build=${1:-$root/build-fuzz}
+seconds=${KILN_FUZZ_SECONDS:-60}
+jobs=${KILN_BUILD_JOBS:-2}
+cc=${KILN_FUZZ_CC:-clang}
+cxx=${KILN_FUZZ_CXX:-clang++}
+
+skip() {
+    if [ "${KILN_REQUIRE_FUZZ:-0}" = 1 ]; then
+        echo "kiln fuzz: FAILED: $1, and KILN_REQUIRE_FUZZ=1 demands the fuzz run" >&2
+        exit 1
+    fi
+    echo "kiln fuzz: skipped: $1"
+    exit 0
+}
+
+command -v "$cxx" >/dev/null 2>&1 || skip "no $cxx (Debian: apt-get install clang libclang-rt-14-dev)"
+mkdir -p "$build"
+# clang without its runtime package compiles but cannot link -fsanitize=fuzzer: probe before configuring.
+printf 'extern "C" int LLVMFuzzerTestOneInput(const unsigned char*, unsigned long) { return 0; }\n' >"$build/probe.cpp"
+"$cxx" -fsanitize=fuzzer,address,undefined "$build/probe.cpp" -o "$build/probe" >"$build/probe.log" 2>&1 ||
+    skip "$cxx cannot link libFuzzer with ASan/UBSan (Debian: apt-get install libclang-rt-14-dev)"
+
+# The library is instrumented for coverage (fuzzer-no-link) and sanitized like the target; only the target and the
+# static library are built (libkiln.so would need the sanitizer runtimes linked into a shared object).
+flags="-fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer -g"
+cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DCMAKE_C_COMPILER="$cc" -DCMAKE_CXX_COMPILER="$cxx" \
+    -DKILN_ENABLE_CUDA=OFF -DKILN_ENABLE_JNI=OFF -DKILN_BUILD_TESTS=OFF -DKILN_BUILD_FUZZ=ON \
+    -DCMAKE_C_FLAGS="$flags" -DCMAKE_CXX_FLAGS="$flags" >"$build/configure.log" 2>&1 ||
+    { cat "$build/configure.log"; exit 1; }
+cmake --build "$build" --parallel "$jobs" --target kiln_fuzz_abi
+
+# allocator_may_return_null: kiln_alloc of an impossible size must come back as KILN_ERR_OUT_OF_MEMORY, which is what
+# a real allocator does, instead of ASan stopping the process. Leaks are checked after every input.
+export ASAN_OPTIONS="allocator_may_return_null=1:halt_on_error=1:detect_leaks=1:${ASAN_OPTIONS:-}"
+export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:${UBSAN_OPTIONS:-}"
+mkdir -p "$build/corpus-new"
+echo "kiln fuzz: ${seconds}s on native/fuzz/corpus ($(ls "$root/native/fuzz/corpus" | wc -l) inputs)"
+if ! "$build/kiln_fuzz_abi" -max_total_time="$seconds" -timeout=20 -rss_limit_mb=2560 -print_final_stats=1 \
+        -artifact_prefix="$build/" "$build/corpus-new" "$root/native/fuzz/corpus" 2>"$build/fuzz.log"; then
+    tail -n 80 "$build/fuzz.log" >&2
+    echo "kiln fuzz: FAILED: the crashing input is in $build (crash-*, leak-*, timeout-* or oom-*);" \
+         "reproduce with $build/kiln_fuzz_abi FILE" >&2
+    exit 1
+fi
+grep -E "^stat::number_of_executed_units|^#[0-9]+ +DONE" "$build/fuzz.log" || true
+echo "kiln fuzz: passed (${seconds}s, no crash)"
