@@ -29,8 +29,8 @@ std::string dims_str(std::initializer_list<Dim> dims) {
              what, dims_str(dims).c_str());
     if (limit == kMaxElements)
         fail(KILN_ERR_INVALID_ARGUMENT,
-             "%s: %s %s is too large: more than 2^60 - 1 elements, whose bytes would overflow int64", op, what,
-             dims_str(dims).c_str());
+             "%s: %s %s is too large: its size overflows the 2^60 - 1 elements whose bytes fit int64 (INT64_MAX)",
+             op, what, dims_str(dims).c_str());
     fail(KILN_ERR_INVALID_ARGUMENT, "%s: %s %s is too large: its size overflows the supported %lld (of INT64_MAX)", op,
          what, dims_str(dims).c_str(), (long long)limit);
 }
@@ -65,8 +65,8 @@ int64_t checked_span(const char* op, const char* what, Dim count, Dim stride, Di
 int64_t checked_count(const char* op, const char* what, const char* name, size_t n) {
     if (n > (size_t)kMaxElements)
         fail(KILN_ERR_INVALID_ARGUMENT,
-             "%s: %s (%s=%llu) is too large: more than 2^60 - 1 elements, whose bytes would overflow int64", op, what,
-             name, (unsigned long long)n);
+             "%s: %s (%s=%llu) is too large: its size overflows the 2^60 - 1 elements whose bytes fit int64 "
+             "(INT64_MAX)", op, what, name, (unsigned long long)n);
     return (int64_t)n;
 }
 
