@@ -59,6 +59,11 @@ void memory_stats(JNIEnv* env, jclass, jlong ctx, jlongArray out) {
 
 void empty_cache(JNIEnv* env, jclass, jlong ctx) { throw_if_failed(env, kiln_empty_cache(ctx_of(ctx))); }
 
+// Reliability: the allocation cap behind Device.setMemoryLimit (kiln_set_memory_limit; Java checked bytes >= 0).
+void set_memory_limit(JNIEnv* env, jclass, jlong ctx, jlong bytes) {
+    throw_if_failed(env, kiln_set_memory_limit(ctx_of(ctx), (uint64_t)bytes));
+}
+
 // Java arrays are pinned (critical) only for the copy itself; the ABI's host copies complete before returning.
 // Element is float or int32_t (both 4 bytes); Array the matching jfloatArray / jintArray.
 template <typename Element, typename Array>
@@ -105,6 +110,7 @@ const JNINativeMethod kMethods[] = {
     KILN_NATIVE("free0", "(JJ)V", release),
     KILN_NATIVE("memoryStats0", "(J[J)V", memory_stats),
     KILN_NATIVE("emptyCache0", "(J)V", empty_cache),
+    KILN_NATIVE("setMemoryLimit0", "(JJ)V", set_memory_limit),
     KILN_NATIVE("copyFromArray0", "(JJ[FII)V", (copy_from_array<float, jfloatArray>)),
     KILN_NATIVE("copyToArray0", "(JJ[FII)V", (copy_to_array<float, jfloatArray>)),
     KILN_NATIVE("copyFromIntArray0", "(JJ[III)V", (copy_from_array<int32_t, jintArray>)),

@@ -120,6 +120,17 @@ public final class Device {
         RuntimeNative.emptyCache(this);
     }
 
+    /**
+     * Caps the memory this device's allocator may hold at {@code bytes} (in use plus cached; 0 removes the cap), as if
+     * the device were that small: an allocation that would pass it first returns the cached blocks, then fails with a
+     * {@link KilnOutOfMemoryException} naming the request, the bytes live and the limit. The device stays usable, so
+     * a caller can free memory (close tensors, lower the batch) and carry on. The environment variable
+     * {@code KILN_MEMORY_LIMIT_BYTES} sets the same cap for every device when its context is created.
+     */
+    public void setMemoryLimit(long bytes) {
+        RuntimeNative.setMemoryLimit(this, bytes);
+    }
+
     @Override
     public boolean equals(Object o) {
         return o instanceof Device d && d.kind == kind && d.index == index;

@@ -83,6 +83,12 @@ public final class RuntimeNative {
         emptyCache0(Contexts.of(device));
     }
 
+    /** Caps the bytes the device's allocator holds (0: no cap); see {@link Device#setMemoryLimit(long)}. */
+    public static void setMemoryLimit(Device device, long bytes) {
+        if (bytes < 0) throw new IllegalArgumentException("setMemoryLimit: bytes must be >= 0 (0 = no limit), got " + bytes);
+        setMemoryLimit0(Contexts.of(device), bytes);
+    }
+
     // ---- copies -------------------------------------------------------------------------------------------------
 
     /** dst[0, count) = src[offset, offset + count); dst is f32. */
@@ -176,6 +182,7 @@ public final class RuntimeNative {
     private static native void free0(long ctx, long address);
     private static native void memoryStats0(long ctx, long[] out);
     private static native void emptyCache0(long ctx);
+    private static native void setMemoryLimit0(long ctx, long bytes);
     private static native void copyFromArray0(long ctx, long dst, float[] src, int offset, int count);
     private static native void copyToArray0(long ctx, long src, float[] dst, int offset, int count);
     private static native void copyFromIntArray0(long ctx, long dst, int[] src, int offset, int count);
