@@ -233,6 +233,33 @@ public final class Tensor implements AutoCloseable {
         RuntimeNative.copyFromArray(this, src, offset, (int) numel);
     }
 
+    /**
+     * Overwrites elements [dstOffset, dstOffset + count) of this fp32 tensor with {@code src[srcOffset, srcOffset +
+     * count)}: fills a tensor too large for one Java array through a bounded buffer.
+     */
+    public void copyFrom(float[] src, int srcOffset, long dstOffset, int count) {
+        ensureOpen();
+        RuntimeNative.copyFromArray(this, dstOffset, src, srcOffset, count);
+    }
+
+    /** Copies elements [srcOffset, srcOffset + count) of this fp32 tensor to {@code dst[dstOffset, dstOffset + count)}. */
+    public void copyTo(long srcOffset, float[] dst, int dstOffset, int count) {
+        ensureOpen();
+        RuntimeNative.copyToArray(this, srcOffset, dst, dstOffset, count);
+    }
+
+    /** The int32 twin of {@link #copyFrom(float[], int, long, int)}. */
+    public void copyFrom(int[] src, int srcOffset, long dstOffset, int count) {
+        ensureOpen();
+        RuntimeNative.copyFromIntArray(this, dstOffset, src, srcOffset, count);
+    }
+
+    /** The int32 twin of {@link #copyTo(long, float[], int, int)}. */
+    public void copyTo(long srcOffset, int[] dst, int dstOffset, int count) {
+        ensureOpen();
+        RuntimeNative.copyToIntArray(this, srcOffset, dst, dstOffset, count);
+    }
+
     /** Throws IllegalArgumentException unless this tensor has {@code expected} element type. */
     public void requireDType(String op, DType expected) {
         if (dtype != expected) throw new IllegalArgumentException(op + ": needs a " + expected + " tensor, got " + this);

@@ -125,6 +125,50 @@ public final class RuntimeNative {
         c.fence();
     }
 
+    /** dst[dstOffset, dstOffset + count) = src[srcOffset, srcOffset + count): a slice of a large f32 tensor. */
+    public static void copyFromArray(Tensor dst, long dstOffset, float[] src, int srcOffset, int count) {
+        checkRange("copyFromArray", src == null ? -1 : src.length, srcOffset, count);
+        Call c = new Call("copyFromArray");
+        long d = c.f32("dst", dst, sliceEnd("copyFromArray", dstOffset, count));
+        copyFromArray0(c.context(), d + dstOffset * Float.BYTES, src, srcOffset, count);
+        c.fence();
+    }
+
+    /** dst[dstOffset, dstOffset + count) = src[srcOffset, srcOffset + count) of an f32 tensor. */
+    public static void copyToArray(Tensor src, long srcOffset, float[] dst, int dstOffset, int count) {
+        checkRange("copyToArray", dst == null ? -1 : dst.length, dstOffset, count);
+        Call c = new Call("copyToArray");
+        long s = c.f32("src", src, sliceEnd("copyToArray", srcOffset, count));
+        copyToArray0(c.context(), s + srcOffset * Float.BYTES, dst, dstOffset, count);
+        c.fence();
+    }
+
+    /** The i32 twin of {@link #copyFromArray(Tensor, long, float[], int, int)}. */
+    public static void copyFromIntArray(Tensor dst, long dstOffset, int[] src, int srcOffset, int count) {
+        checkRange("copyFromIntArray", src == null ? -1 : src.length, srcOffset, count);
+        Call c = new Call("copyFromIntArray");
+        long d = c.i32("dst", dst, sliceEnd("copyFromIntArray", dstOffset, count));
+        copyFromIntArray0(c.context(), d + dstOffset * Integer.BYTES, src, srcOffset, count);
+        c.fence();
+    }
+
+    /** The i32 twin of {@link #copyToArray(Tensor, long, float[], int, int)}. */
+    public static void copyToIntArray(Tensor src, long srcOffset, int[] dst, int dstOffset, int count) {
+        checkRange("copyToIntArray", dst == null ? -1 : dst.length, dstOffset, count);
+        Call c = new Call("copyToIntArray");
+        long s = c.i32("src", src, sliceEnd("copyToIntArray", srcOffset, count));
+        copyToIntArray0(c.context(), s + srcOffset * Integer.BYTES, dst, dstOffset, count);
+        c.fence();
+    }
+
+    /** End of the tensor slice [offset, offset + count); Call then checks the tensor holds that many elements. */
+    private static long sliceEnd(String op, long offset, int count) {
+        if (offset < 0 || offset > Long.MAX_VALUE - count) {
+            throw new IllegalArgumentException(op + ": tensor offset " + offset + " is out of range");
+        }
+        return offset + count;
+    }
+
     /**
      * Copies all of {@code src} into the first elements of {@code dst} (same dtype): on one device, from the CPU to a
      * GPU, or from a GPU to the CPU, queued on the GPU's context. Two different GPUs: copy through the CPU.
