@@ -40,6 +40,12 @@ public class Adam extends Optimizer {
         return new Adam(params, lr, 0.9f, 0.999f, 1e-8f, weightDecay, true);
     }
 
+    /** m and v per parameter, under PyTorch's names. */
+    @Override
+    protected List<String> stateNames() {
+        return List.of("exp_avg", "exp_avg_sq");
+    }
+
     @Override
     protected void update(Tensor param, Tensor grad, long step) {
         Tensor[] s = state(param, 2);

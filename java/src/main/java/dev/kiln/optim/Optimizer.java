@@ -1,15 +1,26 @@
 package dev.kiln.optim;
 
+import dev.kiln.DType;
 import dev.kiln.Scope;
 import dev.kiln.Tensor;
+import dev.kiln.ops.Autograd;
+import dev.kiln.ops.NoGrad;
+import dev.kiln.ops.Ops;
 
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collections;
 import java.util.IdentityHashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
 /**
  * Updates parameters from their gradients, one fused kernel per parameter tensor. Per-parameter state (momentum,
  * Adam moments) is allocated on the parameter's device on first use and freed by {@link #close()}.
+ *
+ * <p>{@link #stateDict()} and {@link #loadStateDict(Map, long)} save and restore that state with the step count, so
+ * a training run resumes where it stopped (dev.kiln.io.Checkpoints writes them to a file).
  */
 public abstract class Optimizer implements AutoCloseable {
     protected final List<Tensor> params;
@@ -51,6 +62,108 @@ public abstract class Optimizer implements AutoCloseable {
             for (int i = 0; i < count; i++) buffers[i] = Tensor.zeros(p.device(), p.shape());
             return buffers;
         }));
+    }
+
+    /**
+     * Names of the state tensors each parameter keeps, in the order {@link #state} creates them (PyTorch's names:
+     * "exp_avg", "momentum_buffer"). A subclass that keeps state overrides this; the default is no state.
+     */
+    protected List<String> stateNames() {
+        return List.of();
+    }
+
+    /**
+     * The optimizer's state as "index.name" (index of the parameter in the list given to the constructor, name from
+     * {@link #stateNames()}: "0.exp_avg", "0.exp_avg_sq", ...). A parameter that has not been updated yet has no
+     * entries. The tensors are the live ones, as {@link dev.kiln.nn.Module#stateDict()}'s are: save or copy them
+     * before stepping on. The step count is {@link #steps()}, not a tensor: fp32 counts exactly only to 2^24.
+     */
+    public final Map<String, Tensor> stateDict() {
+        List<String> names = stateNames();
+        Map<String, Tensor> out = new LinkedHashMap<>();
+        for (int i = 0; i < params.size(); i++) {
+            Tensor[] buffers = state.get(params.get(i));
+            if (buffers == null) continue;
+            if (buffers.length != names.size()) {
+                throw new IllegalStateException(getClass().getSimpleName() + " keeps " + buffers.length
+                        + " state tensors per parameter but stateNames() names " + names.size());
+            }
+            for (int k = 0; k < buffers.length; k++) out.put(i + "." + names.get(k), buffers[k]);
+        }
+        return Collections.unmodifiableMap(out);
+    }
+
+    /**
+     * Replaces the state with {@code stateDict} (from any device; the layout of {@link #stateDict()}) and the step
+     * count with {@code steps}. Everything is checked first: on a bad name, a missing partner ("0.exp_avg" without
+     * "0.exp_avg_sq"), or a shape or dtype that does not match the parameter, nothing changes and the exception lists
+     * every problem. Parameters without entries lose any state they had, as in the optimizer that was saved.
+     */
+    public final void loadStateDict(Map<String, Tensor> stateDict, long steps) {
+        String who = getClass().getSimpleName() + ".loadStateDict";
+        if (stateDict == null) throw new IllegalArgumentException(who + ": state is null");
+        if (steps < 0) throw new IllegalArgumentException(who + ": steps must be >= 0, got " + steps);
+        List<String> names = stateNames();
+        Tensor[][] incoming = new Tensor[params.size()][];
+        List<String> problems = new ArrayList<>();
+        for (Map.Entry<String, Tensor> e : stateDict.entrySet()) {
+            String key = e.getKey();
+            int dot = key == null ? -1 : key.indexOf('.');
+            int index = dot < 0 ? -1 : parameterIndex(key.substring(0, dot));
+            int slot = dot < 0 ? -1 : names.indexOf(key.substring(dot + 1));
+            if (index < 0 || slot < 0) {
+                problems.add("unexpected '" + key + "' (expected index.name, index below " + params.size() + ", name in " + names + ")");
+                continue;
+            }
+            Tensor src = e.getValue(), param = params.get(index);
+            if (src == null || src.isClosed()) {
+                problems.add("'" + key + "' is " + (src == null ? "null" : "closed"));
+            } else if (src.dtype() != DType.F32 || !Arrays.equals(src.shape(), param.shape())) {
+                problems.add("'" + key + "' is " + src + " but parameter " + index + " is " + param);
+            }
+            if (incoming[index] == null) incoming[index] = new Tensor[names.size()];
+            incoming[index][slot] = src;
+        }
+        for (int i = 0; i < incoming.length; i++) {
+            if (incoming[i] == null) continue;
+            for (int k = 0; k < names.size(); k++) {
+                if (incoming[i][k] == null) problems.add("missing '" + i + "." + names.get(k) + "'");
+            }
+        }
+        if (!problems.isEmpty()) {
+            throw new IllegalArgumentException(who + ": nothing was loaded: " + String.join("; ", problems));
+        }
+        try (NoGrad ignored = Autograd.noGrad()) {
+            for (int i = 0; i < incoming.length; i++) {
+                Tensor param = params.get(i);
+                if (incoming[i] == null) {
+                    Tensor[] old = state.remove(param);
+                    if (old != null) for (Tensor t : old) t.close();
+                    continue;
+                }
+                Tensor[] buffers = state(param, names.size());
+                for (int k = 0; k < buffers.length; k++) copyInto(buffers[k], incoming[i][k]);
+            }
+        }
+        this.steps = steps;
+    }
+
+    /** The index a state key names, or -1; only the canonical spelling ("3", not "03" or "+3") counts. */
+    private int parameterIndex(String s) {
+        for (int i = 0; i < s.length(); i++) if (s.charAt(i) < '0' || s.charAt(i) > '9') return -1;
+        if (s.isEmpty() || s.length() > 9 || (s.length() > 1 && s.charAt(0) == '0')) return -1;
+        int i = Integer.parseInt(s);
+        return i < params.size() ? i : -1;
+    }
+
+    private static void copyInto(Tensor dst, Tensor src) {
+        if (src.device().equals(dst.device())) {
+            Ops.copy_(dst, src);
+        } else {
+            try (Tensor moved = Scope.detached(() -> src.to(dst.device()))) {
+                Ops.copy_(dst, moved);
+            }
+        }
     }
 
     @Override

@@ -29,6 +29,12 @@ public final class Sgd extends Optimizer {
         this.nesterov = nesterov;
     }
 
+    /** The velocity, when there is momentum. */
+    @Override
+    protected List<String> stateNames() {
+        return momentum == 0f ? List.of() : List.of("momentum_buffer");
+    }
+
     @Override
     protected void update(Tensor param, Tensor grad, long step) {
         Tensor velocity = momentum == 0f ? null : state(param, 1)[0];
