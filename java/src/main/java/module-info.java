@@ -8,6 +8,7 @@ module dev.kiln {
     exports dev.kiln.ops;
     exports dev.kiln.nn;
     exports dev.kiln.optim;
+    exports dev.kiln.io;
     exports dev.kiln.data;
     exports dev.kiln.train;
     exports dev.kiln.models;
@@ -15,4 +16,8 @@ module dev.kiln {
     // The `kiln` command line only; library users need not have picocli.
     requires static info.picocli;
     opens dev.kiln.cli to info.picocli;
+
+    // dev.kiln.io: safetensors headers are JSON (Gson); image grids and charts are PNGs drawn with Java2D.
+    requires com.google.gson;
+    requires java.desktop;
 }
