@@ -35,7 +35,7 @@ public final class LstmClassifier extends Layer {
     /** x is (N, 1, 28, 28) or (N, 28, 28); the result is (N, classes) logits. */
     @Override
     public Tensor forward(Tensor x) {
-        if (x.numel() % ((long) steps * features) != 0 || x.dim(-1) != features) {
+        if (x == null || x.isClosed() || x.rank() < 1 || x.numel() % ((long) steps * features) != 0 || x.dim(-1) != features) {
             throw new IllegalArgumentException("LstmClassifier: input must hold (N, " + steps + ", " + features + ") values, got " + x);
         }
         Tensor seq = Ops.reshape(x, -1, steps, features);

@@ -39,7 +39,7 @@ public final class Linear extends Layer {
     /** x is (..., in); the result is (..., out). */
     @Override
     public Tensor forward(Tensor x) {
-        if (x.rank() < 1 || x.dim(-1) != in) {
+        if (x == null || x.isClosed() || x.rank() < 1 || x.dim(-1) != in) {
             throw new IllegalArgumentException("Linear(" + in + " -> " + out + "): input must end in dimension " + in + ", got " + x);
         }
         return Ops.linear(x, weight, bias);

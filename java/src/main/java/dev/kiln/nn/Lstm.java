@@ -30,6 +30,9 @@ public final class Lstm extends Module {
         if (inputSize <= 0 || hidden <= 0 || layers <= 0) {
             throw new IllegalArgumentException("Lstm: sizes must be positive, got input=" + inputSize + " hidden=" + hidden + " layers=" + layers);
         }
+        if (hidden > Integer.MAX_VALUE / 4) {  // the gate matrices are (4H, ...): 4H must be a dimension
+            throw new IllegalArgumentException("Lstm: hidden size " + hidden + " is too large: 4 * hidden must fit an int");
+        }
         if (!(dropout >= 0f && dropout < 1f)) throw new IllegalArgumentException("Lstm: dropout must be in [0, 1), got " + dropout);
         this.inputSize = inputSize;
         this.hidden = hidden;
@@ -60,7 +63,7 @@ public final class Lstm extends Module {
      * result holds the last layer's output sequence (N, T, H) and every layer's final states.
      */
     public LstmOutput forward(Tensor x, List<Tensor> h0, List<Tensor> c0) {
-        if (x == null || x.rank() != 3 || x.dim(2) != inputSize) {
+        if (x == null || x.isClosed() || x.rank() != 3 || x.dim(2) != inputSize) {
             throw new IllegalArgumentException("Lstm(" + inputSize + " -> " + hidden + "): input must be (N, T, " + inputSize + "), got " + x);
         }
         checkStates("h0", h0);

@@ -17,12 +17,15 @@ final class BatchNormOps {
         }
         int n = x.dim(0), c = x.dim(1);
         long hw = x.rank() == 4 ? (long) x.dim(2) * x.dim(3) : 1;
-        for (Tensor t : new Tensor[] {gamma, beta, runningMean, runningVar}) {
+        String[] names = {"gamma", "beta", "running_mean", "running_var"};
+        Tensor[] perChannel = {gamma, beta, runningMean, runningVar};
+        for (int i = 0; i < perChannel.length; i++) {
+            Tensor t = perChannel[i];
             if (t == null) continue;
-            Checks.f32(op, "parameter", t);
+            Checks.f32(op, names[i], t);
             Checks.sameDevice(op, x, t);
             if (t.rank() != 1 || t.dim(0) != c) {
-                throw new IllegalArgumentException(op + ": per-channel tensors must be (" + c + ",), got " + Checks.shape(t));
+                throw new IllegalArgumentException(op + ": '" + names[i] + "' must be (" + c + ",), got " + Checks.shape(t));
             }
         }
         if (!(eps > 0)) throw new IllegalArgumentException(op + ": eps must be > 0, got " + eps);
@@ -30,7 +33,9 @@ final class BatchNormOps {
         Tensor y = Tensor.empty(x.device(), shape);
         if (!training) {
             if (runningMean == null || runningVar == null) {
-                throw new IllegalArgumentException(op + ": evaluation mode needs the running mean and variance");
+                throw new IllegalArgumentException(op + ": evaluation mode needs the running mean and variance, got "
+                        + (runningMean == null ? "'running_mean' null" : "'running_mean'") + " and "
+                        + (runningVar == null ? "'running_var' null" : "'running_var'"));
             }
             BatchNormNative.eval(n, c, hw, x, gamma, beta, runningMean, runningVar, eps, y);
             // Fine-tuning with frozen statistics: the running mean/var are constants here (not inputs of the node), so

@@ -20,8 +20,16 @@ final class Checks {
         return b.append(s.length == 1 ? ",)" : ")").toString();
     }
 
-    static void f32(String op, String arg, Tensor t) {
+    /** Present and open: a closed tensor is refused here, naming the op and the argument, before any shape is read. */
+    static void open(String op, String arg, Tensor t) {
         if (t == null) throw new IllegalArgumentException(op + ": argument '" + arg + "' is null");
+        if (t.isClosed()) {
+            throw new IllegalStateException(op + ": argument '" + arg + "' is closed (" + t + "): it was freed by close() or by the Scope that owned it");
+        }
+    }
+
+    static void f32(String op, String arg, Tensor t) {
+        open(op, arg, t);
         if (t.dtype() != DType.F32) throw new IllegalArgumentException(op + ": '" + arg + "' must be f32, got " + t);
     }
 

@@ -17,7 +17,12 @@ final class Conv2dOps {
             throw new IllegalArgumentException(op + ": input size " + in + " with padding " + pad + " is smaller than the "
                     + (dilation > 1 ? "dilated " : "") + "window " + span);
         }
-        return Math.toIntExact((padded - span) / stride + 1);
+        long out = (padded - span) / stride + 1;
+        if (out > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException(op + ": output size " + out + " (input " + in + ", padding " + pad + ", window "
+                    + span + ", stride " + stride + ") does not fit a dimension (at most " + Integer.MAX_VALUE + ")");
+        }
+        return (int) out;
     }
 
     private static void checkGeometry(String op, int[] stride, int[] padding, int[] dilation) {

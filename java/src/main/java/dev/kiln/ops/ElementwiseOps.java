@@ -28,10 +28,15 @@ final class ElementwiseOps {
             if (Arrays.equals(as, bs)) return new Layout(1, a.numel(), a.numel(), b.numel(), as);
             if (b.numel() == 1 && a.numel() != 1) return new Layout(a.numel(), 1, 1, 0, as);
             if (a.numel() == 1 && b.numel() != 1) return new Layout(b.numel(), 1, 0, 1, bs);
-            if (isSuffix(bs, as) && b.numel() > 0) return new Layout(a.numel() / b.numel(), b.numel(), b.numel(), 0, as);
-            if (isSuffix(as, bs) && a.numel() > 0) return new Layout(b.numel() / a.numel(), a.numel(), 0, a.numel(), bs);
+            // An empty suffix (a bias of (0,) against (N, 0)) broadcasts too: the result is empty, and nothing is divided.
+            if (isSuffix(bs, as)) return b.numel() > 0 ? new Layout(a.numel() / b.numel(), b.numel(), b.numel(), 0, as) : empty(as);
+            if (isSuffix(as, bs)) return a.numel() > 0 ? new Layout(b.numel() / a.numel(), a.numel(), 0, a.numel(), bs) : empty(bs);
             throw new IllegalArgumentException(op + ": shapes " + Checks.shape(a) + " and " + Checks.shape(b)
                     + " do not broadcast (one must equal the trailing dimensions of the other, or have one element)");
+        }
+
+        private static Layout empty(int[] outShape) {
+            return new Layout(0, 0, 0, 0, outShape);
         }
 
         private static boolean isSuffix(int[] small, int[] big) {

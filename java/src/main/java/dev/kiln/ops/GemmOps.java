@@ -59,6 +59,8 @@ final class GemmOps {
     /** C = op(A) op(B) (+ beta C) over a strided batch; leading dimensions follow from the stored shapes. */
     private static void gemm(Tensor a, boolean ta, Tensor b, boolean tb, Tensor c, long m, long n, long k, long batch,
                              long strideA, long strideB, float beta) {
+        // An empty result (a batch of 0, M = 0 or N = 0) has nothing to write, and its operands may hold nothing.
+        if (c.numel() == 0) return;
         long lda = ta ? m : k, ldb = tb ? k : n;
         GemmNative.gemm(ta, tb, m, n, k, 1f, a, Math.max(lda, 1), strideA, b, Math.max(ldb, 1), strideB, beta,
                 c, Math.max(n, 1), m * n, batch);

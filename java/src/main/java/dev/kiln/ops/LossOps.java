@@ -13,7 +13,8 @@ final class LossOps {
     static Tensor crossEntropy(Tensor logits, Tensor labels) {
         String op = "cross_entropy";
         Checks.f32(op, "logits", logits);
-        if (labels == null || labels.dtype() != DType.I32) {
+        Checks.open(op, "labels", labels);
+        if (labels.dtype() != DType.I32) {
             throw new IllegalArgumentException(op + ": labels must be an int32 tensor (Tensor.ofInts), got " + labels);
         }
         Checks.sameDevice(op, logits, labels);
@@ -22,6 +23,8 @@ final class LossOps {
                     + Checks.shape(logits) + " and labels " + Checks.shape(labels));
         }
         if (Autograd.isTracked(labels)) throw new IllegalArgumentException(op + ": labels cannot require grad");
+        // A mean over no examples is 0 / 0; refused like mean() of an empty axis rather than returned as NaN.
+        if (logits.dim(0) == 0) throw new IllegalArgumentException(op + ": empty batch: logits " + Checks.shape(logits));
         int rows = logits.dim(0), cols = logits.dim(1);
         Tensor loss = Tensor.empty(logits.device());
         Tensor lse = Tensor.empty(logits.device(), rows);

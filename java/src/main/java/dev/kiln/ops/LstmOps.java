@@ -17,10 +17,11 @@ final class LstmOps {
     static LstmOutput lstm(Tensor x, Tensor h0, Tensor c0, Tensor wIh, Tensor wHh, Tensor bias) {
         String op = "lstm";
         Checks.f32(op, "x", x);
+        Checks.f32(op, "w_hh", wHh);
         if (x.rank() != 3) throw new IllegalArgumentException(op + ": expected x (N, T, F), got " + Checks.shape(x));
         int n = x.dim(0), t = x.dim(1), f = x.dim(2);
-        if (wHh == null || wHh.rank() != 2 || wHh.dim(0) % 4 != 0 || wHh.dim(1) * 4L != wHh.dim(0)) {
-            throw new IllegalArgumentException(op + ": w_hh must be (4H, H), got " + (wHh == null ? "null" : Checks.shape(wHh)));
+        if (wHh.rank() != 2 || wHh.dim(0) % 4 != 0 || wHh.dim(1) * 4L != wHh.dim(0)) {
+            throw new IllegalArgumentException(op + ": 'w_hh' must be (4H, H), got " + Checks.shape(wHh));
         }
         int h = wHh.dim(1);
         expect(op, "w_ih", wIh, 4 * h, f);

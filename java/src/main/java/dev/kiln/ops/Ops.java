@@ -34,6 +34,15 @@ public final class Ops {
 
     /** x (..., in) times weight (out, in) transposed, plus bias (out) if not null: the affine map of a Linear layer. */
     public static Tensor linear(Tensor x, Tensor weight, Tensor bias) {
+        // Checked under linear's own names first: the matmul and add inside would name their operands 'a' and 'b'.
+        Checks.f32("linear", "x", x);
+        Checks.f32("linear", "weight", weight);
+        if (bias != null) Checks.f32("linear", "bias", bias);
+        Checks.minRank("linear", "x", x, 1);
+        if (weight.rank() != 2 || weight.dim(1) != x.dim(-1) || (bias != null && (bias.rank() != 1 || bias.dim(0) != weight.dim(0)))) {
+            throw new IllegalArgumentException("linear: expected x (..., in), weight (out, in) and bias (out,) or null, got x "
+                    + Checks.shape(x) + ", weight " + Checks.shape(weight) + (bias == null ? "" : " and bias " + Checks.shape(bias)));
+        }
         Tensor y = GemmOps.matmul(x, weight, false, true);
         return bias == null ? y : add(y, bias);
     }
@@ -58,6 +67,8 @@ public final class Ops {
 
     /** x plus a bias along the last dimension: x (..., C), bias (C). */
     public static Tensor biasAdd(Tensor x, Tensor bias) {
+        Checks.f32("bias_add", "x", x);
+        Checks.f32("bias_add", "bias", bias);
         if (bias.rank() != 1 || x.rank() < 1 || bias.dim(0) != x.dim(-1)) {
             throw new IllegalArgumentException("bias_add: bias must be (C,) with C the last dimension of x, got x "
                     + Checks.shape(x) + " and bias " + Checks.shape(bias));
@@ -255,8 +266,20 @@ public final class Ops {
 
     /** (N, ...) to (N, rest). */
     public static Tensor flatten(Tensor x) {
+        Checks.open("flatten", "x", x);
         Checks.minRank("flatten", "x", x, 1);
-        return reshape(x, x.dim(0), -1);
+        // The rest is counted, not inferred with -1: an empty batch (0, C, H, W) flattens to (0, C H W).
+        // An empty batch can hold any trailing dimensions, (0, 2^31 - 1, 2^31 - 1, ...): their product is checked.
+        long rest = 1;
+        try {
+            for (int i = 1; i < x.rank(); i++) rest = Math.multiplyExact(rest, x.dim(i));
+        } catch (ArithmeticException e) {
+            rest = Long.MAX_VALUE;
+        }
+        if (rest > Integer.MAX_VALUE) {
+            throw new IllegalArgumentException("flatten: " + x + " would need a dimension of " + rest + " (more than an int)");
+        }
+        return reshape(x, x.dim(0), (int) rest);
     }
 
     // ---- in place, not recorded ----------------------------------------------------------------------------------

@@ -14,7 +14,8 @@ final class RuntimeOps {
     /** dst = src: same shape and dtype, any devices (two different GPUs go through the host). */
     static Tensor copy_(Tensor dst, Tensor src) {
         String op = "copy_";
-        if (dst == null || src == null) throw new IllegalArgumentException(op + ": " + (dst == null ? "dst" : "src") + " is null");
+        Checks.open(op, "dst", dst);
+        Checks.open(op, "src", src);
         if (dst.dtype() != src.dtype() || !Arrays.equals(dst.shape(), src.shape())) {
             throw new IllegalArgumentException(op + ": dst " + dst + " and src " + src + " must have the same shape and dtype");
         }

@@ -12,7 +12,7 @@ final class ViewOps {
 
     /** {@code op} ("view" or "reshape") names the call in messages; one dimension of {@code shape} may be -1. */
     static Tensor view(String op, Tensor x, int[] shape) {
-        if (x == null) throw new IllegalArgumentException(op + ": tensor is null");
+        Checks.open(op, "x", x);
         int[] original = x.shape();
         Tensor y = TENSORS.alias(x, op, shape);
         return Autograd.record(op, y, dy -> new Tensor[] {TENSORS.alias(dy, op, original)}, x);
@@ -20,7 +20,7 @@ final class ViewOps {
 
     /** The same memory and shape, cut from the graph: gradients stop here (a GAN's discriminator step on fakes). */
     static Tensor detach(Tensor x) {
-        if (x == null) throw new IllegalArgumentException("detach: tensor is null");
+        Checks.open("detach", "x", x);
         return TENSORS.alias(x, "detach", x.shape());
     }
 }

@@ -82,6 +82,13 @@ class ElementwiseGradTest {
                     () -> Ops.add(Tensor.zeros(7, 33), Tensor.zeros(7)));
             assertTrue(e.getMessage().contains("add") && e.getMessage().contains("(7, 33)") && e.getMessage().contains("(7,)"), e.getMessage());
             assertThrows(IllegalArgumentException.class, () -> Ops.biasAdd(Tensor.zeros(4, 5), Tensor.zeros(4)));
+            // An empty bias against an empty last dimension broadcasts (a Linear with no outputs); found by BadCallProperties.
+            Tensor x = Tensor.zeros(3, 0).requiresGrad(), b = Tensor.zeros(0).requiresGrad();
+            Tensor y = Ops.biasAdd(x, b);
+            assertEquals(0, y.numel());
+            org.junit.jupiter.api.Assertions.assertArrayEquals(new int[] {3, 0}, y.shape());
+            Ops.sum(y).backward();
+            org.junit.jupiter.api.Assertions.assertArrayEquals(new int[] {0}, b.grad().shape());
         }
     }
 
