@@ -34,7 +34,7 @@ public final class Cnn extends Layer {
     /** x is (N, 1, 28, 28); the result is (N, classes) logits. */
     @Override
     public Tensor forward(Tensor x) {
-        if (x.rank() != 4 || x.dim(1) != 1 || x.dim(2) != 28 || x.dim(3) != 28) {
+        if (x == null || x.isClosed() || x.rank() != 4 || x.dim(1) != 1 || x.dim(2) != 28 || x.dim(3) != 28) {
             throw new IllegalArgumentException("Cnn: input must be (N, 1, 28, 28), got " + x);
         }
         return net.forward(x);
