@@ -15,6 +15,12 @@ import java.util.Set;
  *     total = step.keep(loss.sum());    // survives the scope
  * }                                     // everything else is freed here
  * }</pre>
+ *
+ * <p><b>Threads.</b> A scope is confined to the thread that opened it: {@link #current()} is per thread, tensors
+ * join the current scope of the thread that creates them, and {@link #close()} must run on the opening thread
+ * (another thread gets an {@link IllegalStateException}). Threads therefore never share a scope; each training or
+ * inference thread opens its own per step. {@link #keep} is how a result leaves the scope (and so may be handed to
+ * another thread, which then owns it).
  */
 public final class Scope implements AutoCloseable {
     private static final ThreadLocal<Scope> CURRENT = new ThreadLocal<>();

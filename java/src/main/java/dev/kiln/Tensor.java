@@ -17,6 +17,15 @@ import java.util.Arrays;
  *
  * <p>The fluent methods ({@link #matmul}, {@link #add}, {@link #relu}, {@link #sum()}, ...) are the ops of
  * {@link Ops}: they allocate in the current {@link Scope} and record on the autograd tape.
+ *
+ * <p><b>Threads.</b> Any number of threads may read a tensor at once (use it as an op input, copy it out) while no
+ * thread writes it. Nothing locks a tensor: a write (the in-place ops such as {@link Ops#fill_}, {@link Ops#copy_},
+ * {@link Ops#axpy_}, an optimizer step, {@link #copyFrom}, a backward accumulating into {@link #grad()}) must not
+ * overlap another write or a read of the same tensor. {@link #close()} may be called from any thread and is
+ * idempotent, but never while another thread may still use the tensor: its memory is returned at once. A tensor made
+ * inside a {@link Scope} belongs to the thread that opened the scope and is freed when that scope closes; hand it to
+ * another thread only after {@link Scope#keep}. The autograd graph is per thread: a tensor computed on one thread is
+ * not tracked on another (see {@link dev.kiln.ops.Autograd}).
  */
 public final class Tensor implements AutoCloseable {
     private static final Cleaner CLEANER = Cleaner.create();
