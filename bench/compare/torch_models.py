@@ -33,6 +33,38 @@ class LstmClassifier(nn.Module):
 MODELS = {"mlp": mlp, "cnn": cnn, "rnn": LstmClassifier}
 
 
+class Vae(nn.Module):
+    """dev.kiln.models.Vae: Dense 256 with separate mean and log-variance heads, Dense 512, Dense 784 (logits)."""
+
+    def __init__(self, latent=20):
+        super().__init__()
+        self.encoder = nn.Sequential(nn.Flatten(), nn.Linear(784, 256), nn.ReLU())
+        self.mean = nn.Linear(256, latent)
+        self.logvar = nn.Linear(256, latent)
+        self.decoder = nn.Sequential(nn.Linear(latent, 512), nn.ReLU(), nn.Linear(512, 784))
+
+    def losses(self, x):
+        """Negative ELBO per image, its reconstruction term (BCE summed over pixels) and KL, averaged over the batch."""
+        flat = x.reshape(-1, 784)
+        h = self.encoder(flat)
+        mu, logvar = self.mean(h), self.logvar(h)
+        z = mu + torch.exp(0.5 * logvar) * torch.randn_like(mu)
+        recon = nn.functional.binary_cross_entropy_with_logits(self.decoder(z), flat, reduction="sum") / len(x)
+        kl = -0.5 * torch.sum(1 + logvar - mu * mu - logvar.exp()) / len(x)
+        return recon + kl, recon, kl
+
+
+class Gan(nn.Module):
+    """dev.kiln.models.Gan: generator 100-256-512-784 (tanh), discriminator 784-512-256-1 (LeakyReLU 0.2)."""
+
+    def __init__(self):
+        super().__init__()
+        self.generator = nn.Sequential(nn.Linear(100, 256), nn.ReLU(), nn.Linear(256, 512), nn.ReLU(),
+                                       nn.Linear(512, 784), nn.Tanh())
+        self.discriminator = nn.Sequential(nn.Linear(784, 512), nn.LeakyReLU(0.2), nn.Linear(512, 256),
+                                           nn.LeakyReLU(0.2), nn.Linear(256, 1))
+
+
 def _idx(path):
     with gzip.open(path, "rb") if path.endswith(".gz") else open(path, "rb") as f:
         magic = struct.unpack(">I", f.read(4))[0]

@@ -12,6 +12,7 @@ module dev.kiln {
     exports dev.kiln.data;
     exports dev.kiln.train;
     exports dev.kiln.models;
+    exports dev.kiln.eval;
 
     // The `kiln` command line only; library users need not have picocli.
     requires static info.picocli;

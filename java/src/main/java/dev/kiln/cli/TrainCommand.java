@@ -1,42 +1,47 @@
 package dev.kiln.cli;
 
 import dev.kiln.Device;
-import dev.kiln.Generator;
 import dev.kiln.Kiln;
-import dev.kiln.data.BatchLoader;
-import dev.kiln.data.Dataset;
-import dev.kiln.data.FashionMnist;
-import dev.kiln.models.Cnn;
-import dev.kiln.models.LstmClassifier;
-import dev.kiln.models.Mlp;
-import dev.kiln.nn.Layer;
-import dev.kiln.optim.Adam;
-import dev.kiln.train.Classification;
-import dev.kiln.train.EpochStats;
-import dev.kiln.train.Trainer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import java.util.function.BiFunction;
 
-/** {@code kiln train MODEL}: trains a reference model on Fashion-MNIST and writes metrics.json. */
-@Command(name = "train", description = "Train a model on Fashion-MNIST with a live progress bar; prints the test "
-        + "accuracy and writes metrics.json into --out.")
+/**
+ * {@code kiln train MODEL}: trains a reference model on Fashion-MNIST with a live progress bar, then writes
+ * metrics.json, the model (model.safetensors) and, for the generative models, pictures into --out.
+ */
+@Command(name = "train", description = "Train a model on Fashion-MNIST with a live progress bar; writes metrics.json, "
+        + "model.safetensors and (vae, gan) PNG pictures into --out.")
 final class TrainCommand implements Callable<Integer> {
-    /** The models `kiln train` knows; later architectures register here. */
-    static final Map<String, BiFunction<Device, Generator, Layer>> MODELS = Map.of(
-            "mlp", Mlp::fashionMnist,
-            "cnn", Cnn::fashionMnist,
-            "rnn", LstmClassifier::fashionMnist);
+    /** How each model trains: its recipe's defaults and the run that does it. */
+    record Recipe(String description, int batch, float lr, int epochs, Run run) {
+    }
+
+    @FunctionalInterface
+    interface Run {
+        /** Trains with the resolved options; returns the model's entries for metrics.json. */
+        Map<String, Object> train(TrainCommand options, Device device) throws Exception;
+    }
+
+    static final Map<String, Recipe> MODELS = new LinkedHashMap<>();
+
+    static {
+        MODELS.put("mlp", new Recipe("MLP 784-256-10", 64, 1e-3f, 2, ClassifierRun.of("mlp")));
+        MODELS.put("cnn", new Recipe("Conv-ReLU-MaxPool x2, Dense 128, Dense 10", 64, 1e-3f, 2, ClassifierRun.of("cnn")));
+        MODELS.put("rnn", new Recipe("rows into LSTM(64), Dense 128, Dense 10", 64, 1e-3f, 2, ClassifierRun.of("rnn")));
+        MODELS.put("vae", new Recipe("VAE: Dense 256, mean and log-variance heads, Dense 512, Dense 784", 128, 1e-3f, 10,
+                new VaeRun()));
+        MODELS.put("gan", new Recipe("GAN: generator 100-256-512-784, discriminator 784-512-256-1", 64, 2e-4f, 5,
+                new GanRun()));
+    }
 
     @Parameters(index = "0", paramLabel = "MODEL", description = "Model to train: ${COMPLETION-CANDIDATES}",
             completionCandidates = ModelNames.class)
@@ -45,82 +50,73 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--device", defaultValue = "auto", description = "auto, cpu or cuda:N (default: ${DEFAULT-VALUE})")
     String device;
 
-    @Option(names = "--epochs", defaultValue = "2", description = "Epochs (default: ${DEFAULT-VALUE})")
-    int epochs;
+    @Option(names = "--epochs", description = "Epochs (default: the model's recipe: 2, VAE 10, GAN 5)")
+    Integer epochs;
 
-    @Option(names = "--batch", defaultValue = "64", description = "Batch size (default: ${DEFAULT-VALUE})")
-    int batch;
+    @Option(names = "--batch", description = "Batch size (default: the recipe's: 64, VAE 128)")
+    Integer batch;
 
-    @Option(names = "--lr", defaultValue = "1e-3", description = "Adam learning rate (default: ${DEFAULT-VALUE})")
-    float lr;
+    @Option(names = "--lr", description = "Adam learning rate (default: the recipe's: 1e-3, GAN 2e-4)")
+    Float lr;
 
-    @Option(names = "--seed", defaultValue = "42", description = "Seed for initialization and shuffling (default: ${DEFAULT-VALUE})")
+    @Option(names = "--seed", defaultValue = "42", description = "Seed for initialization, shuffling and noise (default: ${DEFAULT-VALUE})")
     long seed;
+
+    @Option(names = "--latent", defaultValue = "20", description = "VAE latent size (default: ${DEFAULT-VALUE}; 2 adds the latent pictures)")
+    int latent;
 
     @Option(names = "--out", description = "Output folder (default: runs/MODEL)")
     Path out;
 
+    Recipe recipe;
+
     @Override
-    public Integer call() throws IOException {
-        BiFunction<Device, Generator, Layer> factory = MODELS.get(model.toLowerCase(Locale.ROOT));
-        if (factory == null) throw new IllegalArgumentException("unknown model '" + model + "'; known: " + String.join(", ", new ModelNames()));
-        if (epochs < 1 || batch < 1 || !(lr > 0)) throw new IllegalArgumentException("--epochs and --batch must be >= 1 and --lr > 0");
-        Device dev = Device.parse(device);
-        Dataset train = FashionMnist.load(FashionMnist.Split.TRAIN);
-        Dataset test = FashionMnist.load(FashionMnist.Split.TEST);
-        System.out.printf("kiln train %s on %s (%s): %d train / %d test images, batch %d, Adam lr %s, seed %d%n",
-                model, dev, dev.info().name(), train.count(), test.count(), batch, lr, seed);
-        List<String> epochLines = new ArrayList<>();
-        double accuracy = 0, lastLoss = Double.NaN, trainSeconds = 0;
-        long started = System.nanoTime();
-        try (Layer net = factory.apply(dev, new Generator(seed));
-             Adam adam = new Adam(net.parameters(), lr)) {
-            System.out.println(net + ", " + String.format(Locale.ROOT, "%,d", net.parameterCount()) + " parameters");
-            BatchLoader loader = new BatchLoader(train, batch, true, seed, dev);
-            Progress progress = new Progress(System.out, epochs, train.count());
-            Trainer trainer = new Trainer(net, adam).listener(progress);
-            for (int e = 1; e <= epochs; e++) {
-                progress.startEpoch();
-                EpochStats stats = trainer.epoch(e, loader, Classification.step(net));
-                lastLoss = stats.mean("loss");
-                double seconds = stats.seconds();
-                trainSeconds += seconds;
-                accuracy = Classification.accuracy(net, test, 1000, dev);
-                progress.evaluated(e, stats, "test accuracy", accuracy);
-                epochLines.add(String.format(Locale.ROOT,
-                        "{\"epoch\": %d, \"train_loss\": %.6f, \"test_accuracy\": %.6f, \"seconds\": %.3f, \"samples_per_second\": %.1f}",
-                        e, lastLoss, accuracy, seconds, train.count() / seconds));
-            }
+    public Integer call() throws Exception {
+        String name = model.toLowerCase(Locale.ROOT);
+        recipe = MODELS.get(name);
+        if (recipe == null) throw new IllegalArgumentException("unknown model '" + model + "'; known: " + String.join(", ", new ModelNames()));
+        if (epochs == null) epochs = recipe.epochs();
+        if (batch == null) batch = recipe.batch();
+        if (lr == null) lr = recipe.lr();
+        if (epochs < 1 || batch < 1 || !(lr > 0) || latent < 1) {
+            throw new IllegalArgumentException("--epochs, --batch and --latent must be >= 1 and --lr > 0");
         }
-        double wall = (System.nanoTime() - started) / 1e9;
-        double rate = (double) train.count() * epochs / trainSeconds;
-        System.out.printf(Locale.ROOT, "test accuracy %.2f%% after %d epoch(s); %.1fs wall, %,.0f training samples/s%n",
-                100 * accuracy, epochs, wall, rate);
-        if (out == null) out = Path.of("runs", model.toLowerCase(Locale.ROOT));
-        Files.createDirectories(out);
-        Path metrics = out.resolve("metrics.json");
-        Files.writeString(metrics, String.format(Locale.ROOT, """
-                {
-                  "model": "%s",
-                  "device": "%s",
-                  "build": "%s",
-                  "epochs": %d,
-                  "batch": %d,
-                  "lr": %s,
-                  "seed": %d,
-                  "test_accuracy": %.6f,
-                  "final_train_loss": %.6f,
-                  "wall_seconds": %.3f,
-                  "train_seconds": %.3f,
-                  "train_samples_per_second": %.1f,
-                  "per_epoch": [
-                    %s
-                  ]
-                }
-                """, model, dev, Kiln.buildInfo().replace("\"", "'"), epochs, batch, lr, seed, accuracy, lastLoss, wall,
-                trainSeconds, rate, String.join(",\n    ", epochLines)));
-        System.out.println("metrics: " + metrics.toAbsolutePath());
+        model = name;
+        if (out == null) out = Path.of("runs", name);
+        java.nio.file.Files.createDirectories(out);
+        Device dev = Device.parse(device);
+        long started = System.nanoTime();
+        Map<String, Object> metrics = new LinkedHashMap<>();
+        metrics.put("model", name);
+        metrics.put("device", dev.toString());
+        metrics.put("build", Kiln.buildInfo());
+        metrics.put("epochs", epochs);
+        metrics.put("batch", batch);
+        metrics.put("lr", (double) lr);
+        metrics.put("seed", seed);
+        metrics.putAll(recipe.run().train(this, dev));
+        metrics.put("wall_seconds", (System.nanoTime() - started) / 1e9);
+        Path file = out.resolve("metrics.json");
+        Metrics.write(file, metrics);
+        System.out.println("metrics: " + file.toAbsolutePath());
         return 0;
+    }
+
+    /** The per-epoch entries of metrics.json and the training rate, shared by every run. */
+    static final class EpochLog {
+        final List<Map<String, Object>> epochs = new ArrayList<>();
+        double trainSeconds;
+        long samples;
+
+        void add(Map<String, Object> entry, double seconds, long samples) {
+            epochs.add(entry);
+            trainSeconds += seconds;
+            this.samples += samples;
+        }
+
+        double samplesPerSecond() {
+            return samples / trainSeconds;
+        }
     }
 
     static final class ModelNames extends ArrayList<String> {

@@ -48,4 +48,28 @@ class CliTest {
         String json = Files.readString(dir.resolve("metrics.json"));
         assertTrue(json.contains("\"model\": \"mlp\"") && json.contains("\"test_accuracy\": 0.8"), json);
     }
+
+    /** One VAE epoch with a 2-d latent: metrics, the saved model, every picture (read back), and `kiln sample`. */
+    @Test
+    void trainVaeWritesPicturesAndSampleReadsTheModel(@TempDir Path dir) throws IOException {
+        Assumptions.assumeTrue(FashionMnist.isAvailable(), "Fashion-MNIST not installed: SKIPPED");
+        String out = capture(() -> assertEquals(0, Main.run("train", "vae", "--device", "cpu", "--epochs", "1",
+                "--latent", "2", "--out", dir.toString())));
+        assertTrue(out.contains("test negative ELBO"), out);
+        String json = Files.readString(dir.resolve("metrics.json"));
+        assertTrue(json.contains("\"model\": \"vae\"") && json.contains("\"test_negative_elbo\"") && json.contains("\"latent\": 2"), json);
+        int[][] sizes = {{2 + 8 * 58, 2 + 8 * 58}, {2 + 8 * 58, 2 + 8 * 58}, {2 + 20 * 30, 2 + 20 * 30}, {800, 800}, {800, 500}};
+        String[] names = {"vae_reconstructions.png", "vae_samples.png", "vae_manifold.png", "vae_latent.png", "vae_loss.png"};
+        for (int i = 0; i < names.length; i++) {
+            java.awt.image.BufferedImage img = javax.imageio.ImageIO.read(dir.resolve(names[i]).toFile());
+            assertEquals(sizes[i][0], img.getWidth(), names[i]);
+            assertEquals(sizes[i][1], img.getHeight(), names[i]);
+        }
+        String sampled = capture(() -> assertEquals(0, Main.run("sample", "vae", "--n", "9", "--model-file",
+                dir.resolve("model.safetensors").toString(), "--out", dir.toString())));
+        assertTrue(sampled.contains("vae_sample_9.png"), sampled);
+        assertEquals(2 + 3 * 58, javax.imageio.ImageIO.read(dir.resolve("vae_sample_9.png").toFile()).getWidth());
+        assertEquals(1, Main.run("sample", "gan", "--model-file", dir.resolve("model.safetensors").toString()),
+                "a VAE file is not a GAN");
+    }
 }

@@ -1,0 +1,77 @@
+package dev.kiln.cli;
+
+import dev.kiln.Device;
+import dev.kiln.Generator;
+import dev.kiln.data.BatchLoader;
+import dev.kiln.data.Dataset;
+import dev.kiln.data.FashionMnist;
+import dev.kiln.io.Checkpoints;
+import dev.kiln.models.Cnn;
+import dev.kiln.models.LstmClassifier;
+import dev.kiln.models.Mlp;
+import dev.kiln.nn.Layer;
+import dev.kiln.optim.Adam;
+import dev.kiln.train.Classification;
+import dev.kiln.train.EpochStats;
+import dev.kiln.train.Trainer;
+
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.function.BiFunction;
+
+/** Training a classifier (mlp, cnn, rnn): cross entropy, test accuracy after every epoch. */
+final class ClassifierRun implements TrainCommand.Run {
+    private static final Map<String, BiFunction<Device, Generator, Layer>> FACTORIES = Map.of(
+            "mlp", Mlp::fashionMnist, "cnn", Cnn::fashionMnist, "rnn", LstmClassifier::fashionMnist);
+
+    private final String name;
+
+    private ClassifierRun(String name) {
+        this.name = name;
+    }
+
+    static ClassifierRun of(String name) {
+        return new ClassifierRun(name);
+    }
+
+    @Override
+    public Map<String, Object> train(TrainCommand o, Device device) throws Exception {
+        Dataset train = FashionMnist.load(FashionMnist.Split.TRAIN);
+        Dataset test = FashionMnist.load(FashionMnist.Split.TEST);
+        System.out.printf("kiln train %s on %s (%s): %d train / %d test images, batch %d, Adam lr %s, seed %d%n",
+                name, device, device.info().name(), train.count(), test.count(), o.batch, o.lr, o.seed);
+        TrainCommand.EpochLog log = new TrainCommand.EpochLog();
+        double accuracy = 0, lastLoss = Double.NaN;
+        try (Layer net = FACTORIES.get(name).apply(device, new Generator(o.seed)); Adam adam = new Adam(net.parameters(), o.lr)) {
+            System.out.println(net + ", " + String.format(Locale.ROOT, "%,d", net.parameterCount()) + " parameters");
+            BatchLoader loader = new BatchLoader(train, o.batch, true, o.seed, device);
+            Progress progress = new Progress(System.out, o.epochs, train.count());
+            Trainer trainer = new Trainer(net, adam).listener(progress);
+            for (int e = 1; e <= o.epochs; e++) {
+                progress.startEpoch();
+                EpochStats stats = trainer.epoch(e, loader, Classification.step(net));
+                lastLoss = stats.mean("loss");
+                accuracy = Classification.accuracy(net, test, 1000, device);
+                progress.evaluated(e, stats, "test accuracy", accuracy);
+                Map<String, Object> entry = new LinkedHashMap<>();
+                entry.put("epoch", e);
+                entry.put("train_loss", lastLoss);
+                entry.put("test_accuracy", accuracy);
+                entry.put("seconds", stats.seconds());
+                entry.put("samples_per_second", stats.samplesPerSecond());
+                log.add(entry, stats.seconds(), stats.samples());
+            }
+            Checkpoints.saveModule(o.out.resolve("model.safetensors"), net, Map.of("model", name));
+        }
+        System.out.printf(Locale.ROOT, "test accuracy %.2f%% after %d epoch(s); %,.0f training samples/s%n",
+                100 * accuracy, o.epochs, log.samplesPerSecond());
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("test_accuracy", accuracy);
+        m.put("final_train_loss", lastLoss);
+        m.put("train_seconds", log.trainSeconds);
+        m.put("train_samples_per_second", log.samplesPerSecond());
+        m.put("per_epoch", log.epochs);
+        return m;
+    }
+}

@@ -1,0 +1,92 @@
+package dev.kiln.cli;
+
+import dev.kiln.Device;
+import dev.kiln.Generator;
+import dev.kiln.Scope;
+import dev.kiln.Tensor;
+import dev.kiln.data.BatchLoader;
+import dev.kiln.data.Dataset;
+import dev.kiln.data.FashionMnist;
+import dev.kiln.eval.FashionClassifier;
+import dev.kiln.eval.ImageScore;
+import dev.kiln.io.Checkpoints;
+import dev.kiln.io.ImageGrid;
+import dev.kiln.models.Cnn;
+import dev.kiln.models.Gan;
+import dev.kiln.optim.Adam;
+import dev.kiln.train.EpochStats;
+import dev.kiln.train.Trainer;
+
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * Training the GAN: two Adam optimizers (lr, beta1 0.5), samples from one fixed noise batch after every epoch (so
+ * progress can be watched), loss curves, and at the end the quality score of 10,000 samples (Fréchet distance of the
+ * cached classifier's features, and its class histogram) beside the same score of real training images (the floor).
+ */
+final class GanRun implements TrainCommand.Run {
+    static final int SCORED = 10_000;
+
+    @Override
+    public Map<String, Object> train(TrainCommand o, Device device) throws Exception {
+        Dataset train = FashionMnist.load(FashionMnist.Split.TRAIN);
+        Dataset test = FashionMnist.load(FashionMnist.Split.TEST);
+        System.out.printf("kiln train gan on %s (%s): %d train images, batch %d, Adam lr %s beta1 0.5, seed %d%n",
+                device, device.info().name(), train.count(), o.batch, o.lr, o.seed);
+        TrainCommand.EpochLog log = new TrainCommand.EpochLog();
+        Map<String, Object> m = new LinkedHashMap<>();
+        try (Gan gan = new Gan(device, new Generator(o.seed));
+             Adam g = new Adam(gan.generatorParameters(), o.lr, 0.5f, 0.999f, 1e-8f, 0f, false);
+             Adam d = new Adam(gan.discriminatorParameters(), o.lr, 0.5f, 0.999f, 1e-8f, 0f, false);
+             Tensor fixedNoise = Scope.detached(() -> Tensor.randn(new Generator(o.seed + 3), device, 64, Gan.NOISE))) {
+            System.out.println(gan);
+            BatchLoader loader = new BatchLoader(train, o.batch, true, o.seed, device);
+            Progress progress = new Progress(System.out, o.epochs, train.count());
+            LossCurves curves = new LossCurves(progress, 100);
+            Trainer trainer = new Trainer(List.of(gan), List.of(g, d)).listener(curves);
+            Generator noise = new Generator(o.seed + 1);
+            for (int e = 1; e <= o.epochs; e++) {
+                progress.startEpoch();
+                EpochStats stats = trainer.epoch(e, loader, gan.step(g, d, noise));
+                try (Scope s = Scope.open()) {
+                    ImageGrid.write(o.out.resolve(String.format(Locale.ROOT, "gan_epoch_%02d.png", e)), gan.images(fixedNoise), 8, 2);
+                }
+                System.out.printf(Locale.ROOT, "epoch %d/%d done in %.1fs: d_loss %.4f, g_loss %.4f%n", e, o.epochs,
+                        stats.seconds(), stats.mean("d_loss"), stats.mean("g_loss"));
+                Map<String, Object> entry = new LinkedHashMap<>();
+                entry.put("epoch", e);
+                entry.put("d_loss", stats.mean("d_loss"));
+                entry.put("g_loss", stats.mean("g_loss"));
+                entry.put("seconds", stats.seconds());
+                entry.put("samples_per_second", stats.samplesPerSecond());
+                log.add(entry, stats.seconds(), stats.samples());
+            }
+            Checkpoints.saveModule(o.out.resolve("model.safetensors"), gan, Map.of("model", "gan"));
+            ImageGrid.lineChart(o.out.resolve("gan_loss.png"), curves.curves(), "GAN training losses (BCE)",
+                    "step / " + curves.pointEvery(), "loss", 800, 500);
+            System.out.println("scoring " + SCORED + " samples with the cached Fashion-MNIST classifier ("
+                    + FashionClassifier.defaultFile() + "; trained on first use)...");
+            try (Cnn cnn = FashionClassifier.load(FashionClassifier.defaultFile(), device)) {
+                ImageScore score = new ImageScore(cnn, test, device);
+                Generator sampler = new Generator(o.seed + 4);
+                ImageScore.Score generated = score.score(n -> gan.images(Tensor.randn(sampler, device, n, Gan.NOISE)), SCORED);
+                Iterator<BatchLoader.Batch> real = new BatchLoader(train, 500, true, o.seed + 5, device).epoch().iterator();
+                ImageScore.Score floor = score.score(n -> real.next().x(), SCORED);
+                System.out.printf(Locale.ROOT, "samples: %s%nreal training images (the floor): %s%n", generated, floor);
+                m.put("frechet_distance", generated.frechetDistance());
+                m.put("class_counts", generated.classCounts());
+                m.put("min_class_fraction", generated.minClassFraction());
+                m.put("real_data_frechet_distance", floor.frechetDistance());
+            }
+        }
+        System.out.printf(Locale.ROOT, "%,.0f training samples/s; pictures in %s%n", log.samplesPerSecond(), o.out.toAbsolutePath());
+        m.put("train_seconds", log.trainSeconds);
+        m.put("train_samples_per_second", log.samplesPerSecond());
+        m.put("per_epoch", log.epochs);
+        return m;
+    }
+}

@@ -1,0 +1,65 @@
+package dev.kiln.eval;
+
+import dev.kiln.Device;
+import dev.kiln.Generator;
+import dev.kiln.data.BatchLoader;
+import dev.kiln.data.Dataset;
+import dev.kiln.data.FashionMnist;
+import dev.kiln.io.Checkpoints;
+import dev.kiln.models.Cnn;
+import dev.kiln.optim.Adam;
+import dev.kiln.train.Classification;
+import dev.kiln.train.Trainer;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+
+/**
+ * The feature extractor of {@link ImageScore}: the Fashion-MNIST CNN trained by this library (3 epochs, Adam 1e-3,
+ * batch 64, seed 42: about 89% test accuracy), trained once and kept as a checkpoint, so every score uses the same
+ * network and no run downloads anything.
+ */
+public final class FashionClassifier {
+    /** Bump when the recipe changes, so an old checkpoint is not mistaken for the new network. */
+    static final String RECIPE = "cnn-adam1e-3-b64-e3-seed42-v1";
+
+    private FashionClassifier() {
+    }
+
+    /** The cached classifier at {@code file}, training and saving it first if the file is missing or of another recipe. */
+    public static Cnn load(Path file, Device device) {
+        Cnn cnn = Cnn.fashionMnist(device, new Generator(42));
+        try {
+            if (Files.exists(file)) {
+                Map<String, String> meta = Checkpoints.loadModule(file, cnn);
+                if (RECIPE.equals(meta.get("recipe"))) return cnn;
+            }
+            Dataset train = FashionMnist.load(FashionMnist.Split.TRAIN);
+            try (Adam adam = new Adam(cnn.parameters(), 1e-3f)) {
+                Trainer trainer = new Trainer(cnn, adam);
+                BatchLoader loader = new BatchLoader(train, 64, true, 42, device);
+                for (int e = 1; e <= 3; e++) trainer.epoch(e, loader, Classification.step(cnn));
+            }
+            double accuracy = Classification.accuracy(cnn, FashionMnist.load(FashionMnist.Split.TEST), 1000, device);
+            Files.createDirectories(file.toAbsolutePath().getParent());
+            Checkpoints.saveModule(file, cnn, Map.of("recipe", RECIPE, "test_accuracy", String.format("%.4f", accuracy)));
+            return cnn;
+        } catch (IOException e) {
+            cnn.close();
+            throw new UncheckedIOException("FashionClassifier: " + file + ": " + e.getMessage(), e);
+        } catch (RuntimeException e) {
+            cnn.close();
+            throw e;
+        }
+    }
+
+    /** The default place: ~/.cache/kiln/models/fashion-cnn.safetensors (or under -Dkiln.cache.dir). */
+    public static Path defaultFile() {
+        String dir = System.getProperty("kiln.cache.dir");
+        Path base = dir != null ? Path.of(dir) : Path.of(System.getProperty("user.home"), ".cache", "kiln");
+        return base.resolve("models").resolve("fashion-cnn.safetensors");
+    }
+}
