@@ -68,6 +68,7 @@ final class GanRun implements TrainCommand.Run {
             Checkpoints.saveModule(o.out.resolve("model.safetensors"), gan, Map.of("model", "gan"));
             ImageGrid.lineChart(o.out.resolve("gan_loss.png"), curves.curves(), "GAN training losses (BCE)",
                     "step / " + curves.pointEvery(), "loss", 800, 500);
+            if (!o.score) return finish(m, log, o);
             System.out.println("scoring " + SCORED + " samples with the cached Fashion-MNIST classifier ("
                     + FashionClassifier.defaultFile() + "; trained on first use)...");
             try (Cnn cnn = FashionClassifier.load(FashionClassifier.defaultFile(), device)) {
@@ -83,6 +84,10 @@ final class GanRun implements TrainCommand.Run {
                 m.put("real_data_frechet_distance", floor.frechetDistance());
             }
         }
+        return finish(m, log, o);
+    }
+
+    private static Map<String, Object> finish(Map<String, Object> m, TrainCommand.EpochLog log, TrainCommand o) {
         System.out.printf(Locale.ROOT, "%,.0f training samples/s; pictures in %s%n", log.samplesPerSecond(), o.out.toAbsolutePath());
         m.put("train_seconds", log.trainSeconds);
         m.put("train_samples_per_second", log.samplesPerSecond());

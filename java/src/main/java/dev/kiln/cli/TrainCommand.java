@@ -68,6 +68,10 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--out", description = "Output folder (default: runs/MODEL)")
     Path out;
 
+    @Option(names = "--score", negatable = true, defaultValue = "true",
+            description = "vae, gan: score 10,000 samples with the cached Fashion-MNIST classifier (default: ${DEFAULT-VALUE})")
+    boolean score;
+
     Recipe recipe;
 
     @Override

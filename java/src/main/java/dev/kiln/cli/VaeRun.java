@@ -7,8 +7,11 @@ import dev.kiln.Tensor;
 import dev.kiln.data.BatchLoader;
 import dev.kiln.data.Dataset;
 import dev.kiln.data.FashionMnist;
+import dev.kiln.eval.FashionClassifier;
+import dev.kiln.eval.ImageScore;
 import dev.kiln.io.Checkpoints;
 import dev.kiln.io.ImageGrid;
+import dev.kiln.models.Cnn;
 import dev.kiln.models.Vae;
 import dev.kiln.ops.Autograd;
 import dev.kiln.ops.NoGrad;
@@ -36,6 +39,7 @@ final class VaeRun implements TrainCommand.Run {
         System.out.printf("kiln train vae (latent %d) on %s (%s): %d train / %d test images, batch %d, Adam lr %s, seed %d%n",
                 o.latent, device, device.info().name(), train.count(), test.count(), o.batch, o.lr, o.seed);
         TrainCommand.EpochLog log = new TrainCommand.EpochLog();
+        Map<String, Object> quality = new LinkedHashMap<>();
         Vae.Elbo elbo = null;
         try (Vae vae = Vae.fashionMnist(o.latent, device, new Generator(o.seed)); Adam adam = new Adam(vae.parameters(), o.lr)) {
             System.out.println(vae);
@@ -63,6 +67,18 @@ final class VaeRun implements TrainCommand.Run {
             Checkpoints.saveModule(o.out.resolve("model.safetensors"), vae,
                     Map.of("model", "vae", "latent", Integer.toString(o.latent)));
             pictures(vae, test, o.out, device, o.seed, curves);
+            if (o.score) {
+                System.out.println("scoring " + GanRun.SCORED + " samples from the prior with the cached Fashion-MNIST "
+                        + "classifier (" + FashionClassifier.defaultFile() + "; trained on first use)...");
+                try (Cnn cnn = FashionClassifier.load(FashionClassifier.defaultFile(), device)) {
+                    Generator sampler = new Generator(o.seed + 4);
+                    ImageScore.Score score = new ImageScore(cnn, test, device).score(n -> vae.sample(n, sampler), GanRun.SCORED);
+                    System.out.println("samples: " + score);
+                    quality.put("frechet_distance", score.frechetDistance());
+                    quality.put("class_counts", score.classCounts());
+                    quality.put("min_class_fraction", score.minClassFraction());
+                }
+            }
         }
         System.out.printf(Locale.ROOT, "test negative ELBO %.2f nats per image (reconstruction %.2f + KL %.2f) after %d "
                 + "epoch(s); %,.0f training samples/s; pictures in %s%n", elbo.negativeElbo(), elbo.reconstruction(),
@@ -72,6 +88,7 @@ final class VaeRun implements TrainCommand.Run {
         m.put("test_negative_elbo", elbo.negativeElbo());
         m.put("test_reconstruction", elbo.reconstruction());
         m.put("test_kl", elbo.kl());
+        m.putAll(quality);
         m.put("train_seconds", log.trainSeconds);
         m.put("train_samples_per_second", log.samplesPerSecond());
         m.put("per_epoch", log.epochs);

@@ -54,7 +54,7 @@ class CliTest {
     void trainVaeWritesPicturesAndSampleReadsTheModel(@TempDir Path dir) throws IOException {
         Assumptions.assumeTrue(FashionMnist.isAvailable(), "Fashion-MNIST not installed: SKIPPED");
         String out = capture(() -> assertEquals(0, Main.run("train", "vae", "--device", "cpu", "--epochs", "1",
-                "--latent", "2", "--out", dir.toString())));
+                "--latent", "2", "--no-score", "--out", dir.toString())));
         assertTrue(out.contains("test negative ELBO"), out);
         String json = Files.readString(dir.resolve("metrics.json"));
         assertTrue(json.contains("\"model\": \"vae\"") && json.contains("\"test_negative_elbo\"") && json.contains("\"latent\": 2"), json);
