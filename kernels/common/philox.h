@@ -68,12 +68,12 @@ KILN_HD void kiln_sincos_turns24(uint32_t j, float* c_out, float* s_out) {
     cp = kiln_fma(a2, cp, 4.16666667e-02f);
     cp = kiln_fma(a2, cp, -0.5f);
     const float cs = kiln_fma(a2, cp, 1.0f);
-    switch (q & 3u) {
-        case 0: *c_out = cs; *s_out = sn; break;
-        case 1: *c_out = -sn; *s_out = cs; break;
-        case 2: *c_out = -cs; *s_out = -sn; break;
-        default: *c_out = sn; *s_out = -cs; break;
-    }
+    // Quadrant q turns (cos, sin) into (cs, sn), (-sn, cs), (-cs, -sn), (sn, -cs): selects rather than a switch, so
+    // a CPU loop over many draws vectorizes (negation is exact: the same bits either way).
+    const uint32_t quad = q & 3u;
+    const float c = (quad & 1u) ? sn : cs, s = (quad & 1u) ? cs : sn;
+    *c_out = (quad == 1u || quad == 2u) ? -c : c;
+    *s_out = quad >= 2u ? -s : s;
 }
 
 // Box-Muller on two words: two independent standard normals.

@@ -1,40 +1,107 @@
 // The sampling family on the CPU: one Philox block (four normals) per step of the loop, split across the thread pool
-// by block so each block is computed once however the range is cut; the KL mean summed in double by blocked_sum, so
-// the loss does not depend on the thread count.
+// by block so each block is computed once however the range is cut; the KL mean summed in double over blocks fixed by
+// the size, so the loss does not depend on the thread count.
+//
+// The file is built for the x86-64 baseline, where kiln_fma (std::fma) is a libm call emulating the fused operation:
+// the exp and Box-Muller here are made of fmas, so the loops are cloned for AVX-512 and for FMA machines, where it is
+// one instruction with the same, exactly rounded, result. The loader picks the clone for the CPU at hand.
 #include "cpu/sampling.h"
+
+#include <vector>
 
 #include "common/sampling_math.h"
 #include "common/softmax_math.h"
 #include "cpu/parallel.h"
 #include "cpu/reduce.h"
 
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__)
+#define KILN_SAMPLING_CLONES __attribute__((target_clones("avx512f", "fma", "default")))
+#else
+#define KILN_SAMPLING_CLONES
+#endif
+
 namespace kiln::cpu {
 
 namespace {
 
-constexpr int64_t kGrainBlocks = 4096;  // 16K elements per task: the pool's overhead stays below 1%
+constexpr int64_t kGrainBlocks = 1024;  // 4K elements per task: a few microseconds, well above the pool's overhead
 constexpr int64_t kGrainElems = 1 << 14;
 
-// Calls fn(first_element, count, eps) for every Philox block of [0, n), in parallel; eps holds the block's normals.
-template <typename Fn>
-void for_each_eps_block(int64_t n, uint64_t seed, uint64_t offset, Fn&& fn) {
-    const int64_t blocks = (n + 3) / 4;
-    parallel_for(blocks, [&](int64_t b0, int64_t b1) {
-        for (int64_t b = b0; b < b1; ++b) {
-            float eps[4];
-            philox_normal4(seed, offset, (uint64_t)b, eps);
-            const int64_t first = 4 * b;
-            fn(first, n - first < 4 ? n - first : 4, eps);
-        }
-    }, kGrainBlocks);
+constexpr int64_t kChunkBlocks = 64;  // Philox blocks per pass: 256 normals, a few KiB on the stack
+
+// The normals of Philox blocks [b0, b0 + count), count <= kChunkBlocks, into eps[4 * count], in two passes over
+// arrays (the Philox rounds, then Box-Muller) so that each pass is a plain loop the compiler can vectorize: same
+// operations per element, hence the same bits, as philox_normal4.
+KILN_SAMPLING_CLONES
+void normals_chunk(uint64_t seed, uint64_t offset, int64_t b0, int64_t count, float* eps) {
+    uint32_t w0[kChunkBlocks], w1[kChunkBlocks], w2[kChunkBlocks], w3[kChunkBlocks];
+    for (int64_t i = 0; i < count; ++i) {
+        const Philox4 p = philox_block(seed, offset + (uint64_t)(b0 + i));
+        w0[i] = p.v[0], w1[i] = p.v[1], w2[i] = p.v[2], w3[i] = p.v[3];
+    }
+    for (int64_t i = 0; i < count; ++i) {
+        float z[4];
+        philox_box_muller(w0[i], w1[i], &z[0], &z[1]);
+        philox_box_muller(w2[i], w3[i], &z[2], &z[3]);
+        for (int j = 0; j < 4; ++j) eps[4 * i + j] = kiln_fma(z[j], 1.0f, 0.0f);  // as philox_normal4 rounds
+    }
+}
+
+// Elements [4 b0, min(4 b1, n)) of z = mu + sigma eps, a chunk of blocks at a time.
+KILN_SAMPLING_CLONES
+void reparameterize_blocks(const float* mu, const float* logvar, float* z, int64_t n, uint64_t seed, uint64_t offset,
+                           int64_t b0, int64_t b1) {
+    float eps[4 * kChunkBlocks];
+    for (int64_t c = b0; c < b1; c += kChunkBlocks) {
+        const int64_t count = b1 - c < kChunkBlocks ? b1 - c : kChunkBlocks;
+        normals_chunk(seed, offset, c, count, eps);
+        const int64_t first = 4 * c, last = 4 * (c + count) < n ? 4 * (c + count) : n;
+        for (int64_t i = first; i < last; ++i) z[i] = reparam_z(mu[i], logvar[i], eps[i - first]);
+    }
+}
+
+KILN_SAMPLING_CLONES
+void reparameterize_dlogvar_blocks(const float* logvar, const float* dz, float* dlogvar, int64_t n, uint64_t seed,
+                                   uint64_t offset, int64_t b0, int64_t b1) {
+    float eps[4 * kChunkBlocks];
+    for (int64_t c = b0; c < b1; c += kChunkBlocks) {
+        const int64_t count = b1 - c < kChunkBlocks ? b1 - c : kChunkBlocks;
+        normals_chunk(seed, offset, c, count, eps);
+        const int64_t first = 4 * c, last = 4 * (c + count) < n ? 4 * (c + count) : n;
+        for (int64_t i = first; i < last; ++i) dlogvar[i] = reparam_dlogvar(dz[i], logvar[i], eps[i - first]);
+    }
+}
+
+// Sum of the KL terms of [begin, end) in double, element i into accumulator (i - begin) % 4, added in a fixed order.
+// The float terms of a chunk are computed first, in a loop of their own that vectorizes.
+KILN_SAMPLING_CLONES
+double gaussian_kl_range(const float* mu, const float* logvar, int64_t begin, int64_t end) {
+    constexpr int64_t kChunk = 256;
+    float term[kChunk];
+    double acc[4] = {0, 0, 0, 0};
+    for (int64_t c = begin; c < end; c += kChunk) {
+        const int64_t count = end - c < kChunk ? end - c : kChunk;
+        for (int64_t i = 0; i < count; ++i) term[i] = gaussian_kl_term(mu[c + i], logvar[c + i]);
+        for (int64_t i = 0; i < count; ++i) acc[(c - begin + i) & 3] += term[i];
+    }
+    return (acc[0] + acc[1]) + (acc[2] + acc[3]);
+}
+
+KILN_SAMPLING_CLONES
+void gaussian_kl_backward_range(const float* mu, const float* logvar, float scale, float* dmu, float* dlogvar,
+                                int64_t begin, int64_t end) {
+    if (dmu)
+        for (int64_t i = begin; i < end; ++i) dmu[i] = gaussian_kl_dmu(mu[i], scale);
+    if (dlogvar)
+        for (int64_t i = begin; i < end; ++i) dlogvar[i] = gaussian_kl_dlogvar(logvar[i], scale);
 }
 
 }  // namespace
 
 void reparameterize_f32(const float* mu, const float* logvar, float* z, int64_t n, uint64_t seed, uint64_t offset) {
-    for_each_eps_block(n, seed, offset, [&](int64_t first, int64_t count, const float* eps) {
-        for (int64_t j = 0; j < count; ++j) z[first + j] = reparam_z(mu[first + j], logvar[first + j], eps[j]);
-    });
+    parallel_for((n + 3) / 4, [&](int64_t b0, int64_t b1) {
+        reparameterize_blocks(mu, logvar, z, n, seed, offset, b0, b1);
+    }, kGrainBlocks);
 }
 
 void reparameterize_backward_f32(const float* logvar, const float* dz, float* dmu, float* dlogvar, int64_t n,
@@ -45,14 +112,20 @@ void reparameterize_backward_f32(const float* logvar, const float* dz, float* dm
         }, kGrainElems);
     }
     if (!dlogvar) return;
-    for_each_eps_block(n, seed, offset, [&](int64_t first, int64_t count, const float* eps) {
-        for (int64_t j = 0; j < count; ++j)
-            dlogvar[first + j] = reparam_dlogvar(dz[first + j], logvar[first + j], eps[j]);
-    });
+    parallel_for((n + 3) / 4, [&](int64_t b0, int64_t b1) {
+        reparameterize_dlogvar_blocks(logvar, dz, dlogvar, n, seed, offset, b0, b1);
+    }, kGrainBlocks);
 }
 
 void gaussian_kl_f32(const float* mu, const float* logvar, float* loss, int64_t batch, int64_t dim) {
-    const double total = blocked_sum(batch * dim, [&](int64_t i) { return (double)gaussian_kl_term(mu[i], logvar[i]); });
+    const int64_t n = batch * dim, blocks = (n + kSumBlock - 1) / kSumBlock;
+    std::vector<double> part((size_t)(blocks > 0 ? blocks : 0));
+    parallel_for(blocks, [&](int64_t b0, int64_t b1) {
+        for (int64_t b = b0; b < b1; ++b)
+            part[b] = gaussian_kl_range(mu, logvar, b * kSumBlock, b + 1 == blocks ? n : (b + 1) * kSumBlock);
+    });
+    double total = 0;
+    for (double p : part) total += p;  // block order: the same bits for any thread count
     loss[0] = mean_of((float)total, batch);
 }
 
@@ -60,10 +133,7 @@ void gaussian_kl_backward_f32(const float* mu, const float* logvar, const float*
                               int64_t batch, int64_t dim) {
     const float scale = loss_grad_scale(dloss[0], batch);
     parallel_for(batch * dim, [&](int64_t i0, int64_t i1) {
-        for (int64_t i = i0; i < i1; ++i) {
-            if (dmu) dmu[i] = gaussian_kl_dmu(mu[i], scale);
-            if (dlogvar) dlogvar[i] = gaussian_kl_dlogvar(logvar[i], scale);
-        }
+        gaussian_kl_backward_range(mu, logvar, scale, dmu, dlogvar, i0, i1);
     }, kGrainElems);
 }
 
