@@ -68,7 +68,7 @@ final class GanRun implements TrainCommand.Run {
             Checkpoints.saveModule(o.out.resolve("model.safetensors"), gan, Map.of("model", "gan"));
             ImageGrid.lineChart(o.out.resolve("gan_loss.png"), curves.curves(), "GAN training losses (BCE)",
                     "step / " + curves.pointEvery(), "loss", 800, 500);
-            if (!o.score) return finish(m, log, o);
+            if (o.noScore) return finish(m, log, o);
             System.out.println("scoring " + SCORED + " samples with the cached Fashion-MNIST classifier ("
                     + FashionClassifier.defaultFile() + "; trained on first use)...");
             try (Cnn cnn = FashionClassifier.load(FashionClassifier.defaultFile(), device)) {

@@ -68,9 +68,8 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--out", description = "Output folder (default: runs/MODEL)")
     Path out;
 
-    @Option(names = "--score", negatable = true, defaultValue = "true",
-            description = "vae, gan: score 10,000 samples with the cached Fashion-MNIST classifier (default: ${DEFAULT-VALUE})")
-    boolean score;
+    @Option(names = "--no-score", description = "vae, gan: skip scoring 10,000 samples with the cached Fashion-MNIST classifier")
+    boolean noScore;
 
     Recipe recipe;
 

@@ -67,7 +67,7 @@ final class VaeRun implements TrainCommand.Run {
             Checkpoints.saveModule(o.out.resolve("model.safetensors"), vae,
                     Map.of("model", "vae", "latent", Integer.toString(o.latent)));
             pictures(vae, test, o.out, device, o.seed, curves);
-            if (o.score) {
+            if (!o.noScore) {
                 System.out.println("scoring " + GanRun.SCORED + " samples from the prior with the cached Fashion-MNIST "
                         + "classifier (" + FashionClassifier.defaultFile() + "; trained on first use)...");
                 try (Cnn cnn = FashionClassifier.load(FashionClassifier.defaultFile(), device)) {
