@@ -9,6 +9,7 @@
 #include <thread>
 #include <utility>
 
+#include "core/checked.h"
 #include "core/context.h"
 #include "core/enums.h"
 #include "kiln_build_config.h"
@@ -182,10 +183,9 @@ static kiln_status copy_entry(const char* op, kiln_context* ctx, void* dst, cons
                               kiln::gpu::CopyKind kind) {
     return guarded(op, [&] {
         kiln_context& c = kiln::op_context(ctx, op);
-        // No buffer spans more than PTRDIFF_MAX bytes; a larger count is a caller's bug (a negative size cast).
-        if (bytes > (size_t)PTRDIFF_MAX)
-            fail(KILN_ERR_INVALID_ARGUMENT, "%s: argument 'bytes' is %zu, more than any buffer can hold (PTRDIFF_MAX)",
-                 op, bytes);
+        // A count past the one limit on element counts (2^60 - 1) describes no real buffer: a caller's bug, such as a
+        // negative size cast, which memmove would otherwise chase across the address space.
+        kiln::checked_count(op, "the copy", "bytes", bytes);
         kiln::require_data(dst, bytes, op, "dst");
         kiln::require_data(src, bytes, op, "src");
         if (bytes == 0) return;
