@@ -47,28 +47,21 @@ void normals_chunk(uint64_t seed, uint64_t offset, int64_t b0, int64_t count, fl
     }
 }
 
-// Elements [4 b0, min(4 b1, n)) of z = mu + sigma eps, a chunk of blocks at a time.
+// Elements [4 b0, min(4 b1, n)) of the reparameterization, a chunk of blocks at a time: z = mu + sigma eps from
+// (a = mu, logvar), or, for the backward, dlogvar = dz sigma eps / 2 from (a = dz, logvar). The branch is the same
+// for the whole call, so the compiler keeps it out of the loop.
 KILN_SAMPLING_CLONES
-void reparameterize_blocks(const float* mu, const float* logvar, float* z, int64_t n, uint64_t seed, uint64_t offset,
-                           int64_t b0, int64_t b1) {
+void reparameterize_blocks(bool backward, const float* a, const float* logvar, float* out, int64_t n, uint64_t seed,
+                           uint64_t offset, int64_t b0, int64_t b1) {
     float eps[4 * kChunkBlocks];
     for (int64_t c = b0; c < b1; c += kChunkBlocks) {
         const int64_t count = b1 - c < kChunkBlocks ? b1 - c : kChunkBlocks;
         normals_chunk(seed, offset, c, count, eps);
         const int64_t first = 4 * c, last = 4 * (c + count) < n ? 4 * (c + count) : n;
-        for (int64_t i = first; i < last; ++i) z[i] = reparam_z(mu[i], logvar[i], eps[i - first]);
-    }
-}
-
-KILN_SAMPLING_CLONES
-void reparameterize_dlogvar_blocks(const float* logvar, const float* dz, float* dlogvar, int64_t n, uint64_t seed,
-                                   uint64_t offset, int64_t b0, int64_t b1) {
-    float eps[4 * kChunkBlocks];
-    for (int64_t c = b0; c < b1; c += kChunkBlocks) {
-        const int64_t count = b1 - c < kChunkBlocks ? b1 - c : kChunkBlocks;
-        normals_chunk(seed, offset, c, count, eps);
-        const int64_t first = 4 * c, last = 4 * (c + count) < n ? 4 * (c + count) : n;
-        for (int64_t i = first; i < last; ++i) dlogvar[i] = reparam_dlogvar(dz[i], logvar[i], eps[i - first]);
+        for (int64_t i = first; i < last; ++i) {
+            const float e = eps[i - first];
+            out[i] = backward ? reparam_dlogvar(a[i], logvar[i], e) : reparam_z(a[i], logvar[i], e);
+        }
     }
 }
 
@@ -100,7 +93,7 @@ void gaussian_kl_backward_range(const float* mu, const float* logvar, float scal
 
 void reparameterize_f32(const float* mu, const float* logvar, float* z, int64_t n, uint64_t seed, uint64_t offset) {
     parallel_for((n + 3) / 4, [&](int64_t b0, int64_t b1) {
-        reparameterize_blocks(mu, logvar, z, n, seed, offset, b0, b1);
+        reparameterize_blocks(false, mu, logvar, z, n, seed, offset, b0, b1);
     }, kGrainBlocks);
 }
 
@@ -113,7 +106,7 @@ void reparameterize_backward_f32(const float* logvar, const float* dz, float* dm
     }
     if (!dlogvar) return;
     parallel_for((n + 3) / 4, [&](int64_t b0, int64_t b1) {
-        reparameterize_dlogvar_blocks(logvar, dz, dlogvar, n, seed, offset, b0, b1);
+        reparameterize_blocks(true, dz, logvar, dlogvar, n, seed, offset, b0, b1);
     }, kGrainBlocks);
 }
 
