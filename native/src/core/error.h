@@ -34,8 +34,9 @@ std::string shape_str(const long long* dims, int rank);
 
 }  // namespace kiln
 
-#include <new>
 #include <exception>
+#include <new>
+#include <stdexcept>
 
 template <typename Body>
 kiln_status kiln::guarded(const char* op, Body&& body) noexcept {
@@ -46,6 +47,10 @@ kiln_status kiln::guarded(const char* op, Body&& body) noexcept {
         return record(e);
     } catch (const std::bad_alloc&) {
         return record_unknown(op, "host memory exhausted", KILN_ERR_OUT_OF_MEMORY);
+    } catch (const std::length_error&) {
+        // Host scratch sized by a dimension (a per-channel vector of c sums) larger than a vector can be: the shape
+        // is valid by the ABI but needs more memory than exists, which is an out-of-memory, not a bug.
+        return record_unknown(op, "host scratch for this shape is larger than memory can hold", KILN_ERR_OUT_OF_MEMORY);
     } catch (const std::exception& e) {
         return record_unknown(op, e.what(), KILN_ERR_INTERNAL);
     } catch (...) {
