@@ -2,6 +2,7 @@
  * enum parameter may hold any int; in C++ even loading such a value is undefined, so the C++ harness calls these. */
 #include <stdint.h>
 
+#include "enum_shim.h"
 #include "kiln/kiln.h"
 
 kiln_status fuzz_context_create(int32_t kind, int32_t index, kiln_context** out) {

@@ -1,0 +1,29 @@
+// The call families of the harness, one function each, that LLVMFuzzerTestOneInput dispatches to: each reads its
+// entry, sizes and pointers from s.in and makes (or, past the caps, skips) one call. Defined in fuzz_runtime.cpp,
+// fuzz_ops.cpp and fuzz_layers.cpp.
+#pragma once
+
+#include "fuzz_harness.h"
+
+namespace kiln::fuzz {
+
+// fuzz_runtime.cpp: library info, contexts, memory, fill and random streams.
+void call_library(State& s);
+void call_context(State& s);
+void call_memory(State& s);
+void call_fill_random(State& s);
+
+// fuzz_ops.cpp: gemm, binary, pointwise and row-wise ops.
+void call_gemm(State& s);
+void call_binary(State& s);
+void call_pointwise(State& s);
+void call_rows(State& s);
+
+// fuzz_layers.cpp: convolution, pooling, batch norm, LSTM and the VAE's sampling.
+void call_conv(State& s);
+void call_pool(State& s);
+void call_batchnorm(State& s);
+void call_lstm(State& s);
+void call_sampling(State& s);
+
+}  // namespace kiln::fuzz
