@@ -54,7 +54,7 @@ def torch_run(name, epochs):
 def kiln_run(name, epochs):
     out = tempfile.mkdtemp(prefix="kiln-bench-")
     env = {k: v for k, v in os.environ.items()}
-    subprocess.run([os.path.join(ROOT, "kiln"), "train", name, "--device", "cpu", "--epochs", str(epochs),
+    subprocess.run([os.environ.get("KILN_BIN", os.path.join(ROOT, "kiln")), "train", name, "--device", "cpu", "--epochs", str(epochs),
                     "--batch", "64", "--lr", "1e-3", "--seed", "42", "--out", out], check=True, env=env,
                    stdout=subprocess.DEVNULL)
     with open(os.path.join(out, "metrics.json")) as f:

@@ -82,7 +82,7 @@ def torch_gan(epochs):
 
 def kiln(name, epochs):
     out = tempfile.mkdtemp(prefix="kiln-bench-")
-    subprocess.run([os.path.join(ROOT, "kiln"), "train", name, "--device", "cpu", "--epochs", str(epochs), "--no-score", "--out", out],
+    subprocess.run([os.environ.get("KILN_BIN", os.path.join(ROOT, "kiln")), "train", name, "--device", "cpu", "--epochs", str(epochs), "--no-score", "--out", out],
                    check=True, stdout=subprocess.DEVNULL)
     with open(os.path.join(out, "metrics.json")) as f:
         m = json.load(f)
