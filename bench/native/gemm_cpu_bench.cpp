@@ -15,6 +15,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench_timing.h"
 #include "cpu/gemm.h"
 #include "cpu/parallel.h"
 
@@ -168,16 +169,9 @@ Result measure(int n, Gemm&& gemm) {
     return r;
 }
 
-double load_average() {
-    double l = -1.0;
-    if (FILE* f = std::fopen("/proc/loadavg", "r")) {
-        if (std::fscanf(f, "%lf", &l) != 1) l = -1.0;
-        std::fclose(f);
-    }
-    return l;
-}
-
 }  // namespace
+
+using kiln::bench::load_average;
 
 int main(int argc, char** argv) {
     const int threads = kiln::cpu::num_threads();

@@ -16,37 +16,18 @@
 #include <vector>
 
 #include "bench_shapes.h"
+#include "bench_timing.h"
 #include "cpu/parallel.h"
 #include "kiln/kiln.h"
 
 namespace {
 
 using Clock = std::chrono::steady_clock;
+using kiln::bench::load_average;
+using kiln::bench::median_ms;
 using kiln::bench::uniform;
 using Shape = kiln::bench::LstmShape;
 constexpr const auto& kShapes = kiln::bench::kLstmShapes;
-
-double load_average() {
-    double l = -1;
-    if (FILE* f = std::fopen("/proc/loadavg", "r")) {
-        if (std::fscanf(f, "%lf", &l) != 1) l = -1;
-        std::fclose(f);
-    }
-    return l;
-}
-
-template <class Fn>
-double median_ms(int runs, Fn&& fn) {
-    for (int i = 0; i < 3; ++i) fn();  // warm-up: pool threads, page faults, packing buffers
-    std::vector<double> ms;
-    for (int i = 0; i < runs; ++i) {
-        const auto t0 = Clock::now();
-        fn();
-        ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
-    }
-    std::sort(ms.begin(), ms.end());
-    return ms[ms.size() / 2];
-}
 
 // GEMM flops: forward 2 n t 4h (f + h) (input and recurrent projections); the backward does it twice over
 // (dx and dW_ih over f, dh and dW_hh over h). The cell passes are O(n t h) and not counted.

@@ -12,33 +12,13 @@
 #include <vector>
 
 #include "bench_shapes.h"
+#include "bench_timing.h"
 #include "kiln/kiln.h"
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
-
-template <class Fn>
-double median_ms(int runs, Fn&& fn) {
-    for (int i = 0; i < 3; ++i) fn();
-    std::vector<double> ms;
-    for (int i = 0; i < runs; ++i) {
-        const auto t0 = Clock::now();
-        fn();
-        ms.push_back(std::chrono::duration<double, std::milli>(Clock::now() - t0).count());
-    }
-    std::sort(ms.begin(), ms.end());
-    return ms[ms.size() / 2];
-}
-
-double load_average() {
-    double l = -1;
-    if (FILE* f = std::fopen("/proc/loadavg", "r")) {
-        if (std::fscanf(f, "%lf", &l) != 1) l = -1;
-        std::fclose(f);
-    }
-    return l;
-}
+using kiln::bench::load_average;
+using kiln::bench::median_ms;
 
 void check(kiln_status s, const char* what) {
     if (s != KILN_OK) {

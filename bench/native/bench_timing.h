@@ -1,0 +1,36 @@
+// Timing helpers the CPU benchmarks share: the median of several timed runs after a warm-up, and the load average
+// each table reports beside its figures (the machine is shared: a figure without it cannot be judged).
+#pragma once
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <vector>
+
+namespace kiln::bench {
+
+inline double load_average() {
+    double l = -1;
+    if (FILE* f = std::fopen("/proc/loadavg", "r")) {
+        if (std::fscanf(f, "%lf", &l) != 1) l = -1;
+        std::fclose(f);
+    }
+    return l;
+}
+
+// Milliseconds of the median of `runs` calls of fn, after three untimed ones (pool threads, page faults, packing
+// buffers).
+template <class Fn>
+double median_ms(int runs, Fn&& fn) {
+    for (int i = 0; i < 3; ++i) fn();
+    std::vector<double> ms;
+    for (int i = 0; i < runs; ++i) {
+        const auto t0 = std::chrono::steady_clock::now();
+        fn();
+        ms.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    }
+    std::sort(ms.begin(), ms.end());
+    return ms[ms.size() / 2];
+}
+
+}  // namespace kiln::bench
