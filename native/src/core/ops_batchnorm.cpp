@@ -24,6 +24,8 @@ Sizes check_sizes(const char* op, int64_t n, int64_t c, int64_t hw, bool trainin
              (long long)c, (long long)hw);
     Sizes s;
     s.total = kiln::checked_product(op, "x", {{"n", n}, {"c", c}, {"hw", hw}});
+    // The per-channel tensors have c elements even when x has none (n * hw == 0), so c is checked on its own.
+    kiln::checked_product(op, "the per-channel tensors", {{"c", c}});
     s.m = kiln::checked_product(op, "one channel of x", {{"n", n}, {"hw", hw}});
     if (training && c > 0 && s.m == 0)
         fail(KILN_ERR_INVALID_ARGUMENT,
