@@ -46,8 +46,11 @@ cmake --build "$build" --parallel "$jobs" --target kiln_fuzz_abi
 export ASAN_OPTIONS="allocator_may_return_null=1:halt_on_error=1:detect_leaks=1:${ASAN_OPTIONS:-}"
 export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:${UBSAN_OPTIONS:-}"
 mkdir -p "$build/corpus-new"
-echo "kiln fuzz: ${seconds}s on native/fuzz/corpus ($(ls "$root/native/fuzz/corpus" | wc -l) inputs)"
-if ! "$build/kiln_fuzz_abi" -max_total_time="$seconds" -timeout=20 -rss_limit_mb=2560 -print_final_stats=1 \
+# A fixed seed makes the test command's run repeat itself: what it explores depends on the code and the corpus, not on
+# chance, so a red build is reproducible. KILN_FUZZ_SEED=0 lets libFuzzer pick one (for hunting, not for CI).
+seed=${KILN_FUZZ_SEED:-20261201}
+echo "kiln fuzz: ${seconds}s on native/fuzz/corpus ($(ls "$root/native/fuzz/corpus" | wc -l) inputs), seed $seed"
+if ! "$build/kiln_fuzz_abi" -max_total_time="$seconds" -seed="$seed" -timeout=20 -rss_limit_mb=2560 -print_final_stats=1 \
         -artifact_prefix="$build/" "$build/corpus-new" "$root/native/fuzz/corpus" 2>"$build/fuzz.log"; then
     tail -n 80 "$build/fuzz.log" >&2
     echo "kiln fuzz: FAILED: the crashing input is in $build (crash-*, leak-*, timeout-* or oom-*);" \
