@@ -28,6 +28,15 @@ public final class Generator {
         return offset.get();
     }
 
+    /**
+     * Moves the stream to {@code offset}, as a checkpoint saved it: a resumed run then draws exactly what the
+     * uninterrupted run would have drawn next.
+     */
+    public void setOffset(long offset) {
+        if (offset < 0) throw new IllegalArgumentException("Generator.setOffset: offset must be >= 0, got " + offset);
+        this.offset.set(offset);
+    }
+
     /** Reserves the counters for {@code n} values and returns the first one. */
     public long reserve(long n) {
         if (n < 0) throw new IllegalArgumentException("Generator.reserve: n must be >= 0, got " + n);

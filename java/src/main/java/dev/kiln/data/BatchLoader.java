@@ -9,9 +9,15 @@ import java.util.SplittableRandom;
 
 /**
  * Mini-batches of a {@link Dataset} as tensors on a device: features (B, itemShape...) f32 and labels (B) int32.
- * With shuffling, each epoch visits the examples in a fresh permutation drawn from a seeded generator, so runs are
- * reproducible. The last batch may be smaller. Each batch is allocated in the scope that is current when the
- * iterator's {@code next()} runs: call it inside the step's scope so the batch is freed with the step.
+ * With shuffling, each epoch visits the examples in a fresh permutation, so runs are reproducible.
+ *
+ * <p>The permutation of epoch {@code k} (0-based: the k-th call of {@link #epoch()}) is drawn from a
+ * {@link SplittableRandom} seeded by a mix of the seed and k alone, not from one stream running across epochs. The
+ * loader's whole state is therefore (seed, epochs started): a run resumed after k epochs calls {@link #startAt}(k) and
+ * sees the permutations the uninterrupted run would have seen, with nothing else saved.
+ *
+ * <p>The last batch may be smaller. Each batch is allocated in the scope that is current when the iterator's
+ * {@code next()} runs: call it inside the step's scope so the batch is freed with the step.
  */
 public final class BatchLoader {
     /** One batch; both tensors belong to the scope that was current when the batch was produced. */
@@ -22,7 +28,8 @@ public final class BatchLoader {
     private final int batchSize;
     private final boolean shuffle;
     private final Device device;
-    private final SplittableRandom random;
+    private final long seed;
+    private long epochsStarted;
     private final float[] xBuffer;
     private final int[] yBuffer;
 
@@ -32,7 +39,7 @@ public final class BatchLoader {
         this.batchSize = batchSize;
         this.shuffle = shuffle;
         this.device = device;
-        this.random = new SplittableRandom(seed);
+        this.seed = seed;
         this.xBuffer = new float[batchSize * data.itemSize()];
         this.yBuffer = new int[batchSize];
     }
@@ -45,12 +52,29 @@ public final class BatchLoader {
         return data;
     }
 
-    /** The batches of one epoch (a new permutation each call when shuffling). */
+    public long seed() {
+        return seed;
+    }
+
+    /** How many epochs {@link #epoch()} has handed out (or {@link #startAt} set): the index of the next one. */
+    public long epochsStarted() {
+        return epochsStarted;
+    }
+
+    /** Makes the next {@link #epoch()} the epoch with 0-based index {@code epochs}: how a resumed run continues. */
+    public void startAt(long epochs) {
+        if (epochs < 0) throw new IllegalArgumentException("BatchLoader.startAt: epochs must be >= 0, got " + epochs);
+        this.epochsStarted = epochs;
+    }
+
+    /** The batches of the next epoch (a new permutation each call when shuffling, see the class comment). */
     public Iterable<Batch> epoch() {
+        long index = epochsStarted++;
         int n = data.count();
         int[] order = new int[n];
         for (int i = 0; i < n; i++) order[i] = i;
         if (shuffle) {
+            SplittableRandom random = new SplittableRandom(epochSeed(seed, index));
             for (int i = n - 1; i > 0; i--) {  // Fisher-Yates
                 int j = random.nextInt(i + 1);
                 int t = order[i];
@@ -86,5 +110,20 @@ public final class BatchLoader {
                 return new Batch(x, y, size);
             }
         };
+    }
+
+    /**
+     * The seed of epoch {@code index}'s permutation: SplitMix64's finalizer over the seed and the mixed index, so
+     * neighbouring seeds or epochs do not give shifted copies of one stream (SplittableRandom(s) and
+     * SplittableRandom(s + gamma) would).
+     */
+    static long epochSeed(long seed, long index) {
+        return mix64(seed ^ mix64(index + 0x9E3779B97F4A7C15L));
+    }
+
+    private static long mix64(long z) {
+        z = (z ^ (z >>> 30)) * 0xBF58476D1CE4E5B9L;
+        z = (z ^ (z >>> 27)) * 0x94D049BB133111EBL;
+        return z ^ (z >>> 31);
     }
 }

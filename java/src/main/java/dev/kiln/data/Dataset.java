@@ -14,6 +14,14 @@ public record Dataset(String name, float[] features, int[] itemShape, int[] labe
         return labels.length;
     }
 
+    /** The first {@code n} examples (all of them when there are no more): a smaller data set for quick runs. */
+    public Dataset head(int n) {
+        if (n < 0) throw new IllegalArgumentException("Dataset.head: n must be >= 0, got " + n);
+        if (n >= count()) return this;
+        return new Dataset(name + "[:" + n + "]", java.util.Arrays.copyOf(features, n * itemSize()), itemShape,
+                java.util.Arrays.copyOf(labels, n), classes);
+    }
+
     public int itemSize() {
         int n = 1;
         for (int d : itemShape) n *= d;

@@ -70,6 +70,32 @@ class DataTest {
         assertEquals(11, new BatchLoader(data, 10, false, 0, Device.cpu()).batchesPerEpoch());
     }
 
+    /** Epoch k's permutation depends on (seed, k) alone: a loader started at k sees what one that ran k epochs sees. */
+    @Test
+    void loaderStartedAtAnEpochRepeatsThatEpochsOrder() {
+        int n = 57;
+        float[] features = new float[n * 2];
+        int[] labels = new int[n];
+        for (int i = 0; i < n; i++) {
+            features[2 * i] = i;
+            features[2 * i + 1] = -i;
+            labels[i] = i % 10;
+        }
+        Dataset data = new Dataset("toy", features, new int[] {2}, labels, 10);
+        BatchLoader running = new BatchLoader(data, 8, true, 11, Device.cpu());
+        int[][] epochs = new int[4][];
+        for (int e = 0; e < epochs.length; e++) epochs[e] = order(running);
+        assertEquals(4, running.epochsStarted());
+        assertNotEquals(java.util.Arrays.toString(epochs[1]), java.util.Arrays.toString(epochs[2]), "each epoch reshuffles");
+        for (int e = 0; e < epochs.length; e++) {
+            BatchLoader resumed = new BatchLoader(data, 8, true, 11, Device.cpu());
+            resumed.startAt(e);
+            assertArrayEquals(epochs[e], order(resumed), "epoch " + e);
+        }
+        assertEquals(7, data.head(7).count());
+        assertEquals(-6f, data.head(7).features()[13]);
+    }
+
     private static int[] order(BatchLoader loader) {
         int[] seen = new int[loader.dataset().count()];
         int k = 0;
