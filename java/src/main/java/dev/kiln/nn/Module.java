@@ -97,6 +97,14 @@ public abstract class Module implements AutoCloseable {
         StateDicts.load(getClass().getSimpleName(), stateDict(), state);
     }
 
+    /**
+     * Throws the exception {@link #loadStateDict} would throw for {@code state}, and otherwise does nothing: lets a
+     * checkpoint holding several parts check every part before it loads any.
+     */
+    public final void checkStateDict(Map<String, Tensor> state) {
+        StateDicts.check(getClass().getSimpleName(), stateDict(), state);
+    }
+
     public final List<Tensor> parameters() {
         return new ArrayList<>(namedParameters().values());
     }

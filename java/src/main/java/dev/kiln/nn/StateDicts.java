@@ -16,6 +16,24 @@ final class StateDicts {
     }
 
     static void load(String module, Map<String, Tensor> target, Map<String, Tensor> source) {
+        check(module, target, source);
+        try (NoGrad ignored = Autograd.noGrad()) {
+            for (Map.Entry<String, Tensor> e : target.entrySet()) {
+                Tensor dst = e.getValue(), src = source.get(e.getKey());
+                if (src == dst) continue;
+                if (src.device().equals(dst.device())) {
+                    Ops.copy_(dst, src);
+                } else {
+                    try (Tensor moved = src.to(dst.device())) {
+                        Ops.copy_(dst, moved);
+                    }
+                }
+            }
+        }
+    }
+
+    /** Throws, listing every problem, unless {@code source} would load into {@code target}; changes nothing. */
+    static void check(String module, Map<String, Tensor> target, Map<String, Tensor> source) {
         if (source == null) throw new IllegalArgumentException(module + ".loadStateDict: state is null");
         List<String> problems = new ArrayList<>();
         for (String name : target.keySet()) {
@@ -33,19 +51,6 @@ final class StateDicts {
         }
         if (!problems.isEmpty()) {
             throw new IllegalArgumentException(module + ".loadStateDict: nothing was loaded: " + String.join("; ", problems));
-        }
-        try (NoGrad ignored = Autograd.noGrad()) {
-            for (Map.Entry<String, Tensor> e : target.entrySet()) {
-                Tensor dst = e.getValue(), src = source.get(e.getKey());
-                if (src == dst) continue;
-                if (src.device().equals(dst.device())) {
-                    Ops.copy_(dst, src);
-                } else {
-                    try (Tensor moved = src.to(dst.device())) {
-                        Ops.copy_(dst, moved);
-                    }
-                }
-            }
         }
     }
 }

@@ -100,6 +100,32 @@ public abstract class Optimizer implements AutoCloseable {
      * every problem. Parameters without entries lose any state they had, as in the optimizer that was saved.
      */
     public final void loadStateDict(Map<String, Tensor> stateDict, long steps) {
+        Tensor[][] incoming = checked(stateDict, steps);
+        try (NoGrad ignored = Autograd.noGrad()) {
+            for (int i = 0; i < incoming.length; i++) {
+                Tensor param = params.get(i);
+                if (incoming[i] == null) {
+                    Tensor[] old = state.remove(param);
+                    if (old != null) for (Tensor t : old) t.close();
+                    continue;
+                }
+                Tensor[] buffers = state(param, stateNames().size());
+                for (int k = 0; k < buffers.length; k++) copyInto(buffers[k], incoming[i][k]);
+            }
+        }
+        this.steps = steps;
+    }
+
+    /**
+     * Throws the exception {@link #loadStateDict} would throw for these arguments, and otherwise does nothing: lets a
+     * checkpoint holding several parts check every part before it loads any.
+     */
+    public final void checkStateDict(Map<String, Tensor> stateDict, long steps) {
+        checked(stateDict, steps);
+    }
+
+    /** The incoming tensors by parameter index and state slot (null rows: no state), or the exception listing every problem. */
+    private Tensor[][] checked(Map<String, Tensor> stateDict, long steps) {
         String who = getClass().getSimpleName() + ".loadStateDict";
         if (stateDict == null) throw new IllegalArgumentException(who + ": state is null");
         if (steps < 0) throw new IllegalArgumentException(who + ": steps must be >= 0, got " + steps);
@@ -133,19 +159,7 @@ public abstract class Optimizer implements AutoCloseable {
         if (!problems.isEmpty()) {
             throw new IllegalArgumentException(who + ": nothing was loaded: " + String.join("; ", problems));
         }
-        try (NoGrad ignored = Autograd.noGrad()) {
-            for (int i = 0; i < incoming.length; i++) {
-                Tensor param = params.get(i);
-                if (incoming[i] == null) {
-                    Tensor[] old = state.remove(param);
-                    if (old != null) for (Tensor t : old) t.close();
-                    continue;
-                }
-                Tensor[] buffers = state(param, names.size());
-                for (int k = 0; k < buffers.length; k++) copyInto(buffers[k], incoming[i][k]);
-            }
-        }
-        this.steps = steps;
+        return incoming;
     }
 
     /** The index a state key names, or -1; only the canonical spelling ("3", not "03" or "+3") counts. */
