@@ -16,6 +16,7 @@ import dev.kiln.train.EpochStats;
 import dev.kiln.train.Trainer;
 
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.function.BiFunction;
@@ -37,18 +38,22 @@ final class ClassifierRun implements TrainCommand.Run {
 
     @Override
     public Map<String, Object> train(TrainCommand o, Device device) throws Exception {
-        Dataset train = FashionMnist.load(FashionMnist.Split.TRAIN);
+        Dataset train = o.trainingSet();
         Dataset test = FashionMnist.load(FashionMnist.Split.TEST);
         System.out.printf("kiln train %s on %s (%s): %d train / %d test images, batch %d, Adam lr %s, seed %d%n",
                 name, device, device.info().name(), train.count(), test.count(), o.batch, o.lr, o.seed);
         TrainCommand.EpochLog log = new TrainCommand.EpochLog();
         double accuracy = 0, lastLoss = Double.NaN;
-        try (Layer net = FACTORIES.get(name).apply(device, new Generator(o.seed)); Adam adam = new Adam(net.parameters(), o.lr)) {
+        Generator init = new Generator(o.seed);
+        int start;
+        try (Layer net = FACTORIES.get(name).apply(device, init); Adam adam = new Adam(net.parameters(), o.lr)) {
             System.out.println(net + ", " + String.format(Locale.ROOT, "%,d", net.parameterCount()) + " parameters");
             BatchLoader loader = new BatchLoader(train, o.batch, true, o.seed, device);
+            RunCheckpoint checkpoint = new RunCheckpoint(o.save, o, net, List.of(adam), loader).generator("init", init);
+            start = checkpoint.resume(o.resume, o.epochs);
             Progress progress = new Progress(System.out, o.epochs, train.count());
             Trainer trainer = new Trainer(net, adam).listener(progress);
-            for (int e = 1; e <= o.epochs; e++) {
+            for (int e = start + 1; e <= o.epochs; e++) {
                 progress.startEpoch();
                 EpochStats stats = trainer.epoch(e, loader, Classification.step(net));
                 lastLoss = stats.mean("loss");
@@ -61,12 +66,14 @@ final class ClassifierRun implements TrainCommand.Run {
                 entry.put("seconds", stats.seconds());
                 entry.put("samples_per_second", stats.samplesPerSecond());
                 log.add(entry, stats.seconds(), stats.samples());
+                checkpoint.save(e, loader.batchesPerEpoch());
             }
             Checkpoints.saveModule(o.out.resolve("model.safetensors"), net, Map.of("model", name));
         }
         System.out.printf(Locale.ROOT, "test accuracy %.2f%% after %d epoch(s); %,.0f training samples/s%n",
                 100 * accuracy, o.epochs, log.samplesPerSecond());
         Map<String, Object> m = new LinkedHashMap<>();
+        if (start > 0) m.put("resumed_after_epoch", start);
         m.put("test_accuracy", accuracy);
         m.put("final_train_loss", lastLoss);
         m.put("train_seconds", log.trainSeconds);

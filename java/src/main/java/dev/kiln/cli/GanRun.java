@@ -33,23 +33,28 @@ final class GanRun implements TrainCommand.Run {
 
     @Override
     public Map<String, Object> train(TrainCommand o, Device device) throws Exception {
-        Dataset train = FashionMnist.load(FashionMnist.Split.TRAIN);
+        Dataset train = o.trainingSet();
         Dataset test = FashionMnist.load(FashionMnist.Split.TEST);
         System.out.printf("kiln train gan on %s (%s): %d train images, batch %d, Adam lr %s beta1 0.5, seed %d%n",
                 device, device.info().name(), train.count(), o.batch, o.lr, o.seed);
         TrainCommand.EpochLog log = new TrainCommand.EpochLog();
         Map<String, Object> m = new LinkedHashMap<>();
-        try (Gan gan = new Gan(device, new Generator(o.seed));
+        Generator init = new Generator(o.seed), fixed = new Generator(o.seed + 3);
+        try (Gan gan = new Gan(device, init);
              Adam g = new Adam(gan.generatorParameters(), o.lr, 0.5f, 0.999f, 1e-8f, 0f, false);
              Adam d = new Adam(gan.discriminatorParameters(), o.lr, 0.5f, 0.999f, 1e-8f, 0f, false);
-             Tensor fixedNoise = Scope.detached(() -> Tensor.randn(new Generator(o.seed + 3), device, 64, Gan.NOISE))) {
+             Tensor fixedNoise = Scope.detached(() -> Tensor.randn(fixed, device, 64, Gan.NOISE))) {
             System.out.println(gan);
             BatchLoader loader = new BatchLoader(train, o.batch, true, o.seed, device);
             Progress progress = new Progress(System.out, o.epochs, train.count());
             LossCurves curves = new LossCurves(progress, 100);
             Trainer trainer = new Trainer(List.of(gan), List.of(g, d)).listener(curves);
             Generator noise = new Generator(o.seed + 1);
-            for (int e = 1; e <= o.epochs; e++) {
+            RunCheckpoint checkpoint = new RunCheckpoint(o.save, o, gan, List.of(g, d), loader)
+                    .generator("init", init).generator("noise", noise).generator("fixed_noise", fixed);
+            int start = checkpoint.resume(o.resume, o.epochs);
+            if (start > 0) m.put("resumed_after_epoch", start);
+            for (int e = start + 1; e <= o.epochs; e++) {
                 progress.startEpoch();
                 EpochStats stats = trainer.epoch(e, loader, gan.step(g, d, noise));
                 try (Scope s = Scope.open()) {
@@ -64,6 +69,7 @@ final class GanRun implements TrainCommand.Run {
                 entry.put("seconds", stats.seconds());
                 entry.put("samples_per_second", stats.samplesPerSecond());
                 log.add(entry, stats.seconds(), stats.samples());
+                checkpoint.save(e, loader.batchesPerEpoch());
             }
             Checkpoints.saveModule(o.out.resolve("model.safetensors"), gan, Map.of("model", "gan"));
             ImageGrid.lineChart(o.out.resolve("gan_loss.png"), curves.curves(), "GAN training losses (BCE)",
@@ -73,9 +79,10 @@ final class GanRun implements TrainCommand.Run {
                     + FashionClassifier.defaultFile() + "; trained on first use)...");
             try (Cnn cnn = FashionClassifier.load(FashionClassifier.defaultFile(), device)) {
                 ImageScore score = new ImageScore(cnn, test, device);
-                Generator sampler = new Generator(o.seed + 4);
-                ImageScore.Score generated = score.score(n -> gan.images(Tensor.randn(sampler, device, n, Gan.NOISE)), SCORED);
-                Iterator<BatchLoader.Batch> real = new BatchLoader(train, 500, true, o.seed + 5, device).epoch().iterator();
+                ImageScore.Score generated = samplesScore(score, gan, device, o.seed);
+                // The floor needs SCORED real images, more than --limit may have left.
+                Dataset reals = train.count() >= SCORED ? train : FashionMnist.load(FashionMnist.Split.TRAIN);
+                Iterator<BatchLoader.Batch> real = new BatchLoader(reals, 500, true, o.seed + 5, device).epoch().iterator();
                 ImageScore.Score floor = score.score(n -> real.next().x(), SCORED);
                 System.out.printf(Locale.ROOT, "samples: %s%nreal training images (the floor): %s%n", generated, floor);
                 m.put("frechet_distance", generated.frechetDistance());
@@ -85,6 +92,12 @@ final class GanRun implements TrainCommand.Run {
             }
         }
         return finish(m, log, o);
+    }
+
+    /** The score of {@value #SCORED} samples drawn from seed + 4: what kiln train and kiln eval report. */
+    static ImageScore.Score samplesScore(ImageScore score, Gan gan, Device device, long seed) {
+        Generator sampler = new Generator(seed + 4);
+        return score.score(n -> gan.images(Tensor.randn(sampler, device, n, Gan.NOISE)), SCORED);
     }
 
     private static Map<String, Object> finish(Map<String, Object> m, TrainCommand.EpochLog log, TrainCommand o) {

@@ -2,6 +2,8 @@ package dev.kiln.cli;
 
 import dev.kiln.Device;
 import dev.kiln.Kiln;
+import dev.kiln.data.Dataset;
+import dev.kiln.data.FashionMnist;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -16,7 +18,8 @@ import java.util.concurrent.Callable;
 
 /**
  * {@code kiln train MODEL}: trains a reference model on Fashion-MNIST with a live progress bar, then writes
- * metrics.json, the model (model.safetensors) and, for the generative models, pictures into --out.
+ * metrics.json, the model (model.safetensors) and, for the generative models, pictures into --out. With --save DIR
+ * it checkpoints after every epoch, and with --resume it continues from that checkpoint (see {@link RunCheckpoint}).
  */
 @Command(name = "train", description = "Train a model on Fashion-MNIST with a live progress bar; writes metrics.json, "
         + "model.safetensors and (vae, gan) PNG pictures into --out.")
@@ -68,6 +71,17 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--out", description = "Output folder (default: runs/MODEL)")
     Path out;
 
+    @Option(names = "--save", paramLabel = "DIR", description = "After every epoch, replace DIR/checkpoint.safetensors "
+            + "(model, optimizers, counters, generator offsets) atomically")
+    Path save;
+
+    @Option(names = "--resume", description = "Continue from the checkpoint in --save DIR up to --epochs in total "
+            + "(refused if it was made by another model or configuration)")
+    boolean resume;
+
+    @Option(names = "--limit", paramLabel = "N", description = "Train on the first N images only (quick runs and tests)")
+    Integer limit;
+
     @Option(names = "--no-score", description = "vae, gan: skip scoring 10,000 samples with the cached Fashion-MNIST classifier")
     boolean noScore;
 
@@ -81,9 +95,10 @@ final class TrainCommand implements Callable<Integer> {
         if (epochs == null) epochs = recipe.epochs();
         if (batch == null) batch = recipe.batch();
         if (lr == null) lr = recipe.lr();
-        if (epochs < 1 || batch < 1 || !(lr > 0) || latent < 1) {
-            throw new IllegalArgumentException("--epochs, --batch and --latent must be >= 1 and --lr > 0");
+        if (epochs < 1 || batch < 1 || !(lr > 0) || latent < 1 || (limit != null && limit < 1)) {
+            throw new IllegalArgumentException("--epochs, --batch, --latent and --limit must be >= 1 and --lr > 0");
         }
+        if (resume && save == null) throw new IllegalArgumentException("--resume needs --save DIR: the folder of the checkpoint to continue");
         model = name;
         if (out == null) out = Path.of("runs", name);
         java.nio.file.Files.createDirectories(out);
@@ -97,12 +112,19 @@ final class TrainCommand implements Callable<Integer> {
         metrics.put("batch", batch);
         metrics.put("lr", (double) lr);
         metrics.put("seed", seed);
+        if (limit != null) metrics.put("limit", limit);
         metrics.putAll(recipe.run().train(this, dev));
         metrics.put("wall_seconds", (System.nanoTime() - started) / 1e9);
         Path file = out.resolve("metrics.json");
         Metrics.write(file, metrics);
         System.out.println("metrics: " + file.toAbsolutePath());
         return 0;
+    }
+
+    /** The Fashion-MNIST training images, the first --limit of them when it is given. */
+    Dataset trainingSet() {
+        Dataset train = FashionMnist.load(FashionMnist.Split.TRAIN);
+        return limit == null ? train : train.head(limit);
     }
 
     /** The per-epoch entries of metrics.json and the training rate, shared by every run. */

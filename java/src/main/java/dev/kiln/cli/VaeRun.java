@@ -23,6 +23,7 @@ import java.io.IOException;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 
@@ -34,20 +35,25 @@ import java.util.Map;
 final class VaeRun implements TrainCommand.Run {
     @Override
     public Map<String, Object> train(TrainCommand o, Device device) throws Exception {
-        Dataset train = FashionMnist.load(FashionMnist.Split.TRAIN);
+        Dataset train = o.trainingSet();
         Dataset test = FashionMnist.load(FashionMnist.Split.TEST);
         System.out.printf("kiln train vae (latent %d) on %s (%s): %d train / %d test images, batch %d, Adam lr %s, seed %d%n",
                 o.latent, device, device.info().name(), train.count(), test.count(), o.batch, o.lr, o.seed);
         TrainCommand.EpochLog log = new TrainCommand.EpochLog();
         Map<String, Object> quality = new LinkedHashMap<>();
         Vae.Elbo elbo = null;
-        try (Vae vae = Vae.fashionMnist(o.latent, device, new Generator(o.seed)); Adam adam = new Adam(vae.parameters(), o.lr)) {
+        Generator init = new Generator(o.seed);
+        int start;
+        try (Vae vae = Vae.fashionMnist(o.latent, device, init); Adam adam = new Adam(vae.parameters(), o.lr)) {
             System.out.println(vae);
             BatchLoader loader = new BatchLoader(train, o.batch, true, o.seed, device);
+            RunCheckpoint checkpoint = new RunCheckpoint(o.save, o, vae, List.of(adam), loader)
+                    .generator("init", init).generator("noise", vae.noise());
+            start = checkpoint.resume(o.resume, o.epochs);
             Progress progress = new Progress(System.out, o.epochs, train.count());
             LossCurves curves = new LossCurves(progress, 100);
             Trainer trainer = new Trainer(vae, adam).listener(curves);
-            for (int e = 1; e <= o.epochs; e++) {
+            for (int e = start + 1; e <= o.epochs; e++) {
                 progress.startEpoch();
                 EpochStats stats = trainer.epoch(e, loader, vae.step());
                 elbo = vae.evaluate(test, 1000, device, o.seed + 1);
@@ -63,6 +69,7 @@ final class VaeRun implements TrainCommand.Run {
                 entry.put("seconds", stats.seconds());
                 entry.put("samples_per_second", stats.samplesPerSecond());
                 log.add(entry, stats.seconds(), stats.samples());
+                checkpoint.save(e, loader.batchesPerEpoch());
             }
             Checkpoints.saveModule(o.out.resolve("model.safetensors"), vae,
                     Map.of("model", "vae", "latent", Integer.toString(o.latent)));
@@ -85,6 +92,7 @@ final class VaeRun implements TrainCommand.Run {
                 elbo.kl(), o.epochs, log.samplesPerSecond(), o.out.toAbsolutePath());
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("latent", o.latent);
+        if (start > 0) m.put("resumed_after_epoch", start);
         m.put("test_negative_elbo", elbo.negativeElbo());
         m.put("test_reconstruction", elbo.reconstruction());
         m.put("test_kl", elbo.kl());

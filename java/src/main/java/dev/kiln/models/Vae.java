@@ -62,6 +62,11 @@ public final class Vae extends Module {
         return new Vae(latent, device, g, new Generator(g.seed() ^ 0x5DEECE66DL));
     }
 
+    /** The generator of the training step's reparameterization noise (a checkpoint saves its offset). */
+    public Generator noise() {
+        return noise;
+    }
+
     public int latentSize() {
         return latent;
     }

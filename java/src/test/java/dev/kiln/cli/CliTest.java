@@ -27,6 +27,22 @@ class CliTest {
         return buf.toString();
     }
 
+    /** What {@code r} prints on stdout and stderr together (the CLI reports failures on stderr). */
+    static String captureAll(Runnable r) {
+        PrintStream savedOut = System.out, savedErr = System.err;
+        ByteArrayOutputStream buf = new ByteArrayOutputStream();
+        PrintStream both = new PrintStream(buf, true);
+        System.setOut(both);
+        System.setErr(both);
+        try {
+            r.run();
+        } finally {
+            System.setOut(savedOut);
+            System.setErr(savedErr);
+        }
+        return buf.toString();
+    }
+
     @Test
     void infoNamesTheBuildAndTheDevices() {
         String out = capture(() -> assertEquals(0, Main.run("info")));

@@ -1,0 +1,131 @@
+package dev.kiln.cli;
+
+import dev.kiln.Device;
+import dev.kiln.Tensor;
+import dev.kiln.data.FashionMnist;
+import dev.kiln.io.LoadedTensors;
+import dev.kiln.io.SafeTensors;
+import dev.kiln.io.TrainingCheckpoint;
+import org.junit.jupiter.api.Assumptions;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * {@code kiln train --save DIR --resume}: two epochs straight and one epoch then a resumed one give the same bits (the
+ * model, both Adam moments, the step counts, the generator offsets), for the MLP and for the VAE, whose training
+ * draws noise; a checkpoint of another model or configuration is refused with the difference named. A first-2048-
+ * images --limit keeps the runs short.
+ */
+class ResumeTest {
+    private static final String LIMIT = "2048";
+
+    @BeforeEach
+    void needsData() {
+        Assumptions.assumeTrue(FashionMnist.isAvailable(), "Fashion-MNIST not installed: SKIPPED");
+    }
+
+    @Test
+    void mlpResumedAfterOneEpochEqualsTwoStraightEpochs(@TempDir Path dir) throws IOException {
+        straightAndResumedAgree(dir, "mlp");
+    }
+
+    @Test
+    void vaeResumedAfterOneEpochEqualsTwoStraightEpochs(@TempDir Path dir) throws IOException {
+        straightAndResumedAgree(dir, "vae");
+    }
+
+    private static void straightAndResumedAgree(Path dir, String model) throws IOException {
+        Path straight = dir.resolve("straight"), resumed = dir.resolve("resumed");
+        train(model, straight, 2, false);
+        train(model, resumed, 1, false);
+        Map<String, String> afterOne = SafeTensors.readHeader(resumed.resolve(TrainingCheckpoint.FILE_NAME)).metadata();
+        assertEquals("1", afterOne.get("state.epoch"));
+        String out = train(model, resumed, 2, true);
+        assertTrue(out.contains("resumed from") && out.contains("after epoch 1"), out);
+
+        Path a = straight.resolve(TrainingCheckpoint.FILE_NAME), b = resumed.resolve(TrainingCheckpoint.FILE_NAME);
+        assertSameTensors(a, b);
+        Map<String, String> meta = SafeTensors.readHeader(b).metadata();
+        assertEquals("2", meta.get("state.epoch"));
+        assertEquals("16", meta.get("state.step"), "2 epochs of 2048 images in batches of 256");
+        assertEquals("16", meta.get("kiln.optimizer.0.steps"));
+        assertEquals(SafeTensors.readHeader(a).metadata(), meta, "same counters and generator offsets");
+        assertArrayEquals(Files.readAllBytes(a), Files.readAllBytes(b), "the two checkpoint files are byte-identical");
+        assertSameTensors(straight.resolve("out/model.safetensors"), resumed.resolve("out/model.safetensors"));
+        String metrics = Files.readString(resumed.resolve("out/metrics.json"));
+        assertTrue(metrics.contains("\"resumed_after_epoch\": 1"), metrics);
+    }
+
+    @Test
+    void resumingAnotherModelOrConfigurationIsRefused(@TempDir Path dir) throws IOException {
+        train("mlp", dir, 1, false, "--limit", "512");
+        Path file = dir.resolve(TrainingCheckpoint.FILE_NAME);
+        byte[] before = Files.readAllBytes(file);
+        assertRefused(dir, "model: the checkpoint has 'mlp', this run 'cnn'", "cnn", "--limit", "512");
+        assertRefused(dir, "lr: the checkpoint has '0.001', this run '0.002'", "mlp", "--limit", "512", "--lr", "0.002");
+        assertRefused(dir, "train_images: the checkpoint has '512', this run '1024'", "mlp", "--limit", "1024");
+        assertRefused(dir, "already holds 1 epoch(s); --epochs 1 asks for no more", "mlp", "--limit", "512", "--epochs", "1");
+        assertArrayEquals(before, Files.readAllBytes(file), "a refused resume leaves the checkpoint alone");
+
+        Path vae = dir.resolve("vae");
+        train("vae", vae, 1, false, "--limit", "512", "--latent", "2");
+        assertRefused(vae, "latent: the checkpoint has '2', this run '3'", "vae", "--limit", "512", "--latent", "3");
+        assertRefused(dir.resolve("empty"), "there is no checkpoint to continue", "mlp");
+    }
+
+    /** A resume of {@code args} from {@code save} exits with 1 and prints {@code expected}. */
+    private static void assertRefused(Path save, String expected, String... args) {
+        List<String> cmd = new ArrayList<>(List.of("train"));
+        cmd.addAll(List.of(args));
+        if (!cmd.contains("--epochs")) cmd.addAll(List.of("--epochs", "3"));
+        cmd.addAll(List.of("--device", "cpu", "--batch", "256", "--no-score", "--out", save.resolve("refused").toString(),
+                "--save", save.toString(), "--resume"));
+        String[] printed = new String[1];
+        String out = CliTest.captureAll(() -> printed[0] = Integer.toString(Main.run(cmd.toArray(String[]::new))));
+        assertEquals("1", printed[0], out);
+        assertTrue(out.contains(expected), "expected '" + expected + "' in: " + out);
+    }
+
+    /** `kiln train MODEL` on the first images; the checkpoint goes to {@code save}, the rest to save/out. */
+    static String train(String model, Path save, int epochs, boolean resume, String... extra) {
+        List<String> args = new ArrayList<>(List.of("train", model, "--device", "cpu", "--epochs", Integer.toString(epochs),
+                "--batch", "256", "--no-score", "--out", save.resolve("out").toString(), "--save", save.toString()));
+        args.addAll(List.of(extra));
+        if (!args.contains("--limit")) args.addAll(List.of("--limit", LIMIT));
+        if (resume) args.add("--resume");
+        int[] code = new int[1];
+        String out = CliTest.captureAll(() -> code[0] = Main.run(args.toArray(String[]::new)));
+        assertEquals(0, code[0], out);
+        return out;
+    }
+
+    /** Same names, shapes, dtypes and bits, tensor by tensor (the message names the first that differs). */
+    static void assertSameTensors(Path a, Path b) throws IOException {
+        try (LoadedTensors x = SafeTensors.load(a, Device.cpu()); LoadedTensors y = SafeTensors.load(b, Device.cpu())) {
+            assertEquals(x.tensors().keySet(), y.tensors().keySet());
+            for (Map.Entry<String, Tensor> e : x.tensors().entrySet()) {
+                Tensor s = e.getValue(), t = y.tensors().get(e.getKey());
+                assertArrayEquals(s.shape(), t.shape(), e.getKey());
+                assertArrayEquals(bits(s.toFloatArray()), bits(t.toFloatArray()), e.getKey() + " differs");
+            }
+        }
+    }
+
+    private static int[] bits(float[] v) {
+        int[] out = new int[v.length];
+        for (int i = 0; i < v.length; i++) out[i] = Float.floatToRawIntBits(v[i]);
+        return out;
+    }
+}
