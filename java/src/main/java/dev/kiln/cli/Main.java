@@ -4,10 +4,13 @@ import dev.kiln.Kiln;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
-/** The {@code kiln} command: {@code kiln info}, {@code kiln train MODEL [options]}, {@code kiln sample vae|gan}. */
+/**
+ * The {@code kiln} command: {@code kiln info}, {@code kiln train MODEL [options]}, {@code kiln sample vae|gan},
+ * {@code kiln eval MODEL}.
+ */
 @Command(name = "kiln", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
         description = "Kiln: GPU kernels for the JVM. Train the reference models and inspect the native library.",
-        subcommands = {InfoCommand.class, TrainCommand.class, SampleCommand.class})
+        subcommands = {InfoCommand.class, TrainCommand.class, SampleCommand.class, EvalCommand.class})
 public final class Main implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
