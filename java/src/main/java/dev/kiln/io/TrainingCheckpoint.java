@@ -8,6 +8,7 @@ import dev.kiln.optim.Optimizer;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -138,10 +139,14 @@ public final class TrainingCheckpoint {
         }
     }
 
-    /** "key: the checkpoint has 'a', this run 'b'" for every key whose values differ or that only one side has. */
+    /**
+     * "key: the checkpoint has 'a', this run 'b'" for every key whose values differ or that only one side has; "model"
+     * first, as the difference that explains the others, then by name.
+     */
     static List<String> differences(Map<String, String> saved, Map<String, String> expected) {
         List<String> out = new ArrayList<>();
-        TreeSet<String> keys = new TreeSet<>(saved.keySet());
+        TreeSet<String> keys = new TreeSet<>(Comparator.comparing((String k) -> !k.equals("model")).thenComparing(k -> k));
+        keys.addAll(saved.keySet());
         keys.addAll(expected.keySet());
         for (String k : keys) {
             String a = saved.get(k), b = expected.get(k);
