@@ -22,9 +22,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * The GAN (two Adam optimizers 2e-4, beta1 0.5, batch 64) through the general trainer on real Fashion-MNIST, scored by
  * the cached Kiln-trained CNN: the Fréchet distance must fall far below an untrained generator's and stay above the
  * real-data floor, and most classes must be generated. Measured with this recipe: after 3 epochs (what CI runs,
- * KILN_GAN_EPOCHS) FD 216 with 8 of 10 classes at 1% or more; after 5 epochs FD 146 with every class present but
- * trousers at 0.2%. The same recipe in PyTorch 2.13 scores FD 179 after 5 epochs with ankle boots at 0.02%, so the
- * bar of 3% for every class is not something this recipe reaches in 5 epochs in either library.
+ * KILN_GAN_EPOCHS) FD 165-216 with 8 of 10 classes at 1% or more; after 5 epochs FD 132-172 depending on the shuffle
+ * order, with the rarest class at 0.8-2.2%. The same recipe in PyTorch 2.13 scores FD 179 after 5 epochs with ankle
+ * boots at 0.02%, so the bar of 3% for every class is not something this recipe reaches in 5 epochs in either library.
  */
 class GanTrainingTest {
     @Test
