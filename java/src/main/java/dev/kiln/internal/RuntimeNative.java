@@ -91,38 +91,22 @@ public final class RuntimeNative {
 
     // ---- copies -------------------------------------------------------------------------------------------------
 
-    /** dst[0, count) = src[offset, offset + count); dst is f32. */
+    /** dst[0, count) = src[offset, offset + count); dst is f32. The slice forms below with a tensor offset of 0. */
     public static void copyFromArray(Tensor dst, float[] src, int offset, int count) {
-        checkRange("copyFromArray", src == null ? -1 : src.length, offset, count);
-        Call c = new Call("copyFromArray");
-        long d = c.f32("dst", dst, count);
-        copyFromArray0(c.context(), d, src, offset, count);
-        c.fence();
+        copyFromArray(dst, 0, src, offset, count);
     }
 
     /** dst[offset, offset + count) = src[0, count); src is f32. */
     public static void copyToArray(Tensor src, float[] dst, int offset, int count) {
-        checkRange("copyToArray", dst == null ? -1 : dst.length, offset, count);
-        Call c = new Call("copyToArray");
-        long s = c.f32("src", src, count);
-        copyToArray0(c.context(), s, dst, offset, count);
-        c.fence();
+        copyToArray(src, 0, dst, offset, count);
     }
 
     public static void copyFromIntArray(Tensor dst, int[] src, int offset, int count) {
-        checkRange("copyFromIntArray", src == null ? -1 : src.length, offset, count);
-        Call c = new Call("copyFromIntArray");
-        long d = c.i32("dst", dst, count);
-        copyFromIntArray0(c.context(), d, src, offset, count);
-        c.fence();
+        copyFromIntArray(dst, 0, src, offset, count);
     }
 
     public static void copyToIntArray(Tensor src, int[] dst, int offset, int count) {
-        checkRange("copyToIntArray", dst == null ? -1 : dst.length, offset, count);
-        Call c = new Call("copyToIntArray");
-        long s = c.i32("src", src, count);
-        copyToIntArray0(c.context(), s, dst, offset, count);
-        c.fence();
+        copyToIntArray(src, 0, dst, offset, count);
     }
 
     /** dst[dstOffset, dstOffset + count) = src[srcOffset, srcOffset + count): a slice of a large f32 tensor. */
