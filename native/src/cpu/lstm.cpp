@@ -13,15 +13,11 @@
 #include "common/lstm_cell.h"
 #include "cpu/gemm.h"
 #include "cpu/parallel.h"
+#include "cpu/simd.h"
 
-// The file is built for the x86-64 baseline (SSE2, 4 lanes). The cell passes are cloned for AVX-512 and AVX2 and
-// the loader picks the clone for the CPU at hand (an ifunc), so they run 16 or 8 cells per instruction where the
-// CPU allows. -ffp-contract=off holds in every clone, so all clones give the same bits.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__)
-#define KILN_CELL_CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
-#else
-#define KILN_CELL_CLONES
-#endif
+// The file is built for the x86-64 baseline (SSE2, 4 lanes). The cell passes are cloned for AVX-512 and AVX2
+// (cpu/simd.h's KILN_CLONES), so they run 16 or 8 cells per instruction where the CPU allows, with the same bits.
+#define KILN_CELL_CLONES KILN_CLONES("avx512f", "avx2", "default")
 
 namespace kiln::cpu {
 

@@ -3,8 +3,8 @@
 // the size, so the loss does not depend on the thread count.
 //
 // The file is built for the x86-64 baseline, where kiln_fma (std::fma) is a libm call emulating the fused operation:
-// the exp and Box-Muller here are made of fmas, so the loops are cloned for AVX-512 and for FMA machines, where it is
-// one instruction with the same, exactly rounded, result. The loader picks the clone for the CPU at hand.
+// the exp and Box-Muller here are made of fmas, so the loops are cloned (cpu/simd.h's KILN_CLONES) for AVX-512 and for
+// FMA machines, where it is one instruction with the same, exactly rounded, result.
 #include "cpu/sampling.h"
 
 #include <vector>
@@ -13,12 +13,9 @@
 #include "common/softmax_math.h"
 #include "cpu/parallel.h"
 #include "cpu/reduce.h"
+#include "cpu/simd.h"
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__)
-#define KILN_SAMPLING_CLONES __attribute__((target_clones("avx512f", "fma", "default")))
-#else
-#define KILN_SAMPLING_CLONES
-#endif
+#define KILN_SAMPLING_CLONES KILN_CLONES("avx512f", "fma", "default")
 
 namespace kiln::cpu {
 
