@@ -91,7 +91,11 @@ final class TrainCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         String name = model.toLowerCase(Locale.ROOT);
         recipe = MODELS.get(name);
-        if (recipe == null) throw new IllegalArgumentException("unknown model '" + model + "'; known: " + String.join(", ", new ModelNames()));
+        if (recipe == null) {
+            StringBuilder known = new StringBuilder();
+            MODELS.forEach((n, r) -> known.append(known.length() == 0 ? "" : "; ").append(n).append(" (").append(r.description()).append(')'));
+            throw new IllegalArgumentException("unknown model '" + model + "'; known: " + known);
+        }
         if (epochs == null) epochs = recipe.epochs();
         if (batch == null) batch = recipe.batch();
         if (lr == null) lr = recipe.lr();
