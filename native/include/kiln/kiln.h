@@ -372,6 +372,102 @@ KILN_API kiln_status kiln_gaussian_kl_backward_f32(kiln_context* ctx, const floa
                                                    const float* dloss, float* dmu, float* dlogvar, int64_t batch,
                                                    int64_t dim);
 
+/* ---- ops: bf16 conversion (in the elementwise family) ---- */
+
+/* bfloat16 elements: the upper 16 bits of an IEEE fp32. Conversion from fp32 rounds to nearest, ties to even; NaN
+ * stays NaN (quiet); +-inf and values that round past the largest finite bf16 become +-inf. x, y are (n). */
+typedef uint16_t kiln_bf16;
+
+KILN_API kiln_status kiln_convert_f32_to_bf16(kiln_context* ctx, const float* x, kiln_bf16* y, int64_t n);
+KILN_API kiln_status kiln_convert_bf16_to_f32(kiln_context* ctx, const kiln_bf16* x, float* y, int64_t n);
+
+/* ---- ops: attention (native/src/cpu/attention.cpp, kernels/attention.cu; math in kernels/common/attention_math.h) ---- */
+
+/* Fused scaled dot-product multi-head attention, per (batch b, head h):
+ *   O[b, h] = dropout(softmax(scale Q[b, h] K[b, h]^T + mask)) V[b, h]
+ * Logical shapes: Q and O (batch, heads, q_len, head_dim); K and V (batch, heads, kv_len, head_dim). Each operand sits
+ * at its own element strides {batch, head, token} with head_dim contiguous, so a packed QKV projection
+ * (batch, q_len, 3, heads, head_dim) is read in place and O may be written token-major (batch, q_len, heads,
+ * head_dim) for the output projection. A gradient has the strides of its operand (dq those of q, ...).
+ * Mask: key s is visible to query t when s < kv_lengths[b] (when kv_lengths, int32 (batch) with values in
+ * [0, kv_len], is not NULL) and, when causal, s <= t + (kv_len - q_len): bottom-right aligned, so the last query sees
+ * every key (what a decoder reading a key/value cache needs); with q_len == kv_len it is the usual lower triangle.
+ * A query with no visible key outputs 0, its lse is -inf and its gradients are 0. Key tiles that are wholly masked
+ * are skipped, so a query reading a cache of capacity kv_len at length L costs O(L).
+ * The q_len x kv_len scores are never stored: the forward keeps only lse (batch, heads, q_len), each query's
+ * log-sum-exp of its scaled, masked scores (natural log), which the backward reads to rebuild the weights.
+ * Dropout on the weights (after the softmax, before V): the weight (b, h, t, s) is kept when the Philox uniform of
+ * element ((b heads + h) q_len + t) kv_len + s of (seed, offset) is >= dropout (the rule of kiln_dropout_f32), then
+ * scaled by 1 / (1 - dropout); the backward regenerates the mask. A call consumes ceil(batch heads q_len kv_len / 4)
+ * counters. 1 <= head_dim <= 128; any q_len, kv_len >= 1 (0 makes the call a no-op). */
+typedef struct kiln_attention_desc {
+    int64_t batch, heads, q_len, kv_len, head_dim;
+    int64_t q_stride[3], k_stride[3], v_stride[3], o_stride[3]; /* elements between batches, heads, tokens */
+    float scale;                                                /* usually 1 / sqrt(head_dim) */
+    int32_t causal;
+    float dropout;                                              /* 0 <= dropout < 1 */
+    uint64_t seed, offset;                                      /* dropout's Philox stream (ignored when 0) */
+} kiln_attention_desc;
+
+/* o as above; lse (batch, heads, q_len) fp32 contiguous, may be NULL (inference: nothing kept). kv_lengths may be NULL. */
+KILN_API kiln_status kiln_attention_forward_f32(kiln_context* ctx, const kiln_attention_desc* desc, const float* q,
+                                                const float* k, const float* v, const int32_t* kv_lengths, float* o,
+                                                float* lse);
+/* dq, dk, dv (assigned; each may be NULL: not wanted) from dout (the strides of o), with o and lse from the forward
+ * of the same desc. Deterministic: no float atomics, reduction orders fixed by the shape. dq, dk, dv may share one
+ * packed buffer (disjoint elements) but must not overlap q, k, v, o or dout. */
+KILN_API kiln_status kiln_attention_backward_f32(kiln_context* ctx, const kiln_attention_desc* desc, const float* q,
+                                                 const float* k, const float* v, const float* o, const float* dout,
+                                                 const float* lse, const int32_t* kv_lengths, float* dq, float* dk,
+                                                 float* dv);
+/* The same with bf16 q, k, v, o, dout, dq, dk, dv and fp32 accumulation (tensor cores on sm_80+); lse stays fp32.
+ * The CPU computes in fp32 from the widened inputs and rounds each output once. */
+KILN_API kiln_status kiln_attention_forward_bf16(kiln_context* ctx, const kiln_attention_desc* desc, const kiln_bf16* q,
+                                                 const kiln_bf16* k, const kiln_bf16* v, const int32_t* kv_lengths,
+                                                 kiln_bf16* o, float* lse);
+KILN_API kiln_status kiln_attention_backward_bf16(kiln_context* ctx, const kiln_attention_desc* desc,
+                                                  const kiln_bf16* q, const kiln_bf16* k, const kiln_bf16* v,
+                                                  const kiln_bf16* o, const kiln_bf16* dout, const float* lse,
+                                                  const int32_t* kv_lengths, kiln_bf16* dq, kiln_bf16* dk,
+                                                  kiln_bf16* dv);
+
+/* ---- ops: layer norm (native/src/cpu/layernorm.cpp, kernels/layernorm.cu) ---- */
+
+/* Over the last dimension of x (rows, cols): y = (x - mean) rstd gamma + beta, rstd = 1 / sqrt(var + eps) with the
+ * biased variance; statistics in one fused pass. gamma, beta (cols) may be NULL (1 and 0). mean and rstd (rows) are
+ * saved for the backward; they may be NULL (inference). y may alias x. */
+KILN_API kiln_status kiln_layer_norm_f32(kiln_context* ctx, const float* x, const float* gamma, const float* beta,
+                                         float* y, float* mean, float* rstd, int64_t rows, int64_t cols, float eps);
+/* dx (rows, cols), dgamma and dbeta (cols) from dy; each output may be NULL (not wanted). dgamma and dbeta sum over
+ * rows in an order fixed by the shape. */
+KILN_API kiln_status kiln_layer_norm_backward_f32(kiln_context* ctx, const float* x, const float* dy,
+                                                  const float* gamma, const float* mean, const float* rstd, float* dx,
+                                                  float* dgamma, float* dbeta, int64_t rows, int64_t cols);
+
+/* ---- ops: embedding and positions (native/src/cpu/embedding.cpp, kernels/embedding.cu) ---- */
+
+/* y[i, :] = weight[indices[i], :]: indices (n) int32, weight (vocab, dim), y (n, dim). An index outside [0, vocab)
+ * gives a row of NaN (indices live on the device; they are not read on the host). */
+KILN_API kiln_status kiln_embedding_f32(kiln_context* ctx, const int32_t* indices, const float* weight, float* y,
+                                        int64_t n, int64_t vocab, int64_t dim);
+/* dweight (vocab, dim) assigned: row v = the sum of dy[i, :] over i with indices[i] == v, added in increasing i on
+ * every backend (deterministic; no float atomics); indices outside [0, vocab) are ignored. */
+KILN_API kiln_status kiln_embedding_backward_f32(kiln_context* ctx, const int32_t* indices, const float* dy,
+                                                 float* dweight, int64_t n, int64_t vocab, int64_t dim);
+/* Sinusoidal positional encodings (Vaswani et al. 2017), y (len, dim) for positions start .. start + len - 1:
+ * y[t, 2i] = sin(p w_i), y[t, 2i + 1] = cos(p w_i), w_i = 10000^(-2i / dim), p = start + t (dim may be odd). */
+KILN_API kiln_status kiln_sinusoidal_positions_f32(kiln_context* ctx, float* y, int64_t len, int64_t dim,
+                                                   int64_t start);
+
+/* ---- ops: fused bias + GELU (in the elementwise family) ---- */
+
+/* y = gelu(x + bias) (exact, erf form) with x, y (rows, cols) and bias (cols); y may alias x. */
+KILN_API kiln_status kiln_bias_gelu_f32(kiln_context* ctx, const float* x, const float* bias, float* y, int64_t rows,
+                                        int64_t cols);
+/* dx = dy gelu'(x + bias) (rows, cols) and dbias (cols) = its sum over rows (fixed order); either may be NULL. */
+KILN_API kiln_status kiln_bias_gelu_backward_f32(kiln_context* ctx, const float* x, const float* bias,
+                                                 const float* dy, float* dx, float* dbias, int64_t rows, int64_t cols);
+
 #ifdef __cplusplus
 }
 #endif

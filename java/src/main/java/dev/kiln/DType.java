@@ -4,7 +4,9 @@ package dev.kiln;
 public enum DType {
     F32(4),
     /** 32-bit signed integers: class labels and argmax indices. */
-    I32(4);
+    I32(4),
+    /** bfloat16: the upper half of an fp32, for tensor-core attention; convert with {@code Ops.toBf16} / {@code Ops.toF32}. */
+    BF16(2);
 
     private final int bytes;
 

@@ -342,4 +342,10 @@ public final class Ops {
     public static Tensor sumSquares(List<Tensor> tensors) {
         return ReduceOps.sumSquares(tensors);
     }
+
+    // ---- attention (AttentionOps) ---------------------------------------------------------------------------------
+
+    // ---- layer norm, embedding, positions, bias + GELU (LayerNormOps, EmbeddingOps, ElementwiseOps) ---------------
+
+    // ---- bf16 conversion (ConvertOps) -------------------------------------------------------------------------------
 }
