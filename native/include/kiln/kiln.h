@@ -372,7 +372,7 @@ KILN_API kiln_status kiln_gaussian_kl_backward_f32(kiln_context* ctx, const floa
                                                    const float* dloss, float* dmu, float* dlogvar, int64_t batch,
                                                    int64_t dim);
 
-/* ---- ops: bf16 conversion (in the elementwise family) ---- */
+/* ---- ops: bf16 conversion (native/src/cpu/convert.cpp, kernels/convert.cu; rounding in kernels/common/bf16.h) ---- */
 
 /* bfloat16 elements: the upper 16 bits of an IEEE fp32. Conversion from fp32 rounds to nearest, ties to even; NaN
  * stays NaN (quiet); +-inf and values that round past the largest finite bf16 become +-inf. x, y are (n). */
