@@ -1,4 +1,5 @@
 // The C ABI's contract: statuses and messages on bad input, device query without a GPU, allocator counters.
+#include <cstdint>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -111,6 +112,31 @@ static void stale_and_foreign_contexts_are_refused() {
     EXPECT(kiln_alloc(foreign, 16, &out) == KILN_ERR_INVALID_ARGUMENT && out == nullptr);
 }
 
+// kiln_copy_device_2d moves a band of columns between pitched rows, and refuses pitches narrower than a row,
+// overlapping regions and sizes past the element limit.
+static void copy_2d_moves_bands() {
+    kiln_context* ctx = nullptr;
+    EXPECT(kiln_context_create(KILN_DEVICE_CPU, 0, &ctx) == KILN_OK);
+    float src[3 * 5], dst[3 * 4];
+    for (int i = 0; i < 15; ++i) src[i] = (float)i;
+    for (float& d : dst) d = -1.0f;
+    // Columns 1..2 of a (3, 5) matrix into columns 2..3 of a (3, 4) one.
+    EXPECT(kiln_copy_device_2d(ctx, dst + 2, 4 * sizeof(float), src + 1, 5 * sizeof(float), 2 * sizeof(float), 3) ==
+           KILN_OK);
+    const float want[12] = {-1, -1, 1, 2, -1, -1, 6, 7, -1, -1, 11, 12};
+    bool same = true;
+    for (int i = 0; i < 12; ++i) same = same && dst[i] == want[i];
+    EXPECT(same);
+    EXPECT(kiln_copy_device_2d(ctx, dst, 4, src, 4, 8, 2) == KILN_ERR_INVALID_ARGUMENT);  // pitch < width
+    EXPECT(message_has("pitches"));
+    EXPECT(kiln_copy_device_2d(ctx, src + 1, 20, src, 20, 8, 2) == KILN_ERR_INVALID_ARGUMENT);
+    EXPECT(message_has("overlap"));
+    EXPECT(kiln_copy_device_2d(ctx, dst, SIZE_MAX / 2, src, 4, 4, 3) == KILN_ERR_INVALID_ARGUMENT);
+    EXPECT(kiln_copy_device_2d(ctx, nullptr, 4, src, 4, 4, 1) == KILN_ERR_INVALID_ARGUMENT);
+    EXPECT(kiln_copy_device_2d(ctx, nullptr, 0, nullptr, 0, 0, 5) == KILN_OK);  // nothing to move
+    EXPECT(kiln_context_destroy(ctx) == KILN_OK);
+}
+
 int main() {
     EXPECT(kiln_noop() == KILN_OK);
     EXPECT(kiln_abi_version() == KILN_ABI_VERSION);
@@ -118,5 +144,6 @@ int main() {
     cuda_query_never_fails();
     allocator_counts_and_reuses();
     stale_and_foreign_contexts_are_refused();
+    copy_2d_moves_bands();
     return kiln::test::finish("test_api");
 }

@@ -105,6 +105,11 @@ KILN_API kiln_status kiln_set_memory_limit(kiln_context* ctx, uint64_t bytes);
 KILN_API kiln_status kiln_copy_to_device(kiln_context* ctx, void* dst, const void* host_src, size_t bytes);
 KILN_API kiln_status kiln_copy_to_host(kiln_context* ctx, void* host_dst, const void* src, size_t bytes);
 KILN_API kiln_status kiln_copy_device(kiln_context* ctx, void* dst, const void* src, size_t bytes);
+/* A 2-D copy within the context's device memory: `rows` rows of `width` bytes, row r from src + r src_pitch to
+ * dst + r dst_pitch (pitches in bytes, each >= width when rows > 1). Slices, concatenation and key/value cache writes
+ * are this one copy. The two regions must not overlap. */
+KILN_API kiln_status kiln_copy_device_2d(kiln_context* ctx, void* dst, size_t dst_pitch, const void* src,
+                                         size_t src_pitch, size_t width, size_t rows);
 
 /* ---- ops: fill and random --------------------------------------------------------------------- */
 

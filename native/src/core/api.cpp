@@ -209,4 +209,36 @@ kiln_status kiln_copy_device(kiln_context* ctx, void* dst, const void* src, size
     return copy_entry("kiln_copy_device", ctx, dst, src, bytes, kiln::gpu::CopyKind::DeviceToDevice);
 }
 
+kiln_status kiln_copy_device_2d(kiln_context* ctx, void* dst, size_t dst_pitch, const void* src, size_t src_pitch,
+                                size_t width, size_t rows) {
+    const char* op = "kiln_copy_device_2d";
+    return guarded(op, [&] {
+        kiln_context& c = kiln::op_context(ctx, op);
+        const int64_t w = kiln::checked_count(op, "the copy", "width", width);
+        const int64_t r = kiln::checked_count(op, "the copy", "rows", rows);
+        const int64_t dp = kiln::checked_count(op, "dst", "dst_pitch", dst_pitch);
+        const int64_t sp = kiln::checked_count(op, "src", "src_pitch", src_pitch);
+        if (width == 0 || rows == 0) return;
+        if (rows > 1 && (dst_pitch < width || src_pitch < width)) {
+            kiln::fail(KILN_ERR_INVALID_ARGUMENT, "%s: pitches (dst %zu, src %zu) must be at least the width %zu", op,
+                       dst_pitch, src_pitch, width);
+        }
+        // The bytes each side spans: (rows - 1) pitches and one row, by the overflow-checked helpers.
+        const size_t dst_span = (size_t)kiln::checked_span(op, "dst", {"rows", r}, {"dst_pitch", dp}, {"width", w});
+        const size_t src_span = (size_t)kiln::checked_span(op, "src", {"rows", r}, {"src_pitch", sp}, {"width", w});
+        kiln::require_data(dst, dst_span, op, "dst");
+        kiln::require_data(src, src_span, op, "src");
+        const auto* d = static_cast<const char*>(dst);
+        const auto* s = static_cast<const char*>(src);
+        if (d < s + src_span && s < d + dst_span) {
+            kiln::fail(KILN_ERR_INVALID_ARGUMENT, "%s: dst and src overlap", op);
+        }
+        if (kiln::on_cpu(c)) {
+            for (size_t r = 0; r < rows; ++r) std::memcpy(static_cast<char*>(dst) + r * dst_pitch, s + r * src_pitch, width);
+        } else {
+            kiln::gpu::copy_2d(c.stream, dst, dst_pitch, src, src_pitch, width, rows);
+        }
+    });
+}
+
 }  // extern "C"

@@ -20,6 +20,8 @@ void destroy_stream(int device, void* stream) noexcept;
 void* malloc_or_null(int device, size_t bytes);  // nullptr on out-of-memory; throws on other errors
 void free(int device, void* ptr) noexcept;
 void copy(void* stream, void* dst, const void* src, size_t bytes, CopyKind kind);  // host copies complete on return
+// rows rows of width bytes between pitched device regions, queued on the stream.
+void copy_2d(void* stream, void* dst, size_t dst_pitch, const void* src, size_t src_pitch, size_t width, size_t rows);
 void synchronize(void* stream);
 // Turns the result of a kernel launcher (a cudaError_t passed as int) into kiln::Error naming the op.
 void check_launch(int cuda_error, const char* op);

@@ -100,6 +100,11 @@ void copy(void* stream, void* dst, const void* src, size_t bytes, CopyKind kind)
     if (kind != CopyKind::DeviceToDevice) check(cudaStreamSynchronize((cudaStream_t)stream), "kiln copy");
 }
 
+void copy_2d(void* stream, void* dst, size_t dst_pitch, const void* src, size_t src_pitch, size_t width, size_t rows) {
+    check(cudaMemcpy2DAsync(dst, dst_pitch, src, src_pitch, width, rows, cudaMemcpyDeviceToDevice, (cudaStream_t)stream),
+          "kiln_copy_device_2d");
+}
+
 void synchronize(void* stream) { check(cudaStreamSynchronize((cudaStream_t)stream), "kiln_synchronize"); }
 
 void check_launch(int cuda_error, const char* op) {

@@ -21,6 +21,7 @@ void destroy_stream(int, void*) noexcept {}
 void* malloc_or_null(int, size_t) { no_cuda(); }
 void free(int, void*) noexcept {}
 void copy(void*, void*, const void*, size_t, CopyKind) { no_cuda(); }
+void copy_2d(void*, void*, size_t, const void*, size_t, size_t, size_t) { no_cuda(); }
 void synchronize(void*) { no_cuda(); }
 void check_launch(int, const char*) { no_cuda(); }
 const char* build_archs() { return "none"; }

@@ -98,6 +98,12 @@ void copy_device(JNIEnv* env, jclass, jlong ctx, jlong dst, jlong src, jlong byt
     throw_if_failed(env, kiln_copy_device(ctx_of(ctx), ptr_of<void>(dst), ptr_of<void>(src), (size_t)bytes));
 }
 
+void copy_device_2d(JNIEnv* env, jclass, jlong ctx, jlong dst, jlong dst_pitch, jlong src, jlong src_pitch,
+                    jlong width, jlong rows) {
+    throw_if_failed(env, kiln_copy_device_2d(ctx_of(ctx), ptr_of<void>(dst), (size_t)dst_pitch, ptr_of<void>(src),
+                                             (size_t)src_pitch, (size_t)width, (size_t)rows));
+}
+
 const JNINativeMethod kMethods[] = {
     KILN_NATIVE("buildInfo0", "()Ljava/lang/String;", build_info),
     KILN_NATIVE("abiVersion0", "()I", abi_version),
@@ -118,6 +124,7 @@ const JNINativeMethod kMethods[] = {
     KILN_NATIVE("copyToDevice0", "(JJJJ)V", copy_to_device),
     KILN_NATIVE("copyToHost0", "(JJJJ)V", copy_to_host),
     KILN_NATIVE("copyDevice0", "(JJJJ)V", copy_device),
+    KILN_NATIVE("copyDevice2d0", "(JJJJJJJ)V", copy_device_2d),
 };
 
 }  // namespace
