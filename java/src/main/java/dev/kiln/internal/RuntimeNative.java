@@ -178,6 +178,32 @@ public final class RuntimeNative {
         c.fence();
     }
 
+    /**
+     * A 2-D copy between two tensors of one dtype on one device, in elements: {@code rows} runs of {@code width}
+     * elements, run r from src[srcOffset + r srcPitch] to dst[dstOffset + r dstPitch]. Slices, concatenation and
+     * key/value cache writes are this copy; the two regions must not overlap (distinct tensors never do).
+     */
+    public static void copy2d(Tensor dst, long dstOffset, long dstPitch, Tensor src, long srcOffset, long srcPitch,
+                              long width, long rows) {
+        Call c = new Call("copy2d");
+        if (dst == null || src == null) throw new IllegalArgumentException("copy2d: dst and src must not be null");
+        DType dtype = dst.dtype();
+        if (dstOffset < 0 || srcOffset < 0 || dstPitch < 0 || srcPitch < 0 || width < 0 || rows < 0) {
+            throw new IllegalArgumentException("copy2d: offsets, pitches and sizes must be >= 0");
+        }
+        long d = c.arg("dst", dst, dtype, span(dstOffset, dstPitch, width, rows));
+        long s = c.arg("src", src, dtype, span(srcOffset, srcPitch, width, rows));
+        long e = dtype.bytes();
+        copyDevice2d0(c.context(), d + dstOffset * e, dstPitch * e, s + srcOffset * e, srcPitch * e, width * e, rows);
+        c.fence();
+    }
+
+    /** Elements from the tensor's start through the last one a 2-D copy touches. */
+    private static long span(long offset, long pitch, long width, long rows) {
+        if (width == 0 || rows == 0) return 0;
+        return Math.addExact(offset, Math.addExact(Math.multiplyExact(rows - 1, pitch), width));
+    }
+
     // ---- checks -------------------------------------------------------------------------------------------------
 
     private static int kind(Device device) {
@@ -218,4 +244,6 @@ public final class RuntimeNative {
     private static native void copyToDevice0(long ctx, long dst, long hostSrc, long bytes);
     private static native void copyToHost0(long ctx, long hostDst, long src, long bytes);
     private static native void copyDevice0(long ctx, long dst, long src, long bytes);
+    private static native void copyDevice2d0(long ctx, long dst, long dstPitch, long src, long srcPitch, long width,
+                                             long rows);
 }
