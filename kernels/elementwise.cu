@@ -1,4 +1,5 @@
-// Elementwise kernels: fill, binary ops with broadcasting (forward and backward), activations, scale and axpy.
+// Elementwise kernels: fill, binary ops with broadcasting (forward and backward), activations, scale, axpy, and the
+// fused bias + GELU (its dbias is the binary ops' deterministic column sum).
 // Conventions: grid-stride loops over flat indices; outputs are assigned, never accumulated; the per-element math
 // is kernels/common/activations.h, shared with native/src/cpu/elementwise.cpp. A broadcast operand's gradient is a
 // deterministic column sum (no atomics): the same shape always reduces in the same order.
@@ -221,6 +222,38 @@ __global__ void axpy_kernel(const float* x, float* y, int64_t n, float alpha) { 
         y[k] = axpy_f(y[k], alpha, x[k]);
 }
 
+// ---- fused bias + GELU ---------------------------------------------------------------------------------------------
+
+__device__ __forceinline__ float bias_gelu_fwd(float x, float b) {
+    return activation_fwd<KILN_GELU>(kiln_fadd(x, b), 0.0f);
+}
+__device__ __forceinline__ float bias_gelu_bwd(float x, float b, float dy) {
+    return activation_bwd<KILN_GELU>(kiln_fadd(x, b), 0.0f, dy, 0.0f);
+}
+
+// y = gelu(x + bias) over n = rows * cols, bias read at the column. y may alias x.
+__global__ void bias_gelu_kernel(const float* x, const float* __restrict__ bias, float* y, int64_t n, int64_t cols) {
+    for (FlatCursor<true> c(cols); c.k < n; c.next(cols)) y[c.k] = bias_gelu_fwd(x[c.k], __ldg(bias + c.col));
+}
+
+// dx = dy gelu'(x + bias). dx may alias dy.
+__global__ void bias_gelu_backward_kernel(const float* __restrict__ x, const float* __restrict__ bias, const float* dy,
+                                          float* dx, int64_t n, int64_t cols) {
+    for (FlatCursor<true> c(cols); c.k < n; c.next(cols))
+        dx[c.k] = bias_gelu_bwd(__ldg(x + c.k), __ldg(bias + c.col), dy[c.k]);
+}
+
+// Element (o, i) of dx, for a dbias wanted without dx.
+struct BiasGeluTerm {
+    const float* x;
+    const float* bias;
+    const float* dy;
+    int64_t cols;
+    __device__ float operator()(int64_t o, int64_t i) const {
+        return bias_gelu_bwd(__ldg(x + o * cols + i), __ldg(bias + i), __ldg(dy + o * cols + i));
+    }
+};
+
 template <int V>
 struct Int {
     static constexpr int value = V;
@@ -314,6 +347,35 @@ cudaError_t axpy_f32(cudaStream_t s, int64_t n, float alpha, const float* x, flo
     if (n <= 0) return cudaSuccess;
     axpy_kernel<<<grid_1d((size_t)n, kBlock), kBlock, 0, s>>>(x, y, n, alpha);
     return cudaGetLastError();
+}
+
+cudaError_t bias_gelu_f32(cudaStream_t s, const float* x, const float* bias, float* y, int64_t rows, int64_t cols) {
+    const int64_t n = rows * cols;
+    if (n <= 0) return cudaSuccess;
+    bias_gelu_kernel<<<grid_1d((size_t)n, kBlock), kBlock, 0, s>>>(x, bias, y, n, cols);
+    return cudaGetLastError();
+}
+
+size_t bias_gelu_backward_workspace_bytes(int64_t rows, int64_t cols) {
+    return binary_backward_workspace_bytes(rows, cols);  // the same column sum
+}
+
+cudaError_t bias_gelu_backward_f32(cudaStream_t s, Scratch& scratch, const float* x, const float* bias,
+                                   const float* dy, float* dx, float* dbias, int64_t rows, int64_t cols) {
+    if (cols <= 0 || rows < 0) return cudaSuccess;
+    const int64_t n = rows * cols;
+    if (dx && n > 0) {
+        bias_gelu_backward_kernel<<<grid_1d((size_t)n, kBlock), kBlock, 0, s>>>(x, bias, dy, dx, n, cols);
+        const cudaError_t e = cudaGetLastError();
+        if (e != cudaSuccess) return e;
+    }
+    if (!dbias) return cudaSuccess;
+    const size_t bytes = bias_gelu_backward_workspace_bytes(rows, cols);
+    float* workspace = static_cast<float*>(scratch.get(bytes));
+    if (bytes && !workspace) return cudaErrorInvalidValue;
+    // With dx written, dbias sums it (one read per element); without, the column sum evaluates gelu' itself.
+    if (dx) return column_sum(s, PlainTerm{dx, cols}, dbias, rows, cols, workspace);
+    return column_sum(s, BiasGeluTerm{x, bias, dy, cols}, dbias, rows, cols, workspace);
 }
 
 }  // namespace kiln::cuda

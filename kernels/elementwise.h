@@ -35,4 +35,13 @@ cudaError_t activation_backward_f32(cudaStream_t s, int act, const float* x, con
 cudaError_t scale_f32(cudaStream_t s, const float* x, float* y, int64_t n, float alpha);  // y = alpha x
 cudaError_t axpy_f32(cudaStream_t s, int64_t n, float alpha, const float* x, float* y);   // y += alpha x
 
+// y = gelu(x + bias): x, y (rows, cols), bias (cols); y may alias x.
+cudaError_t bias_gelu_f32(cudaStream_t s, const float* x, const float* bias, float* y, int64_t rows, int64_t cols);
+// Device scratch bias_gelu_backward_f32 takes when dbias is wanted (0: none); a function of the shape alone.
+size_t bias_gelu_backward_workspace_bytes(int64_t rows, int64_t cols);
+// dx = dy gelu'(x + bias) (rows, cols) and dbias (cols) = its column sums (the deterministic column sum of the
+// binary ops' broadcast gradients: fixed splits, fixed-order trees, no atomics); either may be NULL.
+cudaError_t bias_gelu_backward_f32(cudaStream_t s, Scratch& scratch, const float* x, const float* bias,
+                                   const float* dy, float* dx, float* dbias, int64_t rows, int64_t cols);
+
 }  // namespace kiln::cuda

@@ -55,6 +55,16 @@ struct AttentionMask {
     }
 };
 
+// The first query that sees key s (q_len when none does): key_end(t) > s exactly for t >= this, since key_end never
+// decreases with t. A driver that owns a tile of keys starts its query loop at the tile's first key's first query.
+KILN_HD int64_t attention_first_query(const AttentionMask& m, int64_t s) {
+    const int64_t end = m.kv_valid < m.kv_len ? m.kv_valid : m.kv_len;
+    if (s >= end) return m.q_len;
+    if (!m.causal) return 0;
+    const int64_t t = s - (m.kv_len - m.q_len);  // key_end(t) = t + kv_len - q_len + 1 > s
+    return t < 0 ? 0 : t > m.q_len ? m.q_len : t;
+}
+
 KILN_HD AttentionMask attention_mask(int64_t q_len, int64_t kv_len, const int32_t* kv_lengths, int64_t b,
                                      int32_t causal) {
     return AttentionMask{q_len, kv_len, kv_lengths ? (int64_t)kv_lengths[b] : kv_len, causal};
@@ -121,7 +131,14 @@ KILN_HD uint64_t attention_dropout_element(int64_t bh, int64_t t, int64_t s, int
 }
 KILN_HD float attention_dropout_factor(uint64_t seed, uint64_t offset, uint64_t element, float p, float keep_scale) {
     const Philox4 block = philox_block(seed, offset + element / 4);
-    return philox_uniform01(block.v[element % 4]) >= p ? keep_scale : 0.0f;
+    // The word picked by selects, not by a variable index, which would put the block in the GPU's local memory.
+    const uint32_t w = element % 4, word = w == 0 ? block.v[0] : w == 1 ? block.v[1] : w == 2 ? block.v[2] : block.v[3];
+    return philox_uniform01(word) >= p ? keep_scale : 0.0f;
+}
+// The same rule from the element's Philox word (word element % 4 of block offset + element / 4), for a driver that
+// draws one block and uses its four words for four consecutive keys of a row.
+KILN_HD float attention_dropout_factor_of_word(uint32_t word, float p, float keep_scale) {
+    return philox_uniform01(word) >= p ? keep_scale : 0.0f;
 }
 
 }  // namespace kiln

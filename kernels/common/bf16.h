@@ -1,5 +1,6 @@
 // bfloat16 <-> fp32, written once for both backends: the upper 16 bits of an fp32, rounded to nearest even; NaN stays
-// a quiet NaN. The GPU may use its conversion instructions (__float2bfloat16_rn), which round the same way.
+// a quiet NaN with its payload kept. Both backends call this (the GPU's __float2bfloat16_rn rounds numbers the same way
+// but returns a canonical NaN, so it would differ from the CPU in NaN payloads).
 #pragma once
 
 #include "kiln/kiln.h"

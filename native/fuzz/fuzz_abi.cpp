@@ -11,7 +11,8 @@
 // allocator's counters return to zero when the harness has freed what it allocated.
 //
 // This file holds the libFuzzer entry points and the dispatch over the call families; the decoder, the state and
-// the operand chooser are in fuzz_harness.h, the families in fuzz_runtime.cpp, fuzz_ops.cpp and fuzz_layers.cpp.
+// the operand chooser are in fuzz_harness.h, the families in fuzz_runtime.cpp, fuzz_ops.cpp, fuzz_layers.cpp and
+// fuzz_transformer.cpp.
 #include <cstdint>
 #include <cstdlib>
 
@@ -33,8 +34,20 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         if (kiln_context_create(KILN_DEVICE_CPU, 0, &s.live[i]) != KILN_OK) finding("no CPU context", "kiln_context_create");
     for (int call = 0; call < kMaxCalls && !s.in.done(); ++call) {
         // Families added later take selector values of their own above 12 * 21 = 252, so that the committed corpus
-        // keeps decoding to the calls it was minimized for.
+        // keeps decoding to the calls it was minimized for: 252 to 254 are the sampling family, and 255 opens a second
+        // selector byte for the transformer's families (255 was sampling's too until they came).
         const uint8_t family = s.in.u8();
+        if (family == 255) {
+            switch (s.in.u8() % 6) {
+                case 0: call_convert(s); break;
+                case 1: call_attention(s); break;
+                case 2: call_layer_norm(s); break;
+                case 3: call_embedding(s); break;
+                case 4: call_bias_gelu(s); break;
+                case 5: call_copy_2d(s); break;
+            }
+            continue;
+        }
         switch (family >= 252 ? 12 : family % 12) {
             case 0: call_library(s); break;
             case 1: call_context(s); break;

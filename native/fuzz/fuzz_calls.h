@@ -1,6 +1,6 @@
 // The call families of the harness, one function each, that LLVMFuzzerTestOneInput dispatches to: each reads its
 // entry, sizes and pointers from s.in and makes (or, past the caps, skips) one call. Defined in fuzz_runtime.cpp,
-// fuzz_ops.cpp and fuzz_layers.cpp.
+// fuzz_ops.cpp, fuzz_layers.cpp and fuzz_transformer.cpp.
 #pragma once
 
 #include "fuzz_harness.h"
@@ -25,5 +25,13 @@ void call_pool(State& s);
 void call_batchnorm(State& s);
 void call_lstm(State& s);
 void call_sampling(State& s);
+
+// fuzz_transformer.cpp: bf16 conversion, attention, layer norm, embedding and positions, bias + GELU, pitched copies.
+void call_convert(State& s);
+void call_attention(State& s);
+void call_layer_norm(State& s);
+void call_embedding(State& s);
+void call_bias_gelu(State& s);
+void call_copy_2d(State& s);
 
 }  // namespace kiln::fuzz

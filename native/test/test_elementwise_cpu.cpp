@@ -1,12 +1,14 @@
 // Tests of the elementwise family and dropout on a CPU context through the C ABI: forward ops against naive
 // double-precision references, every backward against central finite differences of the double reference (the
 // broadcast reductions included), in-place aliasing, saturation edge cases, dropout's mask against the public
-// Philox uniform stream, and the validation errors. Standalone main; exits nonzero on any failure.
+// Philox uniform stream, the fused bias + GELU (forward, dx, dbias), and the validation errors. Standalone main; exits
+// nonzero on any failure.
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "check.h"
@@ -418,6 +420,75 @@ void validation() {
     EXPECT(message_has("kiln_dropout_backward_f32") && message_has("'dx' is null"));
 }
 
+// ---- fused bias + GELU -------------------------------------------------------------------------------------------
+
+// y = gelu(x + bias) against the double GELU; dx = dy gelu'(x + bias) against the closed form and central finite
+// differences; dbias against a double column sum (rows enough for several row blocks); each gradient alone, in place.
+void bias_gelu(int64_t rows, int64_t cols) {
+    const std::string name = "(" + std::to_string(rows) + "," + std::to_string(cols) + ")";
+    const int64_t n = rows * cols;
+    const std::vector<float> x = uniform(n, 60 + n, -5, 5), bias = uniform(cols, 61, -1, 1), dy = uniform(n, 62);
+    std::vector<float> y(n, NAN), dx(n, NAN), dbias(cols, NAN);
+    EXPECT(kiln_bias_gelu_f32(g_ctx, x.data(), bias.data(), y.data(), rows, cols) == KILN_OK);
+    EXPECT(kiln_bias_gelu_backward_f32(g_ctx, x.data(), bias.data(), dy.data(), dx.data(), dbias.data(), rows, cols) ==
+           KILN_OK);
+    int bad_fwd = 0, bad_bwd = 0, bad_fd = 0, bad_db = 0;
+    std::vector<double> col_sum(cols, 0.0);
+    const double h = 1e-4;
+    for (int64_t r = 0; r < rows; ++r)
+        for (int64_t c = 0; c < cols; ++c) {
+            const int64_t k = r * cols + c;
+            const double v = (double)x[k] + (double)bias[c];
+            bad_fwd += !close(y[k], ref_act(KILN_GELU, v, 0), 1e-5, 1e-30);
+            const double g = dy[k] * ref_act_grad(KILN_GELU, v, 0);
+            bad_bwd += !close(dx[k], g, 1e-5, 1e-6);
+            const double numeric = (ref_act(KILN_GELU, v + h, 0) - ref_act(KILN_GELU, v - h, 0)) / (2 * h);
+            bad_fd += !close(dx[k], dy[k] * numeric, 1e-5, 1e-6);
+            col_sum[c] += g;
+        }
+    for (int64_t c = 0; c < cols; ++c) bad_db += !close(dbias[c], col_sum[c], 1e-5, 1e-5);
+    if (bad_fwd + bad_bwd + bad_fd + bad_db)
+        std::printf("  bias_gelu %s: fwd %d, dx %d, finite-difference %d, dbias %d mismatches\n", name.c_str(), bad_fwd,
+                    bad_bwd, bad_fd, bad_db);
+    EXPECT(bad_fwd == 0 && bad_bwd == 0 && bad_fd == 0 && bad_db == 0);
+
+    // Each gradient alone gives the bits of both; y may alias x.
+    std::vector<float> only(n, NAN), only_b(cols, NAN);
+    EXPECT(kiln_bias_gelu_backward_f32(g_ctx, x.data(), bias.data(), dy.data(), only.data(), nullptr, rows, cols) ==
+           KILN_OK);
+    EXPECT(std::memcmp(only.data(), dx.data(), n * sizeof(float)) == 0);
+    EXPECT(kiln_bias_gelu_backward_f32(g_ctx, x.data(), bias.data(), dy.data(), nullptr, only_b.data(), rows, cols) ==
+           KILN_OK);
+    EXPECT(std::memcmp(only_b.data(), dbias.data(), cols * sizeof(float)) == 0);
+    std::vector<float> in_place = x;
+    EXPECT(kiln_bias_gelu_f32(g_ctx, in_place.data(), bias.data(), in_place.data(), rows, cols) == KILN_OK);
+    EXPECT(std::memcmp(in_place.data(), y.data(), n * sizeof(float)) == 0);
+}
+
+void bias_gelu_edges_and_validation() {
+    // Saturation: gelu(v) -> v and gelu' -> 1 far right, -> 0 far left, no NaN.
+    const std::vector<float> x = {-1e30f, -100.0f, 0.0f, 100.0f, 1e30f}, bias = {0.0f, -5.0f, 0.0f, 5.0f, 0.0f};
+    const std::vector<float> dy(5, 1.0f);
+    std::vector<float> y(5), dx(5), db(5);
+    EXPECT(kiln_bias_gelu_f32(g_ctx, x.data(), bias.data(), y.data(), 1, 5) == KILN_OK);
+    EXPECT(kiln_bias_gelu_backward_f32(g_ctx, x.data(), bias.data(), dy.data(), dx.data(), db.data(), 1, 5) == KILN_OK);
+    EXPECT(y[0] == 0.0f && y[1] == 0.0f && y[2] == 0.0f && y[3] == 105.0f && y[4] == 1e30f);
+    EXPECT(dx[0] == 0.0f && dx[1] == 0.0f && dx[2] == 0.5f && dx[3] == 1.0f && dx[4] == 1.0f);
+    EXPECT(std::memcmp(db.data(), dx.data(), 5 * sizeof(float)) == 0);  // one row: dbias is that row
+    // No rows: dbias is zeros, nothing is read.
+    std::vector<float> zeros(4, NAN);
+    EXPECT(kiln_bias_gelu_backward_f32(g_ctx, nullptr, nullptr, nullptr, nullptr, zeros.data(), 0, 4) == KILN_OK);
+    EXPECT(zeros == std::vector<float>(4, 0.0f));
+    EXPECT(kiln_bias_gelu_f32(g_ctx, nullptr, nullptr, nullptr, 0, 4) == KILN_OK);
+    float v[6] = {1, 2, 3, 4, 5, 6}, out[6];
+    EXPECT(kiln_bias_gelu_f32(g_ctx, v, nullptr, out, 2, 3) == KILN_ERR_INVALID_ARGUMENT &&
+           message_has("kiln_bias_gelu_f32") && message_has("'bias'"));
+    EXPECT(kiln_bias_gelu_f32(g_ctx, v, v, out, -2, 3) == KILN_ERR_INVALID_ARGUMENT && message_has("'rows'"));
+    EXPECT(kiln_bias_gelu_backward_f32(g_ctx, v, v, nullptr, out, nullptr, 2, 3) == KILN_ERR_INVALID_ARGUMENT &&
+           message_has("kiln_bias_gelu_backward_f32") && message_has("'dy'"));
+    EXPECT(kiln_bias_gelu_backward_f32(g_ctx, nullptr, nullptr, nullptr, nullptr, nullptr, 2, 3) == KILN_OK);
+}
+
 }  // namespace
 
 int main() {
@@ -432,6 +503,10 @@ int main() {
     activation_edges();
     linear_ops();
     dropout();
+    for (const auto& [rows, cols] : std::vector<std::pair<int64_t, int64_t>>{
+             {1, 1}, {3, 7}, {257, 33}, {5, 1000}, {3000, 40}, {1, 4099}})
+        bias_gelu(rows, cols);
+    bias_gelu_edges_and_validation();
     validation();
     kiln_context_destroy(g_ctx);
     return kiln::test::finish("test_elementwise_cpu");

@@ -1,7 +1,8 @@
 // Digest of the outputs of the CPU ops that split reductions across threads (conv2d in every algorithm and direction,
-// GEMM, batch norm, sums), one "name digest" line each. The ctest `thread_count_independence` runs it with
-// KILN_NUM_THREADS=1 and =3 and requires identical lines: results must not depend on the thread count, which the
-// library promises and a single process cannot check (the thread count is read once).
+// GEMM, batch norm, sums, layer norm, the embedding backward, bias + GELU, attention), one "name digest" line each.
+// The ctest `thread_count_independence` runs it with KILN_NUM_THREADS=1 and =3 and requires identical lines: results
+// must not depend on the thread count, which the library promises and a single process cannot check (the thread count
+// is read once).
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -90,10 +91,63 @@ int main() {
         report("batch_norm", "dx", st, dx);
         report("batch_norm", "dgamma", st, dgamma);
     }
+    {  // attention: query tiles split across threads forward, whole heads backward (causal, key lengths, dropout)
+        kiln_attention_desc d{};
+        d.batch = 3, d.heads = 2, d.q_len = 150, d.kv_len = 130, d.head_dim = 40;
+        for (int64_t* s : {d.q_stride, d.o_stride}) s[0] = 2 * 150 * 40, s[1] = 150 * 40, s[2] = 40;
+        for (int64_t* s : {d.k_stride, d.v_stride}) s[0] = 2 * 130 * 40, s[1] = 130 * 40, s[2] = 40;
+        d.scale = 0.15f, d.causal = 1, d.dropout = 0.25f, d.seed = 17, d.offset = 5;
+        const int32_t lengths[3] = {130, 77, 0};
+        const size_t nq = 3 * 2 * 150 * 40, nkv = 3 * 2 * 130 * 40;
+        const std::vector<float> q = kiln::test::uniform(nq, 12), k = kiln::test::uniform(nkv, 13),
+                                 v = kiln::test::uniform(nkv, 14), dout = kiln::test::uniform(nq, 15);
+        std::vector<float> o(nq), lse(3 * 2 * 150), dq(nq), dk(nkv), dv(nkv);
+        kiln_status st = kiln_attention_forward_f32(g_ctx, &d, q.data(), k.data(), v.data(), lengths, o.data(), lse.data());
+        report("attention", "o", st, o);
+        report("attention", "lse", st, lse);
+        st = kiln_attention_backward_f32(g_ctx, &d, q.data(), k.data(), v.data(), o.data(), dout.data(), lse.data(),
+                                         lengths, dq.data(), dk.data(), dv.data());
+        report("attention", "dq", st, dq);
+        report("attention", "dk", st, dk);
+        report("attention", "dv", st, dv);
+    }
     {  // a long sum
         const std::vector<float> x = kiln::test::uniform(3 * 400000, 11);
         std::vector<float> s(3);
         report("reduce_sum", "rows", kiln_reduce_sum_f32(g_ctx, x.data(), s.data(), 3, 400000, 1, 1.0f), s);
+    }
+    {  // layer norm forward and backward (dgamma/dbeta over row blocks), rows split across threads
+        const int64_t rows = 1500, cols = 300;
+        const std::vector<float> x = kiln::test::uniform(rows * cols, 12), dy = kiln::test::uniform(rows * cols, 13);
+        const std::vector<float> gamma = kiln::test::uniform(cols, 14), beta = kiln::test::uniform(cols, 15);
+        std::vector<float> y(rows * cols), mean(rows), rstd(rows), dx(rows * cols), dgamma(cols), dbeta(cols);
+        report("layer_norm", "y", kiln_layer_norm_f32(g_ctx, x.data(), gamma.data(), beta.data(), y.data(), mean.data(),
+                                                       rstd.data(), rows, cols, 1e-5f), y);
+        const kiln_status st = kiln_layer_norm_backward_f32(g_ctx, x.data(), dy.data(), gamma.data(), mean.data(),
+                                                            rstd.data(), dx.data(), dgamma.data(), dbeta.data(), rows,
+                                                            cols);
+        report("layer_norm", "dx", st, dx);
+        report("layer_norm", "dgamma", st, dgamma);
+        report("layer_norm", "dbeta", st, dbeta);
+    }
+    {  // embedding backward: its blocks of (vocab rows x columns) follow the thread count, its bits must not
+        const int64_t n = 6000, vocab = 97, dim = 500;
+        std::vector<int32_t> idx(n);
+        for (int64_t i = 0; i < n; ++i) idx[i] = (int32_t)((i * 7919) % (vocab + 3)) - 1;  // some out of range
+        const std::vector<float> dy = kiln::test::uniform(n * dim, 16);
+        std::vector<float> dw(vocab * dim);
+        report("embedding", "dweight", kiln_embedding_backward_f32(g_ctx, idx.data(), dy.data(), dw.data(), n, vocab, dim),
+               dw);
+    }
+    {  // bias + GELU backward: dbias over row blocks
+        const int64_t rows = 3000, cols = 200;
+        const std::vector<float> x = kiln::test::uniform(rows * cols, 17), dy = kiln::test::uniform(rows * cols, 18);
+        const std::vector<float> bias = kiln::test::uniform(cols, 19);
+        std::vector<float> dx(rows * cols), dbias(cols);
+        const kiln_status st =
+            kiln_bias_gelu_backward_f32(g_ctx, x.data(), bias.data(), dy.data(), dx.data(), dbias.data(), rows, cols);
+        report("bias_gelu", "dx", st, dx);
+        report("bias_gelu", "dbias", st, dbias);
     }
     kiln_context_destroy(g_ctx);
     return g_ok ? 0 : 1;

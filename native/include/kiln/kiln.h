@@ -404,7 +404,10 @@ KILN_API kiln_status kiln_convert_bf16_to_f32(kiln_context* ctx, const kiln_bf16
  * Dropout on the weights (after the softmax, before V): the weight (b, h, t, s) is kept when the Philox uniform of
  * element ((b heads + h) q_len + t) kv_len + s of (seed, offset) is >= dropout (the rule of kiln_dropout_f32), then
  * scaled by 1 / (1 - dropout); the backward regenerates the mask. A call consumes ceil(batch heads q_len kv_len / 4)
- * counters. 1 <= head_dim <= 128; any q_len, kv_len >= 1 (0 makes the call a no-op). */
+ * counters. 1 <= head_dim <= 128; any q_len, kv_len >= 1 (0 makes the call a no-op). Refused: negative strides,
+ * output strides under which two elements of o (or of dq, dk, dv) would share memory (inputs may overlap: one K for
+ * every head is fine), a non-finite scale, causal other than 0 or 1. kv_lengths outside [0, kv_len] are refused on a CPU
+ * context, which reads them before the call; a CUDA kernel cannot report, so there a length is clamped to that range. */
 typedef struct kiln_attention_desc {
     int64_t batch, heads, q_len, kv_len, head_dim;
     int64_t q_stride[3], k_stride[3], v_stride[3], o_stride[3]; /* elements between batches, heads, tokens */
@@ -439,7 +442,7 @@ KILN_API kiln_status kiln_attention_backward_bf16(kiln_context* ctx, const kiln_
 /* ---- ops: layer norm (native/src/cpu/layernorm.cpp, kernels/layernorm.cu) ---- */
 
 /* Over the last dimension of x (rows, cols): y = (x - mean) rstd gamma + beta, rstd = 1 / sqrt(var + eps) with the
- * biased variance; statistics in one fused pass. gamma, beta (cols) may be NULL (1 and 0). mean and rstd (rows) are
+ * biased variance (eps > 0 and finite); statistics in one fused pass. gamma, beta (cols) may be NULL (1 and 0). mean and rstd (rows) are
  * saved for the backward; they may be NULL (inference). y may alias x. */
 KILN_API kiln_status kiln_layer_norm_f32(kiln_context* ctx, const float* x, const float* gamma, const float* beta,
                                          float* y, float* mean, float* rstd, int64_t rows, int64_t cols, float eps);
@@ -456,11 +459,12 @@ KILN_API kiln_status kiln_layer_norm_backward_f32(kiln_context* ctx, const float
 KILN_API kiln_status kiln_embedding_f32(kiln_context* ctx, const int32_t* indices, const float* weight, float* y,
                                         int64_t n, int64_t vocab, int64_t dim);
 /* dweight (vocab, dim) assigned: row v = the sum of dy[i, :] over i with indices[i] == v, added in increasing i on
- * every backend (deterministic; no float atomics); indices outside [0, vocab) are ignored. */
+ * every backend (deterministic; no float atomics); indices outside [0, vocab) are ignored. n < 2^31. */
 KILN_API kiln_status kiln_embedding_backward_f32(kiln_context* ctx, const int32_t* indices, const float* dy,
                                                  float* dweight, int64_t n, int64_t vocab, int64_t dim);
 /* Sinusoidal positional encodings (Vaswani et al. 2017), y (len, dim) for positions start .. start + len - 1:
- * y[t, 2i] = sin(p w_i), y[t, 2i + 1] = cos(p w_i), w_i = 10000^(-2i / dim), p = start + t (dim may be odd). */
+ * y[t, 2i] = sin(p w_i), y[t, 2i + 1] = cos(p w_i), w_i = 10000^(-2i / dim), p = start + t (dim may be odd);
+ * start >= 0 and start + len must not overflow. */
 KILN_API kiln_status kiln_sinusoidal_positions_f32(kiln_context* ctx, float* y, int64_t len, int64_t dim,
                                                    int64_t start);
 

@@ -1,5 +1,5 @@
-// C ABI entries for elementwise ops (fill, binary ops with broadcasting, activations, scale, axpy): validation, then
-// the backend of the context's device.
+// C ABI entries for elementwise ops (fill, binary ops with broadcasting, activations, scale, axpy, the fused bias +
+// GELU): validation, then the backend of the context's device.
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -22,6 +22,14 @@ int64_t checked_numel(const char* op, int64_t outer, int64_t inner) {
 }
 
 using kiln::enum_value;
+
+// x (rows, cols) and a bias (cols) over its last dimension: rows * cols elements, checked; the bias on its own too
+// (its gradient is written even when rows == 0).
+int64_t checked_rows_cols(const char* op, int64_t rows, int64_t cols) {
+    const int64_t n = kiln::checked_product(op, "x", {{"rows", rows}, {"cols", cols}});
+    kiln::checked_product(op, "bias", {{"cols", cols}});
+    return n;
+}
 
 int checked_binary_op(const char* op, const kiln_binary_op& arg) {
     const int bop = enum_value(arg);
@@ -163,6 +171,34 @@ kiln_status kiln_scale_f32(kiln_context* ctx, const float* x, float* y, int64_t 
 kiln_status kiln_axpy_f32(kiln_context* ctx, int64_t n, float alpha, const float* x, float* y) {
     return unary_entry("kiln_axpy_f32", ctx, x, y, n, [&](kiln_context& c) {
         kiln::dispatch(c, "kiln_axpy_f32", KILN_BACKENDS(axpy_f32), n, alpha, x, y);
+    });
+}
+
+kiln_status kiln_bias_gelu_f32(kiln_context* ctx, const float* x, const float* bias, float* y, int64_t rows,
+                               int64_t cols) {
+    const char* op = "kiln_bias_gelu_f32";
+    return kiln::guarded(op, [&] {
+        kiln_context& c = kiln::op_context(ctx, op);
+        const int64_t n = checked_rows_cols(op, rows, cols);
+        kiln::require_all(op, {{x, n, "x"}, {bias, n > 0 ? cols : 0, "bias"}, {y, n, "y"}});
+        if (n == 0) return;
+        kiln::dispatch(c, op, KILN_BACKENDS(bias_gelu_f32), x, bias, y, rows, cols);
+    });
+}
+
+kiln_status kiln_bias_gelu_backward_f32(kiln_context* ctx, const float* x, const float* bias, const float* dy,
+                                        float* dx, float* dbias, int64_t rows, int64_t cols) {
+    const char* op = "kiln_bias_gelu_backward_f32";
+    return kiln::guarded(op, [&] {
+        kiln_context& c = kiln::op_context(ctx, op);
+        const int64_t n = checked_rows_cols(op, rows, cols);
+        if (!dx && !dbias) return;  // nothing wanted
+        // With rows == 0, dbias is (cols) zeros and nothing is read.
+        kiln::require_all(op, {{x, n, "x"}, {bias, n > 0 ? cols : 0, "bias"}, {dy, n, "dy"}});
+        if (dx) kiln::require_data(dx, (size_t)n, op, "dx");
+        if (dbias) kiln::require_data(dbias, (size_t)cols, op, "dbias");
+        if (cols == 0 || (rows == 0 && !dbias)) return;
+        kiln::dispatch(c, op, KILN_BACKENDS(bias_gelu_backward_f32), x, bias, dy, dx, dbias, rows, cols);
     });
 }
 

@@ -1,6 +1,7 @@
-// Elementwise ops on the CPU: the per-element math of kernels/common/activations.h in branch-free loops the compiler
-// vectorizes, split across the pool by parallel_for. Forward entries assign; backward entries assign the gradients
-// asked for. The op/activation is a template argument so no hot loop switches per element.
+// Elementwise ops on the CPU (and the fused bias + GELU): the per-element math of kernels/common/activations.h in
+// branch-free loops the compiler vectorizes, split across the pool by parallel_for. Forward entries assign; backward
+// entries assign the gradients asked for. The op/activation is a template argument so no hot loop switches per
+// element.
 #include "cpu/elementwise.h"
 
 #include <algorithm>
@@ -311,6 +312,70 @@ void scale_f32(const float* x, float* y, int64_t n, float alpha) {
 void axpy_f32(int64_t n, float alpha, const float* x, float* y) {
     parallel_range(n, kGrain, [&](int64_t lo, int64_t hi) {
         for (int64_t k = lo; k < hi; ++k) y[k] = axpy_f(y[k], alpha, x[k]);
+    });
+}
+
+// ---- fused bias + GELU ---------------------------------------------------------------------------------------------
+
+namespace {
+
+inline float bias_gelu_fwd(float x, float b) { return activation_fwd<KILN_GELU>(kiln_fadd(x, b), 0.0f); }
+inline float bias_gelu_bwd(float x, float b, float dy) {
+    return activation_bwd<KILN_GELU>(kiln_fadd(x, b), 0.0f, dy, 0.0f);
+}
+
+constexpr int64_t kMaxBiasBlocks = 64;      // row blocks of the dbias partials
+constexpr int64_t kMinBiasBlockRows = 8;    // partials take at most a quarter of the bytes of x
+constexpr int64_t kMinBiasBlockElems = 1 << 14;
+
+}  // namespace
+
+void bias_gelu_f32(const float* x, const float* bias, float* y, int64_t rows, int64_t cols) {
+    if (rows <= 0 || cols <= 0) return;
+    for_each_row_segment(rows, cols, [&](int64_t k, int64_t, int64_t i, int64_t len) {
+        const float* xs = x + k;
+        const float* bs = bias + i;
+        float* ys = y + k;
+        for (int64_t j = 0; j < len; ++j) ys[j] = bias_gelu_fwd(xs[j], bs[j]);
+    });
+}
+
+void bias_gelu_backward_f32(const float* x, const float* bias, const float* dy, float* dx, float* dbias, int64_t rows,
+                            int64_t cols) {
+    if (cols <= 0 || (!dx && !dbias)) return;
+    if (!dbias) {
+        for_each_row_segment(rows, cols, [&](int64_t k, int64_t, int64_t i, int64_t len) {
+            for (int64_t j = 0; j < len; ++j) dx[k + j] = bias_gelu_bwd(x[k + j], bias[i + j], dy[k + j]);
+        });
+        return;
+    }
+    // Row blocks, fixed by the shape: each sums its rows' gradients into its own double partial (in row order) while
+    // writing dx, and the partials are added in block order, so dbias does not depend on the thread count.
+    const int64_t min_rows = std::max(kMinBiasBlockRows, (kMinBiasBlockElems + cols - 1) / cols);
+    const int64_t block_rows = std::max(min_rows, (rows + kMaxBiasBlocks - 1) / kMaxBiasBlocks);
+    const int64_t blocks = (rows + block_rows - 1) / block_rows;
+    std::vector<double> part((size_t)(blocks * cols));  // here, so a bad_alloc reaches the entry's guard
+    parallel_range(blocks, 1, [&](int64_t b0, int64_t b1) {
+        for (int64_t blk = b0; blk < b1; ++blk) {
+            double* acc = part.data() + blk * cols;
+            const int64_t r_end = std::min(rows, (blk + 1) * block_rows);
+            for (int64_t r = blk * block_rows; r < r_end; ++r) {
+                const float* xs = x + r * cols;
+                const float* gs = dy + r * cols;
+                for (int64_t i = 0; i < cols; ++i) {
+                    const float g = bias_gelu_bwd(xs[i], bias[i], gs[i]);
+                    if (dx) dx[r * cols + i] = g;  // after the reads of element i: dx may alias dy
+                    acc[i] += (double)g;
+                }
+            }
+        }
+    });
+    parallel_range(cols, 1024, [&](int64_t c0, int64_t c1) {
+        for (int64_t c = c0; c < c1; ++c) {
+            double s = 0.0;
+            for (int64_t blk = 0; blk < blocks; ++blk) s += part[(size_t)(blk * cols + c)];
+            dbias[c] = (float)s;  // an empty sum (rows == 0) is 0
+        }
     });
 }
 

@@ -1,4 +1,5 @@
-// CPU twin of kernels/elementwise.cu: fill, binary ops with broadcasting, activations, scale and axpy.
+// CPU twin of kernels/elementwise.cu: fill, binary ops with broadcasting, activations, scale, axpy, and the fused
+// bias + GELU.
 // Arguments are validated by native/src/core/ops_elementwise.cpp before they get here.
 #pragma once
 
@@ -25,5 +26,12 @@ void activation_backward_f32(int act, const float* x, const float* y, const floa
                              float alpha);
 void scale_f32(const float* x, float* y, int64_t n, float alpha);  // y = alpha x; x, y are (n); y may alias x
 void axpy_f32(int64_t n, float alpha, const float* x, float* y);   // y += alpha x; x, y are (n)
+
+// y = gelu(x + bias) (exact, erf form): x, y (rows, cols), bias (cols); y may alias x.
+void bias_gelu_f32(const float* x, const float* bias, float* y, int64_t rows, int64_t cols);
+// dx = dy gelu'(x + bias) (rows, cols) and dbias (cols) = its sum over rows, in double, row-block partials added in
+// block order (blocks fixed by the shape); dx or dbias may be null. rows may be 0 (dbias = 0).
+void bias_gelu_backward_f32(const float* x, const float* bias, const float* dy, float* dx, float* dbias, int64_t rows,
+                            int64_t cols);
 
 }  // namespace kiln::cpu

@@ -1,5 +1,5 @@
-// JNI glue for dev.kiln.internal.ElementwiseNative: binary ops, activations, scale, axpy and dropout (forward and
-// backward). Glue only: unpack handles, call the C ABI, turn a failed status into a Java exception.
+// JNI glue for dev.kiln.internal.ElementwiseNative: binary ops, activations, scale, axpy, dropout and the fused bias +
+// GELU (forward and backward). Glue only: unpack handles, call the C ABI, turn a failed status into a Java exception.
 #include "jni/jni_support.h"
 
 namespace kiln::jni {
@@ -51,6 +51,19 @@ void dropout_backward(JNIEnv* env, jclass, jlong ctx, jlong dy, jlong dx, jlong 
                                                    (uint64_t)seed, (uint64_t)offset));
 }
 
+void bias_gelu(JNIEnv* env, jclass, jlong ctx, jlong x, jlong bias, jlong y, jlong rows, jlong cols) {
+    throw_if_failed(env, kiln_bias_gelu_f32(ctx_of(ctx), ptr_of<const float>(x), ptr_of<const float>(bias),
+                                            ptr_of<float>(y), rows, cols));
+}
+
+// dx or dbias == 0 (NULL): that gradient is not wanted.
+void bias_gelu_backward(JNIEnv* env, jclass, jlong ctx, jlong x, jlong bias, jlong dy, jlong dx, jlong dbias,
+                        jlong rows, jlong cols) {
+    throw_if_failed(env, kiln_bias_gelu_backward_f32(ctx_of(ctx), ptr_of<const float>(x), ptr_of<const float>(bias),
+                                                     ptr_of<const float>(dy), ptr_of<float>(dx), ptr_of<float>(dbias),
+                                                     rows, cols));
+}
+
 const JNINativeMethod kMethods[] = {
     KILN_NATIVE("binary0", "(JIJJJJJJJ)V", binary),
     KILN_NATIVE("binaryBackward0", "(JIJJJJJJJJJ)V", binary_backward),
@@ -60,6 +73,8 @@ const JNINativeMethod kMethods[] = {
     KILN_NATIVE("axpy0", "(JJFJJ)V", axpy),
     KILN_NATIVE("dropout0", "(JJJJFJJ)V", dropout),
     KILN_NATIVE("dropoutBackward0", "(JJJJFJJ)V", dropout_backward),
+    KILN_NATIVE("biasGelu0", "(JJJJJJ)V", bias_gelu),
+    KILN_NATIVE("biasGeluBackward0", "(JJJJJJJJ)V", bias_gelu_backward),
 };
 
 }  // namespace

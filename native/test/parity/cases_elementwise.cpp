@@ -1,9 +1,13 @@
 // Parity cases for the elementwise family: binary ops (no broadcast, either operand broadcast, scalar, both),
-// their gradients (both, da only, db only), every activation forward and backward, scale and axpy.
+// their gradients (both, da only, db only), every activation forward and backward, scale and axpy, and the fused
+// bias + GELU.
 // Tolerances: 0 where the math is IEEE-exact kiln_f* ops on both backends (kernels/common/activations.h);
 // 1e-10 for tanh/sigmoid/gelu (platform expf/tanhf/erfcf differ by ulps); 1e-9 for broadcast gradients, which
 // are column sums (double on the CPU, fp32 trees on the GPU).
 #include <cmath>
+#include <string>
+#include <utility>
+#include <vector>
 
 #include "parity/harness.h"
 
@@ -165,11 +169,59 @@ void add_linear_cases(std::vector<OpCase>& cases) {
                      }});
 }
 
+// Fused bias + GELU: forward (one column, odd widths, a tall matrix, one long row, in place) and backward: dx with
+// dbias (dbias sums dx on the GPU), dbias alone (the column sum evaluates gelu' itself), dx alone, no rows. Element
+// values carry the erfcf/expf tolerance; dbias the column-sum one.
+void add_bias_gelu_cases(std::vector<OpCase>& cases) {
+    const std::vector<std::pair<int64_t, int64_t>> shapes = {{1, 1}, {3, 7}, {257, 33}, {4099, 33}, {3, 100003}};
+    for (const auto& [rows, cols] : shapes) {
+        const size_t n = (size_t)(rows * cols);
+        const std::string shape = "(" + std::to_string(rows) + "," + std::to_string(cols) + ")";
+        const std::vector<float> x = host_uniform(n, 41, -5.0f, 5.0f), bias = host_uniform((size_t)cols, 42);
+        const std::vector<float> dy = host_uniform(n, 43);
+        cases.push_back({"bias_gelu", shape, 1e-10, {in_f32(x), in_f32(bias), out_f32(n)},
+                         [=](kiln_context* ctx, const std::vector<void*>& p) {
+                             return kiln_bias_gelu_f32(ctx, (const float*)p[0], (const float*)p[1], (float*)p[2], rows,
+                                                       cols);
+                         }});
+        cases.push_back({"bias_gelu_backward", shape + " dx,dbias", 1e-9,
+                         {in_f32(x), in_f32(bias), in_f32(dy), out_f32(n), out_f32((size_t)cols)},
+                         [=](kiln_context* ctx, const std::vector<void*>& p) {
+                             return kiln_bias_gelu_backward_f32(ctx, (const float*)p[0], (const float*)p[1],
+                                                                (const float*)p[2], (float*)p[3], (float*)p[4], rows,
+                                                                cols);
+                         }});
+        cases.push_back({"bias_gelu_backward", shape + " dbias only", 1e-9,
+                         {in_f32(x), in_f32(bias), in_f32(dy), out_f32((size_t)cols)},
+                         [=](kiln_context* ctx, const std::vector<void*>& p) {
+                             return kiln_bias_gelu_backward_f32(ctx, (const float*)p[0], (const float*)p[1],
+                                                                (const float*)p[2], nullptr, (float*)p[3], rows, cols);
+                         }});
+        cases.push_back({"bias_gelu_backward", shape + " dx only", 1e-10,
+                         {in_f32(x), in_f32(bias), in_f32(dy), out_f32(n)},
+                         [=](kiln_context* ctx, const std::vector<void*>& p) {
+                             return kiln_bias_gelu_backward_f32(ctx, (const float*)p[0], (const float*)p[1],
+                                                                (const float*)p[2], (float*)p[3], nullptr, rows, cols);
+                         }});
+    }
+    cases.push_back({"bias_gelu", "(33,129) in-place", 1e-10,
+                     {inout_f32(host_uniform(33 * 129, 44, -5.0f, 5.0f)), in_f32(host_uniform(129, 45))},
+                     [](kiln_context* ctx, const std::vector<void*>& p) {
+                         return kiln_bias_gelu_f32(ctx, (const float*)p[0], (const float*)p[1], (float*)p[0], 33, 129);
+                     }});
+    cases.push_back({"bias_gelu_backward", "(0,6) dbias zeros", 0.0, {out_f32(6)},
+                     [](kiln_context* ctx, const std::vector<void*>& p) {
+                         return kiln_bias_gelu_backward_f32(ctx, nullptr, nullptr, nullptr, nullptr, (float*)p[0], 0,
+                                                            6);
+                     }});
+}
+
 std::vector<OpCase> elementwise_cases() {
     std::vector<OpCase> cases;
     add_binary_cases(cases);
     add_activation_cases(cases);
     add_linear_cases(cases);
+    add_bias_gelu_cases(cases);
     return cases;
 }
 

@@ -24,7 +24,7 @@ std::vector<Family>& families() {
 constexpr size_t kGuardBytes = 256;
 constexpr uint8_t kGuardByte = 0xA5;
 
-size_t elem_size(Elem) { return 4; }
+size_t elem_size(Elem e) { return e == Elem::BF16 ? 2 : 4; }
 
 Arg make(Role role, Elem elem, size_t count, const void* data) {
     Arg a{role, elem, count, {}};
@@ -82,23 +82,83 @@ Outcome run_case(kiln_context* ctx, const OpCase& c) {
     return result;
 }
 
-// Normalized MSE of `got` against `ref`; integer outputs must match exactly. NaN anywhere in got counts as a miss.
+// bf16 bits -> fp32 and fp32 -> bf16 (nearest even; NaN stays NaN), written here rather than taken from the code
+// under test.
+float widen_bf16(uint16_t b) {
+    const uint32_t u = (uint32_t)b << 16;
+    float f;
+    std::memcpy(&f, &u, 4);
+    return f;
+}
+uint16_t round_bf16(float f) {
+    uint32_t u;
+    std::memcpy(&u, &f, 4);
+    if ((u & 0x7fffffffu) > 0x7f800000u) return (uint16_t)((u >> 16) | 0x40u);
+    return (uint16_t)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+}
+
+// Element i of a float or bf16 buffer, as fp32.
+float value_at(Elem e, const std::vector<uint8_t>& bytes, size_t i) {
+    if (e == Elem::BF16) {
+        uint16_t b;
+        std::memcpy(&b, bytes.data() + 2 * i, 2);
+        return widen_bf16(b);
+    }
+    float f;
+    std::memcpy(&f, bytes.data() + 4 * i, 4);
+    return f;
+}
+
+// Normalized MSE of `got` against `ref` (bf16 widened to fp32); integer outputs must match exactly. NaN anywhere in
+// got counts as a miss; an infinity must be matched by the same infinity and is left out of the sums (which it would
+// turn into NaN, a result nothing could fail).
 double compare(const Arg& a, const std::vector<uint8_t>& got, const std::vector<uint8_t>& ref) {
     if (a.elem == Elem::I32) return std::memcmp(got.data(), ref.data(), got.size()) == 0 ? 0.0 : INFINITY;
-    const float* g = reinterpret_cast<const float*>(got.data());
-    const float* r = reinterpret_cast<const float*>(ref.data());
     double err = 0, norm = 0;
-    bool bit_equal = true;
+    bool bit_equal = std::memcmp(got.data(), ref.data(), got.size()) == 0;
     for (size_t i = 0; i < a.count; ++i) {
-        if (std::isnan(g[i]) != std::isnan(r[i])) return INFINITY;
-        if (std::isnan(r[i])) continue;
-        bit_equal &= std::memcmp(&g[i], &r[i], 4) == 0;
-        const double d = (double)g[i] - (double)r[i];
+        const float g = value_at(a.elem, got, i), r = value_at(a.elem, ref, i);
+        if (std::isnan(g) != std::isnan(r)) return INFINITY;
+        if (std::isnan(r)) continue;
+        if (std::isinf(g) || std::isinf(r)) {
+            if (g != r) return INFINITY;
+            continue;
+        }
+        const double d = (double)g - (double)r;
         err += d * d;
-        norm += (double)r[i] * r[i];
+        norm += (double)r * r;
     }
     if (bit_equal) return 0.0;
-    return err / (norm > 0 ? norm : 1.0);
+    const double nmse = err / (norm > 0 ? norm : 1.0);
+    return std::isnan(nmse) ? INFINITY : nmse;
+}
+
+// The harness's own checks, run before any case: element sizes, bf16 rounding and widening, and compare()'s rules.
+bool self_check() {
+    bool ok = elem_size(Elem::F32) == 4 && elem_size(Elem::I32) == 4 && elem_size(Elem::BF16) == 2;
+    ok &= round_bf16(1.0f) == 0x3f80 && widen_bf16(0x3f80) == 1.0f && round_bf16(-2.5f) == 0xc020;
+    ok &= round_bf16(1.00390625f) == 0x3f80 && round_bf16(1.01171875f) == 0x3f82;  // ties to even, both ways
+    ok &= std::isnan(widen_bf16(round_bf16(NAN))) && widen_bf16(round_bf16(INFINITY)) == INFINITY;
+    const Arg a = in_bf16({1.0f, -2.0f, 0.5f, INFINITY});
+    ok &= a.count == 4 && a.init.size() == 8;
+    std::vector<uint8_t> b = a.init;
+    ok &= compare(a, b, a.init) == 0.0;
+    b[2] ^= 1;  // -2 by one bf16 ulp
+    const double small = compare(a, b, a.init);
+    ok &= small > 0.0 && small < 1e-4;
+    b = a.init;
+    b[6] = 0x80;  // +inf -> -inf
+    b[7] = 0xff;
+    ok &= compare(a, b, a.init) == INFINITY;
+    std::vector<uint8_t> nan_bytes(8, 0xff);  // what an unwritten output holds
+    ok &= compare(a, nan_bytes, a.init) == INFINITY;
+    const Arg f = in_f32({-INFINITY, 1.0f});
+    std::vector<uint8_t> g = f.init;
+    const float close = 1.0f + 0x1p-20f;
+    std::memcpy(g.data() + 4, &close, 4);
+    const double d = compare(f, g, f.init);
+    ok &= d > 0.0 && d < 1e-10;  // equal infinities count as matched, and the rest is still compared
+    return ok;
 }
 
 struct Report {
@@ -128,6 +188,12 @@ Arg inout_f32(const std::vector<float>& v) { return make(Role::InOut, Elem::F32,
 Arg in_i32(const std::vector<int32_t>& v) { return make(Role::In, Elem::I32, v.size(), v.data()); }
 Arg out_f32(size_t n) { return make(Role::Out, Elem::F32, n, nullptr); }
 Arg out_i32(size_t n) { return make(Role::Out, Elem::I32, n, nullptr); }
+Arg in_bf16(const std::vector<float>& v) {
+    std::vector<uint16_t> b(v.size());
+    for (size_t i = 0; i < v.size(); ++i) b[i] = round_bf16(v[i]);
+    return make(Role::In, Elem::BF16, b.size(), b.data());
+}
+Arg out_bf16(size_t n) { return make(Role::Out, Elem::BF16, n, nullptr); }
 
 std::vector<float> host_uniform(size_t n, uint32_t seed, float lo, float hi) {
     std::vector<float> v(n);
@@ -159,6 +225,10 @@ int main(int argc, char** argv) {
         else { std::fprintf(stderr, "unknown argument %s\n", a.c_str()); return 2; }
     }
 
+    if (!self_check()) {
+        std::fprintf(stderr, "kiln parity: the harness's self-check failed (element sizes, bf16, compare)\n");
+        return 1;
+    }
     kiln_context* cpu = nullptr;
     if (kiln_context_create(KILN_DEVICE_CPU, 0, &cpu) != KILN_OK) {
         std::fprintf(stderr, "cannot create the CPU context: %s\n", kiln_last_error());

@@ -14,7 +14,7 @@
 namespace kiln::parity {
 
 enum class Role { In, Out, InOut };
-enum class Elem { F32, I32 };
+enum class Elem { F32, I32, BF16 };  // BF16: 2-byte elements, compared widened to fp32
 
 struct Arg {
     Role role;
@@ -28,6 +28,9 @@ Arg inout_f32(const std::vector<float>& values);
 Arg in_i32(const std::vector<int32_t>& values);
 Arg out_f32(size_t count);
 Arg out_i32(size_t count);
+// bf16 (kiln_bf16) buffers: inputs given as floats are rounded to nearest even by the harness itself.
+Arg in_bf16(const std::vector<float>& values);
+Arg out_bf16(size_t count);
 
 struct OpCase {
     std::string op;       // "rand_normal"

@@ -1,0 +1,317 @@
+// The harness's call families over the transformer's entries: bf16 conversion, fused attention (f32 and bf16, with
+// fuzzed per-operand strides, masks and dropout), layer norm, embedding and sinusoidal positions, bias + GELU, and the
+// pitched device copy. kiln.h's rules decide what is invalid (see fuzz_abi.cpp); where kiln.h says nothing (the
+// range of a kv_lengths value, of `start`, of eps or scale) the call is made and only has to end without a sanitizer
+// report or a crash.
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+
+#include "common/bf16.h"
+#include "fuzz_calls.h"
+#include "fuzz_harness.h"
+
+namespace kiln::fuzz {
+
+namespace {
+
+// A bf16 operand of `count` elements. Call::ptr fills 2-byte blocks with raw bytes (tiny subnormals), so a block this
+// call may touch in full is refilled with small values, now and then NaN and infinities, as the fp32 operands get.
+kiln_bf16* bf16_ptr(State& s, Call& c, int64_t count) {
+    kiln_bf16* p = c.ptr<kiln_bf16>(count);
+    if (!p || c.oversized() || count <= 0 || count > kMaxCallBytes / 2) return p;
+    const uint8_t mode = s.in.u8();
+    uint32_t x = 0x85EBCA6Bu * (mode + 1u);
+    for (int64_t i = 0; i < count; ++i) {
+        x = x * 1664525u + 1013904223u;
+        float v = (float)((int32_t)x >> 8) * 0x1p-22f;
+        if ((mode & 6) == 6 && (x >> 28) == 0) v = (x & 1) ? NAN : ((x & 2) ? INFINITY : -INFINITY);
+        p[i] = f32_to_bf16(v);
+    }
+    return p;
+}
+
+int32_t as_kind(int64_t v) { return (int32_t)std::clamp<int64_t>(v, 0, INT32_MAX); }
+
+// Elements an attention operand spans: (batch - 1) sb + (heads - 1) sh + (len - 1) st + head_dim (saturating, 0 when
+// a count is 0); kHuge when that cannot be a buffer.
+int64_t attention_span(const kiln_attention_desc& d, const int64_t* stride, int64_t len) {
+    if (d.batch <= 0 || d.heads <= 0 || len <= 0 || d.head_dim <= 0) return 0;
+    int64_t e = std::min<int64_t>(d.head_dim, 128);
+    e = sat_add(e, sat_mul(len - 1, stride[2]));
+    e = sat_add(e, sat_mul(d.heads - 1, stride[1]));
+    return sat_add(e, sat_mul(d.batch - 1, stride[0]));
+}
+
+// One operand's strides: the layouts a transformer passes (contiguous, token-major, a packed QKV projection, one K/V
+// head shared by every head) and now and then anything.
+void pick_strides(State& s, const kiln_attention_desc& d, int64_t len, int64_t* stride) {
+    const int64_t h = std::max<int64_t>(d.heads, 0), t = std::max<int64_t>(len, 0);
+    const int64_t dim = std::max<int64_t>(d.head_dim, 0), hd = sat_mul(h, dim);
+    switch (s.in.u8() % 8) {
+        case 0: case 1: case 2:  // (batch, heads, len, head_dim)
+            stride[0] = sat_mul(h, sat_mul(t, dim)), stride[1] = sat_mul(t, dim), stride[2] = dim;
+            break;
+        case 3:  // (batch, len, heads, head_dim)
+            stride[0] = sat_mul(t, hd), stride[1] = dim, stride[2] = hd;
+            break;
+        case 4:  // (batch, len, 3, heads, head_dim): one of q, k, v of a packed projection
+            stride[0] = sat_mul(t, sat_mul(3, hd)), stride[1] = dim, stride[2] = sat_mul(3, hd);
+            break;
+        case 5:  // every head reads one head's rows
+            stride[0] = sat_mul(t, dim), stride[1] = 0, stride[2] = dim;
+            break;
+        case 6:  // padded rows
+            stride[0] = sat_mul(h, sat_mul(t, sat_add(dim, 3))), stride[1] = sat_mul(t, sat_add(dim, 3)),
+            stride[2] = sat_add(dim, 3);
+            break;
+        default:
+            for (int i = 0; i < 3; ++i) stride[i] = s.in.one_in(2) ? s.in.size() : (int64_t)s.in.u8();
+            break;
+    }
+}
+
+}  // namespace
+
+// fp32 <-> bf16 (n). A successful fp32 -> bf16 call whose output does not alias its input is checked against
+// kernels/common/bf16.h element by element: the conversion has one right answer.
+void call_convert(State& s) {
+    const bool widen = s.in.one_in(2);
+    Call c(s, widen ? "kiln_convert_bf16_to_f32" : "kiln_convert_f32_to_bf16");
+    kiln_context* ctx = pick_context(s, c);
+    const int64_t n = s.in.size();
+    const int64_t e = c.extent({n});
+    c.need(e, 4), c.need(e, 2);
+    c.work({e});
+    if (!c.runnable()) return;
+    if (widen) {
+        const kiln_bf16* x = bf16_ptr(s, c, e);
+        float* y = c.ptr<float>(e);
+        const kiln_status st = kiln_convert_bf16_to_f32(ctx, x, y, n);
+        c.check(st);
+        if (st == KILN_OK && x && y && (const void*)x != (const void*)y)  // distinct pointers: distinct blocks
+            for (int64_t i = 0; i < n; ++i) {
+                const uint32_t want = (uint32_t)x[i] << 16;
+                if (std::memcmp(&y[i], &want, 4) != 0) finding("a widened value is not the bf16 bits << 16", c.op());
+            }
+        return;
+    }
+    const float* x = c.ptr<float>(e);
+    kiln_bf16* y = c.ptr<kiln_bf16>(e);
+    const kiln_status st = kiln_convert_f32_to_bf16(ctx, x, y, n);
+    c.check(st);
+    if (st == KILN_OK && x && y && (const void*)x != (const void*)y)
+        for (int64_t i = 0; i < n; ++i)
+            if (y[i] != f32_to_bf16(x[i])) finding("a rounded value differs from kernels/common/bf16.h", c.op());
+}
+
+// Fused attention, forward and backward, f32 and bf16.
+void call_attention(State& s) {
+    static const char* const kNames[] = {"kiln_attention_forward_f32", "kiln_attention_backward_f32",
+                                         "kiln_attention_forward_bf16", "kiln_attention_backward_bf16"};
+    const int which = s.in.u8() % 4;
+    const bool backward = which & 1, bf16 = which >= 2;
+    const int64_t elem = bf16 ? 2 : 4;
+    Call c(s, kNames[which]);
+    kiln_context* ctx = pick_context(s, c);
+    kiln_attention_desc d{};
+    d.batch = s.in.size(), d.heads = s.in.size(), d.q_len = s.in.size();
+    d.kv_len = s.in.one_in(3) ? d.q_len : s.in.size();
+    const uint8_t hk = s.in.u8();
+    d.head_dim = hk < 200 ? 1 + hk % 16 : hk < 230 ? 1 + s.in.u8() % 128 : hk < 240 ? 128 : s.in.size();
+    pick_strides(s, d, d.q_len, d.q_stride);
+    pick_strides(s, d, d.kv_len, d.k_stride);
+    if (s.in.one_in(2)) std::memcpy(d.v_stride, d.k_stride, sizeof d.v_stride);
+    else pick_strides(s, d, d.kv_len, d.v_stride);
+    if (s.in.one_in(2)) std::memcpy(d.o_stride, d.q_stride, sizeof d.o_stride);
+    else pick_strides(s, d, d.q_len, d.o_stride);
+    d.scale = s.in.one_in(5) ? s.in.real() : 1.0f / std::sqrt((float)std::clamp<int64_t>(d.head_dim, 1, 128));
+    d.causal = s.in.one_in(10) ? s.in.i32() : s.in.u8() & 1;
+    const uint8_t pk = s.in.u8();
+    d.dropout = pk < 128 ? 0.0f : pk < 200 ? (float)(pk % 10) / 10.0f : s.in.real();
+    d.seed = s.in.u64(), d.offset = s.in.one_in(2) ? 0 : s.in.u64();
+    const bool desc_null = s.in.one_in(40);
+
+    // What kiln.h forbids: a null desc, negative sizes, head_dim outside [1, 128], dropout outside [0, 1), and sizes
+    // whose spans (or the count of weights the dropout stream numbers) no 64-bit count holds. Negative strides are
+    // refused by the implementation though kiln.h does not say so; they are treated as invalid here.
+    if (desc_null) c.forbid();
+    if (d.batch < 0 || d.heads < 0 || d.q_len < 0 || d.kv_len < 0) c.forbid();
+    if (d.head_dim < 1 || d.head_dim > 128) c.forbid();
+    if (!(d.dropout >= 0.0f && d.dropout < 1.0f)) c.forbid();
+    for (const int64_t* st : {d.q_stride, d.k_stride, d.v_stride, d.o_stride})
+        for (int i = 0; i < 3; ++i)
+            if (st[i] < 0) c.forbid();
+    const int64_t nq = attention_span(d, d.q_stride, d.q_len), nk = attention_span(d, d.k_stride, d.kv_len);
+    const int64_t nv = attention_span(d, d.v_stride, d.kv_len), no = attention_span(d, d.o_stride, d.q_len);
+    const int64_t nl = c.extent({d.batch, d.heads, d.q_len}), nb = c.extent({d.batch});
+    const Extent weights = product({d.batch, d.heads, d.q_len, d.kv_len});
+    if (weights.elems == kHuge) c.forbid();
+    c.need(nq, elem), c.need(nk, elem), c.need(nv, elem), c.need(no, elem), c.need(nl, 4), c.need(nb, 4);
+    if (backward) c.need(no, elem), c.need(nq, elem), c.need(nk, elem), c.need(nv, elem);
+    const Extent flops = product({d.batch, d.heads, d.q_len, d.kv_len, std::min<int64_t>(d.head_dim, 128)});
+    for (int i = 0; i < (backward ? 5 : 2); ++i) c.work(flops);
+    if (!c.runnable()) return;
+
+    const kiln_attention_desc* dp = desc_null ? nullptr : &d;
+    // Lengths: in [0, kv_len] (kiln.h's range) or any int32; the CPU backend reads them on the host.
+    const int32_t* lengths = s.in.one_in(3) ? nullptr : c.ptr<int32_t>(nb, as_kind(sat_add(d.kv_len, 1)));
+    kiln_status st;
+    if (!bf16) {
+        const float* q = c.ptr<float>(nq);
+        const float* k = c.ptr<float>(nk);
+        const float* v = c.ptr<float>(nv);
+        if (!backward) {
+            float* o = c.ptr<float>(no);
+            st = kiln_attention_forward_f32(ctx, dp, q, k, v, lengths, o, c.ptr<float>(nl));
+        } else {
+            const float* o = c.ptr<float>(no);
+            const float* dout = c.ptr<float>(no);
+            const float* lse = c.ptr<float>(nl);
+            float* dq = s.in.one_in(5) ? nullptr : c.ptr<float>(nq);
+            float* dk = s.in.one_in(5) ? nullptr : c.ptr<float>(nk);
+            float* dv = s.in.one_in(5) ? nullptr : c.ptr<float>(nv);
+            st = kiln_attention_backward_f32(ctx, dp, q, k, v, o, dout, lse, lengths, dq, dk, dv);
+        }
+    } else {
+        const kiln_bf16* q = bf16_ptr(s, c, nq);
+        const kiln_bf16* k = bf16_ptr(s, c, nk);
+        const kiln_bf16* v = bf16_ptr(s, c, nv);
+        if (!backward) {
+            kiln_bf16* o = c.ptr<kiln_bf16>(no);
+            st = kiln_attention_forward_bf16(ctx, dp, q, k, v, lengths, o, c.ptr<float>(nl));
+        } else {
+            const kiln_bf16* o = bf16_ptr(s, c, no);
+            const kiln_bf16* dout = bf16_ptr(s, c, no);
+            const float* lse = c.ptr<float>(nl);
+            kiln_bf16* dq = s.in.one_in(5) ? nullptr : c.ptr<kiln_bf16>(nq);
+            kiln_bf16* dk = s.in.one_in(5) ? nullptr : c.ptr<kiln_bf16>(nk);
+            kiln_bf16* dv = s.in.one_in(5) ? nullptr : c.ptr<kiln_bf16>(nv);
+            st = kiln_attention_backward_bf16(ctx, dp, q, k, v, o, dout, lse, lengths, dq, dk, dv);
+        }
+    }
+    c.check(st);
+}
+
+// Layer norm over the last dimension of (rows, cols), forward and backward; every optional operand now and then NULL.
+void call_layer_norm(State& s) {
+    const bool backward = s.in.one_in(2);
+    Call c(s, backward ? "kiln_layer_norm_backward_f32" : "kiln_layer_norm_f32");
+    kiln_context* ctx = pick_context(s, c);
+    const int64_t rows = s.in.size(), cols = s.in.size();
+    const int64_t n = c.extent({rows, cols}), nc = c.extent({cols}), nr = c.extent({rows});
+    for (int i = 0; i < 3; ++i) c.need(n, 4);
+    for (int i = 0; i < 3; ++i) c.need(nc, 4);
+    c.need(nr, 4), c.need(nr, 4);
+    c.work({n});
+    c.work({n});
+    const float eps = s.in.one_in(3) ? s.in.real() : 1e-5f;
+    if (!c.runnable()) return;
+    const float* x = c.ptr<float>(n);
+    auto optional = [&](int64_t count) { return s.in.one_in(4) ? nullptr : c.ptr<float>(count); };
+    if (!backward) {
+        const float* gamma = optional(nc);
+        const float* beta = optional(nc);
+        float* y = s.in.one_in(4) ? const_cast<float*>(x) : c.ptr<float>(n);  // y may alias x
+        float* mean = optional(nr);
+        float* rstd = optional(nr);
+        c.check(kiln_layer_norm_f32(ctx, x, gamma, beta, y, mean, rstd, rows, cols, eps));
+        return;
+    }
+    const float* dy = c.ptr<float>(n);
+    const float* gamma = optional(nc);
+    const float* mean = c.ptr<float>(nr);
+    const float* rstd = c.ptr<float>(nr);
+    float* dx = optional(n);
+    float* dgamma = optional(nc);
+    float* dbeta = optional(nc);
+    c.check(kiln_layer_norm_backward_f32(ctx, x, dy, gamma, mean, rstd, dx, dgamma, dbeta, rows, cols));
+}
+
+// Embedding lookups (indices in range or anything: outside [0, vocab) gives NaN rows, and is ignored by the
+// backward), and the sinusoidal positions (any start, the int64 edges included).
+void call_embedding(State& s) {
+    static const char* const kNames[] = {"kiln_embedding_f32", "kiln_embedding_backward_f32",
+                                         "kiln_sinusoidal_positions_f32"};
+    const int which = s.in.u8() % 3;
+    Call c(s, kNames[which]);
+    kiln_context* ctx = pick_context(s, c);
+    if (which == 2) {
+        const int64_t len = s.in.size(), dim = s.in.size();
+        const int64_t start = s.in.one_in(3) ? s.in.size() : (int64_t)s.in.u8();
+        const int64_t n = c.extent({len, dim});
+        c.need(n, 4);
+        c.work({n});
+        c.work({n});
+        if (!c.runnable()) return;
+        c.check(kiln_sinusoidal_positions_f32(ctx, c.ptr<float>(n), len, dim, start));
+        return;
+    }
+    const int64_t n = s.in.size(), vocab = s.in.size(), dim = s.in.size();
+    const int64_t ni = c.extent({n}), ny = c.extent({n, dim}), nw = c.extent({vocab, dim});
+    c.need(ni, 4), c.need(ny, 4), c.need(nw, 4);
+    c.work({ny});
+    c.work({nw});
+    if (!c.runnable()) return;
+    const int32_t* indices = c.ptr<int32_t>(ni, as_kind(vocab));
+    if (which == 0) {
+        const float* weight = c.ptr<float>(nw);
+        c.check(kiln_embedding_f32(ctx, indices, weight, c.ptr<float>(ny), n, vocab, dim));
+    } else {
+        const float* dy = c.ptr<float>(ny);
+        c.check(kiln_embedding_backward_f32(ctx, indices, dy, c.ptr<float>(nw), n, vocab, dim));
+    }
+}
+
+// y = gelu(x + bias) over (rows, cols) and its backward (either gradient may be NULL).
+void call_bias_gelu(State& s) {
+    const bool backward = s.in.one_in(2);
+    Call c(s, backward ? "kiln_bias_gelu_backward_f32" : "kiln_bias_gelu_f32");
+    kiln_context* ctx = pick_context(s, c);
+    const int64_t rows = s.in.size(), cols = s.in.size();
+    const int64_t n = c.extent({rows, cols}), nc = c.extent({cols});
+    for (int i = 0; i < 3; ++i) c.need(n, 4);
+    c.need(nc, 4), c.need(nc, 4);
+    c.work({n});
+    if (!c.runnable()) return;
+    const float* x = c.ptr<float>(n);
+    const float* bias = c.ptr<float>(nc);
+    if (!backward) {
+        float* y = s.in.one_in(4) ? const_cast<float*>(x) : c.ptr<float>(n);  // y may alias x
+        c.check(kiln_bias_gelu_f32(ctx, x, bias, y, rows, cols));
+        return;
+    }
+    const float* dy = c.ptr<float>(n);
+    float* dx = s.in.one_in(4) ? nullptr : c.ptr<float>(n);
+    float* dbias = s.in.one_in(4) ? nullptr : c.ptr<float>(nc);
+    c.check(kiln_bias_gelu_backward_f32(ctx, x, bias, dy, dx, dbias, rows, cols));
+}
+
+// kiln_copy_device_2d: rows of width bytes between pitched regions (on a CPU context, host memory). Sizes are size_t:
+// a negative fuzzed size arrives as a huge one. kiln.h forbids pitches below the width when rows > 1 and overlapping
+// regions; a span no 64-bit count holds cannot be a buffer.
+void call_copy_2d(State& s) {
+    Call c(s, "kiln_copy_device_2d");
+    kiln_context* ctx = pick_context(s, c);
+    const int64_t width = s.in.size(), rows = s.in.size();
+    auto pitch = [&] { return s.in.one_in(5) ? s.in.size() : sat_add(std::max<int64_t>(width, 0), s.in.u8() % 5); };
+    const int64_t dst_pitch = pitch(), src_pitch = pitch();
+    if (width < 0 || rows < 0 || dst_pitch < 0 || src_pitch < 0) c.forbid();  // more than any buffer as size_t
+    if (rows > 1 && (dst_pitch < width || src_pitch < width)) c.forbid();
+    auto span = [&](int64_t p) -> int64_t {
+        if (width <= 0 || rows <= 0) return 0;
+        return sat_add(sat_mul(rows - 1, std::max<int64_t>(p, 0)), width);
+    };
+    const int64_t nd = span(dst_pitch), ns = span(src_pitch);
+    c.need(nd, 1), c.need(ns, 1);
+    c.work({sat_mul(std::max<int64_t>(width, 0), std::max<int64_t>(rows, 0))});
+    const bool same = s.in.one_in(8);
+    if (same && nd > 0 && ns > 0) c.forbid();  // one block as both: the regions overlap
+    if (!c.runnable()) return;
+    char* dst = c.ptr<char>(same ? std::max(nd, ns) : nd);
+    const char* src = same ? dst : c.ptr<char>(ns);
+    c.check(kiln_copy_device_2d(ctx, dst, (size_t)dst_pitch, src, (size_t)src_pitch, (size_t)width, (size_t)rows));
+}
+
+}  // namespace kiln::fuzz

@@ -1,0 +1,187 @@
+// C ABI entries for fused attention: validate the descriptor (sizes, strides, every operand's span, the outputs'
+// strides, scale and dropout) and the pointers, then run the backend of the context's device.
+#include <algorithm>
+#include <cmath>
+#include <cstdint>
+
+#include "attention.h"
+#include "core/checked.h"
+#include "core/dispatch.h"
+#include "cpu/attention.h"
+
+using kiln::fail;
+
+namespace {
+
+constexpr int64_t kMaxHeadDim = 128;  // both backends keep a row of head_dim in registers or shared memory
+
+// One operand's layout: (batch, heads, len, head_dim) at element strides {batch, head, token}, head_dim contiguous.
+struct Operand {
+    const char* name;
+    const int64_t* stride;  // desc's q_stride / k_stride / v_stride / o_stride
+    int64_t len;            // q_len or kv_len
+};
+
+// Elements from the first to one past the last element the operand touches, (batch - 1) sb + (heads - 1) sh +
+// (len - 1) st + head_dim, formed by the checked helper (0 for an empty operand).
+int64_t operand_span(const char* op, const kiln_attention_desc& d, const Operand& x) {
+    const int64_t row = kiln::checked_span(op, x.name, {"len", x.len}, {"token stride", x.stride[2]},
+                                           {"head_dim", d.head_dim});
+    const int64_t head = kiln::checked_span(op, x.name, {"heads", d.heads}, {"head stride", x.stride[1]}, {"span", row});
+    return kiln::checked_span(op, x.name, {"batch", d.batch}, {"batch stride", x.stride[0]}, {"span", head});
+}
+
+// An output must not write one element for two logical positions: that would make results depend on which thread
+// (or GPU block) writes last. Sufficient test: with the axes sorted by stride, each stride clears the extent of the
+// axes below it (head_dim, stride 1, is the innermost). Inputs may overlap freely (a stride 0 head axis shares one K
+// among heads).
+void require_distinct_elements(const char* op, const kiln_attention_desc& d, const Operand& x) {
+    struct Axis {
+        int64_t count, stride;
+        const char* name;
+    } axes[3] = {{d.batch, x.stride[0], "batch"}, {d.heads, x.stride[1], "head"}, {x.len, x.stride[2], "token"}};
+    std::sort(axes, axes + 3, [](const Axis& a, const Axis& b) { return a.stride < b.stride; });
+    int64_t extent = d.head_dim;  // elements covered by the axes below; fits: the span was checked first
+    for (const Axis& a : axes) {
+        if (a.count <= 1) continue;  // an axis that never steps cannot collide
+        if (a.stride < extent)
+            fail(KILN_ERR_INVALID_ARGUMENT,
+                 "%s: output '%s' strides {%lld, %lld, %lld} make distinct elements share memory: its %s stride %lld "
+                 "is below the %lld elements the smaller axes span (head_dim=%lld)",
+                 op, x.name, (long long)x.stride[0], (long long)x.stride[1], (long long)x.stride[2], a.name,
+                 (long long)a.stride, (long long)extent, (long long)d.head_dim);
+        extent = (a.count - 1) * a.stride + extent;
+    }
+}
+
+// Validates everything but the pointers; returns whether the call has work (no dimension is 0).
+bool validate_desc(const char* op, const kiln_attention_desc* desc) {
+    if (!desc) fail(KILN_ERR_INVALID_ARGUMENT, "%s: argument 'desc' is null", op);
+    const kiln_attention_desc& d = *desc;
+    if (d.batch < 0 || d.heads < 0 || d.q_len < 0 || d.kv_len < 0 || d.head_dim < 1 || d.head_dim > kMaxHeadDim)
+        fail(KILN_ERR_INVALID_ARGUMENT,
+             "%s: needs batch, heads, q_len, kv_len >= 0 and 1 <= head_dim <= %lld, got batch=%lld, heads=%lld, "
+             "q_len=%lld, kv_len=%lld, head_dim=%lld",
+             op, (long long)kMaxHeadDim, (long long)d.batch, (long long)d.heads, (long long)d.q_len,
+             (long long)d.kv_len, (long long)d.head_dim);
+    const Operand operands[] = {{"q", d.q_stride, d.q_len}, {"k", d.k_stride, d.kv_len}, {"v", d.v_stride, d.kv_len},
+                                {"o", d.o_stride, d.q_len}};
+    for (const Operand& x : operands)
+        for (int i = 0; i < 3; ++i)
+            if (x.stride[i] < 0)
+                fail(KILN_ERR_INVALID_ARGUMENT, "%s: %s's strides must be >= 0, got {%lld, %lld, %lld}", op, x.name,
+                     (long long)x.stride[0], (long long)x.stride[1], (long long)x.stride[2]);
+    for (const Operand& x : operands) operand_span(op, d, x);
+    kiln::checked_product(op, "lse", {{"batch", d.batch}, {"heads", d.heads}, {"q_len", d.q_len}});
+    // The dropout stream numbers every (b, h, t, s) weight: that count must fit too.
+    kiln::checked_product(op, "the weights", {{"batch", d.batch}, {"heads", d.heads}, {"q_len", d.q_len},
+                                              {"kv_len", d.kv_len}}, INT64_MAX);
+    if (!std::isfinite(d.scale)) fail(KILN_ERR_INVALID_ARGUMENT, "%s: scale must be finite, got %g", op, (double)d.scale);
+    if (!(d.dropout >= 0.0f && d.dropout < 1.0f))
+        fail(KILN_ERR_INVALID_ARGUMENT, "%s: dropout must be in [0, 1), got %g", op, (double)d.dropout);
+    if (d.causal != 0 && d.causal != 1)
+        fail(KILN_ERR_INVALID_ARGUMENT, "%s: causal must be 0 or 1, got %d", op, (int)d.causal);
+    return d.batch > 0 && d.heads > 0 && d.q_len > 0 && d.kv_len > 0;
+}
+
+int64_t span(const char* op, const kiln_attention_desc& d, const char* name, const int64_t* stride, int64_t len) {
+    return operand_span(op, d, Operand{name, stride, len});
+}
+
+// On a CPU context the lengths are host memory, read here so that a bad one fails with its index rather than being
+// clamped. (A CUDA kernel cannot report; its mask clamps a length to [0, kv_len], AttentionMask::key_end.)
+void check_kv_lengths(const char* op, const kiln_context& cx, const kiln_attention_desc& d, const int32_t* lengths) {
+    if (!lengths || !kiln::on_cpu(cx)) return;
+    for (int64_t b = 0; b < d.batch; ++b)
+        if (lengths[b] < 0 || lengths[b] > d.kv_len)
+            fail(KILN_ERR_INVALID_ARGUMENT, "%s: kv_lengths[%lld] = %d is outside [0, kv_len=%lld]", op, (long long)b,
+                 (int)lengths[b], (long long)d.kv_len);
+}
+
+}  // namespace
+
+extern "C" {
+
+kiln_status kiln_attention_forward_f32(kiln_context* ctx, const kiln_attention_desc* desc, const float* q,
+                                       const float* k, const float* v, const int32_t* kv_lengths, float* o,
+                                       float* lse) {
+    const char* op = "kiln_attention_forward_f32";
+    return kiln::guarded(op, [&] {
+        kiln_context& cx = kiln::op_context(ctx, op);
+        if (!validate_desc(op, desc)) return;
+        const kiln_attention_desc& d = *desc;
+        require_distinct_elements(op, d, {"o", d.o_stride, d.q_len});
+        kiln::require_all(op, {{q, span(op, d, "q", d.q_stride, d.q_len), "q"},
+                               {k, span(op, d, "k", d.k_stride, d.kv_len), "k"},
+                               {v, span(op, d, "v", d.v_stride, d.kv_len), "v"},
+                               {o, span(op, d, "o", d.o_stride, d.q_len), "o"}});
+        check_kv_lengths(op, cx, d, kv_lengths);
+        kiln::dispatch(cx, op, KILN_BACKENDS(attention_forward_f32), d, q, k, v, kv_lengths, o, lse);
+    });
+}
+
+kiln_status kiln_attention_backward_f32(kiln_context* ctx, const kiln_attention_desc* desc, const float* q,
+                                        const float* k, const float* v, const float* o, const float* dout,
+                                        const float* lse, const int32_t* kv_lengths, float* dq, float* dk,
+                                        float* dv) {
+    const char* op = "kiln_attention_backward_f32";
+    return kiln::guarded(op, [&] {
+        kiln_context& cx = kiln::op_context(ctx, op);
+        if (!validate_desc(op, desc)) return;
+        const kiln_attention_desc& d = *desc;
+        // A gradient has the strides of its operand, so it is an output written at those strides.
+        if (dq) require_distinct_elements(op, d, {"dq (q's strides)", d.q_stride, d.q_len});
+        if (dk) require_distinct_elements(op, d, {"dk (k's strides)", d.k_stride, d.kv_len});
+        if (dv) require_distinct_elements(op, d, {"dv (v's strides)", d.v_stride, d.kv_len});
+        const int64_t q_span = span(op, d, "q", d.q_stride, d.q_len), k_span = span(op, d, "k", d.k_stride, d.kv_len),
+                      v_span = span(op, d, "v", d.v_stride, d.kv_len), o_span = span(op, d, "o", d.o_stride, d.q_len);
+        kiln::require_all(op, {{q, q_span, "q"}, {k, k_span, "k"}, {v, v_span, "v"}, {o, o_span, "o"},
+                               {dout, o_span, "dout"}, {lse, d.batch * d.heads * d.q_len, "lse"}});
+        check_kv_lengths(op, cx, d, kv_lengths);
+        if (!dq && !dk && !dv) return;  // nothing wanted
+        kiln::dispatch(cx, op, KILN_BACKENDS(attention_backward_f32), d, q, k, v, o, dout, lse, kv_lengths, dq, dk, dv);
+    });
+}
+
+kiln_status kiln_attention_forward_bf16(kiln_context* ctx, const kiln_attention_desc* desc, const kiln_bf16* q,
+                                        const kiln_bf16* k, const kiln_bf16* v, const int32_t* kv_lengths,
+                                        kiln_bf16* o, float* lse) {
+    const char* op = "kiln_attention_forward_bf16";
+    return kiln::guarded(op, [&] {
+        kiln_context& cx = kiln::op_context(ctx, op);
+        if (!validate_desc(op, desc)) return;
+        const kiln_attention_desc& d = *desc;
+        require_distinct_elements(op, d, {"o", d.o_stride, d.q_len});
+        kiln::require_all(op, {{q, span(op, d, "q", d.q_stride, d.q_len), "q"},
+                               {k, span(op, d, "k", d.k_stride, d.kv_len), "k"},
+                               {v, span(op, d, "v", d.v_stride, d.kv_len), "v"},
+                               {o, span(op, d, "o", d.o_stride, d.q_len), "o"}});
+        check_kv_lengths(op, cx, d, kv_lengths);
+        kiln::dispatch(cx, op, KILN_BACKENDS(attention_forward_bf16), d, q, k, v, kv_lengths, o, lse);
+    });
+}
+
+kiln_status kiln_attention_backward_bf16(kiln_context* ctx, const kiln_attention_desc* desc, const kiln_bf16* q,
+                                         const kiln_bf16* k, const kiln_bf16* v, const kiln_bf16* o,
+                                         const kiln_bf16* dout, const float* lse, const int32_t* kv_lengths,
+                                         kiln_bf16* dq, kiln_bf16* dk, kiln_bf16* dv) {
+    const char* op = "kiln_attention_backward_bf16";
+    return kiln::guarded(op, [&] {
+        kiln_context& cx = kiln::op_context(ctx, op);
+        if (!validate_desc(op, desc)) return;
+        const kiln_attention_desc& d = *desc;
+        if (dq) require_distinct_elements(op, d, {"dq (q's strides)", d.q_stride, d.q_len});
+        if (dk) require_distinct_elements(op, d, {"dk (k's strides)", d.k_stride, d.kv_len});
+        if (dv) require_distinct_elements(op, d, {"dv (v's strides)", d.v_stride, d.kv_len});
+        const int64_t q_span = span(op, d, "q", d.q_stride, d.q_len), k_span = span(op, d, "k", d.k_stride, d.kv_len),
+                      v_span = span(op, d, "v", d.v_stride, d.kv_len), o_span = span(op, d, "o", d.o_stride, d.q_len);
+        kiln::require_all(op, {{q, q_span, "q"}, {k, k_span, "k"}, {v, v_span, "v"}, {o, o_span, "o"},
+                               {dout, o_span, "dout"}, {lse, d.batch * d.heads * d.q_len, "lse"}});
+        check_kv_lengths(op, cx, d, kv_lengths);
+        if (!dq && !dk && !dv) return;
+        kiln::dispatch(cx, op, KILN_BACKENDS(attention_backward_bf16), d, q, k, v, o, dout, lse, kv_lengths, dq, dk,
+                       dv);
+    });
+}
+
+}  // extern "C"

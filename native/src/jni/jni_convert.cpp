@@ -1,0 +1,54 @@
+// JNI glue for dev.kiln.internal.ConvertNative: fp32 <-> bf16 conversion, and the raw bf16 bits of a tensor slice to
+// and from a Java short[] (checkpoints move bf16 data as it is stored, never through a rounding). Glue only.
+#include "jni/jni_support.h"
+
+namespace kiln::jni {
+
+// short[] rows of a natives table; the shared table of jni_signature.h has no other family using short arrays yet
+// (move this there when one does).
+template <>
+struct SignatureCode<jshortArray> {
+    static constexpr char value = '[';
+};
+
+namespace {
+
+void to_bf16(JNIEnv* env, jclass, jlong ctx, jlong x, jlong y, jlong n) {
+    throw_if_failed(env, kiln_convert_f32_to_bf16(ctx_of(ctx), ptr_of<const float>(x), ptr_of<kiln_bf16>(y), n));
+}
+
+void to_f32(JNIEnv* env, jclass, jlong ctx, jlong x, jlong y, jlong n) {
+    throw_if_failed(env, kiln_convert_bf16_to_f32(ctx_of(ctx), ptr_of<const kiln_bf16>(x), ptr_of<float>(y), n));
+}
+
+// The array is pinned (critical) only for the copy itself; the ABI's host copies complete before returning.
+void copy_from_short_array(JNIEnv* env, jclass, jlong ctx, jlong dst, jshortArray src, jint offset, jint count) {
+    void* host = env->GetPrimitiveArrayCritical(src, nullptr);
+    if (!host) return;  // OutOfMemoryError pending
+    const kiln_status s = kiln_copy_to_device(ctx_of(ctx), ptr_of<void>(dst), static_cast<jshort*>(host) + offset,
+                                              (size_t)count * sizeof(jshort));
+    env->ReleasePrimitiveArrayCritical(src, host, JNI_ABORT);
+    throw_if_failed(env, s);
+}
+
+void copy_to_short_array(JNIEnv* env, jclass, jlong ctx, jlong src, jshortArray dst, jint offset, jint count) {
+    void* host = env->GetPrimitiveArrayCritical(dst, nullptr);
+    if (!host) return;
+    const kiln_status s = kiln_copy_to_host(ctx_of(ctx), static_cast<jshort*>(host) + offset, ptr_of<void>(src),
+                                            (size_t)count * sizeof(jshort));
+    env->ReleasePrimitiveArrayCritical(dst, host, 0);
+    throw_if_failed(env, s);
+}
+
+const JNINativeMethod kMethods[] = {
+    KILN_NATIVE("toBf16_0", "(JJJJ)V", to_bf16),
+    KILN_NATIVE("toF32_0", "(JJJJ)V", to_f32),
+    KILN_NATIVE("copyFromShortArray0", "(JJ[SII)V", copy_from_short_array),
+    KILN_NATIVE("copyToShortArray0", "(JJ[SII)V", copy_to_short_array),
+};
+
+}  // namespace
+
+KILN_JNI_REGISTER("dev/kiln/internal/ConvertNative", kMethods);
+
+}  // namespace kiln::jni
