@@ -1,5 +1,6 @@
 package dev.kiln;
 
+import dev.kiln.internal.ConvertNative;
 import dev.kiln.internal.RuntimeNative;
 import dev.kiln.internal.TensorAccess;
 import dev.kiln.ops.Ops;
@@ -17,6 +18,11 @@ import java.util.Arrays;
  *
  * <p>The fluent methods ({@link #matmul}, {@link #add}, {@link #relu}, {@link #sum()}, ...) are the ops of
  * {@link Ops}: they allocate in the current {@link Scope} and record on the autograd tape.
+ *
+ * <p><b>bf16.</b> A {@link DType#BF16} tensor is storage for the ops that take it (attention) and for checkpoints:
+ * {@link #to(DType)} converts in either direction, the float array methods ({@link #toFloatArray()},
+ * {@link #copyFrom(float[], int)}, ...) widen or round on the way (exactly as {@link Ops#toF32} and {@link Ops#toBf16}
+ * do), and the {@code short[]} methods move the raw bf16 bits. The fp32 ops refuse bf16 operands.
  *
  * <p><b>Threads.</b> Any number of threads may read a tensor at once (use it as an op input, copy it out) while no
  * thread writes it. Nothing locks a tensor: a write (the in-place ops such as {@link Ops#fill_}, {@link Ops#copy_},
@@ -211,15 +217,19 @@ public final class Tensor implements AutoCloseable {
 
     // ---- data movement ----------------------------------------------------------------------------------------
 
-    /** Copies the contents of an fp32 tensor to a new Java array (waits for pending ops on the device). */
+    /**
+     * Copies the contents of an fp32 tensor to a new Java array (waits for pending ops on the device); a bf16 tensor's
+     * elements are widened to fp32, exactly.
+     */
     public float[] toFloatArray() {
         ensureOpen();
-        requireDType("toFloatArray", DType.F32);
+        if (dtype != DType.BF16) requireDType("toFloatArray", DType.F32);
         if (numel > Integer.MAX_VALUE - 8) {
             throw new IllegalStateException("toFloatArray: " + this + " has " + numel + " elements, more than a Java array holds");
         }
         float[] out = new float[(int) numel];
-        RuntimeNative.copyToArray(this, out, 0, out.length);
+        if (dtype == DType.BF16) copyBf16To(0, out, 0, out.length);
+        else RuntimeNative.copyToArray(this, out, 0, out.length);
         return out;
     }
 
@@ -235,26 +245,51 @@ public final class Tensor implements AutoCloseable {
         return out;
     }
 
-    /** Overwrites this fp32 tensor with {@code src[offset, offset + numel())} (a batch staged in a reused array). */
+    /**
+     * Overwrites this fp32 tensor with {@code src[offset, offset + numel())} (a batch staged in a reused array); a bf16
+     * tensor receives the values rounded to nearest even.
+     */
     public void copyFrom(float[] src, int offset) {
         ensureOpen();
         if (numel > Integer.MAX_VALUE) throw new IllegalArgumentException("copyFrom: " + this + " is larger than a Java array");
-        RuntimeNative.copyFromArray(this, src, offset, (int) numel);
+        if (dtype == DType.BF16) copyBf16From(src, offset, 0, (int) numel);
+        else RuntimeNative.copyFromArray(this, src, offset, (int) numel);
     }
 
     /**
      * Overwrites elements [dstOffset, dstOffset + count) of this fp32 tensor with {@code src[srcOffset, srcOffset +
-     * count)}: fills a tensor too large for one Java array through a bounded buffer.
+     * count)}: fills a tensor too large for one Java array through a bounded buffer. A bf16 tensor receives the values
+     * rounded to nearest even.
      */
     public void copyFrom(float[] src, int srcOffset, long dstOffset, int count) {
         ensureOpen();
-        RuntimeNative.copyFromArray(this, dstOffset, src, srcOffset, count);
+        if (dtype == DType.BF16) copyBf16From(src, srcOffset, dstOffset, count);
+        else RuntimeNative.copyFromArray(this, dstOffset, src, srcOffset, count);
     }
 
-    /** Copies elements [srcOffset, srcOffset + count) of this fp32 tensor to {@code dst[dstOffset, dstOffset + count)}. */
+    /**
+     * Copies elements [srcOffset, srcOffset + count) of this fp32 tensor to {@code dst[dstOffset, dstOffset + count)};
+     * a bf16 tensor's elements are widened to fp32, exactly.
+     */
     public void copyTo(long srcOffset, float[] dst, int dstOffset, int count) {
         ensureOpen();
-        RuntimeNative.copyToArray(this, srcOffset, dst, dstOffset, count);
+        if (dtype == DType.BF16) copyBf16To(srcOffset, dst, dstOffset, count);
+        else RuntimeNative.copyToArray(this, srcOffset, dst, dstOffset, count);
+    }
+
+    /**
+     * Overwrites elements [dstOffset, dstOffset + count) of this bf16 tensor with the bit patterns
+     * {@code src[srcOffset, srcOffset + count)}, unchanged (each short is the upper half of an fp32).
+     */
+    public void copyFrom(short[] src, int srcOffset, long dstOffset, int count) {
+        ensureOpen();
+        ConvertNative.copyFromShortArray(this, dstOffset, src, srcOffset, count);
+    }
+
+    /** Copies the bit patterns of elements [srcOffset, srcOffset + count) of this bf16 tensor to {@code dst}. */
+    public void copyTo(long srcOffset, short[] dst, int dstOffset, int count) {
+        ensureOpen();
+        ConvertNative.copyToShortArray(this, srcOffset, dst, dstOffset, count);
     }
 
     /** The int32 twin of {@link #copyFrom(float[], int, long, int)}. */
@@ -290,6 +325,11 @@ public final class Tensor implements AutoCloseable {
     /** A copy on the same device. */
     public Tensor copy() {
         return to(device());
+    }
+
+    /** This tensor as {@code dtype} (f32 or bf16), always a new tensor: see {@link Ops#to(Tensor, DType)}. */
+    public Tensor to(DType target) {
+        return Ops.to(this, target);
     }
 
     /**
@@ -428,6 +468,37 @@ public final class Tensor implements AutoCloseable {
      */
     public void backward() {
         dev.kiln.ops.Autograd.backward(this);
+    }
+
+    // ---- bf16 transfers: through an fp32 staging tensor on this tensor's device, converted by the C ABI -----------
+
+    private void copyBf16To(long srcOffset, float[] dst, int dstOffset, int count) {
+        checkArrayRange("copyTo", dst == null ? -1 : dst.length, dstOffset, count);
+        try (Tensor wide = Scope.detached(() -> empty(device(), DType.F32, count))) {
+            ConvertNative.toF32(this, srcOffset, wide, 0, count);
+            RuntimeNative.copyToArray(wide, dst, dstOffset, count);
+        }
+    }
+
+    private void copyBf16From(float[] src, int srcOffset, long dstOffset, int count) {
+        checkArrayRange("copyFrom", src == null ? -1 : src.length, srcOffset, count);
+        if (dstOffset < 0 || dstOffset > numel - count) {
+            throw new IllegalArgumentException("copyFrom: elements [" + dstOffset + ", " + dstOffset + " + " + count
+                    + ") are outside " + this);
+        }
+        try (Tensor wide = Scope.detached(() -> empty(device(), DType.F32, count))) {
+            RuntimeNative.copyFromArray(wide, src, srcOffset, count);
+            ConvertNative.toBf16(wide, 0, this, dstOffset, count);
+        }
+    }
+
+    /** {@code length} -1 stands for a null array; checked before any staging memory is taken. */
+    private static void checkArrayRange(String op, int length, int offset, int count) {
+        if (length < 0) throw new IllegalArgumentException(op + ": array is null");
+        if (offset < 0 || count < 0 || offset > length - count) {
+            throw new IllegalArgumentException(op + ": range [" + offset + ", " + offset + " + " + count
+                    + ") is outside an array of length " + length);
+        }
     }
 
     // ---- lifetime ---------------------------------------------------------------------------------------------

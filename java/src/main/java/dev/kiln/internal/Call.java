@@ -39,6 +39,16 @@ final class Call {
         return t == null ? 0 : f32(arg, t, elements);
     }
 
+    /** A bf16 operand ({@code kiln_bf16*} in the C ABI). */
+    long bf16(String arg, Tensor t, long elements) {
+        return arg(arg, t, DType.BF16, elements);
+    }
+
+    /** 0 (NULL to the C ABI) when {@code t} is null. */
+    long optionalBf16(String arg, Tensor t, long elements) {
+        return t == null ? 0 : bf16(arg, t, elements);
+    }
+
     /** A tensor in host memory (a CPU tensor) on the other side of a copy; it does not set the call's device. */
     long host(String arg, Tensor t, DType dtype, long elements) {
         checkOpen(arg, t);

@@ -4,7 +4,7 @@ import dev.kiln.Tensor;
 
 /**
  * Binding of the elementwise entries (native/src/jni/jni_elementwise.cpp): binary ops with leading-dimension
- * broadcast, activations, scale, axpy and dropout. Not public API.
+ * broadcast, activations, scale, axpy, dropout and the fused bias + GELU. Not public API.
  */
 public final class ElementwiseNative {
     /** kiln_binary_op. */
@@ -86,6 +86,25 @@ public final class ElementwiseNative {
         c.fence();
     }
 
+    /** y (rows, cols) = gelu(x + bias) with bias (cols) along the last dimension; y may be x. */
+    public static void biasGelu(Tensor x, Tensor bias, Tensor y, long rows, long cols) {
+        Call c = new Call("bias_gelu");
+        long n = Sizes.product(rows, cols);
+        long xa = c.f32("x", x, n), ba = c.f32("bias", bias, cols), ya = c.f32("y", y, n);
+        biasGelu0(c.context(), xa, ba, ya, rows, cols);
+        c.fence();
+    }
+
+    /** dx = dy gelu'(x + bias) and dbias = its sum over rows; either may be null (not wanted). */
+    public static void biasGeluBackward(Tensor x, Tensor bias, Tensor dy, Tensor dx, Tensor dbias, long rows, long cols) {
+        Call c = new Call("bias_gelu backward");
+        long n = Sizes.product(rows, cols);
+        long xa = c.f32("x", x, n), ba = c.f32("bias", bias, cols), dya = c.f32("dy", dy, n);
+        long dxa = c.optionalF32("dx", dx, n), dba = c.optionalF32("dbias", dbias, cols);
+        biasGeluBackward0(c.context(), xa, ba, dya, dxa, dba, rows, cols);
+        c.fence();
+    }
+
     /** The op's name for messages; an unknown code is left for the C ABI to refuse. */
     private static String name(String[] names, int code, String family) {
         return code >= 0 && code < names.length ? names[code] : family + " " + code;
@@ -103,4 +122,7 @@ public final class ElementwiseNative {
     private static native void axpy0(long ctx, long n, float alpha, long x, long y);
     private static native void dropout0(long ctx, long x, long y, long n, float p, long seed, long offset);
     private static native void dropoutBackward0(long ctx, long dy, long dx, long n, float p, long seed, long offset);
+    private static native void biasGelu0(long ctx, long x, long bias, long y, long rows, long cols);
+    private static native void biasGeluBackward0(long ctx, long x, long bias, long dy, long dx, long dbias, long rows,
+                                                 long cols);
 }

@@ -34,7 +34,7 @@ final class HeaderParser {
 
     /** Element types of the safetensors spec that Kiln cannot hold, to tell them from garbage. */
     private static final Set<String> OTHER_SPEC_DTYPES = Set.of("BOOL", "U8", "I8", "F8_E5M2", "F8_E4M3", "F8_E8M0", "I16",
-            "U16", "F16", "BF16", "U32", "F64", "I64", "U64", "C64", "F4", "F6_E2M3", "F6_E3M2");
+            "U16", "F16", "U32", "F64", "I64", "U64", "C64", "F4", "F6_E2M3", "F6_E3M2");
 
     private final Path file;
 
@@ -171,8 +171,9 @@ final class HeaderParser {
         return switch (dtype) {
             case "F32" -> DType.F32;
             case "I32" -> DType.I32;
+            case "BF16" -> DType.BF16;
             default -> throw fail("tensor '" + name + "' has " + (OTHER_SPEC_DTYPES.contains(dtype)
-                    ? "dtype " + dtype + ", which Kiln does not hold" : "an unknown dtype '" + dtype + "'") + " (expected F32 or I32)");
+                    ? "dtype " + dtype + ", which Kiln does not hold" : "an unknown dtype '" + dtype + "'") + " (expected F32, I32 or BF16)");
         };
     }
 

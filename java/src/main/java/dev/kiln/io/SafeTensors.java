@@ -23,7 +23,8 @@ import java.util.function.UnaryOperator;
 /**
  * Tensors in the safetensors format (huggingface/safetensors): an 8-byte little-endian header length, a JSON header
  * mapping each name to {"dtype", "shape", "data_offsets"} plus an optional "__metadata__" map of strings, then the
- * raw little-endian data. Kiln reads and writes F32 and I32; files written here load in the Python library and back.
+ * raw little-endian data. Kiln reads and writes F32, I32 and BF16 (bits as stored, never rounded on the way); files
+ * written here load in the Python library and back.
  *
  * <p>Writes replace the file atomically (see {@link AtomicFiles}); loads validate the whole header and layout before
  * allocating anything. Data moves through a bounded buffer, so a tensor of any size costs {@value #CHUNK_ELEMENTS}
@@ -39,7 +40,7 @@ public final class SafeTensors {
     }
 
     /**
-     * Writes {@code tensors} (any device, F32 or I32, in the map's order) and {@code metadata} (may be null or empty)
+     * Writes {@code tensors} (any device, F32, I32 or BF16, in the map's order) and {@code metadata} (may be null or empty)
      * to {@code file}, replacing it atomically: if anything fails, the previous file is untouched.
      */
     public static void save(Path file, Map<String, Tensor> tensors, Map<String, String> metadata) throws IOException {
@@ -131,7 +132,7 @@ public final class SafeTensors {
                 Tensor t = e.getValue();
                 long bytes = t.numel() * t.dtype().bytes();
                 w.name(e.getKey()).beginObject();
-                w.name("dtype").value(t.dtype() == DType.F32 ? "F32" : "I32");
+                w.name("dtype").value(specName(t.dtype()));
                 w.name("shape").beginArray();
                 for (int d : t.shape()) w.value(d);
                 w.endArray();
@@ -146,6 +147,15 @@ public final class SafeTensors {
         String json = text.toString();
         int pad = (HEADER_ALIGNMENT - json.getBytes(StandardCharsets.UTF_8).length % HEADER_ALIGNMENT) % HEADER_ALIGNMENT;
         return (json + " ".repeat(pad)).getBytes(StandardCharsets.UTF_8);
+    }
+
+    /** The safetensors name of a Kiln dtype. */
+    static String specName(DType dtype) {
+        return switch (dtype) {
+            case F32 -> "F32";
+            case I32 -> "I32";
+            case BF16 -> "BF16";
+        };
     }
 
     static void writeFully(WritableByteChannel out, ByteBuffer buffer) throws IOException {

@@ -18,11 +18,13 @@ final class TensorStreams {
     private final ByteBuffer bytes;
     private final float[] floats;
     private final int[] ints;
+    private final short[] shorts;
 
     TensorStreams(int chunkElements) {
         this.bytes = ByteBuffer.allocate(chunkElements * 4).order(ByteOrder.LITTLE_ENDIAN);
         this.floats = new float[chunkElements];
         this.ints = new int[chunkElements];
+        this.shorts = new short[chunkElements];
     }
 
     /** Appends the data of {@code t} to {@code out}. */
@@ -31,14 +33,21 @@ final class TensorStreams {
         for (long at = 0; at < n; at += floats.length) {
             int count = (int) Math.min(floats.length, n - at);
             bytes.clear();
-            if (t.dtype() == DType.F32) {
-                t.copyTo(at, floats, 0, count);
-                bytes.asFloatBuffer().put(floats, 0, count);
-            } else {
-                t.copyTo(at, ints, 0, count);
-                bytes.asIntBuffer().put(ints, 0, count);
+            switch (t.dtype()) {
+                case F32 -> {
+                    t.copyTo(at, floats, 0, count);
+                    bytes.asFloatBuffer().put(floats, 0, count);
+                }
+                case I32 -> {
+                    t.copyTo(at, ints, 0, count);
+                    bytes.asIntBuffer().put(ints, 0, count);
+                }
+                case BF16 -> {
+                    t.copyTo(at, shorts, 0, count);
+                    bytes.asShortBuffer().put(shorts, 0, count);
+                }
             }
-            bytes.limit(count * 4);
+            bytes.limit(count * t.dtype().bytes());
             SafeTensors.writeFully(out, bytes);
         }
     }
@@ -46,10 +55,11 @@ final class TensorStreams {
     /** Fills {@code t} from the file bytes starting at {@code position}. */
     void read(Path file, String name, FileChannel in, long position, Tensor t) throws IOException {
         long n = t.numel();
+        int size = t.dtype().bytes();
         for (long at = 0; at < n; at += floats.length) {
             int count = (int) Math.min(floats.length, n - at);
-            bytes.clear().limit(count * 4);
-            long from = position + at * 4;
+            bytes.clear().limit(count * size);
+            long from = position + at * size;
             while (bytes.hasRemaining()) {
                 if (in.read(bytes, from + bytes.position()) < 0) {
                     throw new CheckpointException(file, "ended at byte " + (from + bytes.position()) + " inside tensor '" + name
@@ -57,12 +67,19 @@ final class TensorStreams {
                 }
             }
             bytes.flip();
-            if (t.dtype() == DType.F32) {
-                bytes.asFloatBuffer().get(floats, 0, count);
-                t.copyFrom(floats, 0, at, count);
-            } else {
-                bytes.asIntBuffer().get(ints, 0, count);
-                t.copyFrom(ints, 0, at, count);
+            switch (t.dtype()) {
+                case F32 -> {
+                    bytes.asFloatBuffer().get(floats, 0, count);
+                    t.copyFrom(floats, 0, at, count);
+                }
+                case I32 -> {
+                    bytes.asIntBuffer().get(ints, 0, count);
+                    t.copyFrom(ints, 0, at, count);
+                }
+                case BF16 -> {
+                    bytes.asShortBuffer().get(shorts, 0, count);
+                    t.copyFrom(shorts, 0, at, count);
+                }
             }
         }
     }

@@ -6,7 +6,10 @@ import dev.kiln.internal.ElementwiseNative;
 
 import java.util.Arrays;
 
-/** Elementwise ops with suffix broadcasting, activations, scaling and dropout, forward and backward; axpy_, scale_. */
+/**
+ * Elementwise ops with suffix broadcasting, activations, scaling, dropout and the fused bias + GELU, forward and
+ * backward; axpy_, scale_.
+ */
 final class ElementwiseOps {
     static final int ADD = ElementwiseNative.ADD, SUB = ElementwiseNative.SUB, MUL = ElementwiseNative.MUL,
             DIV = ElementwiseNative.DIV;
@@ -104,6 +107,29 @@ final class ElementwiseOps {
             ElementwiseNative.dropoutBackward(dy, dx, p, seed, offset);
             return new Tensor[] {dx};
         }, x);
+    }
+
+    /** gelu(x + bias) in one kernel: x (..., C), bias (C); the backward gives dx and dbias (summed over rows). */
+    static Tensor biasGelu(Tensor x, Tensor bias) {
+        String op = "bias_gelu";
+        Checks.f32(op, "x", x);
+        Checks.f32(op, "bias", bias);
+        Checks.sameDevice(op, x, bias);
+        if (x.rank() < 1 || bias.rank() != 1 || bias.dim(0) != x.dim(-1)) {
+            throw new IllegalArgumentException(op + ": bias must be (C,) with C the last dimension of x, got x "
+                    + Checks.shape(x) + " and bias " + Checks.shape(bias));
+        }
+        int cols = x.dim(-1);
+        long rows = LayerNormOps.leadingRows(x);
+        int[] shape = x.shape();
+        Tensor y = Tensor.empty(x.device(), shape);
+        ElementwiseNative.biasGelu(x, bias, y, rows, cols);
+        return Autograd.record(op, y, dy -> {
+            Tensor dx = Autograd.isTracked(x) ? Tensor.empty(dy.device(), shape) : null;
+            Tensor dbias = Autograd.isTracked(bias) ? Tensor.empty(dy.device(), cols) : null;
+            ElementwiseNative.biasGeluBackward(x, bias, dy, dx, dbias, rows, cols);
+            return new Tensor[] {dx, dbias};
+        }, x, bias);
     }
 
     // ---- in place, not recorded ---------------------------------------------------------------------------------

@@ -343,9 +343,105 @@ public final class Ops {
         return ReduceOps.sumSquares(tensors);
     }
 
+    // ---- slices (SliceOps) ------------------------------------------------------------------------------------------
+
+    /** Elements [start, start + length) of x along axis (negative axes count from the end), as a new tensor. */
+    public static Tensor narrow(Tensor x, int axis, int start, int length) {
+        return SliceOps.narrow(x, axis, start, length);
+    }
+
+    /** The tensors joined along axis; the other dimensions, dtypes and devices must agree. */
+    public static Tensor concat(List<Tensor> parts, int axis) {
+        return SliceOps.concat(parts, axis);
+    }
+
+    /**
+     * Writes src into dst's band [start, start + src.dim(axis)) along axis, in place and not recorded: a key/value
+     * cache takes one token's keys and values this way.
+     */
+    public static Tensor copyInto_(Tensor dst, int axis, int start, Tensor src) {
+        return SliceOps.copyInto_(dst, axis, start, src);
+    }
+
     // ---- attention (AttentionOps) ---------------------------------------------------------------------------------
+
+    /**
+     * Fused scaled dot-product attention, softmax(scale q k^T + mask) v per batch and head, with the options' causal
+     * mask, key lengths and dropout: q (N, H, T, D), k and v (N, H, S, D), f32 or bf16 alike -> (N, H, T, D). The
+     * (T, S) weights are never stored: the backward rebuilds them from each query's log-sum-exp.
+     */
+    public static Tensor attention(Tensor q, Tensor k, Tensor v, AttentionOptions options) {
+        return AttentionOps.attention(q, k, v, options);
+    }
+
+    /**
+     * Self-attention over the packed output of a fused QKV projection, qkv (N, T, 3, H, D), read in place ->
+     * (N, T, H, D), token-major for the output projection. The backward writes one gradient for qkv.
+     */
+    public static Tensor selfAttention(Tensor qkv, AttentionOptions options) {
+        return AttentionOps.selfAttention(qkv, options);
+    }
+
+    /**
+     * Queries q (N, T, H, D) against packed keys and values kv (N, S, 2, H, D) -> (N, T, H, D): cross-attention, or
+     * one decoding step against a key/value cache of capacity S with the filled length in the options' key lengths
+     * (tiles of keys past every length are skipped, so a step costs O(length)).
+     */
+    public static Tensor crossAttention(Tensor q, Tensor kv, AttentionOptions options) {
+        return AttentionOps.crossAttention(q, kv, options);
+    }
 
     // ---- layer norm, embedding, positions, bias + GELU (LayerNormOps, EmbeddingOps, ElementwiseOps) ---------------
 
+    /**
+     * Layer normalization over the last dimension of x (..., C): (x - mean) / sqrt(var + eps) * gamma + beta with the
+     * biased variance of each row; gamma and beta (C) may be null (1 and 0). Gradients reach x, gamma and beta.
+     */
+    public static Tensor layerNorm(Tensor x, Tensor gamma, Tensor beta, float eps) {
+        return LayerNormOps.layerNorm(x, gamma, beta, eps);
+    }
+
+    /**
+     * Rows of weight (V, E) named by int32 indices of any shape, giving shape(indices) + (E); an index outside [0, V)
+     * gives a NaN row. The gradient reaches weight: each index's rows summed in increasing position (deterministic).
+     */
+    public static Tensor embedding(Tensor indices, Tensor weight) {
+        return EmbeddingOps.embedding(indices, weight);
+    }
+
+    /**
+     * Sinusoidal positional encodings (length, dim) of positions start .. start + length - 1: column 2i is
+     * sin(p 10000^(-2i/dim)), column 2i + 1 its cos (dim may be odd). A constant: not recorded.
+     */
+    public static Tensor sinusoidalPositions(dev.kiln.Device device, int length, int dim, int start) {
+        return EmbeddingOps.sinusoidalPositions(device, length, dim, start);
+    }
+
+    /** gelu(x + bias) (exact, erf form) in one kernel: x (..., C), bias (C); gradients reach x and bias. */
+    public static Tensor biasGelu(Tensor x, Tensor bias) {
+        return ElementwiseOps.biasGelu(x, bias);
+    }
+
     // ---- bf16 conversion (ConvertOps) -------------------------------------------------------------------------------
+
+    /**
+     * x (f32) rounded to bf16, to nearest even (NaN stays NaN; values past bf16's largest finite one become
+     * infinities). Recorded: the gradient reaching the bf16 result is widened back to f32 for x.
+     */
+    public static Tensor toBf16(Tensor x) {
+        return ConvertOps.toBf16(x);
+    }
+
+    /** x (bf16) widened to f32, exactly. Recorded: the f32 gradient is rounded to bf16 for x. */
+    public static Tensor toF32(Tensor x) {
+        return ConvertOps.toF32(x);
+    }
+
+    /**
+     * x as {@code dtype}, f32 or bf16 (see {@link #toBf16} and {@link #toF32}): always a new tensor, recorded; the same
+     * dtype gives a copy whose gradient passes through unchanged.
+     */
+    public static Tensor to(Tensor x, dev.kiln.DType dtype) {
+        return ConvertOps.to(x, dtype);
+    }
 }

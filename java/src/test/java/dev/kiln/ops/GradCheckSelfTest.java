@@ -45,6 +45,10 @@ class GradCheckSelfTest {
         ConvGradTest conv = new ConvGradTest();
         NormGradTest norm = new NormGradTest();
         LstmGradTest lstm = new LstmGradTest();
+        AttentionGradTest attn = new AttentionGradTest();
+        LayerNormGradTest ln = new LayerNormGradTest();
+        EmbeddingGradTest emb = new EmbeddingGradTest();
+        BiasGeluGradTest bg = new BiasGeluGradTest();
         List<Case> c = new ArrayList<>();
         c.add(new Case("elementwise", "add/sub/mul/div, same shape", () -> {
             for (String op : new String[] {"add", "sub", "mul", "div"}) ew.sameShape(op);
@@ -85,6 +89,19 @@ class GradCheckSelfTest {
         c.add(new Case("batch norm", "evaluation", () -> norm.batchNormEvaluation(4, 4, 3, 5, 5, true, true)));
         c.add(new Case("lstm", "every input and parameter", () -> lstm.gradientsOfEveryInputAndParameter(2, 2, 3, 5, true)));
         c.add(new Case("lstm", "longer sequence", () -> lstm.gradientsOfEveryInputAndParameter(3, 7, 5, 7, true)));
+        c.add(new Case("attention", "causal with key lengths", () -> attn.headsMajor(2, 2, 5, 5, 32, true, "3 5", 0f)));
+        c.add(new Case("attention", "dropout, T != S", () -> attn.headsMajor(1, 2, 5, 6, 32, false, "", 0.3f)));
+        c.add(new Case("attention", "packed self-attention", () -> attn.packedSelfAttention(2, 5, 2, 32, true, 0f)));
+        c.add(new Case("attention", "cross-attention to a cache", () -> attn.crossAttentionToPackedKeysAndValues(2, 1, 6, 2, 64, "2 6", true)));
+        c.add(new Case("layer norm", "(N, C) with gamma and beta", () -> ln.rowsOfAMatrix(4, 7, true, true)));
+        c.add(new Case("layer norm", "(B, T, C), a row of 1030", () -> {
+            ln.oneVectorAndABatchOfSequences();
+            ln.rowsOfAMatrix(1, 1030, true, true);
+        }));
+        c.add(new Case("embedding", "repeated indices", () -> emb.indicesOfAVector(12, 4, 5)));
+        c.add(new Case("embedding", "indices (2, 3), unused rows", () -> emb.indicesOfAnyShape()));
+        c.add(new Case("bias gelu", "(N, C)", () -> bg.rowsOfAMatrix(5, 257)));
+        c.add(new Case("bias gelu", "(B, T, C)", () -> bg.aVectorAndABatchOfSequences()));
         return c.stream();
     }
 

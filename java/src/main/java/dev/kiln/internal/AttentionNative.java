@@ -1,0 +1,93 @@
+package dev.kiln.internal;
+
+import dev.kiln.DType;
+import dev.kiln.Tensor;
+
+import java.util.Objects;
+
+/**
+ * Binding of fused attention (native/src/jni/jni_attention.cpp), fp32 or bf16 by the dtype of q. Each operand is a
+ * tensor and the element offset of its first element in it, at the strides of {@link AttentionDesc}: q, k and v may
+ * be three views of one packed (batch, T, 3, heads, headDim) tensor, and so may dq, dk and dv. Every tensor is checked
+ * to hold the elements its strides reach from its offset. lse (batch, heads, qLen) is fp32 in both precisions;
+ * kvLengths is an int32 (batch) tensor or null. Not public API.
+ */
+public final class AttentionNative {
+    private AttentionNative() {
+    }
+
+    /** The scalar part of the call: softmax scale, dropout rate and the Philox stream of the dropout mask. */
+    public record Scalars(float scale, float dropout, long seed, long offset) {
+    }
+
+    /** o (and lse unless null) from q, k, v. */
+    public static void forward(AttentionDesc d, Scalars s, Tensor q, long qAt, Tensor k, long kAt, Tensor v, long vAt,
+                               Tensor kvLengths, Tensor o, Tensor lse) {
+        Objects.requireNonNull(d, "attention: descriptor is null");
+        Objects.requireNonNull(s, "attention: scalars are null");
+        boolean bf16 = q != null && q.dtype() == DType.BF16;
+        Call c = new Call(bf16 ? "attention forward (bf16)" : "attention forward");
+        DType dt = bf16 ? DType.BF16 : DType.F32;
+        long qa = operand(c, "q", q, qAt, d.qSpan(), dt), ka = operand(c, "k", k, kAt, d.kSpan(), dt);
+        long va = operand(c, "v", v, vAt, d.vSpan(), dt);
+        long la = kvLengths == null ? 0 : c.i32("kv_lengths", kvLengths, d.batch());
+        long oa = operand(c, "o", o, 0, d.oSpan(), dt);
+        long lsea = c.optionalF32("lse", lse, d.lseElements());
+        if (bf16) forwardBf160(c.context(), d, s.scale(), s.dropout(), s.seed(), s.offset(), qa, ka, va, la, oa, lsea);
+        else forward0(c.context(), d, s.scale(), s.dropout(), s.seed(), s.offset(), qa, ka, va, la, oa, lsea);
+        c.fence();
+    }
+
+    /**
+     * dq, dk, dv (each may be null: not wanted; assigned, at the strides of q, k, v from their offsets) from dout at
+     * o's strides, with the forward's o and lse.
+     */
+    public static void backward(AttentionDesc d, Scalars s, Tensor q, long qAt, Tensor k, long kAt, Tensor v, long vAt,
+                                Tensor o, Tensor dout, Tensor lse, Tensor kvLengths, Tensor dq, long dqAt, Tensor dk,
+                                long dkAt, Tensor dv, long dvAt) {
+        Objects.requireNonNull(d, "attention backward: descriptor is null");
+        Objects.requireNonNull(s, "attention backward: scalars are null");
+        boolean bf16 = q != null && q.dtype() == DType.BF16;
+        Call c = new Call(bf16 ? "attention backward (bf16)" : "attention backward");
+        DType dt = bf16 ? DType.BF16 : DType.F32;
+        long qa = operand(c, "q", q, qAt, d.qSpan(), dt), ka = operand(c, "k", k, kAt, d.kSpan(), dt);
+        long va = operand(c, "v", v, vAt, d.vSpan(), dt);
+        long oa = operand(c, "o", o, 0, d.oSpan(), dt), da = operand(c, "dout", dout, 0, d.oSpan(), dt);
+        long lsea = c.f32("lse", lse, d.lseElements());
+        long la = kvLengths == null ? 0 : c.i32("kv_lengths", kvLengths, d.batch());
+        long dqa = dq == null ? 0 : operand(c, "dq", dq, dqAt, d.qSpan(), dt);
+        long dka = dk == null ? 0 : operand(c, "dk", dk, dkAt, d.kSpan(), dt);
+        long dva = dv == null ? 0 : operand(c, "dv", dv, dvAt, d.vSpan(), dt);
+        if (bf16) {
+            backwardBf160(c.context(), d, s.scale(), s.dropout(), s.seed(), s.offset(), qa, ka, va, oa, da, lsea, la,
+                    dqa, dka, dva);
+        } else {
+            backward0(c.context(), d, s.scale(), s.dropout(), s.seed(), s.offset(), qa, ka, va, oa, da, lsea, la, dqa,
+                    dka, dva);
+        }
+        c.fence();
+    }
+
+    /** The address of element {@code at} of {@code t}, after checking t holds at + span elements. */
+    private static long operand(Call c, String arg, Tensor t, long at, long span, DType dtype) {
+        if (at < 0) throw new IllegalArgumentException("attention: argument '" + arg + "' has a negative offset " + at);
+        if (span > Long.MAX_VALUE - at) {
+            throw new IllegalArgumentException("attention: argument '" + arg + "' would span past int64");
+        }
+        long base = c.arg(arg, t, dtype, span == 0 ? 0 : at + span);
+        return span == 0 ? base : base + at * dtype.bytes();
+    }
+
+    // ---- natives (registered by JNI_OnLoad from native/src/jni/jni_attention.cpp) --------------------------------
+
+    private static native void forward0(long ctx, AttentionDesc d, float scale, float dropout, long seed, long offset,
+                                        long q, long k, long v, long kvLengths, long o, long lse);
+    private static native void backward0(long ctx, AttentionDesc d, float scale, float dropout, long seed, long offset,
+                                         long q, long k, long v, long o, long dout, long lse, long kvLengths, long dq,
+                                         long dk, long dv);
+    private static native void forwardBf160(long ctx, AttentionDesc d, float scale, float dropout, long seed,
+                                            long offset, long q, long k, long v, long kvLengths, long o, long lse);
+    private static native void backwardBf160(long ctx, AttentionDesc d, float scale, float dropout, long seed,
+                                             long offset, long q, long k, long v, long o, long dout, long lse,
+                                             long kvLengths, long dq, long dk, long dv);
+}
