@@ -5,6 +5,8 @@
 # harness again under compute-sanitizer memcheck when it exists, runs every native benchmark (kiln_bench_*) and
 # every PyTorch comparison script (bench/compare/gpu_*.py) when torch is importable, and writes summary.md and
 # summary.json into OUT_DIR. Op families join by registering parity cases and adding benchmarks, not by editing this.
+# The comparison scripts find the native benchmarks' logs in $KILN_BENCH_LOGS (OUT_DIR), so a script that needs a
+# benchmark's RESULT lines can read them rather than run the benchmark again.
 set -uo pipefail
 
 out=${1:?usage: bench/gpu-check.sh OUT_DIR [--allow-no-gpu]}
@@ -56,6 +58,7 @@ if command -v compute-sanitizer >/dev/null; then
 else
     status[memcheck]="not run (no compute-sanitizer)"
 fi
+export KILN_BENCH_LOGS="$out"
 for b in $(find "$build" -maxdepth 3 -type f -name 'kiln_bench_*' -perm -u+x 2>/dev/null | sort); do
     step "$(basename "$b")" 240 "$b"
 done

@@ -8,7 +8,10 @@ import dev.kiln.io.SafeTensorsHeader;
 import dev.kiln.io.TensorInfo;
 import dev.kiln.io.TrainingCheckpoint;
 import dev.kiln.models.Cnn;
+import dev.kiln.data.DigitReversal;
+import dev.kiln.data.TextCorpus;
 import dev.kiln.models.Gan;
+import dev.kiln.models.Transformer;
 import dev.kiln.models.LstmClassifier;
 import dev.kiln.models.Mlp;
 import dev.kiln.models.Vae;
@@ -28,7 +31,7 @@ import java.util.Map;
  * records (or the shape of its mean head), then loaded; a file that says it holds another model is refused.
  */
 final class ModelFiles {
-    static final List<String> MODELS = List.of("mlp", "cnn", "rnn", "vae", "gan");
+    static final List<String> MODELS = List.of("mlp", "cnn", "rnn", "vae", "gan", "transformer", "charlm");
 
     private ModelFiles() {
     }
@@ -54,7 +57,8 @@ final class ModelFiles {
         String saved = meta.get("model");
         if (saved != null && !saved.equals(name)) throw new IllegalArgumentException(file + " holds a '" + saved + "' model, not " + name);
         int latent = latent(meta, header, checkpoint ? TrainingCheckpoint.MODEL_PREFIX : "");
-        Module model = Scope.detached(() -> build(name, device, latent));
+        int vocab = name.equals("charlm") ? alphabetOf(file, meta).length() : 0;
+        Module model = Scope.detached(() -> build(name, device, latent, vocab));
         try {
             TrainingCheckpoint.loadModel(file, model);
             return model;
@@ -64,7 +68,19 @@ final class ModelFiles {
         }
     }
 
-    private static Module build(String name, Device device, int latent) {
+    /** The character alphabet a charlm file records, as a corpus that encodes and decodes text with it. */
+    static TextCorpus alphabet(Path file) throws IOException {
+        String a = alphabetOf(file, SafeTensors.readHeader(file).metadata());
+        return new TextCorpus(a);  // the alphabet as a text has exactly the alphabet
+    }
+
+    private static String alphabetOf(Path file, Map<String, String> meta) {
+        String a = meta.get("alphabet");
+        if (a == null || a.length() < 2) throw new IllegalArgumentException(file + " records no character alphabet: not a charlm model file");
+        return a;
+    }
+
+    private static Module build(String name, Device device, int latent, int vocab) {
         Generator g = new Generator(0);  // overwritten by the file
         return switch (name) {
             case "mlp" -> Mlp.fashionMnist(device, g);
@@ -72,6 +88,8 @@ final class ModelFiles {
             case "rnn" -> LstmClassifier.fashionMnist(device, g);
             case "vae" -> Vae.fashionMnist(latent, device, g);
             case "gan" -> new Gan(device, g);
+            case "transformer" -> Transformer.seq2seq(DigitReversal.VOCAB, DigitReversal.TARGET_LENGTH, device, g);
+            case "charlm" -> Transformer.charLm(vocab, device, g);
             default -> throw new IllegalArgumentException("unknown model '" + name + "'");
         };
     }

@@ -21,11 +21,20 @@ import java.util.concurrent.Callable;
  * metrics.json, the model (model.safetensors) and, for the generative models, pictures into --out. With --save DIR
  * it checkpoints after every epoch, and with --resume it continues from that checkpoint (see {@link RunCheckpoint}).
  */
-@Command(name = "train", description = "Train a model on Fashion-MNIST with a live progress bar; writes metrics.json, "
+@Command(name = "train", description = "Train a model with a live progress bar (the classifiers, VAE and GAN on "
+        + "Fashion-MNIST; the Transformer on digit reversal; the character LM on the Debian fortunes); writes metrics.json, "
         + "model.safetensors and (vae, gan) PNG pictures into --out.")
 final class TrainCommand implements Callable<Integer> {
     /** How each model trains: its recipe's defaults and the run that does it. */
-    record Recipe(String description, int batch, float lr, int epochs, Run run) {
+    record Recipe(String description, int batch, float lr, int epochs, int steps, Run run) {
+        /** A recipe counted in epochs over Fashion-MNIST. */
+        Recipe(String description, int batch, float lr, int epochs, Run run) {
+            this(description, batch, lr, epochs, 0, run);
+        }
+
+        boolean stepBased() {
+            return steps > 0;
+        }
     }
 
     @FunctionalInterface
@@ -44,6 +53,10 @@ final class TrainCommand implements Callable<Integer> {
                 new VaeRun()));
         MODELS.put("gan", new Recipe("GAN: generator 100-256-512-784, discriminator 784-512-256-1", 64, 2e-4f, 5,
                 new GanRun()));
+        MODELS.put("transformer", new Recipe("Transformer encoder-decoder (2 + 2 layers, d_model 128, 4 heads) reversing "
+                + "digit strings", 64, 1e-3f, 0, 1500, new TransformerRun()));
+        MODELS.put("charlm", new Recipe("decoder-only character Transformer (4 layers, d_model 128, 4 heads, context 128) "
+                + "on the Debian fortunes", 32, 1e-3f, 0, 1000, new CharLmRun()));
     }
 
     @Parameters(index = "0", paramLabel = "MODEL", description = "Model to train: ${COMPLETION-CANDIDATES}",
@@ -56,7 +69,10 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--epochs", description = "Epochs (default: the model's recipe: 2, VAE 10, GAN 5)")
     Integer epochs;
 
-    @Option(names = "--batch", description = "Batch size (default: the recipe's: 64, VAE 128)")
+    @Option(names = "--steps", description = "transformer, charlm: training steps (default: the recipe's: 1500, charlm 1000)")
+    Integer steps;
+
+    @Option(names = "--batch", description = "Batch size (default: the recipe's: 64, VAE 128, charlm 32)")
     Integer batch;
 
     @Option(names = "--lr", description = "Adam learning rate (default: the recipe's: 1e-3, GAN 2e-4)")
@@ -96,9 +112,21 @@ final class TrainCommand implements Callable<Integer> {
             MODELS.forEach((n, r) -> known.append(known.length() == 0 ? "" : "; ").append(n).append(" (").append(r.description()).append(')'));
             throw new IllegalArgumentException("unknown model '" + model + "'; known: " + known);
         }
+        boolean epochsGiven = epochs != null;
         if (epochs == null) epochs = recipe.epochs();
         if (batch == null) batch = recipe.batch();
         if (lr == null) lr = recipe.lr();
+        if (recipe.stepBased()) {
+            if (steps == null) steps = recipe.steps();
+            if (steps < 1) throw new IllegalArgumentException("--steps must be >= 1");
+            if (save != null || resume || limit != null || epochsGiven) {
+                throw new IllegalArgumentException(name + " trains for --steps on generated batches: --save, --resume and "
+                        + "--limit and --epochs apply to the Fashion-MNIST models only");
+            }
+            epochs = 1;
+        } else if (steps != null) {
+            throw new IllegalArgumentException("--steps applies to transformer and charlm; " + name + " trains for --epochs");
+        }
         if (epochs < 1 || batch < 1 || !(lr > 0) || latent < 1 || (limit != null && limit < 1)) {
             throw new IllegalArgumentException("--epochs, --batch, --latent and --limit must be >= 1 and --lr > 0");
         }
@@ -112,7 +140,7 @@ final class TrainCommand implements Callable<Integer> {
         metrics.put("model", name);
         metrics.put("device", dev.toString());
         metrics.put("build", Kiln.buildInfo());
-        metrics.put("epochs", epochs);
+        if (!recipe.stepBased()) metrics.put("epochs", epochs);
         metrics.put("batch", batch);
         metrics.put("lr", (double) lr);
         metrics.put("seed", seed);

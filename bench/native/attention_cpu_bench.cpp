@@ -1,0 +1,147 @@
+// Benchmark of the CPU fused attention (kiln_attention_forward_f32 / kiln_attention_backward_f32 on a CPU context) at
+// (N=8, H=4, T=S=128, D=32) and (N=4, H=8, T=S=512, D=64), causal and not, forward (with lse, as training runs it) and
+// forward + backward: the median of several runs after warm-up, GFLOP/s as FlashAttention counts them (forward
+// 4 N H T S D, backward 2.5 times that, both halved when causal) and the fraction of the machine's fp32 FMA peak,
+// measured in the same run. bench/compare/cpu_attention.py puts PyTorch's scaled_dot_product_attention beside it.
+// Usage: attention_cpu_bench [runs]. Threads: KILN_NUM_THREADS. Prints one
+// `RESULT attention <shape> <forward|forward_backward> <ms> <GFLOP/s> <fraction of peak>` line per measurement.
+#include <chrono>
+#include <cmath>
+#include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "bench_shapes.h"
+#include "bench_timing.h"
+#include "cpu/parallel.h"
+#include "kiln/kiln.h"
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using kiln::bench::load_average;
+using kiln::bench::median_ms;
+
+void check(kiln_status s, const char* what) {
+    if (s != KILN_OK) {
+        std::fprintf(stderr, "%s failed: %s\n", what, kiln_last_error());
+        std::exit(1);
+    }
+}
+
+// ---- fp32 FMA peak: 12 independent zmm FMA chains per thread (more than 4 cycles latency x 2 pipes), all threads ----
+
+__attribute__((target("avx512f"))) double fma_rate_avx512(int64_t iters) {
+    const auto t0 = Clock::now();
+    int64_t n = iters;
+    __asm__ volatile(
+        "vxorps %%xmm0, %%xmm0, %%xmm0\n\tvxorps %%xmm1, %%xmm1, %%xmm1\n\t"
+        "1:\n\t"
+        "vfmadd231ps %%zmm0, %%zmm1, %%zmm2\n\tvfmadd231ps %%zmm0, %%zmm1, %%zmm3\n\t"
+        "vfmadd231ps %%zmm0, %%zmm1, %%zmm4\n\tvfmadd231ps %%zmm0, %%zmm1, %%zmm5\n\t"
+        "vfmadd231ps %%zmm0, %%zmm1, %%zmm6\n\tvfmadd231ps %%zmm0, %%zmm1, %%zmm7\n\t"
+        "vfmadd231ps %%zmm0, %%zmm1, %%zmm8\n\tvfmadd231ps %%zmm0, %%zmm1, %%zmm9\n\t"
+        "vfmadd231ps %%zmm0, %%zmm1, %%zmm10\n\tvfmadd231ps %%zmm0, %%zmm1, %%zmm11\n\t"
+        "vfmadd231ps %%zmm0, %%zmm1, %%zmm12\n\tvfmadd231ps %%zmm0, %%zmm1, %%zmm13\n\t"
+        "dec %0\n\tjnz 1b\n\t"
+        : "+r"(n)
+        :
+        : "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12",
+          "xmm13", "cc");
+    return double(iters) * 12 * 16 * 2 / std::chrono::duration<double>(Clock::now() - t0).count();
+}
+
+// GFLOP/s of `threads` threads running the loop at once, best of three; 0 where the CPU lacks AVX-512.
+double fma_peak_gflops(int threads) {
+    __builtin_cpu_init();
+    if (!__builtin_cpu_supports("avx512f")) return 0.0;
+    double best = 0.0;
+    for (int rep = 0; rep < 3; ++rep) {
+        std::vector<double> rate((size_t)threads);
+        std::vector<std::thread> pool;
+        for (int t = 0; t < threads; ++t) pool.emplace_back([&, t] { rate[(size_t)t] = fma_rate_avx512(20'000'000); });
+        for (auto& t : pool) t.join();
+        double sum = 0.0;
+        for (double r : rate) sum += r;
+        best = sum > best ? sum : best;
+    }
+    return best / 1e9;
+}
+
+// ---- the shapes ------------------------------------------------------------------------------------------------
+
+struct Shape {
+    int64_t n, h, t, s, d;
+};
+constexpr Shape kShapes[] = {{8, 4, 128, 128, 32}, {4, 8, 512, 512, 64}};
+
+std::string shape_name(const Shape& s, bool causal) {
+    char name[96];
+    std::snprintf(name, sizeof name, "n%lld_h%lld_t%lld_s%lld_d%lld%s", (long long)s.n, (long long)s.h,
+                  (long long)s.t, (long long)s.s, (long long)s.d, causal ? "_causal" : "");
+    return name;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    const int runs = argc > 1 ? std::atoi(argv[1]) : 21;
+    const int threads = kiln::cpu::num_threads();
+    kiln_context* ctx = nullptr;
+    check(kiln_context_create(KILN_DEVICE_CPU, 0, &ctx), "context");
+    const double peak = fma_peak_gflops(threads);
+    std::printf("attention on the CPU: %d threads, median of %d runs, load average %.2f, fp32 FMA peak %.1f GFLOP/s\n",
+                threads, runs, load_average(), peak);
+    std::printf("| shape | direction | ms | GFLOP/s | of FMA peak |\n|---|---|---|---|---|\n");
+    for (const Shape& sh : kShapes) {
+        const size_t q_elems = (size_t)(sh.n * sh.h * sh.t * sh.d), kv_elems = (size_t)(sh.n * sh.h * sh.s * sh.d);
+        const std::vector<float> q = kiln::bench::uniform(q_elems, 1), k = kiln::bench::uniform(kv_elems, 2),
+                                 v = kiln::bench::uniform(kv_elems, 3), dout = kiln::bench::uniform(q_elems, 4);
+        std::vector<float> o(q_elems), lse((size_t)(sh.n * sh.h * sh.t)), dq(q_elems), dk(kv_elems), dv(kv_elems);
+        for (bool causal : {false, true}) {
+            kiln_attention_desc d{};
+            d.batch = sh.n, d.heads = sh.h, d.q_len = sh.t, d.kv_len = sh.s, d.head_dim = sh.d;
+            d.q_stride[0] = d.o_stride[0] = sh.h * sh.t * sh.d, d.q_stride[1] = d.o_stride[1] = sh.t * sh.d;
+            d.q_stride[2] = d.o_stride[2] = sh.d;
+            d.k_stride[0] = d.v_stride[0] = sh.h * sh.s * sh.d, d.k_stride[1] = d.v_stride[1] = sh.s * sh.d;
+            d.k_stride[2] = d.v_stride[2] = sh.d;
+            d.scale = 1.0f / std::sqrt((float)sh.d);
+            d.causal = causal ? 1 : 0;
+            const double forward_flops = 4.0 * sh.n * sh.h * sh.t * sh.s * sh.d * (causal ? 0.5 : 1.0);
+            auto forward = [&] {
+                check(kiln_attention_forward_f32(ctx, &d, q.data(), k.data(), v.data(), nullptr, o.data(), lse.data()),
+                      "forward");
+            };
+            auto forward_backward = [&] {
+                forward();
+                check(kiln_attention_backward_f32(ctx, &d, q.data(), k.data(), v.data(), o.data(), dout.data(),
+                                                  lse.data(), nullptr, dq.data(), dk.data(), dv.data()),
+                      "backward");
+            };
+            forward_backward();
+            for (float x : dq)  // a result that is not even finite is not worth timing
+                if (!std::isfinite(x)) {
+                    std::fprintf(stderr, "non-finite dq at %s\n", shape_name(sh, causal).c_str());
+                    return 1;
+                }
+            const struct {
+                const char* direction;
+                double flops, ms;
+            } rows[] = {{"forward", forward_flops, median_ms(runs, forward)},
+                        {"forward_backward", 3.5 * forward_flops, median_ms(runs, forward_backward)}};
+            for (const auto& r : rows) {
+                const double gflops = r.flops / r.ms / 1e6;
+                const std::string name = shape_name(sh, causal);
+                std::printf("| %s | %s | %.3f | %.1f | %.2f |\n", name.c_str(), r.direction, r.ms, gflops,
+                            peak > 0 ? gflops / peak : 0.0);
+                std::printf("RESULT attention %s %s %.4f %.2f %.3f\n", name.c_str(), r.direction, r.ms, gflops,
+                            peak > 0 ? gflops / peak : 0.0);
+            }
+        }
+    }
+    kiln_context_destroy(ctx);
+    return 0;
+}

@@ -1,0 +1,26 @@
+package dev.kiln.nn;
+
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+
+/** An indexed list of child modules, named "0", "1", ... in the state dict (PyTorch's nn.ModuleList). */
+public final class ModuleList<M extends Module> extends Module {
+    private final List<M> modules = new ArrayList<>();
+
+    public ModuleList(List<M> modules) {
+        for (M m : modules) this.modules.add(registerModule(Integer.toString(this.modules.size()), m));
+    }
+
+    public M get(int i) {
+        return modules.get(i);
+    }
+
+    public int size() {
+        return modules.size();
+    }
+
+    public List<M> asList() {
+        return Collections.unmodifiableList(modules);
+    }
+}
