@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "check.h"
+#include "cpu/simd.h"
 #include "kiln/kiln.h"
 
 using kiln::test::message_has;
@@ -489,6 +490,92 @@ void bias_gelu_edges_and_validation() {
     EXPECT(kiln_bias_gelu_backward_f32(g_ctx, nullptr, nullptr, nullptr, nullptr, nullptr, 2, 3) == KILN_OK);
 }
 
+// Dense sweep of GELU and its derivative against long double: x every 2^-10 over [-16, 16] (past the underflow of
+// gelu near -14.3, so the erfc tail is covered to the end) plus extremes and special values, through both C ABI
+// entries (plain activation and bias + GELU, the bias splitting each value exactly). Lengths are odd, so the vector
+// tails run too. Forward error in ulps of the true value (denormal ulps included); derivative error in ulps of the
+// larger of its two terms Phi(x) and |x phi(x)|, which cancel near x = -0.75 in any evaluation.
+bool avx512_gelu() { return kiln::cpu::isa() == kiln::cpu::Isa::Avx512; }
+
+long double ref_phi(long double x) { return 0.5L * std::erfc(-x / std::sqrt(2.0L)); }
+long double ref_pdf(long double x) { return std::exp(-0.5L * x * x) / std::sqrt(2.0L * 3.14159265358979323846264L); }
+
+double float_ulp(long double v) {
+    const long double a = std::fabs(v);
+    if (!(a >= 0x1p-126L)) return 0x1p-149;
+    return (double)std::ldexp(1.0L, std::ilogb(a) - 23);
+}
+
+struct SweepError {
+    double fwd = 0, bwd = 0;
+    float fwd_at = 0, bwd_at = 0;
+};
+
+SweepError gelu_sweep_errors(const std::vector<float>& v, const std::vector<float>& y, const std::vector<float>& dx) {
+    SweepError e;
+    for (size_t i = 0; i < v.size(); ++i) {
+        const long double x = v[i], phi = ref_phi(x), xpdf = x * ref_pdf(x);
+        const double ef = (double)(std::fabs((long double)y[i] - x * phi) / float_ulp(x * phi));
+        const double eb =
+            (double)(std::fabs((long double)dx[i] - (phi + xpdf)) / float_ulp(std::fmax(phi, std::fabs(xpdf))));
+        if (!(ef <= e.fwd)) e.fwd = ef, e.fwd_at = v[i];
+        if (!(eb <= e.bwd)) e.bwd = eb, e.bwd_at = v[i];
+    }
+    return e;
+}
+
+void gelu_sweep() {
+    std::vector<float> v;
+    for (int k = -16 * 1024; k <= 16 * 1024; ++k) v.push_back((float)k * 0x1p-10f);
+    for (float e : {1e-38f, 1e-45f, 1e-30f, 1e-10f, 0.999999f, 1.000001f, 14.99999f, 15.00001f, 3.4e38f})
+        v.push_back(e), v.push_back(-e);
+    const int64_t n = (int64_t)v.size();  // 32786: not a multiple of 16
+    std::vector<float> y(n, NAN), dx(n, NAN);
+    const std::vector<float> ones(n, 1.0f);
+    EXPECT(kiln_activation_f32(g_ctx, KILN_GELU, v.data(), y.data(), n, 0) == KILN_OK);
+    EXPECT(kiln_activation_backward_f32(g_ctx, KILN_GELU, v.data(), nullptr, ones.data(), dx.data(), n, 0) == KILN_OK);
+    const SweepError act = gelu_sweep_errors(v, y, dx);
+
+    // bias + GELU over the same values: (rows, 1001) with x = v - bias, exact for these multiples of 2^-10.
+    const int64_t cols = 1001, rows = (n + cols - 1) / cols;
+    std::vector<float> bias(cols), xb(rows * cols), vb(rows * cols);
+    for (int64_t c = 0; c < cols; ++c) bias[c] = (float)((c % 9) - 4) * 0.25f;
+    for (int64_t k = 0; k < rows * cols; ++k) {
+        const float want = k < n && std::fabs(v[k]) < 1e6f ? v[k] : (float)(k % 5);
+        xb[k] = want - bias[k % cols];
+        vb[k] = xb[k] + bias[k % cols];
+    }
+    std::vector<float> yb(rows * cols, NAN), dxb(rows * cols, NAN), dbias(cols, NAN), dyb(rows * cols, 1.0f);
+    EXPECT(kiln_bias_gelu_f32(g_ctx, xb.data(), bias.data(), yb.data(), rows, cols) == KILN_OK);
+    EXPECT(kiln_bias_gelu_backward_f32(g_ctx, xb.data(), bias.data(), dyb.data(), dxb.data(), dbias.data(), rows, cols) ==
+           KILN_OK);
+    const SweepError fused = gelu_sweep_errors(vb, yb, dxb);
+    std::printf("  gelu sweep (%lld values): max ulp fwd %.2f at %g, bwd %.2f at %g; bias_gelu fwd %.2f at %g, bwd %.2f "
+                "at %g\n",
+                (long long)n, act.fwd, act.fwd_at, act.bwd, act.bwd_at, fused.fwd, fused.fwd_at, fused.bwd, fused.bwd_at);
+    // The AVX-512 path measures 4.2 (fwd) and 4.0 (bwd); the scalar erfcf path of other machines rounds z = -x/sqrt2
+    // first, which costs up to ~190 ulp in the far negative tail, so the bound holds only where the vector path runs.
+    const double bound = avx512_gelu() ? 5 : 256;
+    EXPECT(act.fwd <= bound && act.bwd <= bound && fused.fwd <= bound && fused.bwd <= bound);
+
+    // Special values, as the scalar formula x Phi(x), Phi(x) + x phi(x) gives them.
+    const float inf = INFINITY;
+    const std::vector<float> sx = {NAN, inf, -inf, 0.0f, -0.0f, 1e30f, -1e30f, 3.4e38f, -3.4e38f, 1e-45f};
+    std::vector<float> sy(sx.size()), sd(sx.size());
+    const std::vector<float> sdy(sx.size(), 1.0f);
+    EXPECT(kiln_activation_f32(g_ctx, KILN_GELU, sx.data(), sy.data(), (int64_t)sx.size(), 0) == KILN_OK);
+    EXPECT(kiln_activation_backward_f32(g_ctx, KILN_GELU, sx.data(), nullptr, sdy.data(), sd.data(), (int64_t)sx.size(),
+                                        0) == KILN_OK);
+    EXPECT(std::isnan(sy[0]) && std::isnan(sd[0]));
+    EXPECT(sy[1] == inf && std::isnan(sd[1]));  // inf * phi(inf) = inf * 0
+    EXPECT(std::isnan(sy[2]) && std::isnan(sd[2]));
+    EXPECT(sy[3] == 0.0f && !std::signbit(sy[3]) && sy[4] == 0.0f && std::signbit(sy[4]));
+    EXPECT(sd[3] == 0.5f && sd[4] == 0.5f);
+    EXPECT(sy[5] == 1e30f && sd[5] == 1.0f && sy[6] == 0.0f && sd[6] == 0.0f);
+    EXPECT(sy[7] == 3.4e38f && sd[7] == 1.0f && sy[8] == 0.0f && sd[8] == 0.0f);
+    EXPECT(sy[9] == 0.5f * 1e-45f || sy[9] == 1e-45f || sy[9] == 0.0f);  // half the smallest denormal rounds either way
+}
+
 }  // namespace
 
 int main() {
@@ -507,6 +594,7 @@ int main() {
              {1, 1}, {3, 7}, {257, 33}, {5, 1000}, {3000, 40}, {1, 4099}})
         bias_gelu(rows, cols);
     bias_gelu_edges_and_validation();
+    gelu_sweep();
     validation();
     kiln_context_destroy(g_ctx);
     return kiln::test::finish("test_elementwise_cpu");

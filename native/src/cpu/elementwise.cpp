@@ -1,7 +1,9 @@
 // Elementwise ops on the CPU (and the fused bias + GELU): the per-element math of kernels/common/activations.h in
 // branch-free loops the compiler vectorizes, split across the pool by parallel_for. Forward entries assign; backward
 // entries assign the gradients asked for. The op/activation is a template argument so no hot loop switches per
-// element.
+// element. GELU (plain and fused with the bias) runs the AVX-512 spans of elementwise_avx512.cpp where the CPU has
+// them: its erfc is too costly per element as a scalar libm call. Which path runs depends on the machine alone, and
+// every path computes each element from its own inputs, so no result depends on the thread count.
 #include "cpu/elementwise.h"
 
 #include <algorithm>
@@ -9,13 +11,21 @@
 #include <vector>
 
 #include "common/activations.h"
+#include "cpu/elementwise_simd.h"
 #include "cpu/parallel.h"
+#include "cpu/simd.h"
 
 namespace kiln::cpu {
 
 namespace {
 
 constexpr int64_t kGrain = 1 << 14;  // elements per task: enough work to amortize a pool hand-off
+constexpr int64_t kGeluGrain = 1 << 12;  // GELU costs ~10x a plain op per element: smaller tasks still pay
+
+bool use_avx512_gelu() {
+    static const bool yes = isa() == Isa::Avx512;
+    return yes;
+}
 
 template <int V>
 using Int = std::integral_constant<int, V>;
@@ -285,6 +295,10 @@ void binary_backward_f32(int op, const float* a, int64_t stride_a, const float* 
 void activation_f32(int act, const float* x, float* y, int64_t n, float alpha) {
     with_activation(act, [&](auto a) {
         constexpr int Act = decltype(a)::value;
+        if (Act == KILN_GELU && use_avx512_gelu()) {
+            parallel_range(n, kGeluGrain, [&](int64_t lo, int64_t hi) { avx512::gelu_span(x + lo, nullptr, y + lo, hi - lo); });
+            return;
+        }
         parallel_range(n, kGrain, [&](int64_t lo, int64_t hi) {
             for (int64_t k = lo; k < hi; ++k) y[k] = activation_fwd<Act>(x[k], alpha);
         });
@@ -296,6 +310,12 @@ void activation_backward_f32(int act, const float* x, const float* y, const floa
     with_activation(act, [&](auto a) {
         constexpr int Act = decltype(a)::value;
         constexpr bool ReadsX = activation_bwd_reads_x(Act);
+        if (Act == KILN_GELU && use_avx512_gelu()) {
+            parallel_range(n, kGeluGrain, [&](int64_t lo, int64_t hi) {
+                avx512::gelu_backward_span(x + lo, nullptr, dy + lo, dx + lo, nullptr, hi - lo);
+            });
+            return;
+        }
         parallel_range(n, kGrain, [&](int64_t lo, int64_t hi) {
             for (int64_t k = lo; k < hi; ++k)
                 dx[k] = activation_bwd<Act>(ReadsX ? x[k] : 0.0f, ReadsX ? 0.0f : y[k], dy[k], alpha);
@@ -336,6 +356,7 @@ void bias_gelu_f32(const float* x, const float* bias, float* y, int64_t rows, in
         const float* xs = x + k;
         const float* bs = bias + i;
         float* ys = y + k;
+        if (use_avx512_gelu()) return avx512::gelu_span(xs, bs, ys, len);
         for (int64_t j = 0; j < len; ++j) ys[j] = bias_gelu_fwd(xs[j], bs[j]);
     });
 }
@@ -345,6 +366,7 @@ void bias_gelu_backward_f32(const float* x, const float* bias, const float* dy, 
     if (cols <= 0 || (!dx && !dbias)) return;
     if (!dbias) {
         for_each_row_segment(rows, cols, [&](int64_t k, int64_t, int64_t i, int64_t len) {
+            if (use_avx512_gelu()) return avx512::gelu_backward_span(x + k, bias + i, dy + k, dx + k, nullptr, len);
             for (int64_t j = 0; j < len; ++j) dx[k + j] = bias_gelu_bwd(x[k + j], bias[i + j], dy[k + j]);
         });
         return;
@@ -362,6 +384,10 @@ void bias_gelu_backward_f32(const float* x, const float* bias, const float* dy, 
             for (int64_t r = blk * block_rows; r < r_end; ++r) {
                 const float* xs = x + r * cols;
                 const float* gs = dy + r * cols;
+                if (use_avx512_gelu()) {
+                    avx512::gelu_backward_span(xs, bias, gs, dx ? dx + r * cols : nullptr, acc, cols);
+                    continue;
+                }
                 for (int64_t i = 0; i < cols; ++i) {
                     const float g = bias_gelu_bwd(xs[i], bias[i], gs[i]);
                     if (dx) dx[r * cols + i] = g;  // after the reads of element i: dx may alias dy
