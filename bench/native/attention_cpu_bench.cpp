@@ -25,12 +25,7 @@ using Clock = std::chrono::steady_clock;
 using kiln::bench::load_average;
 using kiln::bench::median_ms;
 
-void check(kiln_status s, const char* what) {
-    if (s != KILN_OK) {
-        std::fprintf(stderr, "%s failed: %s\n", what, kiln_last_error());
-        std::exit(1);
-    }
-}
+using kiln::bench::check;
 
 // ---- fp32 FMA peak: 12 independent zmm FMA chains per thread (more than 4 cycles latency x 2 pipes), all threads ----
 

@@ -5,9 +5,20 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <vector>
 
+#include "kiln/kiln.h"
+
 namespace kiln::bench {
+
+// Exits with the library's message when a setup call fails (a benchmark has nothing to measure then).
+inline void check(kiln_status s, const char* what) {
+    if (s != KILN_OK) {
+        std::fprintf(stderr, "%s failed: %s\n", what, kiln_last_error());
+        std::exit(1);
+    }
+}
 
 inline double load_average() {
     double l = -1;

@@ -20,12 +20,7 @@ namespace {
 using kiln::bench::load_average;
 using kiln::bench::median_ms;
 
-void check(kiln_status s, const char* what) {
-    if (s != KILN_OK) {
-        std::fprintf(stderr, "%s failed: %s\n", what, kiln_last_error());
-        std::exit(1);
-    }
-}
+using kiln::bench::check;
 
 }  // namespace
 

@@ -98,6 +98,42 @@ void check_kv_lengths(const char* op, const kiln_context& cx, const kiln_attenti
                  (int)lengths[b], (long long)d.kv_len);
 }
 
+// The entries' one body per direction: fp32 and bf16 differ only in the element type and the backends they reach.
+template <class T, class Backends>
+void forward_entry(const char* op, Backends backends, kiln_context* ctx, const kiln_attention_desc* desc, const T* q,
+                   const T* k, const T* v, const int32_t* kv_lengths, T* o, float* lse) {
+    kiln_context& cx = kiln::op_context(ctx, op);
+    if (!validate_desc(op, desc)) return;
+    const kiln_attention_desc& d = *desc;
+    require_distinct_elements(op, d, {"o", d.o_stride, d.q_len});
+    kiln::require_all(op, {{q, span(op, d, "q", d.q_stride, d.q_len), "q"},
+                           {k, span(op, d, "k", d.k_stride, d.kv_len), "k"},
+                           {v, span(op, d, "v", d.v_stride, d.kv_len), "v"},
+                           {o, span(op, d, "o", d.o_stride, d.q_len), "o"}});
+    check_kv_lengths(op, cx, d, kv_lengths);
+    kiln::dispatch(cx, op, backends, d, q, k, v, kv_lengths, o, lse);
+}
+
+template <class T, class Backends>
+void backward_entry(const char* op, Backends backends, kiln_context* ctx, const kiln_attention_desc* desc, const T* q,
+                    const T* k, const T* v, const T* o, const T* dout, const float* lse, const int32_t* kv_lengths,
+                    T* dq, T* dk, T* dv) {
+    kiln_context& cx = kiln::op_context(ctx, op);
+    if (!validate_desc(op, desc)) return;
+    const kiln_attention_desc& d = *desc;
+    // A gradient has the strides of its operand, so it is an output written at those strides.
+    if (dq) require_distinct_elements(op, d, {"dq (q's strides)", d.q_stride, d.q_len});
+    if (dk) require_distinct_elements(op, d, {"dk (k's strides)", d.k_stride, d.kv_len});
+    if (dv) require_distinct_elements(op, d, {"dv (v's strides)", d.v_stride, d.kv_len});
+    const int64_t q_span = span(op, d, "q", d.q_stride, d.q_len), k_span = span(op, d, "k", d.k_stride, d.kv_len),
+                  v_span = span(op, d, "v", d.v_stride, d.kv_len), o_span = span(op, d, "o", d.o_stride, d.q_len);
+    kiln::require_all(op, {{q, q_span, "q"}, {k, k_span, "k"}, {v, v_span, "v"}, {o, o_span, "o"},
+                           {dout, o_span, "dout"}, {lse, d.batch * d.heads * d.q_len, "lse"}});
+    check_kv_lengths(op, cx, d, kv_lengths);
+    if (!dq && !dk && !dv) return;  // nothing wanted
+    kiln::dispatch(cx, op, backends, d, q, k, v, o, dout, lse, kv_lengths, dq, dk, dv);
+}
+
 }  // namespace
 
 extern "C" {
@@ -107,16 +143,7 @@ kiln_status kiln_attention_forward_f32(kiln_context* ctx, const kiln_attention_d
                                        float* lse) {
     const char* op = "kiln_attention_forward_f32";
     return kiln::guarded(op, [&] {
-        kiln_context& cx = kiln::op_context(ctx, op);
-        if (!validate_desc(op, desc)) return;
-        const kiln_attention_desc& d = *desc;
-        require_distinct_elements(op, d, {"o", d.o_stride, d.q_len});
-        kiln::require_all(op, {{q, span(op, d, "q", d.q_stride, d.q_len), "q"},
-                               {k, span(op, d, "k", d.k_stride, d.kv_len), "k"},
-                               {v, span(op, d, "v", d.v_stride, d.kv_len), "v"},
-                               {o, span(op, d, "o", d.o_stride, d.q_len), "o"}});
-        check_kv_lengths(op, cx, d, kv_lengths);
-        kiln::dispatch(cx, op, KILN_BACKENDS(attention_forward_f32), d, q, k, v, kv_lengths, o, lse);
+        forward_entry(op, KILN_BACKENDS(attention_forward_f32), ctx, desc, q, k, v, kv_lengths, o, lse);
     });
 }
 
@@ -126,20 +153,8 @@ kiln_status kiln_attention_backward_f32(kiln_context* ctx, const kiln_attention_
                                         float* dv) {
     const char* op = "kiln_attention_backward_f32";
     return kiln::guarded(op, [&] {
-        kiln_context& cx = kiln::op_context(ctx, op);
-        if (!validate_desc(op, desc)) return;
-        const kiln_attention_desc& d = *desc;
-        // A gradient has the strides of its operand, so it is an output written at those strides.
-        if (dq) require_distinct_elements(op, d, {"dq (q's strides)", d.q_stride, d.q_len});
-        if (dk) require_distinct_elements(op, d, {"dk (k's strides)", d.k_stride, d.kv_len});
-        if (dv) require_distinct_elements(op, d, {"dv (v's strides)", d.v_stride, d.kv_len});
-        const int64_t q_span = span(op, d, "q", d.q_stride, d.q_len), k_span = span(op, d, "k", d.k_stride, d.kv_len),
-                      v_span = span(op, d, "v", d.v_stride, d.kv_len), o_span = span(op, d, "o", d.o_stride, d.q_len);
-        kiln::require_all(op, {{q, q_span, "q"}, {k, k_span, "k"}, {v, v_span, "v"}, {o, o_span, "o"},
-                               {dout, o_span, "dout"}, {lse, d.batch * d.heads * d.q_len, "lse"}});
-        check_kv_lengths(op, cx, d, kv_lengths);
-        if (!dq && !dk && !dv) return;  // nothing wanted
-        kiln::dispatch(cx, op, KILN_BACKENDS(attention_backward_f32), d, q, k, v, o, dout, lse, kv_lengths, dq, dk, dv);
+        backward_entry(op, KILN_BACKENDS(attention_backward_f32), ctx, desc, q, k, v, o, dout, lse, kv_lengths, dq, dk,
+                       dv);
     });
 }
 
@@ -148,16 +163,7 @@ kiln_status kiln_attention_forward_bf16(kiln_context* ctx, const kiln_attention_
                                         kiln_bf16* o, float* lse) {
     const char* op = "kiln_attention_forward_bf16";
     return kiln::guarded(op, [&] {
-        kiln_context& cx = kiln::op_context(ctx, op);
-        if (!validate_desc(op, desc)) return;
-        const kiln_attention_desc& d = *desc;
-        require_distinct_elements(op, d, {"o", d.o_stride, d.q_len});
-        kiln::require_all(op, {{q, span(op, d, "q", d.q_stride, d.q_len), "q"},
-                               {k, span(op, d, "k", d.k_stride, d.kv_len), "k"},
-                               {v, span(op, d, "v", d.v_stride, d.kv_len), "v"},
-                               {o, span(op, d, "o", d.o_stride, d.q_len), "o"}});
-        check_kv_lengths(op, cx, d, kv_lengths);
-        kiln::dispatch(cx, op, KILN_BACKENDS(attention_forward_bf16), d, q, k, v, kv_lengths, o, lse);
+        forward_entry(op, KILN_BACKENDS(attention_forward_bf16), ctx, desc, q, k, v, kv_lengths, o, lse);
     });
 }
 
@@ -167,19 +173,7 @@ kiln_status kiln_attention_backward_bf16(kiln_context* ctx, const kiln_attention
                                          kiln_bf16* dq, kiln_bf16* dk, kiln_bf16* dv) {
     const char* op = "kiln_attention_backward_bf16";
     return kiln::guarded(op, [&] {
-        kiln_context& cx = kiln::op_context(ctx, op);
-        if (!validate_desc(op, desc)) return;
-        const kiln_attention_desc& d = *desc;
-        if (dq) require_distinct_elements(op, d, {"dq (q's strides)", d.q_stride, d.q_len});
-        if (dk) require_distinct_elements(op, d, {"dk (k's strides)", d.k_stride, d.kv_len});
-        if (dv) require_distinct_elements(op, d, {"dv (v's strides)", d.v_stride, d.kv_len});
-        const int64_t q_span = span(op, d, "q", d.q_stride, d.q_len), k_span = span(op, d, "k", d.k_stride, d.kv_len),
-                      v_span = span(op, d, "v", d.v_stride, d.kv_len), o_span = span(op, d, "o", d.o_stride, d.q_len);
-        kiln::require_all(op, {{q, q_span, "q"}, {k, k_span, "k"}, {v, v_span, "v"}, {o, o_span, "o"},
-                               {dout, o_span, "dout"}, {lse, d.batch * d.heads * d.q_len, "lse"}});
-        check_kv_lengths(op, cx, d, kv_lengths);
-        if (!dq && !dk && !dv) return;
-        kiln::dispatch(cx, op, KILN_BACKENDS(attention_backward_bf16), d, q, k, v, o, dout, lse, kv_lengths, dq, dk,
+        backward_entry(op, KILN_BACKENDS(attention_backward_bf16), ctx, desc, q, k, v, o, dout, lse, kv_lengths, dq, dk,
                        dv);
     });
 }
