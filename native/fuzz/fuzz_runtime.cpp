@@ -82,6 +82,13 @@ void call_context(State& s) {
             const kiln_status st = fuzz_context_create(kind, index, want ? &out : nullptr);
             if (st == KILN_OK) finding("created a context for no device", "kiln_context_create");
             if (want && out != nullptr) finding("*out not cleared on failure", "kiln_context_create");
+            // The same on a caller's stream, from the bytes already drawn (so the corpus keeps its paths): a foreign
+            // "stream" must never be read when there is no device, and a null one is refused.
+            void* stream = (index & 1) ? static_cast<void*>(s.foreign_bytes) : nullptr;
+            out = reinterpret_cast<kiln_context*>(s.foreign_bytes);
+            if (kiln_context_create_on_stream(index, stream, want ? &out : nullptr) == KILN_OK)
+                finding("created a context on a stream of no device", "kiln_context_create_on_stream");
+            if (want && out != nullptr) finding("*out not cleared on failure", "kiln_context_create_on_stream");
             break;
         }
     }

@@ -5,12 +5,19 @@ import dev.kiln.internal.RuntimeNative;
 
 import java.util.concurrent.atomic.AtomicInteger;
 
-/** A native buffer shared by a tensor and its views; freed when the last tensor referring to it is released. */
+/**
+ * A native buffer shared by a tensor and its views. Kiln's own memory comes from the device's allocator and is freed
+ * when the last tensor referring to it is released; external memory (a caller's device pointer or direct buffer,
+ * see dev.kiln.interop) is never freed by Kiln, and {@code keepAlive} (a direct buffer, say) stays reachable until then.
+ */
 final class Storage {
     final Device device;
     final long context;
     final long address;
     final long bytes;
+    private final boolean owned;
+    @SuppressWarnings("unused")  // held, never read: its reachability is the point
+    private final Object keepAlive;
     private final AtomicInteger refs = new AtomicInteger(1);
 
     Storage(Device device, long bytes) {
@@ -18,6 +25,22 @@ final class Storage {
         this.context = Contexts.of(device);
         this.bytes = bytes;
         this.address = RuntimeNative.alloc(context, bytes);
+        this.owned = true;
+        this.keepAlive = null;
+    }
+
+    /** Memory the caller owns: Kiln reads and writes it through tensors but never frees it. */
+    private Storage(Device device, long address, long bytes, Object keepAlive) {
+        this.device = device;
+        this.context = Contexts.of(device);
+        this.bytes = bytes;
+        this.address = address;
+        this.owned = false;
+        this.keepAlive = keepAlive;
+    }
+
+    static Storage external(Device device, long address, long bytes, Object keepAlive) {
+        return new Storage(device, address, bytes, keepAlive);
     }
 
     void retain() {
@@ -25,6 +48,6 @@ final class Storage {
     }
 
     void release() {
-        if (refs.decrementAndGet() == 0) RuntimeNative.free(context, address);
+        if (refs.decrementAndGet() == 0 && owned) RuntimeNative.free(context, address);
     }
 }

@@ -27,8 +27,7 @@ import java.util.concurrent.TimeUnit;
 /**
  * conv2d through the Java API against the binding's entries (Conv2dNative: the per-call memory checks and the JNI
  * call) on the same buffers, in the same run: what the op layer (shape checks, output allocation in a scope, the
- * autograd tape) adds to the kernels. Shapes are the CNN's two
- * layers at batch 64 and a ResNet 3x3 layer (as bench/native/conv2d_cpu_bench.cpp); the device is the CPU unless
+ * autograd tape) adds to the kernels. Shapes: {@link ConvShape}; the device is the CPU unless
  * {@code -Dkiln.bench.device=cuda:0}.
  * <ul>
  *   <li>{@code nativeForward} (peer) vs {@code opsForward}: y = conv(x, w) + b without gradients.</li>
@@ -52,15 +51,10 @@ public class ConvBench {
 
     @Setup(Level.Trial)
     public void setup() {
-        int n, c, h, k;
-        switch (shape) {
-            case "cnn1" -> { n = 64; c = 1; h = 28; k = 32; pad = 0; }
-            case "cnn2" -> { n = 64; c = 32; h = 13; k = 64; pad = 0; }
-            case "resnet" -> { n = 32; c = 64; h = 56; k = 64; pad = 1; }
-            default -> throw new IllegalArgumentException("unknown shape " + shape);
-        }
+        ConvShape cs = ConvShape.named(shape);
+        int n = cs.n(), c = cs.c(), h = cs.h(), k = cs.k(), p = cs.p();
+        pad = cs.pad();
         Device device = Device.parse(System.getProperty("kiln.bench.device", "cpu"));
-        int p = h + 2 * pad - 2;
         x = Tensor.rand(device, n, c, h, h).requiresGrad();
         w = Tensor.randn(device, k, c, 3, 3).requiresGrad();
         b = Tensor.randn(device, k).requiresGrad();
@@ -69,7 +63,7 @@ public class ConvBench {
         dx = Tensor.empty(device, n, c, h, h);
         dw = Tensor.empty(device, k, c, 3, 3);
         db = Tensor.empty(device, k);
-        desc = new Conv2dDesc(n, c, h, h, k, 3, 3, 1, 1, pad, pad, 1, 1, p, p);
+        desc = cs.desc();
     }
 
     @TearDown(Level.Trial)
