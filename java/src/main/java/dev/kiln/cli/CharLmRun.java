@@ -46,7 +46,7 @@ final class CharLmRun implements TrainCommand.Run {
             System.out.println(model);
             Random windows = new Random(o.seed);
             StepProgress progress = new StepProgress(System.out, steps, SEGMENT, "tokens/s");
-            Trainer trainer = new Trainer(model, adam).listener(progress);
+            Trainer trainer = new Trainer(model, adam).listener(TeeListener.of(progress, o.observer));
             int segmentsTotal = (steps + SEGMENT - 1) / SEGMENT;
             for (int seg = 1; seg <= segmentsTotal; seg++) {
                 int count = Math.min(SEGMENT, steps - (seg - 1) * SEGMENT);

@@ -52,7 +52,7 @@ final class ClassifierRun implements TrainCommand.Run {
             RunCheckpoint checkpoint = new RunCheckpoint(o.save, o, net, List.of(adam), loader).generator("init", init);
             start = checkpoint.resume(o.resume, o.epochs);
             Progress progress = new Progress(System.out, o.epochs, train.count());
-            Trainer trainer = new Trainer(net, adam).listener(progress);
+            Trainer trainer = new Trainer(net, adam).listener(TeeListener.of(progress, o.observer));
             for (int e = start + 1; e <= o.epochs; e++) {
                 progress.startEpoch();
                 EpochStats stats = trainer.epoch(e, loader, Classification.step(net));

@@ -7,7 +7,6 @@ import dev.kiln.Tensor;
 import dev.kiln.data.BatchLoader;
 import dev.kiln.data.Dataset;
 import dev.kiln.data.FashionMnist;
-import dev.kiln.eval.FashionClassifier;
 import dev.kiln.eval.ImageScore;
 import dev.kiln.io.Checkpoints;
 import dev.kiln.io.ImageGrid;
@@ -48,7 +47,7 @@ final class GanRun implements TrainCommand.Run {
             BatchLoader loader = new BatchLoader(train, o.batch, true, o.seed, device);
             Progress progress = new Progress(System.out, o.epochs, train.count());
             LossCurves curves = new LossCurves(progress, 100);
-            Trainer trainer = new Trainer(List.of(gan), List.of(g, d)).listener(curves);
+            Trainer trainer = new Trainer(List.of(gan), List.of(g, d)).listener(TeeListener.of(curves, o.observer));
             Generator noise = new Generator(o.seed + 1);
             RunCheckpoint checkpoint = new RunCheckpoint(o.save, o, gan, List.of(g, d), loader)
                     .generator("init", init).generator("noise", noise).generator("fixed_noise", fixed);
@@ -75,9 +74,8 @@ final class GanRun implements TrainCommand.Run {
             ImageGrid.lineChart(o.out.resolve("gan_loss.png"), curves.curves(), "GAN training losses (BCE)",
                     "step / " + curves.pointEvery(), "loss", 800, 500);
             if (o.noScore) return finish(m, log, o);
-            System.out.println("scoring " + SCORED + " samples with the cached Fashion-MNIST classifier ("
-                    + FashionClassifier.defaultFile() + "; trained on first use)...");
-            try (Cnn cnn = FashionClassifier.load(FashionClassifier.defaultFile(), device)) {
+            System.out.println("scoring " + SCORED + " samples with " + ScoringClassifier.describe(o.scorer) + "...");
+            try (Cnn cnn = ScoringClassifier.open(o.scorer, device)) {
                 ImageScore score = new ImageScore(cnn, test, device);
                 ImageScore.Score generated = samplesScore(score, gan, device, o.seed);
                 // The floor needs SCORED real images, more than --limit may have left.
@@ -89,6 +87,7 @@ final class GanRun implements TrainCommand.Run {
                 m.put("class_counts", generated.classCounts());
                 m.put("min_class_fraction", generated.minClassFraction());
                 m.put("real_data_frechet_distance", floor.frechetDistance());
+                m.put("scored_with", ScoringClassifier.describe(o.scorer));
             }
         }
         return finish(m, log, o);

@@ -18,6 +18,8 @@ final class LossCurves implements TrainListener {
     private final int pointEvery;
     private final Map<String, List<Float>> curves = new LinkedHashMap<>();
     private final Map<String, Double> lastSum = new LinkedHashMap<>();
+    private final List<Long> steps = new ArrayList<>();
+    private long stepsBefore;  // the steps of the finished epochs (or segments), for each point's x
     private int lastBatch;
     private int lastPointBatch;
 
@@ -30,10 +32,6 @@ final class LossCurves implements TrainListener {
     @Override
     public void step(int epoch, int batch, int batches, long samples, Map<String, Double> means) {
         if (next != null) next.step(epoch, batch, batches, samples, means);
-        if (batch < lastBatch) {  // a new epoch: the running means restarted
-            lastSum.clear();
-            lastPointBatch = 0;
-        }
         lastBatch = batch;
         if ((batch % pointEvery != 0 && batch != batches) || means.isEmpty() || batch == lastPointBatch) return;
         int since = batch - lastPointBatch;
@@ -43,12 +41,18 @@ final class LossCurves implements TrainListener {
                     .add((float) ((sum - lastSum.getOrDefault(e.getKey(), 0.0)) / since));
             lastSum.put(e.getKey(), sum);
         }
+        steps.add(stepsBefore + batch);
         lastPointBatch = batch;
     }
 
     @Override
     public void epochEnd(EpochStats stats) {
         if (next != null) next.epochEnd(stats);
+        // The trainer's running means restart with the next epoch.
+        stepsBefore += lastBatch;
+        lastBatch = 0;
+        lastSum.clear();
+        lastPointBatch = 0;
     }
 
     /** Metric name to its points, in logging order. */
@@ -60,6 +64,11 @@ final class LossCurves implements TrainListener {
             out.put(name, a);
         });
         return out;
+    }
+
+    /** The training step (counted over all epochs) at the end of each point's window. */
+    long[] steps() {
+        return steps.stream().mapToLong(Long::longValue).toArray();
     }
 
     /** Steps per point, for the chart's axis label. */

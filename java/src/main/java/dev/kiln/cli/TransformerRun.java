@@ -43,7 +43,7 @@ final class TransformerRun implements TrainCommand.Run {
              Adam adam = new Adam(model.parameters(), o.lr)) {
             System.out.println(model);
             StepProgress progress = new StepProgress(System.out, steps, SEGMENT, "tokens/s");
-            Trainer trainer = new Trainer(model, adam).listener(progress);
+            Trainer trainer = new Trainer(model, adam).listener(TeeListener.of(progress, o.observer));
             int segmentsTotal = (steps + SEGMENT - 1) / SEGMENT;
             for (int seg = 1; seg <= segmentsTotal; seg++) {
                 int count = Math.min(SEGMENT, steps - (seg - 1) * SEGMENT);

@@ -7,7 +7,6 @@ import dev.kiln.Tensor;
 import dev.kiln.data.BatchLoader;
 import dev.kiln.data.Dataset;
 import dev.kiln.data.FashionMnist;
-import dev.kiln.eval.FashionClassifier;
 import dev.kiln.eval.ImageScore;
 import dev.kiln.io.Checkpoints;
 import dev.kiln.io.ImageGrid;
@@ -52,7 +51,7 @@ final class VaeRun implements TrainCommand.Run {
             start = checkpoint.resume(o.resume, o.epochs);
             Progress progress = new Progress(System.out, o.epochs, train.count());
             LossCurves curves = new LossCurves(progress, 100);
-            Trainer trainer = new Trainer(vae, adam).listener(curves);
+            Trainer trainer = new Trainer(vae, adam).listener(TeeListener.of(curves, o.observer));
             for (int e = start + 1; e <= o.epochs; e++) {
                 progress.startEpoch();
                 EpochStats stats = trainer.epoch(e, loader, vae.step());
@@ -75,15 +74,16 @@ final class VaeRun implements TrainCommand.Run {
                     Map.of("model", "vae", "latent", Integer.toString(o.latent)));
             pictures(vae, test, o.out, device, o.seed, curves);
             if (!o.noScore) {
-                System.out.println("scoring " + GanRun.SCORED + " samples from the prior with the cached Fashion-MNIST "
-                        + "classifier (" + FashionClassifier.defaultFile() + "; trained on first use)...");
-                try (Cnn cnn = FashionClassifier.load(FashionClassifier.defaultFile(), device)) {
+                System.out.println("scoring " + GanRun.SCORED + " samples from the prior with "
+                        + ScoringClassifier.describe(o.scorer) + "...");
+                try (Cnn cnn = ScoringClassifier.open(o.scorer, device)) {
                     Generator sampler = new Generator(o.seed + 4);
                     ImageScore.Score score = new ImageScore(cnn, test, device).score(n -> vae.sample(n, sampler), GanRun.SCORED);
                     System.out.println("samples: " + score);
                     quality.put("frechet_distance", score.frechetDistance());
                     quality.put("class_counts", score.classCounts());
                     quality.put("min_class_fraction", score.minClassFraction());
+                    quality.put("scored_with", ScoringClassifier.describe(o.scorer));
                 }
             }
         }
