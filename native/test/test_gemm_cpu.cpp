@@ -346,6 +346,42 @@ void test_gemm_abi_errors() {
     kiln_context_destroy(ctx);
 }
 
+// sgemm_packed_b against sgemm on the same operands: bit for bit (same kernels, same K blocking), across K blocks
+// (K > kc = 384), N blocks (N > nc), M blocks and ragged edges, both layouts of B, beta 0, 1 and 0.5, strided A and
+// C, and a packed B reused for many products (as the LSTM's steps use it).
+void test_gemm_packed_b() {
+    struct Case {
+        int64_t m, n, k;
+        bool tb;
+        float beta;
+    };
+    const Case cases[] = {{16, 1024, 256, true, 1.0f},  {16, 256, 1024, false, 0.0f}, {5, 17, 3, false, 0.5f},
+                          {33, 1000, 800, true, 0.0f},  {1, 1, 1, false, 1.0f},       {2100, 40, 70, true, 0.5f},
+                          {7, 385, 385, false, 1.0f}};
+    Rng rng{99};
+    for (const Case& c : cases) {
+        const int64_t lda = c.k + 3, ldb = (c.tb ? c.k : c.n) + 5, ldc = c.n + 2;
+        std::vector<float> A((size_t)(c.m * lda)), B((size_t)((c.tb ? c.n : c.k) * ldb)), C0((size_t)(c.m * ldc));
+        for (float& v : A) v = rng.next();
+        for (float& v : B) v = rng.next();
+        for (float& v : C0) v = rng.next();
+        const kiln::cpu::PackedB packed(c.tb, c.k, c.n, B.data(), ldb);
+        for (int reuse = 0; reuse < 2; ++reuse) {
+            std::vector<float> want = C0, got = C0;
+            kiln::cpu::sgemm(false, c.tb, c.m, c.n, c.k, 0.75f, A.data(), lda, B.data(), ldb, c.beta, want.data(), ldc);
+            kiln::cpu::sgemm_packed_b(c.m, 0.75f, A.data(), lda, packed, c.beta, got.data(), ldc);
+            bool same = true;
+            for (int64_t i = 0; i < c.m && same; ++i)
+                same = std::memcmp(want.data() + i * ldc, got.data() + i * ldc, (size_t)c.n * sizeof(float)) == 0;
+            check(same, "sgemm_packed_b m=" + std::to_string(c.m) + " n=" + std::to_string(c.n) + " k=" +
+                            std::to_string(c.k) + (c.tb ? " transB" : "") + " beta=" + std::to_string(c.beta) +
+                            " equals sgemm bit for bit (use " + std::to_string(reuse + 1) + ")");
+            // The padding columns of C (ldc > n) are never written.
+            check(got[(size_t)c.n] == C0[(size_t)c.n], "sgemm_packed_b leaves C's padding alone");
+        }
+    }
+}
+
 }  // namespace
 
 int main() {
@@ -356,6 +392,7 @@ int main() {
     test_gemm_batched();
     test_gemm_concurrent_callers();
     test_gemm_abi_errors();
+    test_gemm_packed_b();
     std::printf("gemm_cpu: %d passed, %d failed\n", g_passed.load(), g_failed.load());
     return g_failed == 0 ? 0 : 1;
 }

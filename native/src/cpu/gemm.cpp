@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cstdlib>
+#include <new>
 
 #include "cpu/parallel.h"
 #include "cpu/simd.h"
@@ -200,6 +201,51 @@ void gemm_f32(const kiln_gemm_desc& d, const float* a, const float* b, float* c)
 }
 
 const char* gemm_isa() { return gemm_detail::active().isa; }
+
+PackedB::PackedB(bool transB, int64_t K, int64_t N, const float* B, int64_t ldb)
+    : ks_(&gemm_detail::active()), k_(K), n_(N) {
+    const gemm_detail::KernelSet& ks = *ks_;
+    kc_ = gemm_detail::balanced_block(K, ks.kc, 1);  // the K blocking sgemm uses, so the sums run in its order
+    nc_ = gemm_detail::balanced_block(N, ks.nc, ks.nr);
+    block_ = gemm_detail::round_up(nc_, ks.nr) * kc_;
+    stride_k_ = gemm_detail::ceil_div(N, nc_) * block_;
+    panels_.reset(new float[(size_t)(gemm_detail::ceil_div(K, kc_) * stride_k_)]);
+    const gemm_detail::View b = transB ? gemm_detail::View{B, 1, ldb} : gemm_detail::View{B, ldb, 1};
+    for (int64_t pc = 0; pc < K; pc += kc_)
+        for (int64_t jc = 0; jc < N; jc += nc_)
+            ks.pack_b({b.at(pc, jc), b.rs, b.cs}, std::min(kc_, K - pc), std::min(nc_, N - jc),
+                      panels_.get() + (pc / kc_) * stride_k_ + (jc / nc_) * block_);
+}
+
+// gemm_serial's loop nest with B's blocks already packed: only A is packed here, once per K block.
+void sgemm_packed_b(int64_t M, float alpha, const float* A, int64_t lda, const PackedB& b, float beta, float* C,
+                    int64_t ldc) {
+    if (M <= 0) return;
+    const gemm_detail::KernelSet& ks = *b.ks_;
+    const int64_t mc = gemm_detail::balanced_block(M, ks.mc, ks.mr);
+    float* a_pack = gemm_detail::t_workspace.try_get(gemm_detail::round_up(mc, ks.mr) * b.kc_);
+    if (a_pack == nullptr) throw std::bad_alloc();  // core reports it as out of memory
+    for (int64_t ic = 0; ic < M; ic += mc) {
+        const int64_t mb = std::min(mc, M - ic);
+        for (int64_t pc = 0; pc < b.k_; pc += b.kc_) {
+            const int64_t kb = std::min(b.kc_, b.k_ - pc);
+            const float beta_k = pc == 0 ? beta : 1.0f;
+            ks.pack_a({A + ic * lda + pc, lda, 1}, mb, kb, a_pack);
+            for (int64_t jc = 0; jc < b.n_; jc += b.nc_) {
+                const int64_t nb = std::min(b.nc_, b.n_ - jc);
+                const float* b_pack = b.panels_.get() + (pc / b.kc_) * b.stride_k_ + (jc / b.nc_) * b.block_;
+                for (int64_t ir = 0; ir < mb; ir += ks.mr) {
+                    const int m = static_cast<int>(std::min<int64_t>(ks.mr, mb - ir));
+                    float* c_rows = C + (ic + ir) * ldc + jc;
+                    for (int64_t jr = 0; jr < nb; jr += ks.nr) {
+                        const int n = static_cast<int>(std::min<int64_t>(ks.nr, nb - jr));
+                        ks.micro(kb, a_pack + ir * kb, b_pack + jr * kb, c_rows + jr, ldc, alpha, beta_k, m, n);
+                    }
+                }
+            }
+        }
+    }
+}
 
 void sgemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
            const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {

@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <cstring>
+#include <memory>
 
 #include "kiln/kiln.h"
 
@@ -24,6 +25,34 @@ void sgemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alph
 void sgemm_strided_batched(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha,
                            const float* A, int64_t lda, int64_t strideA, const float* B, int64_t ldb,
                            int64_t strideB, float beta, float* C, int64_t ldc, int64_t strideC, int64_t batch);
+
+namespace gemm_detail {
+struct KernelSet;
+}
+
+// op(B) (K, N) packed once, in the dispatched kernel set's panels and cache blocks, for many products that share it:
+// an LSTM's recurrent weight at every time step, which sgemm would otherwise pack again on every call (as much
+// memory traffic as the multiply itself at the step's small M). Holds about K x N floats.
+class PackedB {
+  public:
+    // B is stored (K, N) with leading dim ldb, or (N, K) when transB. K >= 1, N >= 1.
+    PackedB(bool transB, int64_t K, int64_t N, const float* B, int64_t ldb);
+    int64_t k() const { return k_; }
+    int64_t n() const { return n_; }
+
+  private:
+    friend void sgemm_packed_b(int64_t, float, const float*, int64_t, const PackedB&, float, float*, int64_t);
+    const gemm_detail::KernelSet* ks_;
+    int64_t k_, n_, kc_, nc_;
+    std::unique_ptr<float[]> panels_;  // block (pc, jc) at offset (pc / kc_) * stride_k_ + (jc / nc_) * block_
+    int64_t stride_k_, block_;
+};
+
+// C (M, N) = alpha * A (M, K) * op(B) + beta * C on the calling thread, A row-major with leading dim lda; the same
+// bits as sgemm with the same operands (the same kernels and K blocking: each C element sums the same products in
+// the same order). M == 0 is a no-op.
+void sgemm_packed_b(int64_t M, float alpha, const float* A, int64_t lda, const PackedB& b, float beta, float* C,
+                    int64_t ldc);
 
 // What the runtime dispatch picked: "avx512", "avx2" or "scalar" (the portable baseline; on x86-64 it is
 // the same kernel template at SSE2 width, which every x86-64 CPU has).

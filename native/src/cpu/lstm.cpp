@@ -85,16 +85,6 @@ void add_column_sums(const float* a, int64_t lda, int64_t rows, float* sum, int6
 // inside a block run on the calling thread (the pool runs nested parallel_for inline).
 constexpr int64_t kMinRows = 8;
 
-// dst (cols, rows) = src (rows, cols)^T, in 32 x 32 tiles so that neither side is walked with a cache-missing stride.
-void transpose(const float* src, int64_t rows, int64_t cols, float* dst) {
-    constexpr int64_t kTile = 32;
-    for (int64_t r0 = 0; r0 < rows; r0 += kTile)
-        for (int64_t c0 = 0; c0 < cols; c0 += kTile) {
-            const int64_t r1 = std::min(rows, r0 + kTile), c1 = std::min(cols, c0 + kTile);
-            for (int64_t c = c0; c < c1; ++c)
-                for (int64_t r = r0; r < r1; ++r) dst[c * rows + r] = src[r * cols + c];
-        }
-}
 }  // namespace
 
 void lstm_forward_f32(int64_t n, int64_t t, int64_t f, int64_t h, const float* x, const float* h0, const float* c0,
@@ -114,10 +104,9 @@ void lstm_forward_f32(int64_t n, int64_t t, int64_t f, int64_t h, const float* x
     }
     const std::vector<float> zeros((size_t)h, 0.0f);
 
-    // w_hh^T (h, 4h), once per call: the per-step GEMM packs op(B) on every call, and a row-major op(B) packs with
-    // contiguous copies where w_hh itself would be packed by a scalar transpose as costly as the multiply.
-    std::unique_ptr<float[]> whh_t(new float[(size_t)(h * G)]);
-    transpose(w_hh, G, h, whh_t.get());
+    // w_hh^T (h, 4h) packed once per call into the GEMM's panels: sgemm would pack it again at every step, as much
+    // memory traffic as the step's multiply itself (its M is a thread's few batch rows).
+    const PackedB whh_t(true, h, G, w_hh, h);
 
     // Input projection of every step at once: gates (n*t, 4h) = x (n*t, f) w_ih^T. The bias is added in the cell pass.
     sgemm(false, true, n * t, G, f, 1.0f, x, f, w_ih, f, 0.0f, gates, G);
@@ -135,7 +124,7 @@ void lstm_forward_f32(int64_t n, int64_t t, int64_t f, int64_t h, const float* x
                               : s > 0        ? yr + (s - 1) * h
                                              : h0 + r0 * h;
             const int64_t hp_ld = (hprev || s > 0) ? ldh : h;
-            if (hp) sgemm(false, false, m, G, h, 1.0f, hp, hp_ld, whh_t.get(), G, 1.0f, gs, ldg);
+            if (hp) sgemm_packed_b(m, 1.0f, hp, hp_ld, whh_t, 1.0f, gs, ldg);
 
             const Rows cp = s > 0 ? (cell ? Rows{cell + r0 * ldh + (s - 1) * h, ldh} : Rows{c_n + r0 * h, h})
                                   : (c0 ? Rows{c0 + r0 * h, h} : Rows{zeros.data(), 0});
@@ -171,6 +160,7 @@ void lstm_backward_f32(int64_t n, int64_t t, int64_t f, int64_t h, const float* 
     float* dgates = dgates_buf.get();
     std::vector<float> dh((size_t)(n * h)), dc((size_t)(n * h));
     const std::vector<float> zeros((size_t)h, 0.0f);
+    const PackedB whh(false, G, h, w_hh, h);  // dh's B at every step, packed once (as in the forward)
 
     parallel_for(n, [&](int64_t r0, int64_t r1) {
         const int64_t m = r1 - r0;
@@ -189,7 +179,7 @@ void lstm_backward_f32(int64_t n, int64_t t, int64_t f, int64_t h, const float* 
             }
             // dh_{s-1} (m, h) = dgates_s (m, 4h) w_hh (4h, h); at s = 0 that is dh0.
             float* dh_out = s > 0 ? dh.data() : dh0;
-            if (dh_out) sgemm(false, false, m, h, G, 1.0f, dgs, ldg, w_hh, h, 0.0f, dh_out + r0 * h, h);
+            if (dh_out) sgemm_packed_b(m, 1.0f, dgs, ldg, whh, 0.0f, dh_out + r0 * h, h);
         }
     }, kMinRows);
 

@@ -43,8 +43,7 @@ public final class Ops {
             throw new IllegalArgumentException("linear: expected x (..., in), weight (out, in) and bias (out,) or null, got x "
                     + Checks.shape(x) + ", weight " + Checks.shape(weight) + (bias == null ? "" : " and bias " + Checks.shape(bias)));
         }
-        Tensor y = GemmOps.matmul(x, weight, false, true);
-        return bias == null ? y : add(y, bias);
+        return bias == null ? GemmOps.matmul(x, weight, false, true) : GemmOps.linear(x, weight, bias);
     }
 
     // ---- elementwise ---------------------------------------------------------------------------------------------
