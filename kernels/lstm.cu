@@ -6,6 +6,7 @@
 #include <climits>
 
 #include "common/launch.h"
+#include "common/kernel_path.h"
 #include "common/lstm_cell.h"
 #include "gemm.h"
 #include "lstm.h"
@@ -379,9 +380,13 @@ cudaError_t lstm_forward_on_path_f32(cudaStream_t s, Scratch& scratch, LstmPath 
                                           dim3(kPersistThreads), args, plan.smem, s);
         // The occupancy check said the grid fits, but a GPU shared with other work (MPS, green contexts) can still
         // refuse a cooperative grid; under Auto that only means the per-step path runs instead.
-        if (err != cudaErrorCooperativeLaunchTooLarge || path == LstmPath::Persistent) return err;
+        if (err != cudaErrorCooperativeLaunchTooLarge || path == LstmPath::Persistent) {
+            if (err == cudaSuccess) note_kernel_path("persistent");
+            return err;
+        }
         cudaGetLastError();
     }
+    note_kernel_path("per_step");
 
     if (training) {  // hprev[:, 0] = h0 (or zeros): the backward's dW_hh GEMM reads it like every other step
         err = h0 ? cudaMemcpy2DAsync(hprev, ldh * sizeof(float), h0, h * sizeof(float), h * sizeof(float), n,

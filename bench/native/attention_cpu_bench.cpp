@@ -11,7 +11,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "bench_shapes.h"
@@ -21,50 +20,11 @@
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
 using kiln::bench::load_average;
 using kiln::bench::median_ms;
 
 using kiln::bench::check;
 
-// ---- fp32 FMA peak: 12 independent zmm FMA chains per thread (more than 4 cycles latency x 2 pipes), all threads ----
-
-__attribute__((target("avx512f"))) double fma_rate_avx512(int64_t iters) {
-    const auto t0 = Clock::now();
-    int64_t n = iters;
-    __asm__ volatile(
-        "vxorps %%xmm0, %%xmm0, %%xmm0\n\tvxorps %%xmm1, %%xmm1, %%xmm1\n\t"
-        "1:\n\t"
-        "vfmadd231ps %%zmm0, %%zmm1, %%zmm2\n\tvfmadd231ps %%zmm0, %%zmm1, %%zmm3\n\t"
-        "vfmadd231ps %%zmm0, %%zmm1, %%zmm4\n\tvfmadd231ps %%zmm0, %%zmm1, %%zmm5\n\t"
-        "vfmadd231ps %%zmm0, %%zmm1, %%zmm6\n\tvfmadd231ps %%zmm0, %%zmm1, %%zmm7\n\t"
-        "vfmadd231ps %%zmm0, %%zmm1, %%zmm8\n\tvfmadd231ps %%zmm0, %%zmm1, %%zmm9\n\t"
-        "vfmadd231ps %%zmm0, %%zmm1, %%zmm10\n\tvfmadd231ps %%zmm0, %%zmm1, %%zmm11\n\t"
-        "vfmadd231ps %%zmm0, %%zmm1, %%zmm12\n\tvfmadd231ps %%zmm0, %%zmm1, %%zmm13\n\t"
-        "dec %0\n\tjnz 1b\n\t"
-        : "+r"(n)
-        :
-        : "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8", "xmm9", "xmm10", "xmm11", "xmm12",
-          "xmm13", "cc");
-    return double(iters) * 12 * 16 * 2 / std::chrono::duration<double>(Clock::now() - t0).count();
-}
-
-// GFLOP/s of `threads` threads running the loop at once, best of three; 0 where the CPU lacks AVX-512.
-double fma_peak_gflops(int threads) {
-    __builtin_cpu_init();
-    if (!__builtin_cpu_supports("avx512f")) return 0.0;
-    double best = 0.0;
-    for (int rep = 0; rep < 3; ++rep) {
-        std::vector<double> rate((size_t)threads);
-        std::vector<std::thread> pool;
-        for (int t = 0; t < threads; ++t) pool.emplace_back([&, t] { rate[(size_t)t] = fma_rate_avx512(20'000'000); });
-        for (auto& t : pool) t.join();
-        double sum = 0.0;
-        for (double r : rate) sum += r;
-        best = sum > best ? sum : best;
-    }
-    return best / 1e9;
-}
 
 // ---- the shapes ------------------------------------------------------------------------------------------------
 
@@ -87,7 +47,7 @@ int main(int argc, char** argv) {
     const int threads = kiln::cpu::num_threads();
     kiln_context* ctx = nullptr;
     check(kiln_context_create(KILN_DEVICE_CPU, 0, &ctx), "context");
-    const double peak = fma_peak_gflops(threads);
+    const double peak = kiln::bench::cpu_fma_peak_gflops();
     std::printf("attention on the CPU: %d threads, median of %d runs, load average %.2f, fp32 FMA peak %.1f GFLOP/s\n",
                 threads, runs, load_average(), peak);
     std::printf("| shape | direction | ms | GFLOP/s | of FMA peak |\n|---|---|---|---|---|\n");

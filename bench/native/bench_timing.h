@@ -1,5 +1,6 @@
-// Timing helpers the CPU benchmarks share: the median of several timed runs after a warm-up, and the load average
-// each table reports beside its figures (the machine is shared: a figure without it cannot be judged).
+// Timing helpers the CPU benchmarks share: the median of several timed runs after a warm-up, the load average each
+// table reports beside its figures (the machine is shared: a figure without it cannot be judged), and the measured
+// FMA peak their fractions are of.
 #pragma once
 
 #include <algorithm>
@@ -42,6 +43,17 @@ double median_ms(int runs, Fn&& fn) {
     }
     std::sort(ms.begin(), ms.end());
     return ms[ms.size() / 2];
+}
+
+// The CPU's measured fp32 FMA peak in GFLOP/s, all of the library's threads at once (kiln_measure_peak: the one
+// measurement every benchmark and `kiln bench` divide by).
+inline double cpu_fma_peak_gflops() {
+    kiln_context* ctx = nullptr;
+    check(kiln_context_create(KILN_DEVICE_CPU, 0, &ctx), "kiln_context_create");
+    kiln_device_peak peak{};
+    check(kiln_measure_peak(ctx, &peak), "kiln_measure_peak");
+    kiln_context_destroy(ctx);
+    return peak.fma_gflops;
 }
 
 }  // namespace kiln::bench

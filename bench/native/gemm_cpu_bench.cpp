@@ -27,49 +27,6 @@ double seconds_since(Clock::time_point t0) { return std::chrono::duration<double
 
 constexpr int kSizes[] = {512, 1024, 2048};
 
-// ---- FMA peak -------------------------------------------------------------------------------------------------
-
-// 14 independent FMA chains (registers 2..15; 0 and 1 are the sources), more than latency x pipes (4 x 2 on
-// recent cores). Written in asm so the compiler can neither spill the chains nor drop them; all-zero inputs
-// keep denormals out of the timing. R is the register prefix, "zmm" or "ymm"; the function is compiled for
-// that ISA only (target attribute) and called only when the CPU has it.
-#define KILN_FMA(R, d) "vfmadd231ps %%" R "0, %%" R "1, %%" R #d "\n\t"
-#define KILN_FMA_CHAINS(R)                                                                               \
-    KILN_FMA(R, 2) KILN_FMA(R, 3) KILN_FMA(R, 4) KILN_FMA(R, 5) KILN_FMA(R, 6) KILN_FMA(R, 7) KILN_FMA(R, 8) \
-    KILN_FMA(R, 9) KILN_FMA(R, 10) KILN_FMA(R, 11) KILN_FMA(R, 12) KILN_FMA(R, 13) KILN_FMA(R, 14) KILN_FMA(R, 15)
-#define KILN_FMA_PEAK(name, isa, R, lanes)                                                              \
-    __attribute__((target(isa))) double name(int64_t iters) {                                          \
-        const auto t0 = Clock::now();                                                                  \
-        int64_t n = iters;                                                                             \
-        __asm__ volatile("vxorps %%xmm0, %%xmm0, %%xmm0\n\tvxorps %%xmm1, %%xmm1, %%xmm1\n\t1:\n\t"    \
-                         KILN_FMA_CHAINS(R) "dec %0\n\tjnz 1b\n\t"                                    \
-                         : "+r"(n)                                                                     \
-                         :                                                                             \
-                         : "xmm0", "xmm1", "xmm2", "xmm3", "xmm4", "xmm5", "xmm6", "xmm7", "xmm8",      \
-                           "xmm9", "xmm10", "xmm11", "xmm12", "xmm13", "xmm14", "xmm15", "cc");         \
-        return double(iters) * 14 * lanes * 2.0 / seconds_since(t0);                                  \
-    }
-
-KILN_FMA_PEAK(peak_avx512, "avx512f", "zmm", 16)
-KILN_FMA_PEAK(peak_avx2, "avx2,fma", "ymm", 8)
-
-// Best of 3 GFLOP/s of `threads` threads running the FMA loop at once (placed by the OS).
-double measure_peak(bool avx512, int threads) {
-    const int64_t iters = 20'000'000;
-    double best = 0.0;
-    for (int rep = 0; rep < 3; ++rep) {
-        std::vector<double> rate(threads);
-        std::vector<std::thread> ts;
-        for (int t = 0; t < threads; ++t)
-            ts.emplace_back([&, t] { rate[t] = avx512 ? peak_avx512(iters) : peak_avx2(iters); });
-        for (auto& t : ts) t.join();
-        double sum = 0.0;
-        for (double r : rate) sum += r;
-        best = std::max(best, sum);
-    }
-    return best / 1e9;
-}
-
 // ---- The peer: OpenBLAS's cblas_sgemm, found at run time so the benchmark builds without it. --------------
 
 enum { kRowMajor = 101, kNoTrans = 111 };
@@ -176,17 +133,11 @@ using kiln::bench::load_average;
 int main(int argc, char** argv) {
     const int threads = kiln::cpu::num_threads();
     const char* isa = kiln::cpu::gemm_isa();
-    const bool avx512 = std::strcmp(isa, "avx512") == 0, avx2 = std::strcmp(isa, "avx2") == 0;
     std::printf("kiln sgemm bench: isa %s, %d threads, %u hardware threads, load average %.2f\n", isa, threads,
                 std::thread::hardware_concurrency(), load_average());
 
-    double peak1 = 0.0, peak = 0.0;
-    if (avx512 || avx2) {
-        peak1 = measure_peak(avx512, 1);
-        peak = threads > 1 ? measure_peak(avx512, threads) : peak1;
-        std::printf("measured fp32 FMA peak (%s FMAs): 1 thread %.1f GFLOP/s, %d threads %.1f GFLOP/s\n",
-                    avx512 ? "zmm" : "ymm", peak1, threads, peak);
-    }
+    const double peak = kiln::bench::cpu_fma_peak_gflops();
+    std::printf("measured fp32 FMA peak (kiln_measure_peak), %d threads: %.1f GFLOP/s\n", threads, peak);
 
     // Kiln first, the peer after: OpenBLAS workers keep spinning for a while after each call and would steal
     // the cores from whatever runs next.

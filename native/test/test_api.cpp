@@ -137,6 +137,83 @@ static void copy_2d_moves_bands() {
     EXPECT(kiln_context_destroy(ctx) == KILN_OK);
 }
 
+// kiln_last_op names the entry that ran and its kernel path, then forgets them; device timing on the CPU times nothing.
+static void last_op_names_entry_and_path() {
+    kiln_context* ctx = nullptr;
+    EXPECT(kiln_context_create(KILN_DEVICE_CPU, 0, &ctx) == KILN_OK);
+    const char* entry = nullptr;
+    const char* path = nullptr;
+    int32_t timed = -1;
+    EXPECT(kiln_last_op(nullptr, &path, &timed) == KILN_ERR_INVALID_ARGUMENT);
+    float y[4];
+    EXPECT(kiln_fill_f32(ctx, y, 4, 2.0f) == KILN_OK);
+    EXPECT(kiln_last_op(&entry, &path, &timed) == KILN_OK);
+    EXPECT(std::strcmp(entry, "kiln_fill_f32") == 0 && std::strcmp(path, "") == 0 && timed == 0);
+    EXPECT(kiln_last_op(&entry, &path, &timed) == KILN_OK);  // read once: cleared
+    EXPECT(std::strcmp(entry, "") == 0);
+
+    // A 1x1 convolution has one path on every CPU: the implicit GEMM.
+    kiln_conv2d_desc d = {1, 2, 3, 3, 2, 1, 1, 1, 1, 0, 0, 1, 1, 3, 3};
+    std::vector<float> x(18, 1.0f), w(4, 0.5f), out(18, 0.0f);
+    EXPECT(kiln_conv2d_forward_f32(ctx, &d, x.data(), w.data(), nullptr, out.data()) == KILN_OK);
+    EXPECT(kiln_last_op(&entry, &path, &timed) == KILN_OK);
+    EXPECT(std::strcmp(entry, "kiln_conv2d_forward_f32") == 0 && std::strcmp(path, "implicit_gemm") == 0);
+    EXPECT(out[0] == 1.0f);
+    // A 3x3 stride-1 one takes Winograd where the ISA has it (AVX-512) unless KILN_CONV_WINOGRAD=0.
+    kiln_conv2d_desc d3 = {1, 2, 6, 6, 2, 3, 3, 1, 1, 1, 1, 1, 1, 6, 6};
+    std::vector<float> x3(72, 1.0f), w3(36, 0.25f), y3(72, 0.0f);
+    EXPECT(kiln_conv2d_forward_f32(ctx, &d3, x3.data(), w3.data(), nullptr, y3.data()) == KILN_OK);
+    EXPECT(kiln_last_op(&entry, &path, &timed) == KILN_OK);
+    EXPECT(std::strcmp(path, "winograd") == 0 || std::strcmp(path, "implicit_gemm") == 0);
+    std::printf("3x3 conv2d path on this CPU: %s\n", path);
+    // A failed op is named too: the profiler can say which op threw.
+    EXPECT(kiln_fill_f32(ctx, nullptr, 4, 1.0f) == KILN_ERR_INVALID_ARGUMENT);
+    EXPECT(kiln_last_op(&entry, &path, &timed) == KILN_OK);
+    EXPECT(std::strcmp(entry, "kiln_fill_f32") == 0);
+
+    int64_t count = -1;
+    float ms[2];
+    EXPECT(kiln_profile_device_timing(ctx, 1) == KILN_OK);
+    EXPECT(kiln_fill_f32(ctx, y, 4, 2.0f) == KILN_OK);
+    EXPECT(kiln_profile_device_times(ctx, ms, 2, &count) == KILN_OK);
+    EXPECT(count == 0);
+    EXPECT(kiln_profile_device_times(ctx, ms, -1, &count) == KILN_ERR_INVALID_ARGUMENT);
+    EXPECT(kiln_profile_device_timing(ctx, 0) == KILN_OK);
+    EXPECT(kiln_range_push("user range") == KILN_OK);
+    EXPECT(kiln_range_pop() == KILN_OK);
+    EXPECT(kiln_range_push(nullptr) == KILN_ERR_INVALID_ARGUMENT);
+    EXPECT(kiln_context_destroy(ctx) == KILN_OK);
+}
+
+// kiln_context_create_on_stream checks its arguments before it touches the stream: a missing device is named with the
+// caller's stream never read (here a dummy pointer). A real stream is exercised from Java (JCudaInteropTest) on a GPU.
+static void external_stream_contexts_are_checked() {
+    kiln_context* ctx = nullptr;
+    int dummy = 0;
+    EXPECT(kiln_context_create_on_stream(0, &dummy, nullptr) == KILN_ERR_INVALID_ARGUMENT);
+    EXPECT(message_has("kiln_context_create_on_stream") && message_has("'out'"));
+    EXPECT(kiln_context_create_on_stream(0, nullptr, &ctx) == KILN_ERR_INVALID_ARGUMENT);
+    EXPECT(message_has("'stream' is null") && ctx == nullptr);
+    int32_t count = 0;
+    EXPECT(kiln_cuda_device_count(&count, nullptr) == KILN_OK);
+    EXPECT(kiln_context_create_on_stream(count, &dummy, &ctx) == KILN_ERR_NO_DEVICE);
+    EXPECT(message_has("kiln_context_create_on_stream") && message_has("cuda:") && ctx == nullptr);
+    EXPECT(kiln_context_create_on_stream(-1, &dummy, &ctx) == KILN_ERR_NO_DEVICE);
+}
+
+// The measured roofline: positive, and within what any CPU this runs on can do (a sanity range, not a target).
+static void peak_is_measured() {
+    kiln_context* ctx = nullptr;
+    EXPECT(kiln_context_create(KILN_DEVICE_CPU, 0, &ctx) == KILN_OK);
+    EXPECT(kiln_measure_peak(ctx, nullptr) == KILN_ERR_INVALID_ARGUMENT);
+    kiln_device_peak peak{};
+    EXPECT(kiln_measure_peak(ctx, &peak) == KILN_OK);
+    std::printf("cpu peak: %.1f GFLOP/s fp32 FMA, %.1f GB/s copy\n", peak.fma_gflops, peak.copy_gbps);
+    EXPECT(peak.fma_gflops > 1.0 && peak.fma_gflops < 1e5);
+    EXPECT(peak.copy_gbps > 0.1 && peak.copy_gbps < 1e4);
+    EXPECT(kiln_context_destroy(ctx) == KILN_OK);
+}
+
 int main() {
     EXPECT(kiln_noop() == KILN_OK);
     EXPECT(kiln_abi_version() == KILN_ABI_VERSION);
@@ -145,5 +222,8 @@ int main() {
     allocator_counts_and_reuses();
     stale_and_foreign_contexts_are_refused();
     copy_2d_moves_bands();
+    external_stream_contexts_are_checked();
+    last_op_names_entry_and_path();
+    peak_is_measured();
     return kiln::test::finish("test_api");
 }

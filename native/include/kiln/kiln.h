@@ -81,6 +81,14 @@ KILN_API kiln_status kiln_context_create(kiln_device_kind kind, int32_t index, k
 KILN_API kiln_status kiln_context_destroy(kiln_context* ctx);
 /* Waits until every op queued on the context has finished; reports asynchronous CUDA errors. */
 KILN_API kiln_status kiln_synchronize(kiln_context* ctx);
+/* A context on cuda:index whose ops are queued on the caller's stream (a cudaStream_t of that device, created by any
+ * CUDA runtime in the process: JCuda's, PyTorch's, the caller's own; all of them share the device's primary context),
+ * so Kiln's ops are ordered with the caller's own work without a synchronization. Kiln does not own the stream:
+ * kiln_context_destroy waits for it and leaves it alive, and the caller keeps it alive until then. stream must not be
+ * NULL (the legacy default stream would serialize against every blocking stream; use a stream of your own). A stream
+ * of another device is refused where the runtime can tell (CUDA 12.8 and later); a pointer that is not a live stream
+ * cannot be detected. Like every context it has its own caching allocator. */
+KILN_API kiln_status kiln_context_create_on_stream(int32_t index, void* stream, kiln_context** out);
 
 /* ---- memory ----------------------------------------------------------------------------------- */
 
@@ -110,6 +118,38 @@ KILN_API kiln_status kiln_copy_device(kiln_context* ctx, void* dst, const void* 
  * are this one copy. The two regions must not overlap. */
 KILN_API kiln_status kiln_copy_device_2d(kiln_context* ctx, void* dst, size_t dst_pitch, const void* src,
                                          size_t src_pitch, size_t width, size_t rows);
+
+/* ---- profiling -------------------------------------------------------------------------------- */
+
+/* The entry the calling thread ran last ("kiln_conv2d_forward_f32"; "" if none since the last read: reading clears
+ * it), the kernel path it took where it has several ("winograd" or "implicit_gemm", "persistent" or "per_step";
+ * "" where it has one), both static strings, and whether kiln_profile_device_times holds its device time (1: a CUDA
+ * op that ran with device timing on; else 0). Set as the entry starts, so a failed op is named too. */
+KILN_API kiln_status kiln_last_op(const char** entry, const char** path, int32_t* device_timed);
+/* While on, every op on a CUDA context is bracketed by two CUDA events on its stream; kiln_profile_device_times
+ * waits for them, writes each op's device time in milliseconds into ms[0..capacity) in launch order, sets *count to
+ * the number of timed ops (refused if more than capacity, nothing forgotten) and forgets them. A CPU context times
+ * nothing: *count is 0. Turning it off forgets untaken times. */
+KILN_API kiln_status kiln_profile_device_timing(kiln_context* ctx, int32_t on);
+KILN_API kiln_status kiln_profile_device_times(kiln_context* ctx, float* ms, int64_t capacity, int64_t* count);
+/* Named NVTX ranges (NVTX 3, header-only) for Nsight Systems and Nsight Compute; every CUDA op is already one,
+ * named by its entry without the "kiln_" prefix. No-ops in a CPU-only build and when no tool listens. */
+KILN_API kiln_status kiln_range_push(const char* name);
+KILN_API kiln_status kiln_range_pop(void);
+
+/* ---- device peaks (native/src/cpu/peak.cpp, kernels/peak.cu) --------------------------------------- */
+
+/* What the device can do at best, measured: the roofline a benchmark's figures are a fraction of. */
+typedef struct kiln_device_peak {
+    double fma_gflops; /* fp32 fused multiply-adds (2 flops each) on every core or SM at once, GFLOP/s */
+    double copy_gbps;  /* copy between two buffers of device memory: bytes read plus bytes written, GB/s */
+} kiln_device_peak;
+
+/* Measures the context's device, best of 3 (under a second). CPU: independent FMA chains on each of the library's
+ * threads (AVX-512, AVX2 or SSE, as the CPU has), and a parallel copy of 128 MiB; CUDA: independent FMA chains on
+ * every SM, and a device-to-device copy of 256 MiB, timed with events. The CPU's copy needs 256 MiB of host memory
+ * and a CUDA one 512 MiB of the context's: KILN_ERR_OUT_OF_MEMORY where that is not there. */
+KILN_API kiln_status kiln_measure_peak(kiln_context* ctx, kiln_device_peak* out);
 
 /* ---- ops: fill and random --------------------------------------------------------------------- */
 

@@ -54,6 +54,20 @@ void* cpu_system_alloc(size_t bytes) {
     return std::aligned_alloc(64, bytes);
 }
 
+// The CUDA half of a new context on cuda:index: its stream (Kiln's own when caller_stream is null, else the caller's,
+// which Kiln never destroys) and a caching allocator whose reuse is ordered by that stream.
+void init_cuda(kiln_context& ctx, int32_t index, void* caller_stream, const char* op) {
+    check_cuda_index(index, op);
+    ctx.name = "cuda:" + std::to_string(index);
+    if (caller_stream) kiln::gpu::check_stream(index, caller_stream, op);
+    ctx.owns_stream = caller_stream == nullptr;
+    ctx.stream = caller_stream ? caller_stream : kiln::gpu::create_stream(index);
+    const int dev = index;
+    ctx.allocator = std::make_unique<kiln::Allocator>(
+        ctx.name.c_str(), 256, true, [dev](size_t n) { return kiln::gpu::malloc_or_null(dev, n); },
+        [dev](void* p) { kiln::gpu::free(dev, p); });
+}
+
 }  // namespace
 
 extern "C" {
@@ -109,6 +123,7 @@ kiln_status kiln_context_create(kiln_device_kind kind, int32_t index, kiln_conte
         ctx->kind = k == KILN_DEVICE_CPU ? KILN_DEVICE_CPU : KILN_DEVICE_CUDA;
         ctx->index = index;
         ctx->stream = nullptr;
+        ctx->owns_stream = false;
         if (k == KILN_DEVICE_CPU) {
             if (index != 0) fail(KILN_ERR_NO_DEVICE, "kiln_context_create: cpu:%d requested; there is only cpu:0", index);
             ctx->name = "cpu";
@@ -117,14 +132,25 @@ kiln_status kiln_context_create(kiln_device_kind kind, int32_t index, kiln_conte
             ctx->allocator = std::make_unique<kiln::Allocator>("cpu", 64, true, cpu_system_alloc,
                                                                [](void* p) { std::free(p); });
         } else {
-            check_cuda_index(index, "kiln_context_create");
-            ctx->name = "cuda:" + std::to_string(index);
-            ctx->stream = kiln::gpu::create_stream(index);
-            const int dev = index;
-            ctx->allocator = std::make_unique<kiln::Allocator>(
-                ctx->name.c_str(), 256, true, [dev](size_t n) { return kiln::gpu::malloc_or_null(dev, n); },
-                [dev](void* p) { kiln::gpu::free(dev, p); });
+            init_cuda(*ctx, index, nullptr, "kiln_context_create");
         }
+        ctx->allocator->set_limit(limit);
+        *out = kiln::register_context(std::move(ctx));
+    });
+}
+
+kiln_status kiln_context_create_on_stream(int32_t index, void* stream, kiln_context** out) {
+    return guarded("kiln_context_create_on_stream", [&] {
+        if (!out) fail(KILN_ERR_INVALID_ARGUMENT, "kiln_context_create_on_stream: argument 'out' is null");
+        *out = nullptr;
+        const uint64_t limit = memory_limit_from_env("kiln_context_create_on_stream");
+        if (!stream)
+            fail(KILN_ERR_INVALID_ARGUMENT, "kiln_context_create_on_stream: argument 'stream' is null (the legacy "
+                 "default stream); pass a stream of your own, or use kiln_context_create for one of Kiln's");
+        auto ctx = std::make_unique<kiln_context>();
+        ctx->kind = KILN_DEVICE_CUDA;
+        ctx->index = index;
+        init_cuda(*ctx, index, stream, "kiln_context_create_on_stream");
         ctx->allocator->set_limit(limit);
         *out = kiln::register_context(std::move(ctx));
     });
@@ -136,8 +162,9 @@ kiln_status kiln_context_destroy(kiln_context* ctx) {
         kiln_context& c = kiln::op_context(ctx, "kiln_context_destroy");
         if (c.stream) kiln::gpu::synchronize(c.stream);
         kiln::retire_context(ctx, "kiln_context_destroy");
+        c.timer.reset();
         c.allocator.reset();
-        if (c.stream) kiln::gpu::destroy_stream(c.index, c.stream);
+        if (c.stream && c.owns_stream) kiln::gpu::destroy_stream(c.index, c.stream);
         c.stream = nullptr;
         c.name.clear();
     });

@@ -8,6 +8,7 @@
 
 #include "core/allocator.h"
 #include "core/error.h"
+#include "core/gpu.h"
 #include "kiln/kiln.h"
 
 struct kiln_context {
@@ -15,7 +16,10 @@ struct kiln_context {
     int index;
     std::string name;   // "cpu" or "cuda:N", for messages
     void* stream;       // cudaStream_t for CUDA, nullptr for the CPU
+    bool owns_stream;   // false for kiln_context_create_on_stream: the caller's stream outlives the context
     std::unique_ptr<kiln::Allocator> allocator;
+    // CUDA events around each op while kiln_profile_device_timing is on; null otherwise (and always on the CPU).
+    std::unique_ptr<kiln::gpu::OpTimer, kiln::gpu::OpTimerDeleter> timer;
 };
 
 namespace kiln {

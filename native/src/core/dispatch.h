@@ -5,12 +5,14 @@
 #pragma once
 
 #include <cstddef>
+#include <cstring>
 #include <type_traits>
 
 #include "common/cuda_api.h"
 #include "common/scratch.h"
 #include "core/context.h"
 #include "core/gpu.h"
+#include "core/profile.h"
 
 namespace kiln {
 
@@ -48,6 +50,17 @@ class ContextScratch final : public Scratch {
     int count_ = 0;
 };
 
+// An NVTX range for the extent of one CUDA op's launch, closed however the launch ends.
+class NvtxRange final {
+  public:
+    explicit NvtxRange(const char* entry) noexcept {
+        gpu::range_push(std::strncmp(entry, "kiln_", 5) == 0 ? entry + 5 : entry);
+    }
+    ~NvtxRange() { gpu::range_pop(); }
+    NvtxRange(const NvtxRange&) = delete;
+    NvtxRange& operator=(const NvtxRange&) = delete;
+};
+
 // Runs the backend of cx's device on args. A CUDA launcher may take a kiln::Scratch& right after its stream.
 template <class Cpu, class Cuda, class... Args>
 void dispatch(kiln_context& cx, const char* op, Backends<Cpu, Cuda> fn, const Args&... args) {
@@ -59,11 +72,18 @@ void dispatch(kiln_context& cx, const char* op, Backends<Cpu, Cuda> fn, const Ar
         fail(KILN_ERR_INTERNAL, "%s: CUDA context in a build without CUDA", op);
     } else {
         const cudaStream_t stream = static_cast<cudaStream_t>(cx.stream);
+        // Nsight shows every op as a range named like the profiler's records: the entry without "kiln_".
+        NvtxRange range(op);
+        if (cx.timer) gpu::op_timer_begin(cx.timer.get(), cx.stream);
         if constexpr (std::is_invocable_v<Cuda, cudaStream_t, Scratch&, const Args&...>) {
             ContextScratch scratch(cx);
             gpu::check_launch((int)fn.cuda(stream, scratch, args...), op);
         } else {
             gpu::check_launch((int)fn.cuda(stream, args...), op);
+        }
+        if (cx.timer) {
+            gpu::op_timer_end(cx.timer.get(), cx.stream);
+            note_device_timed();
         }
     }
 }

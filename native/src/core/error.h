@@ -5,6 +5,7 @@
 #include <cstdarg>
 #include <string>
 
+#include "core/profile.h"
 #include "kiln/kiln.h"
 
 namespace kiln {
@@ -40,6 +41,7 @@ std::string shape_str(const long long* dims, int rank);
 
 template <typename Body>
 kiln_status kiln::guarded(const char* op, Body&& body) noexcept {
+    begin_entry(op);  // for kiln_last_op: the profiler names the op and its kernel path
     try {
         body();
         return KILN_OK;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 
 #include "kiln/kiln.h"
 
@@ -17,6 +18,8 @@ void properties(int device, kiln_device_props* out);
 void set_device(int device);
 void* create_stream(int device);
 void destroy_stream(int device, void* stream) noexcept;
+// Refuses (KILN_ERR_INVALID_ARGUMENT, naming op) a caller's stream that the runtime reports on another device.
+void check_stream(int device, void* stream, const char* op);
 void* malloc_or_null(int device, size_t bytes);  // nullptr on out-of-memory; throws on other errors
 void free(int device, void* ptr) noexcept;
 void copy(void* stream, void* dst, const void* src, size_t bytes, CopyKind kind);  // host copies complete on return
@@ -25,6 +28,22 @@ void copy_2d(void* stream, void* dst, size_t dst_pitch, const void* src, size_t 
 void synchronize(void* stream);
 // Turns the result of a kernel launcher (a cudaError_t passed as int) into kiln::Error naming the op.
 void check_launch(int cuda_error, const char* op);
-const char* build_archs();  // e.g. "sm_80,sm_90,compute_90" or "none"
+const char* build_archs();
+
+// NVTX ranges (header-only NVTX 3 in a CUDA build; nothing otherwise). Never throw.
+void range_push(const char* name) noexcept;
+void range_pop() noexcept;
+
+// Device time of each op on a stream (kiln_profile_device_timing): a CUDA event pair around every op, read back in
+// launch order by op_timer_collect, which waits for them and fails if more than `capacity` ops are pending.
+struct OpTimer;
+OpTimer* op_timer_create(int device);
+void op_timer_destroy(OpTimer* timer) noexcept;
+void op_timer_begin(OpTimer* timer, void* stream);
+void op_timer_end(OpTimer* timer, void* stream);
+int64_t op_timer_collect(OpTimer* timer, void* stream, float* ms, int64_t capacity);
+struct OpTimerDeleter {
+    void operator()(OpTimer* timer) const noexcept { op_timer_destroy(timer); }
+};  // e.g. "sm_80,sm_90,compute_90" or "none"
 
 }  // namespace kiln::gpu

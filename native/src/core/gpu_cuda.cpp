@@ -1,9 +1,11 @@
 // The GPU layer over the CUDA runtime (linked statically, so this library loads on machines without a driver
 // and only then finds out that there is no device).
 #include <cuda_runtime_api.h>
+#include <nvtx3/nvToolsExt.h>  // NVTX 3 is header-only: it finds a listening tool (Nsight) at run time, or does nothing
 
 #include <cstdio>
 #include <cstring>
+#include <vector>
 
 #include "core/error.h"
 #include "core/gpu.h"
@@ -74,6 +76,19 @@ void destroy_stream(int device, void* stream) noexcept {
     cudaGetLastError();
 }
 
+void check_stream(int device, void* stream, const char* op) {
+#if CUDART_VERSION >= 12080
+    int owner = -1;
+    check(cudaStreamGetDevice((cudaStream_t)stream, &owner), op);
+    if (owner != device)
+        fail(KILN_ERR_INVALID_ARGUMENT, "%s: argument 'stream' belongs to cuda:%d, not cuda:%d", op, owner, device);
+#else
+    (void)device;  // older runtimes cannot name a stream's device: the caller's word is taken
+    const cudaError_t err = cudaStreamQuery((cudaStream_t)stream);
+    if (err != cudaSuccess && err != cudaErrorNotReady) fail_cuda(err, op);
+#endif
+}
+
 void* malloc_or_null(int device, size_t bytes) {
     set_device(device);
     void* p = nullptr;
@@ -112,5 +127,61 @@ void check_launch(int cuda_error, const char* op) {
 }
 
 const char* build_archs() { return KILN_CUDA_ARCHS; }
+
+void range_push(const char* name) noexcept { nvtxRangePushA(name); }
+void range_pop() noexcept { nvtxRangePop(); }
+
+// Events are created once and reused: cudaEventCreate costs microseconds, as much as a small op.
+struct OpTimer {
+    int device;
+    std::vector<cudaEvent_t> events;  // 2 per op: begin, end; the first 2 * pending are recorded
+    size_t pending = 0;
+};
+
+OpTimer* op_timer_create(int device) {
+    set_device(device);
+    return new OpTimer{device, {}, 0};
+}
+
+void op_timer_destroy(OpTimer* timer) noexcept {
+    if (!timer) return;
+    if (cudaSetDevice(timer->device) == cudaSuccess) {
+        for (cudaEvent_t e : timer->events) cudaEventDestroy(e);
+    }
+    cudaGetLastError();
+    delete timer;
+}
+
+namespace {
+void record_event(OpTimer* timer, size_t slot, void* stream) {
+    while (timer->events.size() <= slot) {
+        cudaEvent_t e = nullptr;
+        check(cudaEventCreate(&e), "kiln profiler (cudaEventCreate)");
+        timer->events.push_back(e);
+    }
+    check(cudaEventRecord(timer->events[slot], (cudaStream_t)stream), "kiln profiler (cudaEventRecord)");
+}
+}  // namespace
+
+void op_timer_begin(OpTimer* timer, void* stream) { record_event(timer, 2 * timer->pending, stream); }
+
+void op_timer_end(OpTimer* timer, void* stream) {
+    record_event(timer, 2 * timer->pending + 1, stream);
+    timer->pending++;
+}
+
+int64_t op_timer_collect(OpTimer* timer, void* stream, float* ms, int64_t capacity) {
+    const int64_t n = (int64_t)timer->pending;
+    if (n > capacity) {
+        fail(KILN_ERR_INVALID_ARGUMENT, "kiln_profile_device_times: %lld ops are timed but capacity is %lld",
+             (long long)n, (long long)capacity);
+    }
+    synchronize(stream);
+    for (int64_t i = 0; i < n; ++i) {
+        check(cudaEventElapsedTime(&ms[i], timer->events[2 * i], timer->events[2 * i + 1]), "kiln_profile_device_times");
+    }
+    timer->pending = 0;
+    return n;
+}
 
 }  // namespace kiln::gpu

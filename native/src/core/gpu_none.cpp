@@ -18,6 +18,7 @@ void properties(int, kiln_device_props*) { no_cuda(); }
 void set_device(int) { no_cuda(); }
 void* create_stream(int) { no_cuda(); }
 void destroy_stream(int, void*) noexcept {}
+void check_stream(int, void*, const char*) { no_cuda(); }
 void* malloc_or_null(int, size_t) { no_cuda(); }
 void free(int, void*) noexcept {}
 void copy(void*, void*, const void*, size_t, CopyKind) { no_cuda(); }
@@ -25,5 +26,12 @@ void copy_2d(void*, void*, size_t, const void*, size_t, size_t, size_t) { no_cud
 void synchronize(void*) { no_cuda(); }
 void check_launch(int, const char*) { no_cuda(); }
 const char* build_archs() { return "none"; }
+void range_push(const char*) noexcept {}
+void range_pop() noexcept {}
+OpTimer* op_timer_create(int) { no_cuda(); }
+void op_timer_destroy(OpTimer*) noexcept {}
+void op_timer_begin(OpTimer*, void*) { no_cuda(); }
+void op_timer_end(OpTimer*, void*) { no_cuda(); }
+int64_t op_timer_collect(OpTimer*, void*, float*, int64_t) { no_cuda(); }
 
 }  // namespace kiln::gpu

@@ -11,6 +11,7 @@
 
 #include "cpu/conv2d_kernels.h"
 #include "cpu/conv2d_winograd.h"
+#include "common/kernel_path.h"
 #include "cpu/gemm.h"
 #include "cpu/simd.h"
 
@@ -123,16 +124,22 @@ const ConvKernels& kernels() {
 void conv2d_forward_f32(const Geometry& g, const float* x, const float* w, const float* bias, float* y) {
     if (conv::y_size(g) == 0) return;
     const ConvKernels& is = kernels();
-    if (const winograd::Kernels* wk = winograd_for(is, winograd::applies(g)))
+    if (const winograd::Kernels* wk = winograd_for(is, winograd::applies(g))) {
+        note_kernel_path("winograd");
         return winograd::forward(*wk, *is.gemm, g, x, w, bias, y);
+    }
+    note_kernel_path("implicit_gemm");
     conv2d_detail::gemm_forward(is, g, x, w, bias, y);
 }
 
 void conv2d_backward_data_f32(const Geometry& g, const float* dy, const float* w, float* dx) {
     if (conv::x_size(g) == 0) return;
     const ConvKernels& is = kernels();
-    if (const winograd::Kernels* wk = winograd_for(is, winograd::applies_backward_data(g)))
+    if (const winograd::Kernels* wk = winograd_for(is, winograd::applies_backward_data(g))) {
+        note_kernel_path("winograd");
         return winograd::backward_data(*wk, *is.gemm, g, dy, w, dx);
+    }
+    note_kernel_path("implicit_gemm");
     conv2d_detail::gemm_backward_data(is, g, dy, w, dx);
 }
 
@@ -144,8 +151,11 @@ void conv2d_backward_weight_f32(const Geometry& g, const float* x, const float* 
         return;
     }
     const ConvKernels& is = kernels();
-    if (const winograd::Kernels* wk = winograd_for(is, winograd::applies(g)))
+    if (const winograd::Kernels* wk = winograd_for(is, winograd::applies(g))) {
+        note_kernel_path("winograd");
         return winograd::backward_weight(*wk, *is.wgrad, g, x, dy, dw, dbias);
+    }
+    note_kernel_path("implicit_gemm");
     conv2d_detail::gemm_backward_weight(is, g, x, dy, dw, dbias);
 }
 

@@ -13,10 +13,17 @@ module dev.kiln {
     exports dev.kiln.train;
     exports dev.kiln.models;
     exports dev.kiln.eval;
+    exports dev.kiln.profile;
+    exports dev.kiln.interop;
 
     // The `kiln` command line only; library users need not have picocli.
     requires static info.picocli;
     opens dev.kiln.cli to info.picocli;
+    // `kiln demo`'s charts (an automatic module: the jar's Automatic-Module-Name).
+    requires static org.jfree.jfreechart;
+
+    // dev.kiln.interop.JCudaInterop only; the core never loads a JCuda class, so JCuda is optional.
+    requires static jcuda;
 
     // dev.kiln.io: safetensors headers are JSON (Gson); image grids and charts are PNGs drawn with Java2D.
     requires com.google.gson;

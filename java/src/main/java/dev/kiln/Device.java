@@ -47,10 +47,18 @@ public final class Device {
         return cuda(0);
     }
 
-    /** The first GPU if there is one, else the CPU. */
+    /** The first GPU if there is one, else the CPU (saying why at INFO on the "dev.kiln" System.Logger). */
     public static Device best() {
-        return cudaAvailable() ? cuda(0) : cpu();
+        if (cudaAvailable()) return cuda(0);
+        if (!loggedCpuFallback) {
+            loggedCpuFallback = true;
+            LOG.log(System.Logger.Level.INFO, "no CUDA device ({0}); Kiln runs on the CPU", cudaUnavailableReason());
+        }
+        return cpu();
     }
+
+    private static final System.Logger LOG = System.getLogger("dev.kiln");
+    private static volatile boolean loggedCpuFallback;
 
     public static boolean cudaAvailable() {
         return cudaDeviceCount() > 0;

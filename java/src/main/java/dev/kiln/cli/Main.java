@@ -8,9 +8,12 @@ import picocli.CommandLine.Command;
  * The {@code kiln} command: {@code kiln info}, {@code kiln train MODEL [options]}, {@code kiln sample vae|gan},
  * {@code kiln eval MODEL}.
  */
+// --help and --version on every subcommand too (INHERIT): `kiln train --help` lists train's options.
 @Command(name = "kiln", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+        scope = CommandLine.ScopeType.INHERIT,
         description = "Kiln: GPU kernels for the JVM. Train the reference models and inspect the native library.",
-        subcommands = {InfoCommand.class, TrainCommand.class, SampleCommand.class, EvalCommand.class})
+        subcommands = {InfoCommand.class, TrainCommand.class, SampleCommand.class, EvalCommand.class, DemoCommand.class,
+                BenchCommand.class})
 public final class Main implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
@@ -21,6 +24,10 @@ public final class Main implements Runnable {
 
     /** Runs the command line and returns the exit code (tests call this instead of main). */
     public static int run(String... args) {
+        // The library's diagnostics (System.Logger, java.util.logging by default) as one "kiln: ..." line each.
+        if (System.getProperty("java.util.logging.SimpleFormatter.format") == null) {
+            System.setProperty("java.util.logging.SimpleFormatter.format", "kiln: %5$s%6$s%n");
+        }
         CommandLine cli = new CommandLine(new Main());
         cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
             // A failure the user can act on: print its message, not a stack trace.

@@ -13,9 +13,14 @@ final class Metrics {
     }
 
     static void write(Path file, Map<String, ?> values) throws IOException {
+        Files.writeString(file, toJson(values) + "\n");
+    }
+
+    /** The same JSON as a string (kiln info --json prints it). */
+    static String toJson(Map<String, ?> values) {
         StringBuilder b = new StringBuilder();
         value(b, values, "");
-        Files.writeString(file, b.append('\n').toString());
+        return b.toString();
     }
 
     private static void value(StringBuilder b, Object v, String indent) {

@@ -4,6 +4,7 @@ import dev.kiln.Device;
 import dev.kiln.Kiln;
 import dev.kiln.data.Dataset;
 import dev.kiln.data.FashionMnist;
+import dev.kiln.train.TrainListener;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -98,13 +99,29 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--limit", paramLabel = "N", description = "Train on the first N images only (quick runs and tests)")
     Integer limit;
 
+    @Option(names = "--profile", paramLabel = "FILE", description = "Record every op (Kiln's profiler): write a Chrome "
+            + "trace (open it in ui.perfetto.dev) to FILE and print the ops by total time at the end")
+    Path profile;
+
     @Option(names = "--no-score", description = "vae, gan: skip scoring 10,000 samples with the cached Fashion-MNIST classifier")
     boolean noScore;
 
     Recipe recipe;
 
+    /** Told every step after the run's own progress bar (kiln demo collects loss curves with it); null from the CLI. */
+    TrainListener observer;
+
+    /** vae, gan: a cnn model file to score samples with instead of the cached classifier; null from the CLI. */
+    Path scorer;
+
     @Override
     public Integer call() throws Exception {
+        run();
+        return 0;
+    }
+
+    /** Resolves the options, trains, writes metrics.json and returns its entries (kiln demo drives runs through this). */
+    Map<String, Object> run() throws Exception {
         String name = model.toLowerCase(Locale.ROOT);
         recipe = MODELS.get(name);
         if (recipe == null) {
@@ -145,12 +162,12 @@ final class TrainCommand implements Callable<Integer> {
         metrics.put("lr", (double) lr);
         metrics.put("seed", seed);
         if (limit != null) metrics.put("limit", limit);
-        metrics.putAll(recipe.run().train(this, dev));
+        metrics.putAll(profile == null ? recipe.run().train(this, dev) : RunProfile.around(profile, () -> recipe.run().train(this, dev)));
         metrics.put("wall_seconds", (System.nanoTime() - started) / 1e9);
         Path file = out.resolve("metrics.json");
         Metrics.write(file, metrics);
         System.out.println("metrics: " + file.toAbsolutePath());
-        return 0;
+        return metrics;
     }
 
     /** The Fashion-MNIST training images, the first --limit of them when it is given. */

@@ -13,6 +13,11 @@ public record AttentionDesc(long batch, long heads, long qLen, long kvLen, long 
                             long vStrideBatch, long vStrideHead, long vStrideToken,
                             long oStrideBatch, long oStrideHead, long oStrideToken,
                             long causal) {
+    /** One of the attention's products (Q K^T or P V) counted dense, masks ignored: 2 batch heads qLen kvLen headDim. */
+    long matmulFlops() {
+        return (long) (2.0 * batch * heads * qLen * kvLen * headDim);
+    }
+
     /** Elements from q's first element to one past its last. */
     long qSpan() {
         return span(qLen, qStrideBatch, qStrideHead, qStrideToken);

@@ -33,6 +33,7 @@ public final class AttentionNative {
         long la = kvLengths == null ? 0 : c.i32("kv_lengths", kvLengths, d.batch());
         long oa = operand(c, "o", o, 0, d.oSpan(), dt);
         long lsea = c.optionalF32("lse", lse, d.lseElements());
+        c.flops(2 * d.matmulFlops());  // Q K^T and P V
         if (bf16) forwardBf160(c.context(), d, s.scale(), s.dropout(), s.seed(), s.offset(), qa, ka, va, la, oa, lsea);
         else forward0(c.context(), d, s.scale(), s.dropout(), s.seed(), s.offset(), qa, ka, va, la, oa, lsea);
         c.fence();
@@ -58,6 +59,7 @@ public final class AttentionNative {
         long dqa = dq == null ? 0 : operand(c, "dq", dq, dqAt, d.qSpan(), dt);
         long dka = dk == null ? 0 : operand(c, "dk", dk, dkAt, d.kSpan(), dt);
         long dva = dv == null ? 0 : operand(c, "dv", dv, dvAt, d.vSpan(), dt);
+        c.flops(5 * d.matmulFlops());  // Q K^T again, then dV, dP, dQ and dK
         if (bf16) {
             backwardBf160(c.context(), d, s.scale(), s.dropout(), s.seed(), s.offset(), qa, ka, va, oa, da, lsea, la,
                     dqa, dka, dva);

@@ -7,6 +7,11 @@ package dev.kiln.internal;
  */
 public record Conv2dDesc(long n, long c, long h, long w, long k, long r, long s, long strideH, long strideW,
                          long padH, long padW, long dilationH, long dilationW, long p, long q) {
+    /** Multiplies and adds of one direction (forward, backward data or backward weight): 2 n k p q c r s. */
+    long flops() {
+        return (long) (2.0 * n * k * p * q * c * r * s);
+    }
+
     long inputElements() {
         return Sizes.product(n, c, h, w);
     }

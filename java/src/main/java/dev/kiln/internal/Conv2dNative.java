@@ -16,6 +16,7 @@ public final class Conv2dNative {
         Call c = new Call("conv2d forward");
         long xa = c.f32("x", x, desc(d).inputElements()), wa = c.f32("weight", w, d.weightElements());
         long ba = c.optionalF32("bias", bias, d.k()), ya = c.f32("y", y, d.outputElements());
+        c.flops(d.flops());
         forward0(c.context(), d, xa, wa, ba, ya);
         c.fence();
     }
@@ -25,6 +26,7 @@ public final class Conv2dNative {
         Call c = new Call("conv2d backward data");
         long dya = c.f32("dy", dy, desc(d).outputElements()), wa = c.f32("weight", w, d.weightElements());
         long dxa = c.f32("dx", dx, d.inputElements());
+        c.flops(d.flops());
         backwardData0(c.context(), d, dya, wa, dxa);
         c.fence();
     }
@@ -34,6 +36,7 @@ public final class Conv2dNative {
         Call c = new Call("conv2d backward weight");
         long xa = c.f32("x", x, desc(d).inputElements()), dya = c.f32("dy", dy, d.outputElements());
         long dwa = c.f32("dw", dw, d.weightElements()), dba = c.optionalF32("dbias", dbias, d.k());
+        c.flops(d.flops());
         backwardWeight0(c.context(), d, xa, dya, dwa, dba);
         c.fence();
     }

@@ -19,6 +19,7 @@ public final class GemmNative {
         long aa = call.f32("a", a, span(transA ? k : m, transA ? m : k, lda, strideA, batch));
         long ba = call.f32("b", b, span(transB ? n : k, transB ? k : n, ldb, strideB, batch));
         long ca = call.f32("c", c, span(m, n, ldc, strideC, batch));
+        call.flops((long) (2.0 * m * n * k * Math.max(batch, 1)));
         gemm0(call.context(), transA, transB, m, n, k, alpha, aa, lda, strideA, ba, ldb, strideB, beta, ca, ldc, strideC, batch);
         call.fence();
     }

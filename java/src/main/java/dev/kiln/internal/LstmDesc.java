@@ -5,6 +5,11 @@ package dev.kiln.internal;
  * table in native/src/jni/jni_lstm.cpp maps each component to its C field.
  */
 public record LstmDesc(long n, long t, long f, long h) {
+    /** The forward's GEMM arithmetic: the input and recurrent projections of every step, 2 n t 4h (f + h). */
+    long forwardFlops() {
+        return (long) (2.0 * n * t * 4 * h * (f + h));
+    }
+
     long inputElements() {
         return Sizes.product(n, t, f);
     }

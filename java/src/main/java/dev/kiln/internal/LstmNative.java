@@ -29,6 +29,7 @@ public final class LstmNative {
         long ba = c.f32("bias", bias, d.biasElements()), ya = c.f32("y", y, d.sequenceElements());
         long hna = c.f32("h_n", hN, state), cna = c.f32("c_n", cN, state);
         long ra = c.optionalF32("reserve", reserve, Sizes.floatsFor(reserveSize(d)));
+        c.flops(d.forwardFlops());
         forward0(c.context(), d, xa, h0a, c0a, wia, wha, ba, ya, hna, cna, ra);
         c.fence();
     }
@@ -47,6 +48,7 @@ public final class LstmNative {
         long dh0a = c.optionalF32("dh0", dh0, state), dc0a = c.optionalF32("dc0", dc0, state);
         long dwia = c.f32("dw_ih", dwIh, d.inputWeightElements()), dwha = c.f32("dw_hh", dwHh, d.hiddenWeightElements());
         long dba = c.f32("dbias", dbias, d.biasElements());
+        c.flops(2 * d.forwardFlops());  // the gradients of both inputs of every projection
         backward0(c.context(), d, xa, h0a, c0a, wia, wha, ra, dya, dhna, dcna, dxa, dh0a, dc0a, dwia, dwha, dba);
         c.fence();
     }

@@ -29,6 +29,9 @@ public final class NativeLoader {
     static final String LIBRARY_FILE = "libkiln.so";
 
     private static volatile Path loadedFrom;
+    // Diagnostics go through the platform logger (java.util.logging unless the application routes System.Logger
+    // elsewhere, e.g. to SLF4J): where the library came from at DEBUG, a failure to load at ERROR.
+    private static final System.Logger LOG = System.getLogger("dev.kiln.native");
 
     private NativeLoader() {
     }
@@ -59,8 +62,10 @@ public final class NativeLoader {
         if (loadedFrom != null) return null;
         try {
             loadedFrom = load(System.getProperty(LIBRARY_PATH_PROPERTY), NativeLoader.class.getClassLoader(), cacheRoots());
+            LOG.log(System.Logger.Level.DEBUG, "loaded libkiln from {0}", loadedFrom);
             return null;
         } catch (KilnNativeLoadException e) {
+            LOG.log(System.Logger.Level.ERROR, "libkiln did not load: {0}", e.getMessage());
             return e;
         }
     }

@@ -12,21 +12,21 @@ public final class RandomNative {
 
     public static void fill(Tensor y, float value) {
         Call c = new Call("fill");
-        long ya = c.f32("y", y, 0);
+        long ya = c.f32Whole("y", y);
         fill0(c.context(), ya, y.numel(), value);
         c.fence();
     }
 
     public static void uniform(Tensor y, long seed, long offset, float lo, float hi) {
         Call c = new Call("rand_uniform");
-        long ya = c.f32("y", y, 0);
+        long ya = c.f32Whole("y", y);
         uniform0(c.context(), ya, y.numel(), seed, offset, lo, hi);
         c.fence();
     }
 
     public static void normal(Tensor y, long seed, long offset, float mean, float std) {
         Call c = new Call("rand_normal");
-        long ya = c.f32("y", y, 0);
+        long ya = c.f32Whole("y", y);
         normal0(c.context(), ya, y.numel(), seed, offset, mean, std);
         c.fence();
     }

@@ -1,5 +1,7 @@
 package dev.kiln.internal;
 
+import dev.kiln.DType;
+import dev.kiln.Device;
 import dev.kiln.Tensor;
 
 /**
@@ -35,4 +37,17 @@ public abstract class TensorAccess {
 
     /** A tensor sharing {@code t}'s memory with another shape (one dimension may be -1); nothing is recorded. */
     public abstract Tensor alias(Tensor t, String op, int[] shape);
+
+    /**
+     * The gradient buffer of {@code t} if {@link Tensor#zeroGrad()} left it to be overwritten rather than added to
+     * (and from now on it is not), else null. Autograd's first gradient into a leaf after zeroGrad is then one copy.
+     */
+    public abstract Tensor gradToOverwrite(Tensor t);
+
+    /**
+     * A tensor over memory Kiln does not own ({@code bytes} at {@code address} on {@code device}): closing it frees
+     * nothing, and {@code keepAlive} (may be null) stays reachable while it or a view of it is open. The shape must fit
+     * in {@code bytes}; the address is the caller's word (dev.kiln.interop checks what it can).
+     */
+    public abstract Tensor wrapExternal(Device device, DType dtype, int[] shape, long address, long bytes, Object keepAlive);
 }

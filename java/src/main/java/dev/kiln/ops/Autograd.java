@@ -2,8 +2,10 @@ package dev.kiln.ops;
 
 import dev.kiln.DType;
 import dev.kiln.KilnAnomalyException;
+import dev.kiln.Profiler;
 import dev.kiln.Scope;
 import dev.kiln.Tensor;
+import dev.kiln.internal.TensorAccess;
 
 import java.util.ArrayList;
 import java.util.IdentityHashMap;
@@ -210,7 +212,7 @@ public final class Autograd {
         }
         boolean[] walked = new boolean[tape.nodes.size()];
         boolean completed = false;
-        try (NoGrad off = noGrad()) {
+        try (Profiler.Range range = Profiler.range("backward"); NoGrad off = noGrad()) {
             Map<Tensor, Tensor> pending = new IdentityHashMap<>();
             accumulate(pending, root, seed);
             for (int i = tape.nodes.size() - 1; i >= 0; i--) {
@@ -292,6 +294,11 @@ public final class Autograd {
             throw new IllegalStateException("autograd: gradient " + g + " does not match " + target);
         }
         if (target.isRequiresGrad()) {
+            Tensor stale = TensorAccess.get().gradToOverwrite(target);
+            if (stale != null) {  // zeroed by zeroGrad() in name only: the gradient is the first to arrive
+                Ops.copy_(stale, g);
+                return;
+            }
             Tensor buffer = target.grad();
             if (buffer == null) {  // the first gradient: one copy, rather than zeros plus an add
                 target.setGrad(Ops.copy_(Scope.detached(() -> Tensor.empty(target.device(), target.shape())), g));

@@ -1,6 +1,7 @@
 package dev.kiln.optim;
 
 import dev.kiln.DType;
+import dev.kiln.Profiler;
 import dev.kiln.Scope;
 import dev.kiln.Tensor;
 import dev.kiln.ops.Autograd;
@@ -38,14 +39,18 @@ public abstract class Optimizer implements AutoCloseable {
     /** Applies one update to every parameter that has a gradient. */
     public final void step() {
         steps++;
-        for (Tensor p : params) {
-            if (p.grad() != null) update(p, p.grad(), steps);
+        try (Profiler.Range range = Profiler.range("optimizer")) {
+            for (Tensor p : params) {
+                if (p.grad() != null) update(p, p.grad(), steps);
+            }
         }
     }
 
     /** Zeroes every parameter's gradient in place. */
     public final void zeroGrad() {
-        for (Tensor p : params) p.zeroGrad();
+        try (Profiler.Range range = Profiler.range("zero_grad")) {
+            for (Tensor p : params) p.zeroGrad();
+        }
     }
 
     /** Number of steps taken. */

@@ -1,5 +1,6 @@
 package dev.kiln.train;
 
+import dev.kiln.Profiler;
 import dev.kiln.Scope;
 import dev.kiln.Tensor;
 import dev.kiln.ops.Ops;
@@ -17,6 +18,7 @@ public final class StepContext {
     private final List<Optimizer> optimizers;
     private final Map<String, Tensor> sums = new LinkedHashMap<>();  // metric -> running sum, a detached scalar
     private final Map<String, Integer> counts = new LinkedHashMap<>();
+    private Profiler.Range forward;  // open from a step's start to its minimize, and again after it
 
     StepContext(List<Optimizer> optimizers) {
         this.optimizers = optimizers;
@@ -28,9 +30,22 @@ public final class StepContext {
             throw new IllegalArgumentException("minimize: the optimizer is not one of this trainer's " + optimizers.size()
                     + " (pass it to the Trainer, so it can be checkpointed and scheduled with the rest)");
         }
+        endForward();
         optimizer.zeroGrad();
         loss.backward();
         optimizer.step();
+        beginForward();  // a step with two optimizers (a GAN) computes its second loss next
+    }
+
+    /** Opens the step's "forward" range for a profiler (a no-op when none records). */
+    void beginForward() {
+        endForward();
+        forward = Profiler.range("forward");
+    }
+
+    void endForward() {
+        if (forward != null) forward.close();
+        forward = null;
     }
 
     /** {@link #minimize(Tensor, Optimizer)} with the trainer's only optimizer. */

@@ -1,5 +1,6 @@
 package dev.kiln.train;
 
+import dev.kiln.Profiler;
 import dev.kiln.Scope;
 import dev.kiln.data.BatchLoader;
 import dev.kiln.nn.Module;
@@ -15,7 +16,9 @@ import java.util.function.ToLongFunction;
 /**
  * The training loop every model shares: one {@link Scope} per step (so native memory is flat), a {@link TrainStep}
  * that decides what a step computes and which of the trainer's optimizers it updates, logged metrics averaged over
- * the epoch, a divergence check, and a {@link TrainListener} told about progress.
+ * the epoch, a divergence check, and a {@link TrainListener} told about progress. Under a {@link Profiler} each step is
+ * a range "step N" (N counts from 1 in each epoch) holding "forward" (everything outside the backward pass and the
+ * optimizer's update), "zero_grad", "backward" and "optimizer".
  *
  * <pre>{@code
  * Trainer trainer = new Trainer(List.of(model), List.of(adam));
@@ -72,12 +75,17 @@ public final class Trainer {
         Map<String, Double> means = new LinkedHashMap<>();
         try {
             while (batches.hasNext()) {
-                try (Scope s = Scope.open()) {
+                index++;
+                try (Scope s = Scope.open(); Profiler.Range range = Profiler.range("step " + index)) {
                     B batch = batches.next();
                     samples += size.applyAsLong(batch);
-                    step.run(batch, context);
+                    context.beginForward();
+                    try {
+                        step.run(batch, context);
+                    } finally {
+                        context.endForward();
+                    }
                 }
-                index++;
                 if (index % READ_INTERVAL == 0 || !batches.hasNext()) {
                     means = context.means();
                     checkFinite(means, epoch, index);

@@ -9,6 +9,7 @@ import org.junit.jupiter.api.Test;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -24,6 +25,36 @@ class AutogradTest {
             assertArrayEquals(new float[] {4, -8, 12}, w.grad().toFloatArray());
             w.zeroGrad();
             assertArrayEquals(new float[] {0, 0, 0}, w.grad().toFloatArray());
+        }
+    }
+
+    /** zeroGrad is lazy (the next gradient overwrites the buffer); every way of reading it must see the same values. */
+    @Test
+    void zeroGradThenBackwardOverwritesAndAccumulatesAfter() throws Exception {
+        try (Tensor w = Tensor.of(new float[] {1, -2, 3}, 3).requiresGrad()) {
+            try (Scope s = Scope.open()) {
+                Ops.sum(Ops.mul(w, w)).backward();
+            }
+            Tensor buffer = w.grad();
+            w.zeroGrad();  // not read: the next backward writes over the stale 2w
+            try (Scope s = Scope.open()) {
+                Ops.sum(Ops.scale(w, 5f)).backward();  // d/dw = 5
+            }
+            assertArrayEquals(new float[] {5, 5, 5}, w.grad().toFloatArray());
+            assertSame(buffer, w.grad(), "the buffer is kept: memory stays flat across steps");
+            try (Scope s = Scope.open()) {
+                Ops.sum(Ops.mul(w, w)).backward();  // and accumulates after that: 5 + 2w
+            }
+            assertArrayEquals(new float[] {7, 1, 11}, w.grad().toFloatArray());
+            // zeroGrad twice, one backward that never reaches w: still zeros when read
+            try (Tensor other = Tensor.ones(3).requiresGrad()) {
+                w.zeroGrad();
+                w.zeroGrad();
+                try (Scope s = Scope.open()) {
+                    Ops.sum(other).backward();
+                }
+                assertArrayEquals(new float[] {0, 0, 0}, w.grad().toFloatArray());
+            }
         }
     }
 

@@ -1,0 +1,19 @@
+// C ABI entry of the device-peak family: the measured roofline of the context's device.
+#include "core/dispatch.h"
+#include "cpu/peak.h"
+#include "peak.h"
+
+extern "C" {
+
+kiln_status kiln_measure_peak(kiln_context* ctx, kiln_device_peak* out) {
+    const char* op = "kiln_measure_peak";
+    return kiln::guarded(op, [&] {
+        kiln_context& cx = kiln::op_context(ctx, op);
+        if (!out) kiln::fail(KILN_ERR_INVALID_ARGUMENT, "%s: argument 'out' is null", op);
+        *out = kiln_device_peak{0.0, 0.0};
+        kiln::dispatch(cx, op, KILN_BACKENDS(measure_peak), out);
+        if (cx.stream) kiln::gpu::synchronize(cx.stream);  // the launcher read its events; nothing stays queued
+    });
+}
+
+}  // extern "C"

@@ -1,0 +1,78 @@
+// JNI glue for dev.kiln.internal.ProfilerNative: the last op's entry, kernel path and device-timing flag; device
+// times from CUDA events; NVTX ranges; the device's measured peak. Glue only.
+#include "jni/jni_support.h"
+
+namespace kiln::jni {
+
+// double[] rows of the natives table (the shared table in jni_signature.h has no other family using them yet).
+template <>
+struct SignatureCode<jdoubleArray> {
+    static constexpr char value = '[';
+};
+
+namespace {
+
+// out[0] = entry, out[1] = path; returns whether the op's device time was recorded. The strings are static in the
+// library; a profiler only asks for them while it records, so their allocation never costs an unprofiled op.
+jboolean last_op(JNIEnv* env, jclass, jobjectArray out) {
+    const char* entry = "";
+    const char* path = "";
+    int32_t timed = 0;
+    if (throw_if_failed(env, kiln_last_op(&entry, &path, &timed))) return JNI_FALSE;
+    jstring e = env->NewStringUTF(entry);
+    if (!e) return JNI_FALSE;  // OutOfMemoryError pending
+    env->SetObjectArrayElement(out, 0, e);
+    jstring p = env->NewStringUTF(path);
+    if (!p) return JNI_FALSE;
+    env->SetObjectArrayElement(out, 1, p);
+    return timed ? JNI_TRUE : JNI_FALSE;
+}
+
+void device_timing(JNIEnv* env, jclass, jlong ctx, jboolean on) {
+    throw_if_failed(env, kiln_profile_device_timing(ctx_of(ctx), on ? 1 : 0));
+}
+
+// Fills ms (pinned only for the call) and returns the count; the ABI refuses more ops than ms holds, forgetting none.
+jint device_times(JNIEnv* env, jclass, jlong ctx, jfloatArray ms) {
+    const jsize capacity = env->GetArrayLength(ms);
+    void* host = env->GetPrimitiveArrayCritical(ms, nullptr);
+    if (!host) return 0;
+    int64_t count = 0;
+    const kiln_status s = kiln_profile_device_times(ctx_of(ctx), static_cast<float*>(host), capacity, &count);
+    env->ReleasePrimitiveArrayCritical(ms, host, 0);
+    throw_if_failed(env, s);
+    return (jint)count;
+}
+
+void range_push(JNIEnv* env, jclass, jstring name) {
+    const char* utf = env->GetStringUTFChars(name, nullptr);
+    if (!utf) return;
+    const kiln_status s = kiln_range_push(utf);
+    env->ReleaseStringUTFChars(name, utf);
+    throw_if_failed(env, s);
+}
+
+void range_pop(JNIEnv* env, jclass) { throw_if_failed(env, kiln_range_pop()); }
+
+// out[0] = fp32 FMA GFLOP/s, out[1] = copy GB/s.
+void measure_peak(JNIEnv* env, jclass, jlong ctx, jdoubleArray out) {
+    kiln_device_peak peak{};
+    if (throw_if_failed(env, kiln_measure_peak(ctx_of(ctx), &peak))) return;
+    const jdouble values[2] = {peak.fma_gflops, peak.copy_gbps};
+    env->SetDoubleArrayRegion(out, 0, 2, values);
+}
+
+const JNINativeMethod kMethods[] = {
+    KILN_NATIVE("lastOp0", "([Ljava/lang/String;)Z", last_op),
+    KILN_NATIVE("deviceTiming0", "(JZ)V", device_timing),
+    KILN_NATIVE("deviceTimes0", "(J[F)I", device_times),
+    KILN_NATIVE("rangePush0", "(Ljava/lang/String;)V", range_push),
+    KILN_NATIVE("rangePop0", "()V", range_pop),
+    KILN_NATIVE("measurePeak0", "(J[D)V", measure_peak),
+};
+
+}  // namespace
+
+KILN_JNI_REGISTER("dev/kiln/internal/ProfilerNative", kMethods);
+
+}  // namespace kiln::jni
