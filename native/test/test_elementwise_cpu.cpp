@@ -524,6 +524,39 @@ SweepError gelu_sweep_errors(const std::vector<float>& v, const std::vector<floa
     return e;
 }
 
+// tanh and sigmoid through the activation entry against long double, over every multiple of 2^-10 in [-20, 20],
+// powers of ten down to 1e-30 (tanh's small-x relative accuracy), the limits and NaN: within 3 ulp on the AVX-512
+// path (glibc's tanhf and the scalar exp-based sigmoid: within 3 ulp everywhere too).
+void tanh_sigmoid_sweep() {
+    std::vector<float> v;
+    for (int k = -20 * 1024; k <= 20 * 1024; ++k) v.push_back((float)k * 0x1p-10f);
+    for (int e = -30; e <= 1; ++e) v.push_back(std::pow(10.0f, (float)e)), v.push_back(-std::pow(10.0f, (float)e));
+    for (float e : {1e-45f, 1e-38f, 0.17f, 0.1701f, 87.0f, 88.8f, 100.0f, 3.4e38f, INFINITY}) v.push_back(e), v.push_back(-e);
+    v.push_back(NAN);
+    const int64_t n = (int64_t)v.size();
+    std::vector<float> th(n, 0.0f), sg(n, 0.0f);
+    EXPECT(kiln_activation_f32(g_ctx, KILN_TANH, v.data(), th.data(), n, 0) == KILN_OK);
+    EXPECT(kiln_activation_f32(g_ctx, KILN_SIGMOID, v.data(), sg.data(), n, 0) == KILN_OK);
+    double worst_t = 0, worst_s = 0;
+    float at_t = 0, at_s = 0;
+    bool nan_kept = true;
+    for (int64_t i = 0; i < n; ++i) {
+        const long double x = v[(size_t)i];
+        if (std::isnan(v[(size_t)i])) {
+            nan_kept = std::isnan(th[(size_t)i]) && std::isnan(sg[(size_t)i]);
+            continue;
+        }
+        const long double rt = std::tanh(x), rs = 1.0L / (1.0L + std::exp(-x));
+        const double et = (double)(std::fabs((long double)th[(size_t)i] - rt) / float_ulp(rt));
+        const double es = (double)(std::fabs((long double)sg[(size_t)i] - rs) / float_ulp(rs));
+        if (!(et <= worst_t)) worst_t = et, at_t = v[(size_t)i];
+        if (!(es <= worst_s)) worst_s = es, at_s = v[(size_t)i];
+    }
+    std::printf("  tanh/sigmoid sweep (%lld values): max ulp tanh %.2f at %g, sigmoid %.2f at %g\n", (long long)n, worst_t,
+                at_t, worst_s, at_s);
+    EXPECT(worst_t <= 3 && worst_s <= 3 && nan_kept);
+}
+
 void gelu_sweep() {
     std::vector<float> v;
     for (int k = -16 * 1024; k <= 16 * 1024; ++k) v.push_back((float)k * 0x1p-10f);
@@ -595,6 +628,7 @@ int main() {
         bias_gelu(rows, cols);
     bias_gelu_edges_and_validation();
     gelu_sweep();
+    tanh_sigmoid_sweep();
     validation();
     kiln_context_destroy(g_ctx);
     return kiln::test::finish("test_elementwise_cpu");

@@ -22,9 +22,22 @@ namespace {
 constexpr int64_t kGrain = 1 << 14;  // elements per task: enough work to amortize a pool hand-off
 constexpr int64_t kGeluGrain = 1 << 12;  // GELU costs ~10x a plain op per element: smaller tasks still pay
 
+// The hand-vectorized transcendental spans (GELU, tanh, sigmoid) where the CPU has AVX-512.
 bool use_avx512_gelu() {
     static const bool yes = isa() == Isa::Avx512;
     return yes;
+}
+
+// LeakyReLU's select does not vectorize at the baseline's SSE2 (no blend instruction): cloned for AVX-512 and AVX2,
+// where it runs about 10x faster than the scalar loop (the GAN's discriminator runs it 8 times a step).
+KILN_CLONES("avx512f", "avx2", "default")
+void leaky_relu_span(const float* x, float* y, int64_t n, float alpha) {
+    for (int64_t k = 0; k < n; ++k) y[k] = activation_fwd<KILN_LEAKY_RELU>(x[k], alpha);
+}
+
+KILN_CLONES("avx512f", "avx2", "default")
+void leaky_relu_backward_span(const float* x, const float* dy, float* dx, int64_t n, float alpha) {
+    for (int64_t k = 0; k < n; ++k) dx[k] = activation_bwd<KILN_LEAKY_RELU>(x[k], 0.0f, dy[k], alpha);
 }
 
 template <int V>
@@ -295,11 +308,16 @@ void binary_backward_f32(int op, const float* a, int64_t stride_a, const float* 
 void activation_f32(int act, const float* x, float* y, int64_t n, float alpha) {
     with_activation(act, [&](auto a) {
         constexpr int Act = decltype(a)::value;
-        if (Act == KILN_GELU && use_avx512_gelu()) {
-            parallel_range(n, kGeluGrain, [&](int64_t lo, int64_t hi) { avx512::gelu_span(x + lo, nullptr, y + lo, hi - lo); });
+        if ((Act == KILN_GELU || Act == KILN_TANH || Act == KILN_SIGMOID) && use_avx512_gelu()) {
+            parallel_range(n, kGeluGrain, [&](int64_t lo, int64_t hi) {
+                if (Act == KILN_GELU) avx512::gelu_span(x + lo, nullptr, y + lo, hi - lo);
+                else if (Act == KILN_TANH) avx512::tanh_span(x + lo, y + lo, hi - lo);
+                else avx512::sigmoid_span(x + lo, y + lo, hi - lo);
+            });
             return;
         }
         parallel_range(n, kGrain, [&](int64_t lo, int64_t hi) {
+            if (Act == KILN_LEAKY_RELU) return leaky_relu_span(x + lo, y + lo, hi - lo, alpha);
             for (int64_t k = lo; k < hi; ++k) y[k] = activation_fwd<Act>(x[k], alpha);
         });
     });
@@ -317,6 +335,7 @@ void activation_backward_f32(int act, const float* x, const float* y, const floa
             return;
         }
         parallel_range(n, kGrain, [&](int64_t lo, int64_t hi) {
+            if (Act == KILN_LEAKY_RELU) return leaky_relu_backward_span(x + lo, dy + lo, dx + lo, hi - lo, alpha);
             for (int64_t k = lo; k < hi; ++k)
                 dx[k] = activation_bwd<Act>(ReadsX ? x[k] : 0.0f, ReadsX ? 0.0f : y[k], dy[k], alpha);
         });

@@ -14,48 +14,11 @@
 // Accuracy (test_elementwise_cpu's sweep): a few ulp of the true GELU; see the report of that test.
 #include "cpu/elementwise_simd.h"
 
-#include <immintrin.h>
-
-// GCC 12's own min/roundscale/scalef intrinsics read an _mm512_undefined_ps() and warn about it in every caller.
-#pragma GCC diagnostic ignored "-Wuninitialized"
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include "cpu/avx512_math.h"
 
 namespace kiln::cpu::avx512 {
 
 namespace {
-
-using V = __m512;
-
-inline V k(float v) { return _mm512_set1_ps(v); }
-inline V fma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
-inline V mul(V a, V b) { return _mm512_mul_ps(a, b); }
-inline V add(V a, V b) { return _mm512_add_ps(a, b); }
-inline V sub(V a, V b) { return _mm512_sub_ps(a, b); }
-inline V vabs(V a) { return _mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(a), _mm512_set1_epi32(0x7fffffff))); }
-
-// exp(r) for |r| <= 0.35 (a little past ln2 / 2): Taylor to degree 7, truncation 5e-9 relative.
-inline V exp_poly(V r) {
-    V p = k(1.0f / 5040.0f);
-    p = fma(p, r, k(1.0f / 720.0f));
-    p = fma(p, r, k(1.0f / 120.0f));
-    p = fma(p, r, k(1.0f / 24.0f));
-    p = fma(p, r, k(1.0f / 6.0f));
-    p = fma(p, r, k(0.5f));
-    p = fma(p, r, k(1.0f));
-    return fma(p, r, k(1.0f));
-}
-
-// v = n ln2 + r with n integer-valued and |r| <= ln2 / 2, for |v| <= 200 (callers keep it there): Cody-Waite with ln2
-// in two parts, n * 0.693359375 being exact for |n| < 2^15.
-struct Reduced {
-    V r, n;
-};
-inline Reduced reduce_ln2(V v) {
-    const V n = _mm512_roundscale_ps(mul(v, k(1.44269504088896341f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    V r = _mm512_fnmadd_ps(n, k(0.693359375f), v);
-    r = _mm512_fnmadd_ps(n, k(-2.12194440e-4f), r);
-    return {r, n};
-}
 
 // The pieces of Phi and phi at x, everything a lane needs for the forward or the derivative.
 struct GeluParts {
@@ -117,8 +80,6 @@ inline GeluParts gelu_parts(V x) {
     return g;
 }
 
-inline V scalef(V m, V n) { return _mm512_scalef_ps(m, n); }
-
 inline V gelu_fwd(V x) {
     const GeluParts g = gelu_parts(x);
     const V tail_neg = scalef(mul(x, g.m), g.n);                          // x Phi(x), x <= -1
@@ -142,8 +103,6 @@ inline V gelu_deriv(V x) {
     const V big = add(_mm512_mask_blend_ps(g.neg, k(1.0f), k(0.0f)), mul(x, k(0.0f)));
     return _mm512_mask_blend_ps(g.big, d, big);
 }
-
-inline __mmask16 tail_mask(int64_t left) { return left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1); }
 
 inline V load_input(const float* x, const float* bias, int64_t j, __mmask16 m) {
     const V v = _mm512_maskz_loadu_ps(m, x + j);
@@ -172,6 +131,30 @@ void gelu_backward_span(const float* x, const float* bias, const float* dy, floa
             _mm512_mask_storeu_pd(acc + j, mlo, _mm512_add_pd(_mm512_maskz_loadu_pd(mlo, acc + j), lo));
             _mm512_mask_storeu_pd(acc + j + 8, mhi, _mm512_add_pd(_mm512_maskz_loadu_pd(mhi, acc + j + 8), hi));
         }
+    }
+}
+
+// tanh(x) = -expm1(-2|x|) / (2 + expm1(-2|x|)) with the sign of x: expm1 keeps small |x| accurate, and
+// -2|x| <= 0 never overflows. NaN stays NaN through the arithmetic; |x| large gives 1 exactly.
+void tanh_span(const float* x, float* y, int64_t n) {
+    const V sign_bit = _mm512_castsi512_ps(_mm512_set1_epi32((int)0x80000000u));
+    for (int64_t j = 0; j < n; j += 16) {
+        const __mmask16 m = tail_mask(n - j);
+        const V v = _mm512_maskz_loadu_ps(m, x + j);
+        const V em1 = expm1_nonpos(mul(k(-2.0f), vabs(v)));
+        const V t = _mm512_div_ps(sub(k(0.0f), em1), add(k(2.0f), em1));
+        _mm512_mask_storeu_ps(y + j, m, _mm512_or_ps(t, _mm512_and_ps(v, sign_bit)));
+    }
+}
+
+// sigmoid(x) = 1 / (1 + e) for x >= 0 and e / (1 + e) below, e = exp(-|x|): the scalar sigmoid_f's one division.
+void sigmoid_span(const float* x, float* y, int64_t n) {
+    for (int64_t j = 0; j < n; j += 16) {
+        const __mmask16 m = tail_mask(n - j);
+        const V v = _mm512_maskz_loadu_ps(m, x + j);
+        const V e = exp_nonpos(sub(k(0.0f), vabs(v)));
+        const __mmask16 nonneg = _mm512_cmp_ps_mask(v, k(0.0f), _CMP_GE_OQ);
+        _mm512_mask_storeu_ps(y + j, m, _mm512_div_ps(_mm512_mask_blend_ps(nonneg, e, k(1.0f)), add(k(1.0f), e)));
     }
 }
 

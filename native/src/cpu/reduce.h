@@ -48,18 +48,25 @@ double sum_range(int64_t begin, int64_t end, const Term& term) {
     return (a0 + a1) + (a2 + a3);
 }
 
-// sum of term(i) for i in [0, n), in double: fixed blocks of kSumBlock in parallel, partials added in block order.
-template <typename Term>
-double blocked_sum(int64_t n, const Term& term) {
+// range_sum(begin, end) over fixed blocks of kSumBlock of [0, n), in parallel, the partials added in block order: a
+// result depends on the shape only, never on the thread count. range_sum is a vector span's sum, or sum_range's.
+template <typename RangeSum>
+double blocked_range_sum(int64_t n, const RangeSum& range_sum) {
     const int64_t blocks = (n + kSumBlock - 1) / kSumBlock;
-    if (blocks <= 1) return sum_range(0, n, term);
+    if (blocks <= 1) return range_sum(0, n);
     std::vector<double> part((size_t)blocks);
     parallel_for(blocks, [&](int64_t b0, int64_t b1) {
-        for (int64_t b = b0; b < b1; ++b) part[b] = sum_range(b * kSumBlock, std::min(n, (b + 1) * kSumBlock), term);
+        for (int64_t b = b0; b < b1; ++b) part[b] = range_sum(b * kSumBlock, std::min(n, (b + 1) * kSumBlock));
     });
     double total = 0.0;
     for (double p : part) total += p;
     return total;
+}
+
+// sum of term(i) for i in [0, n), in double, by blocked_range_sum.
+template <typename Term>
+double blocked_sum(int64_t n, const Term& term) {
+    return blocked_range_sum(n, [&term](int64_t begin, int64_t end) { return sum_range(begin, end, term); });
 }
 
 // Row statistics of the two-pass softmax (kernels/common/softmax_math.h): the max ignoring NaN, and
