@@ -11,6 +11,8 @@
 #include <vector>
 
 #include "check.h"
+#include "cpu/reduce.h"
+#include "cpu/simd.h"
 #include "kiln/kiln.h"
 
 using kiln::test::all_close;
@@ -277,6 +279,48 @@ void validation_names_op_and_argument() {
 
 }  // namespace
 
+// The AVX-512 row spans' exp against long double over [-200, 0] (every 2^-8, and the limits): within 2 ulp where the
+// result is normal, within half the smallest normal's ulp below; NaN stays NaN; the cross-entropy row subtracts 1 at
+// the label only, and a tail of 5 lanes is written and summed exactly as far as the row goes.
+void row_spans_match_long_double() {
+    if (kiln::cpu::isa() != kiln::cpu::Isa::Avx512) {
+        std::printf("row spans: skipped (no AVX-512 on this CPU)\n");
+        return;
+    }
+    std::vector<float> x;
+    for (int k = 0; k <= 200 * 256; ++k) x.push_back(-(float)k / 256.0f);
+    x.push_back(-std::numeric_limits<float>::infinity());
+    x.push_back(std::numeric_limits<float>::quiet_NaN());
+    const int64_t n = (int64_t)x.size();
+    std::vector<float> y((size_t)n, 0.0f);
+    kiln::cpu::avx512::exp_shifted(x.data(), n, 0.0f, y.data());
+    double worst = 0.0;
+    float at = 0.0f;
+    for (int64_t i = 0; i + 1 < n; ++i) {
+        const long double ref = std::exp((long double)x[(size_t)i]);
+        const long double a = std::fabs(ref);
+        const double ulp = a >= 0x1p-126L ? (double)std::ldexp(1.0L, std::ilogb(a) - 23) : 0x1p-149;
+        const double err = (double)(std::fabs((long double)y[(size_t)i] - ref) / ulp);
+        if (!(err <= worst)) worst = err, at = x[(size_t)i];
+    }
+    std::printf("row spans: exp over [-200, 0] within %.2f ulp (worst at %g)\n", worst, at);
+    EXPECT(worst <= 2.0 && y[(size_t)(n - 2)] == 0.0f && std::isnan(y[(size_t)(n - 1)]));
+
+    std::vector<float> row(37), d(37, -7.0f);
+    for (int i = 0; i < 37; ++i) row[(size_t)i] = 0.1f * (float)(i - 20);
+    const float m = row[36];
+    double want = 0.0;
+    for (float v : row) want += (double)std::exp((long double)(v - m));
+    EXPECT(std::fabs(kiln::cpu::avx512::sum_exp_shifted(row.data(), 37, m) - want) < 1e-6 * want);
+    kiln::cpu::avx512::cross_entropy_grad_row(row.data(), 37, 2.0f, 33, 0.5f, d.data());
+    bool grad_ok = true;
+    for (int i = 0; i < 37; ++i) {
+        const double g = ((double)std::exp((long double)(row[(size_t)i] - 2.0f)) - (i == 33 ? 1.0 : 0.0)) * 0.5;
+        grad_ok = grad_ok && std::fabs(d[(size_t)i] - g) <= 1e-6;
+    }
+    EXPECT(grad_ok);
+}
+
 int main() {
     if (kiln_context_create(KILN_DEVICE_CPU, 0, &g_ctx) != KILN_OK) {
         std::printf("cannot create the CPU context: %s\n", kiln_last_error());
@@ -289,6 +333,7 @@ int main() {
     max_ties_nan_and_infinities();
     softmax_forward_and_backward();
     softmax_extremes();
+    row_spans_match_long_double();
     validation_names_op_and_argument();
     kiln_context_destroy(g_ctx);
     return kiln::test::finish("test_reduce_cpu");

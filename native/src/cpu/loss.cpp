@@ -66,6 +66,10 @@ void cross_entropy_backward_f32(const float* logits, const int32_t* labels, cons
                 continue;
             }
             const float l = lse[r];
+            if (use_avx512_rows()) {
+                avx512::cross_entropy_grad_row(xr, cols, l, label, scale, dr);
+                continue;
+            }
             for (int64_t c = 0; c < cols; ++c) dr[c] = cross_entropy_grad(xr[c], l, c == label, scale);
         }
     }, row_grain(cols));

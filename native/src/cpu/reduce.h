@@ -75,5 +75,19 @@ float row_max(const float* x, int64_t cols);
 double row_sum_exp(const float* x, int64_t cols, float m);
 // Rows per parallel_for chunk for row-wise work: about 16K elements.
 int64_t row_grain(int64_t cols);
+// Whether the row spans below run here (the CPU has AVX-512; checked once).
+bool use_avx512_rows();
+
+// The AVX-512 row spans of reduce_avx512.cpp (AVX-512 CPUs only; row_sum_exp, softmax and cross entropy take them
+// there): each lane the scalar formula's operations with the vector exp of cpu/avx512_math.h, within 2 ulp of
+// glibc's expf.
+namespace avx512 {
+// sum over i < n of exp(x[i] - m) in double, in a fixed order for a given span; x[i] - m <= 0 (m is the row max).
+double sum_exp_shifted(const float* x, int64_t n, float m);
+// y[i] = exp(x[i] - m) for i < n; y may alias x.
+void exp_shifted(const float* x, int64_t n, float m, float* y);
+// d[i] = (exp(x[i] - lse) - (i == label)) * scale for i < n: one row of the cross-entropy gradient (label valid).
+void cross_entropy_grad_row(const float* x, int64_t n, float lse, int64_t label, float scale, float* d);
+}  // namespace avx512
 
 }  // namespace kiln::cpu
