@@ -11,8 +11,7 @@ kiln_status kiln_measure_peak(kiln_context* ctx, kiln_device_peak* out) {
         kiln_context& cx = kiln::op_context(ctx, op);
         if (!out) kiln::fail(KILN_ERR_INVALID_ARGUMENT, "%s: argument 'out' is null", op);
         *out = kiln_device_peak{0.0, 0.0};
-        kiln::dispatch(cx, op, KILN_BACKENDS(measure_peak), out);
-        if (cx.stream) kiln::gpu::synchronize(cx.stream);  // the launcher read its events; nothing stays queued
+        kiln::dispatch(cx, op, KILN_BACKENDS(measure_peak), out);  // the CUDA launcher waits for its own events
     });
 }
 

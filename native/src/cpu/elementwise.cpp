@@ -22,12 +22,6 @@ namespace {
 constexpr int64_t kGrain = 1 << 14;  // elements per task: enough work to amortize a pool hand-off
 constexpr int64_t kGeluGrain = 1 << 12;  // GELU costs ~10x a plain op per element: smaller tasks still pay
 
-// The hand-vectorized transcendental spans (GELU, tanh, sigmoid) where the CPU has AVX-512.
-bool use_avx512_gelu() {
-    static const bool yes = isa() == Isa::Avx512;
-    return yes;
-}
-
 // LeakyReLU's select does not vectorize at the baseline's SSE2 (no blend instruction): cloned for AVX-512 and AVX2,
 // where it runs about 10x faster than the scalar loop (the GAN's discriminator runs it 8 times a step).
 KILN_CLONES("avx512f", "avx2", "default")
@@ -308,7 +302,7 @@ void binary_backward_f32(int op, const float* a, int64_t stride_a, const float* 
 void activation_f32(int act, const float* x, float* y, int64_t n, float alpha) {
     with_activation(act, [&](auto a) {
         constexpr int Act = decltype(a)::value;
-        if ((Act == KILN_GELU || Act == KILN_TANH || Act == KILN_SIGMOID) && use_avx512_gelu()) {
+        if ((Act == KILN_GELU || Act == KILN_TANH || Act == KILN_SIGMOID) && has_avx512()) {
             parallel_range(n, kGeluGrain, [&](int64_t lo, int64_t hi) {
                 if (Act == KILN_GELU) avx512::gelu_span(x + lo, nullptr, y + lo, hi - lo);
                 else if (Act == KILN_TANH) avx512::tanh_span(x + lo, y + lo, hi - lo);
@@ -328,7 +322,7 @@ void activation_backward_f32(int act, const float* x, const float* y, const floa
     with_activation(act, [&](auto a) {
         constexpr int Act = decltype(a)::value;
         constexpr bool ReadsX = activation_bwd_reads_x(Act);
-        if (Act == KILN_GELU && use_avx512_gelu()) {
+        if (Act == KILN_GELU && has_avx512()) {
             parallel_range(n, kGeluGrain, [&](int64_t lo, int64_t hi) {
                 avx512::gelu_backward_span(x + lo, nullptr, dy + lo, dx + lo, nullptr, hi - lo);
             });
@@ -375,7 +369,7 @@ void bias_gelu_f32(const float* x, const float* bias, float* y, int64_t rows, in
         const float* xs = x + k;
         const float* bs = bias + i;
         float* ys = y + k;
-        if (use_avx512_gelu()) return avx512::gelu_span(xs, bs, ys, len);
+        if (has_avx512()) return avx512::gelu_span(xs, bs, ys, len);
         for (int64_t j = 0; j < len; ++j) ys[j] = bias_gelu_fwd(xs[j], bs[j]);
     });
 }
@@ -385,7 +379,7 @@ void bias_gelu_backward_f32(const float* x, const float* bias, const float* dy, 
     if (cols <= 0 || (!dx && !dbias)) return;
     if (!dbias) {
         for_each_row_segment(rows, cols, [&](int64_t k, int64_t, int64_t i, int64_t len) {
-            if (use_avx512_gelu()) return avx512::gelu_backward_span(x + k, bias + i, dy + k, dx + k, nullptr, len);
+            if (has_avx512()) return avx512::gelu_backward_span(x + k, bias + i, dy + k, dx + k, nullptr, len);
             for (int64_t j = 0; j < len; ++j) dx[k + j] = bias_gelu_bwd(x[k + j], bias[i + j], dy[k + j]);
         });
         return;
@@ -403,7 +397,7 @@ void bias_gelu_backward_f32(const float* x, const float* bias, const float* dy, 
             for (int64_t r = blk * block_rows; r < r_end; ++r) {
                 const float* xs = x + r * cols;
                 const float* gs = dy + r * cols;
-                if (use_avx512_gelu()) {
+                if (has_avx512()) {
                     avx512::gelu_backward_span(xs, bias, gs, dx ? dx + r * cols : nullptr, acc, cols);
                     continue;
                 }

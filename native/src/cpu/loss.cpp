@@ -13,12 +13,6 @@ namespace {
 
 constexpr int64_t kGrainElems = 1 << 14;
 
-// The vector BCE spans where the CPU has AVX-512 (checked once).
-bool use_avx512() {
-    static const bool yes = isa() == Isa::Avx512;
-    return yes;
-}
-
 // loss (1) = mean over i of term(x[i], t[i]) for x, t (n): BCE with logits and MSE.
 template <typename Term>
 void mean_loss(const float* x, const float* t, float* loss, int64_t n, Term term) {
@@ -66,7 +60,7 @@ void cross_entropy_backward_f32(const float* logits, const int32_t* labels, cons
                 continue;
             }
             const float l = lse[r];
-            if (use_avx512_rows()) {
+            if (has_avx512()) {
                 avx512::cross_entropy_grad_row(xr, cols, l, label, scale, dr);
                 continue;
             }
@@ -76,7 +70,7 @@ void cross_entropy_backward_f32(const float* logits, const int32_t* labels, cons
 }
 
 void bce_with_logits_f32(const float* x, const float* t, float* loss, int64_t n) {
-    if (use_avx512()) {
+    if (has_avx512()) {
         const double total = blocked_range_sum(n, [x, t](int64_t b, int64_t e) { return avx512::bce_logits_sum(x + b, t + b, e - b); });
         loss[0] = mean_of((float)total, n);
         return;
@@ -85,7 +79,7 @@ void bce_with_logits_f32(const float* x, const float* t, float* loss, int64_t n)
 }
 
 void bce_with_logits_backward_f32(const float* x, const float* t, const float* dloss, float* dx, int64_t n) {
-    if (use_avx512()) {
+    if (has_avx512()) {
         const float scale = loss_grad_scale(dloss[0], n);
         parallel_for(n, [&](int64_t i0, int64_t i1) { avx512::bce_logits_grad(x + i0, t + i0, scale, dx + i0, i1 - i0); },
                      kGrainElems);

@@ -92,7 +92,7 @@ void softmax_row(const float* x, float* y, int64_t cols, bool log) {
         return;
     }
     // y holds exp(x - m) until the sum is known; this also works when y aliases x.
-    if (use_avx512_rows()) {
+    if (has_avx512()) {
         avx512::exp_shifted(x, cols, m, y);
     } else {
         for (int64_t c = 0; c < cols; ++c) y[c] = kiln_exp_f32(kiln_fadd(x[c], -m));
@@ -110,13 +110,8 @@ float row_max(const float* x, int64_t cols) {
 }
 
 double row_sum_exp(const float* x, int64_t cols, float m) {
-    if (use_avx512_rows()) return avx512::sum_exp_shifted(x, cols, m);
+    if (has_avx512()) return avx512::sum_exp_shifted(x, cols, m);
     return sum_range(0, cols, [x, m](int64_t c) { return (double)kiln_exp_f32(kiln_fadd(x[c], -m)); });
-}
-
-bool use_avx512_rows() {
-    static const bool yes = isa() == Isa::Avx512;
-    return yes;
 }
 
 int64_t row_grain(int64_t cols) { return grain_for(cols); }

@@ -75,10 +75,8 @@ float row_max(const float* x, int64_t cols);
 double row_sum_exp(const float* x, int64_t cols, float m);
 // Rows per parallel_for chunk for row-wise work: about 16K elements.
 int64_t row_grain(int64_t cols);
-// Whether the row spans below run here (the CPU has AVX-512; checked once).
-bool use_avx512_rows();
 
-// The AVX-512 row spans of reduce_avx512.cpp (AVX-512 CPUs only; row_sum_exp, softmax and cross entropy take them
+// The AVX-512 row spans of reduce_avx512.cpp (where has_avx512(); row_sum_exp, softmax and cross entropy take them
 // there): each lane the scalar formula's operations with the vector exp of cpu/avx512_math.h, within 2 ulp of
 // glibc's expf.
 namespace avx512 {

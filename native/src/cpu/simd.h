@@ -27,6 +27,9 @@ enum class Isa { Baseline, Avx2, Avx512 };
 // What this CPU and its OS support (CPUID plus the OS saving the wide registers), checked once: cpu_info.cpp.
 Isa isa();
 
+// Whether the hand-vectorized AVX-512 spans (elementwise_avx512.cpp, loss_avx512.cpp, reduce_avx512.cpp) may run here.
+inline bool has_avx512() { return isa() == Isa::Avx512; }
+
 // Traits V of the kernel templates: V::reg, V::W (floats per register), zero(), load(p), store(p, r), bcast(p) (p[0]
 // in every lane), fma(a, b, c) = a * b + c, mul(a, b), add(a, b), load_partial(p, n) (lanes >= n zero, nothing read
 // there) and hsum(r). Each ISA's struct exists only in files compiled for that ISA (the -m flags of CMakeLists.txt
