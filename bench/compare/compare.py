@@ -1,12 +1,24 @@
 #!/usr/bin/env python3
-"""One comparison of Kiln against PyTorch 2.x on this machine: the op suite (every family, `kiln bench` and
-bench/compare/op_suite.py on the same cases) and the models (training throughput of the seven recipes), each pair
-measured in the same run, interleaved (the order flips every round) and repeated; one markdown table of ratios
-(PyTorch time / Kiln time, or Kiln samples/s / PyTorch samples/s: above 1 means Kiln is faster) with the median and
-the spread over the rounds, and the load average during each.
+"""One comparison of Kiln against PyTorch 2.x and DJL on this machine: the op suite (every family, `kiln bench` and
+bench/compare/op_suite.py on the same cases) and the models (training throughput of the seven recipes), measured in
+the same run, interleaved (the order rotates every round) and repeated; one markdown table of ratios (PyTorch time /
+Kiln time, or Kiln samples/s / peer samples/s: above 1 means Kiln is faster) with the median and the spread over the
+rounds, and the load average during each.
     python3 -m venv V && V/bin/pip install torch==2.13.0+cpu numpy --index-url https://download.pytorch.org/whl/cpu
-    V/bin/python bench/compare/compare.py [--rounds 3] [--model-rounds 2] [--ops-only | --models-only] [--out FILE]
-Kiln runs from `./kiln` (built on first use) or KILN_BIN. About 13 minutes on the 2-core reference machine."""
+    V/bin/python bench/compare/compare.py [--rounds 3] [--model-rounds 2] [--ops-only | --models-only] [--no-djl]
+                                          [--out FILE]
+Kiln runs from `./kiln` (built on first use) or KILN_BIN. About 13 minutes on the 2-core reference machine, plus the
+DJL runs.
+The Java peer is DJL 0.36.0 on its PyTorch engine (libtorch 2.7.1, CPU), in bench/compare/djl: a standalone Maven
+project (not a module of the root pom, so `mvn verify` never fetches DJL) that `bench/compare/djl/run MODEL --epochs
+N` builds on first use and runs offline, the libtorch natives coming from the pytorch-native-cpu jar (111 MB, fetched
+into ~/.m2 by that first build); DJL_RUN overrides the script. It trains mlp, cnn, rnn, vae and gan with the same
+layers, batch sizes, optimizers, data and thread count (2) as the PyTorch side and times the same window. The two
+Transformer tasks have no DJL version (its column shows "—"): DJL 0.36's transformer blocks are BERT-style encoders
+that compose attention from matmul and softmax (no fused scaled_dot_product_attention, no decoder or cross-attention),
+so train_transformer.py's models in DJL would be hand-written attention, a different computation from the other two
+sides' fused kernel, and would measure our port more than DJL. --no-djl skips the peer.
+Op-level figures compare against PyTorch only."""
 import argparse
 import json
 import os
@@ -23,6 +35,14 @@ sys.path.insert(0, HERE)
 
 def kiln_bin():
     return os.environ.get("KILN_BIN", os.path.join(ROOT, "kiln"))
+
+
+def djl_run(name, epochs):
+    """One DJL training run: (samples/s, metric, engine, threads), from the JSON line bench/compare/djl/run prints."""
+    cmd = [os.environ.get("DJL_RUN", os.path.join(HERE, "djl", "run")), name, "--epochs", str(epochs)]
+    out = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True).stdout
+    doc = json.loads(out.strip().splitlines()[-1])
+    return doc["rate"], doc["metric"], doc["engine"], doc["threads"]
 
 
 def kiln_ops(samples, sample_ms):
@@ -82,41 +102,71 @@ def compare_ops(rounds, samples, sample_ms, lines):
     lines.append("")
 
 
-def compare_models(rounds, lines):
+def compare_models(rounds, lines, djl=True):
     import train_cpu
     import train_generative
     import train_transformer
     import torch
     torch.set_num_threads(os.cpu_count())
-    # name -> (kiln run, torch run, unit); each returns (rate, metric). Classifiers: 1 epoch; VAE, GAN: 1 epoch;
-    # the Transformer tasks: 300 and 200 steps. Rates are throughput: samples/s or tokens/s.
+    # name -> (kiln run, torch run, djl run or None, unit); each returns (rate, metric, ...). Classifiers: 1 epoch;
+    # VAE, GAN: 1 epoch; the Transformer tasks: 300 and 200 steps (no DJL peer, see the docstring). Rates are
+    # throughput: samples/s or tokens/s.
     models = {
-        "mlp": (lambda: train_cpu.kiln_run("mlp", 1), lambda: train_cpu.torch_run("mlp", 1), "samples/s"),
-        "cnn": (lambda: train_cpu.kiln_run("cnn", 1), lambda: train_cpu.torch_run("cnn", 1), "samples/s"),
-        "rnn": (lambda: train_cpu.kiln_run("rnn", 1), lambda: train_cpu.torch_run("rnn", 1), "samples/s"),
-        "vae": (lambda: train_generative.kiln("vae", 1), lambda: train_generative.torch_vae(1), "samples/s"),
-        "gan": (lambda: train_generative.kiln("gan", 1), lambda: train_generative.torch_gan(1), "samples/s"),
+        "mlp": (lambda: train_cpu.kiln_run("mlp", 1), lambda: train_cpu.torch_run("mlp", 1), lambda: djl_run("mlp", 1),
+                "samples/s"),
+        "cnn": (lambda: train_cpu.kiln_run("cnn", 1), lambda: train_cpu.torch_run("cnn", 1), lambda: djl_run("cnn", 1),
+                "samples/s"),
+        "rnn": (lambda: train_cpu.kiln_run("rnn", 1), lambda: train_cpu.torch_run("rnn", 1), lambda: djl_run("rnn", 1),
+                "samples/s"),
+        "vae": (lambda: train_generative.kiln("vae", 1), lambda: train_generative.torch_vae(1), lambda: djl_run("vae", 1),
+                "samples/s"),
+        "gan": (lambda: train_generative.kiln("gan", 1), lambda: train_generative.torch_gan(1), lambda: djl_run("gan", 1),
+                "samples/s"),
         "transformer": (lambda: train_transformer.kiln("transformer", 300),
-                        lambda: train_transformer.torch_transformer(300), "tokens/s"),
-        "charlm": (lambda: train_transformer.kiln("charlm", 200), lambda: train_transformer.torch_charlm(200), "tokens/s"),
+                        lambda: train_transformer.torch_transformer(300), None, "tokens/s"),
+        "charlm": (lambda: train_transformer.kiln("charlm", 200), lambda: train_transformer.torch_charlm(200), None,
+                   "tokens/s"),
     }
-    rows, loads = {}, []
+    rows, loads, djl_engine, djl_engine_threads = {}, [], None, None
     for r in range(rounds):
-        for name, (k, t, unit) in models.items():
-            first, second = (k, t) if r % 2 == 0 else (t, k)
-            a, b = first()[0], second()[0]
-            ks, ts = (a, b) if r % 2 == 0 else (b, a)
-            rows.setdefault(name, []).append((ks / ts, ks, ts))
-            print(f"models round {r + 1}/{rounds}: {name} kiln {ks:,.0f} pytorch {ts:,.0f} {unit}", file=sys.stderr, flush=True)
+        for name, (k, t, d, unit) in models.items():
+            runners = [("kiln", k), ("torch", t)] + ([("djl", d)] if djl and d else [])
+            # Rotate the order each round so that no side always runs first (or right after the same neighbour).
+            shift = r % len(runners)
+            got = {}
+            for side, run in runners[shift:] + runners[:shift]:
+                res = run()
+                got[side] = res[0]
+                if side == "djl":
+                    djl_engine, djl_engine_threads = res[2], res[3]
+            rows.setdefault(name, []).append((got["kiln"], got["torch"], got.get("djl")))
+            djl_text = f" djl {got['djl']:,.0f}" if "djl" in got else ""
+            print(f"models round {r + 1}/{rounds}: {name} kiln {got['kiln']:,.0f} pytorch {got['torch']:,.0f}{djl_text} "
+                  f"{unit}", file=sys.stderr, flush=True)
         loads.append(os.getloadavg()[0])
-    lines.append(f"### Training throughput, CPU: Kiln vs PyTorch {torch.__version__} ({torch.get_num_threads()} threads)\n")
-    lines.append(f"{rounds} rounds, order alternating. Load average after each round: {', '.join(f'{l:.2f}' for l in loads)}.\n")
-    lines.append("| model | Kiln | PyTorch | Kiln/PyTorch (spread) |")
-    lines.append("|---|---:|---:|---:|")
+    peers = f"PyTorch {torch.__version__} ({torch.get_num_threads()} threads)"
+    if djl_engine:
+        peers += f" and DJL 0.36.0 on libtorch {djl_engine.split()[-1]} ({djl_engine_threads} threads)"
+    lines.append(f"### Training throughput, CPU: Kiln vs {peers}\n")
+    lines.append(f"{rounds} rounds, order rotating. Load average after each round: {', '.join(f'{l:.2f}' for l in loads)}.\n")
+    if djl:
+        lines.append("| model | Kiln | PyTorch | DJL | Kiln/PyTorch (spread) | Kiln/DJL (spread) |")
+        lines.append("|---|---:|---:|---:|---:|---:|")
+    else:
+        lines.append("| model | Kiln | PyTorch | Kiln/PyTorch (spread) |")
+        lines.append("|---|---:|---:|---:|")
     for name, rs in rows.items():
-        unit = models[name][2]
-        lines.append(f"| {name} | {statistics.median(x[1] for x in rs):,.0f} {unit} | "
-                     f"{statistics.median(x[2] for x in rs):,.0f} {unit} | {spread([x[0] for x in rs])} |")
+        unit = models[name][3]
+        kiln = f"{statistics.median(x[0] for x in rs):,.0f} {unit}"
+        torch_rate = f"{statistics.median(x[1] for x in rs):,.0f} {unit}"
+        vs_torch = spread([x[0] / x[1] for x in rs])
+        if not djl:
+            lines.append(f"| {name} | {kiln} | {torch_rate} | {vs_torch} |")
+        elif rs[0][2] is None:
+            lines.append(f"| {name} | {kiln} | {torch_rate} | — | {vs_torch} | — |")
+        else:
+            lines.append(f"| {name} | {kiln} | {torch_rate} | {statistics.median(x[2] for x in rs):,.0f} {unit} | "
+                         f"{vs_torch} | {spread([x[0] / x[2] for x in rs])} |")
     lines.append("")
 
 
@@ -128,6 +178,7 @@ def main():
     p.add_argument("--sample-ms", type=float, default=25)
     p.add_argument("--ops-only", action="store_true")
     p.add_argument("--models-only", action="store_true")
+    p.add_argument("--no-djl", action="store_true", help="leave the DJL peer out of the models table")
     p.add_argument("--out", help="also write the tables to this markdown file")
     a = p.parse_args()
     started = time.time()
@@ -135,7 +186,7 @@ def main():
     if not a.models_only:
         compare_ops(a.rounds, a.samples, a.sample_ms, lines)
     if not a.ops_only:
-        compare_models(a.model_rounds, lines)
+        compare_models(a.model_rounds, lines, djl=not a.no_djl)
     lines.append(f"Total {time.time() - started:.0f} s.")
     text = "\n".join(lines)
     print(text)
