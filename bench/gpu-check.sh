@@ -4,7 +4,8 @@
 # Builds libkiln and the native tests for the local GPU, runs ctest and the parity harness (CUDA vs CPU), runs the
 # harness again under compute-sanitizer memcheck when it exists, runs every native benchmark (kiln_bench_*) and
 # every PyTorch comparison script (bench/compare/gpu_*.py) when torch is importable, and writes summary.md and
-# summary.json into OUT_DIR. Op families join by registering parity cases and adding benchmarks, not by editing this.
+# summary.json into OUT_DIR. Op families join by registering parity cases and adding benchmarks, not by editing this
+# (kiln_bench_graph, the MLP training step eager vs replayed as a CUDA graph, joined that way).
 # The comparison scripts find the native benchmarks' logs in $KILN_BENCH_LOGS (OUT_DIR), so a script that needs a
 # benchmark's RESULT lines can read them rather than run the benchmark again.
 set -uo pipefail

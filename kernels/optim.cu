@@ -32,6 +32,21 @@ __global__ void adam_kernel(float* __restrict__ param, const float* __restrict__
         adam_update<Decoupled>(param + i, grad[i], m + i, v + i, lr, b1, b2, eps, wd, bc1, bc2);
 }
 
+// The corrections are read from device memory: every thread loads the same two floats (one broadcast per warp).
+template <bool Decoupled>
+__global__ void adam_capturable_kernel(float* __restrict__ param, const float* __restrict__ grad, float* __restrict__ m,
+                                       float* __restrict__ v, int64_t n, float lr, float b1, float b2, float eps,
+                                       float wd, const float* __restrict__ bias_corrections) {
+    const float bc1 = bias_corrections[0], bc2 = bias_corrections[1];
+    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x)
+        adam_update<Decoupled>(param + i, grad[i], m + i, v + i, lr, b1, b2, eps, wd, bc1, bc2);
+}
+
+// One thread: the counter is one value, and the corrections' ~60 double multiplies are nothing beside a launch.
+__global__ void adam_advance_kernel(int32_t* step, float* bias_corrections, float b1, float b2) {
+    adam_advance(step, bias_corrections, b1, b2);
+}
+
 }  // namespace
 
 cudaError_t sgd_step_f32(cudaStream_t s, float* param, const float* grad, float* velocity, int64_t n, float lr,
@@ -58,6 +73,25 @@ cudaError_t adam_step_f32(cudaStream_t s, float* param, const float* grad, float
     else
         adam_kernel<false><<<grid, kBlock, 0, s>>>(param, grad, m, v, n, lr, beta1, beta2, eps, weight_decay,
                                                    bias_correction1, bias_correction2);
+    return cudaGetLastError();
+}
+
+cudaError_t adam_advance_step(cudaStream_t s, int32_t* step, float* bias_corrections, float beta1, float beta2) {
+    adam_advance_kernel<<<1, 1, 0, s>>>(step, bias_corrections, beta1, beta2);
+    return cudaGetLastError();
+}
+
+cudaError_t adam_step_capturable_f32(cudaStream_t s, float* param, const float* grad, float* m, float* v, int64_t n,
+                                     float lr, float beta1, float beta2, float eps, float weight_decay, bool decoupled,
+                                     const float* bias_corrections) {
+    if (n <= 0) return cudaSuccess;
+    const unsigned grid = grid_1d((size_t)n, kBlock);
+    if (decoupled)
+        adam_capturable_kernel<true><<<grid, kBlock, 0, s>>>(param, grad, m, v, n, lr, beta1, beta2, eps, weight_decay,
+                                                             bias_corrections);
+    else
+        adam_capturable_kernel<false><<<grid, kBlock, 0, s>>>(param, grad, m, v, n, lr, beta1, beta2, eps,
+                                                              weight_decay, bias_corrections);
     return cudaGetLastError();
 }
 

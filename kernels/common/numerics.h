@@ -20,6 +20,9 @@ KILN_HD float kiln_fsqrt(float a) { return __fsqrt_rn(a); }
 KILN_HD uint32_t kiln_mulhi_u32(uint32_t a, uint32_t b) { return __umulhi(a, b); }
 KILN_HD float kiln_bits_to_float(uint32_t u) { return __uint_as_float(u); }
 KILN_HD uint32_t kiln_float_to_bits(float f) { return __float_as_uint(f); }
+KILN_HD double kiln_dadd(double a, double b) { return __dadd_rn(a, b); }
+KILN_HD double kiln_dmul(double a, double b) { return __dmul_rn(a, b); }
+KILN_HD float kiln_double_to_float(double a) { return __double2float_rn(a); }
 #else
 #include <cmath>
 #include <cstring>
@@ -31,4 +34,7 @@ KILN_HD float kiln_fsqrt(float a) { return std::sqrt(a); }
 KILN_HD uint32_t kiln_mulhi_u32(uint32_t a, uint32_t b) { return (uint32_t)(((uint64_t)a * b) >> 32); }
 KILN_HD float kiln_bits_to_float(uint32_t u) { float f; std::memcpy(&f, &u, 4); return f; }
 KILN_HD uint32_t kiln_float_to_bits(float f) { uint32_t u; std::memcpy(&u, &f, 4); return u; }
+KILN_HD double kiln_dadd(double a, double b) { return a + b; }
+KILN_HD double kiln_dmul(double a, double b) { return a * b; }
+KILN_HD float kiln_double_to_float(double a) { return (float)a; }
 #endif

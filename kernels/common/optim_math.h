@@ -51,4 +51,28 @@ KILN_HD void adam_update(float* param, float grad, float* m, float* v, float lr,
     *param = kiln_fadd(p, -kiln_fdiv(kiln_fmul(lr, kiln_fdiv(m1, bc1)), denom));
 }
 
+// The bias correction 1 - beta^step of Adam's step `step` (>= 1): beta^step by square-and-multiply in double, then
+// 1 - it rounded once to float. Only IEEE-exact double operations, so the CPU, the GPU (kiln_adam_advance_step) and
+// the host (dev.kiln.optim.Adam.biasCorrection, the same loop in Java) agree to the bit, and a captured Adam step
+// equals an eager one. Double keeps the product's error (at most ~2 log2(step) ulps of double) far below float's.
+KILN_HD float adam_bias_correction(float beta, int64_t step) {
+    double base = (double)beta, power = 1.0;
+    for (int64_t e = step; e > 0; e >>= 1) {
+        if (e & 1) power = kiln_dmul(power, base);
+        base = kiln_dmul(base, base);
+    }
+    return kiln_double_to_float(kiln_dadd(1.0, -power));
+}
+
+// One capturable optimizer step's counter: step[0] + 1, saturating where int32 ends (beta^step is 0 in double long
+// before, so the corrections stay exact), and the two corrections that step uses. A negative count (never written
+// by Kiln) counts as 0, so the corrections stay in (0, 1].
+KILN_HD void adam_advance(int32_t* step, float* bias_corrections, float beta1, float beta2) {
+    const int32_t taken = *step > 0 ? *step : 0;
+    const int32_t s = taken < INT32_MAX ? taken + 1 : INT32_MAX;
+    *step = s;
+    bias_corrections[0] = adam_bias_correction(beta1, s);
+    bias_corrections[1] = adam_bias_correction(beta2, s);
+}
+
 }  // namespace kiln

@@ -1,6 +1,6 @@
 // Tests of the optimizer steps on a CPU context through the C ABI: SGD (plain, momentum, Nesterov, weight decay) and
-// Adam/AdamW over three steps against a double-precision reference, hand-computed step sequences, and the
-// validation errors. Standalone main; exits nonzero on any failure.
+// Adam/AdamW over three steps against a double-precision reference, hand-computed step sequences, capturable Adam
+// (device-side step count) bit for bit against the ordinary entry, and the validation errors. Standalone main; exits nonzero on any failure.
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -147,6 +147,75 @@ void adam_hand_computed() {
     }
 }
 
+// ---- capturable Adam ----------------------------------------------------------------------------------------------
+
+// N capturable steps (the device-side counter and corrections) against N ordinary steps with the corrections the host
+// computes by the same rule (dev.kiln.optim.Adam.biasCorrection is this loop in Java): bit for bit, since both run
+// adam_update on identical floats and the corrections come from one text (kernels/common/optim_math.h).
+float host_bias_correction(float beta, int64_t step) {
+    double base = beta, power = 1.0;
+    for (int64_t e = step; e > 0; e >>= 1) {
+        if (e & 1) power *= base;
+        base *= base;
+    }
+    return (float)(1.0 - power);
+}
+
+void capturable_equals_ordinary(const AdamConfig& c, size_t n, int steps) {
+    std::vector<float> p1 = uniform(n, 3), m1(n, 0.0f), v1(n, 0.0f);
+    std::vector<float> p2 = p1, m2 = m1, v2 = v1;
+    int32_t counter = 0;
+    float bc[2] = {0, 0};
+    for (int step = 1; step <= steps; ++step) {
+        const std::vector<float> g = uniform(n, 50 + step);
+        EXPECT(kiln_adam_step_f32(g_ctx, p1.data(), g.data(), m1.data(), v1.data(), (int64_t)n, c.lr, c.b1, c.b2,
+                                  c.eps, c.wd, c.decoupled, host_bias_correction(c.b1, step),
+                                  host_bias_correction(c.b2, step)) == KILN_OK);
+        EXPECT(kiln_adam_advance_step(g_ctx, &counter, bc, c.b1, c.b2) == KILN_OK);
+        EXPECT(kiln_adam_step_capturable_f32(g_ctx, p2.data(), g.data(), m2.data(), v2.data(), (int64_t)n, c.lr, c.b1,
+                                             c.b2, c.eps, c.wd, c.decoupled, bc) == KILN_OK);
+    }
+    EXPECT(counter == steps);
+    EXPECT(bc[0] == host_bias_correction(c.b1, steps) && bc[1] == host_bias_correction(c.b2, steps));
+    EXPECT(std::memcmp(p1.data(), p2.data(), n * 4) == 0 && std::memcmp(m1.data(), m2.data(), n * 4) == 0 &&
+           std::memcmp(v1.data(), v2.data(), n * 4) == 0);
+}
+
+void bias_correction_rule() {
+    // Against the closed form in long double: square-and-multiply in double is far inside float's rounding, so the
+    // float result is within one ulp (equal except where 1 - beta^t sits next to a float tie).
+    int off_by_more = 0;
+    for (float beta : {0.0f, 0.5f, 0.8f, 0.9f, 0.99f, 0.999f, 0.9999f}) {
+        for (int64_t t : {INT64_C(1), INT64_C(2), INT64_C(3), INT64_C(10), INT64_C(1000), INT64_C(123457),
+                          INT64_C(2147483647)}) {
+            const float want = (float)(1.0L - std::pow((long double)beta, (long double)t));
+            const float got = host_bias_correction(beta, t);
+            off_by_more += std::fabs(got - want) > std::nextafter(want, 2.0f) - want;
+        }
+    }
+    EXPECT(off_by_more == 0);
+    // The counter saturates at INT32_MAX, and a negative one counts as 0.
+    int32_t counter = INT32_MAX;
+    float bc[2] = {0, 0};
+    EXPECT(kiln_adam_advance_step(g_ctx, &counter, bc, 0.9f, 0.999f) == KILN_OK);
+    EXPECT(counter == INT32_MAX && bc[0] == 1.0f && bc[1] == 1.0f);
+    counter = -7;
+    EXPECT(kiln_adam_advance_step(g_ctx, &counter, bc, 0.9f, 0.999f) == KILN_OK);
+    EXPECT(counter == 1 && bc[0] == host_bias_correction(0.9f, 1) && bc[1] == host_bias_correction(0.999f, 1));
+    // Validation of the two entries.
+    float p[4] = {0}, g[4] = {0}, m[4] = {0}, v[4] = {0};
+    EXPECT(kiln_adam_advance_step(g_ctx, &counter, bc, 1.0f, 0.999f) == KILN_ERR_INVALID_ARGUMENT);
+    EXPECT(message_has("kiln_adam_advance_step") && message_has("beta1"));
+    EXPECT(kiln_adam_advance_step(g_ctx, nullptr, bc, 0.9f, 0.999f) == KILN_ERR_INVALID_ARGUMENT);
+    EXPECT(message_has("'step' is null"));
+    EXPECT(kiln_adam_step_capturable_f32(g_ctx, p, g, m, v, 4, 0.1f, 0.9f, 0.999f, 1e-8f, 0, 0, nullptr) ==
+           KILN_ERR_INVALID_ARGUMENT);
+    EXPECT(message_has("kiln_adam_step_capturable_f32") && message_has("'bias_corrections' is null"));
+    EXPECT(kiln_adam_step_capturable_f32(g_ctx, p, g, m, m, 4, 0.1f, 0.9f, 0.999f, 1e-8f, 0, 0, bc) ==
+           KILN_ERR_INVALID_ARGUMENT);
+    EXPECT(message_has("'m' and 'v'"));
+}
+
 // ---- validation --------------------------------------------------------------------------------------------------
 
 void validation() {
@@ -196,6 +265,9 @@ int main() {
         for (const SgdConfig& c : sgds) sgd_vs_reference(c, n);
         for (const AdamConfig& c : adams) adam_vs_reference(c, n);
     }
+    for (const AdamConfig& c : adams)
+        for (size_t n : {size_t(1), size_t(33), size_t(100003)}) capturable_equals_ordinary(c, n, 25);
+    bias_correction_rule();
     sgd_hand_computed();
     adam_hand_computed();
     validation();

@@ -119,6 +119,42 @@ KILN_API kiln_status kiln_copy_device(kiln_context* ctx, void* dst, const void* 
 KILN_API kiln_status kiln_copy_device_2d(kiln_context* ctx, void* dst, size_t dst_pitch, const void* src,
                                          size_t src_pitch, size_t width, size_t rows);
 
+/* ---- CUDA graphs (native/src/core/graph.cpp) --------------------------------------------------------------------
+ * A training step is dozens of small kernels whose launch costs more than their work; a CUDA graph records them once
+ * and replays them with one launch. kiln_graph_capture_begin starts capturing everything the calling thread queues on
+ * the context's stream (cudaStreamCaptureModeThreadLocal): the ops run nothing until kiln_graph_capture_end
+ * instantiates them as a kiln_graph, and kiln_graph_launch replays it on the stream, asynchronously, as often as
+ * wanted. What the graph holds are kernels with their arguments: the same pointers, sizes and scalars every replay.
+ * So:
+ *  - inputs are fed by copying new data into the buffers the captured step read (kiln_copy_device, or a to-device
+ *    copy before the launch), and outputs are read from the buffers it wrote, after the launch;
+ *  - memory: while capturing, an allocation the context's cache cannot serve fails (KILN_ERR_UNSUPPORTED): run the
+ *    step once eagerly first, so its blocks are cached. Every block the capture allocates stays the graph's until
+ *    kiln_graph_destroy: freed by the caller during or after the capture, it is held back, never handed out again, so
+ *    a replay cannot write into someone else's memory. Buffers allocated before the capture (parameters, optimizer
+ *    state, inputs) are the caller's to keep alive while the graph lives;
+ *  - refused while capturing, with KILN_ERR_UNSUPPORTED and a message naming the op: whatever waits for or reads the
+ *    device (copies to or from host memory, kiln_synchronize, kiln_measure_peak, device timing, kiln_empty_cache,
+ *    kiln_context_destroy), whatever would freeze a random stream (kiln_rand_*, dropout, reparameterization,
+ *    attention with dropout > 0: their (seed, offset) are kernel arguments) and kiln_lstm_forward_f32 (its persistent
+ *    path is a cooperative launch that may be refused at replay). Use kiln_adam_advance_step and
+ *    kiln_adam_step_capturable_f32 for Adam. A refused op leaves the capture failed: kiln_graph_capture_end then ends
+ *    it and returns the first refusal's message instead of a graph. Calls from other threads on a capturing context
+ *    are refused, except kiln_free and kiln_memory_stats_get.
+ * On a CPU context (and so in a build without CUDA) every entry returns KILN_ERR_UNSUPPORTED. */
+typedef struct kiln_graph kiln_graph;
+
+KILN_API kiln_status kiln_graph_capture_begin(kiln_context* ctx);
+/* Ends the capture begun on ctx by this thread. On success *out is the graph; on failure (a refused op during the
+ * capture, a CUDA error) the capture is still ended, *out is NULL and the context is usable again. */
+KILN_API kiln_status kiln_graph_capture_end(kiln_context* ctx, kiln_graph** out);
+/* Queues one replay on the stream of the graph's context and returns. */
+KILN_API kiln_status kiln_graph_launch(kiln_graph* graph);
+/* Releases the graph and the blocks it held back (NULL is a no-op); replays already queued finish first. */
+KILN_API kiln_status kiln_graph_destroy(kiln_graph* graph);
+/* 1 while ctx is capturing a graph, else 0. */
+KILN_API kiln_status kiln_graph_is_capturing(kiln_context* ctx, int32_t* capturing);
+
 /* ---- profiling -------------------------------------------------------------------------------- */
 
 /* The entry the calling thread ran last ("kiln_conv2d_forward_f32"; "" if none since the last read: reading clears
@@ -288,6 +324,20 @@ KILN_API kiln_status kiln_sgd_step_f32(kiln_context* ctx, float* param, const fl
 KILN_API kiln_status kiln_adam_step_f32(kiln_context* ctx, float* param, const float* grad, float* m, float* v,
                                         int64_t n, float lr, float beta1, float beta2, float eps, float weight_decay,
                                         int32_t decoupled, float bias_correction1, float bias_correction2);
+
+/* Capturable Adam, for CUDA graphs: the step count lives on the device, so a replayed step counts itself instead of
+ * repeating the bias corrections that were frozen into the graph when it was captured. Once per optimizer step,
+ * kiln_adam_advance_step adds 1 to step (int32 (1), saturating at INT32_MAX) and writes
+ * bias_corrections (2) = {1 - beta1^step, 1 - beta2^step}: beta^step by square-and-multiply in double, rounded once
+ * to float (kiln_adam_bias_correction in kernels/common/optim_math.h; dev.kiln.optim.Adam computes the host's
+ * corrections by the same rule), so N capturable steps give the bits of N kiln_adam_step_f32 calls. Then
+ * kiln_adam_step_capturable_f32 is kiln_adam_step_f32 with the corrections read from bias_corrections on the device. */
+KILN_API kiln_status kiln_adam_advance_step(kiln_context* ctx, int32_t* step, float* bias_corrections, float beta1,
+                                            float beta2);
+KILN_API kiln_status kiln_adam_step_capturable_f32(kiln_context* ctx, float* param, const float* grad, float* m,
+                                                   float* v, int64_t n, float lr, float beta1, float beta2, float eps,
+                                                   float weight_decay, int32_t decoupled,
+                                                   const float* bias_corrections);
 
 /* ---- ops: convolution (native/src/cpu/conv2d.cpp, kernels/conv2d.cu) ---- */
 

@@ -16,6 +16,8 @@ Allocator::~Allocator() {
     std::lock_guard<std::mutex> lock(mutex_);
     for (auto& kv : live_) sys_free_(kv.first);
     live_.clear();
+    for (auto& kv : held_) sys_free_(kv.first);
+    held_.clear();
     empty_cache_locked();
 }
 
@@ -41,6 +43,13 @@ void* Allocator::allocate(size_t bytes) {
             stats_.cache_hits++;
         }
     }
+    if (!ptr && capturing_) {
+        fail(KILN_ERR_UNSUPPORTED,
+             "kiln_alloc: %zu bytes (%zu rounded) requested on %s while it captures a CUDA graph, and its cache holds no "
+             "free block of that size: a graph cannot contain cudaMalloc. Run the step once before capturing, so that "
+             "every block it needs is cached",
+             bytes, size, device_name_);
+    }
     if (!ptr) {
         // The cap is checked before the system is asked, so a simulated small device fails the way a real one would:
         // after the cache was given back.
@@ -58,6 +67,7 @@ void* Allocator::allocate(size_t bytes) {
         stats_.bytes_reserved += size;
     }
     live_.emplace(ptr, size);
+    if (capturing_) captured_.emplace(ptr, size);
     stats_.bytes_in_use += size;
     if (stats_.bytes_in_use > stats_.peak_bytes_in_use) stats_.peak_bytes_in_use = stats_.bytes_in_use;
     stats_.live_allocations++;
@@ -89,11 +99,62 @@ void Allocator::release(void* ptr) {
     live_.erase(it);
     stats_.bytes_in_use -= size;
     stats_.live_allocations--;
-    if (caching_) {
+    if (pins_.count(ptr)) {
+        held_.emplace(ptr, size);  // a live graph still writes it on every replay
+    } else if (caching_) {
         cached_.emplace(size, ptr);
     } else {
         sys_free_(ptr);
         stats_.bytes_reserved -= size;
+    }
+}
+
+void Allocator::begin_capture() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    capturing_ = true;
+    captured_.clear();
+}
+
+std::vector<void*> Allocator::end_capture(bool pin) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    capturing_ = false;
+    std::vector<void*> blocks;
+    if (pin) {
+        blocks.reserve(captured_.size());
+        for (const auto& [ptr, size] : captured_) {
+            blocks.push_back(ptr);
+            if (pins_[ptr]++ > 0 || live_.count(ptr)) continue;  // held already, or still in the caller's hands
+            // Freed during the capture, so back in the cache: take it out before anyone else is handed it.
+            auto range = cached_.equal_range(size);
+            for (auto it = range.first; it != range.second; ++it) {
+                if (it->second == ptr) {
+                    cached_.erase(it);
+                    break;
+                }
+            }
+            held_.emplace(ptr, size);
+        }
+    }
+    captured_.clear();
+    return blocks;
+}
+
+void Allocator::unpin(const std::vector<void*>& blocks) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    for (void* ptr : blocks) {
+        auto pin = pins_.find(ptr);
+        if (pin == pins_.end() || --pin->second > 0) continue;
+        pins_.erase(pin);
+        auto held = held_.find(ptr);
+        if (held == held_.end()) continue;  // still live: its release will cache it
+        const size_t size = held->second;
+        held_.erase(held);
+        if (caching_) {
+            cached_.emplace(size, ptr);
+        } else {
+            sys_free_(ptr);
+            stats_.bytes_reserved -= size;
+        }
     }
 }
 

@@ -8,6 +8,7 @@
 #include <map>
 #include <mutex>
 #include <unordered_map>
+#include <vector>
 
 #include "kiln/kiln.h"
 
@@ -36,6 +37,16 @@ public:
     // exact-size reuse from the cache hit almost always (small: 512 B steps; large: 1 MiB steps).
     static size_t rounded_size(size_t bytes, size_t alignment);
 
+    // CUDA graphs (core/graph.cpp). While capturing, an allocation the cache cannot serve fails with
+    // KILN_ERR_UNSUPPORTED instead of reaching cudaMalloc (the warm-up step fills the cache), and every block handed
+    // out is noted; blocks freed during the capture return to the cache as usual, since the capture reuses them in
+    // the same stream order as an eager step. end_capture(true) pins the noted blocks to the new graph: a pinned
+    // block that is free, now or later, is held back rather than cached, so no one else is handed memory a replay
+    // writes; unpin (the graph's destruction) returns it to the cache. end_capture(false) forgets them (no graph).
+    void begin_capture();
+    std::vector<void*> end_capture(bool pin);
+    void unpin(const std::vector<void*>& blocks);
+
 private:
     void empty_cache_locked();
     [[noreturn]] void out_of_memory_locked(size_t requested, size_t rounded, const char* why);
@@ -48,6 +59,10 @@ private:
     std::mutex mutex_;
     std::unordered_map<void*, size_t> live_;   // pointer -> rounded size
     std::multimap<size_t, void*> cached_;      // rounded size -> free block
+    bool capturing_ = false;
+    std::unordered_map<void*, size_t> captured_;  // blocks handed out during the capture -> rounded size
+    std::unordered_map<void*, int> pins_;         // block -> number of live graphs that use it
+    std::unordered_map<void*, size_t> held_;      // free pinned blocks, kept out of the cache -> rounded size
     kiln_memory_stats stats_{};
     uint64_t limit_ = 0;  // 0: none
 };

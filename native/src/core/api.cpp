@@ -160,6 +160,7 @@ kiln_status kiln_context_destroy(kiln_context* ctx) {
     return guarded("kiln_context_destroy", [&] {
         if (!ctx) return;
         kiln_context& c = kiln::op_context(ctx, "kiln_context_destroy");
+        kiln::refuse_while_capturing(c, "kiln_context_destroy", "waits for the stream", "end the capture first");
         if (c.stream) kiln::gpu::synchronize(c.stream);
         kiln::retire_context(ctx, "kiln_context_destroy");
         c.timer.reset();
@@ -173,6 +174,8 @@ kiln_status kiln_context_destroy(kiln_context* ctx) {
 kiln_status kiln_synchronize(kiln_context* ctx) {
     return guarded("kiln_synchronize", [&] {
         kiln_context& c = kiln::op_context(ctx, "kiln_synchronize");
+        kiln::refuse_while_capturing(c, "kiln_synchronize", "waits for the device",
+                                     "synchronize after kiln_graph_launch instead");
         if (c.stream) kiln::gpu::synchronize(c.stream);
     });
 }
@@ -181,24 +184,31 @@ kiln_status kiln_alloc(kiln_context* ctx, size_t bytes, void** out) {
     return guarded("kiln_alloc", [&] {
         kiln_context& c = kiln::op_context(ctx, "kiln_alloc");
         if (!out) fail(KILN_ERR_INVALID_ARGUMENT, "kiln_alloc: argument 'out' is null");
-        *out = c.allocator->allocate(bytes);
+        *out = kiln::allocate(c, bytes);
     });
 }
 
 kiln_status kiln_free(kiln_context* ctx, void* ptr) {
-    return guarded("kiln_free", [&] { kiln::op_context(ctx, "kiln_free").allocator->release(ptr); });
+    // Any thread, even while another captures (a JVM's cleaner frees on its own thread): the allocator holds back
+    // the blocks a graph uses by itself.
+    return guarded("kiln_free", [&] { kiln::op_context_any_thread(ctx, "kiln_free").allocator->release(ptr); });
 }
 
 kiln_status kiln_memory_stats_get(kiln_context* ctx, kiln_memory_stats* out) {
     return guarded("kiln_memory_stats_get", [&] {
-        kiln_context& c = kiln::op_context(ctx, "kiln_memory_stats_get");
+        kiln_context& c = kiln::op_context_any_thread(ctx, "kiln_memory_stats_get");
         if (!out) fail(KILN_ERR_INVALID_ARGUMENT, "kiln_memory_stats_get: argument 'out' is null");
         *out = c.allocator->stats();
     });
 }
 
 kiln_status kiln_empty_cache(kiln_context* ctx) {
-    return guarded("kiln_empty_cache", [&] { kiln::op_context(ctx, "kiln_empty_cache").allocator->empty_cache(); });
+    return guarded("kiln_empty_cache", [&] {
+        kiln_context& c = kiln::op_context(ctx, "kiln_empty_cache");
+        kiln::refuse_while_capturing(c, "kiln_empty_cache", "returns memory with cudaFree, which waits for the device",
+                                     "empty the cache before or after capturing");
+        c.allocator->empty_cache();
+    });
 }
 
 kiln_status kiln_set_memory_limit(kiln_context* ctx, uint64_t bytes) {
@@ -215,6 +225,13 @@ static kiln_status copy_entry(const char* op, kiln_context* ctx, void* dst, cons
         kiln::checked_count(op, "the copy", "bytes", bytes);
         kiln::require_data(dst, bytes, op, "dst");
         kiln::require_data(src, bytes, op, "src");
+        if (kind == kiln::gpu::CopyKind::ToHost)
+            kiln::refuse_while_capturing(c, op, "reads the device back", "read results after kiln_graph_launch");
+        // A captured host-to-device copy would read the host buffer again at every replay, long after the caller
+        // (a JVM array pinned for the call) has let it go.
+        if (kind == kiln::gpu::CopyKind::ToDevice)
+            kiln::refuse_while_capturing(c, op, "copies from host memory and waits for it",
+                                         "copy new inputs into the captured step's input buffers before each launch");
         if (bytes == 0) return;
         if (kiln::on_cpu(c)) {
             std::memmove(dst, src, bytes);

@@ -1,4 +1,5 @@
 // The registry of live contexts behind op_context: a context is checked against it before any of its fields is read.
+#include <cstdio>
 #include <mutex>
 #include <unordered_set>
 #include <vector>
@@ -29,7 +30,7 @@ Registry& registry() {
 
 }  // namespace
 
-kiln_context& op_context(kiln_context* ctx, const char* op) {
+kiln_context& op_context_any_thread(kiln_context* ctx, const char* op) {
     if (!ctx) fail(KILN_ERR_INVALID_ARGUMENT, "%s: argument 'ctx' is null", op);
     {
         Registry& r = registry();
@@ -38,6 +39,42 @@ kiln_context& op_context(kiln_context* ctx, const char* op) {
     }
     if (ctx->kind == KILN_DEVICE_CUDA) gpu::set_device(ctx->index);
     return *ctx;
+}
+
+kiln_context& op_context(kiln_context* ctx, const char* op) {
+    kiln_context& c = op_context_any_thread(ctx, op);
+    // Work another thread queued on a capturing stream would join the capture (or break it) behind the capturer's
+    // back; a thread-local capture is the capturing thread's alone.
+    if (c.capturing.load(std::memory_order_acquire) && c.capture_thread != std::this_thread::get_id())
+        fail(KILN_ERR_UNSUPPORTED, "%s: %s is capturing a CUDA graph on another thread; wait for "
+             "kiln_graph_capture_end before using the context from this one", op, c.name.c_str());
+    return c;
+}
+
+bool context_is_live(const kiln_context* ctx) {
+    Registry& r = registry();
+    std::lock_guard<std::mutex> lock(r.mu);
+    return r.live.count(ctx) != 0;
+}
+
+void refuse_while_capturing(kiln_context& ctx, const char* op, const char* what, const char* instead) {
+    if (!ctx.capturing.load(std::memory_order_acquire)) return;
+    char message[512];
+    std::snprintf(message, sizeof message, "%s: %s, which a CUDA graph capture cannot contain; %s (%s is capturing)",
+                  op, what, instead, ctx.name.c_str());
+    if (ctx.capture_refusal.empty()) ctx.capture_refusal = message;
+    fail(KILN_ERR_UNSUPPORTED, "%s", message);
+}
+
+void* allocate(kiln_context& ctx, size_t bytes) {
+    try {
+        return ctx.allocator->allocate(bytes);
+    } catch (const Error& e) {
+        if (e.status == KILN_ERR_UNSUPPORTED && ctx.capturing.load(std::memory_order_acquire) &&
+            ctx.capture_refusal.empty())
+            ctx.capture_refusal = e.message;
+        throw;
+    }
 }
 
 kiln_context* register_context(std::unique_ptr<kiln_context> ctx) {

@@ -1,10 +1,12 @@
 // kiln_context: a device, its stream and its allocator; plus the checks every op entry runs on it.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <initializer_list>
 #include <memory>
 #include <string>
+#include <thread>
 
 #include "core/allocator.h"
 #include "core/error.h"
@@ -20,6 +22,11 @@ struct kiln_context {
     std::unique_ptr<kiln::Allocator> allocator;
     // CUDA events around each op while kiln_profile_device_timing is on; null otherwise (and always on the CPU).
     std::unique_ptr<kiln::gpu::OpTimer, kiln::gpu::OpTimerDeleter> timer;
+    // A CUDA graph capture on the stream (core/graph.cpp): set by the capturing thread, read by every entry on any
+    // thread (op_context), hence atomic; capture_thread is written before capturing is released.
+    std::atomic<bool> capturing{false};
+    std::thread::id capture_thread;
+    std::string capture_refusal;  // the first op refused during the capture: kiln_graph_capture_end reports it
 };
 
 namespace kiln {
@@ -27,6 +34,22 @@ namespace kiln {
 // Validates ctx (non-null and a live context of this library: looked up before it is dereferenced, so a destroyed
 // or foreign pointer is refused, not read) and makes its device current for this thread. Throws Error naming op.
 kiln_context& op_context(kiln_context* ctx, const char* op);
+
+// op_context for the entries that may run on any thread while the context captures a CUDA graph: they queue nothing
+// on its stream (kiln_free: the allocator holds back graph blocks itself; kiln_memory_stats_get).
+kiln_context& op_context_any_thread(kiln_context* ctx, const char* op);
+
+// Whether ctx is a live context, without failing: a graph outliving its context asks before touching it.
+bool context_is_live(const kiln_context* ctx);
+
+// Called first by everything a CUDA graph cannot contain (kiln.h, "CUDA graphs"). While ctx captures, records the
+// refusal (kiln_graph_capture_end reports the first one instead of a partial graph) and throws
+// KILN_ERR_UNSUPPORTED: "<op>: <what>, which a CUDA graph capture cannot contain; <instead>".
+void refuse_while_capturing(kiln_context& ctx, const char* op, const char* what, const char* instead);
+
+// ctx's allocator->allocate(bytes), except that a cache miss refused during a capture also fails the capture (as
+// refuse_while_capturing does), so kiln_graph_capture_end does not instantiate a step that lost an allocation.
+void* allocate(kiln_context& ctx, size_t bytes);
 
 // The registry of live contexts (context.cpp). A destroyed context's memory is kept as a tombstone, never freed, so
 // no later context can be created at its address and a stale handle stays refused for the life of the process.

@@ -7,7 +7,7 @@ void* ContextScratch::get(size_t bytes) {
     if (bytes == 0) return nullptr;
     if (count_ == kMaxBlocks) fail(KILN_ERR_INTERNAL, "%s: a launcher asked for more than %d scratch blocks",
                                    c_.name.c_str(), kMaxBlocks);
-    void* p = c_.allocator->allocate(bytes);
+    void* p = allocate(c_, bytes);
     blocks_[count_++] = p;
     return p;
 }

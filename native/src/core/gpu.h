@@ -30,6 +30,14 @@ void synchronize(void* stream);
 void check_launch(int cuda_error, const char* op);
 const char* build_archs();
 
+// CUDA graphs (core/graph.cpp). capture_begin starts a thread-local capture of `stream`; capture_end ends it and
+// returns the instantiated graph (a cudaGraphExec_t); capture_abort ends a capture whose graph is not wanted.
+void capture_begin(void* stream);
+void* capture_end(void* stream, const char* op);
+void capture_abort(void* stream) noexcept;
+void graph_launch(void* exec, void* stream);
+void graph_destroy(void* exec) noexcept;
+
 // NVTX ranges (header-only NVTX 3 in a CUDA build; nothing otherwise). Never throw.
 void range_push(const char* name) noexcept;
 void range_pop() noexcept;

@@ -128,6 +128,37 @@ void check_launch(int cuda_error, const char* op) {
 
 const char* build_archs() { return KILN_CUDA_ARCHS; }
 
+void capture_begin(void* stream) {
+    // Thread-local: this thread's unsafe calls (a stray cudaMalloc, a synchronization) fail the capture instead of
+    // being silently outside it, while other threads of the process keep working on their own streams.
+    check(cudaStreamBeginCapture((cudaStream_t)stream, cudaStreamCaptureModeThreadLocal), "kiln_graph_capture_begin");
+}
+
+void* capture_end(void* stream, const char* op) {
+    cudaGraph_t graph = nullptr;
+    check(cudaStreamEndCapture((cudaStream_t)stream, &graph), op);
+    cudaGraphExec_t exec = nullptr;
+    const cudaError_t err = cudaGraphInstantiate(&exec, graph, 0);
+    cudaGraphDestroy(graph);  // the executable graph is a copy; the template is not needed again
+    check(err, op);
+    return exec;
+}
+
+void capture_abort(void* stream) noexcept {
+    cudaGraph_t graph = nullptr;
+    if (cudaStreamEndCapture((cudaStream_t)stream, &graph) == cudaSuccess && graph) cudaGraphDestroy(graph);
+    cudaGetLastError();
+}
+
+void graph_launch(void* exec, void* stream) {
+    check(cudaGraphLaunch((cudaGraphExec_t)exec, (cudaStream_t)stream), "kiln_graph_launch");
+}
+
+void graph_destroy(void* exec) noexcept {
+    cudaGraphExecDestroy((cudaGraphExec_t)exec);
+    cudaGetLastError();
+}
+
 void range_push(const char* name) noexcept { nvtxRangePushA(name); }
 void range_pop() noexcept { nvtxRangePop(); }
 

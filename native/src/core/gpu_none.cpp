@@ -26,6 +26,11 @@ void copy_2d(void*, void*, size_t, const void*, size_t, size_t, size_t) { no_cud
 void synchronize(void*) { no_cuda(); }
 void check_launch(int, const char*) { no_cuda(); }
 const char* build_archs() { return "none"; }
+void capture_begin(void*) { no_cuda(); }
+void* capture_end(void*, const char*) { no_cuda(); }
+void capture_abort(void*) noexcept {}
+void graph_launch(void*, void*) { no_cuda(); }
+void graph_destroy(void*) noexcept {}
 void range_push(const char*) noexcept {}
 void range_pop() noexcept {}
 OpTimer* op_timer_create(int) { no_cuda(); }

@@ -98,6 +98,13 @@ void check_kv_lengths(const char* op, const kiln_context& cx, const kiln_attenti
                  (int)lengths[b], (long long)d.kv_len);
 }
 
+// Dropout's (seed, offset) are kernel arguments: a graph would replay the same mask every time.
+void refuse_frozen_dropout(const char* op, kiln_context& cx, const kiln_attention_desc& d) {
+    if (d.dropout > 0.0f)
+        kiln::refuse_while_capturing(cx, op, "draws its dropout mask from a Philox stream whose (seed, offset) would be "
+                                     "frozen into the graph", "capture attention with dropout 0 (eval mode)");
+}
+
 // The entries' one body per direction: fp32 and bf16 differ only in the element type and the backends they reach.
 template <class T, class Backends>
 void forward_entry(const char* op, Backends backends, kiln_context* ctx, const kiln_attention_desc* desc, const T* q,
@@ -105,6 +112,7 @@ void forward_entry(const char* op, Backends backends, kiln_context* ctx, const k
     kiln_context& cx = kiln::op_context(ctx, op);
     if (!validate_desc(op, desc)) return;
     const kiln_attention_desc& d = *desc;
+    refuse_frozen_dropout(op, cx, d);
     require_distinct_elements(op, d, {"o", d.o_stride, d.q_len});
     kiln::require_all(op, {{q, span(op, d, "q", d.q_stride, d.q_len), "q"},
                            {k, span(op, d, "k", d.k_stride, d.kv_len), "k"},
@@ -121,6 +129,7 @@ void backward_entry(const char* op, Backends backends, kiln_context* ctx, const 
     kiln_context& cx = kiln::op_context(ctx, op);
     if (!validate_desc(op, desc)) return;
     const kiln_attention_desc& d = *desc;
+    refuse_frozen_dropout(op, cx, d);
     // A gradient has the strides of its operand, so it is an output written at those strides.
     if (dq) require_distinct_elements(op, d, {"dq (q's strides)", d.q_stride, d.q_len});
     if (dk) require_distinct_elements(op, d, {"dk (k's strides)", d.k_stride, d.kv_len});

@@ -67,6 +67,10 @@ kiln_status kiln_lstm_forward_f32(kiln_context* ctx, const kiln_lstm_desc* desc,
     const char* op = "kiln_lstm_forward_f32";
     return kiln::guarded(op, [&] {
         kiln_context& cx = kiln::op_context(ctx, op);
+        // The persistent path is a cooperative launch chosen by occupancy at call time, with a fallback when the
+        // launch is refused: a graph would freeze the choice and could not fall back at replay.
+        kiln::refuse_while_capturing(cx, op, "may take a cooperative launch (the persistent path)",
+                                     "run the LSTM layer eagerly");
         check_desc(op, desc);
         const kiln_lstm_desc& d = *desc;
         need_all(op, d, {{x, "x", "(n, t, f)"}, {w_ih, "w_ih", "(4h, f)"}, {w_hh, "w_hh", "(4h, h)"},

@@ -8,11 +8,18 @@ using kiln::fail;
 
 namespace {
 
+// (seed, offset) are kernel arguments: a graph would replay the same numbers every time.
+void refuse_frozen_stream(kiln_context& c, const char* op) {
+    kiln::refuse_while_capturing(c, op, "draws from a Philox stream whose (seed, offset) would be frozen into the graph",
+                                 "draw random numbers outside the captured step");
+}
+
 // Dropout forward and backward are one op (the backward applies the forward's mask to dy), so they share a body.
 kiln_status dropout_entry(const char* op, const char* in_name, const char* out_name, kiln_context* ctx,
                           const float* in, float* out, int64_t n, float p, uint64_t seed, uint64_t offset) {
     return kiln::guarded(op, [&] {
         kiln_context& c = kiln::op_context(ctx, op);
+        refuse_frozen_stream(c, op);
         kiln::checked_product(op, in_name, {{"n", n}});
         if (!(p >= 0.0f && p < 1.0f)) fail(KILN_ERR_INVALID_ARGUMENT, "%s: 'p' must be in [0, 1), got %g", op, p);
         kiln::require_data(in, (size_t)n, op, in_name);
@@ -26,6 +33,7 @@ template <class Run>
 kiln_status random_entry(const char* op, kiln_context* ctx, float* y, size_t n, Run&& run) {
     return kiln::guarded(op, [&] {
         kiln_context& c = kiln::op_context(ctx, op);
+        refuse_frozen_stream(c, op);
         kiln::checked_count(op, "y", "n", n);
         kiln::require_data(y, n, op, "y");
         run(c);

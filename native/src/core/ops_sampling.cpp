@@ -12,6 +12,8 @@ kiln_status kiln_reparameterize_f32(kiln_context* ctx, const float* mu, const fl
     const char* op = "kiln_reparameterize_f32";
     return kiln::guarded(op, [&] {
         kiln_context& cx = kiln::op_context(ctx, op);
+        kiln::refuse_while_capturing(cx, op, "draws eps from a Philox stream whose (seed, offset) would be frozen "
+                                     "into the graph", "sample outside the captured step");
         kiln::checked_product(op, "mu", {{"n", n}});
         kiln::require_all(op, {{mu, n, "mu"}, {logvar, n, "logvar"}, {z, n, "z"}});
         if (n == 0) return;
@@ -24,6 +26,8 @@ kiln_status kiln_reparameterize_backward_f32(kiln_context* ctx, const float* log
     const char* op = "kiln_reparameterize_backward_f32";
     return kiln::guarded(op, [&] {
         kiln_context& cx = kiln::op_context(ctx, op);
+        kiln::refuse_while_capturing(cx, op, "draws eps from a Philox stream whose (seed, offset) would be frozen "
+                                     "into the graph", "sample outside the captured step");
         kiln::checked_product(op, "dz", {{"n", n}});
         kiln::require_all(op, {{logvar, n, "logvar"}, {dz, n, "dz"}});
         if (n == 0 || (!dmu && !dlogvar)) return;  // nothing wanted (ops: conventions)

@@ -53,6 +53,8 @@ kiln_status kiln_profile_device_timing(kiln_context* ctx, int32_t on) {
     return guarded("kiln_profile_device_timing", [&] {
         kiln_context& c = kiln::op_context(ctx, "kiln_profile_device_timing");
         if (kiln::on_cpu(c)) return;  // the CPU's op time is its wall time, which the caller measures
+        kiln::refuse_while_capturing(c, "kiln_profile_device_timing", "records CUDA events to read back",
+                                     "switch device timing before or after capturing");
         if (!on) {
             c.timer.reset();
         } else if (!c.timer) {
@@ -68,6 +70,8 @@ kiln_status kiln_profile_device_times(kiln_context* ctx, float* ms, int64_t capa
         if (capacity < 0) fail(KILN_ERR_INVALID_ARGUMENT, "kiln_profile_device_times: capacity %lld < 0", (long long)capacity);
         if (!ms && capacity > 0) fail(KILN_ERR_INVALID_ARGUMENT, "kiln_profile_device_times: argument 'ms' is null");
         *count = 0;
+        kiln::refuse_while_capturing(c, "kiln_profile_device_times", "waits for the device's timing events",
+                                     "collect the times after capturing");
         if (kiln::on_cpu(c) || !c.timer) return;
         *count = kiln::gpu::op_timer_collect(c.timer.get(), c.stream, ms, capacity);
     });

@@ -60,4 +60,16 @@ void adam_step_f32(float* param, const float* grad, float* m, float* v, int64_t 
     });
 }
 
+void adam_advance_step(int32_t* step, float* bias_corrections, float beta1, float beta2) {
+    adam_advance(step, bias_corrections, beta1, beta2);
+}
+
+void adam_step_capturable_f32(float* param, const float* grad, float* m, float* v, int64_t n, float lr, float beta1,
+                              float beta2, float eps, float weight_decay, bool decoupled,
+                              const float* bias_corrections) {
+    // Read once, as every GPU thread reads them: the same two values for the whole tensor.
+    adam_step_f32(param, grad, m, v, n, lr, beta1, beta2, eps, weight_decay, decoupled, bias_corrections[0],
+                  bias_corrections[1]);
+}
+
 }  // namespace kiln::cpu

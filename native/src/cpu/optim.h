@@ -12,4 +12,11 @@ void sgd_step_f32(float* param, const float* grad, float* velocity, int64_t n, f
 void adam_step_f32(float* param, const float* grad, float* m, float* v, int64_t n, float lr, float beta1, float beta2,
                    float eps, float weight_decay, bool decoupled, float bias_correction1, float bias_correction2);
 
+// Capturable Adam (kiln.h): the step counter step (1) and the corrections bias_corrections (2) live in device
+// memory, here host memory.
+void adam_advance_step(int32_t* step, float* bias_corrections, float beta1, float beta2);
+void adam_step_capturable_f32(float* param, const float* grad, float* m, float* v, int64_t n, float lr, float beta1,
+                              float beta2, float eps, float weight_decay, bool decoupled,
+                              const float* bias_corrections);
+
 }  // namespace kiln::cpu

@@ -1,5 +1,5 @@
-// Parity cases for the optimizer steps: SGD (plain, momentum, Nesterov, weight decay) and Adam/AdamW, each run for
-// three steps so the state buffers carry over. Tolerance 0: the update rules use only IEEE-exact kiln_f* ops
+// Parity cases for the optimizer steps: SGD (plain, momentum, Nesterov, weight decay), Adam/AdamW and its capturable
+// form (device-side step counter), each run for three steps so the state buffers carry over. Tolerance 0: the update rules use only IEEE-exact kiln_f* ops
 // (kernels/common/optim_math.h), so both backends must produce the same bits.
 #include <cmath>
 
@@ -49,6 +49,23 @@ std::vector<OpCase> optim_cases() {
                                          const kiln_status st = kiln_adam_step_f32(
                                              ctx, (float*)p[0], (const float*)p[1], (float*)p[2], (float*)p[3],
                                              (int64_t)n, 1e-3f, b1, b2, 1e-8f, wd, decoupled, bc1, bc2);
+                                         if (st != KILN_OK) return st;
+                                     }
+                                     return KILN_OK;
+                                 }});
+                // The capturable form: the counter and corrections advance on the device before each step.
+                cases.push_back({"adam_step_capturable", shape + " " + name + " x3", 0.0,
+                                 {inout_f32(param), in_f32(grad), inout_f32(state), inout_f32(v2), in_i32({0}),
+                                  out_f32(2)},
+                                 [n, decoupled, wd](kiln_context* ctx, const std::vector<void*>& p) {
+                                     for (int step = 1; step <= 3; ++step) {
+                                         kiln_status st = kiln_adam_advance_step(ctx, (int32_t*)p[4], (float*)p[5],
+                                                                                 0.9f, 0.999f);
+                                         if (st == KILN_OK)
+                                             st = kiln_adam_step_capturable_f32(
+                                                 ctx, (float*)p[0], (const float*)p[1], (float*)p[2], (float*)p[3],
+                                                 (int64_t)n, 1e-3f, 0.9f, 0.999f, 1e-8f, wd, decoupled,
+                                                 (const float*)p[5]);
                                          if (st != KILN_OK) return st;
                                      }
                                      return KILN_OK;

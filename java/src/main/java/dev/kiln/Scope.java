@@ -84,6 +84,15 @@ public final class Scope implements AutoCloseable {
         return owned.size();
     }
 
+    /** Takes every tensor this scope owns out of it, for the caller to close (CudaGraph keeps a capture's tensors). */
+    synchronized List<Tensor> takeAll() {
+        if (closed) throw new IllegalStateException("takeAll() on a closed scope");
+        List<Tensor> taken = new ArrayList<>(owned);
+        owned.clear();
+        for (Tensor t : taken) t.setOwner(null);
+        return taken;
+    }
+
     synchronized void adopt(Tensor t) {
         if (closed) throw new IllegalStateException("cannot create a tensor in a closed scope");
         owned.add(t);

@@ -33,6 +33,28 @@ public final class OptimNative {
         c.fence();
     }
 
+    /**
+     * Capturable Adam's once-per-step counter: step (1, i32) += 1 and biasCorrections (2, f32) =
+     * {1 - beta1^step, 1 - beta2^step}, on the device.
+     */
+    public static void adamAdvanceStep(Tensor step, Tensor biasCorrections, float beta1, float beta2) {
+        Call c = new Call("adam_advance_step");
+        long sa = c.i32("step", step, 1), ba = c.f32("bias_corrections", biasCorrections, 2);
+        adamAdvanceStep0(c.context(), sa, ba, beta1, beta2);
+        c.fence();
+    }
+
+    /** Adam with the bias corrections read from {@code biasCorrections} (2) on the device. */
+    public static void adamStepCapturable(Tensor param, Tensor grad, Tensor m, Tensor v, float lr, float beta1,
+                                          float beta2, float eps, float weightDecay, boolean decoupled,
+                                          Tensor biasCorrections) {
+        Call c = new Call("adam_step_capturable");
+        long n = param == null ? 0 : param.numel(), pa = c.f32("param", param, n), ga = c.f32("grad", grad, n);
+        long ma = c.f32("m", m, n), va = c.f32("v", v, n), ba = c.f32("bias_corrections", biasCorrections, 2);
+        adamStepCapturable0(c.context(), pa, ga, ma, va, n, lr, beta1, beta2, eps, weightDecay, decoupled ? 1 : 0, ba);
+        c.fence();
+    }
+
     // ---- natives (registered by JNI_OnLoad from native/src/jni/jni_optim.cpp) -----------------------------------
 
     private static native void sgdStep0(long ctx, long param, long grad, long velocity, long n, float lr, float momentum,
@@ -40,4 +62,8 @@ public final class OptimNative {
     private static native void adamStep0(long ctx, long param, long grad, long m, long v, long n, float lr, float beta1,
                                          float beta2, float eps, float weightDecay, int decoupled, float biasCorrection1,
                                          float biasCorrection2);
+    private static native void adamAdvanceStep0(long ctx, long step, long biasCorrections, float beta1, float beta2);
+    private static native void adamStepCapturable0(long ctx, long param, long grad, long m, long v, long n, float lr,
+                                                   float beta1, float beta2, float eps, float weightDecay,
+                                                   int decoupled, long biasCorrections);
 }

@@ -335,6 +335,26 @@ public final class Ops {
     }
 
     /**
+     * Capturable Adam's counter, once per optimizer step: {@code step} (1) i32 += 1 on the device, and
+     * {@code biasCorrections} (2) f32 = {1 - beta1^step, 1 - beta2^step}, by the rule of
+     * {@link dev.kiln.optim.Adam#biasCorrection}. Not recorded.
+     */
+    public static void adamAdvanceStep_(Tensor step, Tensor biasCorrections, float beta1, float beta2) {
+        OptimOps.adamAdvanceStep_(step, biasCorrections, beta1, beta2);
+    }
+
+    /**
+     * {@link #adamStep_} with the bias corrections read on the device from {@code biasCorrections} (2), as
+     * {@link #adamAdvanceStep_} wrote them: a step a CUDA graph can replay. Not recorded.
+     */
+    public static void adamStepCapturable_(Tensor param, Tensor grad, Tensor m, Tensor v, float lr, float beta1,
+                                           float beta2, float eps, float weightDecay, boolean decoupled,
+                                           Tensor biasCorrections) {
+        OptimOps.adamStepCapturable_(param, grad, m, v, lr, beta1, beta2, eps, weightDecay, decoupled,
+                biasCorrections);
+    }
+
+    /**
      * (k,): element i is the sum of the squares of tensors[i], all on one device; one read of the result fetches
      * them all (gradient clipping). Not recorded.
      */

@@ -25,4 +25,24 @@ final class OptimOps {
         OptimNative.adamStep(param, grad, m, v, lr, beta1, beta2, eps, weightDecay, decoupled, biasCorrection1,
                 biasCorrection2);
     }
+
+    static void adamAdvanceStep_(Tensor step, Tensor biasCorrections, float beta1, float beta2) {
+        String op = "adam_advance_step_";
+        if (step == null || biasCorrections == null)
+            throw new IllegalArgumentException(op + ": step and biasCorrections must not be null");
+        if (!step.device().equals(biasCorrections.device()))
+            throw new IllegalArgumentException(op + ": step is on " + step.device() + " but biasCorrections on "
+                    + biasCorrections.device());
+        OptimNative.adamAdvanceStep(step, biasCorrections, beta1, beta2);
+    }
+
+    static void adamStepCapturable_(Tensor param, Tensor grad, Tensor m, Tensor v, float lr, float beta1, float beta2,
+                                    float eps, float weightDecay, boolean decoupled, Tensor biasCorrections) {
+        String op = "adam_step_capturable_";
+        Checks.like(op, "grad", grad, "param", param);
+        Checks.like(op, "m", m, "param", param);
+        Checks.like(op, "v", v, "param", param);
+        OptimNative.adamStepCapturable(param, grad, m, v, lr, beta1, beta2, eps, weightDecay, decoupled,
+                biasCorrections);
+    }
 }

@@ -1,5 +1,9 @@
 package dev.kiln.optim;
 
+import dev.kiln.CudaGraph;
+import dev.kiln.DType;
+import dev.kiln.Device;
+import dev.kiln.Scope;
 import dev.kiln.Tensor;
 import dev.kiln.ops.Ops;
 
@@ -8,6 +12,11 @@ import java.util.List;
 /**
  * Adam (Kingma and Ba) with bias correction; {@link #adamW} gives the decoupled weight decay of Loshchilov and
  * Hutter, {@link #Adam(List, float)} the plain defaults (betas 0.9, 0.999, eps 1e-8, no decay).
+ *
+ * <p>{@link #capturable()} keeps the step count on the device (an i32 counter and the two bias corrections, advanced
+ * by one kernel per step), so a {@link CudaGraph} that captured a step replays a counting step rather than the
+ * captured step's bias corrections again. Its results are the bits of the ordinary form: both compute the
+ * corrections by {@link #biasCorrection}.
  */
 public class Adam extends Optimizer {
     private final float lr;
@@ -16,6 +25,9 @@ public class Adam extends Optimizer {
     private final float eps;
     private final float weightDecay;
     private final boolean decoupled;
+    private boolean capturable;
+    private Tensor deviceStep;       // (1) i32, the steps taken, on the parameters' device (capturable only)
+    private Tensor biasCorrections;  // (2) f32, {1 - beta1^step, 1 - beta2^step} of the step being taken
 
     public Adam(List<Tensor> params, float lr) {
         this(params, lr, 0.9f, 0.999f, 1e-8f, 0f, false);
@@ -40,6 +52,83 @@ public class Adam extends Optimizer {
         return new Adam(params, lr, 0.9f, 0.999f, 1e-8f, weightDecay, true);
     }
 
+    /**
+     * Makes this optimizer capturable by a {@link CudaGraph}: the step count and bias corrections live on the
+     * device (all parameters must be on one device). May be called at any point; the device counter starts from
+     * {@link #steps()}. Returns this.
+     */
+    public Adam capturable() {
+        Device device = params.get(0).device();
+        for (Tensor p : params) {
+            if (!p.device().equals(device)) {
+                throw new IllegalArgumentException("Adam.capturable: the parameters are on " + device + " and "
+                        + p.device() + "; a device-side step count needs them on one device");
+            }
+        }
+        capturable = true;
+        return this;
+    }
+
+    public boolean isCapturable() {
+        return capturable;
+    }
+
+    /**
+     * Steps counted on the device (reads it; replays of a captured step included), or {@link #steps()} when this
+     * optimizer is not capturable or has not stepped since it became so.
+     */
+    public long deviceSteps() {
+        return deviceStep == null ? steps() : deviceStep.toIntArray()[0];
+    }
+
+    /**
+     * 1 - beta^step rounded to float, with beta^step by square-and-multiply in double: the rule of
+     * {@code kiln_adam_bias_correction} in kernels/common/optim_math.h, operation for operation, so the corrections
+     * computed here and those the capturable form computes on the device are the same bits.
+     */
+    public static float biasCorrection(float beta, long step) {
+        double base = beta, power = 1.0;
+        for (long e = step; e > 0; e >>= 1) {
+            if ((e & 1) != 0) power *= base;
+            base *= base;
+        }
+        return (float) (1.0 - power);
+    }
+
+    @Override
+    protected void beginStep(long step) {
+        if (!capturable) {
+            if (CudaGraph.isCapturing(params.get(0).device())) {
+                throw new IllegalStateException("Adam: its bias corrections (1 - beta^step) are kernel arguments, which "
+                        + "a CUDA graph would replay unchanged at every step; use new Adam(...).capturable() for a "
+                        + "captured step");
+            }
+            return;
+        }
+        if (deviceStep == null) {
+            Device device = params.get(0).device();
+            int taken = (int) Math.min(step - 1, Integer.MAX_VALUE);
+            deviceStep = Scope.detached(() -> Tensor.ofInts(device, new int[] {taken}, 1));
+            biasCorrections = Scope.detached(() -> Tensor.zeros(device, 2));
+        }
+        Ops.adamAdvanceStep_(deviceStep, biasCorrections, beta1, beta2);
+    }
+
+    @Override
+    protected void stepsLoaded(long steps) {
+        // In place: a graph captured with this counter keeps counting from the loaded value.
+        if (deviceStep != null) deviceStep.copyFrom(new int[] {(int) Math.min(steps, Integer.MAX_VALUE)}, 0, 0, 1);
+    }
+
+    @Override
+    public void close() {
+        super.close();
+        if (deviceStep != null) deviceStep.close();
+        if (biasCorrections != null) biasCorrections.close();
+        deviceStep = null;
+        biasCorrections = null;
+    }
+
     /** m and v per parameter, under PyTorch's names. */
     @Override
     protected List<String> stateNames() {
@@ -49,8 +138,12 @@ public class Adam extends Optimizer {
     @Override
     protected void update(Tensor param, Tensor grad, long step) {
         Tensor[] s = state(param, 2);
-        float bc1 = (float) (1.0 - Math.pow(beta1, step));
-        float bc2 = (float) (1.0 - Math.pow(beta2, step));
-        Ops.adamStep_(param, grad, s[0], s[1], lr, beta1, beta2, eps, weightDecay, decoupled, bc1, bc2);
+        if (capturable) {
+            Ops.adamStepCapturable_(param, grad, s[0], s[1], lr, beta1, beta2, eps, weightDecay, decoupled,
+                    biasCorrections);
+            return;
+        }
+        Ops.adamStep_(param, grad, s[0], s[1], lr, beta1, beta2, eps, weightDecay, decoupled,
+                biasCorrection(beta1, step), biasCorrection(beta2, step));
     }
 }

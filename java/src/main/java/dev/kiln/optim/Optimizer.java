@@ -40,6 +40,7 @@ public abstract class Optimizer implements AutoCloseable {
     public final void step() {
         steps++;
         try (Profiler.Range range = Profiler.range("optimizer")) {
+            beginStep(steps);
             for (Tensor p : params) {
                 if (p.grad() != null) update(p, p.grad(), steps);
             }
@@ -59,6 +60,14 @@ public abstract class Optimizer implements AutoCloseable {
     }
 
     protected abstract void update(Tensor param, Tensor grad, long step);
+
+    /** Called once per {@link #step()}, before the per-parameter updates (a device-side step counter advances here). */
+    protected void beginStep(long step) {
+    }
+
+    /** Called after {@link #loadStateDict} replaced the step count (a device-side counter is set to it here). */
+    protected void stepsLoaded(long steps) {
+    }
 
     /** The state buffers of {@code param}: {@code count} zero-filled tensors of its shape, created on first use. */
     protected final Tensor[] state(Tensor param, int count) {
@@ -119,6 +128,7 @@ public abstract class Optimizer implements AutoCloseable {
             }
         }
         this.steps = steps;
+        stepsLoaded(steps);
     }
 
     /**

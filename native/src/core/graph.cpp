@@ -1,0 +1,158 @@
+// C ABI entries for CUDA graphs (kiln.h, "CUDA graphs"): capture of a context's stream, replay, and the blocks of the
+// context's allocator each graph holds back while it lives.
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <unordered_set>
+#include <vector>
+
+#include "core/context.h"
+#include "core/error.h"
+#include "core/gpu.h"
+
+using kiln::fail;
+using kiln::guarded;
+
+struct kiln_graph {
+    kiln_context* ctx;          // the context whose stream it replays on; may be destroyed first
+    void* exec;                 // cudaGraphExec_t
+    std::vector<void*> blocks;  // allocator blocks the capture used, pinned until the graph is destroyed
+};
+
+namespace {
+
+// Live graphs, checked before a handle is dereferenced. As with contexts (context.cpp), a destroyed graph's shell is
+// kept, never freed, so a stale handle stays refused rather than aliasing a newer graph.
+struct GraphRegistry {
+    std::mutex mu;
+    std::unordered_set<const kiln_graph*> live;
+    std::vector<std::unique_ptr<kiln_graph>> tombstones;
+};
+
+GraphRegistry& graphs() {
+    static GraphRegistry* r = new GraphRegistry;  // leaked on purpose, like the context registry
+    return *r;
+}
+
+void require_live(const kiln_graph* graph, const char* op) {
+    if (!graph) fail(KILN_ERR_INVALID_ARGUMENT, "%s: argument 'graph' is null", op);
+    GraphRegistry& r = graphs();
+    std::lock_guard<std::mutex> lock(r.mu);
+    if (r.live.count(graph) == 0)
+        fail(KILN_ERR_INVALID_ARGUMENT, "%s: argument 'graph' is not a live graph (destroyed, or not from "
+             "kiln_graph_capture_end)", op);
+}
+
+kiln_context& cuda_context(kiln_context* ctx, const char* op) {
+    kiln_context& c = kiln::op_context(ctx, op);
+    if (kiln::on_cpu(c))
+        fail(KILN_ERR_UNSUPPORTED, "%s: CUDA graphs exist only on CUDA contexts; the cpu context runs each op as it is "
+             "called and has nothing to capture (run the step directly)", op);
+    return c;
+}
+
+}  // namespace
+
+extern "C" {
+
+kiln_status kiln_graph_capture_begin(kiln_context* ctx) {
+    const char* op = "kiln_graph_capture_begin";
+    return guarded(op, [&] {
+        kiln_context& c = cuda_context(ctx, op);
+        if (c.capturing.load(std::memory_order_acquire))
+            fail(KILN_ERR_UNSUPPORTED, "%s: %s is already capturing a CUDA graph; end that capture first", op,
+                 c.name.c_str());
+        // The device timer records events on the stream and reads them back: neither belongs in a graph.
+        if (c.timer)
+            fail(KILN_ERR_UNSUPPORTED, "%s: device timing is on for %s (kiln_profile_device_timing), and its events "
+                 "cannot be read back inside a graph; turn it off before capturing", op, c.name.c_str());
+        kiln::gpu::capture_begin(c.stream);
+        c.capture_refusal.clear();
+        c.capture_thread = std::this_thread::get_id();
+        c.allocator->begin_capture();
+        c.capturing.store(true, std::memory_order_release);
+    });
+}
+
+kiln_status kiln_graph_capture_end(kiln_context* ctx, kiln_graph** out) {
+    const char* op = "kiln_graph_capture_end";
+    return guarded(op, [&] {
+        if (out) *out = nullptr;
+        kiln_context& c = cuda_context(ctx, op);
+        if (!c.capturing.load(std::memory_order_acquire))
+            fail(KILN_ERR_INVALID_ARGUMENT, "%s: %s is not capturing (call kiln_graph_capture_begin first)", op,
+                 c.name.c_str());
+        // From here the capture ends whatever happens, so the context is usable again after any failure.
+        c.capturing.store(false, std::memory_order_release);
+        if (!out) {
+            kiln::gpu::capture_abort(c.stream);
+            c.allocator->end_capture(false);
+            fail(KILN_ERR_INVALID_ARGUMENT, "%s: argument 'out' is null (the capture was ended and discarded)", op);
+        }
+        if (!c.capture_refusal.empty()) {
+            kiln::gpu::capture_abort(c.stream);
+            c.allocator->end_capture(false);
+            fail(KILN_ERR_UNSUPPORTED, "%s: the capture was discarded because an op was refused during it: %s", op,
+                 c.capture_refusal.c_str());
+        }
+        auto graph = std::make_unique<kiln_graph>();
+        graph->ctx = ctx;
+        try {
+            graph->exec = kiln::gpu::capture_end(c.stream, op);
+        } catch (...) {
+            c.allocator->end_capture(false);
+            throw;
+        }
+        graph->blocks = c.allocator->end_capture(true);
+        GraphRegistry& r = graphs();
+        std::lock_guard<std::mutex> lock(r.mu);
+        r.tombstones.reserve(r.tombstones.size() + 1);  // so that kiln_graph_destroy cannot fail to keep the shell
+        r.live.insert(graph.get());
+        *out = graph.release();
+    });
+}
+
+kiln_status kiln_graph_launch(kiln_graph* graph) {
+    const char* op = "kiln_graph_launch";
+    return guarded(op, [&] {
+        require_live(graph, op);
+        kiln_context& c = kiln::op_context(graph->ctx, op);  // refuses a destroyed context
+        if (c.capturing.load(std::memory_order_acquire))
+            fail(KILN_ERR_UNSUPPORTED, "%s: %s is capturing; a graph launched into a capture is not supported", op,
+                 c.name.c_str());
+        kiln::gpu::graph_launch(graph->exec, c.stream);
+    });
+}
+
+kiln_status kiln_graph_destroy(kiln_graph* graph) {
+    const char* op = "kiln_graph_destroy";
+    return guarded(op, [&] {
+        if (!graph) return;
+        {
+            GraphRegistry& r = graphs();
+            std::lock_guard<std::mutex> lock(r.mu);
+            if (r.live.erase(graph) == 0)
+                fail(KILN_ERR_INVALID_ARGUMENT, "%s: argument 'graph' is not a live graph (destroyed, or not from "
+                     "kiln_graph_capture_end)", op);
+            r.tombstones.emplace_back(graph);
+        }
+        // cudaGraphExecDestroy lets queued replays finish; the held blocks may be reused only after them, which the
+        // stream orders for everyone who allocates from this context next.
+        kiln::gpu::graph_destroy(graph->exec);
+        graph->exec = nullptr;
+        if (kiln::context_is_live(graph->ctx)) graph->ctx->allocator->unpin(graph->blocks);
+        graph->blocks.clear();
+        graph->blocks.shrink_to_fit();
+    });
+}
+
+kiln_status kiln_graph_is_capturing(kiln_context* ctx, int32_t* capturing) {
+    const char* op = "kiln_graph_is_capturing";
+    return guarded(op, [&] {
+        kiln_context& c = kiln::op_context_any_thread(ctx, op);
+        if (!capturing) fail(KILN_ERR_INVALID_ARGUMENT, "%s: argument 'capturing' is null", op);
+        *capturing = c.capturing.load(std::memory_order_acquire) ? 1 : 0;
+    });
+}
+
+}  // extern "C"
