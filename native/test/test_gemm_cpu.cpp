@@ -348,7 +348,7 @@ void test_gemm_abi_errors() {
 
 // sgemm_packed_b against sgemm on the same operands: bit for bit (same kernels, same K blocking), across K blocks
 // (K > kc = 384), N blocks (N > nc), M blocks and ragged edges, both layouts of B, beta 0, 1 and 0.5, strided A and
-// C, and a packed B reused for many products (as the LSTM's steps use it).
+// C, a packed B reused for many products (as the LSTM's steps use it), and the small-M register tile.
 void test_gemm_packed_b() {
     struct Case {
         int64_t m, n, k;
@@ -365,7 +365,9 @@ void test_gemm_packed_b() {
         for (float& v : A) v = rng.next();
         for (float& v : B) v = rng.next();
         for (float& v : C0) v = rng.next();
-        const kiln::cpu::PackedB packed(c.tb, c.k, c.n, B.data(), ldb);
+        // Packed for any M, and with the rows hint (M <= 16 takes the small-M register tile where the ISA has one).
+        for (const int64_t rows : {int64_t(0), c.m}) {
+        const kiln::cpu::PackedB packed(c.tb, c.k, c.n, B.data(), ldb, rows);
         for (int reuse = 0; reuse < 2; ++reuse) {
             std::vector<float> want = C0, got = C0;
             kiln::cpu::sgemm(false, c.tb, c.m, c.n, c.k, 0.75f, A.data(), lda, B.data(), ldb, c.beta, want.data(), ldc);
@@ -375,9 +377,11 @@ void test_gemm_packed_b() {
                 same = std::memcmp(want.data() + i * ldc, got.data() + i * ldc, (size_t)c.n * sizeof(float)) == 0;
             check(same, "sgemm_packed_b m=" + std::to_string(c.m) + " n=" + std::to_string(c.n) + " k=" +
                             std::to_string(c.k) + (c.tb ? " transB" : "") + " beta=" + std::to_string(c.beta) +
-                            " equals sgemm bit for bit (use " + std::to_string(reuse + 1) + ")");
+                            " rows hint " + std::to_string(rows) + " equals sgemm bit for bit (use " +
+                            std::to_string(reuse + 1) + ")");
             // The padding columns of C (ldc > n) are never written.
             check(got[(size_t)c.n] == C0[(size_t)c.n], "sgemm_packed_b leaves C's padding alone");
+        }
         }
     }
 }

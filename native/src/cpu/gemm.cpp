@@ -202,8 +202,9 @@ void gemm_f32(const kiln_gemm_desc& d, const float* a, const float* b, float* c)
 
 const char* gemm_isa() { return gemm_detail::active().isa; }
 
-PackedB::PackedB(bool transB, int64_t K, int64_t N, const float* B, int64_t ldb)
+PackedB::PackedB(bool transB, int64_t K, int64_t N, const float* B, int64_t ldb, int64_t rows)
     : ks_(&gemm_detail::active()), k_(K), n_(N) {
+    if (rows > 0 && rows <= 16 && ks_ == &gemm_detail::avx512_kernels()) ks_ = &gemm_detail::avx512_small_m_kernels();
     const gemm_detail::KernelSet& ks = *ks_;
     kc_ = gemm_detail::balanced_block(K, ks.kc, 1);  // the K blocking sgemm uses, so the sums run in its order
     nc_ = gemm_detail::balanced_block(N, ks.nc, ks.nr);

@@ -35,8 +35,10 @@ struct KernelSet;
 // memory traffic as the multiply itself at the step's small M). Holds about K x N floats.
 class PackedB {
   public:
-    // B is stored (K, N) with leading dim ldb, or (N, K) when transB. K >= 1, N >= 1.
-    PackedB(bool transB, int64_t K, int64_t N, const float* B, int64_t ldb);
+    // B is stored (K, N) with leading dim ldb, or (N, K) when transB. K >= 1, N >= 1. rows: the M of the products
+    // it will serve, when the caller knows it (0: any); at most 16 picks the ISA's small-M register tile, where one
+    // exists (the bits are the same either way: only the K blocking decides them, and it is the same).
+    PackedB(bool transB, int64_t K, int64_t N, const float* B, int64_t ldb, int64_t rows = 0);
     int64_t k() const { return k_; }
     int64_t n() const { return n_; }
 
@@ -92,6 +94,7 @@ struct KernelSet {
 // Defined in gemm_avx512.cpp / gemm_avx2.cpp / gemm.cpp; the driver calls an ISA's set only after
 // checking at runtime that the CPU has that ISA.
 const KernelSet& avx512_kernels();
+const KernelSet& avx512_small_m_kernels();  // taller tile for M <= 16, same kc (PackedB's rows hint)
 const KernelSet& avx2_kernels();
 const KernelSet& baseline_kernels();
 

@@ -7,13 +7,13 @@
 
 #include <algorithm>
 #include <cstring>
-#include <memory>
 #include <vector>
 
 #include "common/lstm_cell.h"
 #include "cpu/gemm.h"
 #include "cpu/parallel.h"
 #include "cpu/simd.h"
+#include "cpu/work_items.h"
 
 // The file is built for the x86-64 baseline (SSE2, 4 lanes). The cell passes are cloned for AVX-512 and AVX2
 // (cpu/simd.h's KILN_CLONES), so they run 16 or 8 cells per instruction where the CPU allows, with the same bits.
@@ -85,13 +85,18 @@ void add_column_sums(const float* a, int64_t lda, int64_t rows, float* sum, int6
 // inside a block run on the calling thread (the pool runs nested parallel_for inline).
 constexpr int64_t kMinRows = 8;
 
+// Per-thread buffers of n t 4h floats (13 MiB at n 32, t 100, h 256), reused from call to call: the inference
+// forward's pre-activations and the backward's dgates. A fresh allocation of that size goes back to the kernel when
+// freed, so every call would fault its pages in again (about 5% of the forward). Kept at the largest size seen.
+thread_local work::Scratch t_inference_gates;
+thread_local work::Scratch t_backward_dgates;
+
 }  // namespace
 
 void lstm_forward_f32(int64_t n, int64_t t, int64_t f, int64_t h, const float* x, const float* h0, const float* c0,
                       const float* w_ih, const float* w_hh, const float* bias, float* y, float* h_n, float* c_n,
                       float* reserve) {
     const int64_t G = 4 * h, ldg = t * G, ldh = t * h;  // gates rows are (b, s) with (b, s) at b*ldg + s*G
-    std::unique_ptr<float[]> scratch;
     float *gates, *cell = nullptr, *hprev = nullptr;
     if (reserve) {
         const lstm::ReserveLayout L = lstm::reserve_layout(n, t, h);
@@ -99,14 +104,15 @@ void lstm_forward_f32(int64_t n, int64_t t, int64_t f, int64_t h, const float* x
         cell = reserve + L.cell;
         hprev = reserve + L.hprev;
     } else {
-        scratch.reset(new float[(size_t)(n * t * G)]);  // inference: the pre-activations still need a home
-        gates = scratch.get();
+        gates = t_inference_gates.get((size_t)(n * t * G));  // inference: the pre-activations still need a home
     }
     const std::vector<float> zeros((size_t)h, 0.0f);
 
     // w_hh^T (h, 4h) packed once per call into the GEMM's panels: sgemm would pack it again at every step, as much
     // memory traffic as the step's multiply itself (its M is a thread's few batch rows).
-    const PackedB whh_t(true, h, G, w_hh, h);
+    // Each thread's products have about n / threads rows (the split below), which picks the GEMM's register tile.
+    const int64_t rows_per_thread = work::ceil_div(n, std::max<int64_t>(1, std::min<int64_t>(num_threads(), n / kMinRows)));
+    const PackedB whh_t(true, h, G, w_hh, h, rows_per_thread);
 
     // Input projection of every step at once: gates (n*t, 4h) = x (n*t, f) w_ih^T. The bias is added in the cell pass.
     sgemm(false, true, n * t, G, f, 1.0f, x, f, w_ih, f, 0.0f, gates, G);
@@ -156,8 +162,7 @@ void lstm_backward_f32(int64_t n, int64_t t, int64_t f, int64_t h, const float* 
     const float* hprev = reserve + L.hprev;
     // dgates (n, t, 4h): gradients of the pre-activations, laid out like the gates; dh, dc (n, h): the gradients
     // flowing from step s+1 into h_s and c_s.
-    std::unique_ptr<float[]> dgates_buf(new float[(size_t)(n * t * G)]);  // every element is written before it is read
-    float* dgates = dgates_buf.get();
+    float* dgates = t_backward_dgates.get((size_t)(n * t * G));  // every element is written before it is read
     std::vector<float> dh((size_t)(n * h)), dc((size_t)(n * h));
     const std::vector<float> zeros((size_t)h, 0.0f);
     const PackedB whh(false, G, h, w_hh, h);  // dh's B at every step, packed once (as in the forward)
