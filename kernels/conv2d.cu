@@ -366,20 +366,22 @@ cudaError_t conv2d_backward_data_f32(cudaStream_t s, const Geometry& g, const fl
 
 namespace {
 
-// Splits of backward-weight's n p q reduction on the current device. dW has few tiles (64 x 576 is 9): split until
-// the GPU has about 4 blocks per SM, keeping at least 32 slices (512 positions) per split so the partials' final sum
-// stays a small part of the work.
+// Splits of backward-weight's n p q reduction. dW has few tiles (64 x 576 is 9): split until a GPU of kSplitSms SMs
+// has about 4 blocks per SM, keeping at least 32 slices (512 positions) per split so the partials' final sum stays a
+// small part of the work. The split count decides the order of dW's sums, so it is a function of the shape alone
+// (never of the device the call runs on): the same weights and data give the same dW bits on an A100 (108 SMs), an
+// H200 (132) or a smaller GPU, where the extra splits only queue. 132 is the largest SM count of the GPUs built for.
+constexpr int64_t kSplitSms = 132;
+
 struct WeightSplit {
     int64_t chunk, splits;
 };
 
 WeightSplit weight_split(const Geometry& g) {
     const int64_t crs = g.c * g.r * g.s, npq = g.n * g.p * g.q;
-    int device = 0, sms = 80;
-    if (cudaGetDevice(&device) == cudaSuccess) cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, device);
     const int64_t tiles = ceil_div(g.k, kBM) * ceil_div(crs, kBN);
     const int64_t slices = ceil_div(npq, kBK);
-    int64_t splits = std::max<int64_t>(1, std::min<int64_t>(ceil_div(4 * (int64_t)sms, tiles), slices / 32));
+    int64_t splits = std::max<int64_t>(1, std::min<int64_t>(ceil_div(4 * kSplitSms, tiles), slices / 32));
     splits = std::min<int64_t>(splits, 65535);
     WeightSplit ws;
     ws.chunk = ceil_div(slices, splits) * kBK;
