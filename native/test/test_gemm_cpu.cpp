@@ -132,7 +132,10 @@ std::vector<const KernelSet*> kernel_sets() {
         sets.push_back(&kiln::cpu::gemm_detail::avx2_kernels());
     if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
         __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq"))
+    {
         sets.push_back(&kiln::cpu::gemm_detail::avx512_kernels());
+        sets.push_back(&kiln::cpu::gemm_detail::avx512_small_m_kernels());  // the LSTM steps' 8 x 48 tile
+    }
 #endif
     return sets;
 }

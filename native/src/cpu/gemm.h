@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <type_traits>
 
 #include "kiln/kiln.h"
 
@@ -111,6 +112,12 @@ void sgemm_using(const KernelSet& ks, bool transA, bool transB, int64_t M, int64
 // template calls no non-template inline function of this header (View::at is for gemm.cpp only).
 // The micro-tile is MR rows by NV registers: MR * NV accumulators, NV loads of B and MR broadcasts of A
 // per step of k.
+// Whether vector traits V offer transpose16 (a 16 x 16 in-register transpose; simd::Avx512 does).
+template <class V, class = void>
+struct has_transpose16 : std::false_type {};
+template <class V>
+struct has_transpose16<V, std::void_t<decltype(&V::transpose16)>> : std::true_type {};
+
 template <class V, int MR, int NV>
 struct MicroTile {
     static constexpr int kRows = MR;
@@ -216,13 +223,30 @@ struct MicroTile {
     }
 
     // Panel of width P from `count` runs along k: src[j * js + k * ks] -> dst[k * P + j], zero-padded.
-    // Reads each run in order (ks is 1 in practice) and scatters with stride P; the panel being written is
-    // only kc * P floats, so the scattered stores stay in L1.
+    // Reads each run in order (ks is 1 in practice) and scatters with stride P, kKB values of k at a time: the
+    // panel slice being written is then kKB * P floats (8 KiB for a 64-wide B panel) and stays in L1, where the
+    // whole panel (kc * P, 96 KiB) would not, and each scattered store would miss. A B operand stored transposed
+    // (a Linear layer's weight) is packed this way on every call, as much work as the multiply at M = 64.
     template <int P>
     static void transpose_in(const float* src, int64_t js, int64_t ks, int count, int64_t kc, float* dst) {
-        for (int j = 0; j < count; ++j) {
-            const float* s = src + j * js;
-            for (int64_t k = 0; k < kc; ++k) dst[k * P + j] = s[k * ks];
+        constexpr int64_t kKB = 32;
+        if constexpr (has_transpose16<V>::value && P % 16 == 0) {
+            // Whole 16 x 16 blocks in registers where the traits can (AVX-512); the edges as below.
+            if (ks == 1 && count == P) {
+                const int64_t k16 = kc / 16 * 16;
+                for (int64_t k0 = 0; k0 < k16; k0 += 16)
+                    for (int j0 = 0; j0 < P; j0 += 16) V::transpose16(src + j0 * js + k0, js, dst + k0 * P + j0, P);
+                for (int j = 0; j < P; ++j)
+                    for (int64_t k = k16; k < kc; ++k) dst[k * P + j] = src[j * js + k];
+                return;
+            }
+        }
+        for (int64_t k0 = 0; k0 < kc; k0 += kKB) {
+            const int64_t k1 = k0 + kKB < kc ? k0 + kKB : kc;
+            for (int j = 0; j < count; ++j) {
+                const float* s = src + j * js;
+                for (int64_t k = k0; k < k1; ++k) dst[k * P + j] = s[k * ks];
+            }
         }
         for (int j = count; j < P; ++j)
             for (int64_t k = 0; k < kc; ++k) dst[k * P + j] = 0.0f;
