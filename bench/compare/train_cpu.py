@@ -3,7 +3,7 @@
     bench/compare/train_cpu.py [cnn|rnn|mlp ...] [--epochs N]
 Each model trains for N epochs (Adam 1e-3, batch 64, seed 42) in PyTorch (2 threads) and with `./kiln train`;
 the table reports training samples/s of both, their ratio (Kiln / PyTorch) and both test accuracies.
-Run with Debian's python3 (/usr/bin/python3 with python3-torch)."""
+The peer is PyTorch 2.x: run with a venv that has it (see compare.py; Debian's 1.13 is no fair peer on 2 cores)."""
 import argparse
 import json
 import os
