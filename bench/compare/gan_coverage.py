@@ -22,7 +22,8 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from checkpoint_roundtrip import write_safetensors  # noqa: E402
-from torch_models import Gan, fashion_mnist  # noqa: E402
+import train_generative  # noqa: E402
+from torch_models import fashion_mnist  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 SCORE = re.compile(r"samples: FD ([0-9.]+), classes \[([0-9, ]+)\]")
@@ -40,34 +41,8 @@ def parse_score(text):
     return float(m.group(1)), counts
 
 
-def train_torch(seed, epochs, x):
-    """The recipe of train_generative.torch_gan, seeded, returning the trained model."""
-    torch.manual_seed(seed)
-    model = Gan()
-    opt_g = torch.optim.Adam(model.generator.parameters(), lr=2e-4, betas=(0.5, 0.999))
-    opt_d = torch.optim.Adam(model.discriminator.parameters(), lr=2e-4, betas=(0.5, 0.999))
-    bce = torch.nn.BCEWithLogitsLoss()
-    g = torch.Generator().manual_seed(seed)
-    for _ in range(epochs):
-        perm = torch.randperm(len(x), generator=g)
-        for i in range(0, len(x), 64):
-            real = x[perm[i:i + 64]].reshape(-1, 784) * 2 - 1
-            n = len(real)
-            fake = model.generator(torch.randn(n, 100))
-            ones, zeros = torch.ones(n, 1), torch.zeros(n, 1)
-            d = bce(model.discriminator(real), ones) + bce(model.discriminator(fake.detach()), zeros)
-            opt_d.zero_grad()
-            d.backward()
-            opt_d.step()
-            gl = bce(model.discriminator(fake), ones)
-            opt_g.zero_grad()
-            gl.backward()
-            opt_g.step()
-    return model
-
-
 def torch_side(seed, epochs, x, work):
-    model = train_torch(seed, epochs, x)
+    model = train_generative.train_torch_gan(epochs, seed, x)[0]
     path = os.path.join(work, f"torch-gan-{seed}.safetensors")
     write_safetensors(path, {n: t.detach().numpy() for n, t in model.state_dict().items()}, {"model": "gan"})
     out = subprocess.run([kiln_bin(), "eval", "gan", "--device", "cpu", "--model-file", path, "--seed", str(seed)],

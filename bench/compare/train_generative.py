@@ -50,14 +50,16 @@ def torch_vae(epochs):
     return len(x) * epochs / seconds, {"test_negative_elbo": total / len(xt)}
 
 
-def torch_gan(epochs):
-    torch.manual_seed(42)
-    x, _ = fashion_mnist("train")
+def train_torch_gan(epochs, seed=42, x=None):
+    """The GAN recipe in PyTorch for `epochs` epochs: (model, seconds spent in the training loops, last losses)."""
+    torch.manual_seed(seed)
+    if x is None:
+        x, _ = fashion_mnist("train")
     model = Gan()
     opt_g = torch.optim.Adam(model.generator.parameters(), lr=2e-4, betas=(0.5, 0.999))
     opt_d = torch.optim.Adam(model.discriminator.parameters(), lr=2e-4, betas=(0.5, 0.999))
     bce = torch.nn.BCEWithLogitsLoss()
-    g = torch.Generator().manual_seed(42)
+    g = torch.Generator().manual_seed(seed)
     seconds, d_loss, g_loss = 0.0, 0.0, 0.0
     for _ in range(epochs):
         perm = torch.randperm(len(x), generator=g)
@@ -77,7 +79,13 @@ def torch_gan(epochs):
             opt_g.step()
             d_loss, g_loss = d.item(), gl.item()
         seconds += time.perf_counter() - t0
-    return len(x) * epochs / seconds, {"d_loss": d_loss, "g_loss": g_loss}
+    return model, seconds, {"d_loss": d_loss, "g_loss": g_loss}
+
+
+def torch_gan(epochs):
+    x, _ = fashion_mnist("train")
+    _, seconds, losses = train_torch_gan(epochs, 42, x)
+    return len(x) * epochs / seconds, losses
 
 
 def kiln(name, epochs):

@@ -33,33 +33,6 @@ using Dot8 = DotTile<Avx512, 8, 3>;
 using Dot6 = DotTile<Avx512, 6, 4>;
 using Dot4 = DotTile<Avx512, 4, 6>;
 
-// In-register transpose of 16 rows of 16 floats: r[i] becomes column i. Three rounds of unpack / shuffle.
-inline void transpose16(__m512 (&r)[16]) {
-    __m512 t[16];
-    for (int i = 0; i < 8; ++i) {
-        t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
-        t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
-    }
-    for (int i = 0; i < 4; ++i) {
-        const __m512d a = _mm512_castps_pd(t[4 * i]), b = _mm512_castps_pd(t[4 * i + 1]);
-        const __m512d c = _mm512_castps_pd(t[4 * i + 2]), d = _mm512_castps_pd(t[4 * i + 3]);
-        r[4 * i] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, c));
-        r[4 * i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, c));
-        r[4 * i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(b, d));
-        r[4 * i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b, d));
-    }
-    for (int i = 0; i < 4; ++i) {
-        t[i] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0x88);
-        t[i + 4] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0xdd);
-        t[i + 8] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0x88);
-        t[i + 12] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0xdd);
-    }
-    for (int i = 0; i < 8; ++i) {
-        r[i] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0x88);
-        r[i + 8] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0xdd);
-    }
-}
-
 inline __mmask16 first(int64_t n) { return n >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << (n > 0 ? n : 0)) - 1); }
 
 // dy^T into the backward-weight B panel, 16 x 16 blocks at a time: the scalar transpose it replaces cost as much as
@@ -73,7 +46,7 @@ void wgrad_pack_b(const float* const* rows, int nrows, int64_t len, int64_t L, f
             __m512 r[16];
             for (int j = 0; j < 16; ++j)
                 r[j] = (jb + j < nrows && m) ? _mm512_maskz_loadu_ps(m, rows[jb + j] + l0) : _mm512_setzero_ps();
-            transpose16(r);
+            Avx512::transpose16_regs(r);
             for (int l = 0; l < 16; ++l) _mm512_storeu_ps(panel + (l0 + l) * NR + jb, r[l]);
         }
     }

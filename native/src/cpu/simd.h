@@ -114,33 +114,39 @@ struct Avx512 {
         for (int i = 0; i < 8; ++i) s8[i] = t[i] + t[i + 8];
         return ((s8[0] + s8[4]) + (s8[1] + s8[5])) + ((s8[2] + s8[6]) + (s8[3] + s8[7]));
     }
-    // dst[c * ld_dst + r] = src[r * ld_src + c] for r, c < 16, in registers: 16 loads, 64 shuffles, 16 stores
-    // instead of 256 scattered scalar stores (the GEMM's packing of an operand stored transposed).
-    static void transpose16(const float* src, int64_t ld_src, float* dst, int64_t ld_dst) {
-        __m512 r[16], t[16];
-        for (int i = 0; i < 16; ++i) r[i] = _mm512_loadu_ps(src + i * ld_src);
-        for (int i = 0; i < 8; ++i) {  // per 128-bit lane L: rows 2i, 2i+1 interleaved at columns 4L..4L+3
+    // In-register transpose of 16 rows of 16 floats: r[i] becomes column i. Three rounds of unpack / shuffle.
+    static void transpose16_regs(reg (&r)[16]) {
+        reg t[16];
+        for (int i = 0; i < 8; ++i) {  // per 128-bit lane: rows 2i and 2i+1 interleaved
             t[2 * i] = _mm512_unpacklo_ps(r[2 * i], r[2 * i + 1]);
             t[2 * i + 1] = _mm512_unpackhi_ps(r[2 * i], r[2 * i + 1]);
         }
-        for (int g = 0; g < 4; ++g) {  // u[4g + c], lane L: column 4L + c of rows 4g..4g+3
-            const __m512d a = _mm512_castps_pd(t[4 * g]), b = _mm512_castps_pd(t[4 * g + 1]);
-            const __m512d c = _mm512_castps_pd(t[4 * g + 2]), d = _mm512_castps_pd(t[4 * g + 3]);
-            r[4 * g] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, c));
-            r[4 * g + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, c));
-            r[4 * g + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(b, d));
-            r[4 * g + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b, d));
+        for (int i = 0; i < 4; ++i) {  // per lane L: column 4L + c of rows 4i..4i+3 in r[4i + c]
+            const __m512d a = _mm512_castps_pd(t[4 * i]), b = _mm512_castps_pd(t[4 * i + 1]);
+            const __m512d c = _mm512_castps_pd(t[4 * i + 2]), d = _mm512_castps_pd(t[4 * i + 3]);
+            r[4 * i] = _mm512_castpd_ps(_mm512_unpacklo_pd(a, c));
+            r[4 * i + 1] = _mm512_castpd_ps(_mm512_unpackhi_pd(a, c));
+            r[4 * i + 2] = _mm512_castpd_ps(_mm512_unpacklo_pd(b, d));
+            r[4 * i + 3] = _mm512_castpd_ps(_mm512_unpackhi_pd(b, d));
         }
-        for (int c = 0; c < 4; ++c) {  // gather lane L of u[c], u[4+c], u[8+c], u[12+c]: column 4L + c, all rows
-            const __m512 x = _mm512_shuffle_f32x4(r[c], r[4 + c], 0x44), y = _mm512_shuffle_f32x4(r[c], r[4 + c], 0xEE);
-            const __m512 xp = _mm512_shuffle_f32x4(r[8 + c], r[12 + c], 0x44);
-            const __m512 yp = _mm512_shuffle_f32x4(r[8 + c], r[12 + c], 0xEE);
-            t[c] = _mm512_shuffle_f32x4(x, xp, 0x88);
-            t[4 + c] = _mm512_shuffle_f32x4(x, xp, 0xDD);
-            t[8 + c] = _mm512_shuffle_f32x4(y, yp, 0x88);
-            t[12 + c] = _mm512_shuffle_f32x4(y, yp, 0xDD);
+        for (int i = 0; i < 4; ++i) {  // then the 128-bit lanes across registers
+            t[i] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0x88);
+            t[i + 4] = _mm512_shuffle_f32x4(r[i], r[i + 4], 0xdd);
+            t[i + 8] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0x88);
+            t[i + 12] = _mm512_shuffle_f32x4(r[i + 8], r[i + 12], 0xdd);
         }
-        for (int i = 0; i < 16; ++i) _mm512_storeu_ps(dst + i * ld_dst, t[i]);
+        for (int i = 0; i < 8; ++i) {
+            r[i] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0x88);
+            r[i + 8] = _mm512_shuffle_f32x4(t[i], t[i + 8], 0xdd);
+        }
+    }
+    // dst[c * ld_dst + r] = src[r * ld_src + c] for r, c < 16: 16 loads, the register transpose, 16 stores, instead
+    // of 256 scattered scalar stores (the GEMM's packing of an operand stored transposed).
+    static void transpose16(const float* src, int64_t ld_src, float* dst, int64_t ld_dst) {
+        reg r[16];
+        for (int i = 0; i < 16; ++i) r[i] = _mm512_loadu_ps(src + i * ld_src);
+        transpose16_regs(r);
+        for (int i = 0; i < 16; ++i) _mm512_storeu_ps(dst + i * ld_dst, r[i]);
     }
 };
 #endif
