@@ -98,7 +98,7 @@ KILN_API kiln_status kiln_context_create_on_stream(int32_t index, void* stream, 
 KILN_API kiln_status kiln_alloc(kiln_context* ctx, size_t bytes, void** out);
 KILN_API kiln_status kiln_free(kiln_context* ctx, void* ptr);
 KILN_API kiln_status kiln_memory_stats_get(kiln_context* ctx, kiln_memory_stats* out);
-/* Returns cached, unused blocks to the system. */
+/* Returns cached, unused blocks to the system, and kiln_flush_l2's buffer with them. */
 KILN_API kiln_status kiln_empty_cache(kiln_context* ctx);
 /* Caps the memory the context's allocator holds from the system (bytes_reserved: in use plus cached) at `bytes`;
  * 0 removes the cap. It simulates a smaller device, on the CPU as on a GPU, to test out-of-memory handling. An
@@ -134,13 +134,13 @@ KILN_API kiln_status kiln_copy_device_2d(kiln_context* ctx, void* dst, size_t ds
  *    a replay cannot write into someone else's memory. Buffers allocated before the capture (parameters, optimizer
  *    state, inputs) are the caller's to keep alive while the graph lives;
  *  - refused while capturing, with KILN_ERR_UNSUPPORTED and a message naming the op: whatever waits for or reads the
- *    device (copies to or from host memory, kiln_synchronize, kiln_measure_peak, device timing, kiln_empty_cache,
- *    kiln_context_destroy), whatever would freeze a random stream (kiln_rand_*, dropout, reparameterization,
- *    attention with dropout > 0: their (seed, offset) are kernel arguments) and kiln_lstm_forward_f32 (its persistent
- *    path is a cooperative launch that may be refused at replay). Use kiln_adam_advance_step and
- *    kiln_adam_step_capturable_f32 for Adam. A refused op leaves the capture failed: kiln_graph_capture_end then ends
- *    it and returns the first refusal's message instead of a graph. Calls from other threads on a capturing context
- *    are refused, except kiln_free and kiln_memory_stats_get.
+ *    device (copies to or from host memory, kiln_synchronize, kiln_measure_peak, device timing, the stream timer,
+ *    kiln_flush_l2, kiln_empty_cache, kiln_context_destroy), whatever would freeze a random stream (kiln_rand_*,
+ *    dropout, reparameterization, attention with dropout > 0: their (seed, offset) are kernel arguments) and
+ *    kiln_lstm_forward_f32 (its persistent path is a cooperative launch that may be refused at replay). Use
+ *    kiln_adam_advance_step and kiln_adam_step_capturable_f32 for Adam. A refused op leaves the capture failed:
+ *    kiln_graph_capture_end then ends it and returns the first refusal's message instead of a graph. Calls from
+ *    other threads on a capturing context are refused, except kiln_free and kiln_memory_stats_get.
  * On a CPU context (and so in a build without CUDA) every entry returns KILN_ERR_UNSUPPORTED. */
 typedef struct kiln_graph kiln_graph;
 
@@ -168,6 +168,25 @@ KILN_API kiln_status kiln_last_op(const char** entry, const char** path, int32_t
  * nothing: *count is 0. Turning it off forgets untaken times. */
 KILN_API kiln_status kiln_profile_device_timing(kiln_context* ctx, int32_t on);
 KILN_API kiln_status kiln_profile_device_times(kiln_context* ctx, float* ms, int64_t capacity, int64_t* count);
+/* Device time of a stretch of work on the context's stream, for benchmarks: kiln_stream_timer_start records a CUDA
+ * event on the stream and returns at once; kiln_stream_timer_stop records a second one, waits for it (so for
+ * everything queued on the stream before it, on any thread) and sets *ms to the device time between the two, in
+ * milliseconds (the events' resolution is about half a microsecond). The two events are created on first use and
+ * reused. One stretch per context at a time: starting again restarts it; stopping with none started is
+ * KILN_ERR_INVALID_ARGUMENT. Work other threads queue on the stream meanwhile is timed too. On a CPU context (and so
+ * in a build without CUDA) both return KILN_ERR_UNSUPPORTED with a message: there the caller's wall clock is the
+ * op's time. Refused during a CUDA graph capture. */
+KILN_API kiln_status kiln_stream_timer_start(kiln_context* ctx);
+KILN_API kiln_status kiln_stream_timer_stop(kiln_context* ctx, double* ms);
+/* Queues, on the context's stream, a write (cudaMemsetAsync) of a device buffer of twice the device's L2 cache
+ * (cudaDevAttrL2CacheSize, rounded up to a MiB), so that the next op starts with none of its data in L2: a benchmark
+ * then times an op as it runs on cold data, not on what its previous run left in the cache. Returns without waiting.
+ * The buffer comes from the context's allocator on the first call (KILN_ERR_OUT_OF_MEMORY where that fails, e.g.
+ * under kiln_set_memory_limit) and is kept for the next: it counts as one live allocation in kiln_memory_stats until
+ * kiln_empty_cache or kiln_context_destroy returns it. *bytes (may be NULL) is set to the bytes written. On a CPU
+ * context this is a no-op that returns KILN_OK with *bytes = 0: the CPU's caches are not what it is for. Refused
+ * during a CUDA graph capture. */
+KILN_API kiln_status kiln_flush_l2(kiln_context* ctx, uint64_t* bytes);
 /* Named NVTX ranges (NVTX 3, header-only) for Nsight Systems and Nsight Compute; every CUDA op is already one,
  * named by its entry without the "kiln_" prefix. No-ops in a CPU-only build and when no tool listens. */
 KILN_API kiln_status kiln_range_push(const char* name);

@@ -164,6 +164,8 @@ kiln_status kiln_context_destroy(kiln_context* ctx) {
         if (c.stream) kiln::gpu::synchronize(c.stream);
         kiln::retire_context(ctx, "kiln_context_destroy");
         c.timer.reset();
+        c.stream_timer.reset();
+        kiln::release_l2_flush(c);
         c.allocator.reset();
         if (c.stream && c.owns_stream) kiln::gpu::destroy_stream(c.index, c.stream);
         c.stream = nullptr;
@@ -207,6 +209,7 @@ kiln_status kiln_empty_cache(kiln_context* ctx) {
         kiln_context& c = kiln::op_context(ctx, "kiln_empty_cache");
         kiln::refuse_while_capturing(c, "kiln_empty_cache", "returns memory with cudaFree, which waits for the device",
                                      "empty the cache before or after capturing");
+        kiln::release_l2_flush(c);  // kiln_flush_l2's buffer is cached memory too, as far as the caller is concerned
         c.allocator->empty_cache();
     });
 }

@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <initializer_list>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 
@@ -22,6 +23,14 @@ struct kiln_context {
     std::unique_ptr<kiln::Allocator> allocator;
     // CUDA events around each op while kiln_profile_device_timing is on; null otherwise (and always on the CPU).
     std::unique_ptr<kiln::gpu::OpTimer, kiln::gpu::OpTimerDeleter> timer;
+    // kiln_stream_timer_start / _stop and kiln_flush_l2 (core/profile.cpp), CUDA only, under bench_mu: the event pair
+    // (created on first use), whether a stretch is open, and the flush buffer (a live block of the allocator, kept
+    // for reuse; released by kiln_empty_cache and kiln_context_destroy).
+    std::mutex bench_mu;
+    std::unique_ptr<kiln::gpu::StreamTimer, kiln::gpu::StreamTimerDeleter> stream_timer;
+    bool stream_timer_running = false;
+    void* l2_flush = nullptr;
+    size_t l2_flush_bytes = 0;
     // A CUDA graph capture on the stream (core/graph.cpp): set by the capturing thread, read by every entry on any
     // thread (op_context), hence atomic; capture_thread is written before capturing is released.
     std::atomic<bool> capturing{false};
@@ -38,6 +47,9 @@ kiln_context& op_context(kiln_context* ctx, const char* op);
 // op_context for the entries that may run on any thread while the context captures a CUDA graph: they queue nothing
 // on its stream (kiln_free: the allocator holds back graph blocks itself; kiln_memory_stats_get).
 kiln_context& op_context_any_thread(kiln_context* ctx, const char* op);
+
+// Returns kiln_flush_l2's buffer, if any, to ctx's allocator (kiln_empty_cache, kiln_context_destroy).
+void release_l2_flush(kiln_context& ctx);
 
 // Whether ctx is a live context, without failing: a graph outliving its context asks before touching it.
 bool context_is_live(const kiln_context* ctx);

@@ -28,7 +28,7 @@ void copy_2d(void* stream, void* dst, size_t dst_pitch, const void* src, size_t 
 void synchronize(void* stream);
 // Turns the result of a kernel launcher (a cudaError_t passed as int) into kiln::Error naming the op.
 void check_launch(int cuda_error, const char* op);
-const char* build_archs();
+const char* build_archs();  // e.g. "sm_80,sm_90,compute_90" or "none"
 
 // CUDA graphs (core/graph.cpp). capture_begin starts a thread-local capture of `stream`; capture_end ends it and
 // returns the instantiated graph (a cudaGraphExec_t); capture_abort ends a capture whose graph is not wanted.
@@ -52,6 +52,22 @@ void op_timer_end(OpTimer* timer, void* stream);
 int64_t op_timer_collect(OpTimer* timer, void* stream, float* ms, int64_t capacity);
 struct OpTimerDeleter {
     void operator()(OpTimer* timer) const noexcept { op_timer_destroy(timer); }
-};  // e.g. "sm_80,sm_90,compute_90" or "none"
+};
+
+// Device time of one stretch of work on a stream (kiln_stream_timer_start / _stop): a reused pair of CUDA events.
+// stream_timer_stop records the closing event, waits for it and returns the milliseconds between the two.
+struct StreamTimer;
+StreamTimer* stream_timer_create(int device);
+void stream_timer_destroy(StreamTimer* timer) noexcept;
+void stream_timer_start(StreamTimer* timer, void* stream);
+double stream_timer_stop(StreamTimer* timer, void* stream);
+struct StreamTimerDeleter {
+    void operator()(StreamTimer* timer) const noexcept { stream_timer_destroy(timer); }
+};
+
+// The device's L2 cache in bytes (cudaDevAttrL2CacheSize), and a byte fill of device memory queued on a stream
+// (kiln_flush_l2 writes its buffer with it).
+size_t l2_cache_bytes(int device);
+void memset_async(void* stream, void* dst, int value, size_t bytes);
 
 }  // namespace kiln::gpu

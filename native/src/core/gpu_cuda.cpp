@@ -215,4 +215,53 @@ int64_t op_timer_collect(OpTimer* timer, void* stream, float* ms, int64_t capaci
     return n;
 }
 
+struct StreamTimer {
+    int device;
+    cudaEvent_t begin = nullptr, end = nullptr;
+};
+
+StreamTimer* stream_timer_create(int device) {
+    set_device(device);
+    auto* t = new StreamTimer{device};
+    cudaError_t err = cudaEventCreate(&t->begin);
+    if (err == cudaSuccess) err = cudaEventCreate(&t->end);
+    if (err != cudaSuccess) {
+        stream_timer_destroy(t);
+        check(err, "kiln_stream_timer_start (cudaEventCreate)");
+    }
+    return t;
+}
+
+void stream_timer_destroy(StreamTimer* timer) noexcept {
+    if (!timer) return;
+    if (cudaSetDevice(timer->device) == cudaSuccess) {
+        if (timer->begin) cudaEventDestroy(timer->begin);
+        if (timer->end) cudaEventDestroy(timer->end);
+    }
+    cudaGetLastError();
+    delete timer;
+}
+
+void stream_timer_start(StreamTimer* timer, void* stream) {
+    check(cudaEventRecord(timer->begin, (cudaStream_t)stream), "kiln_stream_timer_start (cudaEventRecord)");
+}
+
+double stream_timer_stop(StreamTimer* timer, void* stream) {
+    check(cudaEventRecord(timer->end, (cudaStream_t)stream), "kiln_stream_timer_stop (cudaEventRecord)");
+    check(cudaEventSynchronize(timer->end), "kiln_stream_timer_stop (cudaEventSynchronize)");
+    float ms = 0.0f;
+    check(cudaEventElapsedTime(&ms, timer->begin, timer->end), "kiln_stream_timer_stop (cudaEventElapsedTime)");
+    return ms;
+}
+
+size_t l2_cache_bytes(int device) {
+    int bytes = 0;
+    check(cudaDeviceGetAttribute(&bytes, cudaDevAttrL2CacheSize, device), "kiln_flush_l2 (cudaDevAttrL2CacheSize)");
+    return bytes > 0 ? (size_t)bytes : 0;
+}
+
+void memset_async(void* stream, void* dst, int value, size_t bytes) {
+    check(cudaMemsetAsync(dst, value, bytes, (cudaStream_t)stream), "kiln_flush_l2 (cudaMemsetAsync)");
+}
+
 }  // namespace kiln::gpu

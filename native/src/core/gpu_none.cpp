@@ -38,5 +38,11 @@ void op_timer_destroy(OpTimer*) noexcept {}
 void op_timer_begin(OpTimer*, void*) { no_cuda(); }
 void op_timer_end(OpTimer*, void*) { no_cuda(); }
 int64_t op_timer_collect(OpTimer*, void*, float*, int64_t) { no_cuda(); }
+StreamTimer* stream_timer_create(int) { no_cuda(); }
+void stream_timer_destroy(StreamTimer*) noexcept {}
+void stream_timer_start(StreamTimer*, void*) { no_cuda(); }
+double stream_timer_stop(StreamTimer*, void*) { no_cuda(); }
+size_t l2_cache_bytes(int) { no_cuda(); }
+void memset_async(void*, void*, int, size_t) { no_cuda(); }
 
 }  // namespace kiln::gpu

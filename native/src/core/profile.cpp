@@ -1,6 +1,8 @@
 // Profiling entries of the C ABI (kiln.h, "profiling"): the thread's last op and kernel path, per-op device times
-// from CUDA events, and NVTX ranges.
+// from CUDA events, a stream timer and an L2 flush for benchmarks, and NVTX ranges.
 #include "core/profile.h"
+
+#include <mutex>
 
 #include "core/context.h"
 #include "core/error.h"
@@ -76,6 +78,74 @@ kiln_status kiln_profile_device_times(kiln_context* ctx, float* ms, int64_t capa
         *count = kiln::gpu::op_timer_collect(c.timer.get(), c.stream, ms, capacity);
     });
 }
+
+kiln_status kiln_stream_timer_start(kiln_context* ctx) {
+    const char* op = "kiln_stream_timer_start";
+    return guarded(op, [&] {
+        kiln_context& c = kiln::op_context(ctx, op);
+        kiln::refuse_while_capturing(c, op, "records a CUDA event to wait for", "time the graph's launches instead");
+        if (kiln::on_cpu(c))
+            fail(KILN_ERR_UNSUPPORTED, "%s: the cpu context runs each op as it is called and has no stream to time; "
+                 "its op's time is the caller's wall time", op);
+        std::lock_guard<std::mutex> lock(c.bench_mu);
+        if (!c.stream_timer) c.stream_timer.reset(kiln::gpu::stream_timer_create(c.index));
+        kiln::gpu::stream_timer_start(c.stream_timer.get(), c.stream);
+        c.stream_timer_running = true;
+    });
+}
+
+kiln_status kiln_stream_timer_stop(kiln_context* ctx, double* ms) {
+    const char* op = "kiln_stream_timer_stop";
+    return guarded(op, [&] {
+        kiln_context& c = kiln::op_context(ctx, op);
+        if (!ms) fail(KILN_ERR_INVALID_ARGUMENT, "%s: argument 'ms' is null", op);
+        *ms = 0.0;
+        kiln::refuse_while_capturing(c, op, "waits for a CUDA event", "time the graph's launches instead");
+        if (kiln::on_cpu(c))
+            fail(KILN_ERR_UNSUPPORTED, "%s: the cpu context runs each op as it is called and has no stream to time; "
+                 "its op's time is the caller's wall time", op);
+        std::lock_guard<std::mutex> lock(c.bench_mu);
+        if (!c.stream_timer_running)
+            fail(KILN_ERR_INVALID_ARGUMENT, "%s: no stretch is being timed on %s (call kiln_stream_timer_start first)",
+                 op, c.name.c_str());
+        c.stream_timer_running = false;
+        *ms = kiln::gpu::stream_timer_stop(c.stream_timer.get(), c.stream);
+    });
+}
+
+kiln_status kiln_flush_l2(kiln_context* ctx, uint64_t* bytes) {
+    const char* op = "kiln_flush_l2";
+    return guarded(op, [&] {
+        if (bytes) *bytes = 0;
+        kiln_context& c = kiln::op_context(ctx, op);
+        kiln::refuse_while_capturing(c, op, "allocates its buffer outside the cache's rules",
+                                     "flush before or after capturing");
+        if (kiln::on_cpu(c)) return;  // documented no-op: the CPU's last-level cache is not the subject
+        std::lock_guard<std::mutex> lock(c.bench_mu);
+        if (!c.l2_flush) {
+            constexpr size_t kMiB = size_t(1) << 20;
+            const size_t want = (2 * kiln::gpu::l2_cache_bytes(c.index) + kMiB - 1) / kMiB * kMiB;
+            const size_t size = want > 0 ? want : kMiB;
+            c.l2_flush = kiln::allocate(c, size);
+            c.l2_flush_bytes = size;
+        }
+        kiln::gpu::memset_async(c.stream, c.l2_flush, 0, c.l2_flush_bytes);
+        if (bytes) *bytes = c.l2_flush_bytes;
+    });
+}
+
+namespace kiln {
+
+void release_l2_flush(kiln_context& ctx) {
+    std::lock_guard<std::mutex> lock(ctx.bench_mu);
+    if (!ctx.l2_flush) return;
+    void* p = ctx.l2_flush;
+    ctx.l2_flush = nullptr;
+    ctx.l2_flush_bytes = 0;
+    ctx.allocator->release(p);
+}
+
+}  // namespace kiln
 
 kiln_status kiln_range_push(const char* name) {
     return guarded("kiln_range_push", [&] {

@@ -1,5 +1,6 @@
 // JNI glue for dev.kiln.internal.ProfilerNative: the last op's entry, kernel path and device-timing flag; device
-// times from CUDA events; NVTX ranges; the device's measured peak. Glue only.
+// times from CUDA events; the stream timer and the L2 flush of benchmarks; NVTX ranges; the device's measured peak.
+// Glue only.
 #include "jni/jni_support.h"
 
 namespace kiln::jni {
@@ -44,6 +45,22 @@ jint device_times(JNIEnv* env, jclass, jlong ctx, jfloatArray ms) {
     return (jint)count;
 }
 
+void stream_timer_start(JNIEnv* env, jclass, jlong ctx) { throw_if_failed(env, kiln_stream_timer_start(ctx_of(ctx))); }
+
+// Waits for the stretch's closing event; returns its device time in ms.
+jdouble stream_timer_stop(JNIEnv* env, jclass, jlong ctx) {
+    double ms = 0.0;
+    throw_if_failed(env, kiln_stream_timer_stop(ctx_of(ctx), &ms));
+    return ms;
+}
+
+// Returns the bytes written (0 on the CPU, where the flush is a no-op).
+jlong flush_l2(JNIEnv* env, jclass, jlong ctx) {
+    uint64_t bytes = 0;
+    throw_if_failed(env, kiln_flush_l2(ctx_of(ctx), &bytes));
+    return (jlong)bytes;
+}
+
 void range_push(JNIEnv* env, jclass, jstring name) {
     const char* utf = env->GetStringUTFChars(name, nullptr);
     if (!utf) return;
@@ -66,6 +83,9 @@ const JNINativeMethod kMethods[] = {
     KILN_NATIVE("lastOp0", "([Ljava/lang/String;)Z", last_op),
     KILN_NATIVE("deviceTiming0", "(JZ)V", device_timing),
     KILN_NATIVE("deviceTimes0", "(J[F)I", device_times),
+    KILN_NATIVE("streamTimerStart0", "(J)V", stream_timer_start),
+    KILN_NATIVE("streamTimerStop0", "(J)D", stream_timer_stop),
+    KILN_NATIVE("flushL20", "(J)J", flush_l2),
     KILN_NATIVE("rangePush0", "(Ljava/lang/String;)V", range_push),
     KILN_NATIVE("rangePop0", "()V", range_pop),
     KILN_NATIVE("measurePeak0", "(J[D)V", measure_peak),

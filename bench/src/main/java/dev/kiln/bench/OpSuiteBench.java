@@ -1,6 +1,7 @@
 package dev.kiln.bench;
 
 import dev.kiln.Device;
+import dev.kiln.profile.DeviceTimer;
 import dev.kiln.profile.OpSuite;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -16,12 +17,21 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
+import java.util.Locale;
 import java.util.concurrent.TimeUnit;
 
 /**
  * The op suite (dev.kiln.profile.OpSuite, the cases `kiln bench` times) under JMH, one case per parameter value;
- * {@code -p device=cuda:0} runs it on a GPU, where each invocation ends by synchronizing the device, so the time is
- * the op's, not its launch's. Pick cases with {@code -p op="gemm 512x512x512"}.
+ * {@code -p device=cuda:0} runs it on a GPU. Pick cases with {@code -p op="gemm 512x512x512"}.
+ *
+ * <p>What the numbers mean. JMH's score is always wall time per invocation, as the host sees it: on the CPU the op
+ * itself; on a GPU the launches, the run and the wait for it (each invocation ends by waiting for the device, so it
+ * is the op's time, not its launch's), plus the L2 flush when {@code -p flushL2=true}. On a GPU each invocation also
+ * times the run alone with CUDA events ({@link DeviceTimer}), and every iteration prints one line,
+ * {@code device: X us/op (cuda events, N ops, L2 warm|flushed)}: the mean device time of the op, without the host's
+ * launch and wait costs and without the flush. That line, not the score, is the figure to compare with kernel-level
+ * tools. With {@code flushL2=true} a write of twice the GPU's L2 is queued before each run (outside the events), so
+ * each run starts on cold data; on the CPU the flush does nothing (said once at setup) and no device line is printed.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
@@ -43,8 +53,15 @@ public class OpSuiteBench {
     @Param({"cpu"})
     public String device;
 
+    /** Flush the GPU's L2 before each invocation (outside the device-timed part); a no-op on the CPU. */
+    @Param({"false"})
+    public boolean flushL2;
+
     private Device dev;
     private OpSuite.Prepared prepared;
+    private boolean events;
+    private double deviceMillis;
+    private long deviceOps;
 
     @Setup(Level.Trial)
     public void setup() {
@@ -52,6 +69,22 @@ public class OpSuiteBench {
                 .orElseThrow(() -> new IllegalArgumentException("no op-suite case named '" + op + "' (kiln bench --list)"));
         dev = Device.parse(device);
         prepared = c.prepare().apply(dev);
+        events = DeviceTimer.supported(dev);
+        if (flushL2 && !dev.isCuda()) System.out.println("L2 flush: no-op on cpu (its caches are not flushed)");
+    }
+
+    @Setup(Level.Iteration)
+    public void startIteration() {
+        deviceMillis = 0;
+        deviceOps = 0;
+    }
+
+    @TearDown(Level.Iteration)
+    public void endIteration() {
+        if (events && deviceOps > 0) {
+            System.out.printf(Locale.ROOT, "device: %.3f us/op (cuda events, %d ops, L2 %s)%n",
+                    1e3 * deviceMillis / deviceOps, deviceOps, flushL2 ? "flushed" : "warm");
+        }
     }
 
     @TearDown(Level.Trial)
@@ -61,7 +94,15 @@ public class OpSuiteBench {
 
     @Benchmark
     public void run() {
+        if (!events) {
+            prepared.run();
+            dev.synchronize();
+            return;
+        }
+        if (flushL2) DeviceTimer.flushL2(dev);
+        DeviceTimer.start(dev);
         prepared.run();
-        dev.synchronize();
+        deviceMillis += DeviceTimer.stopMillis(dev);  // waits for the run, as synchronize() would
+        deviceOps++;
     }
 }

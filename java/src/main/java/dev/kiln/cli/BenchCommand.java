@@ -18,7 +18,9 @@ import java.util.concurrent.Callable;
 
 /**
  * {@code kiln bench}: the op-family suite ({@link OpSuite}) timed on one device, printed as a markdown table of
- * median times with their spread, achieved GFLOP/s or GB/s and the fraction of the device's measured peak.
+ * median times with their spread, achieved GFLOP/s or GB/s and the fraction of the device's measured peak. The clock
+ * is the wall clock on the CPU and CUDA events (device time) on a GPU; {@code --flush-l2} writes twice the GPU's L2
+ * before each run, outside the timed part (a no-op on the CPU). Both are named above the table and in the JSON.
  */
 @Command(name = "bench", description = "Time every op family (GEMM, elementwise, reductions, losses, optimizers, conv2d, "
         + "pooling, batch norm, LSTM, attention, layer norm, sampling) through the Java API on one device; print the "
@@ -37,6 +39,11 @@ final class BenchCommand implements Callable<Integer> {
 
     @Option(names = "--sample-ms", defaultValue = "25", description = "Least milliseconds per sample (default: ${DEFAULT-VALUE})")
     double sampleMillis;
+
+    @Option(names = "--flush-l2", description = "On a GPU, flush the L2 cache before each run (a write of twice its "
+            + "size, outside the timed part) and time each run alone, so every run starts on cold data. On the CPU the "
+            + "flush does nothing (its caches are not flushed) and the figures are the usual warm ones.")
+    boolean flushL2;
 
     @Option(names = "--json", paramLabel = "FILE", description = "Also write every figure as JSON (bench/compare reads it)")
     Path json;
@@ -57,12 +64,16 @@ final class BenchCommand implements Callable<Integer> {
         double load = loadAverage();
         System.out.printf(Locale.ROOT, "kiln bench on %s (%s); %s%n", dev, dev.info().name(), Kiln.buildInfo());
         System.out.printf(Locale.ROOT, "measured peak: %.1f GFLOP/s fp32 FMA, %.1f GB/s copy; load average %.2f; "
-                + "median of %d samples of >= %.0f ms%n%n", peak.fmaGflops(), peak.copyGbps(), load, samples, sampleMillis);
+                + "median of %d samples of >= %.0f ms%n", peak.fmaGflops(), peak.copyGbps(), load, samples, sampleMillis);
+        String clock = OpBenchmark.clockOf(dev), l2 = OpBenchmark.l2Of(dev, flushL2);
+        System.out.printf(Locale.ROOT, "clock: %s; L2: %s%n%n", clock.equals(OpBenchmark.CLOCK_WALL)
+                ? "wall (System.nanoTime, device synchronized)" : "device time from CUDA events", l2.equals(OpBenchmark.L2_FLUSHED)
+                ? "flushed before each run (each run timed alone)" : l2);
         System.out.println("| family | case [kernel path] | median ms | spread (min-max) ms | rate | of peak |");
         System.out.println("|---|---|---:|---:|---:|---:|");
         List<OpBenchmark.Result> results = new ArrayList<>();
         for (OpSuite.Case c : cases) {
-            OpBenchmark.Result r = OpBenchmark.measure(c, dev, peak, samples, sampleMillis);
+            OpBenchmark.Result r = OpBenchmark.measure(c, dev, peak, samples, sampleMillis, flushL2);
             results.add(r);
             System.out.printf(Locale.ROOT, "| %s | %s%s | %.4f | %.4f-%.4f | %.2f %s | %.1f%% |%n", r.family(), r.name(),
                     r.paths().isEmpty() ? "" : " [" + r.paths() + "]", r.medianMillis(), r.minMillis(), r.maxMillis(),
@@ -76,6 +87,8 @@ final class BenchCommand implements Callable<Integer> {
             doc.put("peak_fma_gflops", peak.fmaGflops());
             doc.put("peak_copy_gbps", peak.copyGbps());
             doc.put("load_average", load);
+            doc.put("clock", clock);
+            doc.put("l2", l2);
             List<Map<String, Object>> rows = new ArrayList<>();
             for (OpBenchmark.Result r : results) rows.add(row(r));
             doc.put("results", rows);
@@ -101,6 +114,8 @@ final class BenchCommand implements Callable<Integer> {
         m.put("unit", r.unit());
         m.put("fraction_of_peak", r.fractionOfPeak());
         m.put("paths", r.paths());
+        m.put("clock", r.clock());
+        m.put("l2", r.l2());
         return m;
     }
 

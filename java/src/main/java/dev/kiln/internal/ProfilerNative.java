@@ -4,7 +4,8 @@ import dev.kiln.Device;
 
 /**
  * Binding of the profiling entries (native/src/jni/jni_profile.cpp): the entry and kernel path of the calling
- * thread's last op, device times from CUDA events, NVTX ranges, the device's measured peak. Not public API.
+ * thread's last op, device times from CUDA events, the stream timer and L2 flush of benchmarks, NVTX ranges, the
+ * device's measured peak. Not public API.
  */
 public final class ProfilerNative {
     private ProfilerNative() {
@@ -32,6 +33,21 @@ public final class ProfilerNative {
         return count == ms.length ? ms : java.util.Arrays.copyOf(ms, count);
     }
 
+    /** Records the opening CUDA event of a timed stretch on {@code device}'s stream (kiln_stream_timer_start). */
+    public static void streamTimerStart(Device device) {
+        streamTimerStart0(Contexts.of(device));
+    }
+
+    /** Closes the stretch, waits for it and returns its device time in ms (kiln_stream_timer_stop). */
+    public static double streamTimerStop(Device device) {
+        return streamTimerStop0(Contexts.of(device));
+    }
+
+    /** Queues a write of twice the L2 on {@code device}'s stream; the bytes written, 0 on the CPU (kiln_flush_l2). */
+    public static long flushL2(Device device) {
+        return flushL20(Contexts.of(device));
+    }
+
     public static void rangePush(String name) {
         rangePush0(name);
     }
@@ -54,6 +70,12 @@ public final class ProfilerNative {
     private static native void deviceTiming0(long ctx, boolean on);
 
     private static native int deviceTimes0(long ctx, float[] ms);
+
+    private static native void streamTimerStart0(long ctx);
+
+    private static native double streamTimerStop0(long ctx);
+
+    private static native long flushL20(long ctx);
 
     private static native void rangePush0(String name);
 

@@ -1,7 +1,9 @@
 package dev.kiln.profile;
 
 import dev.kiln.Device;
+import dev.kiln.KilnException;
 import dev.kiln.MemoryStats;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
 import java.util.HashSet;
@@ -9,6 +11,7 @@ import java.util.List;
 import java.util.Set;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -35,6 +38,47 @@ class OpSuiteTest {
         assertEquals(12, OpSuite.families(cases).size());
         MemoryStats after = cpu.memoryStats();
         assertEquals(before.liveAllocations(), after.liveAllocations(), "every case frees its inputs");
+    }
+
+    @Test
+    void cpuUsesTheWallClockAndTheFlushIsANoOp() {
+        Device cpu = Device.cpu();
+        OpSuite.Case gemm = OpSuite.select("gemm").get(0);
+        OpBenchmark.Result warm = OpBenchmark.measure(gemm, cpu, null, 2, 0.5);
+        assertEquals(OpBenchmark.CLOCK_WALL, warm.clock());
+        assertEquals(OpBenchmark.L2_WARM, warm.l2());
+        long live = cpu.memoryStats().liveAllocations();
+        OpBenchmark.Result flushed = OpBenchmark.measure(gemm, cpu, null, 2, 0.5, true);
+        assertEquals(OpBenchmark.CLOCK_WALL, flushed.clock());
+        assertEquals("flush: no-op on cpu", flushed.l2());
+        assertTrue(flushed.medianMillis() > 0, flushed.toString());
+        assertEquals(0, DeviceTimer.flushL2(cpu), "the CPU's flush writes nothing");
+        assertEquals(live, cpu.memoryStats().liveAllocations(), "and allocates nothing");
+        assertFalse(DeviceTimer.supported(cpu));
+        KilnException e = assertThrows(KilnException.class, () -> DeviceTimer.start(cpu));
+        assertTrue(e.getMessage().contains("kiln_stream_timer_start") && e.getMessage().contains("wall time"), e.getMessage());
+    }
+
+    /** On a GPU: events time the runs, the flush writes at least one L2's worth twice over and is kept for reuse. */
+    @Test
+    void cudaUsesEventsAndFlushesTheL2() {
+        Assumptions.assumeTrue(Device.cudaAvailable(), "no CUDA device (" + Device.cudaUnavailableReason()
+                + "): event timing and L2 flush SKIPPED");
+        Device gpu = Device.cuda(0);
+        OpSuite.Case gemm = OpSuite.select("gemm").get(0);
+        OpBenchmark.Result warm = OpBenchmark.measure(gemm, gpu, null, 3, 2);
+        OpBenchmark.Result cold = OpBenchmark.measure(gemm, gpu, null, 3, 2, true);
+        assertEquals(OpBenchmark.CLOCK_CUDA_EVENTS, warm.clock());
+        assertEquals(OpBenchmark.L2_WARM, warm.l2());
+        assertEquals(OpBenchmark.L2_FLUSHED, cold.l2());
+        assertTrue(warm.medianMillis() > 0 && cold.medianMillis() > 0, warm + " / " + cold);
+        long bytes = DeviceTimer.flushL2(gpu);
+        assertTrue(bytes >= 2L << 20, "flush buffer " + bytes);
+        assertEquals(bytes, DeviceTimer.flushL2(gpu), "the buffer is reused");
+        DeviceTimer.start(gpu);
+        DeviceTimer.flushL2(gpu);
+        assertTrue(DeviceTimer.stopMillis(gpu) > 0);
+        gpu.emptyCache();
     }
 
     @Test
