@@ -75,8 +75,8 @@ public final class Tensor implements AutoCloseable {
 
     /** An uninitialized tensor of {@code dtype}. */
     public static Tensor empty(Device device, DType dtype, int... shape) {
-        int[] s = checkedShape("empty", shape);
-        long n = numel("empty", s);
+        int[] s = Shapes.checked("empty", shape);
+        long n = Shapes.numel("empty", s);
         return new Tensor(new Storage(device, n * dtype.bytes()), s, n, dtype);
     }
 
@@ -108,10 +108,10 @@ public final class Tensor implements AutoCloseable {
     public static Tensor of(Device device, float[] data, int... shape) {
         if (data == null) throw new IllegalArgumentException("Tensor.of: data is null");
         int[] s = shape.length == 0 && data.length != 1 ? new int[] {data.length} : shape;
-        int[] checked = checkedShape("Tensor.of", s);
-        if (numel("Tensor.of", checked) != data.length) {
-            throw new IllegalArgumentException("Tensor.of: shape " + shapeString(checked) + " holds "
-                    + numel("Tensor.of", checked) + " elements but data has " + data.length);
+        int[] checked = Shapes.checked("Tensor.of", s);
+        if (Shapes.numel("Tensor.of", checked) != data.length) {
+            throw new IllegalArgumentException("Tensor.of: shape " + Shapes.toString(checked) + " holds "
+                    + Shapes.numel("Tensor.of", checked) + " elements but data has " + data.length);
         }
         Tensor t = empty(device, checked);
         RuntimeNative.copyFromArray(t, data, 0, data.length);
@@ -121,10 +121,10 @@ public final class Tensor implements AutoCloseable {
     /** An int32 tensor holding a copy of {@code data} (class labels, indices). */
     public static Tensor ofInts(Device device, int[] data, int... shape) {
         if (data == null) throw new IllegalArgumentException("Tensor.ofInts: data is null");
-        int[] checked = checkedShape("Tensor.ofInts", shape.length == 0 ? new int[] {data.length} : shape);
-        if (numel("Tensor.ofInts", checked) != data.length) {
-            throw new IllegalArgumentException("Tensor.ofInts: shape " + shapeString(checked) + " holds "
-                    + numel("Tensor.ofInts", checked) + " elements but data has " + data.length);
+        int[] checked = Shapes.checked("Tensor.ofInts", shape.length == 0 ? new int[] {data.length} : shape);
+        if (Shapes.numel("Tensor.ofInts", checked) != data.length) {
+            throw new IllegalArgumentException("Tensor.ofInts: shape " + Shapes.toString(checked) + " holds "
+                    + Shapes.numel("Tensor.ofInts", checked) + " elements but data has " + data.length);
         }
         Tensor t = empty(device, DType.I32, checked);
         RuntimeNative.copyFromIntArray(t, data, 0, data.length);
@@ -187,7 +187,7 @@ public final class Tensor implements AutoCloseable {
         ensureOpen();
         int k = i < 0 ? shape.length + i : i;
         if (k < 0 || k >= shape.length) {
-            throw new IllegalArgumentException("dim(" + i + ") is out of range for shape " + shapeString(shape));
+            throw new IllegalArgumentException("dim(" + i + ") is out of range for shape " + Shapes.toString(shape));
         }
         return shape[k];
     }
@@ -234,7 +234,7 @@ public final class Tensor implements AutoCloseable {
             throw new IllegalStateException("toFloatArray: " + this + " has " + numel + " elements, more than a Java array holds");
         }
         float[] out = new float[(int) numel];
-        if (dtype == DType.BF16) copyBf16To(0, out, 0, out.length);
+        if (dtype == DType.BF16) HostTransfers.bf16To(this, 0, out, 0, out.length);
         else RuntimeNative.copyToArray(this, out, 0, out.length);
         return out;
     }
@@ -258,7 +258,7 @@ public final class Tensor implements AutoCloseable {
     public void copyFrom(float[] src, int offset) {
         ensureOpen();
         if (numel > Integer.MAX_VALUE) throw new IllegalArgumentException("copyFrom: " + this + " is larger than a Java array");
-        if (dtype == DType.BF16) copyBf16From(src, offset, 0, (int) numel);
+        if (dtype == DType.BF16) HostTransfers.bf16From(this, src, offset, 0, (int) numel);
         else RuntimeNative.copyFromArray(this, src, offset, (int) numel);
     }
 
@@ -269,7 +269,7 @@ public final class Tensor implements AutoCloseable {
      */
     public void copyFrom(float[] src, int srcOffset, long dstOffset, int count) {
         ensureOpen();
-        if (dtype == DType.BF16) copyBf16From(src, srcOffset, dstOffset, count);
+        if (dtype == DType.BF16) HostTransfers.bf16From(this, src, srcOffset, dstOffset, count);
         else RuntimeNative.copyFromArray(this, dstOffset, src, srcOffset, count);
     }
 
@@ -279,7 +279,7 @@ public final class Tensor implements AutoCloseable {
      */
     public void copyTo(long srcOffset, float[] dst, int dstOffset, int count) {
         ensureOpen();
-        if (dtype == DType.BF16) copyBf16To(srcOffset, dst, dstOffset, count);
+        if (dtype == DType.BF16) HostTransfers.bf16To(this, srcOffset, dst, dstOffset, count);
         else RuntimeNative.copyToArray(this, srcOffset, dst, dstOffset, count);
     }
 
@@ -485,37 +485,6 @@ public final class Tensor implements AutoCloseable {
         dev.kiln.ops.Autograd.backward(this);
     }
 
-    // ---- bf16 transfers: through an fp32 staging tensor on this tensor's device, converted by the C ABI -----------
-
-    private void copyBf16To(long srcOffset, float[] dst, int dstOffset, int count) {
-        checkArrayRange("copyTo", dst == null ? -1 : dst.length, dstOffset, count);
-        try (Tensor wide = Scope.detached(() -> empty(device(), DType.F32, count))) {
-            ConvertNative.toF32(this, srcOffset, wide, 0, count);
-            RuntimeNative.copyToArray(wide, dst, dstOffset, count);
-        }
-    }
-
-    private void copyBf16From(float[] src, int srcOffset, long dstOffset, int count) {
-        checkArrayRange("copyFrom", src == null ? -1 : src.length, srcOffset, count);
-        if (dstOffset < 0 || dstOffset > numel - count) {
-            throw new IllegalArgumentException("copyFrom: elements [" + dstOffset + ", " + dstOffset + " + " + count
-                    + ") are outside " + this);
-        }
-        try (Tensor wide = Scope.detached(() -> empty(device(), DType.F32, count))) {
-            RuntimeNative.copyFromArray(wide, src, srcOffset, count);
-            ConvertNative.toBf16(wide, 0, this, dstOffset, count);
-        }
-    }
-
-    /** {@code length} -1 stands for a null array; checked before any staging memory is taken. */
-    private static void checkArrayRange(String op, int length, int offset, int count) {
-        if (length < 0) throw new IllegalArgumentException(op + ": array is null");
-        if (offset < 0 || count < 0 || offset > length - count) {
-            throw new IllegalArgumentException(op + ": range [" + offset + ", " + offset + " + " + count
-                    + ") is outside an array of length " + length);
-        }
-    }
-
     // ---- lifetime ---------------------------------------------------------------------------------------------
 
     /** Frees this tensor's hold on its memory; idempotent. */
@@ -551,7 +520,7 @@ public final class Tensor implements AutoCloseable {
     /** A tensor sharing this one's memory with another shape; records nothing (Ops.view and Ops.reshape do). */
     private Tensor alias(String op, int[] newShape) {
         ensureOpen();
-        int[] s = inferShape(op, newShape);
+        int[] s = Shapes.infer(op, newShape, numel, this);
         storage.retain();
         return new Tensor(storage, s, numel, dtype);
     }
@@ -582,10 +551,10 @@ public final class Tensor implements AutoCloseable {
 
         @Override
         public Tensor wrapExternal(Device device, DType dtype, int[] shape, long address, long bytes, Object keepAlive) {
-            int[] s = checkedShape("wrap", shape);
-            long n = numel("wrap", s);
+            int[] s = Shapes.checked("wrap", shape);
+            long n = Shapes.numel("wrap", s);
             if (n * dtype.bytes() > bytes) {
-                throw new IllegalArgumentException("wrap: shape " + shapeString(s) + " of " + dtype + " needs "
+                throw new IllegalArgumentException("wrap: shape " + Shapes.toString(s) + " of " + dtype + " needs "
                         + n * dtype.bytes() + " bytes but the memory holds " + bytes);
             }
             return new Tensor(Storage.external(device, address, bytes, keepAlive), s, n, dtype);
@@ -600,65 +569,6 @@ public final class Tensor implements AutoCloseable {
 
     @Override
     public String toString() {
-        return "Tensor" + shapeString(shape) + " " + dtype + " on " + storage.device + (closed ? " (closed)" : "");
-    }
-
-    // ---- shape helpers ----------------------------------------------------------------------------------------
-
-    static String shapeString(int[] shape) {
-        StringBuilder b = new StringBuilder("(");
-        for (int i = 0; i < shape.length; i++) b.append(i == 0 ? "" : ", ").append(shape[i]);
-        return b.append(shape.length == 1 ? ",)" : ")").toString();
-    }
-
-    private static int[] checkedShape(String op, int[] shape) {
-        if (shape == null) throw new IllegalArgumentException(op + ": shape is null");
-        for (int d : shape) {
-            if (d < 0) throw new IllegalArgumentException(op + ": negative dimension in shape " + shapeString(shape));
-        }
-        return shape.clone();
-    }
-
-    private static long numel(String op, int[] shape) {
-        long n = 1;
-        try {
-            for (int d : shape) n = Math.multiplyExact(n, d);
-            Math.multiplyExact(n, 4L);
-        } catch (ArithmeticException e) {
-            throw new IllegalArgumentException(op + ": shape " + shapeString(shape) + " has too many elements");
-        }
-        return n;
-    }
-
-    private int[] inferShape(String op, int[] newShape) {
-        if (newShape == null) throw new IllegalArgumentException(op + ": shape is null");
-        int[] s = newShape.clone();
-        int infer = -1;
-        long known = 1;
-        for (int i = 0; i < s.length; i++) {
-            if (s[i] == -1) {
-                if (infer >= 0) throw new IllegalArgumentException(op + ": only one dimension may be -1, got " + Arrays.toString(newShape));
-                infer = i;
-            } else if (s[i] < 0) {
-                throw new IllegalArgumentException(op + ": invalid dimension " + s[i] + " in " + Arrays.toString(newShape));
-            } else if (s[i] != 0 && known > numel / s[i]) {
-                known = numel + 1;  // already more than numel (the shape cannot match): stop before the product overflows
-            } else {
-                known *= s[i];
-            }
-        }
-        if (infer >= 0) {
-            if (known == 0 || numel % known != 0 || numel / known > Integer.MAX_VALUE) {
-                throw new IllegalArgumentException(op + ": cannot infer -1 in " + Arrays.toString(newShape)
-                        + " for " + numel + " elements of " + this);
-            }
-            s[infer] = Math.toIntExact(numel / known);
-            known = numel;
-        }
-        if (known != numel) {
-            throw new IllegalArgumentException(op + ": shape " + shapeString(s) + " holds "
-                    + (known > numel ? "more than " + numel : known) + " elements but " + this + " has " + numel);
-        }
-        return s;
+        return "Tensor" + Shapes.toString(shape) + " " + dtype + " on " + storage.device + (closed ? " (closed)" : "");
     }
 }
