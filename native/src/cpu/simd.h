@@ -94,8 +94,10 @@ struct Avx2 {
 #if defined(__AVX512F__)
 // GCC 12's own AVX-512 headers trip -Wuninitialized inside the unpack and shuffle intrinsics that transpose16 uses
 // (their unmasked forms pass an _mm512_undefined_ps() as the unused merge source), in every file built for AVX-512.
+#if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic ignored "-Wuninitialized"
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 struct Avx512 {
     using reg = __m512;
     static constexpr int W = 16;
