@@ -29,6 +29,28 @@ inline V scalef(V m, V n) { return _mm512_scalef_ps(m, n); }
 // Lanes [0, min(left, 16)) of a span's next 16.
 inline __mmask16 tail_mask(int64_t left) { return left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1); }
 
+// The 16 floats of v widened to double: lanes 0-7 and lanes 8-15.
+inline __m512d widen_lo(V v) { return _mm512_cvtps_pd(_mm512_castps512_ps256(v)); }
+inline __m512d widen_hi(V v) { return _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1))); }
+
+// A span's sum in double: each float lane widened into one of 16 double accumulators (lanes outside the mask left
+// out), added up in a fixed order at the end, so the total depends on the span's length only, never on threads.
+struct DoubleSum {
+    __m512d lo = _mm512_setzero_pd(), hi = _mm512_setzero_pd();
+    void add(V v, __mmask16 m) {
+        lo = _mm512_mask_add_pd(lo, (__mmask8)(m & 0xff), lo, widen_lo(v));
+        hi = _mm512_mask_add_pd(hi, (__mmask8)(m >> 8), hi, widen_hi(v));
+    }
+    double total() const {
+        alignas(64) double a[8], b[8];
+        _mm512_store_pd(a, lo);
+        _mm512_store_pd(b, hi);
+        double t = 0.0;
+        for (int i = 0; i < 8; ++i) t += a[i] + b[i];
+        return t;
+    }
+};
+
 // exp(r) = 1 + r p(r) for |r| <= 0.35 (a little past ln2 / 2): p is the Taylor series of (exp(r) - 1) / r to degree 6,
 // truncation 5e-9 relative. r p(r) is also expm1(r), with no cancellation near 0.
 inline V exp_taylor_p(V r) {

@@ -125,8 +125,7 @@ void gelu_backward_span(const float* x, const float* bias, const float* dy, floa
         const V g = mul(_mm512_maskz_loadu_ps(m, dy + j), gelu_deriv(v));
         if (out) _mm512_mask_storeu_ps(out + j, m, g);
         if (acc) {
-            const __m512d lo = _mm512_cvtps_pd(_mm512_castps512_ps256(g));
-            const __m512d hi = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(g), 1)));
+            const __m512d lo = widen_lo(g), hi = widen_hi(g);
             const __mmask8 mlo = (__mmask8)(m & 0xff), mhi = (__mmask8)(m >> 8);
             _mm512_mask_storeu_pd(acc + j, mlo, _mm512_add_pd(_mm512_maskz_loadu_pd(mlo, acc + j), lo));
             _mm512_mask_storeu_pd(acc + j + 8, mhi, _mm512_add_pd(_mm512_maskz_loadu_pd(mhi, acc + j + 8), hi));

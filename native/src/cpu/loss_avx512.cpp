@@ -6,30 +6,17 @@
 
 namespace kiln::cpu::avx512 {
 
-namespace {
-
-inline __m512d widen_lo(V v) { return _mm512_cvtps_pd(_mm512_castps512_ps256(v)); }
-inline __m512d widen_hi(V v) { return _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1))); }
-
-}  // namespace
-
 double bce_logits_sum(const float* x, const float* t, int64_t n) {
-    __m512d lo = _mm512_setzero_pd(), hi = _mm512_setzero_pd();
+    DoubleSum sum;
     for (int64_t j = 0; j < n; j += 16) {
         const __mmask16 m = tail_mask(n - j);
         const V xv = _mm512_maskz_loadu_ps(m, x + j), tv = _mm512_maskz_loadu_ps(m, t + j);
         const V relu = _mm512_max_ps(xv, k(0.0f));  // a NaN x gives 0 here, and NaN through x t
         const V term = add(sub(relu, mul(xv, tv)), log1p_unit(exp_nonpos(sub(k(0.0f), vabs(xv)))));
         // Masked-off lanes load zeros: their term is log1p(1) = ln2, so they are left out of the sums.
-        lo = _mm512_mask_add_pd(lo, (__mmask8)(m & 0xff), lo, widen_lo(term));
-        hi = _mm512_mask_add_pd(hi, (__mmask8)(m >> 8), hi, widen_hi(term));
+        sum.add(term, m);
     }
-    alignas(64) double a[8], b[8];
-    _mm512_store_pd(a, lo);
-    _mm512_store_pd(b, hi);
-    double total = 0.0;
-    for (int i = 0; i < 8; ++i) total += a[i] + b[i];
-    return total;
+    return sum.total();
 }
 
 void bce_logits_grad(const float* x, const float* t, float scale, float* dx, int64_t n) {

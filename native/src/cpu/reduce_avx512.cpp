@@ -8,21 +8,13 @@
 namespace kiln::cpu::avx512 {
 
 double sum_exp_shifted(const float* x, int64_t n, float m) {
-    __m512d lo = _mm512_setzero_pd(), hi = _mm512_setzero_pd();
+    DoubleSum sum;
     const V mv = k(m);
     for (int64_t j = 0; j < n; j += 16) {
         const __mmask16 mask = tail_mask(n - j);
-        const V e = exp_nonpos(sub(_mm512_maskz_loadu_ps(mask, x + j), mv));
-        lo = _mm512_mask_add_pd(lo, (__mmask8)(mask & 0xff), lo, _mm512_cvtps_pd(_mm512_castps512_ps256(e)));
-        hi = _mm512_mask_add_pd(hi, (__mmask8)(mask >> 8), hi,
-                                _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(e), 1))));
+        sum.add(exp_nonpos(sub(_mm512_maskz_loadu_ps(mask, x + j), mv)), mask);
     }
-    alignas(64) double a[8], b[8];
-    _mm512_store_pd(a, lo);
-    _mm512_store_pd(b, hi);
-    double total = 0.0;
-    for (int i = 0; i < 8; ++i) total += a[i] + b[i];
-    return total;
+    return sum.total();
 }
 
 void exp_shifted(const float* x, int64_t n, float m, float* y) {
