@@ -1,13 +1,21 @@
-// Host launchers of kernels/gemm.cu: fp32 SGEMM on the GPU. Pointers are device memory; nothing is validated
-// here (core validates first), nothing synchronizes, and errors come back as the launch's cudaError_t.
+// The gemm family's backend entries: kiln::cpu (native/src/cpu/gemm.cpp) and kiln::cuda (host launchers of
+// kernels/gemm.cu), fp32 GEMM, plus the GPU's SGEMM itself, which other CUDA families call. Nothing is validated here
+// (core validates first). The CPU's SGEMM, packing and micro-kernels are declared in cpu/sgemm.h.
 #pragma once
-
-#include "common/cuda_api.h"
 
 #include <cstdint>
 
+#include "common/cuda_api.h"
 #include "kiln/kiln.h"
 
+namespace kiln::cpu {
+
+// The C ABI's GEMM (kiln_gemm_desc, validated by core): sgemm for batch 1, else sgemm_strided_batched.
+void gemm_f32(const kiln_gemm_desc& d, const float* a, const float* b, float* c);
+
+}  // namespace kiln::cpu
+
+// On the GPU pointers are device memory, nothing synchronizes, and errors come back as the launch's cudaError_t.
 namespace kiln::cuda {
 
 // C = alpha * op(A) * op(B) + beta * C, all row-major fp32, queued on stream s.
@@ -26,7 +34,7 @@ cudaError_t sgemm_strided_batched(cudaStream_t s, bool transA, bool transB, int6
                                   int64_t ldb, int64_t strideB, float beta, float* C, int64_t ldc, int64_t strideC,
                                   int64_t batch);
 
-// The C ABI's GEMM (kiln_gemm_desc, validated by core): sgemm for batch 1, else sgemm_strided_batched.
+// The C ABI's GEMM, as on the CPU.
 cudaError_t gemm_f32(cudaStream_t s, const kiln_gemm_desc& d, const float* a, const float* b, float* c);
 
 }  // namespace kiln::cuda

@@ -1,30 +1,47 @@
-// Host launchers of kernels/reduce.cu: sums over an axis, max over the last dimension with its argmax, sum of
-// squares, softmax and log_softmax. Pointers are device memory; arguments were validated by core. Each launcher queues
-// its kernels on the stream and returns cudaGetLastError(); none synchronizes or needs scratch memory.
+// The reduce family's backend entries: kiln::cpu (native/src/cpu/reduce.cpp) and kiln::cuda (host launchers of
+// kernels/reduce.cu): sums over an axis, max over the last dimension with its argmax, sum of squares, softmax and
+// log_softmax. Arguments were validated by native/src/core/ops_reduce.cpp. The CPU's deterministic sums and softmax
+// row spans, which other CPU families share, are in cpu/reduce_rows.h.
 #pragma once
-
-#include "common/cuda_api.h"
 
 #include <cstdint>
 
-namespace kiln::cuda {
+#include "common/cuda_api.h"
+
+namespace kiln::cpu {
 
 // x is (outer, len, inner), y is (outer, inner): y = scale * sum over len.
+void reduce_sum_f32(const float* x, float* y, int64_t outer, int64_t len, int64_t inner, float scale);
+// dy is (outer, inner), dx is (outer, len, inner): dx = scale * dy broadcast over len.
+void reduce_sum_backward_f32(const float* dy, float* dx, int64_t outer, int64_t len, int64_t inner, float scale);
+// x is (rows, cols), y and index are (rows); cols >= 1. NaN is the max when present (first NaN), ties go to the
+// first index.
+void max_lastdim_f32(const float* x, float* y, int32_t* index, int64_t rows, int64_t cols);
+// dy and index are (rows), dx is (rows, cols). An index outside [0, cols) leaves its row zero.
+void max_lastdim_backward_f32(const float* dy, const int32_t* index, float* dx, int64_t rows, int64_t cols);
+// x is (n), out is (1).
+void sum_squares_f32(const float* x, int64_t n, float* out);
+// x, y are (rows, cols); cols >= 1.
+void softmax_f32(const float* x, float* y, int64_t rows, int64_t cols, bool log);
+// y, dy, dx are (rows, cols); y is the forward output.
+void softmax_backward_f32(const float* y, const float* dy, float* dx, int64_t rows, int64_t cols, bool log);
+
+}  // namespace kiln::cpu
+
+// The same entries on the GPU; pointers are device memory. Each launcher queues its kernels on stream s and returns
+// cudaGetLastError(); none synchronizes or needs scratch memory. Shapes as in the CPU block above.
+namespace kiln::cuda {
+
 cudaError_t reduce_sum_f32(cudaStream_t s, const float* x, float* y, int64_t outer, int64_t len, int64_t inner,
                            float scale);
-// dy is (outer, inner), dx is (outer, len, inner): dx = scale * dy broadcast over len.
 cudaError_t reduce_sum_backward_f32(cudaStream_t s, const float* dy, float* dx, int64_t outer, int64_t len,
                                     int64_t inner, float scale);
-// x is (rows, cols), y and index are (rows); cols >= 1.
 cudaError_t max_lastdim_f32(cudaStream_t s, const float* x, float* y, int32_t* index, int64_t rows, int64_t cols);
-// dy and index are (rows), dx is (rows, cols).
 cudaError_t max_lastdim_backward_f32(cudaStream_t s, const float* dy, const int32_t* index, float* dx, int64_t rows,
                                      int64_t cols);
-// x is (n), out is (1): one block, deterministic.
+// One block, deterministic.
 cudaError_t sum_squares_f32(cudaStream_t s, const float* x, int64_t n, float* out);
-// x, y are (rows, cols); cols >= 1.
 cudaError_t softmax_f32(cudaStream_t s, const float* x, float* y, int64_t rows, int64_t cols, bool log);
-// y, dy, dx are (rows, cols); y is the forward output.
 cudaError_t softmax_backward_f32(cudaStream_t s, const float* y, const float* dy, float* dx, int64_t rows,
                                  int64_t cols, bool log);
 

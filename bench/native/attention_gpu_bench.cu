@@ -1,10 +1,11 @@
-// CUDA-event benchmark of the fused attention kernels that ship (kernels/attention.cu through its launchers), fp32
-// and bf16, forward and backward, causal and not, at (N=8,H=4,T=S=128,D=32), (N=4,H=8,T=S=512,D=64) and
-// (N=4,H=16,T=S=2048,D=128), contiguous (N, H, T, D). Each case is first checked against the CPU backend on one
-// (batch, head): all of o, lse, dq, dk, dv where T <= 512, else o, lse and dq of the last 256 queries (a query's row
-// needs only its own keys; the bottom-right causal mask keeps its alignment). Timings are the median of 10 runs after
-// 2 warm-ups with L2 flushed before each; TFLOP/s count 4 T S D per (batch, head) for the forward and 2.5 times that
-// for the backward (FlashAttention's convention), with S replaced by the visible keys under the causal mask.
+// CUDA-event benchmark of the fused attention kernels that ship (kernels/attention_f32.cu and attention_bf16.cu through
+// their launchers), fp32 and bf16, forward and backward, causal and not, at (N=8,H=4,T=S=128,D=32),
+// (N=4,H=8,T=S=512,D=64) and (N=4,H=16,T=S=2048,D=128), contiguous (N, H, T, D). Each case is first checked against the
+// CPU backend on one (batch, head): all of o, lse, dq, dk, dv where T <= 512, else o, lse and dq of the last 256
+// queries (a query's row needs only its own keys; the bottom-right causal mask keeps its alignment). Timings are the
+// median of 10 runs after 2 warm-ups with L2 flushed before each; TFLOP/s count 4 T S D per (batch, head) for the
+// forward and 2.5 times that for the backward (FlashAttention's convention), with S replaced by the visible keys under
+// the causal mask.
 // bench/compare/gpu_attention.py times PyTorch's scaled_dot_product_attention on the same cases as the named peer.
 // Prints `RESULT attention <shape> <f32|bf16> <causal|full> <forward|backward> <ms> <tflops>` lines; exits 0 with a
 // SKIPPED line where no CUDA device is present, nonzero when a case disagrees with the CPU.
@@ -20,7 +21,6 @@
 #include "attention.h"
 #include "bench_shapes.h"
 #include "common/bf16.h"
-#include "cpu/attention.h"
 
 namespace {
 

@@ -17,9 +17,10 @@
 
 #include "bench_shapes.h"
 #include "common/conv_geometry.h"
-#include "cpu/conv2d.h"
-#include "cpu/gemm.h"
+#include "conv2d.h"
+#include "cpu/conv2d_paths.h"
 #include "cpu/parallel.h"
+#include "cpu/sgemm.h"
 #include "kiln/kiln.h"
 
 namespace {

@@ -20,7 +20,6 @@
 #include "bench_shapes.h"
 #include "common/conv_geometry.h"
 #include "conv2d.h"
-#include "cpu/conv2d.h"
 
 namespace {
 

@@ -16,8 +16,8 @@
 #include <vector>
 
 #include "bench_timing.h"
-#include "cpu/gemm.h"
 #include "cpu/parallel.h"
+#include "cpu/sgemm.h"
 
 namespace {
 

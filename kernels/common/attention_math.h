@@ -1,6 +1,7 @@
-// The math of fused attention, written once for native/src/cpu/attention.cpp and kernels/attention.cu: which keys a
-// query sees, the online-softmax recurrence over key tiles (FlashAttention's, Dao et al. 2022), the log-sum-exp
-// kept for the backward, the weights the backward rebuilds from it, and the dropout mask regenerated from Philox.
+// The math of fused attention, written once for native/src/cpu/attention.cpp and kernels/attention_{f32,bf16}.cu:
+// which keys a query sees, the online-softmax recurrence over key tiles (FlashAttention's, Dao et al. 2022), the
+// log-sum-exp kept for the backward, the weights the backward rebuilds from it, and the dropout mask regenerated from
+// Philox.
 // The backends keep their own drivers (tiling, threads, tensor cores); each element of the math goes through here.
 //
 // Working in base 2: a score x = q.k is carried as y = x * scale * log2(e), so every exponential is an exp2 (one

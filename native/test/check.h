@@ -63,6 +63,11 @@ inline double dot(const std::vector<double>& a, const std::vector<float>& w) {
     return s;
 }
 
+// |got - want| <= atol + rtol |want| for one value; a NaN never passes.
+inline bool close(double got, double want, double rtol, double atol) {
+    return std::fabs(got - want) <= atol + rtol * std::fabs(want) && !std::isnan(got);
+}
+
 // |got - want| <= atol + rtol |want| elementwise (NaN matches NaN); prints the first miss.
 inline bool all_close(const std::string& what, const float* got, const double* want, size_t n, double rtol, double atol) {
     for (size_t i = 0; i < n; ++i) {

@@ -13,7 +13,7 @@
 
 #include "check.h"
 #include "common/conv_geometry.h"
-#include "cpu/conv2d.h"
+#include "cpu/conv2d_paths.h"
 #include "kiln/kiln.h"
 
 namespace {

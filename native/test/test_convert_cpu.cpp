@@ -13,7 +13,7 @@
 #include <vector>
 
 #include "check.h"
-#include "cpu/convert.h"
+#include "cpu/convert_paths.h"
 #include "kiln/kiln.h"
 
 using kiln::cpu::convert_detail::Path;

@@ -12,8 +12,8 @@
 #include <thread>
 #include <vector>
 
-#include "cpu/gemm.h"
 #include "cpu/parallel.h"
+#include "cpu/sgemm.h"
 #include "kiln/kiln.h"
 
 namespace {

@@ -13,7 +13,7 @@
 
 #include "check.h"
 #include "common/softmax_math.h"
-#include "cpu/loss.h"
+#include "cpu/loss_avx512.h"
 #include "cpu/simd.h"
 #include "kiln/kiln.h"
 

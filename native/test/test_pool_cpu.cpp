@@ -14,7 +14,7 @@
 
 #include "check.h"
 #include "common/pool_geometry.h"
-#include "cpu/pool.h"
+#include "cpu/pool_avx512.h"
 #include "kiln/kiln.h"
 
 using kiln::test::all_close;

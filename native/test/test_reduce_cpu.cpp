@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "check.h"
-#include "cpu/reduce.h"
+#include "cpu/reduce_rows.h"
 #include "cpu/simd.h"
 #include "kiln/kiln.h"
 

@@ -495,7 +495,7 @@ typedef uint16_t kiln_bf16;
 KILN_API kiln_status kiln_convert_f32_to_bf16(kiln_context* ctx, const float* x, kiln_bf16* y, int64_t n);
 KILN_API kiln_status kiln_convert_bf16_to_f32(kiln_context* ctx, const kiln_bf16* x, float* y, int64_t n);
 
-/* ---- ops: attention (native/src/cpu/attention.cpp, kernels/attention.cu; math in kernels/common/attention_math.h) ---- */
+/* ---- ops: attention (native/src/cpu/attention.cpp, kernels/attention_*.cu; math in kernels/common/attention_math.h) ---- */
 
 /* Fused scaled dot-product multi-head attention, per (batch b, head h):
  *   O[b, h] = dropout(softmax(scale Q[b, h] K[b, h]^T + mask)) V[b, h]

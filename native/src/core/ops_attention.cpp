@@ -7,7 +7,6 @@
 #include "attention.h"
 #include "core/checked.h"
 #include "core/dispatch.h"
-#include "cpu/attention.h"
 
 using kiln::fail;
 

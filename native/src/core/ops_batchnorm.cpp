@@ -5,7 +5,6 @@
 #include "batchnorm.h"
 #include "core/checked.h"
 #include "core/dispatch.h"
-#include "cpu/batchnorm.h"
 
 using kiln::fail;
 

@@ -2,7 +2,6 @@
 #include "convert.h"
 #include "core/checked.h"
 #include "core/dispatch.h"
-#include "cpu/convert.h"
 
 extern "C" {
 

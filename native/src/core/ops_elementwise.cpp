@@ -7,7 +7,6 @@
 #include "core/checked.h"
 #include "core/dispatch.h"
 #include "core/enums.h"
-#include "cpu/elementwise.h"
 #include "elementwise.h"
 
 using kiln::fail;

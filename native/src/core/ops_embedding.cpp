@@ -4,7 +4,6 @@
 
 #include "core/checked.h"
 #include "core/dispatch.h"
-#include "cpu/embedding.h"
 #include "embedding.h"
 
 using kiln::fail;

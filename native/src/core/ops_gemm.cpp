@@ -2,7 +2,6 @@
 // span, all in checked int64), then runs the SGEMM of the context's device.
 #include "core/checked.h"
 #include "core/dispatch.h"
-#include "cpu/gemm.h"
 #include "gemm.h"
 
 using kiln::fail;

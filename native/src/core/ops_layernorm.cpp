@@ -4,7 +4,6 @@
 
 #include "core/checked.h"
 #include "core/dispatch.h"
-#include "cpu/layernorm.h"
 #include "layernorm.h"
 
 using kiln::fail;

@@ -2,7 +2,6 @@
 // buffers on the context's device; nothing here reads them (the backward kernels read dloss[0] themselves).
 #include "core/checked.h"
 #include "core/dispatch.h"
-#include "cpu/loss.h"
 #include "loss.h"
 
 using kiln::fail;

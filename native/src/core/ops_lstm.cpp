@@ -6,7 +6,6 @@
 #include "common/lstm_cell.h"
 #include "core/checked.h"
 #include "core/dispatch.h"
-#include "cpu/lstm.h"
 #include "lstm.h"
 
 using kiln::fail;

@@ -4,7 +4,6 @@
 
 #include "core/checked.h"
 #include "core/dispatch.h"
-#include "cpu/optim.h"
 #include "optim.h"
 
 using kiln::fail;

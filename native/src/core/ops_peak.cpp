@@ -1,6 +1,5 @@
 // C ABI entry of the device-peak family: the measured roofline of the context's device.
 #include "core/dispatch.h"
-#include "cpu/peak.h"
 #include "peak.h"
 
 extern "C" {

@@ -5,7 +5,6 @@
 #include "core/checked.h"
 #include "core/dispatch.h"
 #include "core/window.h"
-#include "cpu/pool.h"
 #include "pool.h"
 
 using kiln::fail;

@@ -1,7 +1,6 @@
 // C ABI entries for the Philox random streams and dropout: validation, then the backend of the context's device.
 #include "core/checked.h"
 #include "core/dispatch.h"
-#include "cpu/random.h"
 #include "random.h"
 
 using kiln::fail;

@@ -3,7 +3,6 @@
 
 #include "core/checked.h"
 #include "core/dispatch.h"
-#include "cpu/reduce.h"
 #include "reduce.h"
 
 using kiln::fail;

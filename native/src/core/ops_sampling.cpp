@@ -2,7 +2,6 @@
 // of the context's device.
 #include "core/checked.h"
 #include "core/dispatch.h"
-#include "cpu/sampling.h"
 #include "sampling.h"
 
 extern "C" {

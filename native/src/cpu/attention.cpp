@@ -1,10 +1,10 @@
-// CPU fused attention (cpu/attention.h): the driver (work items over the thread pool, the kernel set of this CPU), the
-// scalar helpers of the tile template (attention_tiles.h) with the shared math of kernels/common/attention_math.h, its
-// portable instantiation, and the bf16 entries, which widen to fp32, run the fp32 path and round each output once.
+// CPU fused attention (kernels/attention.h): the driver (work items over the thread pool, the kernel set of this CPU),
+// the scalar helpers of the tile template (attention_tiles.h) with the shared math of kernels/common/attention_math.h,
+// its portable instantiation, and the bf16 entries, which widen to fp32, run the fp32 path and round each output once.
 //
 // Determinism: a forward item is one query tile of one head and writes only its own rows; a backward item is a whole
 // head, so every dk, dv and dq sum has one owner and runs in a fixed order. Nothing depends on the thread count.
-#include "cpu/attention.h"
+#include "attention.h"
 
 #include <cstdint>
 #include <vector>

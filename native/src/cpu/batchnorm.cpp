@@ -4,14 +4,14 @@
 // still use every core. Mean and variance are two-pass (sum of squared deviations from the double mean), which stays
 // exact when |mean| >> std. Element-wise passes are parallel over (n, c) planes with unit-stride inner loops.
 // The evaluation backward has no statistics to compute: dx is element-wise, dgamma/dbeta are channel sums as above.
-#include "cpu/batchnorm.h"
+#include "batchnorm.h"
 
 #include <algorithm>
 #include <vector>
 
 #include "common/batchnorm_math.h"
 #include "cpu/parallel.h"
-#include "cpu/reduce.h"
+#include "cpu/reduce_rows.h"
 
 namespace kiln::cpu {
 

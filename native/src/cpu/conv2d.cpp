@@ -3,16 +3,17 @@
 // where the CPU has AVX-512, unless KILN_CONV_WINOGRAD=0). Also the portable (SSE2 / scalar) instances of the conv's
 // tiles, which machines without AVX-512 run. Conventions: all three directions assign their outputs; results do not
 // depend on the thread count.
-#include "cpu/conv2d.h"
+#include "conv2d.h"
 
 #include <algorithm>
 #include <atomic>
 #include <cstdlib>
 
 #include "cpu/conv2d_kernels.h"
+#include "cpu/conv2d_paths.h"
 #include "cpu/conv2d_winograd.h"
 #include "common/kernel_path.h"
-#include "cpu/gemm.h"
+#include "cpu/sgemm.h"
 #include "cpu/simd.h"
 
 namespace kiln::cpu {

@@ -1,6 +1,6 @@
-// AVX-512 kernels of the CPU conv2d (conv2d.h): the forward / backward-data GEMM tiles, the backward-weight tiles
-// (GEMM form and dot form), dy transpose and im2col packing, and the masked run copies. Compiled with -mavx512f etc.;
-// conv2d.cpp calls into it only after __builtin_cpu_supports said the CPU has AVX-512.
+// AVX-512 kernels of the CPU conv2d (conv2d_kernels.h): the forward / backward-data GEMM tiles, the backward-weight
+// tiles (GEMM form and dot form), dy transpose and im2col packing, and the masked run copies. Compiled with -mavx512f
+// etc.; conv2d.cpp calls into it only after __builtin_cpu_supports said the CPU has AVX-512.
 #include <immintrin.h>
 
 // GCC 12's own AVX-512 headers trip -Wmaybe-uninitialized inside the unpack and reduce intrinsics (their

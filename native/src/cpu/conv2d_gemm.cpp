@@ -5,10 +5,10 @@
 // How the GEMMs are fed. The output positions of one image are cut into blocks of L; a work item is (image, block),
 // and its im2col rows are written straight into the packed panel layout the micro-kernels read (implicit packing),
 // in per-thread scratch of a few hundred KiB, so no full im2col matrix ever exists.
-//   forward          y (k, L) = W (k, crs) * col (crs, L)        GEMM micro-kernel (gemm.h), W packed once per call
+//   forward          y (k, L) = W (k, crs) * col (crs, L)        GEMM micro-kernel (sgemm.h), W packed once per call
 //   backward-data    dcol (crs, L) = W^T (crs, k) * dy (k, L)    then col2im adds dcol into dx; a unit is (image,
 //                                                                channel chunk), so units never add into one dx
-//   backward-weight  dW^T (crs, k) += col (crs, L) * dy^T (L, k) WgradTile (conv2d.h), summed over the items into
+//   backward-weight  dW^T (crs, k) += col (crs, L) * dy^T (L, k) WgradTile (conv2d_kernels.h), summed over items into
 //                                                                per-group partials; few taps (c r s <= 64) take
 //                                                                the dot form instead (DotTile), which reads dy in
 //                                                                place rather than transposing it
@@ -23,8 +23,8 @@
 
 #include "cpu/conv2d_kernels.h"
 #include "cpu/conv2d_im2col.h"
-#include "cpu/gemm.h"
 #include "cpu/parallel.h"
+#include "cpu/sgemm.h"
 #include "cpu/work_items.h"
 
 namespace kiln::cpu::conv2d_detail {

@@ -5,8 +5,8 @@
 #include <cstdint>
 
 #include "common/conv_geometry.h"
-#include "cpu/conv2d.h"
-#include "cpu/gemm.h"
+#include "conv2d.h"
+#include "cpu/sgemm.h"
 
 namespace kiln::cpu {
 
@@ -16,7 +16,7 @@ struct Kernels;  // conv2d_winograd.h
 
 namespace conv2d_detail {
 
-// Forward and backward-data run the GEMM's micro-kernel template (gemm.h) with a register tile of the conv's own
+// Forward and backward-data run the GEMM's micro-kernel template (sgemm.h) with a register tile of the conv's own
 // choosing (conv2d_avx512.cpp): its rows are filters or taps, counts like 32, 64 and 9 c, which want a tile height
 // that divides them, whatever shape suits the plain GEMM best.
 const gemm_detail::KernelSet& avx512_conv_gemm();

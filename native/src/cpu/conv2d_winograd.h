@@ -28,7 +28,7 @@
 
 #include "common/conv_geometry.h"
 #include "cpu/conv2d_kernels.h"
-#include "cpu/gemm.h"
+#include "cpu/sgemm.h"
 
 namespace kiln::cpu::winograd {
 
@@ -90,8 +90,8 @@ void forward(const Kernels& wk, const gemm_detail::KernelSet& gemm, const conv::
 void backward_data(const Kernels& wk, const gemm_detail::KernelSet& gemm, const conv::Geometry& g, const float* dy,
                    const float* w, float* dx);
 
-// Backward-weight runs the conv's backward-weight tile (conv2d.h's WgradKernels): out (mr, nr) += A (mr, 16 groups)
-// k16-interleaved * B (L, nr).
+// Backward-weight runs the conv's backward-weight tile (conv2d_kernels.h's WgradKernels):
+// out (mr, nr) += A (mr, 16 groups) k16-interleaved * B (L, nr).
 void backward_weight(const Kernels& wk, const conv2d_detail::WgradKernels& tile, const conv::Geometry& g,
                      const float* x, const float* dy, float* dw, float* dbias);
 

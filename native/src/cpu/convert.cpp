@@ -2,9 +2,10 @@
 // AVX-512 CPU the same integer rounding runs 16 lanes at a time (convert_avx512.cpp), and on one with AVX512_BF16 the
 // rounding is vcvtneps2bf16, whose only difference (fp32 subnormals flushed to zero) is patched back per vector. Every
 // path gives the bits of bf16.h, so the choice depends on the CPU alone and never shows in a result.
-#include "cpu/convert.h"
+#include "convert.h"
 
 #include "common/bf16.h"
+#include "cpu/convert_paths.h"
 #include "cpu/parallel.h"
 #include "cpu/simd.h"
 

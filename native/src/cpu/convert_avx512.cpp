@@ -11,7 +11,7 @@
 
 #include <immintrin.h>
 
-#include "cpu/convert.h"
+#include "cpu/convert_paths.h"
 
 namespace kiln::cpu::convert_detail {
 

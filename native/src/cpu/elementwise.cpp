@@ -4,7 +4,7 @@
 // element. GELU (plain and fused with the bias) runs the AVX-512 spans of elementwise_avx512.cpp where the CPU has
 // them: its erfc is too costly per element as a scalar libm call. Which path runs depends on the machine alone, and
 // every path computes each element from its own inputs, so no result depends on the thread count.
-#include "cpu/elementwise.h"
+#include "elementwise.h"
 
 #include <algorithm>
 #include <type_traits>

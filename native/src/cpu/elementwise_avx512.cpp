@@ -11,7 +11,7 @@
 // once.
 // Phi(a) = 1 - Phi(-a). |x| >= 15: Phi is 0 or 1 and phi 0 in float, taken as exactly that, computing x * 0 so that
 // gelu(-inf) is NaN as in the scalar formula. NaN goes through the arithmetic of the tail lanes and stays NaN.
-// Accuracy (test_elementwise_cpu's sweep): a few ulp of the true GELU; see the report of that test.
+// Accuracy (test_elementwise_activation_cpu's sweep): a few ulp of the true GELU; see the report of that test.
 #include "cpu/elementwise_simd.h"
 
 #include "cpu/avx512_math.h"

@@ -4,7 +4,7 @@
 // computes an element changes nothing in its bits, so the blocks may follow the thread count; walking the indices
 // once per task costs n reads each, small beside the n x dim additions. Positional encodings: a frequency per column
 // pair, then sin/cos per element, in parallel over positions.
-#include "cpu/embedding.h"
+#include "embedding.h"
 
 #include <algorithm>
 #include <cstring>

@@ -1,12 +1,13 @@
 // CPU fp32 GEMM driver: runtime ISA dispatch, GotoBLAS cache blocking over packed panels, threading, and the
 // portable baseline instantiation of the micro-kernel template. Compiled with baseline x86-64 flags only.
-#include "cpu/gemm.h"
+#include "gemm.h"
 
 #include <algorithm>
 #include <cstdlib>
 #include <new>
 
 #include "cpu/parallel.h"
+#include "cpu/sgemm.h"
 #include "cpu/simd.h"
 #include "cpu/work_items.h"
 

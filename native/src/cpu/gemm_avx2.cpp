@@ -1,6 +1,6 @@
-// AVX2 + FMA instantiation of the GEMM packing + micro-kernel template (gemm.h), for x86-64 CPUs without
+// AVX2 + FMA instantiation of the GEMM packing + micro-kernel template (sgemm.h), for x86-64 CPUs without
 // AVX-512. Compiled with -mavx2 -mfma; the driver calls it only where kiln::cpu::isa() found AVX2 and FMA.
-#include "cpu/gemm.h"
+#include "cpu/sgemm.h"
 #include "cpu/simd.h"
 
 namespace kiln::cpu::gemm_detail {

@@ -1,6 +1,6 @@
-// AVX-512 instantiation of the GEMM packing + micro-kernel template (gemm.h). Compiled with -mavx512f etc.; the
+// AVX-512 instantiation of the GEMM packing + micro-kernel template (sgemm.h). Compiled with -mavx512f etc.; the
 // driver only calls into it where kiln::cpu::isa() found AVX-512.
-#include "cpu/gemm.h"
+#include "cpu/sgemm.h"
 #include "cpu/simd.h"
 
 namespace kiln::cpu::gemm_detail {

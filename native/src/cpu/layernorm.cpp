@@ -6,7 +6,7 @@
 //
 // The file is built for the x86-64 baseline; the row loops are cloned (cpu/simd.h's KILN_CLONES) for AVX-512 and for
 // FMA machines so they run on wide vectors. -ffp-contract=off holds in every clone, so no clone fuses an operation.
-#include "cpu/layernorm.h"
+#include "layernorm.h"
 
 #include <algorithm>
 #include <cstring>

@@ -1,10 +1,11 @@
 // Losses on the CPU: per-element terms from kernels/common/softmax_math.h (shared with kernels/loss.cu), means summed
-// in double by blocked_sum (native/src/cpu/reduce.h), so a loss is deterministic whatever the thread count.
-#include "cpu/loss.h"
+// in double by blocked_sum (native/src/cpu/reduce_rows.h), so a loss is deterministic whatever the thread count.
+#include "loss.h"
 
 #include "common/softmax_math.h"
+#include "cpu/loss_avx512.h"
 #include "cpu/parallel.h"
-#include "cpu/reduce.h"
+#include "cpu/reduce_rows.h"
 #include "cpu/simd.h"
 
 namespace kiln::cpu {

@@ -1,8 +1,8 @@
-// AVX-512 spans of BCE with logits (cpu/loss.h): the term max(x, 0) - x t + log1p(exp(-|x|)) and the gradient
+// AVX-512 spans of BCE with logits (cpu/loss_avx512.h): the term max(x, 0) - x t + log1p(exp(-|x|)) and the gradient
 // (sigmoid(x) - t) scale, 16 lanes at a time, with the scalar formulas' operations in the scalar order
 // (kernels/common/softmax_math.h) and the vector exp / log1p of cpu/avx512_math.h. Built with the AVX-512 flags.
 #include "cpu/avx512_math.h"
-#include "cpu/loss.h"
+#include "cpu/loss_avx512.h"
 
 namespace kiln::cpu::avx512 {
 

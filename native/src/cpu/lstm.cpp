@@ -3,15 +3,15 @@
 // pre-activations once. Backward: one fused cell pass per step and the recurrent GEMM for dh_{t-1}; then dW_ih, dW_hh
 // and dx are one GEMM each over all steps, and dbias one column sum. The recurrence is split by batch rows across
 // threads (see kMinRows); the all-steps GEMMs are split inside sgemm.
-#include "cpu/lstm.h"
+#include "lstm.h"
 
 #include <algorithm>
 #include <cstring>
 #include <vector>
 
 #include "common/lstm_cell.h"
-#include "cpu/gemm.h"
 #include "cpu/parallel.h"
+#include "cpu/sgemm.h"
 #include "cpu/simd.h"
 #include "cpu/work_items.h"
 

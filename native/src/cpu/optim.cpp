@@ -1,6 +1,6 @@
 // Optimizer steps on the CPU: the update rules of kernels/common/optim_math.h applied in one parallel pass, so the
 // CPU and the GPU step a parameter to the same bits.
-#include "cpu/optim.h"
+#include "optim.h"
 
 #include "common/optim_math.h"
 #include "cpu/parallel.h"

@@ -1,6 +1,6 @@
 // The host's roofline, measured (kiln_measure_peak): fp32 FMA throughput of every thread at once, and the bandwidth
 // of a parallel copy. The benchmarks print their figures as fractions of these, never of a datasheet's.
-#include "cpu/peak.h"
+#include "peak.h"
 
 #include <algorithm>
 #include <chrono>

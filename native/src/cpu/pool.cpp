@@ -5,12 +5,13 @@
 // per-element loops of kernels/pool.cu do, so both backends produce the same bits. The CNN's 2x2 stride-2 pool
 // takes AVX-512 rows (pool_avx512.cpp) where the CPU has them: the same comparisons in the same order, 16 outputs a
 // step.
-#include "cpu/pool.h"
+#include "pool.h"
 
 #include <algorithm>
 #include <atomic>
 
 #include "cpu/parallel.h"
+#include "cpu/pool_avx512.h"
 #include "cpu/simd.h"
 
 namespace kiln::cpu {

@@ -4,7 +4,7 @@
 // with -mavx512f etc.; pool.cpp calls it only after the dispatch saw AVX-512.
 #include <immintrin.h>
 
-#include "cpu/pool.h"
+#include "cpu/pool_avx512.h"
 
 namespace kiln::cpu::pool_detail {
 namespace {

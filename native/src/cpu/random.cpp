@@ -1,7 +1,7 @@
 // Random streams and dropout on the CPU: the Philox math from kernels/common/philox.h (and the dropout mask of
 // kernels/common/activations.h), split across the thread pool by Philox block so each block is computed once
 // however the range is cut.
-#include "cpu/random.h"
+#include "random.h"
 
 #include "common/activations.h"
 #include "common/philox.h"

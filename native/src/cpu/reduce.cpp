@@ -1,13 +1,14 @@
 // Reductions and softmax on the CPU: parallel over rows (or (row, block) / (o, column-chunk) tasks when rows are few
 // and long), sums in double in fixed blocks so that results do not depend on the thread count. The per-element math
 // is kernels/common/softmax_math.h, shared with kernels/reduce.cu.
-#include "cpu/reduce.h"
+#include "reduce.h"
 
 #include <algorithm>
 #include <vector>
 
 #include "common/softmax_math.h"
 #include "cpu/parallel.h"
+#include "cpu/reduce_rows.h"
 #include "cpu/simd.h"
 
 namespace kiln::cpu {

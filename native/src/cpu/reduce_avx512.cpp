@@ -1,9 +1,9 @@
-// AVX-512 spans of the softmax family (cpu/reduce.h): exp(x - m) for a row and its double-precision sum, and the
+// AVX-512 spans of the softmax family (cpu/reduce_rows.h): exp(x - m) for a row and its double-precision sum, and the
 // cross-entropy gradient of a row, 16 lanes at a time with the vector exp of cpu/avx512_math.h in place of glibc's
 // expf (the scalar loops spent 4 ns per element in it). The scalar formulas' operations, in their order
 // (kernels/common/softmax_math.h). Built with the AVX-512 flags.
 #include "cpu/avx512_math.h"
-#include "cpu/reduce.h"
+#include "cpu/reduce_rows.h"
 
 namespace kiln::cpu::avx512 {
 

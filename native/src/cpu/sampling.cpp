@@ -5,14 +5,14 @@
 // The file is built for the x86-64 baseline, where kiln_fma (std::fma) is a libm call emulating the fused operation:
 // the exp and Box-Muller here are made of fmas, so the loops are cloned (cpu/simd.h's KILN_CLONES) for AVX-512 and for
 // FMA machines, where it is one instruction with the same, exactly rounded, result.
-#include "cpu/sampling.h"
+#include "sampling.h"
 
 #include <vector>
 
 #include "common/sampling_math.h"
 #include "common/softmax_math.h"
 #include "cpu/parallel.h"
-#include "cpu/reduce.h"
+#include "cpu/reduce_rows.h"
 #include "cpu/simd.h"
 
 #define KILN_SAMPLING_CLONES KILN_CLONES("avx512f", "fma", "default")

@@ -1,4 +1,4 @@
-// The CPU backend's vector traits, one set per ISA, for the kernel templates (gemm.h's MicroTile, conv2d_kernels.h's
+// The CPU backend's vector traits, one set per ISA, for the kernel templates (sgemm.h's MicroTile, conv2d_kernels.h's
 // tiles), and the one runtime check of which ISA this machine runs (isa(), cached).
 #pragma once
 

@@ -1,9 +1,9 @@
 // Parity cases for fused attention, fp32 and bf16: the forward (o and lse), and forward then backward in one run (the
 // backward reads the o and lse its own device produced; dq, dk, dv compared). Shapes reach every kernel of
-// kernels/attention.cu (head_dim templates 32, 64 and 128, odd head_dims padded into them) and every path in them:
-// tails of query and key tiles (primes 67, 129), causal diagonal tiles, q_len != kv_len both ways (queries that see no
-// key), q_len = 1 against a cache, kv_lengths with 0 and full lengths, dropout, the packed (batch, T, 3, heads, D)
-// layout with a token-major o and dq/dk/dv in one packed buffer, padded token strides, misaligned pointers (the
+// kernels/attention_{f32,bf16}.cu (head_dim templates 32, 64 and 128, odd head_dims padded into them) and every path in
+// them: tails of query and key tiles (primes 67, 129), causal diagonal tiles, q_len != kv_len both ways (queries that
+// see no key), q_len = 1 against a cache, kv_lengths with 0 and full lengths, dropout, the packed
+// (batch, T, 3, heads, D) layout with a token-major o and dq/dk/dv in one packed buffer, padded token strides, misaligned pointers (the
 // non-cp.async loads), lse not wanted, and backward calls wanting only some gradients.
 // fp32 differs from the CPU by summation order and exp2 only; bf16 by the weights P and dS entering the tensor-core
 // products rounded to bf16 (the CPU keeps them fp32): a bf16-sized tolerance.

@@ -1,6 +1,6 @@
-// CPU twin of kernels/reduce.cu: sums over an axis, max over the last dimension with its argmax, sum of squares,
-// softmax and log_softmax; plus the deterministic double-precision summation that native/src/cpu/loss.cpp shares.
-// Arguments were validated by native/src/core/ops_reduce.cpp before they get here.
+// The CPU's deterministic double-precision sums and softmax row statistics, shared by reduce.cpp, loss.cpp,
+// batchnorm.cpp and sampling.cpp, and the AVX-512 row spans of reduce_avx512.cpp. The reduce entries are declared in
+// kernels/reduce.h (its kiln::cpu block).
 #pragma once
 
 #include <algorithm>
@@ -10,24 +10,6 @@
 #include "cpu/parallel.h"
 
 namespace kiln::cpu {
-
-// x is (outer, len, inner), y is (outer, inner): y = scale * sum over len.
-void reduce_sum_f32(const float* x, float* y, int64_t outer, int64_t len, int64_t inner, float scale);
-// dy is (outer, inner), dx is (outer, len, inner): dx = scale * dy.
-void reduce_sum_backward_f32(const float* dy, float* dx, int64_t outer, int64_t len, int64_t inner, float scale);
-// x is (rows, cols), y and index are (rows); cols >= 1. NaN is the max when present (first NaN), ties go to the
-// first index.
-void max_lastdim_f32(const float* x, float* y, int32_t* index, int64_t rows, int64_t cols);
-// dy and index are (rows), dx is (rows, cols). An index outside [0, cols) leaves its row zero.
-void max_lastdim_backward_f32(const float* dy, const int32_t* index, float* dx, int64_t rows, int64_t cols);
-// x is (n), out is (1).
-void sum_squares_f32(const float* x, int64_t n, float* out);
-// x, y are (rows, cols); cols >= 1.
-void softmax_f32(const float* x, float* y, int64_t rows, int64_t cols, bool log);
-// y, dy, dx are (rows, cols); y is the forward output.
-void softmax_backward_f32(const float* y, const float* dy, float* dx, int64_t rows, int64_t cols, bool log);
-
-// ---- shared with loss.cpp ----
 
 // Elements per block of a long sum. Blocks are summed in parallel and their partials added in block order, so a
 // result depends on the shape only, never on the thread count.

@@ -1,5 +1,5 @@
-// CPU twin of kernels/convert.cu: fp32 <-> bf16. Arguments were validated by native/src/core/ops_convert.cpp; the
-// rounding is kernels/common/bf16.h, which every path here reproduces bit for bit.
+// The vector paths of the CPU fp32 -> bf16 rounding (convert.cpp, convert_avx512.cpp) and the hooks tests use to run
+// each one. The entries are declared in kernels/convert.h (its kiln::cpu block).
 #pragma once
 
 #include <cstdint>
@@ -7,11 +7,6 @@
 #include "kiln/kiln.h"
 
 namespace kiln::cpu {
-
-// y (n) = x (n) rounded to nearest even; NaN stays a quiet NaN with its sign and upper payload. n >= 1.
-void convert_f32_to_bf16(const float* x, kiln_bf16* y, int64_t n);
-// y (n) = x (n) widened (exact: the bits shifted up by 16). n >= 1.
-void convert_bf16_to_f32(const kiln_bf16* x, float* y, int64_t n);
 
 namespace convert_detail {
 

@@ -1,5 +1,6 @@
-// CPU fp32 GEMM: the public entry points, and (in gemm_detail) the contract between the portable driver in
-// gemm.cpp and the per-ISA packing + micro-kernel code in gemm_avx512.cpp / gemm_avx2.cpp / gemm.cpp.
+// CPU fp32 SGEMM, which other CPU families call (the C ABI's gemm_f32 on top of it is declared in kernels/gemm.h), and
+// (in gemm_detail) the contract between the portable driver in gemm.cpp and the per-ISA packing + micro-kernel code in
+// gemm_avx512.cpp / gemm_avx2.cpp / gemm.cpp.
 #pragma once
 
 #include <cstdint>
@@ -7,12 +8,7 @@
 #include <memory>
 #include <type_traits>
 
-#include "kiln/kiln.h"
-
 namespace kiln::cpu {
-
-// The C ABI's GEMM (kiln_gemm_desc, validated by core): sgemm for batch 1, else sgemm_strided_batched.
-void gemm_f32(const kiln_gemm_desc& d, const float* a, const float* b, float* c);
 
 // C = alpha * op(A) * op(B) + beta * C, all row-major fp32.
 // op(A) is (M, K): A is stored (M, K) with leading dim lda, or (K, M) when transA.
