@@ -1,6 +1,6 @@
-// JNI glue for dev.kiln.internal.Conv2dNative: reads the Conv2dDesc record into a kiln_conv2d_desc (the field table
-// below is the one place their layouts meet) and calls the C ABI. Glue only: the shape rules live in
-// native/src/core/ops_conv2d.cpp.
+// The Conv2dDesc record's layout (the field table below is the one place it meets kiln_conv2d_desc), through which
+// the convolution entries bound from kiln.h (jni_abi.cpp) read their descriptor; and the workspace-size query, whose
+// host out-parameter has no Java form, by hand. Glue only: the shape rules live in native/src/core/ops_conv2d.cpp.
 #include <cstdint>
 
 #include "jni/jni_record.h"
@@ -29,31 +29,6 @@ constexpr RecordField kConv2dFields[] = {
 };
 KILN_JNI_DESCRIPTOR(kConv2dDesc, "dev/kiln/internal/Conv2dDesc", kiln_conv2d_desc, kConv2dFields);
 
-// x (n, c, h, w), w (k, c, r, s), bias (k) or 0, y (n, k, p, q).
-void forward(JNIEnv* env, jclass, jlong ctx, jobject desc, jlong x, jlong w, jlong bias, jlong y) {
-    kiln_conv2d_desc d;
-    if (!kConv2dDesc.read(env, desc, &d)) return;
-    throw_if_failed(env, kiln_conv2d_forward_f32(ctx_of(ctx), &d, ptr_of<const float>(x), ptr_of<const float>(w),
-                                                 ptr_of<const float>(bias), ptr_of<float>(y)));
-}
-
-// dy (n, k, p, q), w (k, c, r, s) -> dx (n, c, h, w).
-void backward_data(JNIEnv* env, jclass, jlong ctx, jobject desc, jlong dy, jlong w, jlong dx) {
-    kiln_conv2d_desc d;
-    if (!kConv2dDesc.read(env, desc, &d)) return;
-    throw_if_failed(env, kiln_conv2d_backward_data_f32(ctx_of(ctx), &d, ptr_of<const float>(dy),
-                                                       ptr_of<const float>(w), ptr_of<float>(dx)));
-}
-
-// x (n, c, h, w), dy (n, k, p, q) -> dw (k, c, r, s) and dbias (k) unless 0.
-void backward_weight(JNIEnv* env, jclass, jlong ctx, jobject desc, jlong x, jlong dy, jlong dw, jlong dbias) {
-    kiln_conv2d_desc d;
-    if (!kConv2dDesc.read(env, desc, &d)) return;
-    throw_if_failed(env, kiln_conv2d_backward_weight_f32(ctx_of(ctx), &d, ptr_of<const float>(x),
-                                                         ptr_of<const float>(dy), ptr_of<float>(dw),
-                                                         ptr_of<float>(dbias)));
-}
-
 jlong workspace_size(JNIEnv* env, jclass, jobject desc) {
     kiln_conv2d_desc d;
     if (!kConv2dDesc.read(env, desc, &d)) return 0;
@@ -64,9 +39,6 @@ jlong workspace_size(JNIEnv* env, jclass, jobject desc) {
 
 #define KILN_CONV2D_DESC "Ldev/kiln/internal/Conv2dDesc;"
 const JNINativeMethod kMethods[] = {
-    KILN_NATIVE("forward0", "(J" KILN_CONV2D_DESC "JJJJ)V", forward),
-    KILN_NATIVE("backwardData0", "(J" KILN_CONV2D_DESC "JJJ)V", backward_data),
-    KILN_NATIVE("backwardWeight0", "(J" KILN_CONV2D_DESC "JJJJ)V", backward_weight),
     KILN_NATIVE("workspaceSize0", "(" KILN_CONV2D_DESC ")J", workspace_size),
 };
 

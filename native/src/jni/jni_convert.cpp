@@ -1,5 +1,6 @@
-// JNI glue for dev.kiln.internal.ConvertNative: fp32 <-> bf16 conversion, and the raw bf16 bits of a tensor slice to
-// and from a Java short[] (checkpoints move bf16 data as it is stored, never through a rounding). Glue only.
+// JNI glue for dev.kiln.internal.ConvertNative's Java-array copies: the raw bf16 bits of a tensor slice to and from a
+// Java short[] (checkpoints move bf16 data as it is stored, never through a rounding). The conversions themselves are
+// bound from kiln.h (jni_abi.cpp). Glue only.
 #include "jni/jni_support.h"
 
 namespace kiln::jni {
@@ -12,14 +13,6 @@ struct SignatureCode<jshortArray> {
 };
 
 namespace {
-
-void to_bf16(JNIEnv* env, jclass, jlong ctx, jlong x, jlong y, jlong n) {
-    throw_if_failed(env, kiln_convert_f32_to_bf16(ctx_of(ctx), ptr_of<const float>(x), ptr_of<kiln_bf16>(y), n));
-}
-
-void to_f32(JNIEnv* env, jclass, jlong ctx, jlong x, jlong y, jlong n) {
-    throw_if_failed(env, kiln_convert_bf16_to_f32(ctx_of(ctx), ptr_of<const kiln_bf16>(x), ptr_of<float>(y), n));
-}
 
 // The array is pinned (critical) only for the copy itself; the ABI's host copies complete before returning.
 void copy_from_short_array(JNIEnv* env, jclass, jlong ctx, jlong dst, jshortArray src, jint offset, jint count) {
@@ -41,8 +34,6 @@ void copy_to_short_array(JNIEnv* env, jclass, jlong ctx, jlong src, jshortArray 
 }
 
 const JNINativeMethod kMethods[] = {
-    KILN_NATIVE("toBf16_0", "(JJJJ)V", to_bf16),
-    KILN_NATIVE("toF32_0", "(JJJJ)V", to_f32),
     KILN_NATIVE("copyFromShortArray0", "(JJ[SII)V", copy_from_short_array),
     KILN_NATIVE("copyToShortArray0", "(JJ[SII)V", copy_to_short_array),
 };

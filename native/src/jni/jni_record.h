@@ -54,6 +54,8 @@ public:
 
     // Looks up every field id; false with a pending UnsatisfiedLinkError that names the record and the field.
     bool resolve(JNIEnv* env);
+    // "dev/kiln/internal/Pool2dDesc": the record's JNI class name.
+    const char* java_class() const { return java_class_; }
 
 protected:
     // Fills the struct at `out` from `record`; false with a pending IllegalArgumentException when the record is null
@@ -71,11 +73,24 @@ private:
 };
 
 template <typename CStruct>
+class Descriptor;
+
+// The descriptor registered for CStruct, or null: how the glue generated from kiln.h (jni_abi.cpp) turns a
+// `const CStruct*` parameter into the Java record that the family's glue file maps.
+template <typename CStruct>
+const Descriptor<CStruct>*& descriptor_of() {
+    static const Descriptor<CStruct>* registered = nullptr;
+    return registered;
+}
+
+template <typename CStruct>
 class Descriptor : public RecordLayout {
 public:
     template <size_t N>
     Descriptor(const char* java_class, const char* c_struct, const char* source_file, const RecordField (&fields)[N])
-        : RecordLayout(java_class, c_struct, source_file, fields, N) {}
+        : RecordLayout(java_class, c_struct, source_file, fields, N) {
+        descriptor_of<CStruct>() = this;
+    }
 
     bool read(JNIEnv* env, jobject record, CStruct* out) const { return read_into(env, record, out); }
 };

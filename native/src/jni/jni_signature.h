@@ -20,6 +20,7 @@ template <> struct SignatureCode<jfloat> { static constexpr char value = 'F'; };
 template <> struct SignatureCode<jdouble> { static constexpr char value = 'D'; };
 template <> struct SignatureCode<jobject> { static constexpr char value = 'L'; };
 template <> struct SignatureCode<jstring> { static constexpr char value = 'L'; };
+template <> struct SignatureCode<jclass> { static constexpr char value = 'L'; };
 template <> struct SignatureCode<jobjectArray> { static constexpr char value = '['; };
 template <> struct SignatureCode<jintArray> { static constexpr char value = '['; };
 template <> struct SignatureCode<jlongArray> { static constexpr char value = '['; };

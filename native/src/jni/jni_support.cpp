@@ -37,7 +37,8 @@ jclass global_class(JNIEnv* env, const char* name) {
 
 constexpr jint kNativeModifier = 0x100;  // java.lang.reflect.Modifier.NATIVE
 
-// Every method `cls` declares native must have a row in `table`: otherwise its first call would fail far from here.
+// Every method `cls` declares native must have a row in `table` (or be named like a C ABI entry, for bindAbi):
+// otherwise its first call would fail far from here.
 bool check_java_natives_registered(JNIEnv* env, jclass cls, const char* class_name, const NativesTable& table) {
     jclass class_class = env->FindClass("java/lang/Class");
     jclass method_class = class_class ? env->FindClass("java/lang/reflect/Method") : nullptr;
@@ -57,7 +58,8 @@ bool check_java_natives_registered(JNIEnv* env, jclass cls, const char* class_na
             auto method_name = static_cast<jstring>(env->CallObjectMethod(method, name_of));
             const char* utf = !env->ExceptionCheck() && method_name ? env->GetStringUTFChars(method_name, nullptr) : nullptr;
             if (!utf) return fail_load(env, "Kiln JNI: cannot read a method name of %s", class_name);
-            bool found = false;
+            // Natives named like a C ABI entry are bound from Java by NativeLibrary.bindAbi (jni_abi.cpp), not here.
+            bool found = std::strncmp(utf, "kiln_", 5) == 0;
             for (size_t m = 0; m < table.count && !found; ++m) found = std::strcmp(table.methods[m].name, utf) == 0;
             if (!found) {
                 fail_load(env, "Kiln JNI: %s declares native method %s, but %s registers no such method",

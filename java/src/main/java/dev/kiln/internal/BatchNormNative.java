@@ -3,11 +3,15 @@ package dev.kiln.internal;
 import dev.kiln.Tensor;
 
 /**
- * Binding of batch norm (native/src/jni/jni_batchnorm.cpp) over x (n, c, hw), per channel. Per-channel tensors are
- * (c); gamma and beta may be null (1 and 0), and so may what a comment says is optional. Not public API.
+ * Binding of batch norm (natives bound to kiln.h by NativeLibrary.bindAbi) over x (n, c, hw), per channel. Per-channel
+ * tensors are (c); gamma and beta may be null (1 and 0), and so may what a comment says is optional. Not public API.
  */
 public final class BatchNormNative {
     private BatchNormNative() {
+    }
+
+    static {
+        NativeLibrary.bindAbi(BatchNormNative.class);
     }
 
     /** Training: batch statistics, saved for the backward; running statistics updated unless null. */
@@ -18,7 +22,7 @@ public final class BatchNormNative {
         long ga = call.optionalF32("gamma", gamma, c), ba = call.optionalF32("beta", beta, c), ya = call.f32("y", y, all);
         long ma = call.f32("save_mean", saveMean, c), ia = call.f32("save_invstd", saveInvstd, c);
         long rma = call.optionalF32("running_mean", runningMean, c), rva = call.optionalF32("running_var", runningVar, c);
-        train0(call.context(), n, c, hw, xa, ga, ba, ya, ma, ia, rma, rva, momentum, eps);
+        kiln_batch_norm_train_f32(call.context(), n, c, hw, xa, ga, ba, ya, ma, ia, rma, rva, momentum, eps);
         call.fence();
     }
 
@@ -30,7 +34,7 @@ public final class BatchNormNative {
         long ga = call.optionalF32("gamma", gamma, c), ba = call.optionalF32("beta", beta, c);
         long rma = call.f32("running_mean", runningMean, c), rva = call.f32("running_var", runningVar, c);
         long ya = call.f32("y", y, all);
-        eval0(call.context(), n, c, hw, xa, ga, ba, rma, rva, eps, ya);
+        kiln_batch_norm_eval_f32(call.context(), n, c, hw, xa, ga, ba, rma, rva, eps, ya);
         call.fence();
     }
 
@@ -42,7 +46,7 @@ public final class BatchNormNative {
         long ga = call.optionalF32("gamma", gamma, c);
         long ma = call.f32("save_mean", saveMean, c), ia = call.f32("save_invstd", saveInvstd, c);
         long dxa = call.f32("dx", dx, all), dga = call.optionalF32("dgamma", dgamma, c), dba = call.optionalF32("dbeta", dbeta, c);
-        backward0(call.context(), n, c, hw, xa, dya, ga, ma, ia, dxa, dga, dba);
+        kiln_batch_norm_backward_f32(call.context(), n, c, hw, xa, dya, ga, ma, ia, dxa, dga, dba);
         call.fence();
     }
 
@@ -55,20 +59,22 @@ public final class BatchNormNative {
         long rma = call.f32("running_mean", runningMean, c), rva = call.f32("running_var", runningVar, c);
         long dxa = call.optionalF32("dx", dx, all), dga = call.optionalF32("dgamma", dgamma, c);
         long dba = call.optionalF32("dbeta", dbeta, c);
-        backwardEval0(call.context(), n, c, hw, xa, dya, ga, rma, rva, eps, dxa, dga, dba);
+        kiln_batch_norm_backward_eval_f32(call.context(), n, c, hw, xa, dya, ga, rma, rva, eps, dxa, dga, dba);
         call.fence();
     }
 
-    // ---- natives (registered by JNI_OnLoad from native/src/jni/jni_batchnorm.cpp) -------------------------------
+    // ---- natives: C ABI entries of kiln.h, bound by NativeLibrary.bindAbi (native/src/jni/jni_abi.cpp) --------------
 
-    private static native void train0(long ctx, long n, long c, long hw, long x, long gamma, long beta, long y,
-                                      long saveMean, long saveInvstd, long runningMean, long runningVar, float momentum,
-                                      float eps);
-    private static native void eval0(long ctx, long n, long c, long hw, long x, long gamma, long beta, long runningMean,
-                                     long runningVar, float eps, long y);
-    private static native void backward0(long ctx, long n, long c, long hw, long x, long dy, long gamma, long saveMean,
-                                         long saveInvstd, long dx, long dgamma, long dbeta);
-    private static native void backwardEval0(long ctx, long n, long c, long hw, long x, long dy, long gamma,
-                                             long runningMean, long runningVar, float eps, long dx, long dgamma,
-                                             long dbeta);
+    private static native void kiln_batch_norm_train_f32(long ctx, long n, long c, long hw, long x, long gamma,
+                                                         long beta, long y, long saveMean, long saveInvstd,
+                                                         long runningMean, long runningVar, float momentum, float eps);
+    private static native void kiln_batch_norm_eval_f32(long ctx, long n, long c, long hw, long x, long gamma,
+                                                        long beta, long runningMean, long runningVar, float eps,
+                                                        long y);
+    private static native void kiln_batch_norm_backward_f32(long ctx, long n, long c, long hw, long x, long dy,
+                                                            long gamma, long saveMean, long saveInvstd, long dx,
+                                                            long dgamma, long dbeta);
+    private static native void kiln_batch_norm_backward_eval_f32(long ctx, long n, long c, long hw, long x, long dy,
+                                                                 long gamma, long runningMean, long runningVar,
+                                                                 float eps, long dx, long dgamma, long dbeta);
 }

@@ -12,12 +12,16 @@ public final class Conv2dNative {
     private Conv2dNative() {
     }
 
+    static {
+        NativeLibrary.bindAbi(Conv2dNative.class);
+    }
+
     public static void forward(Conv2dDesc d, Tensor x, Tensor w, Tensor bias, Tensor y) {
         Call c = new Call("conv2d forward");
         long xa = c.f32("x", x, desc(d).inputElements()), wa = c.f32("weight", w, d.weightElements());
         long ba = c.optionalF32("bias", bias, d.k()), ya = c.f32("y", y, d.outputElements());
         c.flops(d.flops());
-        forward0(c.context(), d, xa, wa, ba, ya);
+        kiln_conv2d_forward_f32(c.context(), d, xa, wa, ba, ya);
         c.fence();
     }
 
@@ -27,7 +31,7 @@ public final class Conv2dNative {
         long dya = c.f32("dy", dy, desc(d).outputElements()), wa = c.f32("weight", w, d.weightElements());
         long dxa = c.f32("dx", dx, d.inputElements());
         c.flops(d.flops());
-        backwardData0(c.context(), d, dya, wa, dxa);
+        kiln_conv2d_backward_data_f32(c.context(), d, dya, wa, dxa);
         c.fence();
     }
 
@@ -37,7 +41,7 @@ public final class Conv2dNative {
         long xa = c.f32("x", x, desc(d).inputElements()), dya = c.f32("dy", dy, d.outputElements());
         long dwa = c.f32("dw", dw, d.weightElements()), dba = c.optionalF32("dbias", dbias, d.k());
         c.flops(d.flops());
-        backwardWeight0(c.context(), d, xa, dya, dwa, dba);
+        kiln_conv2d_backward_weight_f32(c.context(), d, xa, dya, dwa, dba);
         c.fence();
     }
 
@@ -51,10 +55,11 @@ public final class Conv2dNative {
         return Objects.requireNonNull(d, "conv2d: descriptor is null");
     }
 
-    // ---- natives (registered by JNI_OnLoad from native/src/jni/jni_conv2d.cpp) ----------------------------------
+    // ---- natives: kiln_* bound to kiln.h by NativeLibrary.bindAbi; the rest by native/src/jni/jni_conv2d.cpp --------
 
-    private static native void forward0(long ctx, Conv2dDesc d, long x, long w, long bias, long y);
-    private static native void backwardData0(long ctx, Conv2dDesc d, long dy, long w, long dx);
-    private static native void backwardWeight0(long ctx, Conv2dDesc d, long x, long dy, long dw, long dbias);
+    private static native void kiln_conv2d_forward_f32(long ctx, Conv2dDesc desc, long x, long w, long bias, long y);
+    private static native void kiln_conv2d_backward_data_f32(long ctx, Conv2dDesc desc, long dy, long w, long dx);
+    private static native void kiln_conv2d_backward_weight_f32(long ctx, Conv2dDesc desc, long x, long dy, long dw,
+                                                               long dbias);
     private static native long workspaceSize0(Conv2dDesc d);
 }

@@ -11,12 +11,16 @@ public final class ConvertNative {
     private ConvertNative() {
     }
 
+    static {
+        NativeLibrary.bindAbi(ConvertNative.class);
+    }
+
     /** y[yOffset, yOffset + n) = bf16(x[xOffset, xOffset + n)); x is f32, y bf16, both on one device. */
     public static void toBf16(Tensor x, long xOffset, Tensor y, long yOffset, long n) {
         Call c = new Call("to_bf16");
         long xa = c.f32("x", x, sliceEnd("to_bf16", "x", xOffset, n));
         long ya = c.bf16("y", y, sliceEnd("to_bf16", "y", yOffset, n));
-        toBf16_0(c.context(), xa + xOffset * Float.BYTES, ya + yOffset * Short.BYTES, n);
+        kiln_convert_f32_to_bf16(c.context(), xa + xOffset * Float.BYTES, ya + yOffset * Short.BYTES, n);
         c.fence();
     }
 
@@ -25,7 +29,7 @@ public final class ConvertNative {
         Call c = new Call("to_f32");
         long xa = c.bf16("x", x, sliceEnd("to_f32", "x", xOffset, n));
         long ya = c.f32("y", y, sliceEnd("to_f32", "y", yOffset, n));
-        toF32_0(c.context(), xa + xOffset * Short.BYTES, ya + yOffset * Float.BYTES, n);
+        kiln_convert_bf16_to_f32(c.context(), xa + xOffset * Short.BYTES, ya + yOffset * Float.BYTES, n);
         c.fence();
     }
 
@@ -75,10 +79,10 @@ public final class ConvertNative {
         }
     }
 
-    // ---- natives (registered by JNI_OnLoad from native/src/jni/jni_convert.cpp) ---------------------------------
+    // ---- natives: kiln_* bound to kiln.h by NativeLibrary.bindAbi; the rest by native/src/jni/jni_convert.cpp -------
 
-    private static native void toBf16_0(long ctx, long x, long y, long n);
-    private static native void toF32_0(long ctx, long x, long y, long n);
+    private static native void kiln_convert_f32_to_bf16(long ctx, long x, long y, long n);
+    private static native void kiln_convert_bf16_to_f32(long ctx, long x, long y, long n);
     private static native void copyFromShortArray0(long ctx, long dst, short[] src, int offset, int count);
     private static native void copyToShortArray0(long ctx, long src, short[] dst, int offset, int count);
 }

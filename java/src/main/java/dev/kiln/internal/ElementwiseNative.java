@@ -3,8 +3,8 @@ package dev.kiln.internal;
 import dev.kiln.Tensor;
 
 /**
- * Binding of the elementwise entries (native/src/jni/jni_elementwise.cpp): binary ops with leading-dimension
- * broadcast, activations, scale, axpy, dropout and the fused bias + GELU. Not public API.
+ * Binding of the elementwise entries (natives bound to kiln.h by NativeLibrary.bindAbi): binary ops with
+ * leading-dimension broadcast, activations, scale, axpy, dropout and the fused bias + GELU. Not public API.
  */
 public final class ElementwiseNative {
     /** kiln_binary_op. */
@@ -17,12 +17,16 @@ public final class ElementwiseNative {
     private ElementwiseNative() {
     }
 
+    static {
+        NativeLibrary.bindAbi(ElementwiseNative.class);
+    }
+
     /** y (outer, inner) = a op b; an operand of stride 0 is (inner) broadcast over outer, else stride is inner. */
     public static void binary(int op, Tensor a, long strideA, Tensor b, long strideB, Tensor y, long outer, long inner) {
         Call c = new Call(name(BINARY_NAMES, op, "binary"));
         long aa = c.f32("a", a, Sizes.strided(outer, strideA, inner)), ba = c.f32("b", b, Sizes.strided(outer, strideB, inner));
         long ya = c.f32("y", y, Sizes.product(outer, inner));
-        binary0(c.context(), op, aa, strideA, ba, strideB, ya, outer, inner);
+        kiln_binary_f32(c.context(), op, aa, strideA, ba, strideB, ya, outer, inner);
         c.fence();
     }
 
@@ -33,7 +37,7 @@ public final class ElementwiseNative {
         long spanA = Sizes.strided(outer, strideA, inner), spanB = Sizes.strided(outer, strideB, inner);
         long aa = c.f32("a", a, spanA), ba = c.f32("b", b, spanB), dya = c.f32("dy", dy, Sizes.product(outer, inner));
         long daa = c.optionalF32("da", da, spanA), dba = c.optionalF32("db", db, spanB);
-        binaryBackward0(c.context(), op, aa, strideA, ba, strideB, dya, daa, dba, outer, inner);
+        kiln_binary_backward_f32(c.context(), op, aa, strideA, ba, strideB, dya, daa, dba, outer, inner);
         c.fence();
     }
 
@@ -41,7 +45,7 @@ public final class ElementwiseNative {
     public static void activation(int act, Tensor x, Tensor y, float alpha) {
         Call c = new Call(name(ACTIVATION_NAMES, act, "activation"));
         long n = y == null ? 0 : y.numel(), xa = c.f32("x", x, n), ya = c.f32("y", y, n);
-        activation0(c.context(), act, xa, ya, n, alpha);
+        kiln_activation_f32(c.context(), act, xa, ya, n, alpha);
         c.fence();
     }
 
@@ -50,7 +54,7 @@ public final class ElementwiseNative {
         Call c = new Call(name(ACTIVATION_NAMES, act, "activation") + " backward");
         long n = dx == null ? 0 : dx.numel();
         long xa = c.f32("x", x, n), ya = c.f32("y", y, n), dya = c.f32("dy", dy, n), dxa = c.f32("dx", dx, n);
-        activationBackward0(c.context(), act, xa, ya, dya, dxa, n, alpha);
+        kiln_activation_backward_f32(c.context(), act, xa, ya, dya, dxa, n, alpha);
         c.fence();
     }
 
@@ -58,7 +62,7 @@ public final class ElementwiseNative {
     public static void scale(Tensor x, Tensor y, float alpha) {
         Call c = new Call("scale");
         long n = y == null ? 0 : y.numel(), xa = c.f32("x", x, n), ya = c.f32("y", y, n);
-        scale0(c.context(), xa, ya, n, alpha);
+        kiln_scale_f32(c.context(), xa, ya, n, alpha);
         c.fence();
     }
 
@@ -66,7 +70,7 @@ public final class ElementwiseNative {
     public static void axpy(float alpha, Tensor x, Tensor y) {
         Call c = new Call("axpy");
         long n = y == null ? 0 : y.numel(), xa = c.f32("x", x, n), ya = c.f32("y", y, n);
-        axpy0(c.context(), n, alpha, xa, ya);
+        kiln_axpy_f32(c.context(), n, alpha, xa, ya);
         c.fence();
     }
 
@@ -74,7 +78,7 @@ public final class ElementwiseNative {
     public static void dropout(Tensor x, Tensor y, float p, long seed, long offset) {
         Call c = new Call("dropout");
         long n = y == null ? 0 : y.numel(), xa = c.f32("x", x, n), ya = c.f32("y", y, n);
-        dropout0(c.context(), xa, ya, n, p, seed, offset);
+        kiln_dropout_f32(c.context(), xa, ya, n, p, seed, offset);
         c.fence();
     }
 
@@ -82,7 +86,7 @@ public final class ElementwiseNative {
     public static void dropoutBackward(Tensor dy, Tensor dx, float p, long seed, long offset) {
         Call c = new Call("dropout backward");
         long n = dx == null ? 0 : dx.numel(), dya = c.f32("dy", dy, n), dxa = c.f32("dx", dx, n);
-        dropoutBackward0(c.context(), dya, dxa, n, p, seed, offset);
+        kiln_dropout_backward_f32(c.context(), dya, dxa, n, p, seed, offset);
         c.fence();
     }
 
@@ -91,7 +95,7 @@ public final class ElementwiseNative {
         Call c = new Call("bias_gelu");
         long n = Sizes.product(rows, cols);
         long xa = c.f32("x", x, n), ba = c.f32("bias", bias, cols), ya = c.f32("y", y, n);
-        biasGelu0(c.context(), xa, ba, ya, rows, cols);
+        kiln_bias_gelu_f32(c.context(), xa, ba, ya, rows, cols);
         c.fence();
     }
 
@@ -101,7 +105,7 @@ public final class ElementwiseNative {
         long n = Sizes.product(rows, cols);
         long xa = c.f32("x", x, n), ba = c.f32("bias", bias, cols), dya = c.f32("dy", dy, n);
         long dxa = c.optionalF32("dx", dx, n), dba = c.optionalF32("dbias", dbias, cols);
-        biasGeluBackward0(c.context(), xa, ba, dya, dxa, dba, rows, cols);
+        kiln_bias_gelu_backward_f32(c.context(), xa, ba, dya, dxa, dba, rows, cols);
         c.fence();
     }
 
@@ -110,19 +114,21 @@ public final class ElementwiseNative {
         return code >= 0 && code < names.length ? names[code] : family + " " + code;
     }
 
-    // ---- natives (registered by JNI_OnLoad from native/src/jni/jni_elementwise.cpp) -----------------------------
+    // ---- natives: C ABI entries of kiln.h, bound by NativeLibrary.bindAbi (native/src/jni/jni_abi.cpp) --------------
 
-    private static native void binary0(long ctx, int op, long a, long strideA, long b, long strideB, long y, long outer,
-                                       long inner);
-    private static native void binaryBackward0(long ctx, int op, long a, long strideA, long b, long strideB, long dy,
-                                               long da, long db, long outer, long inner);
-    private static native void activation0(long ctx, int act, long x, long y, long n, float alpha);
-    private static native void activationBackward0(long ctx, int act, long x, long y, long dy, long dx, long n, float alpha);
-    private static native void scale0(long ctx, long x, long y, long n, float alpha);
-    private static native void axpy0(long ctx, long n, float alpha, long x, long y);
-    private static native void dropout0(long ctx, long x, long y, long n, float p, long seed, long offset);
-    private static native void dropoutBackward0(long ctx, long dy, long dx, long n, float p, long seed, long offset);
-    private static native void biasGelu0(long ctx, long x, long bias, long y, long rows, long cols);
-    private static native void biasGeluBackward0(long ctx, long x, long bias, long dy, long dx, long dbias, long rows,
-                                                 long cols);
+    private static native void kiln_binary_f32(long ctx, int op, long a, long strideA, long b, long strideB, long y,
+                                               long outer, long inner);
+    private static native void kiln_binary_backward_f32(long ctx, int op, long a, long strideA, long b, long strideB,
+                                                        long dy, long da, long db, long outer, long inner);
+    private static native void kiln_activation_f32(long ctx, int act, long x, long y, long n, float alpha);
+    private static native void kiln_activation_backward_f32(long ctx, int act, long x, long y, long dy, long dx, long n,
+                                                            float alpha);
+    private static native void kiln_scale_f32(long ctx, long x, long y, long n, float alpha);
+    private static native void kiln_axpy_f32(long ctx, long n, float alpha, long x, long y);
+    private static native void kiln_dropout_f32(long ctx, long x, long y, long n, float p, long seed, long offset);
+    private static native void kiln_dropout_backward_f32(long ctx, long dy, long dx, long n, float p, long seed,
+                                                         long offset);
+    private static native void kiln_bias_gelu_f32(long ctx, long x, long bias, long y, long rows, long cols);
+    private static native void kiln_bias_gelu_backward_f32(long ctx, long x, long bias, long dy, long dx, long dbias,
+                                                           long rows, long cols);
 }

@@ -3,11 +3,15 @@ package dev.kiln.internal;
 import dev.kiln.Tensor;
 
 /**
- * Binding of the embedding family (native/src/jni/jni_embedding.cpp): lookup of rows of a (vocab, dim) table by int32
- * indices, its deterministic backward, and sinusoidal positional encodings. Not public API.
+ * Binding of the embedding family (natives bound to kiln.h by NativeLibrary.bindAbi): lookup of rows of a (vocab, dim)
+ * table by int32 indices, its deterministic backward, and sinusoidal positional encodings. Not public API.
  */
 public final class EmbeddingNative {
     private EmbeddingNative() {
+    }
+
+    static {
+        NativeLibrary.bindAbi(EmbeddingNative.class);
     }
 
     /** y (n, dim) = weight[indices[i]], a NaN row for an index outside [0, vocab). */
@@ -15,7 +19,7 @@ public final class EmbeddingNative {
         Call c = new Call("embedding");
         long ia = c.i32("indices", indices, n), wa = c.f32("weight", weight, Sizes.product(vocab, dim));
         long ya = c.f32("y", y, Sizes.product(n, dim));
-        forward0(c.context(), ia, wa, ya, n, vocab, dim);
+        kiln_embedding_f32(c.context(), ia, wa, ya, n, vocab, dim);
         c.fence();
     }
 
@@ -24,7 +28,7 @@ public final class EmbeddingNative {
         Call c = new Call("embedding backward");
         long ia = c.i32("indices", indices, n), dya = c.f32("dy", dy, Sizes.product(n, dim));
         long dwa = c.f32("dweight", dweight, Sizes.product(vocab, dim));
-        backward0(c.context(), ia, dya, dwa, n, vocab, dim);
+        kiln_embedding_backward_f32(c.context(), ia, dya, dwa, n, vocab, dim);
         c.fence();
     }
 
@@ -32,13 +36,15 @@ public final class EmbeddingNative {
     public static void sinusoidalPositions(Tensor y, long len, long dim, long start) {
         Call c = new Call("sinusoidal_positions");
         long ya = c.f32("y", y, Sizes.product(len, dim));
-        sinusoidalPositions0(c.context(), ya, len, dim, start);
+        kiln_sinusoidal_positions_f32(c.context(), ya, len, dim, start);
         c.fence();
     }
 
-    // ---- natives (registered by JNI_OnLoad from native/src/jni/jni_embedding.cpp) -------------------------------
+    // ---- natives: C ABI entries of kiln.h, bound by NativeLibrary.bindAbi (native/src/jni/jni_abi.cpp) --------------
 
-    private static native void forward0(long ctx, long indices, long weight, long y, long n, long vocab, long dim);
-    private static native void backward0(long ctx, long indices, long dy, long dweight, long n, long vocab, long dim);
-    private static native void sinusoidalPositions0(long ctx, long y, long len, long dim, long start);
+    private static native void kiln_embedding_f32(long ctx, long indices, long weight, long y, long n, long vocab,
+                                                  long dim);
+    private static native void kiln_embedding_backward_f32(long ctx, long indices, long dy, long dweight, long n,
+                                                           long vocab, long dim);
+    private static native void kiln_sinusoidal_positions_f32(long ctx, long y, long len, long dim, long start);
 }

@@ -3,11 +3,15 @@ package dev.kiln.internal;
 import dev.kiln.Tensor;
 
 /**
- * Binding of the mean losses (native/src/jni/jni_loss.cpp). {@code loss} and {@code dloss} are one-element device
- * tensors, so a training step never waits for the host. Not public API.
+ * Binding of the mean losses (natives bound to kiln.h by NativeLibrary.bindAbi). {@code loss} and {@code dloss} are
+ * one-element device tensors, so a training step never waits for the host. Not public API.
  */
 public final class LossNative {
     private LossNative() {
+    }
+
+    static {
+        NativeLibrary.bindAbi(LossNative.class);
     }
 
     /** loss = mean softmax cross entropy of logits (rows, cols) against int32 labels (rows); lse (rows) is kept. */
@@ -15,7 +19,7 @@ public final class LossNative {
         Call c = new Call("cross_entropy");
         long la = c.f32("logits", logits, Sizes.product(rows, cols)), ya = c.i32("labels", labels, rows);
         long lossa = c.f32("loss", loss, 1), lsea = c.f32("lse", lse, rows);
-        crossEntropy0(c.context(), la, ya, lossa, lsea, rows, cols);
+        kiln_cross_entropy_f32(c.context(), la, ya, lossa, lsea, rows, cols);
         c.fence();
     }
 
@@ -24,7 +28,7 @@ public final class LossNative {
         Call c = new Call("cross_entropy backward");
         long n = Sizes.product(rows, cols), la = c.f32("logits", logits, n), ya = c.i32("labels", labels, rows);
         long lsea = c.f32("lse", lse, rows), dla = c.f32("dloss", dloss, 1), dxa = c.f32("dlogits", dlogits, n);
-        crossEntropyBackward0(c.context(), la, ya, lsea, dla, dxa, rows, cols);
+        kiln_cross_entropy_backward_f32(c.context(), la, ya, lsea, dla, dxa, rows, cols);
         c.fence();
     }
 
@@ -32,7 +36,7 @@ public final class LossNative {
     public static void bceWithLogits(Tensor x, Tensor t, Tensor loss) {
         Call c = new Call("bce_with_logits");
         long n = x == null ? 0 : x.numel(), xa = c.f32("x", x, n), ta = c.f32("target", t, n), la = c.f32("loss", loss, 1);
-        bceWithLogits0(c.context(), xa, ta, la, n);
+        kiln_bce_with_logits_f32(c.context(), xa, ta, la, n);
         c.fence();
     }
 
@@ -40,7 +44,7 @@ public final class LossNative {
         Call c = new Call("bce_with_logits backward");
         long n = x == null ? 0 : x.numel(), xa = c.f32("x", x, n), ta = c.f32("target", t, n);
         long dla = c.f32("dloss", dloss, 1), dxa = c.f32("dx", dx, n);
-        bceWithLogitsBackward0(c.context(), xa, ta, dla, dxa, n);
+        kiln_bce_with_logits_backward_f32(c.context(), xa, ta, dla, dxa, n);
         c.fence();
     }
 
@@ -48,7 +52,7 @@ public final class LossNative {
     public static void mse(Tensor x, Tensor t, Tensor loss) {
         Call c = new Call("mse");
         long n = x == null ? 0 : x.numel(), xa = c.f32("x", x, n), ta = c.f32("target", t, n), la = c.f32("loss", loss, 1);
-        mse0(c.context(), xa, ta, la, n);
+        kiln_mse_f32(c.context(), xa, ta, la, n);
         c.fence();
     }
 
@@ -56,17 +60,18 @@ public final class LossNative {
         Call c = new Call("mse backward");
         long n = x == null ? 0 : x.numel(), xa = c.f32("x", x, n), ta = c.f32("target", t, n);
         long dla = c.f32("dloss", dloss, 1), dxa = c.f32("dx", dx, n);
-        mseBackward0(c.context(), xa, ta, dla, dxa, n);
+        kiln_mse_backward_f32(c.context(), xa, ta, dla, dxa, n);
         c.fence();
     }
 
-    // ---- natives (registered by JNI_OnLoad from native/src/jni/jni_loss.cpp) ------------------------------------
+    // ---- natives: C ABI entries of kiln.h, bound by NativeLibrary.bindAbi (native/src/jni/jni_abi.cpp) --------------
 
-    private static native void crossEntropy0(long ctx, long logits, long labels, long loss, long lse, long rows, long cols);
-    private static native void crossEntropyBackward0(long ctx, long logits, long labels, long lse, long dloss,
-                                                     long dlogits, long rows, long cols);
-    private static native void bceWithLogits0(long ctx, long x, long t, long loss, long n);
-    private static native void bceWithLogitsBackward0(long ctx, long x, long t, long dloss, long dx, long n);
-    private static native void mse0(long ctx, long x, long t, long loss, long n);
-    private static native void mseBackward0(long ctx, long x, long t, long dloss, long dx, long n);
+    private static native void kiln_cross_entropy_f32(long ctx, long logits, long labels, long loss, long lse,
+                                                      long rows, long cols);
+    private static native void kiln_cross_entropy_backward_f32(long ctx, long logits, long labels, long lse, long dloss,
+                                                               long dlogits, long rows, long cols);
+    private static native void kiln_bce_with_logits_f32(long ctx, long x, long t, long loss, long n);
+    private static native void kiln_bce_with_logits_backward_f32(long ctx, long x, long t, long dloss, long dx, long n);
+    private static native void kiln_mse_f32(long ctx, long x, long t, long loss, long n);
+    private static native void kiln_mse_backward_f32(long ctx, long x, long t, long dloss, long dx, long n);
 }

@@ -13,6 +13,10 @@ public final class LstmNative {
     private LstmNative() {
     }
 
+    static {
+        NativeLibrary.bindAbi(LstmNative.class);
+    }
+
     /** Bytes the forward keeps for the backward. */
     public static long reserveSize(LstmDesc d) {
         NativeLibrary.ensureLoaded();
@@ -30,7 +34,7 @@ public final class LstmNative {
         long hna = c.f32("h_n", hN, state), cna = c.f32("c_n", cN, state);
         long ra = c.optionalF32("reserve", reserve, Sizes.floatsFor(reserveSize(d)));
         c.flops(d.forwardFlops());
-        forward0(c.context(), d, xa, h0a, c0a, wia, wha, ba, ya, hna, cna, ra);
+        kiln_lstm_forward_f32(c.context(), d, xa, h0a, c0a, wia, wha, ba, ya, hna, cna, ra);
         c.fence();
     }
 
@@ -49,16 +53,16 @@ public final class LstmNative {
         long dwia = c.f32("dw_ih", dwIh, d.inputWeightElements()), dwha = c.f32("dw_hh", dwHh, d.hiddenWeightElements());
         long dba = c.f32("dbias", dbias, d.biasElements());
         c.flops(2 * d.forwardFlops());  // the gradients of both inputs of every projection
-        backward0(c.context(), d, xa, h0a, c0a, wia, wha, ra, dya, dhna, dcna, dxa, dh0a, dc0a, dwia, dwha, dba);
+        kiln_lstm_backward_f32(c.context(), d, xa, h0a, c0a, wia, wha, ra, dya, dhna, dcna, dxa, dh0a, dc0a, dwia, dwha, dba);
         c.fence();
     }
 
-    // ---- natives (registered by JNI_OnLoad from native/src/jni/jni_lstm.cpp) ------------------------------------
+    // ---- natives: kiln_* bound to kiln.h by NativeLibrary.bindAbi; the rest by native/src/jni/jni_lstm.cpp ----------
 
     private static native long reserveSize0(LstmDesc d);
-    private static native void forward0(long ctx, LstmDesc d, long x, long h0, long c0, long wIh, long wHh, long bias,
-                                        long y, long hN, long cN, long reserve);
-    private static native void backward0(long ctx, LstmDesc d, long x, long h0, long c0, long wIh, long wHh,
-                                         long reserve, long dy, long dhN, long dcN, long dx, long dh0, long dc0,
-                                         long dwIh, long dwHh, long dbias);
+    private static native void kiln_lstm_forward_f32(long ctx, LstmDesc desc, long x, long h0, long c0, long wIh,
+                                                     long wHh, long bias, long y, long hN, long cN, long reserve);
+    private static native void kiln_lstm_backward_f32(long ctx, LstmDesc desc, long x, long h0, long c0, long wIh,
+                                                      long wHh, long reserve, long dy, long dhN, long dcN, long dx,
+                                                      long dh0, long dc0, long dwIh, long dwHh, long dbias);
 }

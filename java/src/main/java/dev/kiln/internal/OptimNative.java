@@ -3,11 +3,15 @@ package dev.kiln.internal;
 import dev.kiln.Tensor;
 
 /**
- * Binding of the fused optimizer steps (native/src/jni/jni_optim.cpp): one pass over all of a parameter tensor,
- * its gradient and its state. Not public API.
+ * Binding of the fused optimizer steps (natives bound to kiln.h by NativeLibrary.bindAbi): one pass over all of a
+ * parameter tensor, its gradient and its state. Not public API.
  */
 public final class OptimNative {
     private OptimNative() {
+    }
+
+    static {
+        NativeLibrary.bindAbi(OptimNative.class);
     }
 
     /** SGD with momentum (PyTorch semantics); velocity may be null only when momentum is 0. */
@@ -17,7 +21,7 @@ public final class OptimNative {
         Call c = new Call("sgd_step");
         long n = param == null ? 0 : param.numel(), pa = c.f32("param", param, n), ga = c.f32("grad", grad, n);
         long va = c.optionalF32("velocity", velocity, n);
-        sgdStep0(c.context(), pa, ga, va, n, lr, momentum, weightDecay, nesterov ? 1 : 0);
+        kiln_sgd_step_f32(c.context(), pa, ga, va, n, lr, momentum, weightDecay, nesterov ? 1 : 0);
         c.fence();
     }
 
@@ -28,7 +32,7 @@ public final class OptimNative {
         Call c = new Call("adam_step");
         long n = param == null ? 0 : param.numel(), pa = c.f32("param", param, n), ga = c.f32("grad", grad, n);
         long ma = c.f32("m", m, n), va = c.f32("v", v, n);
-        adamStep0(c.context(), pa, ga, ma, va, n, lr, beta1, beta2, eps, weightDecay, decoupled ? 1 : 0, biasCorrection1,
+        kiln_adam_step_f32(c.context(), pa, ga, ma, va, n, lr, beta1, beta2, eps, weightDecay, decoupled ? 1 : 0, biasCorrection1,
                 biasCorrection2);
         c.fence();
     }
@@ -40,7 +44,7 @@ public final class OptimNative {
     public static void adamAdvanceStep(Tensor step, Tensor biasCorrections, float beta1, float beta2) {
         Call c = new Call("adam_advance_step");
         long sa = c.i32("step", step, 1), ba = c.f32("bias_corrections", biasCorrections, 2);
-        adamAdvanceStep0(c.context(), sa, ba, beta1, beta2);
+        kiln_adam_advance_step(c.context(), sa, ba, beta1, beta2);
         c.fence();
     }
 
@@ -51,19 +55,20 @@ public final class OptimNative {
         Call c = new Call("adam_step_capturable");
         long n = param == null ? 0 : param.numel(), pa = c.f32("param", param, n), ga = c.f32("grad", grad, n);
         long ma = c.f32("m", m, n), va = c.f32("v", v, n), ba = c.f32("bias_corrections", biasCorrections, 2);
-        adamStepCapturable0(c.context(), pa, ga, ma, va, n, lr, beta1, beta2, eps, weightDecay, decoupled ? 1 : 0, ba);
+        kiln_adam_step_capturable_f32(c.context(), pa, ga, ma, va, n, lr, beta1, beta2, eps, weightDecay, decoupled ? 1 : 0, ba);
         c.fence();
     }
 
-    // ---- natives (registered by JNI_OnLoad from native/src/jni/jni_optim.cpp) -----------------------------------
+    // ---- natives: C ABI entries of kiln.h, bound by NativeLibrary.bindAbi (native/src/jni/jni_abi.cpp) --------------
 
-    private static native void sgdStep0(long ctx, long param, long grad, long velocity, long n, float lr, float momentum,
-                                        float weightDecay, int nesterov);
-    private static native void adamStep0(long ctx, long param, long grad, long m, long v, long n, float lr, float beta1,
-                                         float beta2, float eps, float weightDecay, int decoupled, float biasCorrection1,
-                                         float biasCorrection2);
-    private static native void adamAdvanceStep0(long ctx, long step, long biasCorrections, float beta1, float beta2);
-    private static native void adamStepCapturable0(long ctx, long param, long grad, long m, long v, long n, float lr,
-                                                   float beta1, float beta2, float eps, float weightDecay,
-                                                   int decoupled, long biasCorrections);
+    private static native void kiln_sgd_step_f32(long ctx, long param, long grad, long velocity, long n, float lr,
+                                                 float momentum, float weightDecay, int nesterov);
+    private static native void kiln_adam_step_f32(long ctx, long param, long grad, long m, long v, long n, float lr,
+                                                  float beta1, float beta2, float eps, float weightDecay, int decoupled,
+                                                  float biasCorrection1, float biasCorrection2);
+    private static native void kiln_adam_advance_step(long ctx, long step, long biasCorrections, float beta1,
+                                                      float beta2);
+    private static native void kiln_adam_step_capturable_f32(long ctx, long param, long grad, long m, long v, long n,
+                                                             float lr, float beta1, float beta2, float eps,
+                                                             float weightDecay, int decoupled, long biasCorrections);
 }

@@ -3,18 +3,22 @@ package dev.kiln.internal;
 import dev.kiln.Tensor;
 
 /**
- * Binding of the reductions and softmax (native/src/jni/jni_reduce.cpp): sums over an axis, max over the last
- * dimension, sums of squares, (log-)softmax over rows. Not public API.
+ * Binding of the reductions and softmax (natives bound to kiln.h by NativeLibrary.bindAbi): sums over an axis, max over
+ * the last dimension, sums of squares, (log-)softmax over rows. Not public API.
  */
 public final class ReduceNative {
     private ReduceNative() {
+    }
+
+    static {
+        NativeLibrary.bindAbi(ReduceNative.class);
     }
 
     /** y (outer, inner) = scale * sum over len of x (outer, len, inner). */
     public static void sum(Tensor x, Tensor y, long outer, long len, long inner, float scale) {
         Call c = new Call("reduce_sum");
         long xa = c.f32("x", x, Sizes.product(outer, len, inner)), ya = c.f32("y", y, Sizes.product(outer, inner));
-        sum0(c.context(), xa, ya, outer, len, inner, scale);
+        kiln_reduce_sum_f32(c.context(), xa, ya, outer, len, inner, scale);
         c.fence();
     }
 
@@ -22,7 +26,7 @@ public final class ReduceNative {
     public static void sumBackward(Tensor dy, Tensor dx, long outer, long len, long inner, float scale) {
         Call c = new Call("reduce_sum backward");
         long dya = c.f32("dy", dy, Sizes.product(outer, inner)), dxa = c.f32("dx", dx, Sizes.product(outer, len, inner));
-        sumBackward0(c.context(), dya, dxa, outer, len, inner, scale);
+        kiln_reduce_sum_backward_f32(c.context(), dya, dxa, outer, len, inner, scale);
         c.fence();
     }
 
@@ -30,7 +34,7 @@ public final class ReduceNative {
     public static void maxLastDim(Tensor x, Tensor y, Tensor index, long rows, long cols) {
         Call c = new Call("max");
         long xa = c.f32("x", x, Sizes.product(rows, cols)), ya = c.f32("y", y, rows), ia = c.i32("index", index, rows);
-        maxLastDim0(c.context(), xa, ya, ia, rows, cols);
+        kiln_max_lastdim_f32(c.context(), xa, ya, ia, rows, cols);
         c.fence();
     }
 
@@ -38,7 +42,7 @@ public final class ReduceNative {
     public static void maxLastDimBackward(Tensor dy, Tensor index, Tensor dx, long rows, long cols) {
         Call c = new Call("max backward");
         long dya = c.f32("dy", dy, rows), ia = c.i32("index", index, rows), dxa = c.f32("dx", dx, Sizes.product(rows, cols));
-        maxLastDimBackward0(c.context(), dya, ia, dxa, rows, cols);
+        kiln_max_lastdim_backward_f32(c.context(), dya, ia, dxa, rows, cols);
         c.fence();
     }
 
@@ -48,7 +52,7 @@ public final class ReduceNative {
         long n = x == null ? 0 : x.numel(), xa = c.f32("x", x, n);
         if (slot < 0) throw new IllegalArgumentException("sum_squares: slot must be >= 0, got " + slot);
         long outa = c.f32("out", out, slot + 1) + slot * Float.BYTES;
-        sumSquares0(c.context(), xa, n, outa);
+        kiln_sum_squares_f32(c.context(), xa, n, outa);
         c.fence();
     }
 
@@ -56,7 +60,7 @@ public final class ReduceNative {
     public static void softmax(Tensor x, Tensor y, long rows, long cols, boolean log) {
         Call c = new Call(log ? "log_softmax" : "softmax");
         long n = Sizes.product(rows, cols), xa = c.f32("x", x, n), ya = c.f32("y", y, n);
-        softmax0(c.context(), xa, ya, rows, cols, log ? 1 : 0);
+        kiln_softmax_f32(c.context(), xa, ya, rows, cols, log ? 1 : 0);
         c.fence();
     }
 
@@ -64,17 +68,21 @@ public final class ReduceNative {
     public static void softmaxBackward(Tensor y, Tensor dy, Tensor dx, long rows, long cols, boolean log) {
         Call c = new Call(log ? "log_softmax backward" : "softmax backward");
         long n = Sizes.product(rows, cols), ya = c.f32("y", y, n), dya = c.f32("dy", dy, n), dxa = c.f32("dx", dx, n);
-        softmaxBackward0(c.context(), ya, dya, dxa, rows, cols, log ? 1 : 0);
+        kiln_softmax_backward_f32(c.context(), ya, dya, dxa, rows, cols, log ? 1 : 0);
         c.fence();
     }
 
-    // ---- natives (registered by JNI_OnLoad from native/src/jni/jni_reduce.cpp) ----------------------------------
+    // ---- natives: C ABI entries of kiln.h, bound by NativeLibrary.bindAbi (native/src/jni/jni_abi.cpp) --------------
 
-    private static native void sum0(long ctx, long x, long y, long outer, long len, long inner, float scale);
-    private static native void sumBackward0(long ctx, long dy, long dx, long outer, long len, long inner, float scale);
-    private static native void maxLastDim0(long ctx, long x, long y, long index, long rows, long cols);
-    private static native void maxLastDimBackward0(long ctx, long dy, long index, long dx, long rows, long cols);
-    private static native void sumSquares0(long ctx, long x, long n, long out);
-    private static native void softmax0(long ctx, long x, long y, long rows, long cols, int log);
-    private static native void softmaxBackward0(long ctx, long y, long dy, long dx, long rows, long cols, int log);
+    private static native void kiln_reduce_sum_f32(long ctx, long x, long y, long outer, long len, long inner,
+                                                   float scale);
+    private static native void kiln_reduce_sum_backward_f32(long ctx, long dy, long dx, long outer, long len,
+                                                            long inner, float scale);
+    private static native void kiln_max_lastdim_f32(long ctx, long x, long y, long index, long rows, long cols);
+    private static native void kiln_max_lastdim_backward_f32(long ctx, long dy, long index, long dx, long rows,
+                                                             long cols);
+    private static native void kiln_sum_squares_f32(long ctx, long x, long n, long out);
+    private static native void kiln_softmax_f32(long ctx, long x, long y, long rows, long cols, int log);
+    private static native void kiln_softmax_backward_f32(long ctx, long y, long dy, long dx, long rows, long cols,
+                                                         int log);
 }
