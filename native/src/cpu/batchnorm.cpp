@@ -95,8 +95,7 @@ void batch_norm_train_f32(int64_t n, int64_t c, int64_t hw, const float* x, cons
     const int64_t m = n * hw;
     if (c == 0 || m == 0) return;
     const std::vector<double> sum = channel_sums<double>(c, hw, m, [x](int64_t, int64_t off, int64_t len) {
-        const float* xs = x + off;
-        return sum_range(0, len, [xs](int64_t i) { return (double)xs[i]; });
+        return row_sum(x + off, len);
     });
     std::vector<double> mean_d((size_t)c);
     for (int64_t ch = 0; ch < c; ++ch) mean_d[ch] = sum[ch] / (double)m;

@@ -23,13 +23,12 @@ int64_t grain_for(int64_t work_per_item) {
 }
 
 // inner == 1: y[o] = scale * sum of row o (len contiguous floats). A row longer than kSumBlock is split into blocks
-// that run as separate tasks; their partials are added in order, exactly as blocked_sum() would.
+// that run as separate tasks; their partials are added in order, exactly as blocked_range_sum(row_sum) would.
 void sum_rows(const float* x, float* y, int64_t outer, int64_t len, float scale) {
-    auto row_term = [](const float* row) { return [row](int64_t i) { return (double)row[i]; }; };
     const int64_t blocks = (len + kSumBlock - 1) / kSumBlock;
     if (blocks <= 1) {
         parallel_for(outer, [&](int64_t o0, int64_t o1) {
-            for (int64_t o = o0; o < o1; ++o) y[o] = (float)(sum_range(0, len, row_term(x + o * len)) * (double)scale);
+            for (int64_t o = o0; o < o1; ++o) y[o] = (float)(row_sum(x + o * len, len) * (double)scale);
         }, grain_for(len));
         return;
     }
@@ -37,7 +36,8 @@ void sum_rows(const float* x, float* y, int64_t outer, int64_t len, float scale)
     parallel_for(outer * blocks, [&](int64_t t0, int64_t t1) {
         for (int64_t t = t0; t < t1; ++t) {
             const int64_t o = t / blocks, b = t - o * blocks;
-            part[t] = sum_range(b * kSumBlock, std::min(len, (b + 1) * kSumBlock), row_term(x + o * len));
+            const int64_t begin = b * kSumBlock;
+            part[t] = row_sum(x + o * len + begin, std::min(len - begin, kSumBlock));
         }
     }, 1);
     for (int64_t o = 0; o < outer; ++o) {
@@ -111,7 +111,7 @@ void softmax_row(const float* x, float* y, int64_t cols, bool log) {
     } else {
         for (int64_t c = 0; c < cols; ++c) y[c] = kiln_exp_f32(kiln_fadd(x[c], -m));
     }
-    const float s = (float)sum_range(0, cols, [y](int64_t c) { return (double)y[c]; });
+    const float s = (float)row_sum(y, cols);
     divide_row(y, cols, s);
 }
 
@@ -132,6 +132,16 @@ float row_max(const float* x, int64_t cols) {
     for (int j = 0; j < kLanes; ++j) m = lane[j] > m ? lane[j] : m;
     for (; c < cols; ++c) m = x[c] > m ? x[c] : m;
     return m;
+}
+
+double row_sum(const float* x, int64_t n) {
+    if (has_avx512()) return avx512::sum_span(x, n);
+    return sum_range(0, n, [x](int64_t i) { return (double)x[i]; });
+}
+
+double row_dot(const float* x, const float* w, int64_t n) {
+    if (has_avx512()) return avx512::dot_span(x, w, n);
+    return sum_range(0, n, [x, w](int64_t i) { return (double)x[i] * w[i]; });
 }
 
 double row_sum_exp(const float* x, int64_t cols, float m) {
@@ -210,10 +220,7 @@ void max_lastdim_backward_f32(const float* dy, const int32_t* index, float* dx, 
 }
 
 void sum_squares_f32(const float* x, int64_t n, float* out) {
-    out[0] = (float)blocked_sum(n, [x](int64_t i) {
-        const double v = x[i];
-        return v * v;
-    });
+    out[0] = (float)blocked_range_sum(n, [x](int64_t b, int64_t e) { return row_dot(x + b, x + b, e - b); });
 }
 
 void softmax_f32(const float* x, float* y, int64_t rows, int64_t cols, bool log) {
@@ -229,10 +236,10 @@ void softmax_backward_f32(const float* y, const float* dy, float* dx, int64_t ro
             const float* gr = dy + r * cols;
             float* dr = dx + r * cols;
             if (log) {
-                const float sum = (float)sum_range(0, cols, [gr](int64_t c) { return (double)gr[c]; });
+                const float sum = (float)row_sum(gr, cols);
                 for (int64_t c = 0; c < cols; ++c) dr[c] = log_softmax_grad(yr[c], gr[c], sum);
             } else {
-                const float dot = (float)sum_range(0, cols, [yr, gr](int64_t c) { return (double)yr[c] * gr[c]; });
+                const float dot = (float)row_dot(yr, gr, cols);
                 for (int64_t c = 0; c < cols; ++c) dr[c] = softmax_grad(yr[c], gr[c], dot);
             }
         }

@@ -51,6 +51,11 @@ double blocked_sum(int64_t n, const Term& term) {
     return blocked_range_sum(n, [&term](int64_t begin, int64_t end) { return sum_range(begin, end, term); });
 }
 
+// sum of x[i], and of x[i] w[i], for i < n, in double: the AVX-512 spans where the CPU has them (four 16-lane chains,
+// at the speed of the loads), else sum_range. Either order is fixed by n alone; the two differ in the last bits.
+double row_sum(const float* x, int64_t n);
+double row_dot(const float* x, const float* w, int64_t n);
+
 // Row statistics of the two-pass softmax (kernels/common/softmax_math.h): the max ignoring NaN, and
 // sum exp(x - m) in double.
 float row_max(const float* x, int64_t cols);
@@ -62,6 +67,9 @@ int64_t row_grain(int64_t cols);
 // there): each lane the scalar formula's operations with the vector exp of cpu/avx512_math.h, within 2 ulp of
 // glibc's expf.
 namespace avx512 {
+// sum of x[i] (of x[i] w[i]) for i < n in double.
+double sum_span(const float* x, int64_t n);
+double dot_span(const float* x, const float* w, int64_t n);
 // sum over i < n of exp(x[i] - m) in double, in a fixed order for a given span; x[i] - m <= 0 (m is the row max).
 double sum_exp_shifted(const float* x, int64_t n, float m);
 // y[i] = exp(x[i] - m) for i < n; y may alias x.
