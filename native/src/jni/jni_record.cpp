@@ -47,10 +47,13 @@ bool RecordLayout::resolve(JNIEnv* env) {
     jclass cls = env->FindClass(java_class_);
     if (!cls) return fail_load(env, "Kiln JNI: descriptor record %s (for %s in %s) was not found", name, c_struct_, source_file_);
     for (size_t i = 0; i < count_; ++i) {
-        ids_[i] = env->GetFieldID(cls, fields_[i].java_name, "J");
+        const CField kind = fields_[i].kind;
+        const char* type = kind == CField::Float32 ? "F" : kind == CField::Flag ? "Z" : "J";
+        ids_[i] = env->GetFieldID(cls, fields_[i].java_name, type);
         if (!ids_[i]) {
-            return fail_load(env, "Kiln JNI: descriptor record %s has no long field '%s' (mapped to %s.%s in %s)", name,
-                             fields_[i].java_name, c_struct_, fields_[i].c_name, source_file_);
+            const char* java_type = *type == 'F' ? "float" : *type == 'Z' ? "boolean" : "long";
+            return fail_load(env, "Kiln JNI: descriptor record %s has no %s field '%s' (mapped to %s.%s in %s)", name,
+                             java_type, fields_[i].java_name, c_struct_, fields_[i].c_name, source_file_);
         }
     }
     const jint components = record_components(env, cls);
@@ -72,6 +75,16 @@ bool RecordLayout::read_into(JNIEnv* env, jobject record, void* out) const {
     }
     auto* base = static_cast<unsigned char*>(out);
     for (size_t i = 0; i < count_; ++i) {
+        if (fields_[i].kind == CField::Float32) {
+            const float f = env->GetFloatField(record, ids_[i]);
+            std::memcpy(base + fields_[i].offset, &f, sizeof f);
+            continue;
+        }
+        if (fields_[i].kind == CField::Flag) {
+            const int32_t flag = env->GetBooleanField(record, ids_[i]) ? 1 : 0;
+            std::memcpy(base + fields_[i].offset, &flag, sizeof flag);
+            continue;
+        }
         const jlong v = env->GetLongField(record, ids_[i]);
         if (fields_[i].kind == CField::Int64) {
             const int64_t wide = v;

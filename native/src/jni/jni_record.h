@@ -12,30 +12,43 @@
 
 namespace kiln::jni {
 
-// The C type a Java long field lands in; int32 fields are range-checked on every read.
-enum class CField { Int64, Int32 };
+// How a record component lands in its C field: a Java long into int64_t or uint64_t (bit for bit) or into int32_t
+// (range-checked on every read), a Java float into a float, and a Java boolean into an int32_t flag (0 or 1).
+enum class CField { Int64, Int32, Float32, Flag };
 
-template <typename T>
+template <typename Field>
 constexpr CField c_field_kind() {
-    static_assert(std::is_same_v<T, int64_t> || std::is_same_v<T, int32_t>,
-                  "descriptor fields must be int64_t or int32_t in kiln.h (extend CField for other types)");
-    return std::is_same_v<T, int64_t> ? CField::Int64 : CField::Int32;
+    using T = std::remove_cv_t<std::remove_reference_t<Field>>;
+    static_assert(std::is_same_v<T, int64_t> || std::is_same_v<T, uint64_t> || std::is_same_v<T, int32_t> ||
+                      std::is_same_v<T, float>,
+                  "descriptor fields must be int64_t, uint64_t, int32_t or float in kiln.h (extend CField for others)");
+    return sizeof(T) == 8 ? CField::Int64 : std::is_same_v<T, float> ? CField::Float32 : CField::Int32;
 }
 
+template <typename Field>
+constexpr CField c_flag_kind() {
+    static_assert(std::is_same_v<std::remove_cv_t<std::remove_reference_t<Field>>, int32_t>,
+                  "a flag (KILN_RECORD_FLAG) must be an int32_t in kiln.h");
+    return CField::Flag;
+}
+
+constexpr size_t c_field_bytes(CField kind) { return kind == CField::Int64 ? 8 : 4; }
+
 struct RecordField {
-    const char* java_name;  // the record component, a Java long
+    const char* java_name;  // the record component: a long, a float or (for a Flag) a boolean
     const char* c_name;     // the struct field in kiln.h
     CField kind;
     size_t offset;
 };
 
-// True when `fields` covers CStruct exactly: sizes add up to the struct and no offset repeats (kiln.h's descriptors
-// have no padding, so a field left out of the table shows up as a missing size).
+// True when `fields` covers CStruct exactly: sizes add up to the struct less its alignment padding (`padding` bytes,
+// which the descriptor's table states), and no offset repeats, so a field left out of the table shows up as a
+// missing size.
 template <typename CStruct, size_t N>
-constexpr bool covers_struct(const RecordField (&fields)[N]) {
-    size_t bytes = 0;
+constexpr bool covers_struct(const RecordField (&fields)[N], size_t padding = 0) {
+    size_t bytes = padding;
     for (size_t i = 0; i < N; ++i) {
-        bytes += fields[i].kind == CField::Int64 ? 8 : 4;
+        bytes += c_field_bytes(fields[i].kind);
         for (size_t j = 0; j < i; ++j) {
             if (fields[j].offset == fields[i].offset) return false;
         }
@@ -100,14 +113,23 @@ bool resolve_descriptors(JNIEnv* env);
 
 }  // namespace kiln::jni
 
-// One table row: the C field and the Java record component it comes from.
-#define KILN_RECORD_FIELD(CStruct, c_field, java_name)                                          \
-    ::kiln::jni::RecordField {                                                                  \
+// One table row: the C field (an array element such as q_stride[0] is fine) and the Java record component it comes
+// from, whose Java type follows from the C one.
+#define KILN_RECORD_FIELD(CStruct, c_field, java_name)                                                      \
+    ::kiln::jni::RecordField {                                                                              \
         java_name, #c_field, ::kiln::jni::c_field_kind<decltype(CStruct::c_field)>(), offsetof(CStruct, c_field) \
+    }
+// An int32_t flag of the C struct from a Java boolean component.
+#define KILN_RECORD_FLAG(CStruct, c_field, java_name)                                                          \
+    ::kiln::jni::RecordField {                                                                                 \
+        java_name, #c_field, ::kiln::jni::c_flag_kind<decltype(CStruct::c_field)>(), offsetof(CStruct, c_field) \
     }
 
 // Declares `name`, the Descriptor<CStruct> of Java record `java_class`, from the constexpr table `fields`.
 #define KILN_JNI_DESCRIPTOR(name, java_class, CStruct, fields)                                        \
-    static_assert(::kiln::jni::covers_struct<CStruct>(fields),                                        \
+    KILN_JNI_DESCRIPTOR_PADDED(name, java_class, CStruct, fields, 0)
+// The same for a struct with `padding` bytes of alignment padding (kiln_attention_desc: 4 before its uint64s).
+#define KILN_JNI_DESCRIPTOR_PADDED(name, java_class, CStruct, fields, padding)                        \
+    static_assert(::kiln::jni::covers_struct<CStruct>(fields, padding),                               \
                   #fields ": the table must map every field of " #CStruct " exactly once");          \
     const ::kiln::jni::Descriptor<CStruct> name(java_class, #CStruct, __FILE__, fields)

@@ -1,18 +1,18 @@
 package dev.kiln.internal;
 
 /**
- * A fused attention call's geometry, the integer fields of {@code kiln_attention_desc} in kiln.h: q and o
- * (batch, heads, qLen, headDim), k and v (batch, heads, kvLen, headDim), each at its own element strides
- * {batch, head, token} with headDim contiguous (a packed QKV projection is read in place), and causal (0 or 1). The
- * table in native/src/jni/jni_attention.cpp maps each component to its C field; the library refuses to load when a
- * name differs. The scale, the dropout rate and its Philox stream travel beside it as arguments. Not public API.
+ * A fused attention call, field for field {@code kiln_attention_desc} in kiln.h: q and o (batch, heads, qLen,
+ * headDim), k and v (batch, heads, kvLen, headDim), each at its own element strides {batch, head, token} with headDim
+ * contiguous (a packed QKV projection is read in place); the softmax scale; causal masking; and the dropout rate
+ * with its Philox stream (seed, offset; ignored when dropout is 0). The table in native/src/jni/jni_attention.cpp
+ * maps each component to its C field; the library refuses to load when a name differs. Not public API.
  */
 public record AttentionDesc(long batch, long heads, long qLen, long kvLen, long headDim,
                             long qStrideBatch, long qStrideHead, long qStrideToken,
                             long kStrideBatch, long kStrideHead, long kStrideToken,
                             long vStrideBatch, long vStrideHead, long vStrideToken,
                             long oStrideBatch, long oStrideHead, long oStrideToken,
-                            long causal) {
+                            float scale, boolean causal, float dropout, long seed, long offset) {
     /** One of the attention's products (Q K^T or P V) counted dense, masks ignored: 2 batch heads qLen kvLen headDim. */
     long matmulFlops() {
         return (long) (2.0 * batch * heads * qLen * kvLen * headDim);

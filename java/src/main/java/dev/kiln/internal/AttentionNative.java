@@ -6,25 +6,25 @@ import dev.kiln.Tensor;
 import java.util.Objects;
 
 /**
- * Binding of fused attention (native/src/jni/jni_attention.cpp), fp32 or bf16 by the dtype of q. Each operand is a
- * tensor and the element offset of its first element in it, at the strides of {@link AttentionDesc}: q, k and v may
- * be three views of one packed (batch, T, 3, heads, headDim) tensor, and so may dq, dk and dv. Every tensor is checked
- * to hold the elements its strides reach from its offset. lse (batch, heads, qLen) is fp32 in both precisions;
+ * Binding of fused attention (bound to kiln.h by NativeLibrary.bindAbi), fp32 or bf16 by the dtype of q. Each operand
+ * is a tensor and the element offset of its first element in it, at the strides of {@link AttentionDesc}: q, k and v
+ * may be three views of one packed (batch, T, 3, heads, headDim) tensor, and so may dq, dk and dv. Every tensor is
+ * checked to hold the elements its strides reach from its offset. lse (batch, heads, qLen) is fp32 in both precisions;
  * kvLengths is an int32 (batch) tensor or null. Not public API.
  */
 public final class AttentionNative {
     private AttentionNative() {
     }
 
-    /** The scalar part of the call: softmax scale, dropout rate and the Philox stream of the dropout mask. */
-    public record Scalars(float scale, float dropout, long seed, long offset) {
+    static {
+        NativeLibrary.bindAbi(AttentionNative.class);
     }
 
+
     /** o (and lse unless null) from q, k, v. */
-    public static void forward(AttentionDesc d, Scalars s, Tensor q, long qAt, Tensor k, long kAt, Tensor v, long vAt,
+    public static void forward(AttentionDesc d, Tensor q, long qAt, Tensor k, long kAt, Tensor v, long vAt,
                                Tensor kvLengths, Tensor o, Tensor lse) {
         Objects.requireNonNull(d, "attention: descriptor is null");
-        Objects.requireNonNull(s, "attention: scalars are null");
         boolean bf16 = q != null && q.dtype() == DType.BF16;
         Call c = new Call(bf16 ? "attention forward (bf16)" : "attention forward");
         DType dt = bf16 ? DType.BF16 : DType.F32;
@@ -34,8 +34,8 @@ public final class AttentionNative {
         long oa = operand(c, "o", o, 0, d.oSpan(), dt);
         long lsea = c.optionalF32("lse", lse, d.lseElements());
         c.flops(2 * d.matmulFlops());  // Q K^T and P V
-        if (bf16) forwardBf160(c.context(), d, s.scale(), s.dropout(), s.seed(), s.offset(), qa, ka, va, la, oa, lsea);
-        else forward0(c.context(), d, s.scale(), s.dropout(), s.seed(), s.offset(), qa, ka, va, la, oa, lsea);
+        if (bf16) kiln_attention_forward_bf16(c.context(), d, qa, ka, va, la, oa, lsea);
+        else kiln_attention_forward_f32(c.context(), d, qa, ka, va, la, oa, lsea);
         c.fence();
     }
 
@@ -43,11 +43,10 @@ public final class AttentionNative {
      * dq, dk, dv (each may be null: not wanted; assigned, at the strides of q, k, v from their offsets) from dout at
      * o's strides, with the forward's o and lse.
      */
-    public static void backward(AttentionDesc d, Scalars s, Tensor q, long qAt, Tensor k, long kAt, Tensor v, long vAt,
+    public static void backward(AttentionDesc d, Tensor q, long qAt, Tensor k, long kAt, Tensor v, long vAt,
                                 Tensor o, Tensor dout, Tensor lse, Tensor kvLengths, Tensor dq, long dqAt, Tensor dk,
                                 long dkAt, Tensor dv, long dvAt) {
         Objects.requireNonNull(d, "attention backward: descriptor is null");
-        Objects.requireNonNull(s, "attention backward: scalars are null");
         boolean bf16 = q != null && q.dtype() == DType.BF16;
         Call c = new Call(bf16 ? "attention backward (bf16)" : "attention backward");
         DType dt = bf16 ? DType.BF16 : DType.F32;
@@ -60,13 +59,8 @@ public final class AttentionNative {
         long dka = dk == null ? 0 : operand(c, "dk", dk, dkAt, d.kSpan(), dt);
         long dva = dv == null ? 0 : operand(c, "dv", dv, dvAt, d.vSpan(), dt);
         c.flops(5 * d.matmulFlops());  // Q K^T again, then dV, dP, dQ and dK
-        if (bf16) {
-            backwardBf160(c.context(), d, s.scale(), s.dropout(), s.seed(), s.offset(), qa, ka, va, oa, da, lsea, la,
-                    dqa, dka, dva);
-        } else {
-            backward0(c.context(), d, s.scale(), s.dropout(), s.seed(), s.offset(), qa, ka, va, oa, da, lsea, la, dqa,
-                    dka, dva);
-        }
+        if (bf16) kiln_attention_backward_bf16(c.context(), d, qa, ka, va, oa, da, lsea, la, dqa, dka, dva);
+        else kiln_attention_backward_f32(c.context(), d, qa, ka, va, oa, da, lsea, la, dqa, dka, dva);
         c.fence();
     }
 
@@ -80,16 +74,16 @@ public final class AttentionNative {
         return span == 0 ? base : base + at * dtype.bytes();
     }
 
-    // ---- natives (registered by JNI_OnLoad from native/src/jni/jni_attention.cpp) --------------------------------
+    // ---- natives: C ABI entries of kiln.h, bound by NativeLibrary.bindAbi (native/src/jni/jni_abi.cpp) --------------
 
-    private static native void forward0(long ctx, AttentionDesc d, float scale, float dropout, long seed, long offset,
-                                        long q, long k, long v, long kvLengths, long o, long lse);
-    private static native void backward0(long ctx, AttentionDesc d, float scale, float dropout, long seed, long offset,
-                                         long q, long k, long v, long o, long dout, long lse, long kvLengths, long dq,
-                                         long dk, long dv);
-    private static native void forwardBf160(long ctx, AttentionDesc d, float scale, float dropout, long seed,
-                                            long offset, long q, long k, long v, long kvLengths, long o, long lse);
-    private static native void backwardBf160(long ctx, AttentionDesc d, float scale, float dropout, long seed,
-                                             long offset, long q, long k, long v, long o, long dout, long lse,
-                                             long kvLengths, long dq, long dk, long dv);
+    private static native void kiln_attention_forward_f32(long ctx, AttentionDesc desc, long q, long k, long v,
+                                                          long kvLengths, long o, long lse);
+    private static native void kiln_attention_backward_f32(long ctx, AttentionDesc desc, long q, long k, long v, long o,
+                                                           long dout, long lse, long kvLengths, long dq, long dk,
+                                                           long dv);
+    private static native void kiln_attention_forward_bf16(long ctx, AttentionDesc desc, long q, long k, long v,
+                                                           long kvLengths, long o, long lse);
+    private static native void kiln_attention_backward_bf16(long ctx, AttentionDesc desc, long q, long k, long v,
+                                                            long o, long dout, long lse, long kvLengths, long dq,
+                                                            long dk, long dv);
 }

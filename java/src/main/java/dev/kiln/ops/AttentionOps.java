@@ -136,10 +136,9 @@ final class AttentionOps {
             seed = g.seed();
             offset = g.reserve(x.weights());  // ceil(N H T S / 4) counters: one Philox word per weight
         }
-        AttentionNative.Scalars scalars = new AttentionNative.Scalars(scale, options.dropout(), seed, offset);
         AttentionDesc desc = new AttentionDesc(x.n, x.h, x.t, x.s, x.d, q.strideBatch, q.strideHead, q.strideToken,
                 k.strideBatch, k.strideHead, k.strideToken, v.strideBatch, v.strideHead, v.strideToken, o.strideBatch,
-                o.strideHead, o.strideToken, options.isCausal() ? 1 : 0);
+                o.strideHead, o.strideToken, scale, options.isCausal(), options.dropout(), seed, offset);
 
         Tensor out, lse = null;
         if (x.empty()) {  // no keys (or no queries): every query sees nothing, so outputs 0 (the C ABI does nothing)
@@ -148,7 +147,7 @@ final class AttentionOps {
             out = Tensor.empty(device, dtype, outShape);
             // Inference keeps no lse: only a recorded forward has a backward to read it.
             if (Autograd.shouldRecord(inputs)) lse = Tensor.empty(device, x.n, x.h, x.t);
-            AttentionNative.forward(desc, scalars, q.t, q.at, k.t, k.at, v.t, v.at, lengths, out, lse);
+            AttentionNative.forward(desc, q.t, q.at, k.t, k.at, v.t, v.at, lengths, out, lse);
         }
         Tensor saved = out, savedLse = lse;
         return Autograd.record(op, out, dout -> {
@@ -161,7 +160,7 @@ final class AttentionOps {
                 for (Tensor t : g.perInput) if (t != null) zeroFill(t);
                 return g.perInput;
             }
-            AttentionNative.backward(desc, scalars, q.t, q.at, k.t, k.at, v.t, v.at, saved, dout, savedLse, lengths,
+            AttentionNative.backward(desc, q.t, q.at, k.t, k.at, v.t, v.at, saved, dout, savedLse, lengths,
                     g.dq.t, g.dq.at, g.dk.t, g.dk.at, g.dv.t, g.dv.at);
             return g.perInput;
         }, inputs);
