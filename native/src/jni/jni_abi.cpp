@@ -41,6 +41,7 @@ struct ScalarArg {
         T v;
         Value(JNIEnv*, J a) : v(static_cast<T>(a)) {}
         T get() const { return v; }
+        static constexpr bool ok() { return true; }
     };
 };
 
@@ -70,6 +71,7 @@ struct AddressArg {
         T* v;
         Value(JNIEnv*, jlong a) : v(reinterpret_cast<T*>(a)) {}
         T* get() const { return v; }
+        static constexpr bool ok() { return true; }
     };
 };
 template <class T>
@@ -97,15 +99,17 @@ struct JavaArg<const S*, std::enable_if_t<std::is_class_v<S>>> {
     }
     struct Value {
         S v{};
+        bool read = false;
         Value(JNIEnv* env, jobject record) {
             const Descriptor<S>* d = descriptor_of<S>();
             if (d) {
-                d->read(env, record, &v);  // leaves an IllegalArgumentException pending on a bad record
+                read = d->read(env, record, &v);  // false with an IllegalArgumentException pending
             } else {
                 throw_illegal_argument(env, "Kiln JNI: no descriptor record is registered for this entry");
             }
         }
         const S* get() const { return &v; }
+        bool ok() const { return read; }
     };
 };
 
@@ -118,9 +122,11 @@ struct Glue<kiln_status (*)(A...), F> {
 
     static void call(JNIEnv* env, jclass, typename JavaArg<A>::jtype... args) {
         // Braced initialization converts left to right; only a descriptor touches JNI, and an entry has at most one.
+        // ok() is a constant true for numbers and addresses, so an entry without a descriptor checks nothing here.
         const std::tuple<typename JavaArg<A>::Value...> values{typename JavaArg<A>::Value(env, args)...};
-        if (env->ExceptionCheck()) return;
-        throw_if_failed(env, std::apply([](const auto&... v) { return F(v.get()...); }, values));
+        std::apply([env](const auto&... v) {
+            if ((v.ok() && ...)) throw_if_failed(env, F(v.get()...));
+        }, values);
     }
 
     // "(JJJJJJJ)V"; false when a descriptor the entry takes has no record registered.
