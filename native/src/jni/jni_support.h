@@ -1,6 +1,7 @@
 // JNI plumbing shared by the glue files: status -> Java exception, handle unpacking, and the self-registration of
-// each family's natives table (KILN_JNI_REGISTER), whose rows are checked against their glue functions at compile time
-// (KILN_NATIVE). Glue only: no math here, every call goes through the C ABI in kiln/kiln.h.
+// the hand-written natives tables (KILN_JNI_REGISTER: runtime, interop, graphs, profiling, size queries), whose rows
+// are checked against their glue functions at compile time (KILN_NATIVE). The op entries' glue is generated from
+// kiln.h instead (jni_abi.cpp). Glue only: no math here, every call goes through the C ABI in kiln/kiln.h.
 #pragma once
 
 #include <jni.h>
