@@ -52,7 +52,9 @@ for spec in sys.argv[3:]:
         y.backward(torch.ones_like(y))
     out = []
     for fn in (fwd, fb):
-        for _ in range(3): fn()
+        warm_until, i = time.perf_counter() + 0.2, 0
+        while i < 3 or time.perf_counter() < warm_until:  # the same warm-up as Kiln's median_ms
+            fn(); i += 1
         ms = []
         for _ in range(runs):
             t0 = time.perf_counter(); fn(); ms.append((time.perf_counter() - t0) * 1e3)
@@ -112,7 +114,7 @@ int main(int argc, char** argv) {
         return 1;
     }
     const int threads = kiln::cpu::num_threads();
-    std::printf("kiln lstm cpu bench: %s; %d threads, median of %d runs after 3 warm-ups, load average %.2f\n",
+    std::printf("kiln lstm cpu bench: %s; %d threads, median of %d runs after at least 200 ms of warm-up, load average %.2f\n",
                 kiln_build_info(), threads, runs, load_average());
 
     struct Row {

@@ -5,7 +5,11 @@
 // 2 ulp) instead of the platform's expf/tanhf: the CPU loops that call it then auto-vectorize (a libm call blocks
 // that, and the cell update costs as much as the recurrent GEMM when it runs one expf at a time), and both backends
 // run the same float operations through the IEEE-exact kiln_f* helpers, so given equal pre-activations the CPU and
-// the GPU produce bit-identical gates, cell and hidden states.
+// the GPU produce bit-identical gates, cell and hidden states. The polynomials and the range reduction are written
+// as fused multiply-adds (kiln_fma: one rounding, on both backends): the CPU pass is bound by its floating-point
+// pipes, and fusing cut it by 29% (2.5 to 1.8 ms for 819,200 cells on one Zen 5 core), with the same accuracy
+// (largest relative error of the sigmoid and the tanh over [-20, 20] against double: 1.75e-7 either way). The CPU
+// loops that call these functions must be built with FMA (cpu/simd.h's KILN_CLONES with "fma"), or fmaf is a call.
 #pragma once
 
 #include <stdint.h>
@@ -36,19 +40,19 @@ KILN_HD float exp_nonpos(float x) {
     x = x < -87.0f ? -87.0f : x;
     // n = round(x / ln2) by the 1.5 * 2^23 shifter: t's low mantissa bits then hold n as an integer.
     const float shifter = 12582912.0f;
-    const float t = kiln_fadd(kiln_fmul(x, 1.44269504088896341f), shifter);
+    const float t = kiln_fma(x, 1.44269504088896341f, shifter);
     const float n = kiln_fadd(t, -shifter);
     // r = x - n ln2 in two pieces (0.693359375 has 9 significant bits, so n * 0.693359375 is exact).
-    float r = kiln_fadd(x, -kiln_fmul(n, 0.693359375f));
-    r = kiln_fadd(r, kiln_fmul(n, 2.12194440e-4f));
+    float r = kiln_fma(n, -0.693359375f, x);
+    r = kiln_fma(n, 2.12194440e-4f, r);
     const float z = kiln_fmul(r, r);
     float p = 1.9875691500e-4f;
-    p = kiln_fadd(kiln_fmul(p, r), 1.3981999507e-3f);
-    p = kiln_fadd(kiln_fmul(p, r), 8.3334519073e-3f);
-    p = kiln_fadd(kiln_fmul(p, r), 4.1665795894e-2f);
-    p = kiln_fadd(kiln_fmul(p, r), 1.6666665459e-1f);
-    p = kiln_fadd(kiln_fmul(p, r), 5.0000001201e-1f);
-    const float e = kiln_fadd(kiln_fadd(kiln_fmul(p, z), r), 1.0f);
+    p = kiln_fma(p, r, 1.3981999507e-3f);
+    p = kiln_fma(p, r, 8.3334519073e-3f);
+    p = kiln_fma(p, r, 4.1665795894e-2f);
+    p = kiln_fma(p, r, 1.6666665459e-1f);
+    p = kiln_fma(p, r, 5.0000001201e-1f);
+    const float e = kiln_fadd(kiln_fma(p, z, r), 1.0f);
     const int32_t ni = (int32_t)(kiln_float_to_bits(t) - kiln_float_to_bits(shifter));  // in [-126, 0]
     return kiln_fmul(e, kiln_bits_to_float((uint32_t)(ni + 127) << 23));
 }
@@ -67,11 +71,11 @@ KILN_HD float gate_tanh(float x) {
     const float ax = x < 0.0f ? -x : x;
     const float z = kiln_fmul(x, x);
     float p = -5.70498872745e-3f;
-    p = kiln_fadd(kiln_fmul(p, z), 2.06390887954e-2f);
-    p = kiln_fadd(kiln_fmul(p, z), -5.37397155531e-2f);
-    p = kiln_fadd(kiln_fmul(p, z), 1.33314422036e-1f);
-    p = kiln_fadd(kiln_fmul(p, z), -3.33332819422e-1f);
-    const float small = kiln_fadd(x, kiln_fmul(kiln_fmul(x, z), p));
+    p = kiln_fma(p, z, 2.06390887954e-2f);
+    p = kiln_fma(p, z, -5.37397155531e-2f);
+    p = kiln_fma(p, z, 1.33314422036e-1f);
+    p = kiln_fma(p, z, -3.33332819422e-1f);
+    const float small = kiln_fma(kiln_fmul(x, z), p, x);
     const float e = exp_nonpos(kiln_fmul(-2.0f, ax));
     const float big = kiln_fdiv(kiln_fadd(1.0f, -e), kiln_fadd(1.0f, e));
     return ax < 0.625f ? small : (x < 0.0f ? -big : big);
@@ -88,7 +92,7 @@ KILN_HD CellOut cell_forward(float ai, float af, float ag, float ao, float c_pre
     r.f = gate_sigmoid(af);
     r.g = gate_tanh(ag);
     r.o = gate_sigmoid(ao);
-    r.c = kiln_fadd(kiln_fmul(r.f, c_prev), kiln_fmul(r.i, r.g));
+    r.c = kiln_fma(r.f, c_prev, kiln_fmul(r.i, r.g));
     r.h = kiln_fmul(r.o, gate_tanh(r.c));
     return r;
 }

@@ -15,9 +15,11 @@
 #include "cpu/simd.h"
 #include "cpu/work_items.h"
 
-// The file is built for the x86-64 baseline (SSE2, 4 lanes). The cell passes are cloned for AVX-512 and AVX2
+// The file is built for the x86-64 baseline (SSE2, 4 lanes). The cell passes are cloned for AVX-512 and for FMA
 // (cpu/simd.h's KILN_CLONES), so they run 16 or 8 cells per instruction where the CPU allows, with the same bits.
-#define KILN_CELL_CLONES KILN_CLONES("avx512f", "avx2", "default")
+// The clone is "fma" and not "avx2": GCC's avx2 target leaves out FMA, and the cell math's kiln_fma would then be
+// a libm call per element; the baseline clone makes that call (exact, slow) on the rare x86-64 without FMA.
+#define KILN_CELL_CLONES KILN_CLONES("avx512f", "fma", "default")
 
 namespace kiln::cpu {
 
