@@ -32,6 +32,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", ".."))
 sys.path.insert(0, HERE)
 
+import peer_env  # noqa: E402  (malloc settings for every side and child: see peer_env.py)
+
+peer_env.prepare()
+
 
 def kiln_bin():
     return os.environ.get("KILN_BIN", os.path.join(ROOT, "kiln"))

@@ -13,8 +13,9 @@ import subprocess
 import sys
 import time
 
-for _var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):  # they slow a current OpenBLAS; must go before torch loads
-    os.environ.pop(_var, None)
+import peer_env  # noqa: E402  (before torch: see peer_env.py)
+
+peer_env.prepare()
 
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402

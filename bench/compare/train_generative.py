@@ -17,8 +17,9 @@ import sys
 import tempfile
 import time
 
-for _var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
-    os.environ.pop(_var, None)
+import peer_env  # noqa: E402  (before torch: see peer_env.py)
+
+peer_env.prepare()
 
 import torch  # noqa: E402
 

@@ -23,6 +23,10 @@ import sys
 import tempfile
 import time
 
+import peer_env  # noqa: E402  (before torch: see peer_env.py)
+
+peer_env.prepare()
+
 import torch  # noqa: E402
 import torch.nn as nn  # noqa: E402
 import torch.nn.functional as F  # noqa: E402

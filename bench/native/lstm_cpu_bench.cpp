@@ -90,6 +90,9 @@ std::vector<PeerTimes> run_peer(const std::string& python, int threads, int runs
                       std::to_string(threads) + " " + std::to_string(runs);
     for (const Shape& s : kShapes)
         cmd += " " + std::to_string(s.n) + "," + std::to_string(s.t) + "," + std::to_string(s.f) + "," + std::to_string(s.h);
+    // The peer's malloc settings of bench/compare/peer_env.py (which says why), inherited through popen.
+    setenv("MALLOC_MMAP_THRESHOLD_", "33554432", 0);
+    setenv("MALLOC_TRIM_THRESHOLD_", "1073741824", 0);
     FILE* p = popen(cmd.c_str(), "r");
     if (!p) return out;
     char line[512];
