@@ -45,8 +45,9 @@ void normals_chunk(uint64_t seed, uint64_t offset, int64_t b0, int64_t count, fl
 }
 
 // Elements [4 b0, min(4 b1, n)) of the reparameterization, a chunk of blocks at a time: z = mu + sigma eps from
-// (a = mu, logvar), or, for the backward, dlogvar = dz sigma eps / 2 from (a = dz, logvar). The branch is the same
-// for the whole call, so the compiler keeps it out of the loop.
+// (a = mu, logvar), or, for the backward, dlogvar = dz sigma eps / 2 from (a = dz, logvar). One plain loop per
+// direction, with the element pointers offset to the chunk: GCC left a loop with the direction's branch inside, or
+// with eps indexed from another base than out, unvectorized (about 20 cycles per element instead of 2).
 KILN_SAMPLING_CLONES
 void reparameterize_blocks(bool backward, const float* a, const float* logvar, float* out, int64_t n, uint64_t seed,
                            uint64_t offset, int64_t b0, int64_t b1) {
@@ -54,11 +55,13 @@ void reparameterize_blocks(bool backward, const float* a, const float* logvar, f
     for (int64_t c = b0; c < b1; c += kChunkBlocks) {
         const int64_t count = b1 - c < kChunkBlocks ? b1 - c : kChunkBlocks;
         normals_chunk(seed, offset, c, count, eps);
-        const int64_t first = 4 * c, last = 4 * (c + count) < n ? 4 * (c + count) : n;
-        for (int64_t i = first; i < last; ++i) {
-            const float e = eps[i - first];
-            out[i] = backward ? reparam_dlogvar(a[i], logvar[i], e) : reparam_z(a[i], logvar[i], e);
-        }
+        const int64_t first = 4 * c, len = (4 * (c + count) < n ? 4 * (c + count) : n) - first;
+        const float *ac = a + first, *lc = logvar + first;
+        float* oc = out + first;
+        if (backward)
+            for (int64_t i = 0; i < len; ++i) oc[i] = reparam_dlogvar(ac[i], lc[i], eps[i]);
+        else
+            for (int64_t i = 0; i < len; ++i) oc[i] = reparam_z(ac[i], lc[i], eps[i]);
     }
 }
 
@@ -72,7 +75,19 @@ double gaussian_kl_range(const float* mu, const float* logvar, int64_t begin, in
     for (int64_t c = begin; c < end; c += kChunk) {
         const int64_t count = end - c < kChunk ? end - c : kChunk;
         for (int64_t i = 0; i < count; ++i) term[i] = gaussian_kl_term(mu[c + i], logvar[c + i]);
-        for (int64_t i = 0; i < count; ++i) acc[(c - begin + i) & 3] += term[i];
+        // c - begin is a multiple of kChunk (and so of 4): element i goes to accumulator i % 4. Written out four at a
+        // time, so the accumulators live in registers (one vector of four doubles) rather than in memory, where each
+        // add waited for the store of the one before it.
+        double a0 = acc[0], a1 = acc[1], a2 = acc[2], a3 = acc[3];
+        int64_t i = 0;
+        for (; i + 4 <= count; i += 4) {
+            a0 += term[i];
+            a1 += term[i + 1];
+            a2 += term[i + 2];
+            a3 += term[i + 3];
+        }
+        acc[0] = a0, acc[1] = a1, acc[2] = a2, acc[3] = a3;
+        for (; i < count; ++i) acc[i & 3] += term[i];
     }
     return (acc[0] + acc[1]) + (acc[2] + acc[3]);
 }
