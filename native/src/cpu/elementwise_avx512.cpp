@@ -1,57 +1,61 @@
-// AVX-512 spans of the exact GELU, x Phi(x), and its derivative Phi(x) + x phi(x): a vector exp and a vector
-// erfc-based Phi of our own (the scalar path calls glibc's erfcf / expf per element, which the profile showed costing
-// more than every GEMM of a Transformer step). Built with the AVX-512 flags (CMakeLists.txt, *_avx512.cpp).
+// AVX-512 spans of the exact GELU, x Phi(x), and its derivative Phi(x) + x phi(x): vector code of our own (the scalar
+// path calls glibc's erfcf / expf per element, which the profile showed costing more than every GEMM of a Transformer
+// step). Built with the AVX-512 flags (CMakeLists.txt, *_avx512.cpp). Everything is written through a = |x| and the
+// lower tail Phi(-a): gelu(-a) = -a Phi(-a), gelu(a) = a - a Phi(-a); the derivative Phi(x) + x phi(x) likewise.
 //
-// Phi(x) for |x| < 1: 1/2 + x Q(x^2), the Taylor series of erf (exact coefficients, 10 terms).
-// Phi(-a) for 1 <= a < 15: erfc(z)/2 with z = a/sqrt2, written erfc(z) = t exp(-z^2) exp(g(t)), t = 1/(1 + z/2), g a
-// degree-9 polynomial fitted (weighted least squares, max error 1.3e-9) to log(erfc(z)/t) + z^2 over the range of t.
-// z^2 = a^2/2 is taken exactly as a hi + lo pair (an fma), so the huge exponent keeps relative accuracy: rounding
-// a^2 alone would cost up to ~100 ulp at a = 14. The exp is range-reduced by hand into (mantissa, power of two): the
-// mantissas are multiplied while normal and the power applied once by scalef, so results near the underflow round
-// once.
-// Phi(a) = 1 - Phi(-a). |x| >= 15: Phi is 0 or 1 and phi 0 in float, taken as exactly that, computing x * 0 so that
-// gelu(-inf) is NaN as in the scalar formula. NaN goes through the arithmetic of the tail lanes and stays NaN.
-// Accuracy (test_elementwise_activation_cpu's sweep): a few ulp of the true GELU; see the report of that test.
+// a < 3.9375, nearly every lane of real activations: Phi(-a) and phi(a) from tables (gelu_tables.h, written by
+// gelu_tables.py), a degree-5 polynomial on each of 32 intervals of width 1/8, the interval's coefficients picked per
+// lane by a two-register permute. About 1 ulp each; 20 vector operations for the forward where the exp-based path
+// below takes 60 and a divide. A block of 16 whose lanes all fall there runs the tables alone.
+// 3.9375 <= a < 15: erfc(z)/2 with z = a/sqrt2, written erfc(z) = t exp(-z^2) exp(g(t)), t = 1/(1 + z/2), g a
+// degree-9 polynomial fitted (weighted least squares, max error 1.3e-9) to log(erfc(z)/t) + z^2 over t's range for
+// 1 <= a < 15. z^2 = a^2/2 is taken exactly as a hi + lo pair (an fma), so the huge exponent keeps relative accuracy:
+// rounding a^2 alone would cost up to ~100 ulp at a = 14. The exp is range-reduced by hand into (mantissa, power of
+// two): the mantissas are multiplied while normal and the power applied once by scalef, so results near the
+// underflow round once.
+// a >= 15: Phi is 0 or 1 and phi 0 in float, taken as exactly that, computing x * 0 so that gelu(-inf) is NaN as in
+// the scalar formula. NaN goes through the arithmetic of the tail lanes and stays NaN.
+// A lane's result depends on its own x only: blocks that need the exp path still take the table's value for their
+// table lanes. Accuracy (test_elementwise_activation_cpu's sweep): a few ulp of the true GELU; see that test's report.
 #include "cpu/elementwise_simd.h"
 
 #include "cpu/avx512_math.h"
+#include "cpu/gelu_tables.h"
 
 namespace kiln::cpu::avx512 {
 
 namespace {
 
-// The pieces of Phi and phi at x, everything a lane needs for the forward or the derivative.
-struct GeluParts {
-    V small_phi;  // Phi(x) by the series, valid for |x| < 1
-    V m, n;       // Phi(-|x|) = m 2^n, valid for 1 <= |x| < 15
-    V pdf_m;      // phi(x) = pdf_m 2^n_pdf
-    V n_pdf;
-    __mmask16 small, big, neg;
+constexpr float kTableEnd = 3.9375f;  // the last interval is centred on 31/8 and ends 1/16 later
+
+// Lanes whose x is negative, -0 included (gelu(-0) = -0 as x Phi(x) gives it).
+inline __mmask16 negative(V x) { return _mm512_movepi32_mask(_mm512_castps_si512(x)); }
+
+// Where a sits in the tables: the interval i = round(8a) (only its low 5 bits are read, so lanes past the tables
+// read some interval and are blended away) and the exact offset u = a - i/8, |u| <= 1/16.
+struct TableSpot {
+    __m512i i;
+    V u;
+};
+inline TableSpot table_spot(V a) {
+    const V i = _mm512_roundscale_ps(mul(a, k(8.0f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    return {_mm512_cvtps_epi32(i), _mm512_fnmadd_ps(i, k(0.125f), a)};
+}
+
+inline V table_poly(const float (&c)[6][32], TableSpot s) {
+    const auto coef = [&](int n) { return _mm512_permutex2var_ps(_mm512_load_ps(c[n]), s.i, _mm512_load_ps(c[n] + 16)); };
+    V p = coef(5);
+    for (int n = 4; n >= 0; --n) p = fma(p, s.u, coef(n));
+    return p;
+}
+
+// The exp-based pieces for 3.9375 <= a < 15: Phi(-a) = m 2^n and phi(a) = pdf_m 2^n_pdf.
+struct TailParts {
+    V m, n, pdf_m, n_pdf;
 };
 
-inline GeluParts gelu_parts(V x) {
-    GeluParts g;
-    const V ax = vabs(x);
-    g.small = _mm512_cmp_ps_mask(ax, k(1.0f), _CMP_LT_OQ);
-    g.big = _mm512_cmp_ps_mask(ax, k(15.0f), _CMP_GE_OQ);
-    g.neg = _mm512_cmp_ps_mask(x, k(0.0f), _CMP_LT_OQ);
-
-    // Series: Phi(x) = 1/2 + x sum_n (-1)^n x^(2n) / (sqrt(2 pi) n! (2n+1) 2^n).
-    const V s = mul(x, x);
-    V q = k(-1.130117164e-10f);  // n = 9
-    q = fma(q, s, k(2.273529824e-09f));
-    q = fma(q, s, k(-4.122667415e-08f));
-    q = fma(q, s, k(6.659693516e-07f));
-    q = fma(q, s, k(-9.444656260e-06f));
-    q = fma(q, s, k(1.154346876e-04f));
-    q = fma(q, s, k(-1.187328215e-03f));
-    q = fma(q, s, k(9.973557010e-03f));
-    q = fma(q, s, k(-6.649038007e-02f));
-    q = fma(q, s, k(3.989422804e-01f));
-    g.small_phi = fma(x, q, k(0.5f));
-
-    // Tail, on a = min(|x|, 15) (NaN becomes 15 here; its lanes take x through the final arithmetic).
-    const V a = _mm512_min_ps(ax, k(15.0f));
+inline TailParts tail_parts(V ax) {
+    const V a = _mm512_min_ps(ax, k(15.0f));  // NaN becomes 15 here; its lanes take x through the final arithmetic
     const V h = mul(a, a);
     const V l = _mm512_fmsub_ps(a, a, h);  // a^2 = h + l exactly
     const V hh = mul(h, k(0.5f)), ll = mul(l, k(0.5f));
@@ -73,35 +77,56 @@ inline GeluParts gelu_parts(V x) {
     gp = fma(gp, u, k(-7.550458255e-01f));
     // erfc(z) / t = exp(-z^2 + g) = 2^n1 exp(r1 + g), one more reduction of the small sum r1 + g (|.| < 1.7).
     const Reduced eg = reduce_ln2(add(r1, gp));
-    g.m = mul(exp_poly(eg.r), t);
-    g.n = add(add(e.n, eg.n), k(-1.0f));  // erfc / 2
-    g.pdf_m = mul(exp_poly(r1), k(0.39894228040143268f));
-    g.n_pdf = e.n;
-    return g;
+    TailParts p;
+    p.m = mul(exp_poly(eg.r), t);
+    p.n = add(add(e.n, eg.n), k(-1.0f));  // erfc / 2
+    p.pdf_m = mul(exp_poly(r1), k(0.39894228040143268f));
+    p.n_pdf = e.n;
+    return p;
+}
+
+// gelu(x) from the tables, for lanes with |x| < kTableEnd.
+inline V gelu_table(V x, __mmask16 neg, TableSpot s) {
+    const V x_lower = mul(x, table_poly(kGeluLowerTail, s));  // x Phi(-|x|)
+    return _mm512_mask_sub_ps(x_lower, (__mmask16)~neg, x, x_lower);
 }
 
 inline V gelu_fwd(V x) {
-    const GeluParts g = gelu_parts(x);
-    const V tail_neg = scalef(mul(x, g.m), g.n);                          // x Phi(x), x <= -1
-    const V tail_pos = mul(x, sub(k(1.0f), scalef(g.m, g.n)));            // x (1 - Phi(-x)), x >= 1 (and NaN)
-    V y = _mm512_mask_blend_ps(g.neg, tail_pos, tail_neg);
-    y = _mm512_mask_blend_ps(g.small, y, mul(x, g.small_phi));
-    const V big = _mm512_mask_blend_ps(g.neg, x, mul(x, k(0.0f)));       // x Phi(x) with Phi = 1 or 0
-    return _mm512_mask_blend_ps(g.big, y, big);
+    const V ax = vabs(x);
+    const __mmask16 neg = negative(x), table = _mm512_cmp_ps_mask(ax, k(kTableEnd), _CMP_LT_OQ);
+    const V near = gelu_table(x, neg, table_spot(ax));
+    if (table == 0xffff) return near;
+    const TailParts g = tail_parts(ax);
+    const V tail_neg = scalef(mul(x, g.m), g.n);                          // x Phi(x), x <= -kTableEnd
+    const V tail_pos = mul(x, sub(k(1.0f), scalef(g.m, g.n)));            // x (1 - Phi(-x)), x >= kTableEnd (and NaN)
+    V y = _mm512_mask_blend_ps(neg, tail_pos, tail_neg);
+    const __mmask16 big = _mm512_cmp_ps_mask(ax, k(15.0f), _CMP_GE_OQ);
+    y = _mm512_mask_blend_ps(big, y, _mm512_mask_blend_ps(neg, x, mul(x, k(0.0f))));  // x Phi(x), Phi = 1 or 0
+    return _mm512_mask_blend_ps(table, y, near);
 }
 
-// gelu'(x) = Phi(x) + x phi(x).
+// gelu'(x) = Phi(x) + x phi(x) from the tables: Phi(x) is Phi(-|x|) for x < 0 and 1 - Phi(-|x|) otherwise.
+inline V gelu_deriv_table(V x, __mmask16 neg, TableSpot s) {
+    const V lower = table_poly(kGeluLowerTail, s);
+    const V cdf = _mm512_mask_sub_ps(lower, (__mmask16)~neg, k(1.0f), lower);
+    return fma(x, table_poly(kGeluDensity, s), cdf);
+}
+
 inline V gelu_deriv(V x) {
-    const GeluParts g = gelu_parts(x);
-    // x <= -1: both terms share exp(-x^2/2): (m + x pdf_m') 2^n with the pdf mantissa moved to the power n.
+    const V ax = vabs(x);
+    const __mmask16 neg = negative(x), table = _mm512_cmp_ps_mask(ax, k(kTableEnd), _CMP_LT_OQ);
+    const V near = gelu_deriv_table(x, neg, table_spot(ax));
+    if (table == 0xffff) return near;
+    const TailParts g = tail_parts(ax);
+    // x <= -kTableEnd: both terms share exp(-x^2/2): (m + x pdf_m') 2^n with the pdf mantissa moved to the power n.
     const V pdf_in_n = scalef(g.pdf_m, sub(g.n_pdf, g.n));  // pdf mantissa relative to 2^n (a small power: -1..1)
     const V tail_neg = scalef(fma(x, pdf_in_n, g.m), g.n);
     const V x_pdf = mul(x, scalef(g.pdf_m, g.n_pdf));
     const V tail_pos = add(sub(k(1.0f), scalef(g.m, g.n)), x_pdf);
-    V d = _mm512_mask_blend_ps(g.neg, tail_pos, tail_neg);
-    d = _mm512_mask_blend_ps(g.small, d, add(g.small_phi, x_pdf));
-    const V big = add(_mm512_mask_blend_ps(g.neg, k(1.0f), k(0.0f)), mul(x, k(0.0f)));
-    return _mm512_mask_blend_ps(g.big, d, big);
+    V d = _mm512_mask_blend_ps(neg, tail_pos, tail_neg);
+    const __mmask16 big = _mm512_cmp_ps_mask(ax, k(15.0f), _CMP_GE_OQ);
+    d = _mm512_mask_blend_ps(big, d, add(_mm512_mask_blend_ps(neg, k(1.0f), k(0.0f)), mul(x, k(0.0f))));
+    return _mm512_mask_blend_ps(table, d, near);
 }
 
 inline V load_input(const float* x, const float* bias, int64_t j, __mmask16 m) {
