@@ -7,8 +7,12 @@ block of a few MiB goes back to the kernel (an mmap'd chunk, or a trimmed heap t
 again. Whether that happens depends on the heap's history, so the same op runs either at full speed or many times
 slower, process by process: measured here with PyTorch 2.13, Adam over 1M parameters took 0.74-0.83 ms in some
 processes and 15-20 ms in others, a 1-channel conv2d 0.27 ms or 21 ms. PyTorch's CPU tuning guide answers this with
-jemalloc or tcmalloc; here glibc keeps blocks up to 32 MiB on its heap and never trims it, which made both cases
-steady (0.74 ms, 0.27 ms in six processes out of six). The settings go into this process (mallopt) and into the
+jemalloc or tcmalloc; here glibc takes every block from its heap (no mmap'd chunks at all: the mmap threshold cannot
+be raised past 32 MiB) and never trims it, which made both cases steady (0.74 ms, 0.27 ms in six processes out of
+six). Blocks over 32 MiB matter too: the large LSTM's forward+backward (N=32, T=100, F=256, H=256) allocates about
+48 MiB per run that came back from mmap with 12,000 page faults every time, and ran 95-114 ms with a 32 MiB threshold
+alone against 35-36 ms from the heap; in a process whose earlier cases had left other state behind it ran 39 ms, so
+the op table had shown 2.87x where 1.0x was true. The settings go into this process (mallopt) and into the
 environment, so that every child inherits them: op_suite.py, the DJL JVM, and `kiln` itself, which runs with the same
 settings as its peers although its own caching allocator does not depend on them.
 """
@@ -17,7 +21,8 @@ import os
 
 MMAP_THRESHOLD = 32 << 20  # glibc's largest accepted value on 64-bit
 TRIM_THRESHOLD = 1 << 30
-ENV = {"MALLOC_MMAP_THRESHOLD_": str(MMAP_THRESHOLD), "MALLOC_TRIM_THRESHOLD_": str(TRIM_THRESHOLD)}
+ENV = {"MALLOC_MMAP_THRESHOLD_": str(MMAP_THRESHOLD), "MALLOC_TRIM_THRESHOLD_": str(TRIM_THRESHOLD),
+       "MALLOC_MMAP_MAX_": "0"}
 
 
 def prepare():
@@ -28,6 +33,7 @@ def prepare():
         libc = ctypes.CDLL("libc.so.6")
     except OSError:  # not glibc: nothing to set
         return
-    m_trim_threshold, m_mmap_threshold = -1, -3  # <malloc.h>
+    m_trim_threshold, m_mmap_threshold, m_mmap_max = -1, -3, -4  # <malloc.h>
     libc.mallopt(m_mmap_threshold, MMAP_THRESHOLD)
     libc.mallopt(m_trim_threshold, TRIM_THRESHOLD)
+    libc.mallopt(m_mmap_max, 0)

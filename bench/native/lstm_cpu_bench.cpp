@@ -93,6 +93,7 @@ std::vector<PeerTimes> run_peer(const std::string& python, int threads, int runs
     // The peer's malloc settings of bench/compare/peer_env.py (which says why), inherited through popen.
     setenv("MALLOC_MMAP_THRESHOLD_", "33554432", 0);
     setenv("MALLOC_TRIM_THRESHOLD_", "1073741824", 0);
+    setenv("MALLOC_MMAP_MAX_", "0", 0);
     FILE* p = popen(cmd.c_str(), "r");
     if (!p) return out;
     char line[512];
