@@ -318,8 +318,9 @@ void gelu_lane_independence() {
     std::vector<float> ya(n), yb(n), da(n), db(n);
     EXPECT(kiln_activation_f32(g_ctx, KILN_GELU, alone.data(), ya.data(), n, 0) == KILN_OK);
     EXPECT(kiln_activation_f32(g_ctx, KILN_GELU, mixed.data(), yb.data(), n, 0) == KILN_OK);
-    EXPECT(kiln_activation_backward_f32(g_ctx, KILN_GELU, alone.data(), nullptr, ones.data(), da.data(), n, 0) == KILN_OK);
-    EXPECT(kiln_activation_backward_f32(g_ctx, KILN_GELU, mixed.data(), nullptr, ones.data(), db.data(), n, 0) == KILN_OK);
+    const float* none = nullptr;
+    EXPECT(kiln_activation_backward_f32(g_ctx, KILN_GELU, alone.data(), none, ones.data(), da.data(), n, 0) == KILN_OK);
+    EXPECT(kiln_activation_backward_f32(g_ctx, KILN_GELU, mixed.data(), none, ones.data(), db.data(), n, 0) == KILN_OK);
     int differ = 0;
     for (int64_t i = 0; i < n; ++i)
         if (i % 7 != 0) differ += std::memcmp(&ya[i], &yb[i], 4) != 0 || std::memcmp(&da[i], &db[i], 4) != 0;

@@ -1,5 +1,6 @@
-// Digest of the outputs of the CPU ops that split reductions across threads (conv2d in every algorithm and direction,
-// GEMM, batch norm, sums, layer norm, the embedding backward, bias + GELU, attention), one "name digest" line each.
+// Digest of the outputs of the CPU ops that split work or reductions across threads (conv2d in every algorithm and
+// direction, GEMM, batch norm, sums, layer norm, the embedding backward, bias + GELU, attention, the LSTM), one
+// "name digest" line each.
 // The ctest `thread_count_independence` runs it with KILN_NUM_THREADS=1 and =3 and requires identical lines: results
 // must not depend on the thread count, which the library promises and a single process cannot check (the thread count
 // is read once).
@@ -148,6 +149,27 @@ int main() {
             kiln_bias_gelu_backward_f32(g_ctx, x.data(), bias.data(), dy.data(), dx.data(), dbias.data(), rows, cols);
         report("bias_gelu", "dx", st, dx);
         report("bias_gelu", "dbias", st, dbias);
+    }
+    {  // LSTM: batch rows split across threads in blocks of 8 (the recurrence), dbias summed per row, all-step GEMMs
+        const kiln_lstm_desc d{37, 6, 20, 33};
+        const int64_t G = 4 * d.h;
+        uint64_t bytes = 0;
+        kiln_lstm_reserve_size(&d, &bytes);
+        const std::vector<float> x = kiln::test::uniform(d.n * d.t * d.f, 20), h0 = kiln::test::uniform(d.n * d.h, 21),
+                                 c0 = kiln::test::uniform(d.n * d.h, 22), wih = kiln::test::uniform(G * d.f, 23),
+                                 whh = kiln::test::uniform(G * d.h, 24), bias = kiln::test::uniform(G, 25),
+                                 dy = kiln::test::uniform(d.n * d.t * d.h, 26);
+        std::vector<float> y(d.n * d.t * d.h), hn(d.n * d.h), cn(d.n * d.h), reserve(bytes / sizeof(float));
+        std::vector<float> dx(d.n * d.t * d.f), dh0(d.n * d.h), dc0(d.n * d.h), dwih(G * d.f), dwhh(G * d.h), db(G);
+        report("lstm", "y", kiln_lstm_forward_f32(g_ctx, &d, x.data(), h0.data(), c0.data(), wih.data(), whh.data(),
+                                                  bias.data(), y.data(), hn.data(), cn.data(), reserve.data()), y);
+        const kiln_status st =
+            kiln_lstm_backward_f32(g_ctx, &d, x.data(), h0.data(), c0.data(), wih.data(), whh.data(), reserve.data(),
+                                   dy.data(), nullptr, nullptr, dx.data(), dh0.data(), dc0.data(), dwih.data(),
+                                   dwhh.data(), db.data());
+        for (const auto& [what, v] : {std::pair<const char*, const std::vector<float>*>{"dx", &dx}, {"dh0", &dh0},
+                                      {"dc0", &dc0}, {"dw_ih", &dwih}, {"dw_hh", &dwhh}, {"dbias", &db}})
+            report("lstm", what, st, *v);
     }
     kiln_context_destroy(g_ctx);
     return g_ok ? 0 : 1;

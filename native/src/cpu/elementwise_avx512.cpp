@@ -43,7 +43,9 @@ inline TableSpot table_spot(V a) {
 }
 
 inline V table_poly(const float (&c)[6][32], TableSpot s) {
-    const auto coef = [&](int n) { return _mm512_permutex2var_ps(_mm512_load_ps(c[n]), s.i, _mm512_load_ps(c[n] + 16)); };
+    const auto coef = [&](int n) {
+        return _mm512_permutex2var_ps(_mm512_load_ps(c[n]), s.i, _mm512_load_ps(c[n] + 16));
+    };
     V p = coef(5);
     for (int n = 4; n >= 0; --n) p = fma(p, s.u, coef(n));
     return p;
