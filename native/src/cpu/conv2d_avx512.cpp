@@ -102,13 +102,13 @@ const gemm_detail::KernelSet& avx512_conv_gemm() {
     // kc = 192: a B micro-panel (192, 48) is 36 KiB and stays in L1 while the A panels pass (measured best of
     // 96..384 on ResNet 3x3 with two threads); nc unused (the conv picks its own block length).
     static const gemm_detail::KernelSet ks{"avx512", 8, GemmTile::NR, 8 * 256, 192, 384, GemmTile::pack_a,
-                                           GemmTile::pack_b, GemmTile::kernel};
+                                           GemmTile::pack_b, GemmTile::kernel, GemmTile::kernel_in_place};
     return ks;
 }
 
 const gemm_detail::KernelSet& avx512_conv_gemm_narrow() {
     static const gemm_detail::KernelSet ks{"avx512", 4, NarrowTile::NR, 4 * 512, 192, 384, NarrowTile::pack_a,
-                                           NarrowTile::pack_b, NarrowTile::kernel};
+                                           NarrowTile::pack_b, NarrowTile::kernel, NarrowTile::kernel_in_place};
     return ks;
 }
 

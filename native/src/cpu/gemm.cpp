@@ -85,10 +85,21 @@ void gemm_unpacked(const Problem& p) {
 // the side read as whole vectors, so it is the one worth keeping close. (Measured on Zen 5: 10-15% faster
 // than the BLIS order that keeps a B micro-panel in L1 and the A block in L2.) With mc covering M (the usual
 // case), A and B are each packed exactly once per K block.
+// When all of N is one B block, each A micro-panel serves only that block's few micro-tiles (two at N = 128), too
+// few to repay packing it: packing A was a fifth of a one-core 4096 x 128 x 512 product. A is then read where it
+// lies, except for a ragged last micro-panel, which is packed (zero-padded) as usual. Same bits either way.
+// Row-major A (rows along k, six row streams) gains at every N up to one block; A stored transposed reads one
+// cache line per step of k for six of its floats, and gains only at N <= 2 nr (it lost 2-5% at N = 256).
+bool read_a_in_place(const KernelSet& ks, const Problem& p, int64_t nc) {
+    if (nc < p.n) return false;
+    return p.a.cs == 1 || p.n <= 2 * ks.nr;
+}
+
 void gemm_serial(const KernelSet& ks, const Problem& p) {
     const int64_t kc = balanced_block(p.k, ks.kc, 1);
     const int64_t mc = balanced_block(p.m, ks.mc, ks.mr);
     const int64_t nc = balanced_block(p.n, ks.nc, ks.nr);
+    const bool a_in_place = read_a_in_place(ks, p, nc);
     const int64_t a_floats = round_up(round_up(mc, ks.mr) * kc, 16);  // B block starts on a cache line
     float* a_pack = t_workspace.try_get(a_floats + round_up(nc, ks.nr) * kc);
     if (a_pack == nullptr) return gemm_unpacked(p);
@@ -96,19 +107,27 @@ void gemm_serial(const KernelSet& ks, const Problem& p) {
 
     for (int64_t ic = 0; ic < p.m; ic += mc) {
         const int64_t mb = std::min(mc, p.m - ic);
+        const int64_t packed_from = a_in_place ? mb - mb % ks.mr : 0;  // rows [packed_from, mb) come packed
         for (int64_t pc = 0; pc < p.k; pc += kc) {
             const int64_t kb = std::min(kc, p.k - pc);
             const float beta = pc == 0 ? p.beta : 1.0f;  // later K blocks accumulate onto the first one's result
-            ks.pack_a({p.a.at(ic, pc), p.a.rs, p.a.cs}, mb, kb, a_pack);
+            if (packed_from < mb)
+                ks.pack_a({p.a.at(ic + packed_from, pc), p.a.rs, p.a.cs}, mb - packed_from, kb,
+                          a_pack + packed_from * kb);
             for (int64_t jc = 0; jc < p.n; jc += nc) {
                 const int64_t nb = std::min(nc, p.n - jc);
                 ks.pack_b({p.b.at(pc, jc), p.b.rs, p.b.cs}, kb, nb, b_pack);
                 for (int64_t ir = 0; ir < mb; ir += ks.mr) {
                     const int m = static_cast<int>(std::min<int64_t>(ks.mr, mb - ir));
                     float* c_rows = p.c + (ic + ir) * p.ldc + jc;
+                    const float* a_rows = p.a.at(ic + ir, pc);
                     for (int64_t jr = 0; jr < nb; jr += ks.nr) {
                         const int n = static_cast<int>(std::min<int64_t>(ks.nr, nb - jr));
-                        ks.micro(kb, a_pack + ir * kb, b_pack + jr * kb, c_rows + jr, p.ldc, p.alpha, beta, m, n);
+                        if (ir < packed_from)
+                            ks.micro_in_place(kb, a_rows, p.a.rs, p.a.cs, b_pack + jr * kb, c_rows + jr, p.ldc,
+                                              p.alpha, beta, n);
+                        else
+                            ks.micro(kb, a_pack + ir * kb, b_pack + jr * kb, c_rows + jr, p.ldc, p.alpha, beta, m, n);
                     }
                 }
             }
@@ -219,29 +238,37 @@ PackedB::PackedB(bool transB, int64_t K, int64_t N, const float* B, int64_t ldb,
                       panels_.get() + (pc / kc_) * stride_k_ + (jc / nc_) * block_);
 }
 
-// gemm_serial's loop nest with B's blocks already packed: only A is packed here, once per K block.
+// gemm_serial's loop nest with B's blocks already packed: only A is packed here, once per K block, and not even that
+// where N is one B block (A is row-major here: see gemm_serial).
 void sgemm_packed_b(int64_t M, float alpha, const float* A, int64_t lda, const PackedB& b, float beta, float* C,
                     int64_t ldc) {
     if (M <= 0) return;
     const gemm_detail::KernelSet& ks = *b.ks_;
     const int64_t mc = gemm_detail::balanced_block(M, ks.mc, ks.mr);
+    const bool a_in_place = b.nc_ >= b.n_;
     float* a_pack = gemm_detail::t_workspace.try_get(gemm_detail::round_up(mc, ks.mr) * b.kc_);
     if (a_pack == nullptr) throw std::bad_alloc();  // core reports it as out of memory
     for (int64_t ic = 0; ic < M; ic += mc) {
         const int64_t mb = std::min(mc, M - ic);
+        const int64_t packed_from = a_in_place ? mb - mb % ks.mr : 0;  // rows [packed_from, mb) come packed
         for (int64_t pc = 0; pc < b.k_; pc += b.kc_) {
             const int64_t kb = std::min(b.kc_, b.k_ - pc);
             const float beta_k = pc == 0 ? beta : 1.0f;
-            ks.pack_a({A + ic * lda + pc, lda, 1}, mb, kb, a_pack);
+            if (packed_from < mb)
+                ks.pack_a({A + (ic + packed_from) * lda + pc, lda, 1}, mb - packed_from, kb, a_pack + packed_from * kb);
             for (int64_t jc = 0; jc < b.n_; jc += b.nc_) {
                 const int64_t nb = std::min(b.nc_, b.n_ - jc);
                 const float* b_pack = b.panels_.get() + (pc / b.kc_) * b.stride_k_ + (jc / b.nc_) * b.block_;
                 for (int64_t ir = 0; ir < mb; ir += ks.mr) {
                     const int m = static_cast<int>(std::min<int64_t>(ks.mr, mb - ir));
                     float* c_rows = C + (ic + ir) * ldc + jc;
+                    const float* a_rows = A + (ic + ir) * lda + pc;
                     for (int64_t jr = 0; jr < nb; jr += ks.nr) {
                         const int n = static_cast<int>(std::min<int64_t>(ks.nr, nb - jr));
-                        ks.micro(kb, a_pack + ir * kb, b_pack + jr * kb, c_rows + jr, ldc, alpha, beta_k, m, n);
+                        if (ir < packed_from)
+                            ks.micro_in_place(kb, a_rows, lda, 1, b_pack + jr * kb, c_rows + jr, ldc, alpha, beta_k, n);
+                        else
+                            ks.micro(kb, a_pack + ir * kb, b_pack + jr * kb, c_rows + jr, ldc, alpha, beta_k, m, n);
                     }
                 }
             }

@@ -86,6 +86,11 @@ struct KernelSet {
     // beta == 0 does not read C.
     void (*micro)(int64_t kc, const float* a_panel, const float* b_panel, float* c, int64_t ldc, float alpha,
                   float beta, int m, int n);
+    // The same with A read where it lies instead of from a packed panel: a points at op(A)(0, 0) of the tile's mr
+    // rows (all of which exist), element (i, k) at a[i * rs + k * cs]. The same products in the same order: the
+    // same bits as micro.
+    void (*micro_in_place)(int64_t kc, const float* a, int64_t rs, int64_t cs, const float* b_panel, float* c,
+                           int64_t ldc, float alpha, float beta, int n);
 };
 
 // Defined in gemm_avx512.cpp / gemm_avx2.cpp / gemm.cpp; the driver calls an ISA's set only after
@@ -123,6 +128,39 @@ struct MicroTile {
     // a_panel is (kc, MR), b_panel is (kc, NR), C tile is (m, n) with m <= MR, n <= NR.
     static void kernel(int64_t kc, const float* a, const float* b, float* c, int64_t ldc, float alpha, float beta,
                        int m, int n) {
+        tile(kc, PackedA{a}, b, c, ldc, alpha, beta, m, n);
+    }
+
+    // A read in place: element (i, k) of the tile's MR rows at a[i * rs + k * cs] (see KernelSet::micro_in_place).
+    static void kernel_in_place(int64_t kc, const float* a, int64_t rs, int64_t cs, const float* b, float* c,
+                                int64_t ldc, float alpha, float beta, int n) {
+        tile(kc, InPlaceA{a, rs, cs}, b, c, ldc, alpha, beta, MR, n);
+    }
+
+    // a views op(A) as (mc, kc) -> micro-panels of (kc, MR) at dst.
+    static void pack_a(View a, int64_t mc, int64_t kc, float* dst) { pack_panels<MR>(a.p, a.rs, a.cs, mc, kc, dst); }
+
+    // b views op(B) as (kc, nc) -> micro-panels of (kc, NR) at dst.
+    static void pack_b(View b, int64_t kc, int64_t nc, float* dst) { pack_panels<NR>(b.p, b.cs, b.rs, nc, kc, dst); }
+
+  private:
+    // Where the k loop finds A(i, k): a packed micro-panel, stepped by MR floats per k, or op(A) itself, stepped
+    // by an offset (never by forming a pointer past the last row, which a huge leading dimension would make
+    // undefined).
+    struct PackedA {
+        const float* a;
+        const float* at(int i) const { return a + i; }
+        void next() { a += MR; }
+    };
+    struct InPlaceA {
+        const float* a;
+        int64_t rs, cs, k_off = 0;
+        const float* at(int i) const { return a + i * rs + k_off; }
+        void next() { k_off += cs; }
+    };
+
+    template <class A>
+    static void tile(int64_t kc, A a, const float* b, float* c, int64_t ldc, float alpha, float beta, int m, int n) {
         reg acc[MR][NV];
 #pragma GCC unroll 32
         for (int i = 0; i < MR; ++i)
@@ -145,30 +183,23 @@ struct MicroTile {
             for (int j = 0; j < NV; ++j) bv[j] = V::load(b + j * V::W);
 #pragma GCC unroll 32
             for (int i = 0; i < MR; ++i) {
-                const reg av = V::bcast(a + i);
+                const reg av = V::bcast(a.at(i));
 #pragma GCC unroll 8
                 for (int j = 0; j < NV; ++j) acc[i][j] = V::fma(av, bv[j], acc[i][j]);
             }
-            a += MR;
+            a.next();
             b += NR;
         }
 
         if (m == MR && n == NR) return store_tile(acc, alpha, beta, c, ldc);
         // Ragged edge of C: run the same store on a full tile on the stack, then copy back the valid corner.
-        alignas(64) float tile[MR * NR] = {};
+        alignas(64) float edge[MR * NR] = {};
         if (beta != 0.0f)
-            for (int i = 0; i < m; ++i) std::memcpy(tile + i * NR, c + i * ldc, n * sizeof(float));
-        store_tile(acc, alpha, beta, tile, NR);
-        for (int i = 0; i < m; ++i) std::memcpy(c + i * ldc, tile + i * NR, n * sizeof(float));
+            for (int i = 0; i < m; ++i) std::memcpy(edge + i * NR, c + i * ldc, n * sizeof(float));
+        store_tile(acc, alpha, beta, edge, NR);
+        for (int i = 0; i < m; ++i) std::memcpy(c + i * ldc, edge + i * NR, n * sizeof(float));
     }
 
-    // a views op(A) as (mc, kc) -> micro-panels of (kc, MR) at dst.
-    static void pack_a(View a, int64_t mc, int64_t kc, float* dst) { pack_panels<MR>(a.p, a.rs, a.cs, mc, kc, dst); }
-
-    // b views op(B) as (kc, nc) -> micro-panels of (kc, NR) at dst.
-    static void pack_b(View b, int64_t kc, int64_t nc, float* dst) { pack_panels<NR>(b.p, b.cs, b.rs, nc, kc, dst); }
-
-  private:
     // Full (MR, NR) tile at c: C = alpha * acc + beta * C; beta == 0 must not read C, which may hold NaN.
     static void store_tile(const reg (&acc)[MR][NV], float alpha, float beta, float* c, int64_t ldc) {
         const reg va = V::bcast(&alpha), vb = V::bcast(&beta);
@@ -252,7 +283,8 @@ struct MicroTile {
 // The KernelSet of one MicroTile instantiation with its cache blocking (mc, kc, nc: see KernelSet).
 template <class Tile>
 KernelSet kernel_set(const char* isa, int mc, int kc, int nc) {
-    return KernelSet{isa, Tile::kRows, Tile::NR, mc, kc, nc, Tile::pack_a, Tile::pack_b, Tile::kernel};
+    return KernelSet{isa, Tile::kRows, Tile::NR, mc, kc, nc, Tile::pack_a, Tile::pack_b, Tile::kernel,
+                     Tile::kernel_in_place};
 }
 
 }  // namespace gemm_detail
