@@ -30,6 +30,7 @@ def cases():
         c[name] = (make, backward)
 
     add("gemm 64x784x256", False, lambda: (lambda x, w: lambda: x @ w.t())(r(64, 784), r(256, 784)))
+    add("gemm 4096x128x512", False, lambda: (lambda h, w: lambda: h @ w.t())(r(4096, 512), r(128, 512)))
     for k in (256, 512, 1024):
         add(f"gemm {k}x{k}x{k}", False, lambda k=k: (lambda a, b: lambda: a @ b)(r(k, k), r(k, k)))
     m = 1 << 20

@@ -40,7 +40,7 @@ import java.util.concurrent.TimeUnit;
 @Measurement(iterations = 5, time = 1)
 @Fork(value = 1, jvmArgsAppend = "-Xmx2g")
 public class OpSuiteBench {
-    @Param({"gemm 64x784x256", "gemm 256x256x256", "gemm 512x512x512", "gemm 1024x1024x1024", "relu 1M", "add 1M",
+    @Param({"gemm 64x784x256", "gemm 4096x128x512", "gemm 256x256x256", "gemm 512x512x512", "gemm 1024x1024x1024", "relu 1M", "add 1M",
             "gelu 1M", "sum 1M", "softmax 256x1000", "cross_entropy 256x1000 fwd+bwd", "bce_with_logits 128x784 fwd+bwd",
             "adam 1M", "conv2d 64x1x28x28 k32 3x3", "conv2d 64x32x13x13 k64 3x3", "conv2d 64x32x13x13 k64 3x3 fwd+bwd",
             "conv2d 32x64x56x56 k64 3x3 pad 1", "max_pool2d 64x32x26x26 2x2 fwd+bwd", "batch_norm 64x32x26x26 fwd+bwd",

@@ -84,6 +84,11 @@ public final class OpSuite {
                     Tensor x = m.rand(64, 784), w = m.rand(256, 784);
                     return () -> Ops.matmul(x, w, false, true);
                 }));
+        c.add(forward("gemm", "gemm 4096x128x512", "h (4096, 512) times W^T, W (128, 512): a Transformer FFN's output "
+                + "layer (N fits one B block: A is read in place)", m -> {
+                    Tensor h = m.rand(4096, 512), w = m.rand(128, 512);
+                    return () -> Ops.matmul(h, w, false, true);
+                }));
         for (int n : new int[] {256, 512, 1024}) {
             c.add(forward("gemm", "gemm " + n + "x" + n + "x" + n, "square (" + n + ", " + n + ") x (" + n + ", " + n + ")",
                     m -> {
