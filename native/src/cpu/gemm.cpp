@@ -95,6 +95,36 @@ bool read_a_in_place(const KernelSet& ks, const Problem& p, int64_t nc) {
     return p.a.cs == 1 || p.n <= 2 * ks.nr;
 }
 
+// One (mb, kb) block of op(A) as the micro-tiles read it: rows [0, packed_from) in place through the view a, the
+// rest from the packed panels at a_pack (packed_from 0: the whole block packed; else mb rounded down to whole
+// micro-panels).
+struct ABlock {
+    View a;
+    float* a_pack;
+    int64_t mb, kb, packed_from;
+
+    void pack(const KernelSet& ks) const {
+        if (packed_from < mb)
+            ks.pack_a({a.at(packed_from, 0), a.rs, a.cs}, mb - packed_from, kb, a_pack + packed_from * kb);
+    }
+
+    // C (mb, nb) at c = alpha * A block * packed B block (kb, nb) + beta * C, micro-tile by micro-tile.
+    void multiply(const KernelSet& ks, const float* b_pack, int64_t nb, float* c, int64_t ldc, float alpha,
+                  float beta) const {
+        for (int64_t ir = 0; ir < mb; ir += ks.mr) {
+            const int m = static_cast<int>(std::min<int64_t>(ks.mr, mb - ir));
+            float* c_rows = c + ir * ldc;
+            for (int64_t jr = 0; jr < nb; jr += ks.nr) {
+                const int n = static_cast<int>(std::min<int64_t>(ks.nr, nb - jr));
+                if (ir < packed_from)
+                    ks.micro_in_place(kb, a.at(ir, 0), a.rs, a.cs, b_pack + jr * kb, c_rows + jr, ldc, alpha, beta, n);
+                else
+                    ks.micro(kb, a_pack + ir * kb, b_pack + jr * kb, c_rows + jr, ldc, alpha, beta, m, n);
+            }
+        }
+    }
+};
+
 void gemm_serial(const KernelSet& ks, const Problem& p) {
     const int64_t kc = balanced_block(p.k, ks.kc, 1);
     const int64_t mc = balanced_block(p.m, ks.mc, ks.mr);
@@ -107,29 +137,15 @@ void gemm_serial(const KernelSet& ks, const Problem& p) {
 
     for (int64_t ic = 0; ic < p.m; ic += mc) {
         const int64_t mb = std::min(mc, p.m - ic);
-        const int64_t packed_from = a_in_place ? mb - mb % ks.mr : 0;  // rows [packed_from, mb) come packed
         for (int64_t pc = 0; pc < p.k; pc += kc) {
             const int64_t kb = std::min(kc, p.k - pc);
             const float beta = pc == 0 ? p.beta : 1.0f;  // later K blocks accumulate onto the first one's result
-            if (packed_from < mb)
-                ks.pack_a({p.a.at(ic + packed_from, pc), p.a.rs, p.a.cs}, mb - packed_from, kb,
-                          a_pack + packed_from * kb);
+            const ABlock a{{p.a.at(ic, pc), p.a.rs, p.a.cs}, a_pack, mb, kb, a_in_place ? mb - mb % ks.mr : 0};
+            a.pack(ks);
             for (int64_t jc = 0; jc < p.n; jc += nc) {
                 const int64_t nb = std::min(nc, p.n - jc);
                 ks.pack_b({p.b.at(pc, jc), p.b.rs, p.b.cs}, kb, nb, b_pack);
-                for (int64_t ir = 0; ir < mb; ir += ks.mr) {
-                    const int m = static_cast<int>(std::min<int64_t>(ks.mr, mb - ir));
-                    float* c_rows = p.c + (ic + ir) * p.ldc + jc;
-                    const float* a_rows = p.a.at(ic + ir, pc);
-                    for (int64_t jr = 0; jr < nb; jr += ks.nr) {
-                        const int n = static_cast<int>(std::min<int64_t>(ks.nr, nb - jr));
-                        if (ir < packed_from)
-                            ks.micro_in_place(kb, a_rows, p.a.rs, p.a.cs, b_pack + jr * kb, c_rows + jr, p.ldc,
-                                              p.alpha, beta, n);
-                        else
-                            ks.micro(kb, a_pack + ir * kb, b_pack + jr * kb, c_rows + jr, p.ldc, p.alpha, beta, m, n);
-                    }
-                }
+                a.multiply(ks, b_pack, nb, p.c + ic * p.ldc + jc, p.ldc, p.alpha, beta);
             }
         }
     }
@@ -250,27 +266,14 @@ void sgemm_packed_b(int64_t M, float alpha, const float* A, int64_t lda, const P
     if (a_pack == nullptr) throw std::bad_alloc();  // core reports it as out of memory
     for (int64_t ic = 0; ic < M; ic += mc) {
         const int64_t mb = std::min(mc, M - ic);
-        const int64_t packed_from = a_in_place ? mb - mb % ks.mr : 0;  // rows [packed_from, mb) come packed
         for (int64_t pc = 0; pc < b.k_; pc += b.kc_) {
             const int64_t kb = std::min(b.kc_, b.k_ - pc);
             const float beta_k = pc == 0 ? beta : 1.0f;
-            if (packed_from < mb)
-                ks.pack_a({A + (ic + packed_from) * lda + pc, lda, 1}, mb - packed_from, kb, a_pack + packed_from * kb);
+            const gemm_detail::ABlock a{{A + ic * lda + pc, lda, 1}, a_pack, mb, kb, a_in_place ? mb - mb % ks.mr : 0};
+            a.pack(ks);
             for (int64_t jc = 0; jc < b.n_; jc += b.nc_) {
-                const int64_t nb = std::min(b.nc_, b.n_ - jc);
                 const float* b_pack = b.panels_.get() + (pc / b.kc_) * b.stride_k_ + (jc / b.nc_) * b.block_;
-                for (int64_t ir = 0; ir < mb; ir += ks.mr) {
-                    const int m = static_cast<int>(std::min<int64_t>(ks.mr, mb - ir));
-                    float* c_rows = C + (ic + ir) * ldc + jc;
-                    const float* a_rows = A + (ic + ir) * lda + pc;
-                    for (int64_t jr = 0; jr < nb; jr += ks.nr) {
-                        const int n = static_cast<int>(std::min<int64_t>(ks.nr, nb - jr));
-                        if (ir < packed_from)
-                            ks.micro_in_place(kb, a_rows, lda, 1, b_pack + jr * kb, c_rows + jr, ldc, alpha, beta_k, n);
-                        else
-                            ks.micro(kb, a_pack + ir * kb, b_pack + jr * kb, c_rows + jr, ldc, alpha, beta_k, m, n);
-                    }
-                }
+                a.multiply(ks, b_pack, std::min(b.nc_, b.n_ - jc), C + ic * ldc + jc, ldc, alpha, beta_k);
             }
         }
     }
