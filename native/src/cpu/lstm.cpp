@@ -86,14 +86,11 @@ void add_column_sums(const float* a, int64_t lda, int64_t rows, float* sum, int6
     }
 }
 
-// dst (rows, a + b) = [src_a (rows, a) | src_b (rows, b)], rows split across threads.
-void concat_columns(const float* src_a, int64_t a, const float* src_b, int64_t b, float* dst, int64_t rows) {
+// dst (rows, cols) with leading dim ld_dst = src (rows, cols) with leading dim ld_src, rows split across threads.
+void copy_block(const float* src, int64_t ld_src, float* dst, int64_t ld_dst, int64_t rows, int64_t cols) {
     parallel_for(rows, [&](int64_t r0, int64_t r1) {
-        for (int64_t r = r0; r < r1; ++r) {
-            std::memcpy(dst + r * (a + b), src_a + r * a, (size_t)a * sizeof(float));
-            std::memcpy(dst + r * (a + b) + a, src_b + r * b, (size_t)b * sizeof(float));
-        }
-    }, std::max<int64_t>(1, 16384 / std::max<int64_t>(1, a + b)));
+        for (int64_t r = r0; r < r1; ++r) std::memcpy(dst + r * ld_dst, src + r * ld_src, (size_t)cols * sizeof(float));
+    }, std::max<int64_t>(1, 16384 / std::max<int64_t>(1, cols)));
 }
 
 // Batch rows are independent through time, so each thread runs the whole recurrence for a contiguous block of
@@ -222,12 +219,11 @@ void lstm_backward_f32(int64_t n, int64_t t, int64_t f, int64_t h, const float* 
     // (9% faster than two GEMMs at n 32, t 100, f = h = 256, the copies included).
     float* xh = t_backward_inputs.get((size_t)(n * t * (f + h)));
     float* dw = t_backward_dw.get((size_t)(G * (f + h)));
-    concat_columns(x, f, hprev, h, xh, n * t);
+    copy_block(x, f, xh, f + h, n * t, f);
+    copy_block(hprev, h, xh + f, f + h, n * t, h);
     sgemm(true, false, G, f + h, n * t, 1.0f, dgates, G, xh, f + h, 0.0f, dw, f + h);
-    for (int64_t r = 0; r < G; ++r) {
-        std::memcpy(dw_ih + r * f, dw + r * (f + h), (size_t)f * sizeof(float));
-        std::memcpy(dw_hh + r * h, dw + r * (f + h) + f, (size_t)h * sizeof(float));
-    }
+    copy_block(dw, f + h, dw_ih, f, G, f);
+    copy_block(dw + f, f + h, dw_hh, h, G, h);
     if (dx) sgemm(false, false, n * t, f, G, 1.0f, dgates, G, w_ih, f, 0.0f, dx, f);
 }
 
