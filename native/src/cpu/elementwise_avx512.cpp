@@ -26,7 +26,8 @@ namespace kiln::cpu::avx512 {
 
 namespace {
 
-constexpr float kTableEnd = 3.9375f;  // the last interval is centred on 31/8 and ends 1/16 later
+// One permute of two registers picks among 32 coefficients: the tables must have exactly that many intervals.
+static_assert(kGeluIntervals == 32, "table_poly looks coefficients up with one two-register permute");
 
 // Lanes whose x is negative, -0 included (gelu(-0) = -0 as x Phi(x) gives it).
 inline __mmask16 negative(V x) { return _mm512_movepi32_mask(_mm512_castps_si512(x)); }
@@ -38,16 +39,16 @@ struct TableSpot {
     V u;
 };
 inline TableSpot table_spot(V a) {
-    const V i = _mm512_roundscale_ps(mul(a, k(8.0f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    return {_mm512_cvtps_epi32(i), _mm512_fnmadd_ps(i, k(0.125f), a)};
+    const V i = _mm512_roundscale_ps(mul(a, k(kGeluPerUnit)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    return {_mm512_cvtps_epi32(i), _mm512_fnmadd_ps(i, k(1.0f / kGeluPerUnit), a)};
 }
 
-inline V table_poly(const float (&c)[6][32], TableSpot s) {
+inline V table_poly(const float (&c)[kGeluDegree + 1][kGeluIntervals], TableSpot s) {
     const auto coef = [&](int n) {
         return _mm512_permutex2var_ps(_mm512_load_ps(c[n]), s.i, _mm512_load_ps(c[n] + 16));
     };
-    V p = coef(5);
-    for (int n = 4; n >= 0; --n) p = fma(p, s.u, coef(n));
+    V p = coef(kGeluDegree);
+    for (int n = kGeluDegree - 1; n >= 0; --n) p = fma(p, s.u, coef(n));
     return p;
 }
 
@@ -87,7 +88,7 @@ inline TailParts tail_parts(V ax) {
     return p;
 }
 
-// gelu(x) from the tables, for lanes with |x| < kTableEnd.
+// gelu(x) from the tables, for lanes with |x| < kGeluTableEnd.
 inline V gelu_table(V x, __mmask16 neg, TableSpot s) {
     const V x_lower = mul(x, table_poly(kGeluLowerTail, s));  // x Phi(-|x|)
     return _mm512_mask_sub_ps(x_lower, (__mmask16)~neg, x, x_lower);
@@ -95,12 +96,12 @@ inline V gelu_table(V x, __mmask16 neg, TableSpot s) {
 
 inline V gelu_fwd(V x) {
     const V ax = vabs(x);
-    const __mmask16 neg = negative(x), table = _mm512_cmp_ps_mask(ax, k(kTableEnd), _CMP_LT_OQ);
+    const __mmask16 neg = negative(x), table = _mm512_cmp_ps_mask(ax, k(kGeluTableEnd), _CMP_LT_OQ);
     const V near = gelu_table(x, neg, table_spot(ax));
     if (table == 0xffff) return near;
     const TailParts g = tail_parts(ax);
-    const V tail_neg = scalef(mul(x, g.m), g.n);                          // x Phi(x), x <= -kTableEnd
-    const V tail_pos = mul(x, sub(k(1.0f), scalef(g.m, g.n)));            // x (1 - Phi(-x)), x >= kTableEnd (and NaN)
+    const V tail_neg = scalef(mul(x, g.m), g.n);                          // x Phi(x), x <= -kGeluTableEnd
+    const V tail_pos = mul(x, sub(k(1.0f), scalef(g.m, g.n)));            // x (1 - Phi(-x)), x >= kGeluTableEnd, NaN
     V y = _mm512_mask_blend_ps(neg, tail_pos, tail_neg);
     const __mmask16 big = _mm512_cmp_ps_mask(ax, k(15.0f), _CMP_GE_OQ);
     y = _mm512_mask_blend_ps(big, y, _mm512_mask_blend_ps(neg, x, mul(x, k(0.0f))));  // x Phi(x), Phi = 1 or 0
@@ -116,11 +117,11 @@ inline V gelu_deriv_table(V x, __mmask16 neg, TableSpot s) {
 
 inline V gelu_deriv(V x) {
     const V ax = vabs(x);
-    const __mmask16 neg = negative(x), table = _mm512_cmp_ps_mask(ax, k(kTableEnd), _CMP_LT_OQ);
+    const __mmask16 neg = negative(x), table = _mm512_cmp_ps_mask(ax, k(kGeluTableEnd), _CMP_LT_OQ);
     const V near = gelu_deriv_table(x, neg, table_spot(ax));
     if (table == 0xffff) return near;
     const TailParts g = tail_parts(ax);
-    // x <= -kTableEnd: both terms share exp(-x^2/2): (m + x pdf_m') 2^n with the pdf mantissa moved to the power n.
+    // x <= -kGeluTableEnd: both terms share exp(-x^2/2): (m + x pdf_m') 2^n with the pdf mantissa moved to the power n.
     const V pdf_in_n = scalef(g.pdf_m, sub(g.n_pdf, g.n));  // pdf mantissa relative to 2^n (a small power: -1..1)
     const V tail_neg = scalef(fma(x, pdf_in_n, g.m), g.n);
     const V x_pdf = mul(x, scalef(g.pdf_m, g.n_pdf));

@@ -4,8 +4,13 @@
 
 namespace kiln::cpu::avx512 {
 
+constexpr int kGeluDegree = 5;
+constexpr int kGeluIntervals = 32;  // centred on i / kGeluPerUnit, i = 0 .. kGeluIntervals - 1
+constexpr float kGeluPerUnit = 8.0f;
+constexpr float kGeluTableEnd = 3.9375f;  // where the last interval ends
+
 // Phi(-a), the normal CDF's lower tail: kGeluLowerTail[k][i] is the coefficient of u^k on the interval centred on i/8.
-alignas(64) constexpr float kGeluLowerTail[6][32] = {
+alignas(64) constexpr float kGeluLowerTail[kGeluDegree + 1][kGeluIntervals] = {
     {5.000000000e-01f, 4.502617717e-01f, 4.012936652e-01f, 3.538302481e-01f, 3.085375428e-01f, 2.659855187e-01f,
      2.266273499e-01f, 1.907869577e-01f, 1.586552560e-01f, 1.302945167e-01f, 1.056497768e-01f, 8.456572145e-02f,
      6.680720299e-02f, 5.208127946e-02f, 4.005915672e-02f, 3.039636090e-02f, 2.275013179e-02f, 1.679330692e-02f,
@@ -45,7 +50,7 @@ alignas(64) constexpr float kGeluLowerTail[6][32] = {
 };
 
 // phi(a), the normal density: kGeluDensity[k][i] is the coefficient of u^k on the interval centred on i/8.
-alignas(64) constexpr float kGeluDensity[6][32] = {
+alignas(64) constexpr float kGeluDensity[kGeluDegree + 1][kGeluIntervals] = {
     {3.989422917e-01f, 3.958376944e-01f, 3.866681159e-01f, 3.718550801e-01f, 3.520653248e-01f, 3.281609714e-01f,
      3.011374176e-01f, 2.720550001e-01f, 2.419707179e-01f, 2.118766457e-01f, 1.826490909e-01f, 1.550122648e-01f,
      1.295175999e-01f, 1.065382659e-01f, 8.627732098e-02f, 6.878627837e-02f, 5.399096757e-02f, 4.172098637e-02f,

@@ -73,7 +73,7 @@ def max_ulp(fun, tables, points=8000):
 
 def emit(name, what, tables):
     print(f"// {what}: {name}[k][i] is the coefficient of u^k on the interval centred on i/8.")
-    print(f"alignas(64) constexpr float {name}[{DEGREE + 1}][{INTERVALS}] = {{")
+    print(f"alignas(64) constexpr float {name}[kGeluDegree + 1][kGeluIntervals] = {{")
     for k in range(DEGREE + 1):
         values = [f"{np.float32(t[k]).item():.9e}f" for t in tables]
         lines = [", ".join(values[j:j + 6]) for j in range(0, INTERVALS, 6)]
@@ -90,6 +90,11 @@ def main():
     print("#pragma once")
     print()
     print("namespace kiln::cpu::avx512 {")
+    print()
+    print(f"constexpr int kGeluDegree = {DEGREE};")
+    print(f"constexpr int kGeluIntervals = {INTERVALS};  // centred on i / kGeluPerUnit, i = 0 .. kGeluIntervals - 1")
+    print(f"constexpr float kGeluPerUnit = {1 / WIDTH:g}.0f;")
+    print(f"constexpr float kGeluTableEnd = {(INTERVALS - 0.5) * WIDTH:g}f;  // where the last interval ends")
     print()
     emit("kGeluLowerTail", "Phi(-a), the normal CDF's lower tail", lower)
     print()
