@@ -223,22 +223,41 @@ struct MicroTile {
     // src[j * js + k * ks]. A's panels run along its rows (js = rs, ks = cs), B's along its columns (js = cs, ks = rs).
     template <int P>
     static void pack_panels(const float* src, int64_t js, int64_t ks, int64_t total, int64_t kc, float* dst) {
+        if (js == 1) {  // the panel's elements are contiguous: copy k by k
+            // In strips of kStrip values of k across all panels, prefetching the next strip's rows while copying this
+            // one. An A stored transposed (the dY^T of a weight gradient) gives one row of only 6 floats per k, rows a
+            // leading dimension (often a page) apart: copied panel by panel, every row's first touch waited on memory,
+            // since the hardware prefetcher does not follow strides across pages. The LSTM's dW (1024 x 512 x 3200,
+            // A transposed) went from 9.3-9.5 to 9.05-9.2 ms on two threads.
+            constexpr int64_t kStrip = 16;
+            for (int64_t k0 = 0; k0 < kc; k0 += kStrip) {
+                const int64_t rows = kc - k0 < kStrip ? kc - k0 : kStrip;
+                const int64_t ahead = k0 + 2 * kStrip <= kc ? kStrip : 0;  // a whole next strip, or no prefetch
+                float* d = dst + k0 * P;
+                for (int64_t j0 = 0; j0 < total; j0 += P, d += P * kc) {
+                    const int count = static_cast<int>(total - j0 < P ? total - j0 : P);
+                    copy_rows<P>(src + j0 + k0 * ks, ks, count, rows, d, ahead);
+                }
+            }
+            return;
+        }
         for (int64_t j0 = 0; j0 < total; j0 += P, dst += P * kc) {
             const int count = static_cast<int>(total - j0 < P ? total - j0 : P);
-            if (js == 1)
-                copy_rows<P>(src + j0 * js, ks, count, kc, dst);  // the panel's elements are contiguous: copy k by k
-            else
-                transpose_in<P>(src + j0 * js, js, ks, count, kc, dst);
+            transpose_in<P>(src + j0 * js, js, ks, count, kc, dst);
         }
     }
 
-    // Panel of width P from `count` contiguous floats per k: src[k * step + j] -> dst[k * P + j], zero-padded.
+    // Panel of width P from `count` contiguous floats per k: src[k * step + j] -> dst[k * P + j], zero-padded; with
+    // ahead > 0 (rows k + ahead exist for every k here), row k + ahead is prefetched while row k is copied.
     template <int P>
     // Rows are addressed as src + k * step, not by stepping src: a step past the last row (a huge leading dimension
     // with one row, which is valid) would form a pointer beyond the address space, and that is undefined.
-    static void copy_rows(const float* src, int64_t step, int count, int64_t kc, float* dst) {
+    static void copy_rows(const float* src, int64_t step, int count, int64_t kc, float* dst, int64_t ahead) {
         if (count == P) {  // whole panel: a fixed-size copy, which the compiler turns into full-width moves
-            for (int64_t k = 0; k < kc; ++k, dst += P) std::memcpy(dst, src + k * step, P * sizeof(float));
+            for (int64_t k = 0; k < kc; ++k, dst += P) {
+                if (ahead > 0) __builtin_prefetch(src + (k + ahead) * step);
+                std::memcpy(dst, src + k * step, P * sizeof(float));
+            }
             return;
         }
         for (int64_t k = 0; k < kc; ++k, dst += P) {
