@@ -134,7 +134,7 @@ std::vector<const KernelSet*> kernel_sets() {
         __builtin_cpu_supports("avx512vl") && __builtin_cpu_supports("avx512dq"))
     {
         sets.push_back(&kiln::cpu::gemm_detail::avx512_kernels());
-        sets.push_back(&kiln::cpu::gemm_detail::avx512_small_m_kernels());  // the LSTM steps' 8 x 48 tile
+        sets.push_back(&kiln::cpu::gemm_detail::avx512_small_m_kernels());  // the LSTM steps' 8 x 32 tile
     }
 #endif
     return sets;

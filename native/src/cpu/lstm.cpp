@@ -100,6 +100,11 @@ void copy_block(const float* src, int64_t ld_src, float* dst, int64_t ld_dst, in
 // inside a block run on the calling thread (the pool runs nested parallel_for inline).
 constexpr int64_t kMinRows = 8;
 
+// The rows of each thread's per-step products under that split, which picks the GEMM's register tile (PackedB).
+int64_t rows_per_thread(int64_t n) {
+    return work::ceil_div(n, std::max<int64_t>(1, std::min<int64_t>(num_threads(), n / kMinRows)));
+}
+
 // Per-thread buffers of n t 4h floats (13 MiB at n 32, t 100, h 256), reused from call to call: the inference
 // forward's pre-activations and the backward's dgates. A fresh allocation of that size goes back to the kernel when
 // freed, so every call would fault its pages in again (about 5% of the forward). Kept at the largest size seen.
@@ -129,9 +134,7 @@ void lstm_forward_f32(int64_t n, int64_t t, int64_t f, int64_t h, const float* x
 
     // w_hh^T (h, 4h) packed once per call into the GEMM's panels: sgemm would pack it again at every step, as much
     // memory traffic as the step's multiply itself (its M is a thread's few batch rows).
-    // Each thread's products have about n / threads rows (the split below), which picks the GEMM's register tile.
-    const int64_t rows_per_thread = work::ceil_div(n, std::max<int64_t>(1, std::min<int64_t>(num_threads(), n / kMinRows)));
-    const PackedB whh_t(true, h, G, w_hh, h, rows_per_thread);
+    const PackedB whh_t(true, h, G, w_hh, h, rows_per_thread(n));
 
     // Input projection of every step at once: gates (n*t, 4h) = x (n*t, f) w_ih^T. The bias is added in the cell pass.
     sgemm(false, true, n * t, G, f, 1.0f, x, f, w_ih, f, 0.0f, gates, G);
@@ -186,7 +189,7 @@ void lstm_backward_f32(int64_t n, int64_t t, int64_t f, int64_t h, const float* 
     std::fill(db_rows, db_rows + n * G, 0.0f);
     std::vector<float> dh((size_t)(n * h)), dc((size_t)(n * h));
     const std::vector<float> zeros((size_t)h, 0.0f);
-    const PackedB whh(false, G, h, w_hh, h);  // dh's B at every step, packed once (as in the forward)
+    const PackedB whh(false, G, h, w_hh, h, rows_per_thread(n));  // dh's B at every step, packed once (as in the forward)
 
     parallel_for(n, [&](int64_t r0, int64_t r1) {
         const int64_t m = r1 - r0;
