@@ -86,14 +86,17 @@ KILN_HD float gate_tanh(float x) {
 struct CellOut {
     float i, f, g, o, c, h;
 };
+// The two halves are also callable apart (the CPU runs them as two passes over a row: see native/src/cpu/lstm.cpp).
+KILN_HD float cell_state(float i, float f, float g, float c_prev) { return kiln_fma(f, c_prev, kiln_fmul(i, g)); }
+KILN_HD float cell_output(float o, float c) { return kiln_fmul(o, gate_tanh(c)); }
 KILN_HD CellOut cell_forward(float ai, float af, float ag, float ao, float c_prev) {
     CellOut r;
     r.i = gate_sigmoid(ai);
     r.f = gate_sigmoid(af);
     r.g = gate_tanh(ag);
     r.o = gate_sigmoid(ao);
-    r.c = kiln_fma(r.f, c_prev, kiln_fmul(r.i, r.g));
-    r.h = kiln_fmul(r.o, gate_tanh(r.c));
+    r.c = cell_state(r.i, r.f, r.g, c_prev);
+    r.h = cell_output(r.o, r.c);
     return r;
 }
 
