@@ -248,10 +248,20 @@ PackedB::PackedB(bool transB, int64_t K, int64_t N, const float* B, int64_t ldb,
     stride_k_ = gemm_detail::ceil_div(N, nc_) * block_;
     panels_.reset(new float[(size_t)(gemm_detail::ceil_div(K, kc_) * stride_k_)]);
     const gemm_detail::View b = transB ? gemm_detail::View{B, 1, ldb} : gemm_detail::View{B, ldb, 1};
-    for (int64_t pc = 0; pc < K; pc += kc_)
-        for (int64_t jc = 0; jc < N; jc += nc_)
-            ks.pack_b({b.at(pc, jc), b.rs, b.cs}, std::min(kc_, K - pc), std::min(nc_, N - jc),
-                      panels_.get() + (pc / kc_) * stride_k_ + (jc / nc_) * block_);
+    // Panel by panel across threads: a block's micro-panels are independent and sit at fixed offsets (panel q of a
+    // block with kb rows at q * nr * kb), so any split of them gives the same layout. Packed on the calling thread
+    // alone, the LSTM's w_hh (1 MiB) kept the other thread waiting at the start of every forward and backward.
+    const int64_t per_block = gemm_detail::ceil_div(nc_, ks.nr), n_blocks = gemm_detail::ceil_div(N, nc_);
+    const int64_t panels = gemm_detail::ceil_div(K, kc_) * n_blocks * per_block;
+    parallel_for(panels, [&](int64_t q0, int64_t q1) {
+        for (int64_t q = q0; q < q1; ++q) {
+            const int64_t pc = q / (n_blocks * per_block) * kc_, jc = q / per_block % n_blocks * nc_;
+            const int64_t j = jc + q % per_block * ks.nr, kb = std::min(kc_, K - pc);
+            if (j >= std::min(N, jc + nc_)) continue;  // the last block has fewer panels
+            ks.pack_b({b.at(pc, j), b.rs, b.cs}, kb, std::min<int64_t>(ks.nr, N - j),
+                      panels_.get() + (pc / kc_) * stride_k_ + (jc / nc_) * block_ + (j - jc) * kb);
+        }
+    }, std::max<int64_t>(1, 32768 / (kc_ * ks.nr)));
 }
 
 // gemm_serial's loop nest with B's blocks already packed: only A is packed here, once per K block, and not even that
