@@ -389,6 +389,47 @@ void test_gemm_packed_b() {
     }
 }
 
+// sgemm_shared_a against one sgemm per part: bit for bit (the same K blocking), for parts of one column, of several B
+// blocks (n > nc) and ragged, M over several row blocks and threads with a ragged edge, K over several blocks, both
+// layouts of A, beta 0 (C full of NaN, which must not be read), 1 and 0.5; K == 0 and alpha == 0 give beta * C.
+void test_gemm_shared_a() {
+    const int64_t m = 1100, k = 800;
+    const int64_t ns[3] = {1, 900, 61};
+    Rng rng{123};
+    for (int ta = 0; ta < 2; ++ta)
+        for (const float beta : {0.0f, 1.0f, 0.5f})
+            for (const int64_t kk : {k, int64_t(0)}) {
+                const int64_t lda = (ta ? m : k) + 3;
+                std::vector<float> A((size_t)((ta ? k : m) * lda));
+                for (float& v : A) v = rng.next();
+                std::vector<std::vector<float>> B(3), want(3), got(3);
+                kiln::cpu::SharedAPart parts[3];
+                for (int i = 0; i < 3; ++i) {
+                    const int64_t ldb = ns[i] + 2, ldc = ns[i] + 1;
+                    B[i].resize((size_t)(k * ldb));
+                    for (float& v : B[i]) v = rng.next();
+                    want[i].assign((size_t)(m * ldc), beta == 0.0f ? std::nanf("") : 0.0f);
+                    for (float& v : want[i]) v = beta == 0.0f ? v : rng.next();
+                    got[i] = want[i];
+                    kiln::cpu::sgemm(ta, false, m, ns[i], kk, 0.75f, A.data(), lda, B[i].data(), ldb, beta,
+                                     want[i].data(), ldc);
+                    parts[i] = {B[i].data(), ldb, ns[i], got[i].data(), ldc};
+                }
+                kiln::cpu::sgemm_shared_a(ta, m, kk, 0.75f, A.data(), lda, parts, 3, beta);
+                for (int i = 0; i < 3; ++i) {
+                    bool same = true;
+                    for (int64_t r = 0; r < m && same; ++r)
+                        same = std::memcmp(want[i].data() + r * parts[i].ldc, got[i].data() + r * parts[i].ldc,
+                                           (size_t)ns[i] * sizeof(float)) == 0;
+                    const bool pad_kept = beta == 0.0f ? std::isnan(got[i][(size_t)ns[i]])
+                                                       : got[i][(size_t)ns[i]] == want[i][(size_t)ns[i]];
+                    check(same && pad_kept, "sgemm_shared_a part n=" + std::to_string(ns[i]) + (ta ? " transA" : "") +
+                                                " beta=" + std::to_string(beta) + " k=" + std::to_string(kk) +
+                                                " equals sgemm bit for bit and leaves C's padding alone");
+                }
+            }
+}
+
 // A narrow product (all of N in one B block) reads A in place instead of packing it; a wide one packs it. Both must
 // sum the same products in the same order: the narrow product's C equals the wide one's first columns bit for bit,
 // for every kernel set, both layouts of A and B, ragged rows (the last micro-panel is packed even in place) and K
@@ -429,6 +470,7 @@ int main() {
     test_gemm_concurrent_callers();
     test_gemm_abi_errors();
     test_gemm_packed_b();
+    test_gemm_shared_a();
     test_gemm_a_in_place_same_bits();
     std::printf("gemm_cpu: %d passed, %d failed\n", g_passed.load(), g_failed.load());
     return g_failed == 0 ? 0 : 1;

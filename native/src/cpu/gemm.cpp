@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <new>
+#include <vector>
 
 #include "cpu/parallel.h"
 #include "cpu/sgemm.h"
@@ -90,9 +91,9 @@ void gemm_unpacked(const Problem& p) {
 // lies, except for a ragged last micro-panel, which is packed (zero-padded) as usual. Same bits either way.
 // Row-major A (rows along k, six row streams) gains at every N up to one block; A stored transposed reads one
 // cache line per step of k for six of its floats, and gains only at N <= 2 nr (it lost 2-5% at N = 256).
-bool read_a_in_place(const KernelSet& ks, const Problem& p, int64_t nc) {
-    if (nc < p.n) return false;
-    return p.a.cs == 1 || p.n <= 2 * ks.nr;
+bool read_a_in_place(const KernelSet& ks, const View& a, int64_t n, int64_t nc) {
+    if (nc < n) return false;
+    return a.cs == 1 || n <= 2 * ks.nr;
 }
 
 // One (mb, kb) block of op(A) as the micro-tiles read it: rows [0, packed_from) in place through the view a, the
@@ -125,30 +126,54 @@ struct ABlock {
     }
 };
 
-void gemm_serial(const KernelSet& ks, const Problem& p) {
-    const int64_t kc = balanced_block(p.k, ks.kc, 1);
-    const int64_t mc = balanced_block(p.m, ks.mc, ks.mr);
-    const int64_t nc = balanced_block(p.n, ks.nc, ks.nr);
-    const bool a_in_place = read_a_in_place(ks, p, nc);
+// One B operand and the C columns it produces, for products that share op(A): (k, n) op(B) into (m, n) C.
+struct Columns {
+    View b;
+    float* c;
+    int64_t ldc, n;
+};
+
+// C_i = alpha * op(A) * op(B_i) + beta * C_i for the parts i < count, each A block packed once for all of them.
+// Each C element sums the same products in the same K blocks as a single product would: the same bits.
+void gemm_serial(const KernelSet& ks, View a_view, int64_t m, int64_t k, float alpha, float beta_in,
+                 const Columns* parts, int count) {
+    const int64_t kc = balanced_block(k, ks.kc, 1);
+    const int64_t mc = balanced_block(m, ks.mc, ks.mr);
+    int64_t nc_max = 0;
+    for (int i = 0; i < count; ++i) nc_max = std::max(nc_max, balanced_block(parts[i].n, ks.nc, ks.nr));
+    const bool a_in_place = count == 1 && read_a_in_place(ks, a_view, parts[0].n, nc_max);
     const int64_t a_floats = round_up(round_up(mc, ks.mr) * kc, 16);  // B block starts on a cache line
-    float* a_pack = t_workspace.try_get(a_floats + round_up(nc, ks.nr) * kc);
-    if (a_pack == nullptr) return gemm_unpacked(p);
+    float* a_pack = t_workspace.try_get(a_floats + round_up(nc_max, ks.nr) * kc);
+    if (a_pack == nullptr) {
+        for (int i = 0; i < count; ++i)
+            gemm_unpacked({a_view, parts[i].b, parts[i].c, parts[i].ldc, m, parts[i].n, k, alpha, beta_in});
+        return;
+    }
     float* b_pack = a_pack + a_floats;
 
-    for (int64_t ic = 0; ic < p.m; ic += mc) {
-        const int64_t mb = std::min(mc, p.m - ic);
-        for (int64_t pc = 0; pc < p.k; pc += kc) {
-            const int64_t kb = std::min(kc, p.k - pc);
-            const float beta = pc == 0 ? p.beta : 1.0f;  // later K blocks accumulate onto the first one's result
-            const ABlock a{{p.a.at(ic, pc), p.a.rs, p.a.cs}, a_pack, mb, kb, a_in_place ? mb - mb % ks.mr : 0};
+    for (int64_t ic = 0; ic < m; ic += mc) {
+        const int64_t mb = std::min(mc, m - ic);
+        for (int64_t pc = 0; pc < k; pc += kc) {
+            const int64_t kb = std::min(kc, k - pc);
+            const float beta = pc == 0 ? beta_in : 1.0f;  // later K blocks accumulate onto the first one's result
+            const ABlock a{{a_view.at(ic, pc), a_view.rs, a_view.cs}, a_pack, mb, kb, a_in_place ? mb - mb % ks.mr : 0};
             a.pack(ks);
-            for (int64_t jc = 0; jc < p.n; jc += nc) {
-                const int64_t nb = std::min(nc, p.n - jc);
-                ks.pack_b({p.b.at(pc, jc), p.b.rs, p.b.cs}, kb, nb, b_pack);
-                a.multiply(ks, b_pack, nb, p.c + ic * p.ldc + jc, p.ldc, p.alpha, beta);
+            for (int i = 0; i < count; ++i) {
+                const Columns& q = parts[i];
+                const int64_t nc = balanced_block(q.n, ks.nc, ks.nr);
+                for (int64_t jc = 0; jc < q.n; jc += nc) {
+                    const int64_t nb = std::min(nc, q.n - jc);
+                    ks.pack_b({q.b.at(pc, jc), q.b.rs, q.b.cs}, kb, nb, b_pack);
+                    a.multiply(ks, b_pack, nb, q.c + ic * q.ldc + jc, q.ldc, alpha, beta);
+                }
             }
         }
     }
+}
+
+void gemm_serial(const KernelSet& ks, const Problem& p) {
+    const Columns part{p.b, p.c, p.ldc, p.n};
+    gemm_serial(ks, p.a, p.m, p.k, p.alpha, p.beta, &part, 1);
 }
 
 // Below this many multiply-adds (about 5 us on one AVX-512 core) a fork-join costs more than it saves.
@@ -292,6 +317,40 @@ void sgemm_packed_b(int64_t M, float alpha, const float* A, int64_t lda, const P
 void sgemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
            const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
     gemm_detail::sgemm_using(gemm_detail::active(), transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+}
+
+void sgemm_shared_a(bool transA, int64_t M, int64_t K, float alpha, const float* A, int64_t lda, const SharedAPart* parts,
+                    int count, float beta) {
+    using namespace gemm_detail;
+    if (M <= 0 || count <= 0) return;
+    const KernelSet& ks = active();
+    std::vector<Columns> cols;
+    double macs = 0.0;
+    for (int i = 0; i < count; ++i) {
+        const SharedAPart& q = parts[i];
+        if (q.n <= 0) continue;
+        if (K <= 0 || alpha == 0.0f) {  // C = beta * C, A and B unread (as in sgemm)
+            scale_c({{}, {}, q.c, q.ldc, M, q.n, K, alpha, beta});
+            continue;
+        }
+        cols.push_back({View{q.b, q.ldb, 1}, q.c, q.ldc, q.n});
+        macs += double(M) * double(q.n) * double(K);
+    }
+    if (cols.empty()) return;
+    const View a = transA ? View{A, 1, lda} : View{A, lda, 1};
+    const int64_t threads = macs < kMinParallelMacs ? 1 : std::min<int64_t>(num_threads(), ceil_div(M, ks.mr));
+    // Rows across threads, each thread packing its rows of A once and every B itself (the grid a single product
+    // picks for the LSTM's 1024 x 512 weight gradient is the same: two row halves).
+    parallel_for(threads, [&](int64_t begin, int64_t end) {
+        for (int64_t t = begin; t < end; ++t) {
+            int64_t i0, rows;
+            split(M, ks.mr, threads, t, &i0, &rows);
+            if (rows <= 0) continue;
+            std::vector<Columns> mine(cols);
+            for (Columns& q : mine) q.c += i0 * q.ldc;
+            gemm_serial(ks, View{a.at(i0, 0), a.rs, a.cs}, rows, K, alpha, beta, mine.data(), (int)mine.size());
+        }
+    });
 }
 
 void sgemm_strided_batched(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha,

@@ -1,8 +1,8 @@
 // One batch-first LSTM layer on the CPU. Forward: the input projection of all steps is one GEMM, then each step runs
-// the recurrent GEMM into that step's slice and one fused cell pass (kernels/common/lstm_cell.h) that reads the four
-// pre-activations once. Backward: one fused cell pass per step (which also adds the step into dbias) and the recurrent
-// GEMM for dh_{t-1}; then dW_ih and dW_hh are one GEMM over all steps and dx another. The recurrence is split by batch
-// rows across threads (see kMinRows); the all-steps GEMMs are split inside sgemm.
+// the recurrent GEMM into that step's slice and one cell pass (kernels/common/lstm_cell.h) over the four
+// pre-activations. Backward: one fused cell pass per step (which also adds the step into dbias) and the recurrent
+// GEMM for dh_{t-1}; then dW_ih and dW_hh over all steps, two products sharing one packing of dgates^T, and dx.
+// The recurrence is split by batch rows across threads (see kMinRows); the all-steps GEMMs are split inside sgemm.
 #include "lstm.h"
 
 #include <algorithm>
@@ -91,13 +91,6 @@ void add_column_sums(const float* a, int64_t lda, int64_t rows, float* sum, int6
     }
 }
 
-// dst (rows, cols) with leading dim ld_dst = src (rows, cols) with leading dim ld_src, rows split across threads.
-void copy_block(const float* src, int64_t ld_src, float* dst, int64_t ld_dst, int64_t rows, int64_t cols) {
-    parallel_for(rows, [&](int64_t r0, int64_t r1) {
-        for (int64_t r = r0; r < r1; ++r) std::memcpy(dst + r * ld_dst, src + r * ld_src, (size_t)cols * sizeof(float));
-    }, std::max<int64_t>(1, 16384 / std::max<int64_t>(1, cols)));
-}
-
 // Batch rows are independent through time, so each thread runs the whole recurrence for a contiguous block of
 // rows: one fork-join per call instead of several per step (the GEMM's and the cell pass's). Small steps are
 // dominated by those joins, and on a loaded machine a join waits for a descheduled worker on every step.
@@ -115,9 +108,7 @@ int64_t rows_per_thread(int64_t n) {
 // freed, so every call would fault its pages in again (about 5% of the forward). Kept at the largest size seen.
 thread_local work::Scratch t_inference_gates;
 thread_local work::Scratch t_backward_dgates;
-// The backward's [x | h_prev] (n t, f + h), its [dW_ih | dW_hh] (4h, f + h) and the per-row dbias sums (n, 4h).
-thread_local work::Scratch t_backward_inputs;
-thread_local work::Scratch t_backward_dw;
+// The backward's per-row dbias sums (n, 4h).
 thread_local work::Scratch t_backward_dbias_rows;
 
 }  // namespace
@@ -222,16 +213,11 @@ void lstm_backward_f32(int64_t n, int64_t t, int64_t f, int64_t h, const float* 
     std::fill(dbias, dbias + G, 0.0f);
     add_column_sums(db_rows, G, n, dbias, G);
 
-    // Weight gradients over all steps at once: the rows (b, s) of dgates pair with the rows of x and of hprev. One
-    // GEMM against [x | hprev] gives [dW_ih | dW_hh]: dgates^T, the large operand, is packed once instead of twice
-    // (9% faster than two GEMMs at n 32, t 100, f = h = 256, the copies included).
-    float* xh = t_backward_inputs.get((size_t)(n * t * (f + h)));
-    float* dw = t_backward_dw.get((size_t)(G * (f + h)));
-    copy_block(x, f, xh, f + h, n * t, f);
-    copy_block(hprev, h, xh + f, f + h, n * t, h);
-    sgemm(true, false, G, f + h, n * t, 1.0f, dgates, G, xh, f + h, 0.0f, dw, f + h);
-    copy_block(dw, f + h, dw_ih, f, G, f);
-    copy_block(dw + f, f + h, dw_hh, h, G, h);
+    // Weight gradients over all steps at once: the rows (b, s) of dgates pair with the rows of x and of hprev.
+    // dW_ih = dgates^T x and dW_hh = dgates^T hprev share their A: dgates^T, the large operand, is packed once for
+    // both (two separate GEMMs were 9% slower), and x and hprev are read where they lie.
+    const SharedAPart parts[2] = {{x, f, f, dw_ih, f}, {hprev, h, h, dw_hh, h}};
+    sgemm_shared_a(true, G, n * t, 1.0f, dgates, G, parts, 2, 0.0f);
     if (dx) sgemm(false, false, n * t, f, G, 1.0f, dgates, G, w_ih, f, 0.0f, dx, f);
 }
 

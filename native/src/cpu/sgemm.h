@@ -23,6 +23,19 @@ void sgemm_strided_batched(bool transA, bool transB, int64_t M, int64_t N, int64
                            const float* A, int64_t lda, int64_t strideA, const float* B, int64_t ldb,
                            int64_t strideB, float beta, float* C, int64_t ldc, int64_t strideC, int64_t batch);
 
+// Products that share op(A): C_i (M, n_i) = alpha * op(A) (M, K) * B_i (K, n_i) + beta * C_i, each B_i row-major
+// (K, n_i) with leading dim ldb_i. op(A) is packed once for all of them, where separate sgemm calls would pack it
+// once each; the bits are those of separate sgemm calls (the same K blocking). The LSTM's weight gradients:
+// dgates^T (4h, n t) against x and against h_prev, with dgates^T, the large operand, packed once.
+struct SharedAPart {
+    const float* b;
+    int64_t ldb, n;
+    float* c;
+    int64_t ldc;
+};
+void sgemm_shared_a(bool transA, int64_t M, int64_t K, float alpha, const float* A, int64_t lda, const SharedAPart* parts,
+                    int count, float beta);
+
 namespace gemm_detail {
 struct KernelSet;
 }
