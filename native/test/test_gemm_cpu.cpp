@@ -408,8 +408,8 @@ void test_gemm_shared_a() {
                     const int64_t ldb = ns[i] + 2, ldc = ns[i] + 1;
                     B[i].resize((size_t)(k * ldb));
                     for (float& v : B[i]) v = rng.next();
-                    want[i].assign((size_t)(m * ldc), beta == 0.0f ? std::nanf("") : 0.0f);
-                    for (float& v : want[i]) v = beta == 0.0f ? v : rng.next();
+                    want[i].resize((size_t)(m * ldc));
+                    for (float& v : want[i]) v = beta == 0.0f ? std::nanf("") : rng.next();
                     got[i] = want[i];
                     kiln::cpu::sgemm(ta, false, m, ns[i], kk, 0.75f, A.data(), lda, B[i].data(), ldb, beta,
                                      want[i].data(), ldc);
