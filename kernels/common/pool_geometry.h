@@ -54,7 +54,8 @@ KILN_HD void pool_covering(int64_t i, int32_t kernel, int32_t stride, int32_t pa
 // 0 <= o s - pad + k < in. Drives the CPU's vectorized loops over a whole output row for one window offset.
 KILN_HD void pool_outputs_at_offset(int32_t k, int32_t stride, int32_t pad, int64_t in, int64_t out, int64_t* lo,
                                     int64_t* hi) {
-    const int64_t first = pad - k > 0 ? (pad - k + stride - 1) / stride : 0;
+    const int64_t lead = (int64_t)pad - k;  // in int64: lead + stride - 1 overflows int32 at a stride near INT32_MAX
+    const int64_t first = lead > 0 ? (lead + stride - 1) / stride : 0;
     const int64_t last = pool_floor_div(in - 1 + pad - k, stride) + 1;
     const int64_t end = last < out ? last : out;
     *lo = first;
