@@ -89,7 +89,10 @@ __global__ void __launch_bounds__(kMmaThreads) attn_fwd_bf16_kernel(Problem pr, 
     const int64_t T = pr.q_len, S = pr.kv_len, q0 = blk.tile * BR;
     const AttentionMask mask = attention_mask(T, S, pr.kv_lengths, blk.b, pr.causal);
     const int64_t last = (q0 + BR < T ? q0 + BR : T) - 1;
-    const int ntiles = (int)((mask.key_end(last) + BC - 1) / BC);
+    // Keys past the tile's last visible one are never loaded (zero-filled instead): a masked key's P or dS is 0,
+    // but 0 times a NaN or inf in its V or K row (an unwritten cache slot past kv_lengths[b]) would still be NaN.
+    const int64_t kv_lim = mask.key_end(last);
+    const int ntiles = (int)((kv_lim + BC - 1) / BC);
 
     int64_t kend[2];
     OnlineSoftmaxRow row[2];
@@ -106,16 +109,16 @@ __global__ void __launch_bounds__(kMmaThreads) attn_fwd_bf16_kernel(Problem pr, 
 
     if (ntiles > 0) {
         load_rows<bf16, BR, DP, LD, kMmaThreads>(qs, q.at(blk.b, blk.h), q.st, q0, T, pr.d, q.vec);
-        load_rows<bf16, BC, DP, LD, kMmaThreads>(ks, kg, k.st, 0, S, pr.d, k.vec);
-        load_rows<bf16, BC, DP, LD, kMmaThreads>(vs, vg, v.st, 0, S, pr.d, v.vec);
+        load_rows<bf16, BC, DP, LD, kMmaThreads>(ks, kg, k.st, 0, kv_lim, pr.d, k.vec);
+        load_rows<bf16, BC, DP, LD, kMmaThreads>(vs, vg, v.st, 0, kv_lim, pr.d, v.vec);
         cp_async_commit();
     }
     for (int j = 0; j < ntiles; ++j) {
         const int buf = j & 1;
         const int64_t k0 = (int64_t)j * BC;
         if (j + 1 < ntiles) {
-            load_rows<bf16, BC, DP, LD, kMmaThreads>(ks + (buf ^ 1) * BC * LD, kg, k.st, k0 + BC, S, pr.d, k.vec);
-            load_rows<bf16, BC, DP, LD, kMmaThreads>(vs + (buf ^ 1) * BC * LD, vg, v.st, k0 + BC, S, pr.d, v.vec);
+            load_rows<bf16, BC, DP, LD, kMmaThreads>(ks + (buf ^ 1) * BC * LD, kg, k.st, k0 + BC, kv_lim, pr.d, k.vec);
+            load_rows<bf16, BC, DP, LD, kMmaThreads>(vs + (buf ^ 1) * BC * LD, vg, v.st, k0 + BC, kv_lim, pr.d, v.vec);
             cp_async_commit();
             cp_async_wait<1>();
         } else {
@@ -373,7 +376,10 @@ __global__ void __launch_bounds__(kMmaThreads) attn_bwd_dq_bf16_kernel(
     const int64_t T = pr.q_len, S = pr.kv_len, q0 = blk.tile * BQ;
     const AttentionMask mask = attention_mask(T, S, pr.kv_lengths, blk.b, pr.causal);
     const int64_t last = (q0 + BQ < T ? q0 + BQ : T) - 1;
-    const int ntiles = (int)((mask.key_end(last) + BK - 1) / BK);
+    // Keys past the tile's last visible one are never loaded (zero-filled instead): a masked key's P or dS is 0,
+    // but 0 times a NaN or inf in its V or K row (an unwritten cache slot past kv_lengths[b]) would still be NaN.
+    const int64_t kv_lim = mask.key_end(last);
+    const int ntiles = (int)((kv_lim + BK - 1) / BK);
 
     int64_t kend[2];
     float lse2[2], del[2];
@@ -392,16 +398,16 @@ __global__ void __launch_bounds__(kMmaThreads) attn_bwd_dq_bf16_kernel(
     if (ntiles > 0) {
         load_rows<bf16, BQ, DP, LD, kMmaThreads>(qs, q.at(blk.b, blk.h), q.st, q0, T, pr.d, q.vec);
         load_rows<bf16, BQ, DP, LD, kMmaThreads>(os, dout.at(blk.b, blk.h), dout.st, q0, T, pr.d, dout.vec);
-        load_rows<bf16, BK, DP, LD, kMmaThreads>(ks, kg, k.st, 0, S, pr.d, k.vec);
-        load_rows<bf16, BK, DP, LD, kMmaThreads>(vs, vg, v.st, 0, S, pr.d, v.vec);
+        load_rows<bf16, BK, DP, LD, kMmaThreads>(ks, kg, k.st, 0, kv_lim, pr.d, k.vec);
+        load_rows<bf16, BK, DP, LD, kMmaThreads>(vs, vg, v.st, 0, kv_lim, pr.d, v.vec);
         cp_async_commit();
     }
     for (int j = 0; j < ntiles; ++j) {
         const int buf = j & 1;
         const int64_t k0 = (int64_t)j * BK;
         if (j + 1 < ntiles) {
-            load_rows<bf16, BK, DP, LD, kMmaThreads>(ks + (buf ^ 1) * BK * LD, kg, k.st, k0 + BK, S, pr.d, k.vec);
-            load_rows<bf16, BK, DP, LD, kMmaThreads>(vs + (buf ^ 1) * BK * LD, vg, v.st, k0 + BK, S, pr.d, v.vec);
+            load_rows<bf16, BK, DP, LD, kMmaThreads>(ks + (buf ^ 1) * BK * LD, kg, k.st, k0 + BK, kv_lim, pr.d, k.vec);
+            load_rows<bf16, BK, DP, LD, kMmaThreads>(vs + (buf ^ 1) * BK * LD, vg, v.st, k0 + BK, kv_lim, pr.d, v.vec);
             cp_async_commit();
             cp_async_wait<1>();
         } else {

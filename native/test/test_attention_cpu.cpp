@@ -42,6 +42,7 @@ struct Case {
     uint64_t seed = 0, offset = 0;
     Layout layout = Layout::Contiguous;
     float scale = 0.0f;  // 0: 1 / sqrt(D)
+    bool nan_tail = false;  // K and V hold NaN at and past each batch's length: masked, so never to be read
 };
 
 // One operand: a buffer and the element strides {batch, head, token} of its (B, H, len, D) view at `base`.
@@ -107,6 +108,13 @@ Buffers make_buffers(const Case& c) {
         single(x.q, x.Q, c.T, 11);
         single(x.k, x.K, c.S, 12);
         single(x.v, x.V, c.S, 13);
+        if (c.nan_tail)
+            for (const Operand* op : {&x.K, &x.V})
+                for (int64_t b = 0; b < c.B; ++b)
+                    for (int64_t h = 0; h < c.H; ++h)
+                        for (int64_t t = c.lengths[(size_t)b]; t < c.S; ++t)
+                            for (int64_t e = 0; e < c.D; ++e)
+                                (*op->buf)[(size_t)(b * op->stride[0] + h * op->stride[1] + t * op->stride[2] + e)] = NAN;
         single(x.o, x.O, c.T, 0);
         single(x.dout, x.DOUT, c.T, 14);
         single(x.dq, x.DQ, c.T, 0);
@@ -278,7 +286,9 @@ void forward_and_backward_match_the_reference(const Case& c) {
         std::vector<float> lse((size_t)(c.B * c.H * c.T), kSentinel);
         detail::forward_using(*ks, d, at(x.Q), at(x.K), at(x.V), c.lengths.empty() ? nullptr : c.lengths.data(),
                               at(x.O), lse.data());
-        const std::vector<double> q = gather(c, x.Q), k = gather(c, x.K), v = gather(c, x.V), g = gather(c, x.DOUT);
+        std::vector<double> q = gather(c, x.Q), k = gather(c, x.K), v = gather(c, x.V), g = gather(c, x.DOUT);
+        for (std::vector<double>* kv : {&k, &v})  // the reference multiplies masked keys by 0: give it 0 there
+            for (double& e : *kv) e = std::isnan(e) ? 0.0 : e;
         const Reference r = reference(c, d.scale, q, k, v, z, &g);
         EXPECT(close(what + " o", gather(c, x.O), r.o, 2e-6));
         EXPECT(close(what + " lse", widen(lse), r.lse, 2e-6));
@@ -527,6 +537,9 @@ int main() {
         with(shape("129x67 D64 gaps", 1, 2, 129, 67, 64), [](Case& c) { c.layout = Layout::Gaps; }),
         with(shape("lengths 7,0,3", 3, 2, 5, 7, 32), [](Case& c) { c.lengths = {7, 0, 3}; }),
         with(shape("causal+lengths 67", 3, 2, 67, 67, 64), [](Case& c) { c.causal = true, c.lengths = {67, 0, 40}; }),
+        with(shape("NaN past lengths 1x70", 3, 2, 1, 70, 32), [](Case& c) { c.lengths = {0, 23, 70}, c.nan_tail = true; }),
+        with(shape("NaN past lengths causal 67", 3, 1, 67, 67, 32),
+             [](Case& c) { c.causal = true, c.lengths = {67, 0, 40}, c.nan_tail = true; }),
         with(shape("dropout 67x129", 2, 2, 67, 129, 64), [](Case& c) { c.dropout = 0.3f, c.seed = 1234, c.offset = 99; }),
         with(shape("dropout counter wrap", 1, 2, 5, 70, 16),  // Philox counters cross 2^32 inside a block run
              [](Case& c) { c.dropout = 0.6f, c.seed = 0x123456789abcull, c.offset = 0xFFFFFFFFull - 40; }),

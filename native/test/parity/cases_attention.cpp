@@ -2,7 +2,7 @@
 // backward reads the o and lse its own device produced; dq, dk, dv compared). Shapes reach every kernel of
 // kernels/attention_{f32,bf16}.cu (head_dim templates 32, 64 and 128, odd head_dims padded into them) and every path in
 // them: tails of query and key tiles (primes 67, 129), causal diagonal tiles, q_len != kv_len both ways (queries that
-// see no key), q_len = 1 against a cache, kv_lengths with 0 and full lengths, dropout, the packed
+// see no key), q_len = 1 against a cache, kv_lengths with 0 and full lengths (and NaN in the masked tail), dropout, the packed
 // (batch, T, 3, heads, D) layout with a token-major o and dq/dk/dv in one packed buffer, padded token strides, misaligned pointers (the
 // non-cp.async loads), lse not wanted, and backward calls wanting only some gradients.
 // fp32 differs from the CPU by summation order and exp2 only; bf16 by the weights P and dS entering the tensor-core
@@ -32,6 +32,7 @@ struct Shape {
     float dropout;
     std::vector<int32_t> lengths;  // kv_lengths, or empty: none
     Layout layout;
+    bool poison = false;  // K and V hold NaN in every token at or past its batch's length (an unwritten cache tail)
 };
 
 std::string name(const Shape& s) {
@@ -46,6 +47,7 @@ std::string name(const Shape& s) {
     if (s.layout == Layout::Packed) n += " packed";
     if (s.layout == Layout::Padded) n += " padded";
     if (s.layout == Layout::Shifted) n += " shifted";
+    if (s.poison) n += " NaN tail";
     return n;
 }
 
@@ -124,11 +126,24 @@ Args inputs(const Shape& s, const Geometry& g, bool bf16, uint32_t seed) {
     };
     // Scores of a few units: softmax neither uniform nor one-hot, so the weights matter.
     a.q = a.add(in(g.q_elems, seed, -2.0f, 2.0f));
+    // Tokens past a batch's length are masked out and must never be read: NaN there reaches o or dq through 0 * NaN
+    // if a kernel multiplies a masked key's zero weight by its row instead of skipping it.
+    auto kv = [&](uint32_t sd, float lo, float hi) {
+        std::vector<float> v = host_uniform(g.kv_elems, sd, lo, hi);
+        if (s.poison)
+            for (int64_t b = 0; b < s.b; ++b)
+                for (int64_t h = 0; h < s.h; ++h)
+                    for (int64_t t = s.lengths[(size_t)b]; t < s.s; ++t)
+                        for (int64_t e = 0; e < s.d; ++e)
+                            v[(size_t)(g.k_at + b * g.desc.k_stride[0] + h * g.desc.k_stride[1] + t * g.desc.k_stride[2] +
+                                       e)] = NAN;
+        return bf16 ? in_bf16(v) : in_f32(v);
+    };
     if (s.layout == Layout::Packed) {
         a.k = a.v = a.q;
     } else {
-        a.k = a.add(in(g.kv_elems, seed + 1, -2.0f, 2.0f));
-        a.v = a.add(in(g.kv_elems, seed + 2, -1.0f, 1.0f));
+        a.k = a.add(kv(seed + 1, -2.0f, 2.0f));
+        a.v = a.add(kv(seed + 2, -1.0f, 1.0f));
     }
     if (!s.lengths.empty()) a.len = a.add(in_i32(s.lengths));
     return a;
@@ -229,6 +244,10 @@ std::vector<OpCase> attention_cases() {
     // Padding masks on many queries: a batch with no keys at all (o = 0, lse = -inf, gradients 0).
     add_both(cases, {3, 2, 67, 129, 64, false, 0.0f, {0, 50, 129}, L::Contiguous});
     add_both(cases, {3, 1, 67, 129, 32, true, 0.0f, {129, 0, 64}, L::Contiguous});
+    // The same with NaN in every masked K and V row: a cache's unwritten tail (the key tile holding a length's end
+    // is partly past it), with and without the causal mask.
+    add_both(cases, {3, 2, 1, 200, 64, true, 0.0f, {0, 77, 200}, L::Contiguous, true});
+    add_both(cases, {3, 1, 67, 129, 32, false, 0.0f, {129, 0, 50}, L::Contiguous, true});
     // Head dims that are no template: padded with zeros into 32, 64 and 128.
     add_both(cases, {2, 1, 67, 67, 67, false, 0.0f, {}, L::Contiguous});
     add_both(cases, {1, 2, 45, 70, 20, true, 0.0f, {}, L::Contiguous});
