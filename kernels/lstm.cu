@@ -1,8 +1,9 @@
-// LSTM kernels: the fused cell forward and backward of one step, the bias-gradient column sum, and the persistent
-// forward that runs every step in one cooperative launch; plus their host launchers, which string them together with
-// the GEMMs of kernels/gemm.h. Conventions: batch-first (n, t, .) tensors, gates in PyTorch order i, f, g, o at
-// column k*h + j of a (., 4h) row; forward and backward assign their outputs; gate math is kernels/common/lstm_cell.h,
-// shared with native/src/cpu/lstm.cpp. The reserve layout is kiln::lstm::reserve_layout (the CPU's, exactly).
+// LSTM kernels: the fused cell forward and backward of one step, the hprev[:, 0] fill, the bias-gradient column sum,
+// and the persistent forward that runs every step in one cooperative launch; plus their host launchers, which string
+// them together with the GEMMs of kernels/gemm.h. Conventions: batch-first (n, t, .) tensors, gates in PyTorch order
+// i, f, g, o at column k*h + j of a (., 4h) row; forward and backward assign their outputs; gate math is
+// kernels/common/lstm_cell.h, shared with native/src/cpu/lstm.cpp. The reserve layout is kiln::lstm::reserve_layout
+// (the CPU's, exactly).
 #include <climits>
 
 #include "common/launch.h"
@@ -96,12 +97,23 @@ __global__ void __launch_bounds__(kBlock) cell_backward_kernel(BwdStep p) {
     }
 }
 
+// hprev[:, 0] (n, h), rows ldh apart, = h0 (n, h) or zeros. A kernel, not cudaMemcpy2D/cudaMemset2D: their pitch
+// of t*h*4 bytes is refused beyond the device's cudaDevAttrMaxPitch (2^31 - 1), which long sequences reach.
+__global__ void __launch_bounds__(kBlock) hprev_first_kernel(float* __restrict__ hprev, int64_t ldh,
+                                                             const float* __restrict__ h0, int64_t n, int64_t h) {
+    const int64_t cells = n * h;
+    for (int64_t k = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; k < cells; k += (int64_t)gridDim.x * blockDim.x) {
+        const int64_t b = k / h, j = k - b * h;
+        hprev[b * ldh + j] = h0 ? h0[k] : 0.0f;
+    }
+}
+
 // out[c] = sum over rows of a[r, c] for a (rows, cols): 32 columns per block, 32 row lanes summed in shared memory,
 // so the order (and the result) depends only on the shape.
 __global__ void __launch_bounds__(1024) column_sum_kernel(const float* __restrict__ a, int64_t rows, int64_t cols,
                                                           float* __restrict__ out) {
     __shared__ float part[32][33];
-    const int64_t col = blockIdx.x * 32 + threadIdx.x;
+    const int64_t col = (int64_t)blockIdx.x * 32 + threadIdx.x;
     float s = 0.0f;
     if (col < cols)
         for (int64_t r = threadIdx.y; r < rows; r += 32) s += a[r * cols + col];
@@ -118,20 +130,35 @@ __global__ void __launch_bounds__(1024) column_sum_kernel(const float* __restric
 //
 // Block b owns hidden units [b*J, b*J + J) and all four gates of them: Q = 4J rows of w_hh, kept in shared memory
 // (transposed, Ws[k][q] with q = gate*J + jj) for the whole sequence. Each step:
-//   A. every warp takes a row chunk (32 batch rows, one per lane) and a k-split of h, and accumulates the Q dot
-//      products h_{t-1}[r, k] Ws[k, q] of its rows (Ws read as float4 broadcasts, Hs padded to an odd pitch so the
-//      32 lanes' rows fall in distinct banks); the k-split partial sums go to shared memory;
-//   B. one thread per (row, unit) sums the partials, adds x w_ih^T (from the all-steps GEMM) and the bias, runs the
-//      fused cell (c stays in shared memory) and writes y_t, the reserve and, at the end, h_n and c_n;
+//   A. the block's n x Q recurrent dot products h_{t-1} Ws, in tasks of 32 rows (one per lane) by C columns taken
+//      by the warps in turn; each is one chain over all of k (Ws reads are broadcasts, Hs is padded to an odd pitch
+//      so the 32 lanes' rows fall in distinct banks) and lands in shared memory;
+//   B. one thread per (row, unit) adds x w_ih^T (from the all-steps GEMM) and the bias, runs the fused cell (c stays
+//      in shared memory) and writes y_t, the reserve and, at the end, h_n and c_n;
 //   C. grid barrier (every block's slice of h_t is out), then every block stages all of h_t into Hs, read past L1.
 // The barrier is a monotonically increasing counter (zeroed on the stream before the launch): block arrival s+1 of
 // all blocks is reached when it hits (s+1) * gridDim.x. Co-residency of all blocks, which a spinning barrier
 // needs, is guaranteed by cudaLaunchCooperativeKernel (it refuses a grid that cannot be resident at once).
+//
+// Whether this kernel or the per-step path runs depends on the device (SMs, shared memory, occupancy, a refused
+// cooperative launch), so every pre-activation repeats the per-step path's float operations in its order:
+//   acc = 0.f, then acc = fmaf(h_{s-1}[r, k], w_hh[gate*h + j, k], acc) for k = 0, ..., h-1
+//     (gemm.cu multiply_slice: `acc[i][j] = fmaf(a[i], b[j], acc[i][j])`, k ascending in every tile);
+//   g = fmaf(beta, g, alpha * acc) with alpha = beta = 1, i.e. g + acc rounded once: kiln_fadd(g, acc)
+//     (gemm.cu store_tile: `o[j] = alpha * acc[i][4 * g + j]`, then `fmaf(beta, old.x, o[0])` or
+//     `fmaf(beta, row[col + j], o[j])`), where g holds x w_ih^T;
+//   pre = kiln_fadd(g, bias[gate*h + j])  (cell_forward_kernel: `kiln_fadd(g[0], bias[0])`);
+// and at step 0 without h0 there is no recurrent GEMM (hp == nullptr): pre = kiln_fadd(g, bias). J, C and the
+// task split only choose which thread runs a chain, never its order.
 
 constexpr int kPersistThreads = 256;
 constexpr int kPersistWarps = kPersistThreads / 32;
-constexpr int kPersistMaxN = 64;   // row chunks of 32: 1 or 2, so the 8 warps split k by 8 or 4
+constexpr int kPersistMaxN = 64;   // row chunks of 32: 1 or 2
 constexpr int kPersistMaxH = 256;
+
+// Columns per phase-A task: J/2 gives Q/C = 8 tasks per row chunk, one per warp when n <= 32 (4 when J = 1).
+template <int J>
+constexpr int persist_cols() { return J >= 2 ? J / 2 : 1; }
 
 struct PersistArgs {
     const float* h0;  // (n, h) or NULL
@@ -148,12 +175,26 @@ struct PersistArgs {
     int n, t, h, pitch;  // pitch: row stride of Hs, odd
 };
 
-// Bytes of shared memory the persistent kernel with J units per block needs for (n, h).
-__host__ __device__ inline int persist_ks(int n) { return kPersistWarps / ((n + 31) / 32); }
+// Bytes of shared memory the persistent kernel with J units per block needs for (n, h): Ws, Hs, Acc, Cs below.
 __host__ __device__ inline int persist_pitch(int h) { return h | 1; }
 inline size_t persist_smem_bytes(int J, int n, int h) {
     const size_t Q = 4 * (size_t)J;
-    return sizeof(float) * (h * Q + (size_t)n * persist_pitch(h) + (size_t)persist_ks(n) * n * Q + (size_t)n * J);
+    return sizeof(float) * (h * Q + (size_t)n * persist_pitch(h) + (size_t)n * (Q + 1) + (size_t)n * J);
+}
+
+// w = the C floats at p. p is Ws + k*Q + q0 with q0 a multiple of C and Q of 4, so C = 4 or 2 is one aligned load.
+template <int C>
+__device__ __forceinline__ void load_cols(const float* p, float (&w)[C]) {
+    if constexpr (C == 4) {
+        const float4 v = *reinterpret_cast<const float4*>(p);
+        w[0] = v.x, w[1] = v.y, w[2] = v.z, w[3] = v.w;
+    } else if constexpr (C == 2) {
+        const float2 v = *reinterpret_cast<const float2*>(p);
+        w[0] = v.x, w[1] = v.y;
+    } else {
+        static_assert(C == 1, "C is 1, 2 or 4");
+        w[0] = p[0];
+    }
 }
 
 __device__ __forceinline__ unsigned load_acquire(const unsigned* p) {
@@ -177,14 +218,15 @@ __device__ __forceinline__ void grid_barrier(unsigned* counter, unsigned target)
 
 template <int J>
 __global__ void __launch_bounds__(kPersistThreads) lstm_persistent_forward_kernel(PersistArgs a) {
-    constexpr int Q = 4 * J;
+    constexpr int Q = 4 * J, C = persist_cols<J>(), NG = Q / C;
+    constexpr int QP = Q + 1;  // odd row pitch of Acc: a warp's 32 rows store to distinct banks
     extern __shared__ float4 smem4[];
-    const int n = a.n, h = a.h, pitch = a.pitch, KS = persist_ks(n), RC = (n + 31) / 32;
+    const int n = a.n, h = a.h, pitch = a.pitch, RC = (n + 31) / 32;
     const int64_t G = 4 * (int64_t)h, ldg = (int64_t)a.t * G, ldh = (int64_t)a.t * h;
     float* Ws = reinterpret_cast<float*>(smem4);  // [h][Q]
     float* Hs = Ws + h * Q;                       // [n][pitch]   h_{t-1}
-    float* Part = Hs + n * pitch;                 // [KS][n][Q]   k-split partial sums
-    float* Cs = Part + KS * n * Q;                // [n][J]       c_{t-1} of this block's units
+    float* Acc = Hs + n * pitch;                  // [n][QP]      recurrent dot products of this step
+    float* Cs = Acc + n * QP;                     // [n][J]       c_{t-1} of this block's units
     const int tid = threadIdx.x, j0 = blockIdx.x * J;
 
     for (int idx = tid; idx < Q * h; idx += kPersistThreads) {  // k fastest: coalesced reads of w_hh rows
@@ -203,31 +245,30 @@ __global__ void __launch_bounds__(kPersistThreads) lstm_persistent_forward_kerne
     __syncthreads();
 
     const int warp = tid / 32, lane = tid % 32;
-    const int rc = warp % RC, ks = warp / RC, r = rc * 32 + lane;
-    const int kb = ks * h / KS, ke = (ks + 1) * h / KS;
-    const float4* W4 = reinterpret_cast<const float4*>(Ws);
 
     for (int s = 0; s < a.t; ++s) {
-        // A: partial dot products of this lane's row over this warp's k range.
-        if (r < n) {
-            float acc[Q];
+        const bool recur = s > 0 || a.h0 != nullptr;  // block-uniform
+        // A: task = (row chunk, column group); row r = this lane's, columns [q0, q0 + C).
+        if (recur) {
+            for (int task = warp; task < RC * NG; task += kPersistWarps) {
+                const int r = (task / NG) * 32 + lane, q0 = (task % NG) * C;
+                if (r >= n) continue;
+                float acc[C];
 #pragma unroll
-            for (int q = 0; q < Q; ++q) acc[q] = 0.0f;
-            const float* hrow = Hs + r * pitch;
-            for (int k = kb; k < ke; ++k) {
-                const float hv = hrow[k];
+                for (int i = 0; i < C; ++i) acc[i] = 0.0f;
+                const float* hrow = Hs + r * pitch;
+                const float* wcol = Ws + q0;
+#pragma unroll 4
+                for (int k = 0; k < h; ++k) {
+                    const float hv = hrow[k];
+                    float w[C];
+                    load_cols<C>(wcol + k * Q, w);
 #pragma unroll
-                for (int q4 = 0; q4 < J; ++q4) {
-                    const float4 w = W4[k * J + q4];
-                    acc[4 * q4 + 0] = fmaf(hv, w.x, acc[4 * q4 + 0]);
-                    acc[4 * q4 + 1] = fmaf(hv, w.y, acc[4 * q4 + 1]);
-                    acc[4 * q4 + 2] = fmaf(hv, w.z, acc[4 * q4 + 2]);
-                    acc[4 * q4 + 3] = fmaf(hv, w.w, acc[4 * q4 + 3]);
+                    for (int i = 0; i < C; ++i) acc[i] = fmaf(hv, w[i], acc[i]);
                 }
-            }
-            float* part = Part + (ks * n + r) * Q;
 #pragma unroll
-            for (int q = 0; q < Q; ++q) part[q] = acc[q];
+                for (int i = 0; i < C; ++i) Acc[r * QP + q0 + i] = acc[i];
+            }
         }
         __syncthreads();
 
@@ -240,13 +281,12 @@ __global__ void __launch_bounds__(kPersistThreads) lstm_persistent_forward_kerne
             float pre[4];
 #pragma unroll
             for (int gate = 0; gate < 4; ++gate) {
-                float sum = 0.0f;
-                for (int kk = 0; kk < KS; ++kk) sum += Part[(kk * n + rr) * Q + gate * J + jj];
-                pre[gate] = kiln_fadd(kiln_fadd(g[gate * h], sum), a.bias[gate * h + j]);
+                const float gc = recur ? kiln_fadd(g[gate * h], Acc[rr * QP + gate * J + jj]) : g[gate * h];
+                pre[gate] = kiln_fadd(gc, a.bias[gate * h + j]);
             }
             const lstm::CellOut c = lstm::cell_forward(pre[0], pre[1], pre[2], pre[3], Cs[p]);
             Cs[p] = c.c;
-            const int64_t at = rr * ldh + s * h + j;
+            const int64_t at = rr * ldh + (int64_t)s * h + j;
             a.y[at] = c.h;
             if (a.cell) {
                 g[0] = c.i;
@@ -267,7 +307,7 @@ __global__ void __launch_bounds__(kPersistThreads) lstm_persistent_forward_kerne
         grid_barrier(a.counter, (unsigned)(s + 1) * gridDim.x);
         for (int idx = tid; idx < n * h; idx += kPersistThreads) {
             const int rr = idx / h, k = idx - rr * h;
-            Hs[rr * pitch + k] = __ldcg(a.y + rr * ldh + s * h + k);
+            Hs[rr * pitch + k] = __ldcg(a.y + rr * ldh + (int64_t)s * h + k);
         }
         __syncthreads();
     }
@@ -389,10 +429,8 @@ cudaError_t lstm_forward_on_path_f32(cudaStream_t s, Scratch& scratch, LstmPath 
     note_kernel_path("per_step");
 
     if (training) {  // hprev[:, 0] = h0 (or zeros): the backward's dW_hh GEMM reads it like every other step
-        err = h0 ? cudaMemcpy2DAsync(hprev, ldh * sizeof(float), h0, h * sizeof(float), h * sizeof(float), n,
-                                     cudaMemcpyDeviceToDevice, s)
-                 : cudaMemset2DAsync(hprev, ldh * sizeof(float), 0, h * sizeof(float), n, s);
-        if (err != cudaSuccess) return err;
+        hprev_first_kernel<<<cells_grid(n * h), kBlock, 0, s>>>(hprev, ldh, h0, n, h);
+        if ((err = cudaGetLastError()) != cudaSuccess) return err;
     }
     for (int64_t st = 0; st < t; ++st) {
         float* gs = gates + st * G;

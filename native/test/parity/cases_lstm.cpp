@@ -110,6 +110,8 @@ std::vector<OpCase> lstm_cases() {
         {65, 7, 5, 33, true, true, true, true},     // n > 64: per-step path on the GPU
         {3, 2, 5, 300, true, true, true, true},     // h > 256: per-step path on the GPU
         {32, 7, 256, 256, true, true, false, false},  // the large benchmark's widths, shorter
+        {65, 3, 5, 33, false, false, false, false},   // per-step without h0: hprev[:, 0] zeros, no step-0 GEMM
+        {33, 5, 7, 201, true, false, true, false},    // ragged: a 1-row 2nd row chunk; J = 2 on 101-200 SMs
     };
     for (const Shape& s : shapes) {
         cases.push_back(forward_case(s, true));
