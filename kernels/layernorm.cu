@@ -38,15 +38,20 @@ __device__ __forceinline__ Moments welford_add(Moments s, float x) {
     return s;
 }
 
-// Chan et al.'s merge, symmetric in a and b: the weighted mean (na ma + nb mb) / n instead of ma + d nb / n, and d
-// only squared (b - a is exactly -(a - b)). An empty side returns the other unchanged.
+// Chan et al.'s merge, symmetric in a and b: the weighted mean ma (na / n) + mb (nb / n) instead of ma + d nb / n, and
+// d only squared (b - a is exactly -(a - b)). An empty side returns the other unchanged. Nothing overflows unless the
+// result does: the weights are <= 1 (na ma + nb mb passes FLT_MAX for |x| > FLT_MAX / cols, where the mean fits), and
+// the M2 term is d (d w) with w = na nb / n, not (d d) w (d d passes FLT_MAX for |d| > 1.8e19 while d^2 w fits when
+// w < 1, e.g. w = 1/2 for two single elements). One division, 1 / n: two more cost the warp kernel 7 registers.
 __device__ __forceinline__ Moments merge(Moments a, Moments b) {
     if (a.n == 0.0f) return b;
     if (b.n == 0.0f) return a;
     const float n = kiln_fadd(a.n, b.n);
     const float d = kiln_fadd(b.mean, -a.mean);
-    const float mean = kiln_fdiv(kiln_fadd(kiln_fmul(a.n, a.mean), kiln_fmul(b.n, b.mean)), n);
-    const float m2 = kiln_fadd(kiln_fadd(a.m2, b.m2), kiln_fmul(kiln_fmul(d, d), kiln_fdiv(kiln_fmul(a.n, b.n), n)));
+    const float rn = kiln_fdiv(1.0f, n);
+    const float mean = kiln_fadd(kiln_fmul(a.mean, kiln_fmul(a.n, rn)), kiln_fmul(b.mean, kiln_fmul(b.n, rn)));
+    const float w = kiln_fmul(kiln_fmul(a.n, b.n), rn);
+    const float m2 = kiln_fadd(kiln_fadd(a.m2, b.m2), kiln_fmul(d, kiln_fmul(d, w)));
     return Moments{n, mean, m2};
 }
 
@@ -241,6 +246,30 @@ cudaError_t layer_norm_backward_f32(cudaStream_t s, Scratch& scratch, const floa
                                     const float* gamma, const float* mean, const float* rstd, float* dx, float* dgamma,
                                     float* dbeta, int64_t rows, int64_t cols) {
     if (cols <= 0 || rows < 0) return cudaSuccess;
+    // dgamma and dbeta first, dx last: dx may alias dy (as on the CPU), and the parameter kernels read dy, so stream
+    // order must finish those reads before the dx kernel overwrites it.
+    if (dgamma || dbeta) {
+        const SplitPlan p = plan_splits(rows, cols);
+        const dim3 block(kColTile, kRowLanes), grid((unsigned)p.tiles, (unsigned)p.splits);
+        if (p.splits == 1) {  // one split covers every row (rows == 0 included: the sums are 0)
+            layer_norm_param_partials_kernel<<<grid, block, 0, s>>>(x, dy, mean, rstd, dgamma, dbeta, rows, cols,
+                                                                    p.rows_per_split);
+        } else {
+            const size_t bytes = layer_norm_backward_workspace_bytes(rows, cols);
+            float* part = static_cast<float*>(scratch.get(bytes));
+            if (!part) return cudaErrorInvalidValue;
+            float* part_g = dgamma ? part : nullptr;
+            float* part_b = dbeta ? part + p.splits * cols : nullptr;
+            layer_norm_param_partials_kernel<<<grid, block, 0, s>>>(x, dy, mean, rstd, part_g, part_b, rows, cols,
+                                                                    p.rows_per_split);
+            const cudaError_t e = cudaGetLastError();
+            if (e != cudaSuccess) return e;
+            layer_norm_sum_splits_kernel<<<grid_1d((size_t)cols, kSumThreads), kSumThreads, 0, s>>>(
+                part_g, part_b, dgamma, dbeta, p.splits, cols);
+        }
+        const cudaError_t e = cudaGetLastError();
+        if (e != cudaSuccess) return e;
+    }
     if (dx && rows > 0) {
         if (cols <= kWarpMaxCols) {
             layer_norm_dx_kernel<true><<<grid_1d((size_t)rows, kWarpRowThreads / 32), kWarpRowThreads, 0, s>>>(
@@ -249,29 +278,9 @@ cudaError_t layer_norm_backward_f32(cudaStream_t s, Scratch& scratch, const floa
             layer_norm_dx_kernel<false><<<grid_1d((size_t)rows, 1), row_block_threads(cols), 0, s>>>(
                 x, dy, gamma, mean, rstd, dx, rows, cols);
         }
-        const cudaError_t e = cudaGetLastError();
-        if (e != cudaSuccess) return e;
-    }
-    if (!dgamma && !dbeta) return cudaSuccess;
-    const SplitPlan p = plan_splits(rows, cols);
-    const dim3 block(kColTile, kRowLanes), grid((unsigned)p.tiles, (unsigned)p.splits);
-    if (p.splits == 1) {  // one split covers every row (rows == 0 included: the sums are 0)
-        layer_norm_param_partials_kernel<<<grid, block, 0, s>>>(x, dy, mean, rstd, dgamma, dbeta, rows, cols,
-                                                                p.rows_per_split);
         return cudaGetLastError();
     }
-    const size_t bytes = layer_norm_backward_workspace_bytes(rows, cols);
-    float* part = static_cast<float*>(scratch.get(bytes));
-    if (!part) return cudaErrorInvalidValue;
-    float* part_g = dgamma ? part : nullptr;
-    float* part_b = dbeta ? part + p.splits * cols : nullptr;
-    layer_norm_param_partials_kernel<<<grid, block, 0, s>>>(x, dy, mean, rstd, part_g, part_b, rows, cols,
-                                                            p.rows_per_split);
-    cudaError_t e = cudaGetLastError();
-    if (e != cudaSuccess) return e;
-    layer_norm_sum_splits_kernel<<<grid_1d((size_t)cols, kSumThreads), kSumThreads, 0, s>>>(part_g, part_b, dgamma,
-                                                                                             dbeta, p.splits, cols);
-    return cudaGetLastError();
+    return cudaSuccess;
 }
 
 }  // namespace kiln::cuda

@@ -1,8 +1,9 @@
 // Tests of the layer norm entries on a CPU context, through the C ABI: the forward (y, saved mean and rstd) against a
 // double-precision reference written here, rows whose |mean| is far above their spread and rows with an outlier (the
-// variance must stay accurate), constant rows, the backward (dx, dgamma, dbeta) against central finite differences of
-// the double reference and dgamma/dbeta against direct double sums (with enough rows for several row blocks), each
-// gradient alone against all three, aliasing, optional pointers, empty batches and the validation messages.
+// variance must stay accurate), constant rows, rows holding +inf or NaN (NaN rstd and y, the other rows unharmed), the
+// backward (dx, dgamma, dbeta) against central finite differences of the double reference and dgamma/dbeta against
+// direct double sums (with enough rows for several row blocks), each gradient alone against all three, aliasing,
+// optional pointers, empty batches and the validation messages.
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
@@ -152,6 +153,37 @@ void constant_rows() {
     EXPECT(y1[0] == 0.5f && y1[1] == 0.5f && y1[2] == 0.5f);
 }
 
+// A row holding +inf or NaN has no variance: rstd and every y of that row are NaN (as the GPU's Welford merges and
+// PyTorch give), not a variance clamped to 0 (rstd = 1/sqrt(eps)). The other rows of the same call are untouched.
+void non_finite_rows() {
+    const int64_t rows = 4, cols = 37;  // 37: the eight-lane loop and its tail
+    const float eps = 1e-5f;
+    std::vector<float> x = test_input(rows, cols, 77);
+    x[1 * cols + 5] = std::numeric_limits<float>::infinity();
+    x[3 * cols + 11] = kNaN;
+    const std::vector<float> gamma = uniform(cols, 78, 0.5f, 1.5f), beta = uniform(cols, 79);
+    std::vector<float> y(rows * cols, 0.0f), mean(rows, 0.0f), rstd(rows, 0.0f);
+    EXPECT(kiln_layer_norm_f32(g_ctx, x.data(), gamma.data(), beta.data(), y.data(), mean.data(), rstd.data(), rows,
+                               cols, eps) == KILN_OK);
+    for (int64_t r : {1, 3}) {
+        bool all_nan = std::isnan(rstd[r]);
+        for (int64_t c = 0; c < cols; ++c) all_nan &= std::isnan(y[r * cols + c]);
+        EXPECT(all_nan);
+    }
+    // Rows 0 and 2 against the reference over just those rows.
+    for (int64_t r : {0, 2}) {
+        const std::vector<float> row(x.begin() + r * cols, x.begin() + (r + 1) * cols);
+        const std::vector<double> xd = widen(row);
+        const RowStats s = ref_stats(xd, 1, cols);
+        const double want_rstd = 1.0 / std::sqrt(s.var[0] + eps);
+        const std::string name = "non-finite call, row " + std::to_string(r);
+        const std::vector<double> want_y = ref_layer_norm(xd, widen(gamma), widen(beta), 1, cols, eps);
+        EXPECT(all_close(name + " y", y.data() + r * cols, want_y.data(), (size_t)cols, 2e-6, 2e-6));
+        EXPECT(all_close(name + " mean", mean.data() + r, s.mean.data(), 1, 1e-6, 1e-7));
+        EXPECT(all_close(name + " rstd", rstd.data() + r, &want_rstd, 1, 2e-6, 0.0));
+    }
+}
+
 // ---- backward ------------------------------------------------------------------------------------------------------
 
 void backward_matches_finite_differences(int64_t rows, int64_t cols, bool with_gamma) {
@@ -202,6 +234,14 @@ void backward_matches_finite_differences(int64_t rows, int64_t cols, bool with_g
     EXPECT(kiln_layer_norm_backward_f32(g_ctx, x.data(), w.data(), gp, mean.data(), rstd.data(), nullptr, nullptr,
                                         only.data(), rows, cols) == KILN_OK);
     EXPECT(std::memcmp(only.data(), dbeta.data(), cols * sizeof(float)) == 0);
+
+    // dx written over dy (kiln.h allows it): dgamma and dbeta still sum the original dy; all three the same bits.
+    std::vector<float> dy_dx = w, dgamma2(cols, kNaN), dbeta2(cols, kNaN);
+    EXPECT(kiln_layer_norm_backward_f32(g_ctx, x.data(), dy_dx.data(), gp, mean.data(), rstd.data(), dy_dx.data(),
+                                        dgamma2.data(), dbeta2.data(), rows, cols) == KILN_OK);
+    EXPECT(std::memcmp(dy_dx.data(), dx.data(), dx.size() * sizeof(float)) == 0);
+    EXPECT(std::memcmp(dgamma2.data(), dgamma.data(), cols * sizeof(float)) == 0);
+    EXPECT(std::memcmp(dbeta2.data(), dbeta.data(), cols * sizeof(float)) == 0);
 }
 
 // No rows: the forward does nothing, the backward writes zeros into dgamma and dbeta.
@@ -259,6 +299,7 @@ int main() {
         for (int affine = 0; affine < 4; ++affine) forward_matches_reference(s[0], s[1], affine & 1, affine & 2);
     statistics_are_stable();
     constant_rows();
+    non_finite_rows();
     for (bool g : {true, false}) {
         backward_matches_finite_differences(3, 7, g);
         backward_matches_finite_differences(4, 33, g);

@@ -556,7 +556,7 @@ KILN_API kiln_status kiln_attention_backward_bf16(kiln_context* ctx, const kiln_
 KILN_API kiln_status kiln_layer_norm_f32(kiln_context* ctx, const float* x, const float* gamma, const float* beta,
                                          float* y, float* mean, float* rstd, int64_t rows, int64_t cols, float eps);
 /* dx (rows, cols), dgamma and dbeta (cols) from dy; each output may be NULL (not wanted). dgamma and dbeta sum over
- * rows in an order fixed by the shape. */
+ * rows in an order fixed by the shape. dx may alias dy. */
 KILN_API kiln_status kiln_layer_norm_backward_f32(kiln_context* ctx, const float* x, const float* dy,
                                                   const float* gamma, const float* mean, const float* rstd, float* dx,
                                                   float* dgamma, float* dbeta, int64_t rows, int64_t cols);

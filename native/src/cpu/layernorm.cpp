@@ -71,7 +71,10 @@ void row_moments(const float* x, int64_t cols, double* mean, double* var) {
     }
     const double m1 = lane_total(s1) / (double)cols;
     *mean = shift + m1;
-    *var = std::max(0.0, lane_total(s2) / (double)cols - m1 * m1);
+    // Rounding can leave a small negative variance: clamp that to 0, but let NaN through (a row holding +inf or NaN
+    // has none; std::max(0.0, NaN) would return 0 and give it a finite rstd, where the GPU's Welford gives NaN).
+    const double v = lane_total(s2) / (double)cols - m1 * m1;
+    *var = v < 0.0 ? 0.0 : v;
 }
 
 // y = ln_apply over one row; the four loops keep the null checks of gamma and beta out of the vector loop.

@@ -109,6 +109,23 @@ std::vector<OpCase> layernorm_cases() {
     for (const auto& s : bshapes) add_backward(cases, s[0], s[1], true);
     add_backward(cases, 300, 65, false);
     add_backward(cases, 2, 2000, false);
+    // dx written over dy: dgamma and dbeta must still be summed from dy (one split of the rows, and several).
+    for (const auto& s : {std::pair<int64_t, int64_t>{3, 33}, {513, 700}}) {
+        const int64_t rows = s.first, cols = s.second;
+        const std::vector<float> x = rows_input(rows, cols, (uint32_t)(rows + 5 * cols));
+        std::vector<float> mean, rstd;
+        host_stats(x, rows, cols, &mean, &rstd);
+        cases.push_back({"layer_norm_backward", shape_of(rows, cols) + " dx over dy", kSumTol,
+                         {in_f32(x), inout_f32(host_uniform((size_t)(rows * cols), 91)),
+                          in_f32(host_uniform((size_t)cols, 7, 0.5f, 1.5f)), in_f32(mean), in_f32(rstd),
+                          out_f32((size_t)cols), out_f32((size_t)cols)},
+                         [=](kiln_context* ctx, const std::vector<void*>& p) {
+                             return kiln_layer_norm_backward_f32(ctx, (const float*)p[0], (const float*)p[1],
+                                                                 (const float*)p[2], (const float*)p[3],
+                                                                 (const float*)p[4], (float*)p[1], (float*)p[5],
+                                                                 (float*)p[6], rows, cols);
+                         }});
+    }
 
     // Each gradient alone, with many row splits (1000 rows of 33).
     {
