@@ -1,5 +1,5 @@
 // Device-only reduction helpers for kernels/reduce.cu and kernels/loss.cu: warp and block reductions, the mapping of
-// rows onto a warp or a whole block, and a vectorized per-thread partial sum for the single-block all-reduces.
+// rows onto a warp or a whole block, and a per-thread partial sum (float4 loads where aligned) for the all-reduces.
 // Deterministic by construction: xor-butterfly shuffles with commutative combines leave every lane the same bits, and
 // blocks combine their warps in a fixed order, so the same input gives the same output on every run.
 #pragma once
@@ -71,53 +71,75 @@ struct RowTeam {
     }
 };
 
-// This thread's share of sum_i f(a[i], b[i]) for i in [0, n) (b may be null: f then sees 0 for it), with the
-// elements dealt round-robin over `size` threads. When a and b sit at the same offset within 16 bytes the body runs
-// on float4 loads, four of them in flight per stream and thread: a single block has to keep enough bytes in flight
-// to get a useful share of the bandwidth (that is all these all-reduces have; the ABI gives them no scratch).
+// Chunk c of p: elements 4c .. 4c + 3, all present. kVec: p is 16-byte aligned, so one float4; otherwise four scalars.
+template <bool kVec>
+struct ChunkLoad {
+    __device__ __forceinline__ static float4 load(const float* __restrict__ p, int64_t c) {
+        if constexpr (kVec) {
+            return __ldg(reinterpret_cast<const float4*>(p) + c);
+        } else {
+            const float* q = p + 4 * c;
+            return make_float4(__ldg(q), __ldg(q + 1), __ldg(q + 2), __ldg(q + 3));
+        }
+    }
+};
+
+// thread_partial for one way of loading: chunks c = rank, rank + size, ... in increasing order, several in flight per
+// stream (a single block has to keep enough bytes in flight to get a useful share of the bandwidth: that is all these
+// all-reduces have; the ABI gives them no scratch), then the partial chunk if this thread's walk reaches it. Four
+// float4 chunks, three scalar ones: four of those took sum_rows_kernel<false> from 32 to 48 registers (half its
+// 1024-thread blocks per SM). How many are in flight changes no bits: each accumulator still adds in chunk order.
+template <bool kVec, typename F>
+__device__ __forceinline__ float thread_partial_as(const float* __restrict__ a, const float* __restrict__ b,
+                                                   int64_t n, int rank, int size, F f) {
+    float acc0 = 0.0f, acc1 = 0.0f, acc2 = 0.0f, acc3 = 0.0f;
+    const int64_t nchunks = n >> 2;
+    int64_t c = rank;
+    constexpr int kInFlight = kVec ? 4 : 3;
+    for (; c + (kInFlight - 1) * (int64_t)size < nchunks; c += kInFlight * (int64_t)size) {
+        float4 xa[kInFlight], xb[kInFlight];
+#pragma unroll
+        for (int u = 0; u < kInFlight; ++u) xa[u] = ChunkLoad<kVec>::load(a, c + u * (int64_t)size);
+#pragma unroll
+        for (int u = 0; u < kInFlight; ++u)
+            xb[u] = b ? ChunkLoad<kVec>::load(b, c + u * (int64_t)size) : make_float4(0.f, 0.f, 0.f, 0.f);
+#pragma unroll
+        for (int u = 0; u < kInFlight; ++u) {
+            acc0 = kiln_fadd(acc0, f(xa[u].x, xb[u].x));
+            acc1 = kiln_fadd(acc1, f(xa[u].y, xb[u].y));
+            acc2 = kiln_fadd(acc2, f(xa[u].z, xb[u].z));
+            acc3 = kiln_fadd(acc3, f(xa[u].w, xb[u].w));
+        }
+    }
+    for (; c < nchunks; c += size) {
+        const float4 xa = ChunkLoad<kVec>::load(a, c);
+        const float4 xb = b ? ChunkLoad<kVec>::load(b, c) : make_float4(0.f, 0.f, 0.f, 0.f);
+        acc0 = kiln_fadd(acc0, f(xa.x, xb.x));
+        acc1 = kiln_fadd(acc1, f(xa.y, xb.y));
+        acc2 = kiln_fadd(acc2, f(xa.z, xb.z));
+        acc3 = kiln_fadd(acc3, f(xa.w, xb.w));
+    }
+    if (c == nchunks) {  // the partial chunk nchunks (empty when n % 4 == 0) is this thread's
+        const int64_t i = nchunks << 2;
+        const int tail = (int)(n & 3);
+        if (tail > 0) acc0 = kiln_fadd(acc0, f(__ldg(a + i), b ? __ldg(b + i) : 0.0f));
+        if (tail > 1) acc1 = kiln_fadd(acc1, f(__ldg(a + i + 1), b ? __ldg(b + i + 1) : 0.0f));
+        if (tail > 2) acc2 = kiln_fadd(acc2, f(__ldg(a + i + 2), b ? __ldg(b + i + 2) : 0.0f));
+    }
+    return kiln_fadd(kiln_fadd(acc0, acc1), kiln_fadd(acc2, acc3));
+}
+
+// This thread's share of sum_i f(a[i], b[i]) for i in [0, n) (b may be null: f then sees 0 for it). Elements are dealt
+// by logical index alone, so the bits depend on the values and n, never on where the arrays sit (a view at offset 1
+// sums like a copy at offset 0): chunk c = elements 4c .. 4c + 3 goes to thread c % size, element 4c + k into
+// accumulator k, each thread taking its chunks in increasing order; the partial last chunk (n % 4 elements) is chunk
+// n / 4, taken by the thread whose walk reaches it. Arrays 16-byte aligned at element 0 load a chunk as a float4,
+// others as four scalars: the same partition, hence the same bits. The sum is (acc0 + acc1) + (acc2 + acc3).
 template <typename F>
 __device__ __forceinline__ float thread_partial(const float* __restrict__ a, const float* __restrict__ b, int64_t n,
                                                 int rank, int size, F f) {
-    float acc0 = 0.0f, acc1 = 0.0f, acc2 = 0.0f, acc3 = 0.0f;
-    const unsigned mis_a = (unsigned)((uintptr_t)a & 15u);
-    const unsigned mis_b = b ? (unsigned)((uintptr_t)b & 15u) : mis_a;
-    int64_t done = 0;
-    if (mis_a == mis_b && (mis_a & 3u) == 0) {
-        int64_t head = (int64_t)(((16u - mis_a) & 15u) >> 2);  // scalars before the first 16-byte boundary
-        if (head > n) head = n;
-        if (rank < head) acc0 = f(a[rank], b ? b[rank] : 0.0f);
-        const int64_t nvec = (n - head) >> 2;
-        const float4* a4 = reinterpret_cast<const float4*>(a + head);
-        const float4* b4 = b ? reinterpret_cast<const float4*>(b + head) : nullptr;
-        int64_t v = rank;
-        for (; v + 3 * (int64_t)size < nvec; v += 4 * (int64_t)size) {
-            float4 xa[4], xb[4];
-#pragma unroll
-            for (int u = 0; u < 4; ++u) xa[u] = __ldg(a4 + v + u * (int64_t)size);
-#pragma unroll
-            for (int u = 0; u < 4; ++u)
-                xb[u] = b4 ? __ldg(b4 + v + u * (int64_t)size) : make_float4(0.f, 0.f, 0.f, 0.f);
-#pragma unroll
-            for (int u = 0; u < 4; ++u) {
-                acc0 = kiln_fadd(acc0, f(xa[u].x, xb[u].x));
-                acc1 = kiln_fadd(acc1, f(xa[u].y, xb[u].y));
-                acc2 = kiln_fadd(acc2, f(xa[u].z, xb[u].z));
-                acc3 = kiln_fadd(acc3, f(xa[u].w, xb[u].w));
-            }
-        }
-        for (; v < nvec; v += size) {
-            const float4 xa = __ldg(a4 + v);
-            const float4 xb = b4 ? __ldg(b4 + v) : make_float4(0.f, 0.f, 0.f, 0.f);
-            acc0 = kiln_fadd(acc0, f(xa.x, xb.x));
-            acc1 = kiln_fadd(acc1, f(xa.y, xb.y));
-            acc2 = kiln_fadd(acc2, f(xa.z, xb.z));
-            acc3 = kiln_fadd(acc3, f(xa.w, xb.w));
-        }
-        done = head + (nvec << 2);
-    }
-    // The tail after the last float4 (at most 3 elements), or everything when the pointers cannot be vectorized.
-    for (int64_t i = done + rank; i < n; i += size) acc1 = kiln_fadd(acc1, f(a[i], b ? b[i] : 0.0f));
-    return kiln_fadd(kiln_fadd(acc0, acc1), kiln_fadd(acc2, acc3));
+    const bool vec = (((uintptr_t)a | (b ? (uintptr_t)b : (uintptr_t)0)) & 15u) == 0;
+    return vec ? thread_partial_as<true>(a, b, n, rank, size, f) : thread_partial_as<false>(a, b, n, rank, size, f);
 }
 
 // One index type per launch: 32-bit when the flat index fits (cheaper division), else 64-bit.

@@ -50,8 +50,8 @@ void add_cross_entropy(std::vector<OpCase>& cases, int64_t rows, int64_t cols, c
                      }});
 }
 
-// x_off / t_off: start x and t that many floats into their buffers (1 = misaligned for float4). Equal offsets keep
-// the float4 path (with a scalar head); different ones force the scalar path.
+// x_off / t_off: start x and t that many floats into their buffers (1 = misaligned for float4). Offsets 0 take the
+// float4 loads, any other the scalar ones (the same chunks of four elements, so the same sum).
 void add_pointwise(std::vector<OpCase>& cases, int64_t n, int x_off, int t_off) {
     std::string shape = "n=" + std::to_string(n);
     if (x_off || t_off) shape += " x+" + std::to_string(x_off) + " t+" + std::to_string(t_off);

@@ -131,7 +131,7 @@ std::vector<OpCase> reduce_cases() {
         if (s[1] > 1) add_reduce_sum(cases, s[0], s[1], s[2], true);
     }
 
-    // Sum of squares: float4 path, and x misaligned by one float (a head of three scalars).
+    // Sum of squares: float4 loads, and x misaligned by one float (scalar loads of the same chunks).
     for (int64_t n : {0, 1, 7, 4099, 100003, 1 << 20}) {
         cases.push_back({"sum_squares", "n=" + std::to_string(n), kSumTol,
                          {in_f32(host_uniform((size_t)n, (uint32_t)n, -2.0f, 2.0f)), out_f32(1)},
