@@ -35,7 +35,7 @@ __device__ __forceinline__ Pair zero<Pair>() { return Pair{0.0f, 0.0f}; }
 // Walks this thread's elements of one channel: j = threadIdx.x, + blockDim.x, ... < m. Element j is sample j / hw at
 // position j % hw, i.e. offset (j / hw) * stride + base + j % hw with stride = c * hw and base = ch * hw. Consecutive
 // threads get consecutive positions (coalesced), and the (sample, position) pair steps by the block size without a
-// 64-bit division per element.
+// 64-bit division per element. Needs hw >= 1 (it divides by hw): the launchers see to it.
 struct ChannelCursor {
     int64_t sample, pos, step_sample, step_pos, hw;
     __device__ explicit ChannelCursor(int64_t hw_) : hw(hw_) {
@@ -304,6 +304,10 @@ cudaError_t batch_norm_backward_eval_f32(cudaStream_t s, int64_t n, int64_t c, i
                                          const float* running_var, float eps, float* dx, float* dgamma, float* dbeta) {
     const int64_t total = n * c * hw;
     if (dgamma || dbeta) {
+        // Core lets an empty batch through here (dgamma = dbeta = 0 still to write), hw == 0 included, and
+        // ChannelCursor divides by hw. An empty channel is the same whichever factor is 0, so it goes in as n = 0,
+        // hw = 1: the kernel walks no element either way and writes the same values, with no division by 0.
+        if (hw == 0) n = 0, hw = 1;
         bn_backward_eval_kernel<<<grid_1d(c, 1), channel_threads(n * hw), 0, s>>>(
             x, dy, gamma, running_mean, running_var, eps, dx, dgamma, dbeta, n, c, hw);
     } else {

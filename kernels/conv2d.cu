@@ -235,15 +235,17 @@ struct BackwardWeight {
     }
 };
 
-// The implicit GEMM: block (blockIdx.x, blockIdx.y) computes columns [64 x, 64 x + 64) and rows [64 y, 64 y + 64)
-// of problem P over its depth range; P supplies the gathers and the store. Two blocks per SM in the launch bounds:
-// left uncapped, ptxas squeezed backward-data into 64 registers and spilled; 128 leaves the index math room.
+// The implicit GEMM: block (blockIdx.x, blockIdx.y) computes columns [64 x, 64 x + 64) and rows [64 y', 64 y' + 64),
+// y' = row_tile0 + y, of problem P over its depth range; P supplies the gathers and the store. A tile's result depends
+// on y' alone, so a launch per 65535 row tiles (the grid's y limit) gives the bits of one launch. Two blocks per SM in
+// the launch bounds: left uncapped, ptxas squeezed backward-data into 64 registers and spilled; 128 leaves the index
+// math room.
 template <class P>
-__global__ void __launch_bounds__(kThreads, 2) conv_gemm_kernel(const P p) {
+__global__ void __launch_bounds__(kThreads, 2) conv_gemm_kernel(const P p, int64_t row_tile0) {
     __shared__ __align__(16) float as[2][kBK][kBM + kPad];  // A slice, depth-major: as[k][m]
     __shared__ __align__(16) float bs[2][kBK][kBN + kPad];  // B slice, depth-major: bs[k][n]
     const int tid = threadIdx.x, tx = tid % 16, ty = tid / 16;
-    const int64_t m0 = (int64_t)blockIdx.y * kBM, n0 = (int64_t)blockIdx.x * kBN;
+    const int64_t m0 = (row_tile0 + blockIdx.y) * kBM, n0 = (int64_t)blockIdx.x * kBN;
 
     typename P::Cols cols;
     p.setup(cols, tid, n0);
@@ -330,12 +332,20 @@ __global__ void __launch_bounds__(kThreads) sum_partials_kernel(const float* __r
 
 int64_t ceil_div(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
+// Row tiles past the grid's y limit (rows > 65535 * 64: k in forward and backward-weight, c in backward-data, which
+// core allows and the CPU runs) go in further launches of up to 65535 row tiles each.
 template <class P>
 cudaError_t launch_gemm(cudaStream_t s, const P& p, int64_t rows, int64_t cols, int64_t splits) {
+    constexpr int64_t kMaxRowTiles = 65535;
     const int64_t gx = ceil_div(cols, kBN), gy = ceil_div(rows, kBM);
-    if (gx > 2147483647 || gy > 65535 || splits > 65535) return cudaErrorInvalidConfiguration;
-    conv_gemm_kernel<P><<<dim3((unsigned)gx, (unsigned)gy, (unsigned)splits), kThreads, 0, s>>>(p);
-    return cudaGetLastError();
+    if (gx > 2147483647 || splits > 65535) return cudaErrorInvalidConfiguration;
+    for (int64_t t0 = 0; t0 < gy; t0 += kMaxRowTiles) {
+        const int64_t tiles = std::min(gy - t0, kMaxRowTiles);
+        conv_gemm_kernel<P><<<dim3((unsigned)gx, (unsigned)tiles, (unsigned)splits), kThreads, 0, s>>>(p, t0);
+        const cudaError_t e = cudaGetLastError();
+        if (e != cudaSuccess) return e;
+    }
+    return cudaSuccess;
 }
 
 }  // namespace

@@ -364,15 +364,19 @@ cudaError_t bias_gelu_backward_f32(cudaStream_t s, Scratch& scratch, const float
                                    const float* dy, float* dx, float* dbias, int64_t rows, int64_t cols) {
     if (cols <= 0 || rows < 0) return cudaSuccess;
     const int64_t n = rows * cols;
+    // Scratch first: if the request fails (or throws), the call fails before it has written anything, dx included.
+    float* workspace = nullptr;
+    if (dbias) {
+        const size_t bytes = bias_gelu_backward_workspace_bytes(rows, cols);
+        workspace = static_cast<float*>(scratch.get(bytes));
+        if (bytes && !workspace) return cudaErrorInvalidValue;
+    }
     if (dx && n > 0) {
         bias_gelu_backward_kernel<<<grid_1d((size_t)n, kBlock), kBlock, 0, s>>>(x, bias, dy, dx, n, cols);
         const cudaError_t e = cudaGetLastError();
         if (e != cudaSuccess) return e;
     }
     if (!dbias) return cudaSuccess;
-    const size_t bytes = bias_gelu_backward_workspace_bytes(rows, cols);
-    float* workspace = static_cast<float*>(scratch.get(bytes));
-    if (bytes && !workspace) return cudaErrorInvalidValue;
     // With dx written, dbias sums it (one read per element); without, the column sum evaluates gelu' itself.
     if (dx) return column_sum(s, PlainTerm{dx, cols}, dbias, rows, cols, workspace);
     return column_sum(s, BiasGeluTerm{x, bias, dy, cols}, dbias, rows, cols, workspace);

@@ -150,12 +150,13 @@ __global__ void __launch_bounds__(kThreads) embedding_row_sums_kernel(const uint
     for (int64_t c0 = blockIdx.y * tile; c0 < dim; c0 += (int64_t)gridDim.y * tile) {
         const int64_t c = c0 + threadIdx.x;
         for (int64_t v = blockIdx.x; v < vocab; v += gridDim.x) {
-            const int32_t begin = __ldg(starts + v), end = __ldg(starts + v + 1);
+            // 64-bit: with n near 2^31, the last chunk + tile would pass INT32_MAX.
+            const int64_t begin = __ldg(starts + v), end = __ldg(starts + v + 1);
             float acc = 0.0f;
-            for (int32_t chunk = begin; chunk < end; chunk += (int32_t)tile) {
-                const int count = end - chunk < (int32_t)tile ? end - chunk : (int)tile;
+            for (int64_t chunk = begin; chunk < end; chunk += tile) {
+                const int64_t count = end - chunk < tile ? end - chunk : tile;
                 __syncthreads();  // the previous chunk's readers are done
-                if ((int)threadIdx.x < count) pos[threadIdx.x] = (uint32_t)__ldg(sorted + chunk + threadIdx.x);
+                if ((int64_t)threadIdx.x < count) pos[threadIdx.x] = (uint32_t)__ldg(sorted + chunk + threadIdx.x);
                 __syncthreads();
                 if (c < dim) {
 #pragma unroll 8

@@ -5,6 +5,8 @@
 
 #include <stdint.h>
 
+#include <type_traits>
+
 #include "numerics.h"
 
 namespace kiln::conv {
@@ -48,15 +50,18 @@ KILN_HD void valid_outputs(int64_t in, int64_t out, int64_t t, int32_t stride, i
     *hi = b;
 }
 
-// Backward-data view: the output index o that input i reaches through tap t, or -1 when none does (i + pad - t
-// dilation is negative, not a multiple of the stride, or lands past the last output). A template so device code
-// can run it in 32 bits (a 64-bit division is a slow software routine on the GPU).
+// Backward-data view: the output index o that input i >= 0 reaches through tap t >= 0, or -1 when none does (i + pad -
+// t dilation is negative, not a multiple of the stride, or lands past the last output). A template so device code
+// can divide in 32 bits (a 64-bit division is a slow software routine on the GPU). The numerator is formed in int64
+// whatever I is: pad goes up to INT32_MAX, so i + pad passes INT32_MAX for I = int. When it is >= 0 it is at most
+// i + pad < 2^32, which I's unsigned type holds, so the division runs in that type.
 template <class I>
 KILN_HD I output_from_input(I i, I t, I out, int32_t stride, int32_t pad, int32_t dilation) {
-    const I num = i + (I)pad - t * (I)dilation;
+    using U = typename std::make_unsigned<I>::type;
+    const int64_t num = (int64_t)i + pad - (int64_t)t * dilation;
     if (num < 0) return -1;
-    const I o = num / (I)stride;
-    return (o * (I)stride == num && o < out) ? o : -1;
+    const U o = (U)num / (U)stride;
+    return (o * (U)stride == (U)num && o < (U)out) ? (I)o : -1;
 }
 
 // Element counts; int64 everywhere because n * c * h * w passes 2^31 for real batches.
