@@ -134,6 +134,14 @@ static void copy_2d_moves_bands() {
     EXPECT(kiln_copy_device_2d(ctx, dst, SIZE_MAX / 2, src, 4, 4, 3) == KILN_ERR_INVALID_ARGUMENT);
     EXPECT(kiln_copy_device_2d(ctx, nullptr, 4, src, 4, 4, 1) == KILN_ERR_INVALID_ARGUMENT);
     EXPECT(kiln_copy_device_2d(ctx, nullptr, 0, nullptr, 0, 0, 5) == KILN_OK);  // nothing to move
+    // The 1-D copy refuses overlap too (a GPU's cudaMemcpy would leave it undefined), except onto itself; the
+    // refused copies leave src as it was.
+    EXPECT(kiln_copy_device(ctx, src + 1, src, 4 * sizeof(float)) == KILN_ERR_INVALID_ARGUMENT);
+    EXPECT(message_has("overlap"));
+    EXPECT(kiln_copy_device(ctx, src, src + 3, 4 * sizeof(float)) == KILN_ERR_INVALID_ARGUMENT);
+    EXPECT(kiln_copy_device(ctx, src, src, 4 * sizeof(float)) == KILN_OK);
+    EXPECT(kiln_copy_device(ctx, src + 4, src, 4 * sizeof(float)) == KILN_OK);  // adjacent, not overlapping
+    EXPECT(src[4] == 0.0f && src[7] == 3.0f && src[8] == 8.0f && src[3] == 3.0f);
     EXPECT(kiln_context_destroy(ctx) == KILN_OK);
 }
 

@@ -109,7 +109,8 @@ KILN_API kiln_status kiln_empty_cache(kiln_context* ctx);
 KILN_API kiln_status kiln_set_memory_limit(kiln_context* ctx, uint64_t bytes);
 
 /* Copies between host memory and the context's device memory, ordered on the context's stream.
- * To-host copies complete before returning; to-device copies may still be in flight. */
+ * To-host copies complete before returning; to-device copies may still be in flight. kiln_copy_device refuses
+ * regions that overlap, unless dst == src (nothing to do). */
 KILN_API kiln_status kiln_copy_to_device(kiln_context* ctx, void* dst, const void* host_src, size_t bytes);
 KILN_API kiln_status kiln_copy_to_host(kiln_context* ctx, void* host_dst, const void* src, size_t bytes);
 KILN_API kiln_status kiln_copy_device(kiln_context* ctx, void* dst, const void* src, size_t bytes);

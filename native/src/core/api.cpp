@@ -235,7 +235,14 @@ static kiln_status copy_entry(const char* op, kiln_context* ctx, void* dst, cons
         if (kind == kiln::gpu::CopyKind::ToDevice)
             kiln::refuse_while_capturing(c, op, "copies from host memory and waits for it",
                                          "copy new inputs into the captured step's input buffers before each launch");
-        if (bytes == 0) return;
+        if (bytes == 0 || dst == src) return;
+        // cudaMemcpy leaves overlapping regions undefined, so both backends refuse them (as kiln_copy_device_2d does)
+        // rather than shifting a buffer correctly on the CPU and corrupting it on a GPU.
+        const auto* d = static_cast<const char*>(dst);
+        const auto* s = static_cast<const char*>(src);
+        if (kind == kiln::gpu::CopyKind::DeviceToDevice && d < s + bytes && s < d + bytes)
+            kiln::fail(KILN_ERR_INVALID_ARGUMENT, "%s: dst and src overlap (%zu bytes %s by %td bytes)", op, bytes,
+                       d > s ? "shifted up" : "shifted down", d > s ? d - s : s - d);
         if (kiln::on_cpu(c)) {
             std::memmove(dst, src, bytes);
         } else {
