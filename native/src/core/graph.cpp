@@ -66,11 +66,20 @@ kiln_status kiln_graph_capture_begin(kiln_context* ctx) {
         if (c.timer)
             fail(KILN_ERR_UNSUPPORTED, "%s: device timing is on for %s (kiln_profile_device_timing), and its events "
                  "cannot be read back inside a graph; turn it off before capturing", op, c.name.c_str());
-        kiln::gpu::capture_begin(c.stream);
+        // The context is marked capturing before the stream is, and stays so until the stream's capture has ended
+        // (kiln_graph_capture_end): another thread's op can then never slip into the graph or synchronize the
+        // capturing stream; op_context refuses it for the whole time the stream captures.
         c.capture_refusal.clear();
         c.capture_thread = std::this_thread::get_id();
         c.allocator->begin_capture();
         c.capturing.store(true, std::memory_order_release);
+        try {
+            kiln::gpu::capture_begin(c.stream);
+        } catch (...) {
+            c.allocator->end_capture(false);
+            c.capturing.store(false, std::memory_order_release);
+            throw;
+        }
     });
 }
 
@@ -82,8 +91,12 @@ kiln_status kiln_graph_capture_end(kiln_context* ctx, kiln_graph** out) {
         if (!c.capturing.load(std::memory_order_acquire))
             fail(KILN_ERR_INVALID_ARGUMENT, "%s: %s is not capturing (call kiln_graph_capture_begin first)", op,
                  c.name.c_str());
-        // From here the capture ends whatever happens, so the context is usable again after any failure.
-        c.capturing.store(false, std::memory_order_release);
+        // From here the capture ends whatever happens, so the context is usable again after any failure; it is marked
+        // as capturing until the stream's capture and the allocator's have ended (see kiln_graph_capture_begin).
+        struct Ended {
+            kiln_context& c;
+            ~Ended() { c.capturing.store(false, std::memory_order_release); }
+        } ended{c};
         if (!out) {
             kiln::gpu::capture_abort(c.stream);
             c.allocator->end_capture(false);
