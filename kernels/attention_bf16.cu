@@ -71,6 +71,7 @@ template <int DP>
 struct MmaFwd {
     static constexpr int BR = 64, BC = 64, LD = DP + 8;
     static constexpr size_t smem = sizeof(bf16) * (size_t)(BR * LD + 4 * BC * LD);
+    static_assert(smem <= kMaxTileSmem, "forward tiles past the shared memory every GPU offers");
 };
 
 // Forward, bf16: one (batch, head, query tile of 64) per CTA, each warp 16 query rows whose Q fragments stay in
@@ -215,6 +216,7 @@ template <int DP, int BQ>
 struct MmaDkDv {
     static constexpr int BK = 64, LD = DP + 8;
     static constexpr size_t smem = sizeof(bf16) * (size_t)(2 * BK * LD + 4 * BQ * LD) + sizeof(float) * 4 * BQ;
+    static_assert(smem <= kMaxTileSmem, "dK/dV tiles past the shared memory every GPU offers");
 };
 
 // dK and dV, bf16: one (batch, head, key tile of 64) per CTA, each warp 16 keys; the transposed scores S^T = K Q^T
@@ -357,6 +359,7 @@ template <int DP, int BK>
 struct MmaDq {
     static constexpr int BQ = 64, LD = DP + 8;
     static constexpr size_t smem = sizeof(bf16) * (size_t)(2 * BQ * LD + 4 * BK * LD);
+    static_assert(smem <= kMaxTileSmem, "dQ tiles past the shared memory every GPU offers");
 };
 
 // dQ, bf16: one (batch, head, query tile of 64) per CTA over the key tiles of BK it sees; S = Q K^T and dP = dO V^T

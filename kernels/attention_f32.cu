@@ -86,6 +86,7 @@ template <int DP, int MI, int NJ>
 struct F32Fwd {
     static constexpr int BR = 16 * MI, BC = 16 * NJ, LD = DP + 4, LDP = BC + 4;
     static constexpr size_t smem = sizeof(float) * (size_t)(BR * LD + 4 * BC * LD + BR * LDP);
+    static_assert(smem <= kMaxTileSmem, "forward tiles past the shared memory every GPU offers");
 };
 
 // Forward, one (batch, head, query tile of BR rows) per CTA; key tiles of BC.
@@ -201,6 +202,7 @@ struct F32DkDv {
     static constexpr int BK = 16 * MI, BQ = 16 * NJ, LD = DP + 4, LDP = BQ + 4;
     static constexpr size_t smem =
         sizeof(float) * (size_t)(2 * BK * LD + 4 * BQ * LD + 2 * BK * LDP + 4 * BQ);
+    static_assert(smem <= kMaxTileSmem, "dK/dV tiles past the shared memory every GPU offers");
 };
 
 // dK and dV of one (batch, head, key tile of BK keys) per CTA, over the query tiles of BQ that see any of its keys:
@@ -319,6 +321,7 @@ template <int DP, int MI, int NJ>
 struct F32Dq {
     static constexpr int BQ = 16 * MI, BK = 16 * NJ, LD = DP + 4, LDP = BK + 4;
     static constexpr size_t smem = sizeof(float) * (size_t)(2 * BQ * LD + 4 * BK * LD + BQ * LDP);
+    static_assert(smem <= kMaxTileSmem, "dQ tiles past the shared memory every GPU offers");
 };
 
 // dQ of one (batch, head, query tile of BQ rows) per CTA over the key tiles it sees: dQ += dS K.
@@ -422,7 +425,7 @@ __global__ void __launch_bounds__(kF32Threads, 1) attn_bwd_dq_f32_kernel(
 // ---- host launchers ----------------------------------------------------------------------------------------------
 
 // fp32 tile shapes (MI, NJ: 16-row and 16-column blocks per CTA) per head_dim template, chosen so the shared tiles
-// leave room for two CTAs per SM on sm_90 and fit sm_80.
+// fit kMaxTileSmem (99 KiB: sm_86/sm_89) and leave room for two CTAs per SM on sm_90.
 template <int DP>
 struct F32Shape;
 template <>
@@ -431,11 +434,11 @@ struct F32Shape<32> {
 };
 template <>
 struct F32Shape<64> {
-    static constexpr int fwd_mi = 4, fwd_nj = 4, kv_mi = 4, kv_nj = 2, dq_mi = 4, dq_nj = 2;
+    static constexpr int fwd_mi = 4, fwd_nj = 2, kv_mi = 4, kv_nj = 2, dq_mi = 4, dq_nj = 2;
 };
 template <>
 struct F32Shape<128> {
-    static constexpr int fwd_mi = 4, fwd_nj = 2, kv_mi = 2, kv_nj = 2, dq_mi = 2, dq_nj = 2;
+    static constexpr int fwd_mi = 2, fwd_nj = 2, kv_mi = 2, kv_nj = 1, dq_mi = 2, dq_nj = 1;
 };
 
 template <int DP>

@@ -188,10 +188,15 @@ __global__ void __launch_bounds__(kDeltaThreads) attn_delta_kernel(Problem pr, O
 
 // ---- host launch helpers -----------------------------------------------------------------------------------------
 
+// The most dynamic shared memory any tile layout may take: 99 KiB, the opt-in limit of sm_86 and sm_89 (RTX 30 and 40
+// series, A10, L4), which run the sm_80 code. A layout past it would fail every call on those GPUs; tiles cannot be
+// chosen per device instead, since the key tile sets the online softmax's rescaling and so the result's bits.
+constexpr size_t kMaxTileSmem = 99 * 1024;
+
 template <class Kernel, class... Args>
 cudaError_t launch(Kernel kernel, int64_t blocks, int threads, size_t smem, cudaStream_t s, Args... args) {
     if (blocks > 2147483647) return cudaErrorInvalidConfiguration;
-    if (smem > 48 * 1024) {  // opting in past the static limit; the largest tile here fits sm_80's 163 KiB
+    if (smem > 48 * 1024) {  // opting in past the static limit, up to kMaxTileSmem
         const cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, (int)smem);
         if (e != cudaSuccess) return e;
     }
