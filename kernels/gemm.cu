@@ -283,6 +283,20 @@ cudaError_t sgemm_strided_batched(cudaStream_t s, bool transA, bool transB, int6
                                   int64_t ldb, int64_t strideB, float beta, float* C, int64_t ldc, int64_t strideC,
                                   int64_t batch) {
     if (M <= 0 || N <= 0 || batch <= 0) return cudaSuccess;
+    // K past the kernels' 32-bit k counters (which the CPU runs) goes in slices of 2^30, the first scaled by beta and
+    // the rest added onto C (beta 1): the slices depend on K alone, so the bits still do not depend on the device.
+    constexpr int64_t kSliceK = (int64_t)1 << 30;
+    if (K > kSliceK) {
+        for (int64_t k0 = 0; k0 < K; k0 += kSliceK) {
+            const int64_t kk = K - k0 < kSliceK ? K - k0 : kSliceK;
+            const float* a = A + (transA ? k0 * lda : k0);  // op(A)'s columns k0.. : A's rows when A is (k, m)
+            const float* b = B + (transB ? k0 : k0 * ldb);  // op(B)'s rows k0.. : B's columns when B is (n, k)
+            const cudaError_t e = sgemm_strided_batched(s, transA, transB, M, N, kk, alpha, a, lda, strideA, b, ldb,
+                                                        strideB, k0 == 0 ? beta : 1.0f, C, ldc, strideC, batch);
+            if (e != cudaSuccess) return e;
+        }
+        return cudaSuccess;
+    }
     // The largest tile that still gives every SM at least one block; smaller tiles trade per-thread reuse for
     // parallelism on small or skinny problems. The choice depends on the device's SM count, but the bits do not:
     // every tile has each thread sum its outputs over k from 0 to K in order, one FMA per k, so C is the same.
