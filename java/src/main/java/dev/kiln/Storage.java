@@ -19,6 +19,10 @@ final class Storage {
     @SuppressWarnings("unused")  // held, never read: its reachability is the point
     private final Object keepAlive;
     private final AtomicInteger refs = new AtomicInteger(1);
+    // Bumped by every in-place write (the ops ending in _, copyFrom, optimizer steps), shared by all views: a recorded
+    // backward compares it with the version it saw, so it never reads values changed after its forward. Plain int:
+    // a graph lives on one thread, and a write from another thread during its backward is a race in any case.
+    private int version;
 
     Storage(Device device, long bytes) {
         this.device = device;
@@ -41,6 +45,14 @@ final class Storage {
 
     static Storage external(Device device, long address, long bytes, Object keepAlive) {
         return new Storage(device, address, bytes, keepAlive);
+    }
+
+    int version() {
+        return version;
+    }
+
+    void bumpVersion() {
+        version++;
     }
 
     void retain() {

@@ -3,6 +3,7 @@ package dev.kiln;
 import dev.kiln.internal.ConvertNative;
 import dev.kiln.internal.RuntimeNative;
 import dev.kiln.internal.TensorAccess;
+import dev.kiln.ops.Autograd;
 import dev.kiln.ops.Ops;
 
 import java.lang.ref.Cleaner;
@@ -55,6 +56,12 @@ public final class Tensor implements AutoCloseable {
     // overwrites (one copy, not a fill plus an add: 18% of a small MLP's step went to the two). grad() zeroes it
     // first if anyone asks before then, so the buffer always reads as the documented zeros.
     private boolean gradZeroPending;
+    // How the graph that produced this tensor was released (null while it is live or if it never had one): backward
+    // names it instead of silently sending no gradient through a tensor whose producers are gone.
+    private String graphReleased;
+    // The autograd node that produced this tensor (dev.kiln.ops.Autograd's), or null. The tensor holds its graph, the
+    // tape only weakly: a graph whose outputs nobody holds any more is collected with them.
+    private Object producer;
 
     private Tensor(Storage storage, int[] shape, long numel, DType dtype) {
         this.storage = storage;
@@ -257,6 +264,7 @@ public final class Tensor implements AutoCloseable {
      */
     public void copyFrom(float[] src, int offset) {
         ensureOpen();
+        storage.bumpVersion();
         if (numel > Integer.MAX_VALUE) throw new IllegalArgumentException("copyFrom: " + this + " is larger than a Java array");
         if (dtype == DType.BF16) HostTransfers.bf16From(this, src, offset, 0, (int) numel);
         else RuntimeNative.copyFromArray(this, src, offset, (int) numel);
@@ -269,6 +277,7 @@ public final class Tensor implements AutoCloseable {
      */
     public void copyFrom(float[] src, int srcOffset, long dstOffset, int count) {
         ensureOpen();
+        storage.bumpVersion();
         if (dtype == DType.BF16) HostTransfers.bf16From(this, src, srcOffset, dstOffset, count);
         else RuntimeNative.copyFromArray(this, dstOffset, src, srcOffset, count);
     }
@@ -289,6 +298,7 @@ public final class Tensor implements AutoCloseable {
      */
     public void copyFrom(short[] src, int srcOffset, long dstOffset, int count) {
         ensureOpen();
+        storage.bumpVersion();
         ConvertNative.copyFromShortArray(this, dstOffset, src, srcOffset, count);
     }
 
@@ -301,6 +311,7 @@ public final class Tensor implements AutoCloseable {
     /** The int32 twin of {@link #copyFrom(float[], int, long, int)}. */
     public void copyFrom(int[] src, int srcOffset, long dstOffset, int count) {
         ensureOpen();
+        storage.bumpVersion();
         RuntimeNative.copyFromIntArray(this, dstOffset, src, srcOffset, count);
     }
 
@@ -322,13 +333,18 @@ public final class Tensor implements AutoCloseable {
         return toFloatArray()[0];
     }
 
-    /** A copy on {@code target} (a copy even when it is already there). */
+    /**
+     * A copy on {@code target} (a copy even when it is already there). Recorded like any op: the gradient of the copy
+     * goes back to this tensor, on its own device.
+     */
     public Tensor to(Device target) {
         ensureOpen();
-        return Ops.copy_(empty(target, dtype, shape), this);
+        Tensor y = Ops.copy_(empty(target, dtype, shape), this);
+        Device source = device();
+        return Autograd.record("to", y, dy -> new Tensor[] {dy.to(source)}, this);
     }
 
-    /** A copy on the same device. */
+    /** A copy on the same device (recorded, as {@link #to(Device)}). */
     public Tensor copy() {
         return to(device());
     }
@@ -540,6 +556,36 @@ public final class Tensor implements AutoCloseable {
         @Override
         public Tensor alias(Tensor t, String op, int[] shape) {
             return t.alias(op, shape);
+        }
+
+        @Override
+        public int version(Tensor t) {
+            return t.storage.version();
+        }
+
+        @Override
+        public void bumpVersion(Tensor t) {
+            t.storage.bumpVersion();
+        }
+
+        @Override
+        public Object producer(Tensor t) {
+            return t.producer;
+        }
+
+        @Override
+        public void setProducer(Tensor t, Object node) {
+            t.producer = node;
+        }
+
+        @Override
+        public String graphReleased(Tensor t) {
+            return t.graphReleased;
+        }
+
+        @Override
+        public void markGraphReleased(Tensor t, String how) {
+            if (t.graphReleased == null) t.graphReleased = how;
         }
 
         @Override

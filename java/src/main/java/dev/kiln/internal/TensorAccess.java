@@ -38,6 +38,24 @@ public abstract class TensorAccess {
     /** A tensor sharing {@code t}'s memory with another shape (one dimension may be -1); nothing is recorded. */
     public abstract Tensor alias(Tensor t, String op, int[] shape);
 
+    /** How many in-place writes {@code t}'s memory has had (shared with its views): autograd's staleness check. */
+    public abstract int version(Tensor t);
+
+    /** Counts an in-place write into {@code t}'s memory (every op ending in _ calls it before writing). */
+    public abstract void bumpVersion(Tensor t);
+
+    /** The autograd node that produced {@code t} (live graph), or null. */
+    public abstract Object producer(Tensor t);
+
+    /** Sets or clears (null) the autograd node that produced {@code t}. */
+    public abstract void setProducer(Tensor t, Object node);
+
+    /** How the graph that produced {@code t} was released, or null (live, or never recorded). */
+    public abstract String graphReleased(Tensor t);
+
+    /** Records how {@code t}'s producing graph was released (the first reason sticks). */
+    public abstract void markGraphReleased(Tensor t, String how);
+
     /**
      * The gradient buffer of {@code t} if {@link Tensor#zeroGrad()} left it to be overwritten rather than added to
      * (and from now on it is not), else null. Autograd's first gradient into a leaf after zeroGrad is then one copy.

@@ -7,10 +7,15 @@ import dev.kiln.Scope;
 import dev.kiln.Tensor;
 import dev.kiln.internal.TensorAccess;
 
+import java.lang.ref.WeakReference;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Comparator;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 /**
  * Reverse-mode autograd over a per-thread tape. Ops record a {@link Node} when grad mode is on and one of their
@@ -19,7 +24,17 @@ import java.util.Map;
  * reaches a leaf into that leaf's {@link Tensor#grad()} buffer. Backward releases the nodes it walked (root's graph);
  * nodes it did not reach, such as a generator's forward that a detached discriminator step never touched, stay for
  * their own backward. Every node is dropped when the {@link Scope} it was recorded in closes, so no graph outlives
- * its training step.
+ * its training step; outside any Scope a graph lives as long as its outputs are reachable (the tape holds it weakly),
+ * so ops run with grad on and no Scope (inference that forgot {@link #noGrad()}) do not pile up on the tape.
+ *
+ * <p><b>What backward refuses.</b> It never sends a gradient through a graph it can no longer trust, where silence
+ * would give wrong gradients: a tensor whose producing graph an earlier backward released (two losses sharing a
+ * graph: call backward once, on their sum) or a closing {@link Scope} dropped ({@code scope.keep(h)} keeps the
+ * tensor, not its graph); and an op whose input or output was written in place after the op recorded it (by
+ * {@code fill_}, {@code copy_}, {@code axpy_}, {@code copyFrom}, an optimizer step, ...), since its backward would
+ * read the new values. Both throw an IllegalStateException naming the op; {@link Tensor#detach()} cuts a graph on
+ * purpose, and modifying a copy leaves the recorded values alone. The in-place check is by tensor memory (views
+ * share it) and conservative: it also refuses ops whose backward would not have read the modified tensor.
  *
  * <p><b>Anomaly detection.</b> {@link #detectAnomaly()} (a guard, like {@link #noGrad()}) or
  * {@link #detectAnomaly(boolean)} makes this thread check, for NaN and infinity, the output of every op that goes
@@ -48,43 +63,75 @@ public final class Autograd {
         Tensor[] apply(Tensor[] gradOutputs);
     }
 
-    /** One recorded op: its outputs, its inputs and how to send gradients back through it; seq orders the tape. */
-    record Node(long seq, String op, Tensor[] outputs, Tensor[] inputs, MultiBackward backward) {
+    /**
+     * One recorded op: its outputs, its inputs and how to send gradients back through it; seq orders the tape.
+     * versions: the in-place write counts of inputs then outputs when it was recorded (-1 for a null input). tape:
+     * the thread's tape it was recorded on; another thread's ops see its outputs as untracked.
+     */
+    record Node(Tape tape, long seq, String op, Tensor[] outputs, Tensor[] inputs, MultiBackward backward,
+                int[] versions) {
     }
 
+    private static final String RELEASED_BY_BACKWARD = "released by an earlier backward() (two losses sharing a graph:"
+            + " call backward() once, on their sum)";
+    private static final String DROPPED_BY_SCOPE = "dropped when the Scope it was recorded in closed (keep that Scope"
+            + " open until backward(), or detach() the tensor if what produced it should get no gradient)";
+    private static final String DISCARDED_BY_FAILURE = "discarded when an earlier backward() failed";
+
+    /**
+     * The nodes recorded on one thread, in order. Each output tensor holds its producing node and each node its inputs,
+     * so a graph lives exactly as long as something can still reach it; the tape holds nodes only weakly. Ops run with
+     * grad on outside any Scope (inference that forgot noGrad) therefore leak nothing: the graph goes with its outputs.
+     */
     private static final class Tape {
-        final List<Node> nodes = new ArrayList<>();
-        final IdentityHashMap<Tensor, Node> producers = new IdentityHashMap<>();
+        record Entry(long seq, WeakReference<Node> node) {
+        }
+
+        final List<Entry> entries = new ArrayList<>();
+        int pruneAt = 1024;  // entries whose node was collected are swept out when the list reaches this size
         Scope hooked;
         int noGradDepth;
         boolean anomaly;
         long nextSeq;
 
-        void truncate(int size) {
-            while (nodes.size() > size) {
-                for (Tensor out : nodes.remove(nodes.size() - 1).outputs()) producers.remove(out);
+        void add(Node node) {
+            entries.add(new Entry(node.seq(), new WeakReference<>(node)));
+            if (entries.size() >= pruneAt) {
+                entries.removeIf(e -> e.node().get() == null);
+                pruneAt = Math.max(1024, 2 * entries.size());
             }
         }
 
-        /** Drops every node recorded at or after sequence number {@code seq} (a closing scope's nodes). */
-        void truncateFrom(long seq) {
-            int size = nodes.size();
-            while (size > 0 && nodes.get(size - 1).seq() >= seq) size--;
-            truncate(size);
+        int live() {
+            int n = 0;
+            for (Entry e : entries) if (e.node().get() != null) n++;
+            return n;
         }
 
-        /** Drops the nodes marked in {@code spent} (indices into {@code nodes}), keeping the order of the others. */
-        void release(boolean[] spent) {
-            int kept = 0;
-            for (int i = 0; i < nodes.size(); i++) {
-                Node node = nodes.get(i);
-                if (i < spent.length && spent[i]) {
-                    for (Tensor out : node.outputs()) producers.remove(out);
-                } else {
-                    nodes.set(kept++, node);
-                }
+        /** Drops every node recorded at or after sequence number {@code seq} (a closing scope's nodes, or all). */
+        void truncateFrom(long seq, String how) {
+            while (!entries.isEmpty() && entries.get(entries.size() - 1).seq() >= seq) {
+                Node node = entries.remove(entries.size() - 1).node().get();
+                if (node != null) drop(node, how);
             }
-            nodes.subList(kept, nodes.size()).clear();
+        }
+
+        /** Forgets a node; its outputs remember how, so that a later backward through them fails instead of stopping. */
+        static void drop(Node node, String how) {
+            TensorAccess access = TensorAccess.get();
+            for (Tensor out : node.outputs()) {
+                if (access.producer(out) == node) access.setProducer(out, null);
+                access.markGraphReleased(out, how);
+            }
+        }
+
+        /** Drops the nodes a backward walked (and sweeps out collected ones), keeping the order of the others. */
+        void release(Set<Node> walked) {
+            for (Node node : walked) drop(node, RELEASED_BY_BACKWARD);
+            entries.removeIf(e -> {
+                Node node = e.node().get();
+                return node == null || walked.contains(node);
+            });
         }
     }
 
@@ -129,7 +176,21 @@ public final class Autograd {
 
     /** Whether gradients flow into {@code t}: a leaf requiring grad, or the output of a recorded op. */
     public static boolean isTracked(Tensor t) {
-        return t.isRequiresGrad() || TAPE.get().producers.containsKey(t);
+        return t.isRequiresGrad() || producerOnThisThread(t) != null;
+    }
+
+    /**
+     * Counts an in-place write into each non-null tensor (every op ending in _ calls this before writing), so that a
+     * recorded op whose backward would read it fails instead of using the new values.
+     */
+    static void modifiedInPlace(Tensor... tensors) {
+        TensorAccess access = TensorAccess.get();
+        for (Tensor t : tensors) if (t != null) access.bumpVersion(t);
+    }
+
+    /** The live node that produced {@code t} on this thread's tape, or null. */
+    private static Node producerOnThisThread(Tensor t) {
+        return TensorAccess.get().producer(t) instanceof Node node && node.tape() == TAPE.get() ? node : null;
     }
 
     /** Whether an op over these inputs should be recorded. */
@@ -141,7 +202,7 @@ public final class Autograd {
 
     /** Number of nodes on this thread's tape (tests use it to show nothing leaks across steps). */
     public static int tapeSize() {
-        return TAPE.get().nodes.size();
+        return TAPE.get().live();
     }
 
     /**
@@ -172,12 +233,18 @@ public final class Autograd {
         Scope scope = Scope.current();
         if (scope != null && scope != tape.hooked) {
             long mark = tape.nextSeq;  // by sequence, not index: a backward may have released earlier nodes since
-            scope.onClose(() -> tape.truncateFrom(mark));
+            scope.onClose(() -> tape.truncateFrom(mark, DROPPED_BY_SCOPE));
             tape.hooked = scope;
         }
-        Node node = new Node(tape.nextSeq++, op, outputs, inputs, backward);
-        tape.nodes.add(node);
-        for (Tensor out : outputs) tape.producers.put(out, node);
+        TensorAccess access = TensorAccess.get();
+        int[] versions = new int[inputs.length + outputs.length];
+        for (int k = 0; k < versions.length; k++) {
+            Tensor t = k < inputs.length ? inputs[k] : outputs[k - inputs.length];
+            versions[k] = t == null ? -1 : access.version(t);
+        }
+        Node node = new Node(tape, tape.nextSeq++, op, outputs, inputs, backward, versions);
+        tape.add(node);
+        for (Tensor out : outputs) access.setProducer(out, node);
     }
 
     /** Backpropagates from a one-element tensor with seed gradient 1. */
@@ -210,13 +277,12 @@ public final class Autograd {
         if (tape.anomaly && !isFinite(seed)) {
             throw anomaly("backward seed", KilnAnomalyException.Phase.BACKWARD, new Tensor[] {root}, "seed gradient " + describe(seed));
         }
-        boolean[] walked = new boolean[tape.nodes.size()];
+        Set<Node> walked = Collections.newSetFromMap(new IdentityHashMap<>());
         boolean completed = false;
         try (Profiler.Range range = Profiler.range("backward"); NoGrad off = noGrad()) {
             Map<Tensor, Tensor> pending = new IdentityHashMap<>();
             accumulate(pending, root, seed);
-            for (int i = tape.nodes.size() - 1; i >= 0; i--) {
-                Node node = tape.nodes.get(i);
+            for (Node node : graphOf(root)) {
                 Tensor[] outGrads = new Tensor[node.outputs().length];
                 boolean any = false;
                 for (int k = 0; k < outGrads.length; k++) {
@@ -224,7 +290,8 @@ public final class Autograd {
                     any |= outGrads[k] != null;
                 }
                 if (!any) continue;
-                walked[i] = true;
+                walked.add(node);
+                requireIntact(node);
                 Tensor[] grads = node.backward().apply(outGrads);
                 if (tape.anomaly) {
                     for (int j = 0; j < grads.length && j < node.inputs().length; j++) {
@@ -244,7 +311,55 @@ public final class Autograd {
             // After a failure nothing on the tape can be trusted; after success only root's graph is spent. The rest
             // (a generator's forward that a detached discriminator step did not reach) waits for its own backward.
             if (completed) tape.release(walked);
-            else tape.truncate(0);
+            else tape.truncateFrom(Long.MIN_VALUE, DISCARDED_BY_FAILURE);
+        }
+    }
+
+    /**
+     * The nodes {@code root} depends on, newest first: the tape's order restricted to root's graph, so gradients sum in
+     * the same order as a walk over the whole tape would sum them.
+     */
+    private static List<Node> graphOf(Tensor root) {
+        Set<Node> seen = Collections.newSetFromMap(new IdentityHashMap<>());
+        List<Node> graph = new ArrayList<>();
+        ArrayDeque<Tensor> todo = new ArrayDeque<>();
+        todo.push(root);
+        while (!todo.isEmpty()) {
+            Node node = producerOnThisThread(todo.pop());
+            if (node != null && seen.add(node)) {
+                graph.add(node);
+                for (Tensor input : node.inputs()) if (input != null) todo.push(input);
+            }
+        }
+        graph.sort(Comparator.comparingLong(Node::seq).reversed());
+        return graph;
+    }
+
+    /**
+     * Throws unless the node can be trusted: no input's producing graph was released (its gradient would stop there,
+     * silently), and no input or output was written in place since the node was recorded (its backward would read the
+     * new values).
+     */
+    private static void requireIntact(Node node) {
+        TensorAccess access = TensorAccess.get();
+        Tensor[] inputs = node.inputs(), outputs = node.outputs();
+        for (int j = 0; j < inputs.length; j++) {
+            Tensor input = inputs[j];
+            String how = input == null || input.isRequiresGrad() ? null : access.graphReleased(input);
+            if (how != null) {
+                throw new IllegalStateException("backward(): input " + j + " of '" + node.op() + "' (" + input
+                        + ") comes from a graph that was " + how + "; no gradient can flow back through it");
+            }
+        }
+        int[] versions = node.versions();
+        for (int k = 0; k < versions.length; k++) {
+            Tensor t = k < inputs.length ? inputs[k] : outputs[k - inputs.length];
+            if (t == null || t.isClosed() || access.version(t) == versions[k]) continue;
+            String which = k < inputs.length ? "input " + k : "output " + (k - inputs.length);
+            throw new IllegalStateException("backward(): " + which + " of '" + node.op() + "' (" + t + ") was written in"
+                    + " place after '" + node.op() + "' recorded it (fill_, copy_, axpy_, copyFrom, an optimizer step,"
+                    + " ...: " + (access.version(t) - versions[k]) + " write(s)), so its backward would read the new"
+                    + " values; compute the forward again after the change, or change a copy()");
         }
     }
 
@@ -308,6 +423,9 @@ public final class Autograd {
             return;
         }
         Tensor previous = pending.get(target);
-        pending.put(target, previous == null ? g : Ops.add(previous, g));
+        if (previous == null) pending.put(target, g);
+        else if (g.dtype() == DType.F32) pending.put(target, Ops.add(previous, g));
+        else pending.put(target, Ops.to(Ops.add(Ops.toF32(previous), Ops.toF32(g)), g.dtype()));  // bf16: sum in f32
+
     }
 }

@@ -52,6 +52,7 @@ final class BatchNormOps {
             throw new IllegalArgumentException(op + ": training needs more than one value per channel, got " + Checks.shape(x));
         }
         Tensor mean = Tensor.empty(x.device(), c), invstd = Tensor.empty(x.device(), c);
+        Autograd.modifiedInPlace(runningMean, runningVar);  // updated in place by the training forward
         BatchNormNative.train(n, c, hw, x, gamma, beta, y, mean, invstd, runningMean, runningVar, momentum, eps);
         return Autograd.record(op, y, dy -> {
             Tensor dx = Tensor.empty(dy.device(), shape);

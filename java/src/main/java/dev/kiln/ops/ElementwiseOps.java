@@ -137,6 +137,7 @@ final class ElementwiseOps {
     /** y += alpha x. */
     static Tensor axpy_(float alpha, Tensor x, Tensor y) {
         Checks.like("axpy_", "x", x, "y", y);
+        Autograd.modifiedInPlace(y);
         ElementwiseNative.axpy(alpha, x, y);
         return y;
     }
@@ -144,6 +145,7 @@ final class ElementwiseOps {
     /** x *= alpha. */
     static Tensor scale_(Tensor x, float alpha) {
         Checks.f32("scale_", "x", x);
+        Autograd.modifiedInPlace(x);
         ElementwiseNative.scale(x, x, alpha);
         return x;
     }

@@ -13,6 +13,7 @@ final class OptimOps {
         String op = "sgd_step_";
         Checks.like(op, "grad", grad, "param", param);
         if (velocity != null) Checks.like(op, "velocity", velocity, "param", param);
+        Autograd.modifiedInPlace(param, velocity);
         OptimNative.sgdStep(param, grad, velocity, lr, momentum, weightDecay, nesterov);
     }
 
@@ -22,6 +23,7 @@ final class OptimOps {
         Checks.like(op, "grad", grad, "param", param);
         Checks.like(op, "m", m, "param", param);
         Checks.like(op, "v", v, "param", param);
+        Autograd.modifiedInPlace(param, m, v);
         OptimNative.adamStep(param, grad, m, v, lr, beta1, beta2, eps, weightDecay, decoupled, biasCorrection1,
                 biasCorrection2);
     }
@@ -42,6 +44,7 @@ final class OptimOps {
         Checks.like(op, "grad", grad, "param", param);
         Checks.like(op, "m", m, "param", param);
         Checks.like(op, "v", v, "param", param);
+        Autograd.modifiedInPlace(param, m, v);
         OptimNative.adamStepCapturable(param, grad, m, v, lr, beta1, beta2, eps, weightDecay, decoupled,
                 biasCorrections);
     }

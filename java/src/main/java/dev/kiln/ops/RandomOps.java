@@ -11,6 +11,7 @@ final class RandomOps {
 
     static Tensor fill_(Tensor t, float value) {
         Checks.f32("fill_", "t", t);
+        Autograd.modifiedInPlace(t);
         RandomNative.fill(t, value);
         return t;
     }
@@ -19,6 +20,7 @@ final class RandomOps {
     static Tensor uniform_(Tensor t, Generator generator, float lo, float hi) {
         Checks.f32("uniform_", "t", t);
         requireGenerator("uniform_", generator);
+        Autograd.modifiedInPlace(t);
         RandomNative.uniform(t, generator.seed(), generator.reserve(t.numel()), lo, hi);
         return t;
     }
@@ -26,6 +28,7 @@ final class RandomOps {
     static Tensor normal_(Tensor t, Generator generator, float mean, float std) {
         Checks.f32("normal_", "t", t);
         requireGenerator("normal_", generator);
+        Autograd.modifiedInPlace(t);
         RandomNative.normal(t, generator.seed(), generator.reserve(t.numel()), mean, std);
         return t;
     }

@@ -19,6 +19,7 @@ final class RuntimeOps {
         if (dst.dtype() != src.dtype() || !Arrays.equals(dst.shape(), src.shape())) {
             throw new IllegalArgumentException(op + ": dst " + dst + " and src " + src + " must have the same shape and dtype");
         }
+        Autograd.modifiedInPlace(dst);
         Device from = src.device(), to = dst.device();
         if (from.isCuda() && to.isCuda() && !from.equals(to)) {
             // Through the host keeps this independent of peer access between the GPUs.

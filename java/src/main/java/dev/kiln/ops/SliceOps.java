@@ -111,6 +111,7 @@ final class SliceOps {
                     + " of length " + ds[a] + " of " + dst);
         }
         Checks.sameDevice(op, dst, src);
+        Autograd.modifiedInPlace(dst);
         long outer = outer(ds, a), inner = inner(ds, a);
         RuntimeNative.copy2d(dst, start * inner, ds[a] * inner, src, 0, length * inner, length * inner, outer);
         return dst;
