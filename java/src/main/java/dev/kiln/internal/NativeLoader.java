@@ -5,10 +5,16 @@ import dev.kiln.KilnNativeLoadException;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.Path;
 import java.nio.file.Paths;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFileAttributes;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.nio.file.attribute.UserPrincipal;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
@@ -16,12 +22,14 @@ import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
 import java.util.Properties;
+import java.util.Set;
 
 /**
  * Finds and loads libkiln. In order: the file or folder named by {@code -Dkiln.library.path}; else the library
  * bundled in the jar under {@code native/<os>-<arch>/}, extracted once to a versioned, content-addressed file in
- * the user cache ({@code -Dkiln.cache.dir}, else {@code $XDG_CACHE_HOME/kiln} or {@code ~/.cache/kiln}, else the
- * temp folder) and loaded from there. A failure names the os, the arch and every place tried.
+ * the user cache ({@code -Dkiln.cache.dir}, else {@code $XDG_CACHE_HOME/kiln} or {@code ~/.cache/kiln}, else a
+ * folder of this user's own in the temp folder) and loaded from there. A file found there is loaded only if its
+ * SHA-256 is that of the bundled library. A failure names the os, the arch and every place tried.
  */
 public final class NativeLoader {
     public static final String LIBRARY_PATH_PROPERTY = "kiln.library.path";
@@ -105,13 +113,13 @@ public final class NativeLoader {
             tried.add("classpath resource " + resource + " (unreadable: " + e + ")");
             throw failure(tried, e);
         }
-        String folder = version() + "-" + sha256(bytes).substring(0, 16);
+        String hash = sha256(bytes);
         for (Path root : cacheRoots) {
-            Path target = root.resolve("native").resolve(folder).resolve(LIBRARY_FILE);
+            Path target;
             try {
-                extract(bytes, target);
+                target = extracted(bytes, hash, root);
             } catch (IOException e) {
-                tried.add("extracting " + resource + " to " + target + " (" + e + ")");
+                tried.add("extracting " + resource + " under " + root + " (" + e + ")");
                 cause = e;
                 continue;
             }
@@ -139,9 +147,38 @@ public final class NativeLoader {
         return roots;
     }
 
-    /** Writes the library next to its final name and renames it, so concurrent JVMs never load a partial file. */
+    /**
+     * The library file under {@code root} whose content is {@code bytes} (SHA-256 {@code sha256}, hex): the existing
+     * file if its hash matches, else a fresh extraction. The folder is named by the version and a prefix of the hash,
+     * but a name proves nothing about what a file holds (a truncated or corrupted copy of the same size, a file
+     * planted in a shared temp folder), so an existing file is hashed in full before it may be loaded. Hashing the
+     * ~30 MB library costs tens of milliseconds (about 55 ms on a busy two-core machine), once per JVM, on top of
+     * hashing the resource itself. A root inside the temp folder (the last fallback always is) must be private
+     * first: see {@link #requirePrivateRoot}. Package-private so tests can drive it without {@code System.load}.
+     */
+    static Path extracted(byte[] bytes, String sha256, Path root) throws IOException {
+        if (isInTempFolder(root)) requirePrivateRoot(root);
+        Path target = root.resolve("native").resolve(version() + "-" + sha256.substring(0, 16)).resolve(LIBRARY_FILE);
+        if (!holds(target, bytes.length, sha256)) extract(bytes, target);
+        return target;
+    }
+
+    /** Whether {@code file} is a regular file (not a link) of {@code size} bytes whose SHA-256 is {@code sha256}. */
+    private static boolean holds(Path file, long size, String sha256) throws IOException {
+        if (!Files.isRegularFile(file, LinkOption.NOFOLLOW_LINKS) || Files.size(file) != size) return false;
+        MessageDigest digest = sha256Digest();
+        try (InputStream in = Files.newInputStream(file, LinkOption.NOFOLLOW_LINKS)) {
+            byte[] buffer = new byte[1 << 16];
+            for (int n; (n = in.read(buffer)) > 0; ) digest.update(buffer, 0, n);
+        }
+        return MessageDigest.isEqual(digest.digest(), HexFormat.of().parseHex(sha256));
+    }
+
+    /**
+     * Writes the library next to its final name and renames it over whatever is there, so concurrent JVMs never load
+     * a partial file and a bad copy is replaced in one step.
+     */
     private static void extract(byte[] bytes, Path target) throws IOException {
-        if (Files.isRegularFile(target) && Files.size(target) == bytes.length) return;
         Files.createDirectories(target.getParent());
         Path tmp = Files.createTempFile(target.getParent(), LIBRARY_FILE, ".part");
         try {
@@ -153,6 +190,67 @@ public final class NativeLoader {
             }
         } finally {
             Files.deleteIfExists(tmp);
+        }
+    }
+
+    private static boolean isInTempFolder(Path root) {
+        String tmp = System.getProperty("java.io.tmpdir");
+        if (tmp == null || tmp.isBlank()) return false;
+        return root.toAbsolutePath().normalize().startsWith(Paths.get(tmp).toAbsolutePath().normalize());
+    }
+
+    /**
+     * Makes sure that a cache root in the shared temp folder is a directory only this user can write: creates it
+     * rwx------ if it is missing, and refuses (an IOException naming the root and what is wrong with it) one that
+     * is a symbolic link, is owned by someone else, or can be written by the group or others. Without this, anyone
+     * could create {@code /tmp/kiln-<user>} first and put a library there for us to load. The folders below a
+     * private root need no check: only its owner can create them. On a file system without POSIX permissions
+     * (Windows, where the temp folder is per user) there is nothing to check.
+     */
+    static void requirePrivateRoot(Path root) throws IOException {
+        if (!root.getFileSystem().supportedFileAttributeViews().contains("posix")) {
+            Files.createDirectories(root);
+            return;
+        }
+        Path parent = root.toAbsolutePath().getParent();
+        if (!Files.exists(root, LinkOption.NOFOLLOW_LINKS)) {
+            if (parent != null) Files.createDirectories(parent);
+            try {
+                Files.createDirectory(root, PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+            } catch (FileAlreadyExistsException raced) {
+                // Another JVM (or someone else) made it first: the checks below decide whether it can be used.
+            }
+        }
+        String refusing = "refusing cache root " + root + ": ";
+        String fix = "; remove it or set -D" + CACHE_DIR_PROPERTY + " to a folder of your own";
+        PosixFileAttributes attrs = Files.readAttributes(root, PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+        if (attrs.isSymbolicLink()) throw new IOException(refusing + "it is a symbolic link" + fix);
+        if (!attrs.isDirectory()) throw new IOException(refusing + "it is not a directory" + fix);
+        UserPrincipal me = currentUser(root, parent);
+        if (!attrs.owner().equals(me)) {
+            throw new IOException(refusing + "it is owned by " + attrs.owner().getName() + ", not " + me.getName() + fix);
+        }
+        Set<PosixFilePermission> perms = attrs.permissions();
+        if (perms.contains(PosixFilePermission.GROUP_WRITE) || perms.contains(PosixFilePermission.OTHERS_WRITE)) {
+            throw new IOException(refusing + "its group or others can write it (" + PosixFilePermissions.toString(perms)
+                    + "; it must be rwx------ or at least not group/world-writable)" + fix);
+        }
+    }
+
+    /**
+     * This process's user: by user.name, or where that names no account (a container running an unnamed uid reports
+     * "?"), the owner of a file it creates next to {@code root}.
+     */
+    private static UserPrincipal currentUser(Path root, Path parent) throws IOException {
+        try {
+            return root.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName(System.getProperty("user.name", ""));
+        } catch (IOException | UnsupportedOperationException notFound) {
+            Path probe = Files.createTempFile(parent, "kiln-owner", ".probe");
+            try {
+                return Files.getOwner(probe);
+            } finally {
+                Files.deleteIfExists(probe);
+            }
         }
     }
 
@@ -181,9 +279,13 @@ public final class NativeLoader {
         };
     }
 
-    private static String sha256(byte[] bytes) {
+    static String sha256(byte[] bytes) {
+        return HexFormat.of().formatHex(sha256Digest().digest(bytes));
+    }
+
+    private static MessageDigest sha256Digest() {
         try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(bytes));
+            return MessageDigest.getInstance("SHA-256");
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException("SHA-256 is required by the Java platform", e);
         }
