@@ -96,20 +96,30 @@ public class Adam extends Optimizer {
     }
 
     @Override
-    protected void beginStep(long step) {
-        if (!capturable) {
-            if (CudaGraph.isCapturing(params.get(0).device())) {
-                throw new IllegalStateException("Adam: its bias corrections (1 - beta^step) are kernel arguments, which "
-                        + "a CUDA graph would replay unchanged at every step; use new Adam(...).capturable() for a "
-                        + "captured step");
-            }
-            return;
+    protected void checkStep() {
+        if (!capturable && CudaGraph.isCapturing(params.get(0).device())) {
+            throw new IllegalStateException("Adam: its bias corrections (1 - beta^step) are kernel arguments, which "
+                    + "a CUDA graph would replay unchanged at every step; use new Adam(...).capturable() for a "
+                    + "captured step");
         }
+    }
+
+    @Override
+    protected void beginStep(long step) {
+        if (!capturable) return;
         if (deviceStep == null) {
+            // Both or neither: a counter without its corrections would fail every later step.
             Device device = params.get(0).device();
             int taken = (int) Math.min(step - 1, Integer.MAX_VALUE);
-            deviceStep = Scope.detached(() -> Tensor.ofInts(device, new int[] {taken}, 1));
-            biasCorrections = Scope.detached(() -> Tensor.zeros(device, 2));
+            Tensor counter = Scope.detached(() -> Tensor.ofInts(device, new int[] {taken}, 1)), corrections;
+            try {
+                corrections = Scope.detached(() -> Tensor.zeros(device, 2));
+            } catch (RuntimeException | Error e) {
+                counter.close();
+                throw e;
+            }
+            deviceStep = counter;
+            biasCorrections = corrections;
         }
         Ops.adamAdvanceStep_(deviceStep, biasCorrections, beta1, beta2);
     }

@@ -36,14 +36,87 @@ public abstract class Optimizer implements AutoCloseable {
         this.params = List.copyOf(params);
     }
 
-    /** Applies one update to every parameter that has a gradient. */
+    /**
+     * Applies one update to every parameter that has a gradient.
+     *
+     * <p>Everything Java can check is checked before anything changes: every parameter, gradient and state tensor
+     * is open, and each gradient and state tensor is f32 with its parameter's device and shape (see also
+     * {@link #checkStep()}); missing state is allocated for every parameter up front (and dropped again if that
+     * fails). A step refused that way leaves the parameters, the state and the step counts (host and device) as
+     * they were, so it can simply be retried once the cause is fixed. Not atomic: a failure inside the native
+     * updates (a CUDA error, a lost device) after the first parameter was written leaves the earlier parameters
+     * stepped and the counts advanced; such an error usually means the device's state is lost anyway.
+     */
     public final void step() {
-        steps++;
         try (Profiler.Range range = Profiler.range("optimizer")) {
-            beginStep(steps);
-            for (Tensor p : params) {
-                if (p.grad() != null) update(p, p.grad(), steps);
+            Tensor[] grads = checkedGradients();
+            checkStep();
+            long next = steps + 1;
+            List<Tensor> created = new ArrayList<>();
+            try {
+                int stateCount = stateNames().size();
+                if (stateCount > 0) {
+                    for (int i = 0; i < grads.length; i++) {
+                        Tensor p = params.get(i);
+                        if (grads[i] != null && !state.containsKey(p)) {
+                            state(p, stateCount);
+                            created.add(p);
+                        }
+                    }
+                }
+                beginStep(next);
+            } catch (RuntimeException | Error e) {
+                for (Tensor p : created) for (Tensor t : state.remove(p)) t.close();
+                throw e;
             }
+            steps = next;
+            for (int i = 0; i < grads.length; i++) {
+                if (grads[i] != null) update(params.get(i), grads[i], next);
+            }
+        }
+    }
+
+    /** Each parameter's gradient (null: none), after checking that step() can use all of them; changes nothing. */
+    private Tensor[] checkedGradients() {
+        String who = getClass().getSimpleName() + ".step";
+        String unchanged = "; nothing was updated and the step count stays " + steps;
+        Tensor[] grads = new Tensor[params.size()];
+        for (int i = 0; i < grads.length; i++) {
+            Tensor p = params.get(i);
+            if (p.isClosed()) throw new IllegalStateException(who + ": parameter " + i + " is closed (" + p + ")" + unchanged);
+            Tensor g;
+            try {
+                g = p.grad();  // fills a pending zeroGrad(), which only a closed gradient refuses
+            } catch (IllegalStateException e) {
+                throw new IllegalStateException(who + ": the gradient of parameter " + i + " " + p + " is closed" + unchanged, e);
+            }
+            if (g == null) continue;
+            if (g.isClosed()) {
+                throw new IllegalStateException(who + ": the gradient of parameter " + i + " " + p + " is closed (it was"
+                        + " freed by close() or by a Scope; setGrad a new one or zeroGrad() and run backward again)" + unchanged);
+            }
+            checkLike(who, "the gradient of parameter " + i, g, p, unchanged);
+            Tensor[] buffers = state.get(p);
+            if (buffers != null) {
+                List<String> names = stateNames();
+                for (int k = 0; k < buffers.length; k++) {
+                    String what = "the state '" + i + "." + (k < names.size() ? names.get(k) : String.valueOf(k)) + "'";
+                    if (buffers[k].isClosed()) {
+                        throw new IllegalStateException(who + ": " + what + " is closed (stateDict() returns the live"
+                                + " state tensors: closing one ends this optimizer's state)" + unchanged);
+                    }
+                    checkLike(who, what, buffers[k], p, unchanged);
+                }
+            }
+            grads[i] = g;
+        }
+        return grads;
+    }
+
+    private static void checkLike(String who, String what, Tensor t, Tensor param, String unchanged) {
+        if (t.dtype() != DType.F32 || !t.device().equals(param.device()) || !Arrays.equals(t.shape(), param.shape())) {
+            throw new IllegalArgumentException(who + ": " + what + " is " + t + " but the parameter is " + param
+                    + " (it must be f32 on the parameter's device, of its shape)" + unchanged);
         }
     }
 
@@ -61,7 +134,18 @@ public abstract class Optimizer implements AutoCloseable {
 
     protected abstract void update(Tensor param, Tensor grad, long step);
 
-    /** Called once per {@link #step()}, before the per-parameter updates (a device-side step counter advances here). */
+    /**
+     * Called by {@link #step()} after its own checks and before anything changes: a subclass throws here to refuse a
+     * step it cannot take (Adam refuses a CUDA graph capture unless capturable).
+     */
+    protected void checkStep() {
+    }
+
+    /**
+     * Called once per {@link #step()} with the number of the step being taken, after every check and before the
+     * per-parameter updates (a device-side step counter advances here). If it throws, the step is not counted, so it
+     * must leave its own state as it was (allocate, then commit).
+     */
     protected void beginStep(long step) {
     }
 
@@ -73,7 +157,12 @@ public abstract class Optimizer implements AutoCloseable {
     protected final Tensor[] state(Tensor param, int count) {
         return state.computeIfAbsent(param, p -> Scope.detached(() -> {
             Tensor[] buffers = new Tensor[count];
-            for (int i = 0; i < count; i++) buffers[i] = Tensor.zeros(p.device(), p.shape());
+            try {
+                for (int i = 0; i < count; i++) buffers[i] = Tensor.zeros(p.device(), p.shape());
+            } catch (RuntimeException | Error e) {
+                for (Tensor t : buffers) if (t != null) t.close();  // an allocation failed: free the others now
+                throw e;
+            }
             return buffers;
         }));
     }
