@@ -29,17 +29,35 @@ final class ElementwiseOps {
         static Layout of(String op, Tensor a, Tensor b) {
             int[] as = a.shape(), bs = b.shape();
             if (Arrays.equals(as, bs)) return new Layout(1, a.numel(), a.numel(), b.numel(), as);
-            if (b.numel() == 1 && a.numel() != 1) return new Layout(a.numel(), 1, 1, 0, as);
-            if (a.numel() == 1 && b.numel() != 1) return new Layout(b.numel(), 1, 0, 1, bs);
+            // The result has the larger operand's shape, with leading 1s up to the larger rank: (3,) with (1, 1, 3) is
+            // (1, 1, 3), as in NumPy.
+            int rank = Math.max(as.length, bs.length);
+            if (b.numel() == 1 && a.numel() != 1) return new Layout(a.numel(), 1, 1, 0, widen(as, rank));
+            if (a.numel() == 1 && b.numel() != 1) return new Layout(b.numel(), 1, 0, 1, widen(bs, rank));
             // An empty suffix (a bias of (0,) against (N, 0)) broadcasts too: the result is empty, and nothing is divided.
-            if (isSuffix(bs, as)) return b.numel() > 0 ? new Layout(a.numel() / b.numel(), b.numel(), b.numel(), 0, as) : empty(as);
-            if (isSuffix(as, bs)) return a.numel() > 0 ? new Layout(b.numel() / a.numel(), a.numel(), 0, a.numel(), bs) : empty(bs);
+            if (isSuffix(bs, as)) {
+                int[] out = widen(as, rank);
+                return b.numel() > 0 ? new Layout(a.numel() / b.numel(), b.numel(), b.numel(), 0, out) : empty(out);
+            }
+            if (isSuffix(as, bs)) {
+                int[] out = widen(bs, rank);
+                return a.numel() > 0 ? new Layout(b.numel() / a.numel(), a.numel(), 0, a.numel(), out) : empty(out);
+            }
             throw new IllegalArgumentException(op + ": shapes " + Checks.shape(a) + " and " + Checks.shape(b)
                     + " do not broadcast (one must equal the trailing dimensions of the other, or have one element)");
         }
 
         private static Layout empty(int[] outShape) {
             return new Layout(0, 0, 0, 0, outShape);
+        }
+
+        /** shape with leading 1s up to rank (shape itself when it has that many dimensions already). */
+        private static int[] widen(int[] shape, int rank) {
+            if (shape.length >= rank) return shape;
+            int[] out = new int[rank];
+            Arrays.fill(out, 0, rank - shape.length, 1);
+            System.arraycopy(shape, 0, out, rank - shape.length, shape.length);
+            return out;
         }
 
         private static boolean isSuffix(int[] small, int[] big) {

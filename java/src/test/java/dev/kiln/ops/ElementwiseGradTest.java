@@ -73,6 +73,22 @@ class ElementwiseGradTest {
         binary(op, new int[] {257, 1}, new int[] {1});      // one-element operand
         binary(op, new int[] {1}, new int[] {7, 33});
         binary(op, new int[] {3, 7}, new int[] {1, 7});     // leading 1s are free
+        binary(op, new int[] {3}, new int[] {1, 1, 3});     // the result takes the larger rank: (1, 1, 3)
+        binary(op, new int[] {1, 1, 1}, new int[] {2, 3});  // one element of higher rank: (1, 2, 3)
+    }
+
+    @Test
+    void theResultHasTheLargerRank() {
+        try (Scope s = Scope.open()) {
+            org.junit.jupiter.api.Assertions.assertArrayEquals(new int[] {1, 1, 3},
+                    Ops.add(Tensor.zeros(3), Tensor.zeros(1, 1, 3)).shape());
+            org.junit.jupiter.api.Assertions.assertArrayEquals(new int[] {1, 1, 3},
+                    Ops.mul(Tensor.zeros(1, 1, 3), Tensor.zeros(3)).shape());
+            org.junit.jupiter.api.Assertions.assertArrayEquals(new int[] {1, 2, 3},
+                    Ops.sub(Tensor.zeros(1, 1, 1), Tensor.zeros(2, 3)).shape());
+            org.junit.jupiter.api.Assertions.assertArrayEquals(new int[] {2, 3},
+                    Ops.div(Tensor.zeros(2, 3), Tensor.zeros(1)).shape());
+        }
     }
 
     @Test
