@@ -8,14 +8,10 @@ import dev.kiln.Tensor;
 import dev.kiln.internal.TensorAccess;
 
 import java.lang.ref.WeakReference;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Collections;
-import java.util.Comparator;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 
 /**
  * Reverse-mode autograd over a per-thread tape. Ops record a {@link Node} when grad mode is on and one of their
@@ -125,13 +121,19 @@ public final class Autograd {
             }
         }
 
-        /** Drops the nodes a backward walked (and sweeps out collected ones), keeping the order of the others. */
-        void release(Set<Node> walked) {
-            for (Node node : walked) drop(node, RELEASED_BY_BACKWARD);
-            entries.removeIf(e -> {
+        /**
+         * Drops the nodes a backward walked ({@code walked[i]} for entry i; entries past its length were added
+         * since) and sweeps out collected ones, keeping the order of the others.
+         */
+        void release(boolean[] walked) {
+            int kept = 0;
+            for (int i = 0; i < entries.size(); i++) {
+                Entry e = entries.get(i);
                 Node node = e.node().get();
-                return node == null || walked.contains(node);
-            });
+                if (node != null && i < walked.length && walked[i]) drop(node, RELEASED_BY_BACKWARD);
+                else if (node != null) entries.set(kept++, e);
+            }
+            entries.subList(kept, entries.size()).clear();
         }
     }
 
@@ -277,12 +279,15 @@ public final class Autograd {
         if (tape.anomaly && !isFinite(seed)) {
             throw anomaly("backward seed", KilnAnomalyException.Phase.BACKWARD, new Tensor[] {root}, "seed gradient " + describe(seed));
         }
-        Set<Node> walked = Collections.newSetFromMap(new IdentityHashMap<>());
+        // The tape newest first; a node none of whose outputs has a pending gradient is not in root's graph.
+        boolean[] walked = new boolean[tape.entries.size()];
         boolean completed = false;
         try (Profiler.Range range = Profiler.range("backward"); NoGrad off = noGrad()) {
             Map<Tensor, Tensor> pending = new IdentityHashMap<>();
             accumulate(pending, root, seed);
-            for (Node node : graphOf(root)) {
+            for (int i = walked.length - 1; i >= 0; i--) {
+                Node node = tape.entries.get(i).node().get();
+                if (node == null) continue;  // collected: nothing reaches its outputs, so no gradient can
                 Tensor[] outGrads = new Tensor[node.outputs().length];
                 boolean any = false;
                 for (int k = 0; k < outGrads.length; k++) {
@@ -290,7 +295,7 @@ public final class Autograd {
                     any |= outGrads[k] != null;
                 }
                 if (!any) continue;
-                walked.add(node);
+                walked[i] = true;
                 requireIntact(node);
                 Tensor[] grads = node.backward().apply(outGrads);
                 if (tape.anomaly) {
@@ -313,26 +318,6 @@ public final class Autograd {
             if (completed) tape.release(walked);
             else tape.truncateFrom(Long.MIN_VALUE, DISCARDED_BY_FAILURE);
         }
-    }
-
-    /**
-     * The nodes {@code root} depends on, newest first: the tape's order restricted to root's graph, so gradients sum in
-     * the same order as a walk over the whole tape would sum them.
-     */
-    private static List<Node> graphOf(Tensor root) {
-        Set<Node> seen = Collections.newSetFromMap(new IdentityHashMap<>());
-        List<Node> graph = new ArrayList<>();
-        ArrayDeque<Tensor> todo = new ArrayDeque<>();
-        todo.push(root);
-        while (!todo.isEmpty()) {
-            Node node = producerOnThisThread(todo.pop());
-            if (node != null && seen.add(node)) {
-                graph.add(node);
-                for (Tensor input : node.inputs()) if (input != null) todo.push(input);
-            }
-        }
-        graph.sort(Comparator.comparingLong(Node::seq).reversed());
-        return graph;
     }
 
     /**
