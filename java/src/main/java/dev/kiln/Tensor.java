@@ -453,6 +453,11 @@ public final class Tensor implements AutoCloseable {
     public Tensor requiresGrad(boolean value) {
         ensureOpen();
         if (value && dtype != DType.F32) throw new IllegalArgumentException("requiresGrad: only f32 tensors have gradients, got " + this);
+        if (value && !requiresGrad && producer != null) {
+            // Made a leaf, it would collect its gradient and stop it there: what it was computed from would get none.
+            throw new IllegalStateException("requiresGrad: " + this + " is the output of a recorded op, so gradients"
+                    + " already flow through it to what it was computed from; detach().requiresGrad() makes a new leaf");
+        }
         this.requiresGrad = value;
         return this;
     }

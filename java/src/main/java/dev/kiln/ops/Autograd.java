@@ -272,6 +272,10 @@ public final class Autograd {
         if (!java.util.Arrays.equals(seed.shape(), root.shape())) {
             throw new IllegalArgumentException("backward(): the seed gradient " + seed + " must have the shape of " + root);
         }
+        String released = isTracked(root) ? null : TensorAccess.get().graphReleased(root);
+        if (released != null) {
+            throw new IllegalStateException("backward(): the graph that produced " + root + " was " + released);
+        }
         if (!isTracked(root)) {
             throw new IllegalStateException("backward(): " + root + " does not depend on any tensor that requires grad "
                     + "(was it computed under noGrad(), or from tensors without requiresGrad()?)");

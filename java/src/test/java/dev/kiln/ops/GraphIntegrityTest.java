@@ -43,6 +43,23 @@ class GraphIntegrityTest {
     }
 
     @Test
+    void aRootWhoseGraphIsGoneAndAnOutputMadeALeafAreRefusedByName() {
+        try (Scope s = Scope.open()) {
+            Tensor w = Tensor.of(new float[] {2f}, 1).requiresGrad();
+            Tensor loss = w.mul(w).sum();
+            loss.backward();
+            IllegalStateException e = assertThrows(IllegalStateException.class, loss::backward);
+            assertTrue(e.getMessage().contains("released by an earlier backward()"), e.getMessage());
+            Tensor h = w.mul(w);
+            e = assertThrows(IllegalStateException.class, () -> h.requiresGrad(true));
+            assertTrue(e.getMessage().contains("detach().requiresGrad()"), e.getMessage());
+            Tensor leaf = h.detach().requiresGrad();  // a new leaf with h's values
+            leaf.mul(leaf).sum().backward();
+            assertEquals(8f, leaf.grad().item());
+        }
+    }
+
+    @Test
     void aTensorKeptOutOfAClosedScopeCarriesNoGraphAndBackwardSaysSo() {
         try (Scope outer = Scope.open()) {
             Tensor w = Tensor.of(new float[] {3f}, 1).requiresGrad();
