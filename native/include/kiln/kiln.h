@@ -78,6 +78,8 @@ KILN_API kiln_status kiln_device_properties(kiln_device_kind kind, int32_t index
 /* ---- contexts --------------------------------------------------------------------------------- */
 
 KILN_API kiln_status kiln_context_create(kiln_device_kind kind, int32_t index, kiln_context** out);
+/* Destroying a context tears it down at once: no call on it may be in flight on another thread, kiln_free from a
+ * finalizer included (a pointer used after destruction is refused; one in use during it is not protected). */
 KILN_API kiln_status kiln_context_destroy(kiln_context* ctx);
 /* Waits until every op queued on the context has finished; reports asynchronous CUDA errors. */
 KILN_API kiln_status kiln_synchronize(kiln_context* ctx);
@@ -141,7 +143,8 @@ KILN_API kiln_status kiln_copy_device_2d(kiln_context* ctx, void* dst, size_t ds
  *    kiln_lstm_forward_f32 (its persistent path is a cooperative launch that may be refused at replay). Use
  *    kiln_adam_advance_step and kiln_adam_step_capturable_f32 for Adam. A refused op leaves the capture failed:
  *    kiln_graph_capture_end then ends it and returns the first refusal's message instead of a graph. Calls from
- *    other threads on a capturing context are refused, except kiln_free and kiln_memory_stats_get.
+ *    other threads on a capturing context are refused, except kiln_free and kiln_memory_stats_get; begin a capture
+ *    when no other thread's call on the context is in flight (one already past its checks would join the graph).
  * On a CPU context (and so in a build without CUDA) every entry returns KILN_ERR_UNSUPPORTED. */
 typedef struct kiln_graph kiln_graph;
 

@@ -163,7 +163,11 @@ kiln_status kiln_context_destroy(kiln_context* ctx) {
         kiln::refuse_while_capturing(c, "kiln_context_destroy", "waits for the stream", "end the capture first");
         if (c.stream) kiln::gpu::synchronize(c.stream);
         kiln::retire_context(ctx, "kiln_context_destroy");
-        c.timer.reset();
+        {
+            std::lock_guard<std::mutex> lock(c.timer_mu);
+            c.timing.store(false, std::memory_order_release);
+            c.timer.reset();
+        }
         c.stream_timer.reset();
         kiln::release_l2_flush(c);
         c.allocator.reset();

@@ -45,10 +45,18 @@ kiln_context& op_context(kiln_context* ctx, const char* op) {
     kiln_context& c = op_context_any_thread(ctx, op);
     // Work another thread queued on a capturing stream would join the capture (or break it) behind the capturer's
     // back; a thread-local capture is the capturing thread's alone.
-    if (c.capturing.load(std::memory_order_acquire) && c.capture_thread != std::this_thread::get_id())
+    if (c.capturing.load(std::memory_order_acquire) && c.capture_thread.load() != std::this_thread::get_id())
         fail(KILN_ERR_UNSUPPORTED, "%s: %s is capturing a CUDA graph on another thread; wait for "
              "kiln_graph_capture_end before using the context from this one", op, c.name.c_str());
     return c;
+}
+
+bool with_live_context(kiln_context* ctx, const std::function<void(kiln_context&)>& f) {
+    Registry& r = registry();
+    std::lock_guard<std::mutex> lock(r.mu);
+    if (r.live.count(ctx) == 0) return false;
+    f(*ctx);
+    return true;
 }
 
 bool context_is_live(const kiln_context* ctx) {
@@ -62,7 +70,10 @@ void refuse_while_capturing(kiln_context& ctx, const char* op, const char* what,
     char message[512];
     std::snprintf(message, sizeof message, "%s: %s, which a CUDA graph capture cannot contain; %s (%s is capturing)",
                   op, what, instead, ctx.name.c_str());
-    if (ctx.capture_refusal.empty()) ctx.capture_refusal = message;
+    {
+        std::lock_guard<std::mutex> lock(ctx.capture_mu);
+        if (ctx.capture_refusal.empty()) ctx.capture_refusal = message;
+    }
     fail(KILN_ERR_UNSUPPORTED, "%s", message);
 }
 
@@ -70,9 +81,10 @@ void* allocate(kiln_context& ctx, size_t bytes) {
     try {
         return ctx.allocator->allocate(bytes);
     } catch (const Error& e) {
-        if (e.status == KILN_ERR_UNSUPPORTED && ctx.capturing.load(std::memory_order_acquire) &&
-            ctx.capture_refusal.empty())
-            ctx.capture_refusal = e.message;
+        if (e.status == KILN_ERR_UNSUPPORTED && ctx.capturing.load(std::memory_order_acquire)) {
+            std::lock_guard<std::mutex> lock(ctx.capture_mu);
+            if (ctx.capture_refusal.empty()) ctx.capture_refusal = e.message;
+        }
         throw;
     }
 }

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cstdint>
 #include <initializer_list>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -22,6 +23,11 @@ struct kiln_context {
     bool owns_stream;   // false for kiln_context_create_on_stream: the caller's stream outlives the context
     std::unique_ptr<kiln::Allocator> allocator;
     // CUDA events around each op while kiln_profile_device_timing is on; null otherwise (and always on the CPU).
+    // Under timer_mu, which a timed op holds from its begin event to its end event, so threads timing ops at once,
+    // or switching timing while another thread times an op, never see half an op or a timer being destroyed;
+    // `timing` lets untimed ops skip the lock.
+    std::mutex timer_mu;
+    std::atomic<bool> timing{false};
     std::unique_ptr<kiln::gpu::OpTimer, kiln::gpu::OpTimerDeleter> timer;
     // kiln_stream_timer_start / _stop and kiln_flush_l2 (core/profile.cpp), CUDA only, under bench_mu: the event pair
     // (created on first use), whether a stretch is open, and the flush buffer (a live block of the allocator, kept
@@ -31,10 +37,11 @@ struct kiln_context {
     bool stream_timer_running = false;
     void* l2_flush = nullptr;
     size_t l2_flush_bytes = 0;
-    // A CUDA graph capture on the stream (core/graph.cpp): set by the capturing thread, read by every entry on any
-    // thread (op_context), hence atomic; capture_thread is written before capturing is released.
+    // A CUDA graph capture on the stream (core/graph.cpp): claimed by one thread (compare-exchange), read by every
+    // entry on any thread (op_context), hence atomic, as is the capturing thread's id.
     std::atomic<bool> capturing{false};
-    std::thread::id capture_thread;
+    std::atomic<std::thread::id> capture_thread{};
+    std::mutex capture_mu;        // guards capture_refusal, which a refused op on any thread may set
     std::string capture_refusal;  // the first op refused during the capture: kiln_graph_capture_end reports it
 };
 
@@ -43,6 +50,11 @@ namespace kiln {
 // Validates ctx (non-null and a live context of this library: looked up before it is dereferenced, so a destroyed
 // or foreign pointer is refused, not read) and makes its device current for this thread. Throws Error naming op.
 kiln_context& op_context(kiln_context* ctx, const char* op);
+
+// Runs f(*ctx) under the context registry's lock if ctx is still live, so that kiln_context_destroy (which retires
+// the context under that lock before tearing it down) waits for it; returns whether it ran. f must not call back
+// into the registry.
+bool with_live_context(kiln_context* ctx, const std::function<void(kiln_context&)>& f);
 
 // op_context for the entries that may run on any thread while the context captures a CUDA graph: they queue nothing
 // on its stream (kiln_free: the allocator holds back graph blocks itself; kiln_memory_stats_get).

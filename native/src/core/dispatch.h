@@ -74,17 +74,22 @@ void dispatch(kiln_context& cx, const char* op, Backends<Cpu, Cuda> fn, const Ar
         const cudaStream_t stream = static_cast<cudaStream_t>(cx.stream);
         // Nsight shows every op as a range named like the profiler's records: the entry without "kiln_".
         NvtxRange range(op);
-        if (cx.timer) gpu::op_timer_begin(cx.timer.get(), cx.stream);
-        if constexpr (std::is_invocable_v<Cuda, cudaStream_t, Scratch&, const Args&...>) {
-            ContextScratch scratch(cx);
-            gpu::check_launch((int)fn.cuda(stream, scratch, args...), op);
-        } else {
-            gpu::check_launch((int)fn.cuda(stream, args...), op);
-        }
-        if (cx.timer) {
-            gpu::op_timer_end(cx.timer.get(), cx.stream);
-            note_device_timed();
-        }
+        auto launch = [&] {
+            if constexpr (std::is_invocable_v<Cuda, cudaStream_t, Scratch&, const Args&...>) {
+                ContextScratch scratch(cx);
+                gpu::check_launch((int)fn.cuda(stream, scratch, args...), op);
+            } else {
+                gpu::check_launch((int)fn.cuda(stream, args...), op);
+            }
+        };
+        if (!cx.timing.load(std::memory_order_acquire)) return launch();
+        // Timed: begin event, launch and end event as one step under timer_mu (see kiln_context::timer).
+        std::lock_guard<std::mutex> lock(cx.timer_mu);
+        if (!cx.timer) return launch();  // switched off since the flag was read
+        gpu::op_timer_begin(cx.timer.get(), cx.stream);
+        launch();
+        gpu::op_timer_end(cx.timer.get(), cx.stream);
+        note_device_timed();
     }
 }
 

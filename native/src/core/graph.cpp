@@ -59,24 +59,30 @@ kiln_status kiln_graph_capture_begin(kiln_context* ctx) {
     const char* op = "kiln_graph_capture_begin";
     return guarded(op, [&] {
         kiln_context& c = cuda_context(ctx, op);
-        if (c.capturing.load(std::memory_order_acquire))
-            fail(KILN_ERR_UNSUPPORTED, "%s: %s is already capturing a CUDA graph; end that capture first", op,
-                 c.name.c_str());
         // The device timer records events on the stream and reads them back: neither belongs in a graph.
-        if (c.timer)
+        if (c.timing.load(std::memory_order_acquire))
             fail(KILN_ERR_UNSUPPORTED, "%s: device timing is on for %s (kiln_profile_device_timing), and its events "
                  "cannot be read back inside a graph; turn it off before capturing", op, c.name.c_str());
-        // The context is marked capturing before the stream is, and stays so until the stream's capture has ended
-        // (kiln_graph_capture_end): another thread's op can then never slip into the graph or synchronize the
-        // capturing stream; op_context refuses it for the whole time the stream captures.
-        c.capture_refusal.clear();
-        c.capture_thread = std::this_thread::get_id();
-        c.allocator->begin_capture();
-        c.capturing.store(true, std::memory_order_release);
+        // Claimed by one thread (two at once: the second is refused here, and never touches the first's state). The
+        // context is marked capturing before the stream is, and stays so until the stream's capture has ended
+        // (kiln_graph_capture_end): another thread's op that starts in between is refused by op_context. One that
+        // passed op_context before can still reach the stream: see kiln.h (no other thread's call may be in flight).
+        bool idle = false;
+        if (!c.capturing.compare_exchange_strong(idle, true, std::memory_order_acq_rel))
+            fail(KILN_ERR_UNSUPPORTED, "%s: %s is already capturing a CUDA graph; end that capture first", op,
+                 c.name.c_str());
+        c.capture_thread.store(std::this_thread::get_id());
+        {
+            std::lock_guard<std::mutex> lock(c.capture_mu);
+            c.capture_refusal.clear();
+        }
+        bool began = false;
         try {
+            c.allocator->begin_capture();
+            began = true;
             kiln::gpu::capture_begin(c.stream);
         } catch (...) {
-            c.allocator->end_capture(false);
+            if (began) c.allocator->end_capture(false);
             c.capturing.store(false, std::memory_order_release);
             throw;
         }
@@ -102,11 +108,16 @@ kiln_status kiln_graph_capture_end(kiln_context* ctx, kiln_graph** out) {
             c.allocator->end_capture(false);
             fail(KILN_ERR_INVALID_ARGUMENT, "%s: argument 'out' is null (the capture was ended and discarded)", op);
         }
-        if (!c.capture_refusal.empty()) {
+        std::string refusal;
+        {
+            std::lock_guard<std::mutex> lock(c.capture_mu);
+            refusal = c.capture_refusal;
+        }
+        if (!refusal.empty()) {
             kiln::gpu::capture_abort(c.stream);
             c.allocator->end_capture(false);
             fail(KILN_ERR_UNSUPPORTED, "%s: the capture was discarded because an op was refused during it: %s", op,
-                 c.capture_refusal.c_str());
+                 refusal.c_str());
         }
         auto graph = std::make_unique<kiln_graph>();
         graph->ctx = ctx;
@@ -153,7 +164,9 @@ kiln_status kiln_graph_destroy(kiln_graph* graph) {
         // stream orders for everyone who allocates from this context next.
         kiln::gpu::graph_destroy(graph->exec);
         graph->exec = nullptr;
-        if (kiln::context_is_live(graph->ctx)) graph->ctx->allocator->unpin(graph->blocks);
+        // Under the registry's lock: a kiln_context_destroy on another thread retires the context first (and the
+        // allocator, and the blocks, go with it) or waits until the unpin is done.
+        kiln::with_live_context(graph->ctx, [&](kiln_context& c) { c.allocator->unpin(graph->blocks); });
         graph->blocks.clear();
         graph->blocks.shrink_to_fit();
     });

@@ -57,10 +57,13 @@ kiln_status kiln_profile_device_timing(kiln_context* ctx, int32_t on) {
         if (kiln::on_cpu(c)) return;  // the CPU's op time is its wall time, which the caller measures
         kiln::refuse_while_capturing(c, "kiln_profile_device_timing", "records CUDA events to read back",
                                      "switch device timing before or after capturing");
+        std::lock_guard<std::mutex> lock(c.timer_mu);
         if (!on) {
+            c.timing.store(false, std::memory_order_release);
             c.timer.reset();
         } else if (!c.timer) {
             c.timer.reset(kiln::gpu::op_timer_create(c.index));
+            c.timing.store(true, std::memory_order_release);
         }
     });
 }
@@ -74,7 +77,9 @@ kiln_status kiln_profile_device_times(kiln_context* ctx, float* ms, int64_t capa
         *count = 0;
         kiln::refuse_while_capturing(c, "kiln_profile_device_times", "waits for the device's timing events",
                                      "collect the times after capturing");
-        if (kiln::on_cpu(c) || !c.timer) return;
+        if (kiln::on_cpu(c)) return;
+        std::lock_guard<std::mutex> lock(c.timer_mu);
+        if (!c.timer) return;
         *count = kiln::gpu::op_timer_collect(c.timer.get(), c.stream, ms, capacity);
     });
 }
