@@ -7,6 +7,8 @@
 // The entries come from kiln_abi_entries.inc, which CMake writes at configure time from every
 // `KILN_API kiln_status kiln_...(` line of kiln.h. An entry with a parameter that has no Java form (a host out-pointer
 // to a struct, a string, a context out-handle) is listed but left unbound: its family keeps a glue function by hand.
+// So are the entries in kHandWritten, whose parameters all look like a Java long but are host memory (a scalar
+// out-value, a host buffer) or end a handle's life: bound here, a Java long meant for a device address would do harm.
 #include <jni.h>
 
 #include <cstring>
@@ -159,7 +161,17 @@ const AbiEntry kEntries[] = {
 };
 #undef KILN_ABI_ENTRY
 
+// Entries that a Java long could reach but must not: host pointers and handle destruction (see the header comment).
+constexpr const char* kHandWritten[] = {
+    "kiln_context_destroy", "kiln_free", "kiln_copy_to_device", "kiln_copy_to_host", "kiln_graph_destroy",
+    "kiln_graph_is_capturing", "kiln_profile_device_times", "kiln_stream_timer_stop", "kiln_flush_l2",
+    "kiln_conv2d_workspace_size", "kiln_lstm_reserve_size",
+};
+
 const AbiEntry* find_entry(const char* name) {
+    for (const char* hand : kHandWritten) {
+        if (std::strcmp(hand, name) == 0) return nullptr;
+    }
     for (const AbiEntry& e : kEntries) {
         if (std::strcmp(e.name, name) == 0) return e.function ? &e : nullptr;
     }

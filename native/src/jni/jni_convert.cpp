@@ -14,8 +14,10 @@ struct SignatureCode<jshortArray> {
 
 namespace {
 
-// The array is pinned (critical) only for the copy itself; the ABI's host copies complete before returning.
+// The array is pinned (critical) only for the copy itself, after the stream is drained; the ABI's host copies
+// complete before returning.
 void copy_from_short_array(JNIEnv* env, jclass, jlong ctx, jlong dst, jshortArray src, jint offset, jint count) {
+    drain_before_pinning(ctx);
     void* host = env->GetPrimitiveArrayCritical(src, nullptr);
     if (!host) return;  // OutOfMemoryError pending
     const kiln_status s = kiln_copy_to_device(ctx_of(ctx), ptr_of<void>(dst), static_cast<jshort*>(host) + offset,
@@ -25,6 +27,7 @@ void copy_from_short_array(JNIEnv* env, jclass, jlong ctx, jlong dst, jshortArra
 }
 
 void copy_to_short_array(JNIEnv* env, jclass, jlong ctx, jlong src, jshortArray dst, jint offset, jint count) {
+    drain_before_pinning(ctx);
     void* host = env->GetPrimitiveArrayCritical(dst, nullptr);
     if (!host) return;
     const kiln_status s = kiln_copy_to_host(ctx_of(ctx), static_cast<jshort*>(host) + offset, ptr_of<void>(src),

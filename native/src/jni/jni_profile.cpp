@@ -1,6 +1,8 @@
 // JNI glue for dev.kiln.internal.ProfilerNative: the last op's entry, kernel path and device-timing flag; device
 // times from CUDA events; the stream timer and the L2 flush of benchmarks; NVTX ranges; the device's measured peak.
 // Glue only.
+#include <vector>
+
 #include "jni/jni_support.h"
 
 namespace kiln::jni {
@@ -33,15 +35,14 @@ void device_timing(JNIEnv* env, jclass, jlong ctx, jboolean on) {
     throw_if_failed(env, kiln_profile_device_timing(ctx_of(ctx), on ? 1 : 0));
 }
 
-// Fills ms (pinned only for the call) and returns the count; the ABI refuses more ops than ms holds, forgetting none.
+// Fills ms and returns the count; the ABI refuses more ops than ms holds, forgetting none. Collected into a native
+// buffer first: collecting waits for every timing event, and the Java array must not be pinned that long.
 jint device_times(JNIEnv* env, jclass, jlong ctx, jfloatArray ms) {
     const jsize capacity = env->GetArrayLength(ms);
-    void* host = env->GetPrimitiveArrayCritical(ms, nullptr);
-    if (!host) return 0;
+    std::vector<float> times((size_t)capacity);
     int64_t count = 0;
-    const kiln_status s = kiln_profile_device_times(ctx_of(ctx), static_cast<float*>(host), capacity, &count);
-    env->ReleasePrimitiveArrayCritical(ms, host, 0);
-    throw_if_failed(env, s);
+    const kiln_status s = kiln_profile_device_times(ctx_of(ctx), times.data(), capacity, &count);
+    if (!throw_if_failed(env, s) && count > 0) env->SetFloatArrayRegion(ms, 0, (jsize)count, times.data());
     return (jint)count;
 }
 
@@ -62,6 +63,7 @@ jlong flush_l2(JNIEnv* env, jclass, jlong ctx) {
 }
 
 void range_push(JNIEnv* env, jclass, jstring name) {
+    if (!name) return throw_illegal_argument(env, "rangePush: name is null");
     const char* utf = env->GetStringUTFChars(name, nullptr);
     if (!utf) return;
     const kiln_status s = kiln_range_push(utf);

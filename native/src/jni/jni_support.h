@@ -37,6 +37,12 @@ const Cache& cache();
 // The Java binding checks every address before the call (open tensor, enough elements); 0 stands for an optional
 // argument left out and becomes NULL.
 inline kiln_context* ctx_of(jlong handle) { return reinterpret_cast<kiln_context*>(handle); }
+
+// Waits for the context's queued work before a Java array is pinned (GetPrimitiveArrayCritical): the host copies
+// wait for the whole stream anyway, and a thread holding a critical array stalls every other thread's garbage
+// collection for as long as it waits (on a GPU, a training step's backlog). Best effort: a failure here (a capture,
+// an asynchronous CUDA error) is left for the copy itself to report.
+inline void drain_before_pinning(jlong ctx) { (void)kiln_synchronize(ctx_of(ctx)); }
 template <typename T>
 inline T* ptr_of(jlong address) { return reinterpret_cast<T*>(address); }
 

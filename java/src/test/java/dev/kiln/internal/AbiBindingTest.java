@@ -45,6 +45,11 @@ class AbiBindingTest {
         static native void kiln_scale_f32(long ctx, long x, long y, int n, float alpha);
     }
 
+    /** kiln_flush_l2 writes a host uint64_t: a long there would be taken for a device address (jni_abi.cpp). */
+    static final class HostOutPointer {
+        static native void kiln_flush_l2(long ctx, long bytes);
+    }
+
     static final class NoSuchEntry {
         static native void kiln_scale_f64(long ctx, long x, long y, long n, double alpha);
     }
@@ -91,6 +96,10 @@ class AbiBindingTest {
 
         e = assertThrows(LinkageError.class, () -> NativeLibrary.bindAbi(NoJavaForm.class));
         assertTrue(e.getMessage().contains("kiln_context_create"), e.getMessage());
+
+        // Every parameter of kiln_flush_l2 looks like a long, but its uint64_t* is a host out-value: never bound here.
+        e = assertThrows(LinkageError.class, () -> NativeLibrary.bindAbi(HostOutPointer.class));
+        assertTrue(e.getMessage().contains("kiln_flush_l2"), e.getMessage());
 
         // Nothing was bound: a call would fail rather than run glue of another shape.
         assertThrows(UnsatisfiedLinkError.class, () -> WrongType.kiln_scale_f32(0, 0, 0, 0, 1.0));

@@ -28,6 +28,12 @@ class NativeTest {
         assertEquals(1, RuntimeNative.abiVersion());
     }
 
+    /** A null range name is an exception from the glue (GetStringUTFChars(null) crashed the JVM). */
+    @Test
+    void aNullRangeNameIsRefused() {
+        assertThrows(IllegalArgumentException.class, () -> ProfilerNative.rangePush(null));
+    }
+
     @Test
     void missingExplicitLibraryNamesPlatformAndPath(@TempDir Path dir) {
         Path missing = dir.resolve("nowhere/libkiln.so");
