@@ -3,7 +3,6 @@ package dev.kiln;
 import dev.kiln.internal.ConvertNative;
 import dev.kiln.internal.RuntimeNative;
 import dev.kiln.internal.TensorAccess;
-import dev.kiln.ops.Autograd;
 import dev.kiln.ops.Ops;
 
 import java.lang.ref.Cleaner;
@@ -40,10 +39,10 @@ public final class Tensor implements AutoCloseable {
     private static final Cleaner CLEANER = Cleaner.create();
 
     static {
-        TensorAccess.install(new Access());
+        TensorAccess.install(new TensorInternals());
     }
 
-    private final Storage storage;
+    final Storage storage;
     private final int[] shape;
     private final long numel;
     private final DType dtype;
@@ -51,19 +50,16 @@ public final class Tensor implements AutoCloseable {
     private volatile boolean closed;
     private Scope owner;
     private boolean requiresGrad;
-    private Tensor grad;
+    Tensor grad;
     // zeroGrad() was called and no gradient has arrived since: the buffer holds stale values that the next backward
     // overwrites (one copy, not a fill plus an add: 18% of a small MLP's step went to the two). grad() zeroes it
     // first if anyone asks before then, so the buffer always reads as the documented zeros.
-    private boolean gradZeroPending;
-    // How the graph that produced this tensor was released (null while it is live or if it never had one): backward
-    // names it instead of silently sending no gradient through a tensor whose producers are gone.
-    private String graphReleased;
-    // The autograd node that produced this tensor (dev.kiln.ops.Autograd's), or null. The tensor holds its graph, the
-    // tape only weakly: a graph whose outputs nobody holds any more is collected with them.
-    private Object producer;
+    boolean gradZeroPending;
+    // What dev.kiln.ops.Autograd knows of this tensor: the node that produced it while its graph lives (the tensor holds
+    // its graph, the tape only weakly), then the reason the graph was released (a String, for backward to name), or null.
+    Object autograd;
 
-    private Tensor(Storage storage, int[] shape, long numel, DType dtype) {
+    Tensor(Storage storage, int[] shape, long numel, DType dtype) {
         this.storage = storage;
         this.shape = shape;
         this.numel = numel;
@@ -338,10 +334,7 @@ public final class Tensor implements AutoCloseable {
      * goes back to this tensor, on its own device.
      */
     public Tensor to(Device target) {
-        ensureOpen();
-        Tensor y = Ops.copy_(empty(target, dtype, shape), this);
-        Device source = device();
-        return Autograd.record("to", y, dy -> new Tensor[] {dy.to(source)}, this);
+        return Ops.toDevice(this, target);
     }
 
     /** A copy on the same device (recorded, as {@link #to(Device)}). */
@@ -453,7 +446,7 @@ public final class Tensor implements AutoCloseable {
     public Tensor requiresGrad(boolean value) {
         ensureOpen();
         if (value && dtype != DType.F32) throw new IllegalArgumentException("requiresGrad: only f32 tensors have gradients, got " + this);
-        if (value && !requiresGrad && producer != null) {
+        if (value && !requiresGrad && autograd != null && !(autograd instanceof String)) {
             // Made a leaf, it would collect its gradient and stop it there: what it was computed from would get none.
             throw new IllegalStateException("requiresGrad: " + this + " is the output of a recorded op, so gradients"
                     + " already flow through it to what it was computed from; detach().requiresGrad() makes a new leaf");
@@ -539,77 +532,11 @@ public final class Tensor implements AutoCloseable {
     }
 
     /** A tensor sharing this one's memory with another shape; records nothing (Ops.view and Ops.reshape do). */
-    private Tensor alias(String op, int[] newShape) {
+    Tensor alias(String op, int[] newShape) {
         ensureOpen();
         int[] s = Shapes.infer(op, newShape, numel, this);
         storage.retain();
         return new Tensor(storage, s, numel, dtype);
-    }
-
-    /** The binding's and the op layer's access to what is not public (see {@link TensorAccess}). */
-    private static final class Access extends TensorAccess {
-        @Override
-        public long address(Tensor t) {
-            return t.address();
-        }
-
-        @Override
-        public long context(Tensor t) {
-            return t.storage.context;
-        }
-
-        @Override
-        public Tensor alias(Tensor t, String op, int[] shape) {
-            return t.alias(op, shape);
-        }
-
-        @Override
-        public int version(Tensor t) {
-            return t.storage.version();
-        }
-
-        @Override
-        public void bumpVersion(Tensor t) {
-            t.storage.bumpVersion();
-        }
-
-        @Override
-        public Object producer(Tensor t) {
-            return t.producer;
-        }
-
-        @Override
-        public void setProducer(Tensor t, Object node) {
-            t.producer = node;
-        }
-
-        @Override
-        public String graphReleased(Tensor t) {
-            return t.graphReleased;
-        }
-
-        @Override
-        public void markGraphReleased(Tensor t, String how) {
-            if (t.graphReleased == null) t.graphReleased = how;
-        }
-
-        @Override
-        public Tensor gradToOverwrite(Tensor t) {
-            if (!t.gradZeroPending) return null;
-            t.gradZeroPending = false;
-            return t.grad;
-        }
-
-        @Override
-        public Tensor wrapExternal(Device device, DType dtype, int[] shape, long address, long bytes, Object keepAlive) {
-            int[] s = Shapes.checked("wrap", shape);
-            long n = Shapes.numel("wrap", s);
-            if (n * dtype.bytes() > bytes) {
-                throw new IllegalArgumentException("wrap: shape " + Shapes.toString(s) + " of " + dtype + " needs "
-                        + n * dtype.bytes() + " bytes but the memory holds " + bytes);
-            }
-            return new Tensor(Storage.external(device, address, bytes, keepAlive), s, n, dtype);
-        }
     }
 
     private void ensureOpen() {

@@ -44,17 +44,10 @@ public abstract class TensorAccess {
     /** Counts an in-place write into {@code t}'s memory (every op ending in _ calls it before writing). */
     public abstract void bumpVersion(Tensor t);
 
-    /** The autograd node that produced {@code t} (live graph), or null. */
-    public abstract Object producer(Tensor t);
+    /** Autograd's state of {@code t}: the node that produced it, the reason its graph was released, or null. */
+    public abstract Object autograd(Tensor t);
 
-    /** Sets or clears (null) the autograd node that produced {@code t}. */
-    public abstract void setProducer(Tensor t, Object node);
-
-    /** How the graph that produced {@code t} was released, or null (live, or never recorded). */
-    public abstract String graphReleased(Tensor t);
-
-    /** Records how {@code t}'s producing graph was released (the first reason sticks). */
-    public abstract void markGraphReleased(Tensor t, String how);
+    public abstract void setAutograd(Tensor t, Object state);
 
     /**
      * The gradient buffer of {@code t} if {@link Tensor#zeroGrad()} left it to be overwritten rather than added to

@@ -116,8 +116,8 @@ public final class Autograd {
         static void drop(Node node, String how) {
             TensorAccess access = TensorAccess.get();
             for (Tensor out : node.outputs()) {
-                if (access.producer(out) == node) access.setProducer(out, null);
-                access.markGraphReleased(out, how);
+                Object state = access.autograd(out);
+                if (state == node || state == null) access.setAutograd(out, how);
             }
         }
 
@@ -192,7 +192,12 @@ public final class Autograd {
 
     /** The live node that produced {@code t} on this thread's tape, or null. */
     private static Node producerOnThisThread(Tensor t) {
-        return TensorAccess.get().producer(t) instanceof Node node && node.tape() == TAPE.get() ? node : null;
+        return TensorAccess.get().autograd(t) instanceof Node node && node.tape() == TAPE.get() ? node : null;
+    }
+
+    /** How the graph that produced {@code t} was released, or null (live, or never recorded). */
+    private static String releasedHow(Tensor t) {
+        return TensorAccess.get().autograd(t) instanceof String how ? how : null;
     }
 
     /** Whether an op over these inputs should be recorded. */
@@ -246,7 +251,7 @@ public final class Autograd {
         }
         Node node = new Node(tape, tape.nextSeq++, op, outputs, inputs, backward, versions);
         tape.add(node);
-        for (Tensor out : outputs) access.setProducer(out, node);
+        for (Tensor out : outputs) access.setAutograd(out, node);
     }
 
     /** Backpropagates from a one-element tensor with seed gradient 1. */
@@ -272,7 +277,7 @@ public final class Autograd {
         if (!java.util.Arrays.equals(seed.shape(), root.shape())) {
             throw new IllegalArgumentException("backward(): the seed gradient " + seed + " must have the shape of " + root);
         }
-        String released = isTracked(root) ? null : TensorAccess.get().graphReleased(root);
+        String released = isTracked(root) ? null : releasedHow(root);
         if (released != null) {
             throw new IllegalStateException("backward(): the graph that produced " + root + " was " + released);
         }
@@ -334,7 +339,7 @@ public final class Autograd {
         Tensor[] inputs = node.inputs(), outputs = node.outputs();
         for (int j = 0; j < inputs.length; j++) {
             Tensor input = inputs[j];
-            String how = input == null || input.isRequiresGrad() ? null : access.graphReleased(input);
+            String how = input == null || input.isRequiresGrad() ? null : releasedHow(input);
             if (how != null) {
                 throw new IllegalStateException("backward(): input " + j + " of '" + node.op() + "' (" + input
                         + ") comes from a graph that was " + how + "; no gradient can flow back through it");

@@ -456,6 +456,11 @@ public final class Ops {
         return ConvertOps.toF32(x);
     }
 
+    /** A copy of x on {@code device} (a copy even when x is there already), recorded: the gradient goes back to x. */
+    public static Tensor toDevice(Tensor x, dev.kiln.Device device) {
+        return RuntimeOps.to(x, device);
+    }
+
     /**
      * x as {@code dtype}, f32 or bf16 (see {@link #toBf16} and {@link #toF32}): always a new tensor, recorded; the same
      * dtype gives a copy whose gradient passes through unchanged.

@@ -11,6 +11,15 @@ final class RuntimeOps {
     private RuntimeOps() {
     }
 
+    /** A copy of x on target, recorded: the gradient goes back to x's device. */
+    static Tensor to(Tensor x, Device target) {
+        Checks.open("to", "x", x);
+        if (target == null) throw new IllegalArgumentException("to: device is null");
+        Tensor y = copy_(Tensor.empty(target, x.dtype(), x.shape()), x);
+        Device source = x.device();
+        return Autograd.record("to", y, dy -> new Tensor[] {to(dy, source)}, x);
+    }
+
     /** dst = src: same shape and dtype, any devices (two different GPUs go through the host). */
     static Tensor copy_(Tensor dst, Tensor src) {
         String op = "copy_";

@@ -20,7 +20,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class DataTest {
-    private static byte[] idx(int[] dims, byte[] data) throws IOException {
+    /** An IDX file's bytes: magic (unsigned bytes, rank), the dims, then data (IdxTest crafts bad headers with it). */
+    static byte[] idx(int[] dims, byte[] data) throws IOException {
         ByteArrayOutputStream bytes = new ByteArrayOutputStream();
         DataOutputStream out = new DataOutputStream(bytes);
         out.writeInt(0x0800 | dims.length);

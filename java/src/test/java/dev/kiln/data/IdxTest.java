@@ -3,8 +3,6 @@ package dev.kiln.data;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
-import java.io.ByteArrayOutputStream;
-import java.io.DataOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.nio.file.Files;
@@ -17,23 +15,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** IDX headers crafted to overflow, to claim more than the file holds, or to stop short: each an IOException. */
 class IdxTest {
-    private static byte[] idx(int[] dims, byte[] data) throws IOException {
-        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
-        DataOutputStream out = new DataOutputStream(bytes);
-        out.writeInt(0x0800 | dims.length);
-        for (int d : dims) out.writeInt(d);
-        out.write(data);
-        return bytes.toByteArray();
-    }
-
     private static Path plain(Path dir, String name, int[] dims, byte[] data) throws IOException {
-        return Files.write(dir.resolve(name), idx(dims, data));
+        return Files.write(dir.resolve(name), DataTest.idx(dims, data));
     }
 
     private static Path gzipped(Path dir, String name, int[] dims, byte[] data) throws IOException {
         Path file = dir.resolve(name + ".gz");
         try (OutputStream out = new GZIPOutputStream(Files.newOutputStream(file))) {
-            out.write(idx(dims, data));
+            out.write(DataTest.idx(dims, data));
         }
         return file;
     }
@@ -80,7 +69,8 @@ class IdxTest {
         byte[] partial = new byte[3 * 28 * 28 - 1];
         refused(plain(dir, "short", dims, partial), "truncated", "[3, 28, 28]");
         refused(gzipped(dir, "short", dims, partial), "truncated", "got " + partial.length);
-        refused(Files.write(dir.resolve("header"), java.util.Arrays.copyOf(idx(dims, new byte[0]), 10)), "truncated", "header");
+        byte[] header = java.util.Arrays.copyOf(DataTest.idx(dims, new byte[0]), 10);
+        refused(Files.write(dir.resolve("header"), header), "truncated", "header");
         // A gzipped payload larger than the first buffer still reads back whole.
         byte[] big = new byte[5 << 20];
         for (int i = 0; i < big.length; i++) big[i] = (byte) (i * 31 + (i >> 13));
