@@ -226,7 +226,7 @@ public final class NativeLoader {
         PosixFileAttributes attrs = Files.readAttributes(root, PosixFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
         if (attrs.isSymbolicLink()) throw new IOException(refusing + "it is a symbolic link" + fix);
         if (!attrs.isDirectory()) throw new IOException(refusing + "it is not a directory" + fix);
-        UserPrincipal me = currentUser(root, parent);
+        UserPrincipal me = currentUser();
         if (!attrs.owner().equals(me)) {
             throw new IOException(refusing + "it is owned by " + attrs.owner().getName() + ", not " + me.getName() + fix);
         }
@@ -238,19 +238,15 @@ public final class NativeLoader {
     }
 
     /**
-     * This process's user: by user.name, or where that names no account (a container running an unnamed uid reports
-     * "?"), the owner of a file it creates next to {@code root}.
+     * This process's effective user: the owner of a file it creates. Not user.name, which is only the environment's
+     * word (a container's unnamed uid reports "?", and sudo can keep another user's name).
      */
-    private static UserPrincipal currentUser(Path root, Path parent) throws IOException {
+    private static UserPrincipal currentUser() throws IOException {
+        Path probe = Files.createTempFile("kiln-owner", ".probe");
         try {
-            return root.getFileSystem().getUserPrincipalLookupService().lookupPrincipalByName(System.getProperty("user.name", ""));
-        } catch (IOException | UnsupportedOperationException notFound) {
-            Path probe = Files.createTempFile(parent, "kiln-owner", ".probe");
-            try {
-                return Files.getOwner(probe);
-            } finally {
-                Files.deleteIfExists(probe);
-            }
+            return Files.getOwner(probe);
+        } finally {
+            Files.deleteIfExists(probe);
         }
     }
 
