@@ -59,12 +59,6 @@ bool with_live_context(kiln_context* ctx, const std::function<void(kiln_context&
     return true;
 }
 
-bool context_is_live(const kiln_context* ctx) {
-    Registry& r = registry();
-    std::lock_guard<std::mutex> lock(r.mu);
-    return r.live.count(ctx) != 0;
-}
-
 void refuse_while_capturing(kiln_context& ctx, const char* op, const char* what, const char* instead) {
     if (!ctx.capturing.load(std::memory_order_acquire)) return;
     char message[512];

@@ -63,9 +63,6 @@ kiln_context& op_context_any_thread(kiln_context* ctx, const char* op);
 // Returns kiln_flush_l2's buffer, if any, to ctx's allocator (kiln_empty_cache, kiln_context_destroy).
 void release_l2_flush(kiln_context& ctx);
 
-// Whether ctx is a live context, without failing: a graph outliving its context asks before touching it.
-bool context_is_live(const kiln_context* ctx);
-
 // Called first by everything a CUDA graph cannot contain (kiln.h, "CUDA graphs"). While ctx captures, records the
 // refusal (kiln_graph_capture_end reports the first one instead of a partial graph) and throws
 // KILN_ERR_UNSUPPORTED: "<op>: <what>, which a CUDA graph capture cannot contain; <instead>".
