@@ -5,9 +5,11 @@ import dev.kiln.Tensor;
 
 import java.util.ArrayList;
 import java.util.Collections;
+import java.util.IdentityHashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.Supplier;
 
 /**
@@ -57,10 +59,19 @@ public abstract class Module implements AutoCloseable {
         }
     }
 
-    /** Every parameter of this module and its children, keyed by dotted path ("0.weight", "fc1.bias"). */
+    /**
+     * Every parameter of this module and its children, keyed by dotted path ("0.weight", "fc1.bias"). A module
+     * registered in two places (one layer used twice) has its parameters listed once, under the first path: an
+     * optimizer or a gradient clip given them twice would step or scale them twice. {@link #stateDict()} names both.
+     */
     public final Map<String, Tensor> namedParameters() {
+        Map<String, Tensor> all = new LinkedHashMap<>();
+        collect("", all, true, false);
         Map<String, Tensor> out = new LinkedHashMap<>();
-        collect("", out, true, false);
+        Set<Tensor> seen = Collections.newSetFromMap(new IdentityHashMap<>());
+        all.forEach((name, t) -> {
+            if (seen.add(t)) out.put(name, t);
+        });
         return Collections.unmodifiableMap(out);
     }
 

@@ -5,7 +5,10 @@ import dev.kiln.Scope;
 import dev.kiln.Tensor;
 import dev.kiln.ops.Ops;
 
+import java.util.Collections;
+import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Set;
 
 /** Gradient clipping by global norm. */
 public final class GradClip {
@@ -18,7 +21,10 @@ public final class GradClip {
      */
     public static double clipGradNorm(List<Tensor> params, double maxNorm) {
         if (!(maxNorm > 0)) throw new IllegalArgumentException("clipGradNorm: maxNorm must be > 0, got " + maxNorm);
-        List<Tensor> grads = params.stream().map(Tensor::grad).filter(g -> g != null).toList();
+        // Each gradient once, however often its parameter is listed: a repeat would count twice in the norm and be
+        // scaled twice.
+        Set<Tensor> distinct = Collections.newSetFromMap(new IdentityHashMap<>());
+        List<Tensor> grads = params.stream().map(Tensor::grad).filter(g -> g != null && distinct.add(g)).toList();
         if (grads.isEmpty()) return 0;
         double total = 0;
         for (Device device : grads.stream().map(Tensor::device).distinct().toList()) {

@@ -30,8 +30,15 @@ public abstract class Optimizer implements AutoCloseable {
 
     protected Optimizer(List<Tensor> params) {
         if (params == null || params.isEmpty()) throw new IllegalArgumentException(getClass().getSimpleName() + ": no parameters");
+        Map<Tensor, Integer> index = new IdentityHashMap<>();
         for (Tensor p : params) {
             if (!p.isRequiresGrad()) throw new IllegalArgumentException(getClass().getSimpleName() + ": " + p + " does not require grad");
+            Integer first = index.putIfAbsent(p, index.size());
+            // Twice in the list would mean two updates per step (and, for Adam, two moment updates).
+            if (first != null) {
+                throw new IllegalArgumentException(getClass().getSimpleName() + ": parameter " + first + " (" + p
+                        + ") is in the list twice; Module.parameters() lists a shared layer's parameters once");
+            }
         }
         this.params = List.copyOf(params);
     }

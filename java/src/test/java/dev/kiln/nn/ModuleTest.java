@@ -44,6 +44,30 @@ class ModuleTest {
         for (Tensor p : net.parameters()) assertTrue(p.isClosed());
     }
 
+    /** One layer in two places: its parameters listed once, so an optimizer steps and a clip scales them once. */
+    @Test
+    void aSharedLayerIsSteppedAndClippedOnce() {
+        try (Linear lin = new Linear(2, 2, false, Device.cpu(), new Generator(1));
+             Sequential net = new Sequential(lin, Activation.relu(), lin)) {
+            assertEquals(List.of("0.weight"), List.copyOf(net.namedParameters().keySet()));
+            assertEquals(List.of("0.weight", "2.weight"), List.copyOf(net.stateDict().keySet()), "the state dict names both");
+            assertEquals(4, net.parameterCount());
+            float[] before = lin.weight().toFloatArray();
+            lin.weight().setGrad(Scope.detached(() -> Tensor.of(new float[] {3, 0, 0, 4}, 2, 2)));
+            assertEquals(5.0, dev.kiln.optim.GradClip.clipGradNorm(List.of(lin.weight(), lin.weight()), 1.0), 1e-6,
+                    "the norm counts the gradient once");
+            assertArrayEquals(new float[] {0.6f, 0, 0, 0.8f}, lin.weight().grad().toFloatArray(), 1e-5f, "scaled once");
+            try (dev.kiln.optim.Sgd sgd = new dev.kiln.optim.Sgd(net.parameters(), 1f)) {
+                sgd.step();
+            }
+            float[] after = lin.weight().toFloatArray();
+            assertArrayEquals(new float[] {before[0] - 0.6f, before[1], before[2], before[3] - 0.8f}, after, 1e-5f, "stepped once");
+            IllegalArgumentException e = assertThrows(IllegalArgumentException.class,
+                    () -> new dev.kiln.optim.Sgd(List.of(lin.weight(), lin.weight()), 1f));
+            assertTrue(e.getMessage().contains("in the list twice"), e.getMessage());
+        }
+    }
+
     @Test
     void stateDictNamesParametersThenBuffersInPyTorchOrder() {
         try (Sequential net = new Sequential(new Linear(3, 4, Device.cpu(), new Generator(1)), new BatchNorm2d(4, Device.cpu()),
