@@ -6,6 +6,7 @@ import dev.kiln.data.BatchLoader;
 import dev.kiln.data.Dataset;
 import dev.kiln.data.FashionMnist;
 import dev.kiln.io.Checkpoints;
+import dev.kiln.io.SafeTensors;
 import dev.kiln.models.Cnn;
 import dev.kiln.optim.Adam;
 import dev.kiln.train.Classification;
@@ -33,9 +34,11 @@ public final class FashionClassifier {
     public static Cnn load(Path file, Device device) {
         Cnn cnn = Cnn.fashionMnist(device, new Generator(42));
         try {
-            if (Files.exists(file)) {
-                Map<String, String> meta = Checkpoints.loadModule(file, cnn);
-                if (RECIPE.equals(meta.get("recipe"))) return cnn;
+            // The recipe is read before any weight is: a file of another recipe must not seed the training below,
+            // or the network trained and saved under the new recipe would depend on what the cache held before.
+            if (isCurrent(file)) {
+                Checkpoints.loadModule(file, cnn);
+                return cnn;
             }
             Dataset train = FashionMnist.load(FashionMnist.Split.TRAIN);
             try (Adam adam = new Adam(cnn.parameters(), 1e-3f)) {
@@ -54,6 +57,11 @@ public final class FashionClassifier {
             cnn.close();
             throw e;
         }
+    }
+
+    /** Whether {@code file} exists and holds a classifier of this recipe (its header alone is read). */
+    static boolean isCurrent(Path file) throws IOException {
+        return Files.isRegularFile(file) && RECIPE.equals(SafeTensors.readHeader(file).metadata().get("recipe"));
     }
 
     /** The default place: ~/.cache/kiln/models/fashion-cnn.safetensors (or under -Dkiln.cache.dir). */
