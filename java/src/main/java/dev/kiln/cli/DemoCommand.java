@@ -39,7 +39,7 @@ final class DemoCommand implements Callable<Integer> {
     @Option(names = "--out", defaultValue = "runs/demo", description = "Output folder (default: ${DEFAULT-VALUE})")
     Path out;
 
-    @Option(names = "--quick", description = "Train each model for a short time (about 5 minutes in all on two CPU "
+    @Option(names = "--quick", description = "Train each model for a short time (about 2 minutes in all on two CPU "
             + "cores); the report labels its figures as quick-run figures")
     boolean quick;
 

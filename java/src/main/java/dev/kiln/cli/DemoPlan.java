@@ -23,7 +23,7 @@ final class DemoPlan {
     }
 
     /**
-     * Four to eight minutes on two CPU cores: short runs whose figures are far from converged, and labelled so. The
+     * About two minutes on two CPU cores: short runs whose figures are far from converged, and labelled so. The
      * Transformer's 500 steps are about where it first decodes every held-out string right; fewer end mid-way.
      */
     static List<Stage> quick() {
@@ -36,7 +36,10 @@ final class DemoPlan {
                 new Stage(DemoModel.GAN, "--epochs", "4"));
     }
 
-    /** The recipes' own lengths (the classifiers 3 epochs, where they reach about 89% and 85%): tens of minutes on a CPU. */
+    /**
+     * The classifiers 3 epochs (where they reach about 89% and 85%; their {@code kiln train} recipe is 2), the other
+     * models their recipes' own lengths: about five minutes on two CPU cores.
+     */
     static List<Stage> full() {
         return List.of(
                 new Stage(DemoModel.CNN, "--epochs", "3"),

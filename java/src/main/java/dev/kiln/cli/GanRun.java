@@ -16,11 +16,17 @@ import dev.kiln.optim.Adam;
 import dev.kiln.train.EpochStats;
 import dev.kiln.train.Trainer;
 
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Iterator;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
 
 /**
  * Training the GAN: two Adam optimizers (lr, beta1 0.5), samples from one fixed noise batch after every epoch (so
@@ -53,6 +59,7 @@ final class GanRun implements TrainCommand.Run {
                     .generator("init", init).generator("noise", noise).generator("fixed_noise", fixed);
             int start = checkpoint.resume(o.resume, o.epochs);
             if (start > 0) m.put("resumed_after_epoch", start);
+            removeLaterGrids(o.out, o.epochs);
             for (int e = start + 1; e <= o.epochs; e++) {
                 progress.startEpoch();
                 EpochStats stats = trainer.epoch(e, loader, gan.step(g, d, noise));
@@ -105,5 +112,24 @@ final class GanRun implements TrainCommand.Run {
         m.put("train_samples_per_second", log.samplesPerSecond());
         m.put("per_epoch", log.epochs);
         return m;
+    }
+
+    private static final Pattern GRID = Pattern.compile("gan_epoch_(\\d+)\\.png");
+
+    /**
+     * Deletes the sample grids of epochs after {@code epochs} that an earlier, longer run left in {@code dir}: the demo
+     * report shows the highest-numbered grid as the last epoch's. Those up to {@code epochs} this run writes itself (or
+     * wrote before the checkpoint it resumes).
+     */
+    static void removeLaterGrids(Path dir, int epochs) throws IOException {
+        if (!Files.isDirectory(dir)) return;
+        try (Stream<Path> files = Files.list(dir)) {
+            for (Path p : (Iterable<Path>) files::iterator) {
+                Matcher match = GRID.matcher(p.getFileName().toString());
+                if (match.matches() && (match.group(1).length() > 9 || Integer.parseInt(match.group(1)) > epochs)) {
+                    Files.deleteIfExists(p);
+                }
+            }
+        }
     }
 }

@@ -5,7 +5,7 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
 /**
- * The {@code kiln} command: {@code kiln info}, {@code kiln train MODEL [options]}, {@code kiln sample vae|gan},
+ * The {@code kiln} command: {@code kiln info}, {@code kiln train MODEL [options]}, {@code kiln sample vae|gan|charlm},
  * {@code kiln eval MODEL}.
  */
 // --help and --version on every subcommand too (INHERIT): `kiln train --help` lists train's options.
@@ -31,11 +31,34 @@ public final class Main implements Runnable {
         CommandLine cli = new CommandLine(new Main());
         cli.setExecutionExceptionHandler((e, cmd, parsed) -> {
             // A failure the user can act on: print its message, not a stack trace.
-            cmd.getErr().println("kiln: " + e.getMessage());
+            cmd.getErr().println("kiln: " + describe(e));
             if (System.getenv("KILN_DEBUG") != null) e.printStackTrace(cmd.getErr());
             return 1;
         });
         return cli.execute(args);
+    }
+
+    /**
+     * One line for a failure: its message, except where the message alone does not say what went wrong. A file
+     * system exception's message is often just the path ("runs/x"), and some I/O errors name no path at all.
+     */
+    static String describe(Throwable e) {
+        if (e instanceof java.io.UncheckedIOException u && u.getCause() != null) {
+            String outer = u.getMessage(), inner = describe(u.getCause());
+            return outer == null || outer.equals(u.getCause().toString()) ? inner : outer + " (" + inner + ")";
+        }
+        if (e instanceof java.nio.file.FileSystemException f) {
+            String what = f instanceof java.nio.file.NoSuchFileException ? "no such file or folder"
+                    : f instanceof java.nio.file.FileAlreadyExistsException ? "already exists"
+                    : f instanceof java.nio.file.AccessDeniedException ? "permission denied"
+                    : f instanceof java.nio.file.NotDirectoryException ? "not a folder"
+                    : f instanceof java.nio.file.DirectoryNotEmptyException ? "folder not empty"
+                    : f.getReason() != null ? f.getReason() : f.getClass().getSimpleName();
+            String other = f.getOtherFile() != null ? " -> " + f.getOtherFile() : "";
+            return (f.getFile() != null ? f.getFile() + other + ": " : "") + what;
+        }
+        String message = e.getMessage();
+        return message == null || message.isBlank() ? e.getClass().getSimpleName() : message;
     }
 
     @Override

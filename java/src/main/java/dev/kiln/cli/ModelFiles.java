@@ -51,12 +51,13 @@ final class ModelFiles {
     /** The model {@code name} on {@code device} with the weights of {@code file}; the caller closes it. */
     static Module open(String name, Path file, Device device) throws IOException {
         if (!Files.exists(file)) throw new IllegalArgumentException(file + " does not exist: train first with `kiln train " + name + "`");
+        if (!Files.isRegularFile(file)) throw new IllegalArgumentException(file + " is not a file (a folder?): give the model.safetensors in it");
         SafeTensorsHeader header = SafeTensors.readHeader(file);
         boolean checkpoint = TrainingCheckpoint.isCheckpoint(header);
         Map<String, String> meta = checkpoint ? TrainingCheckpoint.config(file) : header.metadata();
         String saved = meta.get("model");
         if (saved != null && !saved.equals(name)) throw new IllegalArgumentException(file + " holds a '" + saved + "' model, not " + name);
-        int latent = latent(meta, header, checkpoint ? TrainingCheckpoint.MODEL_PREFIX : "");
+        int latent = name.equals("vae") ? latent(file, meta, header, checkpoint ? TrainingCheckpoint.MODEL_PREFIX : "") : 0;
         int vocab = name.equals("charlm") ? alphabetOf(file, meta).length() : 0;
         Module model = Scope.detached(() -> build(name, device, latent, vocab));
         try {
@@ -74,9 +75,20 @@ final class ModelFiles {
         return new TextCorpus(a);  // the alphabet as a text has exactly the alphabet
     }
 
+    /**
+     * The alphabet a charlm file records: its characters in increasing order, each once, as TextCorpus makes it (the
+     * model's ids are positions in it, so any other order would decode to other characters). That also bounds the
+     * model's vocabulary, which is built from it, to 65,536.
+     */
     private static String alphabetOf(Path file, Map<String, String> meta) {
         String a = meta.get("alphabet");
         if (a == null || a.length() < 2) throw new IllegalArgumentException(file + " records no character alphabet: not a charlm model file");
+        for (int i = 1; i < a.length(); i++) {
+            if (a.charAt(i - 1) >= a.charAt(i)) {
+                throw new IllegalArgumentException(file + ": the recorded alphabet is not in increasing order without repeats "
+                        + "(at character " + i + "), as kiln train charlm records it");
+            }
+        }
         return a;
     }
 
@@ -94,17 +106,25 @@ final class ModelFiles {
         };
     }
 
-    /** The VAE's latent size: the recorded one, else the rows of the mean head's weight, else the default 20. */
-    private static int latent(Map<String, String> meta, SafeTensorsHeader header, String prefix) {
+    /**
+     * The VAE's latent size: the rows of the mean head's weight, which must agree with the size the file records, if
+     * it records one; without that tensor, the recorded size or the default 20 (the load then names what is missing).
+     * The size comes from the tensor first because the model is built before its state is checked: a recorded size
+     * alone could ask for any amount of memory, while a tensor's shape is bounded by the bytes in the file.
+     */
+    private static int latent(Path file, Map<String, String> meta, SafeTensorsHeader header, String prefix) {
         String recorded = meta.get("latent");
-        if (recorded != null) {
-            try {
-                return Integer.parseInt(recorded);
-            } catch (NumberFormatException e) {
-                throw new IllegalArgumentException("the file records latent size '" + recorded + "', not a number", e);
-            }
-        }
         TensorInfo mean = header.tensors().get(prefix + "mean.weight");
-        return mean != null && mean.shape().length == 2 ? mean.shape()[0] : 20;
+        Integer fromTensor = mean != null && mean.shape().length == 2 ? mean.shape()[0] : null;
+        if (recorded == null) return fromTensor != null ? fromTensor : 20;
+        int value;
+        try {
+            value = Integer.parseInt(recorded);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(file + " records latent size '" + recorded + "', not a number", e);
+        }
+        if (fromTensor == null) throw new IllegalArgumentException(file + " records latent size " + value + " but holds no " + prefix + "mean.weight: not a VAE model file");
+        if (fromTensor != value) throw new IllegalArgumentException(file + " records latent size " + value + " but its mean head has " + fromTensor + " rows");
+        return value;
     }
 }

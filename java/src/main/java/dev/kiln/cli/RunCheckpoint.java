@@ -74,8 +74,9 @@ final class RunCheckpoint {
             if (number(s, "loader.seed") != loader.seed()) {
                 throw new CheckpointException(file, "shuffled with seed " + s.get("loader.seed") + ", this run with " + loader.seed());
             }
-            number(s, "loader.epochs");
-            number(s, "step");
+            // Checked here, inside the load's check, so that a bad counter is refused before anything is loaded.
+            if (number(s, "loader.epochs") < 0) throw new CheckpointException(file, "loader.epochs is negative: " + s.get("loader.epochs"));
+            if (number(s, "step") < 0) throw new CheckpointException(file, "step is negative: " + s.get("step"));
             for (Map.Entry<String, Generator> e : generators.entrySet()) {
                 String key = "generator." + e.getKey();
                 long seed = number(s, key + ".seed");

@@ -151,6 +151,7 @@ final class TrainCommand implements Callable<Integer> {
         model = name;
         if (out == null) out = Path.of("runs", name);
         java.nio.file.Files.createDirectories(out);
+        if (save != null) java.nio.file.Files.createDirectories(save);  // a --save that cannot be a folder fails now, not after an epoch
         Device dev = Device.parse(device);
         long started = System.nanoTime();
         Map<String, Object> metrics = new LinkedHashMap<>();
@@ -173,6 +174,9 @@ final class TrainCommand implements Callable<Integer> {
     /** The Fashion-MNIST training images, the first --limit of them when it is given. */
     Dataset trainingSet() {
         Dataset train = FashionMnist.load(FashionMnist.Split.TRAIN);
+        if (limit != null && limit > train.count()) {
+            throw new IllegalArgumentException("--limit " + limit + " is more than the " + train.count() + " training images");
+        }
         return limit == null ? train : train.head(limit);
     }
 

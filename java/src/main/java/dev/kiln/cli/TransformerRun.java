@@ -27,9 +27,14 @@ final class TransformerRun implements TrainCommand.Run {
     static final int SEGMENT = 100;
     static final int EVAL_EVERY = 500;
 
+    /** The task a run with {@code seed} trains on, and its held-out strings (which {@code kiln eval} redraws). */
+    static DigitReversal task(long seed) {
+        return new DigitReversal(seed, seed + 1_000_003L, HELD_OUT);
+    }
+
     @Override
     public Map<String, Object> train(TrainCommand o, Device device) throws Exception {
-        DigitReversal task = new DigitReversal(o.seed, o.seed + 1_000_003L, HELD_OUT);
+        DigitReversal task = task(o.seed);
         int steps = o.steps;
         System.out.printf(Locale.ROOT, "kiln train transformer on %s (%s): reverse strings of %d-%d digits; %d steps of "
                         + "batch %d, Adam lr %s, seed %d; exact match on %d held-out strings%n", device,
