@@ -3,10 +3,13 @@ package dev.kiln.io;
 import java.io.IOException;
 import java.nio.channels.FileChannel;
 import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.PosixFileAttributeView;
+import java.util.concurrent.ThreadLocalRandom;
 
 /**
  * Whole-file replacement that a crash cannot tear: write a temporary file beside the target, force it to disk, rename
@@ -27,10 +30,10 @@ final class AtomicFiles {
         Path dir = absolute.getParent();
         if (dir == null) throw new CheckpointException(target, "has no parent directory to write a temporary file in");
         if (Files.isDirectory(absolute)) throw new CheckpointException(target, "is a directory");
-        // In the same directory: a rename across file systems is a copy, and not atomic.
-        Path tmp = Files.createTempFile(dir, "." + absolute.getFileName() + ".", ".tmp");
+        Path tmp = createTemporary(dir, absolute.getFileName().toString());
         boolean done = false;
         try {
+            keepPermissions(absolute, tmp);
             try (FileChannel ch = FileChannel.open(tmp, StandardOpenOption.WRITE, StandardOpenOption.TRUNCATE_EXISTING)) {
                 body.write(ch);
                 ch.force(true);
@@ -45,6 +48,28 @@ final class AtomicFiles {
         } finally {
             if (!done) Files.deleteIfExists(tmp);
         }
+    }
+
+    /**
+     * A new empty file beside the target, in the same directory because a rename across file systems is a copy, and
+     * not atomic. Made with the permissions any new file gets (0666 less the umask), not createTempFile's 0600, which
+     * the rename would carry over: a saved model or picture would be readable by its owner alone.
+     */
+    private static Path createTemporary(Path dir, String name) throws IOException {
+        for (int attempt = 0; ; attempt++) {
+            Path tmp = dir.resolve("." + name + "." + Long.toUnsignedString(ThreadLocalRandom.current().nextLong(), 36) + ".tmp");
+            try {
+                return Files.createFile(tmp);
+            } catch (FileAlreadyExistsException e) {
+                if (attempt == 16) throw e;
+            }
+        }
+    }
+
+    /** A file replaced keeps its permissions (where the file system has POSIX ones). */
+    private static void keepPermissions(Path target, Path tmp) throws IOException {
+        if (!Files.isRegularFile(target) || !Files.getFileStore(tmp).supportsFileAttributeView(PosixFileAttributeView.class)) return;
+        Files.setPosixFilePermissions(tmp, Files.getPosixFilePermissions(target));
     }
 
     /**

@@ -2,6 +2,7 @@ package dev.kiln.io;
 
 import dev.kiln.Device;
 import dev.kiln.Tensor;
+import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -10,9 +11,13 @@ import java.nio.ByteBuffer;
 import java.nio.channels.WritableByteChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.PosixFileAttributeView;
+import java.nio.file.attribute.PosixFilePermission;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.UnaryOperator;
 import java.util.stream.Stream;
 
@@ -77,6 +82,24 @@ class AtomicWriteTest {
             try (LoadedTensors t = SafeTensors.load(f, Device.cpu())) {
                 assertEquals(100_000, t.tensors().get("w").numel());
             }
+        }
+    }
+
+    /**
+     * A saved file gets the permissions of any new file here (0666 less the umask), not a temporary file's 0600, and
+     * a file replaced keeps its own: a saved model or picture stays readable by whoever could read it before.
+     */
+    @Test
+    void savedFilesKeepOrdinaryPermissions() throws IOException {
+        Assumptions.assumeTrue(Files.getFileStore(dir).supportsFileAttributeView(PosixFileAttributeView.class), "no POSIX permissions");
+        Path plain = Files.createFile(dir.resolve("plain")), f = dir.resolve("w.safetensors");
+        try (Tensor w = Tensor.of(new float[] {1f}, 1)) {
+            SafeTensors.save(f, Map.of("w", w), null);
+            assertEquals(Files.getPosixFilePermissions(plain), Files.getPosixFilePermissions(f), "a new file's permissions");
+            Set<PosixFilePermission> custom = PosixFilePermissions.fromString("rw-r-----");
+            Files.setPosixFilePermissions(f, custom);
+            SafeTensors.save(f, Map.of("w", w), null);
+            assertEquals(custom, Files.getPosixFilePermissions(f), "a replaced file's permissions");
         }
     }
 
