@@ -40,12 +40,14 @@ public final class BatchLoader {
         this.shuffle = shuffle;
         this.device = device;
         this.seed = seed;
-        this.xBuffer = new float[batchSize * data.itemSize()];
-        this.yBuffer = new int[batchSize];
+        // No batch holds more examples than the data set: a batch size past it (even Integer.MAX_VALUE) is one batch.
+        int largest = Math.min(batchSize, data.count());
+        this.xBuffer = new float[Math.multiplyExact(largest, data.itemSize())];
+        this.yBuffer = new int[largest];
     }
 
     public int batchesPerEpoch() {
-        return (data.count() + batchSize - 1) / batchSize;
+        return data.count() == 0 ? 0 : (data.count() - 1) / batchSize + 1;  // a ceiling that cannot overflow
     }
 
     public Dataset dataset() {

@@ -71,6 +71,25 @@ class DataTest {
         assertEquals(11, new BatchLoader(data, 10, false, 0, Device.cpu()).batchesPerEpoch());
     }
 
+    /** A batch size past the data set (up to Integer.MAX_VALUE) is one batch of the whole set, not an overflow. */
+    @Test
+    void aBatchLargerThanTheDataIsTheWholeSet() {
+        Dataset data = new Dataset("two", new float[] {1, 2, 3, 4}, new int[] {2}, new int[] {0, 1}, 2);
+        for (int batch : new int[] {3, 3_000_000, Integer.MAX_VALUE}) {
+            BatchLoader loader = new BatchLoader(data, batch, true, 1, Device.cpu());
+            assertEquals(1, loader.batchesPerEpoch());
+            int batches = 0;
+            try (Scope s = Scope.open()) {
+                for (BatchLoader.Batch b : loader.epoch()) {
+                    assertEquals(2, b.size());
+                    assertArrayEquals(new int[] {2, 2}, b.x().shape());
+                    batches++;
+                }
+            }
+            assertEquals(1, batches);
+        }
+    }
+
     /** Epoch k's permutation depends on (seed, k) alone: a loader started at k sees what one that ran k epochs sees. */
     @Test
     void loaderStartedAtAnEpochRepeatsThatEpochsOrder() {
