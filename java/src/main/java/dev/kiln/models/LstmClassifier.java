@@ -35,7 +35,9 @@ public final class LstmClassifier extends Layer {
     /** x is (N, 1, 28, 28) or (N, 28, 28); the result is (N, classes) logits. */
     @Override
     public Tensor forward(Tensor x) {
-        if (x == null || x.isClosed() || x.rank() < 1 || x.numel() % ((long) steps * features) != 0 || x.dim(-1) != features) {
+        // Each of the N samples must be exactly one sequence: (N, 2, 28, 28) would otherwise become 2N sequences and
+        // give 2N rows of logits for N labels.
+        if (x == null || x.isClosed() || x.rank() < 2 || x.numel() != (long) x.dim(0) * steps * features || x.dim(-1) != features) {
             throw new IllegalArgumentException("LstmClassifier: input must hold (N, " + steps + ", " + features + ") values, got " + x);
         }
         Tensor seq = Ops.reshape(x, -1, steps, features);

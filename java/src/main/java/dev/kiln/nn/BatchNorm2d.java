@@ -24,6 +24,10 @@ public final class BatchNorm2d extends Layer {
     }
 
     public BatchNorm2d(int channels, float momentum, float eps, Device device) {
+        // Checked here, where the mistake is made, rather than at the first training step.
+        if (channels < 1) throw new IllegalArgumentException("BatchNorm2d: channels must be >= 1, got " + channels);
+        if (!(momentum >= 0f && momentum <= 1f)) throw new IllegalArgumentException("BatchNorm2d: momentum must be in [0, 1], got " + momentum);
+        if (!(eps > 0f) || Float.isInfinite(eps)) throw new IllegalArgumentException("BatchNorm2d: eps must be positive and finite, got " + eps);
         this.momentum = momentum;
         this.eps = eps;
         gamma = registerParameter("weight", () -> Tensor.ones(device, channels));

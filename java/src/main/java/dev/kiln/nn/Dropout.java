@@ -11,6 +11,7 @@ public final class Dropout extends Layer {
 
     public Dropout(float p, Generator generator) {
         if (!(p >= 0f && p < 1f)) throw new IllegalArgumentException("Dropout: p must be in [0, 1), got " + p);
+        if (generator == null) throw new IllegalArgumentException("Dropout: the generator is null (the masks are drawn from it)");
         this.p = p;
         this.generator = generator;
     }

@@ -11,8 +11,9 @@ import java.util.List;
 
 /**
  * A stacked, batch-first LSTM over (N, T, F). Each layer is one fused op (all time steps forward, full BPTT
- * backward); dropout applies between layers in training. Initialized as PyTorch (uniform in +-1/sqrt(H)); one
- * bias per layer (PyTorch's two biases add up to it).
+ * backward); dropout applies between layers in training. Weights initialized as PyTorch's (uniform in +-1/sqrt(H));
+ * one bias per layer, also uniform in +-1/sqrt(H), where PyTorch's two biases (each so drawn) add up to a sum of twice
+ * that variance (a PyTorch LSTM's weights carry over with b_ih + b_hh as this bias).
  */
 public final class Lstm extends Module {
     private final int inputSize;
