@@ -1,5 +1,6 @@
 // The allocation cap (kiln_set_memory_limit, KILN_MEMORY_LIMIT_BYTES): out of memory is a status with the numbers in
 // its message, the cache is given back before failing, and the context stays usable afterwards.
+#include <cstdint>
 #include <cstdlib>
 #include <string>
 
@@ -111,11 +112,34 @@ void bad_handles() {
 
 }  // namespace
 
+// A request near 2^64 is refused by the cap, not passed on: reserved + size wraps, and a sum compared with the limit
+// let it through to the system (and under AddressSanitizer, which refuses no allocation by returning null, aborted).
+void a_huge_request_is_refused_by_the_limit() {
+    kiln_context* ctx = nullptr;
+    EXPECT(kiln_context_create(KILN_DEVICE_CPU, 0, &ctx) == KILN_OK);
+    EXPECT(kiln_set_memory_limit(ctx, 4096 * kKiB) == KILN_OK);
+    void* a = nullptr;
+    EXPECT(kiln_alloc(ctx, 2048 * kKiB, &a) == KILN_OK);
+    const uint64_t system_before = stats(ctx).system_allocations;
+    for (size_t huge : {SIZE_MAX - (size_t(2) << 20) + 1, SIZE_MAX - (size_t(3) << 20) + 1, SIZE_MAX / 2 + 1}) {
+        void* b = reinterpret_cast<void*>(0x1);
+        EXPECT(kiln_alloc(ctx, huge, &b) == KILN_ERR_OUT_OF_MEMORY);
+        EXPECT(message_has("refused by the memory limit"));
+        EXPECT(b == nullptr);  // a failed call hands out nothing
+    }
+    const kiln_memory_stats s = stats(ctx);
+    EXPECT(s.system_allocations == system_before);  // the system was never asked
+    EXPECT(s.live_allocations == 1 && s.bytes_in_use == 2048 * kKiB);
+    EXPECT(kiln_free(ctx, a) == KILN_OK);
+    kiln_context_destroy(ctx);
+}
+
 int main() {
     unsetenv("KILN_MEMORY_LIMIT_BYTES");
     refuses_past_the_limit_and_recovers();
     empties_the_cache_before_failing();
     limit_from_the_environment();
+    a_huge_request_is_refused_by_the_limit();
     bad_handles();
     return kiln::test::finish("test_memory_limit");
 }

@@ -35,12 +35,14 @@ void* Allocator::allocate(size_t bytes) {
     if (size == 0) fail(KILN_ERR_OUT_OF_MEMORY, "kiln_alloc: %zu bytes cannot be allocated on %s", bytes, device_name_);
     std::lock_guard<std::mutex> lock(mutex_);
     void* ptr = nullptr;
+    // A cache hit leaves the cache as a node, so that a failure to record the block (bad_alloc in the maps below) can
+    // put it back without allocating.
+    decltype(cached_)::node_type from_cache;
     if (caching_) {
         auto it = cached_.find(size);
         if (it != cached_.end()) {
-            ptr = it->second;
-            cached_.erase(it);
-            stats_.cache_hits++;
+            from_cache = cached_.extract(it);
+            ptr = from_cache.mapped();
         }
     }
     if (!ptr && capturing_) {
@@ -53,9 +55,10 @@ void* Allocator::allocate(size_t bytes) {
     if (!ptr) {
         // The cap is checked before the system is asked, so a simulated small device fails the way a real one would:
         // after the cache was given back.
-        if (limit_ != 0 && stats_.bytes_reserved + size > limit_) {
+        // Written as a subtraction: reserved + size wraps for a size near 2^64, and the request would pass the cap.
+        if (limit_ != 0 && !fits_limit_locked(size)) {
             empty_cache_locked();
-            if (stats_.bytes_reserved + size > limit_) out_of_memory_locked(bytes, size, "the memory limit");
+            if (!fits_limit_locked(size)) out_of_memory_locked(bytes, size, "the memory limit");
         }
         ptr = sys_alloc_(size);
         if (!ptr && !cached_.empty()) {  // the cache may hold the memory we need in the wrong sizes
@@ -63,16 +66,34 @@ void* Allocator::allocate(size_t bytes) {
             ptr = sys_alloc_(size);
         }
         if (!ptr) out_of_memory_locked(bytes, size, "the system");
+    }
+    try {
+        live_.emplace(ptr, size);
+        if (capturing_) captured_.emplace(ptr, size);
+    } catch (...) {  // the block goes back where it came from, and no counter has moved
+        live_.erase(ptr);
+        if (from_cache) {
+            cached_.insert(std::move(from_cache));
+        } else {
+            sys_free_(ptr);
+        }
+        throw;
+    }
+    if (from_cache) {
+        stats_.cache_hits++;
+    } else {
         stats_.system_allocations++;
         stats_.bytes_reserved += size;
     }
-    live_.emplace(ptr, size);
-    if (capturing_) captured_.emplace(ptr, size);
     stats_.bytes_in_use += size;
     if (stats_.bytes_in_use > stats_.peak_bytes_in_use) stats_.peak_bytes_in_use = stats_.bytes_in_use;
     stats_.live_allocations++;
     stats_.total_allocations++;
     return ptr;
+}
+
+bool Allocator::fits_limit_locked(size_t size) const {
+    return size <= limit_ && stats_.bytes_reserved <= limit_ - size;
 }
 
 void Allocator::out_of_memory_locked(size_t requested, size_t rounded, const char* why) {
@@ -96,9 +117,8 @@ void Allocator::release(void* ptr) {
              "kiln_free: pointer %p was not allocated by this %s context, or was already freed", ptr, device_name_);
     }
     const size_t size = it->second;
-    live_.erase(it);
-    stats_.bytes_in_use -= size;
-    stats_.live_allocations--;
+    // The block leaves the live map only once it has a place: if recording it as held or cached throws (bad_alloc),
+    // it is still live, every counter is as it was, and the caller can free it again.
     if (pins_.count(ptr)) {
         held_.emplace(ptr, size);  // a live graph still writes it on every replay
     } else if (caching_) {
@@ -107,6 +127,9 @@ void Allocator::release(void* ptr) {
         sys_free_(ptr);
         stats_.bytes_reserved -= size;
     }
+    live_.erase(it);
+    stats_.bytes_in_use -= size;
+    stats_.live_allocations--;
 }
 
 void Allocator::begin_capture() {

@@ -49,6 +49,8 @@ public:
 
 private:
     void empty_cache_locked();
+    // Whether reserving `size` more bytes stays within limit_ (set), without the overflow of reserved + size.
+    bool fits_limit_locked(size_t size) const;
     [[noreturn]] void out_of_memory_locked(size_t requested, size_t rounded, const char* why);
 
     const char* device_name_;

@@ -187,6 +187,7 @@ kiln_status kiln_synchronize(kiln_context* ctx) {
 }
 
 kiln_status kiln_alloc(kiln_context* ctx, size_t bytes, void** out) {
+    if (out) *out = nullptr;  // a failed call hands out nothing, like every entry that returns through a pointer
     return guarded("kiln_alloc", [&] {
         kiln_context& c = kiln::op_context(ctx, "kiln_alloc");
         if (!out) fail(KILN_ERR_INVALID_ARGUMENT, "kiln_alloc: argument 'out' is null");
