@@ -17,6 +17,7 @@ namespace {
 // The array is pinned (critical) only for the copy itself, after the stream is drained; the ABI's host copies
 // complete before returning.
 void copy_from_short_array(JNIEnv* env, jclass, jlong ctx, jlong dst, jshortArray src, jint offset, jint count) {
+    if (!array_range_ok(env, src, offset, count)) return;
     drain_before_pinning(ctx);
     void* host = env->GetPrimitiveArrayCritical(src, nullptr);
     if (!host) return;  // OutOfMemoryError pending
@@ -27,6 +28,7 @@ void copy_from_short_array(JNIEnv* env, jclass, jlong ctx, jlong dst, jshortArra
 }
 
 void copy_to_short_array(JNIEnv* env, jclass, jlong ctx, jlong src, jshortArray dst, jint offset, jint count) {
+    if (!array_range_ok(env, dst, offset, count)) return;
     drain_before_pinning(ctx);
     void* host = env->GetPrimitiveArrayCritical(dst, nullptr);
     if (!host) return;

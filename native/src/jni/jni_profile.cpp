@@ -1,7 +1,8 @@
 // JNI glue for dev.kiln.internal.ProfilerNative: the last op's entry, kernel path and device-timing flag; device
 // times from CUDA events; the stream timer and the L2 flush of benchmarks; NVTX ranges; the device's measured peak.
 // Glue only.
-#include <vector>
+#include <memory>
+#include <new>
 
 #include "jni/jni_support.h"
 
@@ -38,11 +39,17 @@ void device_timing(JNIEnv* env, jclass, jlong ctx, jboolean on) {
 // Fills ms and returns the count; the ABI refuses more ops than ms holds, forgetting none. Collected into a native
 // buffer first: collecting waits for every timing event, and the Java array must not be pinned that long.
 jint device_times(JNIEnv* env, jclass, jlong ctx, jfloatArray ms) {
+    if (!array_range_ok(env, ms, 0, 0)) return 0;
     const jsize capacity = env->GetArrayLength(ms);
-    std::vector<float> times((size_t)capacity);
+    // nothrow: a C++ exception must not unwind through the JNI frame (std::terminate would end the JVM).
+    std::unique_ptr<float[]> times(new (std::nothrow) float[capacity > 0 ? capacity : 1]);
+    if (!times) {
+        env->ThrowNew(env->FindClass("java/lang/OutOfMemoryError"), "Kiln JNI: no native memory for the device times");
+        return 0;
+    }
     int64_t count = 0;
-    const kiln_status s = kiln_profile_device_times(ctx_of(ctx), times.data(), capacity, &count);
-    if (!throw_if_failed(env, s) && count > 0) env->SetFloatArrayRegion(ms, 0, (jsize)count, times.data());
+    const kiln_status s = kiln_profile_device_times(ctx_of(ctx), times.get(), capacity, &count);
+    if (!throw_if_failed(env, s) && count > 0) env->SetFloatArrayRegion(ms, 0, (jsize)count, times.get());
     return (jint)count;
 }
 

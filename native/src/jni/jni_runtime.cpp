@@ -69,6 +69,7 @@ void set_memory_limit(JNIEnv* env, jclass, jlong ctx, jlong bytes) {
 // Element is float or int32_t (both 4 bytes); Array the matching jfloatArray / jintArray.
 template <typename Element, typename Array>
 void copy_from_array(JNIEnv* env, jclass, jlong ctx, jlong dst, Array src, jint offset, jint count) {
+    if (!array_range_ok(env, src, offset, count)) return;
     drain_before_pinning(ctx);
     void* host = env->GetPrimitiveArrayCritical(src, nullptr);
     if (!host) return;  // OutOfMemoryError pending
@@ -80,6 +81,7 @@ void copy_from_array(JNIEnv* env, jclass, jlong ctx, jlong dst, Array src, jint 
 
 template <typename Element, typename Array>
 void copy_to_array(JNIEnv* env, jclass, jlong ctx, jlong src, Array dst, jint offset, jint count) {
+    if (!array_range_ok(env, dst, offset, count)) return;
     drain_before_pinning(ctx);
     void* host = env->GetPrimitiveArrayCritical(dst, nullptr);
     if (!host) return;

@@ -98,17 +98,16 @@ bool register_table(JNIEnv* env, const NativesTable& table) {
 
 bool cache_classes(JNIEnv* env) {
     Cache& c = g_cache;
-    c.device_info = global_class(env, "dev/kiln/DeviceInfo");
-    if (c.device_info) c.device_info_ctor = env->GetMethodID(c.device_info, "<init>", "(Ljava/lang/String;JJIII)V");
-    c.illegal_argument = global_class(env, "java/lang/IllegalArgumentException");
-    c.kiln_exception = global_class(env, "dev/kiln/KilnException");
-    c.out_of_memory = global_class(env, "dev/kiln/KilnOutOfMemoryException");
-    c.cuda_exception = global_class(env, "dev/kiln/KilnCudaException");
-    c.device_unavailable = global_class(env, "dev/kiln/DeviceUnavailableException");
-    if (c.device_info_ctor && c.illegal_argument && c.kiln_exception && c.out_of_memory && c.cuda_exception &&
-        c.device_unavailable) {
-        return true;
-    }
+    // Each lookup only after the previous one succeeded: a failed FindClass or GetMethodID leaves its exception
+    // pending, and no further JNI call but a few (exception handling, releases) is allowed then.
+    const bool ok = (c.device_info = global_class(env, "dev/kiln/DeviceInfo")) &&
+                    (c.device_info_ctor = env->GetMethodID(c.device_info, "<init>", "(Ljava/lang/String;JJIII)V")) &&
+                    (c.illegal_argument = global_class(env, "java/lang/IllegalArgumentException")) &&
+                    (c.kiln_exception = global_class(env, "dev/kiln/KilnException")) &&
+                    (c.out_of_memory = global_class(env, "dev/kiln/KilnOutOfMemoryException")) &&
+                    (c.cuda_exception = global_class(env, "dev/kiln/KilnCudaException")) &&
+                    (c.device_unavailable = global_class(env, "dev/kiln/DeviceUnavailableException"));
+    if (ok) return true;
     return fail_load(env, "Kiln JNI: a class the glue throws or creates (dev.kiln.DeviceInfo, dev.kiln.Kiln*Exception, "
                           "DeviceUnavailableException) is missing or changed");
 }
@@ -142,6 +141,22 @@ bool fail_load(JNIEnv* env, const char* format, ...) {
 }
 
 void throw_illegal_argument(JNIEnv* env, const char* message) { env->ThrowNew(g_cache.illegal_argument, message); }
+
+bool array_range_ok(JNIEnv* env, jarray array, jint offset, jint count) {
+    if (!array) {
+        throw_illegal_argument(env, "Kiln JNI: the Java array is null");
+        return false;
+    }
+    const jsize length = env->GetArrayLength(array);
+    if (offset < 0 || count < 0 || offset > length - count) {
+        char message[160];
+        std::snprintf(message, sizeof message, "Kiln JNI: elements [%d, %d + %d) are outside a Java array of %d", offset,
+                      offset, count, length);
+        throw_illegal_argument(env, message);
+        return false;
+    }
+    return true;
+}
 
 bool throw_if_failed(JNIEnv* env, kiln_status status) {
     if (status == KILN_OK) return false;

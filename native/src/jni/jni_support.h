@@ -42,7 +42,18 @@ inline kiln_context* ctx_of(jlong handle) { return reinterpret_cast<kiln_context
 // wait for the whole stream anyway, and a thread holding a critical array stalls every other thread's garbage
 // collection for as long as it waits (on a GPU, a training step's backlog). Best effort: a failure here (a capture,
 // an asynchronous CUDA error) is left for the copy itself to report.
-inline void drain_before_pinning(jlong ctx) { (void)kiln_synchronize(ctx_of(ctx)); }
+// Not while the calling thread captures a CUDA graph: kiln_synchronize would be refused there and recorded as the
+// capture's failure, naming an op the user never called; the copy itself then reports why it cannot be captured.
+inline void drain_before_pinning(jlong ctx) {
+    int32_t capturing = 0;
+    if (kiln_graph_is_capturing(ctx_of(ctx), &capturing) == KILN_OK && capturing) return;
+    (void)kiln_synchronize(ctx_of(ctx));
+}
+
+// Whether elements [offset, offset + count) lie in `array`; throws IllegalArgumentException and returns false where
+// they do not (or the array is null). The binding checks this before the call; the glue checks it again because a
+// pinned array is read and written through a raw pointer, where a wrong range is memory corruption, not an exception.
+bool array_range_ok(JNIEnv* env, jarray array, jint offset, jint count);
 template <typename T>
 inline T* ptr_of(jlong address) { return reinterpret_cast<T*>(address); }
 

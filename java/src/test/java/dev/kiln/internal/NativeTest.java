@@ -34,6 +34,32 @@ class NativeTest {
         assertThrows(IllegalArgumentException.class, () -> ProfilerNative.rangePush(null));
     }
 
+    /**
+     * The glue re-checks an array range before it pins the array and copies through a raw pointer: a call that skips
+     * the binding's own check (here by reflection) gets an exception, not a read or write past the array.
+     */
+    @Test
+    void theGlueRefusesAnArrayRangeOutsideTheArray() throws ReflectiveOperationException {
+        long ctx = Contexts.of(Device.cpu());
+        long block = RuntimeNative.alloc(ctx, 1 << 22);
+        try {
+            for (String name : new String[] {"copyFromArray0", "copyToArray0"}) {
+                java.lang.reflect.Method m = RuntimeNative.class.getDeclaredMethod(name, long.class, long.class, float[].class,
+                        int.class, int.class);
+                m.setAccessible(true);
+                for (Object[] bad : new Object[][] {{new float[4], 1 << 20, 4}, {new float[4], 2, 3}, {new float[4], -1, 2},
+                        {new float[4], 0, -1}, {null, 0, 1}}) {
+                    java.lang.reflect.InvocationTargetException e = assertThrows(java.lang.reflect.InvocationTargetException.class,
+                            () -> m.invoke(null, ctx, block, bad[0], bad[1], bad[2]));
+                    assertTrue(e.getCause() instanceof IllegalArgumentException, name + ": " + e.getCause());
+                }
+                m.invoke(null, ctx, block, new float[4], 1, 3);  // a range inside the array is copied
+            }
+        } finally {
+            RuntimeNative.free(ctx, block);
+        }
+    }
+
     @Test
     void missingExplicitLibraryNamesPlatformAndPath(@TempDir Path dir) {
         Path missing = dir.resolve("nowhere/libkiln.so");
