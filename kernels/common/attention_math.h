@@ -100,8 +100,13 @@ KILN_HD float online_softmax_weight(const OnlineSoftmaxRow& row, float y) { retu
 KILN_HD float online_softmax_out_scale(const OnlineSoftmaxRow& row) {
     return row.l > 0.0f ? kiln_fdiv(1.0f, row.l) : 0.0f;
 }
-KILN_HD float online_softmax_lse(const OnlineSoftmaxRow& row) {  // natural log; -inf for a query that saw no key
-    if (!(row.l > 0.0f)) return attn_neg_inf();
+// The natural-log lse: -inf for a query whose weights sum to 0 (it saw no key, or only -inf scores: output 0), NaN for
+// one whose sum is NaN (a NaN or +inf score: output NaN), so that lse says what the output holds. Returning -inf for
+// the NaN row, as the test !(l > 0) did, hid it from a caller that merges partial results by lse, and gave it zero
+// gradients in the backward where PyTorch gives NaN.
+KILN_HD float online_softmax_lse(const OnlineSoftmaxRow& row) {
+    if (row.l == 0.0f) return attn_neg_inf();
+    if (!(row.l > 0.0f)) return row.l;  // NaN
     return kiln_fmul(kiln_fadd(row.m, attn_log2(row.l)), kLn2);
 }
 

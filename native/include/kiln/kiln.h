@@ -511,8 +511,9 @@ KILN_API kiln_status kiln_convert_bf16_to_f32(kiln_context* ctx, const kiln_bf16
  * Mask: key s is visible to query t when s < kv_lengths[b] (when kv_lengths, int32 (batch) with values in
  * [0, kv_len], is not NULL) and, when causal, s <= t + (kv_len - q_len): bottom-right aligned, so the last query sees
  * every key (what a decoder reading a key/value cache needs); with q_len == kv_len it is the usual lower triangle.
- * A query with no visible key outputs 0, its lse is -inf and its gradients are 0. Key tiles that are wholly masked
- * are skipped, so a query reading a cache of capacity kv_len at length L costs O(L).
+ * A query with no visible key outputs 0, its lse is -inf and its gradients are 0; so does one whose visible scores
+ * are all -inf (PyTorch gives NaN there). A NaN or +inf score makes the query's output, lse and gradients NaN. Key
+ * tiles that are wholly masked are skipped, so a query reading a cache of capacity kv_len at length L costs O(L).
  * The q_len x kv_len scores are never stored: the forward keeps only lse (batch, heads, q_len), each query's
  * log-sum-exp of its scaled, masked scores (natural log), which the backward reads to rebuild the weights.
  * Dropout on the weights (after the softmax, before V): the weight (b, h, t, s) is kept when the Philox uniform of
