@@ -81,7 +81,8 @@ KILN_HD float activation_fwd(float x, float alpha) {
 // For gelu, Phi(x) + x * phi(x): x*x overflows to inf for huge |x|, exp(-inf) = 0, and the term vanishes cleanly.
 template <int Act>
 KILN_HD float activation_bwd(float x, float y, float dy, float alpha) {
-    if (Act == KILN_RELU) return x > 0.0f ? dy : 0.0f;
+    // Written as !(x <= 0): a NaN x passes dy, as PyTorch's threshold_backward does (x > 0 gave 0 there).
+    if (Act == KILN_RELU) return !(x <= 0.0f) ? dy : 0.0f;
     if (Act == KILN_LEAKY_RELU) return x > 0.0f ? dy : kiln_fmul(dy, alpha);
     if (Act == KILN_TANH) return kiln_fmul(dy, kiln_fadd(1.0f, -kiln_fmul(y, y)));
     if (Act == KILN_SIGMOID) return kiln_fmul(dy, kiln_fmul(y, kiln_fadd(1.0f, -y)));

@@ -115,6 +115,14 @@ void activation_edges() {
     float out = 0;
     EXPECT(kiln_activation_f32(g_ctx, KILN_RELU, &nan, &out, 1, 0) == KILN_OK);
     EXPECT(std::isnan(out));
+    // And its backward passes dy at a NaN x, as PyTorch's threshold_backward does (NaN <= 0 is false); leaky relu
+    // scales it by the slope (NaN > 0 is false), also as PyTorch.
+    const float xs[4] = {NAN, 1.0f, -1.0f, 0.0f}, dys[4] = {3.0f, 3.0f, 3.0f, 3.0f};
+    float dxs[4] = {};
+    EXPECT(kiln_activation_backward_f32(g_ctx, KILN_RELU, xs, nullptr, dys, dxs, 4, 0) == KILN_OK);
+    EXPECT(dxs[0] == 3.0f && dxs[1] == 3.0f && dxs[2] == 0.0f && dxs[3] == 0.0f);
+    EXPECT(kiln_activation_backward_f32(g_ctx, KILN_LEAKY_RELU, xs, nullptr, dys, dxs, 4, 0.5f) == KILN_OK);
+    EXPECT(dxs[0] == 1.5f && dxs[1] == 3.0f && dxs[2] == 1.5f && dxs[3] == 1.5f);
 }
 
 // ---- fused bias + GELU -------------------------------------------------------------------------------------------

@@ -234,7 +234,8 @@ KILN_API kiln_status kiln_rand_normal_f32(kiln_context* ctx, float* y, size_t n,
  * stream orders its reuse, and it shows in kiln_memory_stats like any allocation.
  * Special values, identical on both backends: max and max-pooling let the first NaN win and break ties by the
  * first index; a softmax row holding NaN or +inf, or only -inf, is all NaN (a -inf beside finite values gives 0);
- * a mean over zero elements is NaN; relu passes NaN through; a dropped element is 0 even where x is NaN. */
+ * a mean over zero elements is NaN; relu passes NaN through (and its backward dy at a NaN x); a dropped element is 0
+ * even where x is NaN. */
 
 /* ---- ops: gemm (native/src/cpu/gemm.cpp, kernels/gemm.cu) ---- */
 
