@@ -1,6 +1,7 @@
 // The harness's call families over the runtime entries: library information, contexts (created, destroyed, stale,
 // foreign), memory (kiln_alloc, kiln_free, stats, limits, copies), fill and the Philox random streams.
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 
@@ -198,8 +199,8 @@ void call_fill_random(State& s) {
     c.work({(int64_t)std::min<uint64_t>(n, (uint64_t)kHuge)});
     const float a = s.in.real(), b = s.in.real();
     const uint64_t seed = s.in.u64(), offset = s.in.one_in(2) ? s.in.u64() : 0;
-    if (which == 1 && !(a < b)) c.forbid();
-    if (which == 2 && !(b >= 0.0f)) c.forbid();
+    if (which == 1 && !(a < b && std::isfinite(b - a))) c.forbid();
+    if (which == 2 && !(b >= 0.0f && std::isfinite(a) && std::isfinite(b))) c.forbid();
     if (!c.runnable()) return;
     float* y = c.ptr<float>((int64_t)std::min<uint64_t>(n, (uint64_t)kHuge));
     kiln_status st = which == 0 ? kiln_fill_f32(ctx, y, n, a)

@@ -1,4 +1,5 @@
 // The C ABI's contract: statuses and messages on bad input, device query without a GPU, allocator counters.
+#include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -25,6 +26,14 @@ static void bad_calls_return_statuses() {
     float x[4];
     EXPECT(kiln_rand_uniform_f32(ctx, x, 4, 1, 0, 2.0f, 1.0f) == KILN_ERR_INVALID_ARGUMENT);
     EXPECT(message_has("lo < hi"));
+    // A width past FLT_MAX or an infinite bound made every element lo; an infinite std made NaN.
+    EXPECT(kiln_rand_uniform_f32(ctx, x, 4, 1, 0, -3e38f, 3e38f) == KILN_ERR_INVALID_ARGUMENT);
+    EXPECT(message_has("finite lo and hi"));
+    EXPECT(kiln_rand_uniform_f32(ctx, x, 4, 1, 0, -INFINITY, 0.0f) == KILN_ERR_INVALID_ARGUMENT);
+    EXPECT(kiln_rand_uniform_f32(ctx, x, 4, 1, 0, -1.5e38f, 1.5e38f) == KILN_OK);  // a width of 3e38 is finite
+    EXPECT(kiln_rand_normal_f32(ctx, x, 4, 1, 0, 0.0f, INFINITY) == KILN_ERR_INVALID_ARGUMENT);
+    EXPECT(kiln_rand_normal_f32(ctx, x, 4, 1, 0, NAN, 1.0f) == KILN_ERR_INVALID_ARGUMENT);
+    EXPECT(message_has("finite mean"));
     EXPECT(kiln_free(ctx, x) == KILN_ERR_INVALID_ARGUMENT);  // not ours
     EXPECT(message_has("not allocated by this cpu context"));
     kiln_context_destroy(ctx);

@@ -218,10 +218,10 @@ KILN_API kiln_status kiln_fill_f32(kiln_context* ctx, float* y, size_t n, float 
 /* Philox4x32-10 streams (kernels/common/philox.h). Element i takes 32-bit word i%4 of the Philox block
  * with counter (offset + i/4) and key (seed): a call consumes ceil(n/4) counters, so the next call
  * should pass offset + ceil(n/4). The same (seed, offset) gives bit-identical values on every device. */
-/* y[i] uniform in [lo, hi). y is (n) */
+/* y[i] uniform in [lo, hi): lo < hi, both finite, hi - lo finite. y is (n) */
 KILN_API kiln_status kiln_rand_uniform_f32(kiln_context* ctx, float* y, size_t n, uint64_t seed, uint64_t offset,
                                            float lo, float hi);
-/* y[i] normal with the given mean and std (Box-Muller on word pairs). y is (n) */
+/* y[i] normal with the given mean and std, finite, std >= 0 (Box-Muller on word pairs). y is (n) */
 KILN_API kiln_status kiln_rand_normal_f32(kiln_context* ctx, float* y, size_t n, uint64_t seed, uint64_t offset,
                                           float mean, float std);
 

@@ -1,4 +1,6 @@
 // C ABI entries for the Philox random streams and dropout: validation, then the backend of the context's device.
+#include <cmath>
+
 #include "core/checked.h"
 #include "core/dispatch.h"
 #include "random.h"
@@ -48,6 +50,10 @@ kiln_status kiln_rand_uniform_f32(kiln_context* ctx, float* y, size_t n, uint64_
     const char* op = "kiln_rand_uniform_f32";
     return random_entry(op, ctx, y, n, [&](kiln_context& c) {
         if (!(lo < hi)) fail(KILN_ERR_INVALID_ARGUMENT, "%s: needs lo < hi, got lo=%g hi=%g", op, lo, hi);
+        // The draw is lo + u (hi - lo): with an infinite bound, or a width past FLT_MAX, every element came out lo.
+        if (!std::isfinite(hi - lo)) {
+            fail(KILN_ERR_INVALID_ARGUMENT, "%s: needs finite lo and hi less than FLT_MAX apart, got lo=%g hi=%g", op, lo, hi);
+        }
         kiln::dispatch(c, op, KILN_BACKENDS(rand_uniform_f32), y, n, seed, offset, lo, hi);
     });
 }
@@ -56,7 +62,9 @@ kiln_status kiln_rand_normal_f32(kiln_context* ctx, float* y, size_t n, uint64_t
                                  float std) {
     const char* op = "kiln_rand_normal_f32";
     return random_entry(op, ctx, y, n, [&](kiln_context& c) {
-        if (!(std >= 0.0f)) fail(KILN_ERR_INVALID_ARGUMENT, "%s: needs std >= 0, got %g", op, std);
+        if (!(std >= 0.0f) || !std::isfinite(std) || !std::isfinite(mean)) {
+            fail(KILN_ERR_INVALID_ARGUMENT, "%s: needs a finite mean and a finite std >= 0, got mean=%g std=%g", op, mean, std);
+        }
         kiln::dispatch(c, op, KILN_BACKENDS(rand_normal_f32), y, n, seed, offset, mean, std);
     });
 }
