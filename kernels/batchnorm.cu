@@ -213,12 +213,13 @@ __global__ void __launch_bounds__(1024) bn_backward_kernel(const float* __restri
 
 // dgamma and/or dbeta wanted: one block per channel as in the training backward (fixed-order sums, no atomics). dx
 // needs no statistic, so each thread writes its elements' dx while summing: one read of dy. x is read only for dgamma.
-__global__ void __launch_bounds__(1024) bn_backward_eval_kernel(const float* __restrict__ x,
-                                                                const float* __restrict__ dy,
+// dx may alias x or dy (kiln.h): no restrict or read-only loads on the three, and each element's x and dy are read
+// before its dx is written (by the same thread; no other thread touches that element).
+__global__ void __launch_bounds__(1024) bn_backward_eval_kernel(const float* x, const float* dy,
                                                                 const float* __restrict__ gamma,
                                                                 const float* __restrict__ running_mean,
                                                                 const float* __restrict__ running_var, float eps,
-                                                                float* __restrict__ dx, float* __restrict__ dgamma,
+                                                                float* dx, float* __restrict__ dgamma,
                                                                 float* __restrict__ dbeta, int64_t n, int64_t c,
                                                                 int64_t hw) {
     __shared__ float smem[32];
@@ -229,25 +230,27 @@ __global__ void __launch_bounds__(1024) bn_backward_eval_kernel(const float* __r
         const float scale = bn_scale(gamma, ch, invstd);
         // a = sum dy, b = sum dy (x - running_mean); invstd is applied to b once per channel.
         const Pair part = channel_partial<Pair>(m, hw, stride, base, [&](int64_t o) {
-            const float g = __ldg(dy + o);
+            const float g = dy[o];
+            const Pair p{g, dgamma ? kiln_fmul(g, kiln_fadd(x[o], -mean)) : 0.0f};
             if (dx) dx[o] = bn_backward_eval_dx(g, scale);
-            return Pair{g, dgamma ? kiln_fmul(g, kiln_fadd(__ldg(x + o), -mean)) : 0.0f};
+            return p;
         });
         param_grads(part, invstd, ch, dgamma, dbeta, smem);
     }
 }
 
-// dx alone: element-wise, flat over elements like bn_eval_flat_kernel, so small c still fills the GPU.
+// dx alone: element-wise, flat over elements like bn_eval_flat_kernel, so small c still fills the GPU. dx may alias
+// dy: plain pointers, each element read before it is written.
 template <typename Index>
-__global__ void __launch_bounds__(kEltThreads) bn_backward_eval_dx_kernel(const float* __restrict__ dy,
+__global__ void __launch_bounds__(kEltThreads) bn_backward_eval_dx_kernel(const float* dy,
                                                                           const float* __restrict__ gamma,
                                                                           const float* __restrict__ running_var,
-                                                                          float eps, float* __restrict__ dx,
-                                                                          Index total, Index c, Index hw) {
+                                                                          float eps, float* dx, Index total, Index c,
+                                                                          Index hw) {
     for (Index k = flat_thread_index<Index>(); k < total; k += flat_thread_stride<Index>()) {
         const Index ch = (k / hw) % c;
         const float scale = bn_scale(gamma, (int64_t)ch, bn_invstd(__ldg(running_var + ch), eps));
-        dx[k] = bn_backward_eval_dx(__ldg(dy + k), scale);
+        dx[k] = bn_backward_eval_dx(dy[k], scale);
     }
 }
 

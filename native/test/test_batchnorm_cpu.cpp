@@ -270,6 +270,17 @@ void eval_backward(Shape s, bool affine, float eps) {
         if (mask & 2) EXPECT(std::memcmp(dgamma.data(), dgamma2.data(), s.c * 4) == 0);
         if (mask & 4) EXPECT(std::memcmp(dbeta.data(), dbeta2.data(), s.c * 4) == 0);
     }
+
+    // dx may alias dy or x: the same bits as separate buffers (dx was written before the sums read dy and x).
+    for (int alias_x = 0; alias_x < 2; ++alias_x) {
+        std::vector<float> buf = alias_x ? x : w, dgamma3(s.c, kNaN), dbeta3(s.c, kNaN);
+        EXPECT(kiln_batch_norm_backward_eval_f32(g_ctx, s.n, s.c, s.hw, alias_x ? buf.data() : x.data(),
+                                                 alias_x ? w.data() : buf.data(), gp, rm.data(), rv.data(), eps,
+                                                 buf.data(), dgamma3.data(), dbeta3.data()) == KILN_OK);
+        EXPECT(std::memcmp(dx.data(), buf.data(), total * 4) == 0);
+        EXPECT(std::memcmp(dgamma.data(), dgamma3.data(), s.c * 4) == 0);
+        EXPECT(std::memcmp(dbeta.data(), dbeta3.data(), s.c * 4) == 0);
+    }
 }
 
 // The eval backward's sums are split into blocks for long channels; a second call gives the same bits.

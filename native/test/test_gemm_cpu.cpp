@@ -346,6 +346,15 @@ void test_gemm_abi_errors() {
               last_error_has("a (batch=1099511627776, stride_a=1099511627776"),
           "batch = 2^40 with strides 2^40");
     check(c[0] == 4.0f && c[16] == 0.0f, "refused calls leave C alone");
+
+    // C overlapping A or B: tiles of C written while A and B are still read (A in place, on the CPU) fed results
+    // back in as operands. Refused; C beside A, or a product that reads neither (k == 0), is fine.
+    d = desc(2, 4, 4);
+    check(run(d, c.data(), b.data(), c.data()) == bad && last_error_has("'c'") && last_error_has("'a'") &&
+              last_error_has("overlap"), "C == A");
+    check(run(d, a.data(), c.data() + 4, c.data()) == bad && last_error_has("'b'"), "C overlapping B");
+    check(run(d, c.data() + 8, b.data(), c.data()) == KILN_OK, "A just past C");
+    check(run(desc(2, 4, 0), c.data(), c.data(), c.data()) == KILN_OK, "k == 0 reads neither A nor B");
     kiln_context_destroy(ctx);
 }
 

@@ -213,7 +213,7 @@ void bias_correction_rule() {
     EXPECT(message_has("kiln_adam_step_capturable_f32") && message_has("'bias_corrections' is null"));
     EXPECT(kiln_adam_step_capturable_f32(g_ctx, p, g, m, m, 4, 0.1f, 0.9f, 0.999f, 1e-8f, 0, 0, bc) ==
            KILN_ERR_INVALID_ARGUMENT);
-    EXPECT(message_has("'m' and 'v'"));
+    EXPECT(message_has("'m' (") && message_has("and 'v' (") && message_has("overlap"));
 }
 
 // ---- validation --------------------------------------------------------------------------------------------------
@@ -229,7 +229,12 @@ void validation() {
     EXPECT(kiln_sgd_step_f32(g_ctx, p, g, v, 4, NAN, 0.5f, 0, 0) == KILN_ERR_INVALID_ARGUMENT);
     EXPECT(message_has("'lr'"));
     EXPECT(kiln_sgd_step_f32(g_ctx, p, p, v, 4, 0.1f, 0.5f, 0, 0) == KILN_ERR_INVALID_ARGUMENT);
-    EXPECT(message_has("distinct"));
+    EXPECT(message_has("overlap"));
+    // A partial overlap is refused too: the update reads grad and writes param in one restrict pass.
+    float pg[5] = {0};
+    EXPECT(kiln_sgd_step_f32(g_ctx, pg, pg + 1, v, 4, 0.1f, 0.5f, 0, 0) == KILN_ERR_INVALID_ARGUMENT);
+    EXPECT(message_has("'param' (16 bytes") && message_has("'grad' (16 bytes"));
+    EXPECT(kiln_sgd_step_f32(g_ctx, pg, pg + 4, nullptr, 1, 0.1f, 0.0f, 0, 0) == KILN_OK);  // adjacent is not overlap
     EXPECT(kiln_sgd_step_f32(g_ctx, nullptr, g, v, 4, 0.1f, 0.5f, 0, 0) == KILN_ERR_INVALID_ARGUMENT);
     EXPECT(message_has("'param' is null"));
     EXPECT(kiln_sgd_step_f32(g_ctx, nullptr, nullptr, nullptr, 0, 0.1f, 0.5f, 0, 0) == KILN_OK);  // empty
@@ -244,7 +249,7 @@ void validation() {
     EXPECT(message_has("'eps'"));
     EXPECT(kiln_adam_step_f32(g_ctx, p, g, m, m, 4, 0.1f, 0.9f, 0.999f, 1e-8f, 0, 0, 0.1f, 0.1f) ==
            KILN_ERR_INVALID_ARGUMENT);
-    EXPECT(message_has("'m' and 'v'"));
+    EXPECT(message_has("'m' (") && message_has("and 'v' (") && message_has("overlap"));
     EXPECT(kiln_adam_step_f32(g_ctx, p, g, nullptr, v, 4, 0.1f, 0.9f, 0.999f, 1e-8f, 0, 0, 0.1f, 0.1f) ==
            KILN_ERR_INVALID_ARGUMENT);
     EXPECT(message_has("'m' is null"));

@@ -241,7 +241,7 @@ KILN_API kiln_status kiln_rand_normal_f32(kiln_context* ctx, float* y, size_t n,
 
 /* C = alpha * op(A) * op(B) + beta * C for each of `batch` matrices (strides in elements between them).
  * op(A) is (m, k): A is stored (m, k) with leading dimension lda, or (k, m) when trans_a. op(B) is (k, n): B is
- * (k, n) ldb, or (n, k) when trans_b. C is (m, n) ldc. beta == 0 never reads C. */
+ * (k, n) ldb, or (n, k) when trans_b. C is (m, n) ldc and must not overlap A or B. beta == 0 never reads C. */
 typedef struct kiln_gemm_desc {
     int32_t trans_a, trans_b;
     int64_t m, n, k;
@@ -337,7 +337,7 @@ KILN_API kiln_status kiln_mse_f32(kiln_context* ctx, const float* x, const float
 KILN_API kiln_status kiln_mse_backward_f32(kiln_context* ctx, const float* x, const float* t, const float* dloss,
                                            float* dx, int64_t n);
 
-/* ---- ops: optimizers (native/src/cpu/optim.cpp, kernels/optim.cu): one fused pass per parameter tensor ---- */
+/* ---- ops: optimizers (native/src/cpu/optim.cpp, kernels/optim.cu): one fused pass, no buffers overlapping ---- */
 
 /* SGD with momentum (PyTorch semantics, dampening 0): g = grad + weight_decay * param; v = momentum * v + g;
  * step = nesterov ? g + momentum * v : v; param -= lr * step. velocity may be NULL when momentum == 0. */
@@ -437,7 +437,7 @@ KILN_API kiln_status kiln_batch_norm_backward_f32(kiln_context* ctx, int64_t n, 
  * (no gradient), invstd = 1/sqrt(running_var + eps) as in kiln_batch_norm_eval_f32, and
  *   dx = dy gamma invstd,   dgamma = sum over (n, hw) of dy (x - running_mean) invstd,   dbeta = sum of dy.
  * x, dy, dx are (n, c, hw); gamma (c) may be NULL (1). dx, dgamma, dbeta (c) may each be NULL (not wanted); the others
- * are assigned. n * hw == 0 is allowed: dgamma and dbeta are then 0. */
+ * are assigned; dx may alias x or dy. n * hw == 0 is allowed: dgamma and dbeta are then 0. */
 KILN_API kiln_status kiln_batch_norm_backward_eval_f32(kiln_context* ctx, int64_t n, int64_t c, int64_t hw,
                                                        const float* x, const float* dy, const float* gamma,
                                                        const float* running_mean, const float* running_var, float eps,

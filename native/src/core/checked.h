@@ -34,4 +34,10 @@ int64_t checked_span(const char* op, const char* what, Dim count, Dim stride, Di
 // n * sizeof(T) for an element count that fits int64, checked the same way: the bytes of a buffer of n elements.
 int64_t checked_bytes(const char* op, const char* what, int64_t n, int64_t elem_size);
 
+// Refuses, naming both, two buffers whose byte ranges [a, a + a_bytes) and [b, b + b_bytes) overlap (a NULL or empty
+// one overlaps nothing): for entries whose kernels write one while still reading the other, or take both as restrict
+// pointers. A strided operand's range is its whole span, so two interleaved views of one buffer count as overlapping.
+void check_disjoint(const char* op, const char* name_a, const void* a, int64_t a_bytes, const char* name_b,
+                    const void* b, int64_t b_bytes);
+
 }  // namespace kiln

@@ -16,8 +16,9 @@ struct Operand {
     int64_t rows, cols, ld, stride;
 };
 
-// ld >= cols (and >= 1), and the elements the operand spans over the whole batch fit int64, as bytes too.
-void check_operand(const char* op, const Operand& x, int64_t batch) {
+// ld >= cols (and >= 1), and the elements the operand spans over the whole batch fit int64, as bytes too; returns
+// those bytes.
+int64_t check_operand(const char* op, const Operand& x, int64_t batch) {
     const int64_t need = x.cols > 1 ? x.cols : 1;
     if (x.ld < need)
         fail(KILN_ERR_INVALID_ARGUMENT,
@@ -28,7 +29,7 @@ void check_operand(const char* op, const Operand& x, int64_t batch) {
     const int64_t all = batch > 1 ? kiln::checked_span(op, x.name, {"batch", batch}, {x.stride_name, x.stride},
                                                        {"elements of one matrix", one})
                                   : one;
-    kiln::checked_bytes(op, x.name, all, (int64_t)sizeof(float));
+    return kiln::checked_bytes(op, x.name, all, (int64_t)sizeof(float));
 }
 
 void validate(const char* op, const kiln_gemm_desc* d, const float* a, const float* b, const float* c) {
@@ -44,12 +45,19 @@ void validate(const char* op, const kiln_gemm_desc* d, const float* a, const flo
     const Operand oa{"a", "lda", "stride_a", d->trans_a ? d->k : d->m, d->trans_a ? d->m : d->k, d->lda, d->stride_a};
     const Operand ob{"b", "ldb", "stride_b", d->trans_b ? d->n : d->k, d->trans_b ? d->k : d->n, d->ldb, d->stride_b};
     const Operand oc{"c", "ldc", "stride_c", d->m, d->n, d->ldc, d->stride_c};
-    for (const Operand& x : {oa, ob, oc}) check_operand(op, x, d->batch);
+    const int64_t a_bytes = check_operand(op, oa, d->batch), b_bytes = check_operand(op, ob, d->batch),
+                  c_bytes = check_operand(op, oc, d->batch);
     const int64_t mn = kiln::checked_product(op, "c", {{"m", d->m}, {"n", d->n}});
     const bool reads_ab = mn > 0 && d->k > 0;
     kiln::require_data(a, reads_ab ? 1 : 0, op, "a");
     kiln::require_data(b, reads_ab ? 1 : 0, op, "b");
     kiln::require_data(c, (size_t)mn, op, "c");
+    // C is written tile by tile while A and B are still being read (in place, on the CPU, for A): an overlap would
+    // feed results back in as operands.
+    if (reads_ab) {
+        kiln::check_disjoint(op, "c", c, c_bytes, "a", a, a_bytes);
+        kiln::check_disjoint(op, "c", c, c_bytes, "b", b, b_bytes);
+    }
     // Output matrices must not overlap, or the batch would race with itself.
     const int64_t c_span = kiln::checked_span(op, "c", {"m", d->m}, {"ldc", d->ldc}, {"n", d->n});
     if (d->batch > 1 && c_span > 0 && d->stride_c < c_span)

@@ -16,10 +16,10 @@ void check_finite(const char* op, const char* arg, float value) {
 
 // The state buffers are updated in one pass with restrict pointers: a shared buffer would be a caller bug that
 // silently corrupts the step.
+// Partial overlap included: grad = param + 1 is as wrong as grad = param.
 void check_distinct(const char* op, int64_t n, const char* name_a, const void* a, const char* name_b, const void* b) {
-    if (n > 0 && a && a == b)
-        fail(KILN_ERR_INVALID_ARGUMENT, "%s: '%s' and '%s' must be distinct buffers, got the same pointer", op, name_a,
-             name_b);
+    const int64_t bytes = kiln::checked_bytes(op, name_a, n, (int64_t)sizeof(float));
+    kiln::check_disjoint(op, name_a, a, bytes, name_b, b, bytes);
 }
 
 void check_betas(const char* op, float beta1, float beta2) {

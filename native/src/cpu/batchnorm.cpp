@@ -195,26 +195,32 @@ void batch_norm_backward_eval_f32(int64_t n, int64_t c, int64_t hw, const float*
         return;
     }
     // a = sum dy, b = sum dy (x - running_mean) (only for dgamma: dbeta alone never reads x); invstd is applied to b
-    // once per channel. dx needs no statistic, so it is written in the same pass (one pass over dy instead of two),
-    // which is safe because the (channel, block) tasks own disjoint elements.
+    // once per channel. dx needs no statistic, so it is written in the same task, after the block's sums have read dy
+    // and x (dx may alias either; the block is still in cache), which is safe because the (channel, block) tasks own
+    // disjoint elements.
     const bool want_b = dgamma != nullptr;
     const std::vector<Sum2> sums = channel_sums<Sum2>(c, hw, m, [&](int64_t ch, int64_t off, int64_t len) {
         const float* xs = x + off;
         const float* gs = dy + off;
+        Sum2 block;
+        if (want_b) {
+            block = dy_sums(gs, xs, (double)running_mean[ch], len);
+        } else {
+            double a0 = 0.0, a1 = 0.0;
+            int64_t i = 0;
+            for (; i + 2 <= len; i += 2) {
+                a0 += (double)gs[i];
+                a1 += (double)gs[i + 1];
+            }
+            if (i < len) a0 += (double)gs[i];
+            block = Sum2{a0 + a1, 0.0};
+        }
         if (dx) {
             const float a = scale[ch];
             float* d = dx + off;
             for (int64_t i = 0; i < len; ++i) d[i] = bn_backward_eval_dx(gs[i], a);
         }
-        if (want_b) return dy_sums(gs, xs, (double)running_mean[ch], len);
-        double a0 = 0.0, a1 = 0.0;
-        int64_t i = 0;
-        for (; i + 2 <= len; i += 2) {
-            a0 += (double)gs[i];
-            a1 += (double)gs[i + 1];
-        }
-        if (i < len) a0 += (double)gs[i];
-        return Sum2{a0 + a1, 0.0};
+        return block;
     });
     for (int64_t ch = 0; ch < c; ++ch) {
         if (dbeta) dbeta[ch] = (float)sums[ch].a;
