@@ -430,6 +430,43 @@ void check_workspace() {
 
 }  // namespace
 
+// ---- non-finite values ------------------------------------------------------------------------------------------
+
+// An inf or NaN reaches exactly the gradient entries it meets in exact math: where the double reference is finite,
+// Kiln is finite and close. The unit-stride implicit GEMM computes "throw-away" positions past each output row with a
+// zero dy; 0 times an inf weight (backward-data) or input (backward-weight) there was NaN, and landed on pixels or taps
+// the value never meets. 5x5 kernels over 3 channels: not Winograd, and 75 taps take the GEMM form of backward-weight.
+bool finite_where_the_reference_is(const std::string& what, const std::vector<float>& got, const Ref& want) {
+    int bad = 0;
+    for (size_t i = 0; i < want.v.size(); ++i) {
+        const bool ok = std::isfinite(want.v[i]) ? std::fabs((double)got[i] - want.v[i]) <= 1e-5 * want.mag[i] + 1e-6
+                                                 : !std::isfinite(got[i]);
+        if (!ok && bad++ < 3) std::printf("  %s[%zu]: got %.9g, want %.9g\n", what.c_str(), i, got[i], want.v[i]);
+    }
+    return bad == 0;
+}
+
+void check_non_finite() {
+    const Shape shapes[] = {{"5x5 p0 non-finite", 1, 3, 6, 6, 1, 5, 5, 1, 1, 0, 0, 1, 1},
+                            {"5x5 p2 non-finite", 2, 3, 7, 7, 2, 5, 5, 1, 1, 2, 2, 1, 1}};
+    for (const Shape& t : shapes) {
+        const kiln_conv2d_desc d = desc_of(t);
+        const size_t nx = d.n * d.c * d.h * d.w, nw = d.k * d.c * d.r * d.s, ny = d.n * d.k * d.p * d.q;
+        std::vector<float> x = uniform(nx, 71), w = uniform(nw, 72);
+        const std::vector<float> dy = uniform(ny, 73);
+        w[4] = NAN;                 // w[0, 0, 0, 4]: the last tap of the first row
+        x[d.w - 1] = INFINITY;      // x[0, 0, 0, w - 1]: the end of the first input row
+        x[nx / 2] = -INFINITY;
+        std::vector<float> dx = out_buffer(nx), dw = out_buffer(nw);
+        EXPECT(kiln_conv2d_backward_data_f32(g_ctx, &d, dy.data(), w.data(), dx.data()) == KILN_OK);
+        EXPECT(finite_where_the_reference_is(std::string(t.name) + " backward-data", dx,
+                                             ref_backward_data(d, widen(dy), widen(w))));
+        EXPECT(kiln_conv2d_backward_weight_f32(g_ctx, &d, x.data(), dy.data(), dw.data(), nullptr) == KILN_OK);
+        EXPECT(finite_where_the_reference_is(std::string(t.name) + " backward-weight", dw,
+                                             ref_backward_weight(d, widen(x), widen(dy))));
+    }
+}
+
 int main() {
     if (kiln_context_create(KILN_DEVICE_CPU, 0, &g_ctx) != KILN_OK) {
         std::printf("cannot create a CPU context: %s\n", kiln_last_error());
@@ -451,9 +488,11 @@ int main() {
         kiln::cpu::conv2d_detail::allow_winograd_for_testing(true);
     }
     // Again on the portable kernels (SSE2 GEMM tile, scalar packing), which machines without AVX-512 run.
+    check_non_finite();
     kiln::cpu::conv2d_detail::force_baseline_for_testing(true);
     std::printf("  portable kernels: %s\n", kiln::cpu::conv2d_isa());
     for (const Shape& s : kShapes) check_shape(s);
+    check_non_finite();
     kiln::cpu::conv2d_detail::force_baseline_for_testing(false);
     std::printf("  dispatched kernels: %s\n", kiln::cpu::conv2d_isa());
     const Shape fd_shapes[] = {{"fd 3x3 s1 p1", 2, 3, 6, 7, 4, 3, 3, 1, 1, 1, 1, 1, 1},

@@ -43,6 +43,7 @@ using im2col::im2col_row;
 using im2col::make_plan;
 using im2col::row_to_k16;
 using im2col::row_to_panels;
+using im2col::row_sum;
 using im2col::slab_rows_for;
 using work::align16;
 using work::balanced_block;
@@ -234,6 +235,9 @@ void gemm_backward_data(const ConvKernels& is, const Geometry& g, const float* d
     const Plan& pl = d.pl;
     const int64_t crs = pl.crs, units = g.n * d.chunks;
     float* ws = work::thread_scratch(d.shared + slots_for(units) * d.per_slot);
+    // Throw-away positions get exact zeros from a finite W (their dy is 0); with an inf or NaN weight they get NaN,
+    // which would land on a real pixel, so they are zeroed first (checked on W, which is small).
+    const bool scrub = pl.fast && pl.pitch != g.q && !im2col::all_finite(w, g.k * crs);
     // W^T as A panels, per channel chunk and filter block: op(A)(i, f) = w[f crs + t0 + i] for the chunk's rows.
     // Every image's unit of a chunk reads the same panels, so they are packed once, here.
     for (int64_t ch = 0; ch < d.chunks; ++ch) {
@@ -281,10 +285,11 @@ void gemm_backward_data(const ConvKernels& is, const Geometry& g, const float* d
             }
             TapWalker t(g, t0);
             for (int64_t i = 0; i < rows; ++i, t.next()) {
-                const float* src = dcol + i * pl.L;
+                float* src = dcol + i * pl.L;
                 float* pc_plane = plane + (t.c - c0) * plane_size;
                 if (pl.fast) {
-                    // Throw-away positions carry exact zeros (their dy was 0) and land inside the plane.
+                    // Throw-away positions carry zeros (see scrub) and land inside the plane.
+                    if (scrub) im2col::zero_throwaways(src, g.q, pl.wp, j0, len);
                     is.add_to(pc_plane + j0 + t.r * g.dilation_h * pl.wp + t.s * g.dilation_w, src, len);
                 } else {
                     col2im_row(g, pc_plane, t.r, t.s, j0, len, src);
@@ -340,18 +345,6 @@ WeightLayout weight_layout(const Geometry& g, const WgradKernels& wk) {
     v.row = align16(wk.nr * pl.L);  // padded-width dy rows of one B panel (fast), or one im2col row (generic)
     v.per_slot = v.aw + v.bw + v.slab + v.row;
     return v;
-}
-
-// Sum of one row with 16 independent lanes (vectorizes without reassociation) into a double.
-double row_sum(const float* v, int64_t n) {
-    float lanes[16] = {};
-    int64_t i = 0;
-    for (; i + 16 <= n; i += 16)
-        for (int l = 0; l < 16; ++l) lanes[l] += v[i + l];
-    double s = 0.0;
-    for (; i < n; ++i) s += v[i];
-    for (int l = 0; l < 16; ++l) s += lanes[l];
-    return s;
 }
 
 // The dot form (few taps): units are (image group, filter chunk); a unit packs the im2col of a batch of its images
@@ -478,7 +471,10 @@ void backward_weight_dot(const Geometry& g, const DotLayout& v, const float* x, 
     if (dbias) reduce_bias(g, bpart, v.groups, dbias);
 }
 
-void backward_weight_gemm(const ConvKernels& is, const Geometry& g, const float* x, const float* dy, float* dw, float* dbias) {
+// scrub: each padded-width im2col row is copied and its throw-away positions zeroed before packing (see
+// gemm_backward_weight). Returns whether the layout has throw-away positions at all.
+bool backward_weight_gemm(const ConvKernels& is, const Geometry& g, const float* x, const float* dy, float* dw,
+                          float* dbias, bool scrub) {
     const WgradKernels& wk = *is.wgrad;
     const WeightLayout v = weight_layout(g, wk);
     const Plan& pl = v.pl;
@@ -550,6 +546,11 @@ void backward_weight_gemm(const ConvKernels& is, const Geometry& g, const float*
                     im2col_row(g, xn + tp.c * pl.hw, tp.r, tp.s, j0, len, row);
                     src = row;
                 }
+                if (scrub && pl.fast) {  // row is free: dy^T is packed already
+                    copy_run(row, src, len);
+                    im2col::zero_throwaways(row, g.q, pl.wp, j0, len);
+                    src = row;
+                }
                 wk.pack_a_row(src, len, groups16, i, panel);
             }
             for (int64_t tp = 0; tp < tp1 - tp0; ++tp)
@@ -557,19 +558,21 @@ void backward_weight_gemm(const ConvKernels& is, const Geometry& g, const float*
                     wk.tile(groups16, aw + tp * pl.L * mr, bw + fp * pl.L, out + tp * mr * v.kp + fp, v.kp);
         }
     });
-
     reduce_partials(g, part, v.groups, v.tpad, v.kp, dw);
     if (dbias) reduce_bias(g, bpart, v.groups, dbias);
+    return pl.fast && pl.pitch != g.q;
 }
 
 }  // namespace
 
 void gemm_backward_weight(const ConvKernels& is, const Geometry& g, const float* x, const float* dy, float* dw, float* dbias) {
     const DotLayout dl = dot_layout(g, is);
-    if (dl.use)
-        backward_weight_dot(g, dl, x, dy, dw, dbias);
-    else
-        backward_weight_gemm(is, g, x, dy, dw, dbias);
+    if (dl.use) return backward_weight_dot(g, dl, x, dy, dw, dbias);
+    // Throw-away positions pair x with a zero dy: exact zeros where x is finite, NaN (0 times it) where x holds an inf
+    // or NaN, reaching taps that never meet that value. A NaN in dW is the sign, and a cheap one to look for; the rerun
+    // zeroes them (rare: the input holds a non-finite value already). The same bits where nothing was non-finite.
+    if (backward_weight_gemm(is, g, x, dy, dw, dbias, false) && !im2col::all_finite(dw, g.k * g.c * g.r * g.s))
+        backward_weight_gemm(is, g, x, dy, dw, dbias, true);
 }
 
 int64_t gemm_workspace_floats(const ConvKernels& is, const Geometry& g, bool forward_and_weight, bool data) {

@@ -91,6 +91,35 @@ void dy_row_padded(const float* dyrow, int64_t q, int64_t wp, int64_t j0, int64_
     }
 }
 
+void zero_throwaways(float* row, int64_t q, int64_t wp, int64_t j0, int64_t len) {
+    for (int64_t at = q - j0 % wp; at < len; at += wp) {  // `at` walks the first throw-away of each row
+        if (at + (wp - q) <= 0) continue;
+        const int64_t from = std::max<int64_t>(at, 0);
+        zero_run(row + from, std::min(len, at + (wp - q)) - from);
+    }
+}
+
+double row_sum(const float* v, int64_t n) {
+    float lanes[16] = {};
+    int64_t i = 0;
+    for (; i + 16 <= n; i += 16)
+        for (int l = 0; l < 16; ++l) lanes[l] += v[i + l];
+    double s = 0.0;
+    for (; i < n; ++i) s += v[i];
+    for (int l = 0; l < 16; ++l) s += lanes[l];
+    return s;
+}
+
+bool all_finite(const float* p, int64_t n) {
+    uint32_t worst = 0;  // the largest exponent field seen: all ones is an inf or NaN
+    for (int64_t i = 0; i < n; ++i) {
+        uint32_t bits;
+        std::memcpy(&bits, p + i, sizeof bits);
+        worst = std::max(worst, bits & 0x7f800000u);
+    }
+    return worst != 0x7f800000u;
+}
+
 void fill_slab(const Geometry& g, const Plan& pl, const float* xn, int64_t c0, int64_t c1, int64_t row0, int64_t rows,
                float* slab, int64_t plane) {
     for (int64_t c = c0; c < c1; ++c) {

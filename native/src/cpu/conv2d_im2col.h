@@ -88,6 +88,13 @@ void col2im_row(const Geometry& g, float* dxc, int64_t r, int64_t s, int64_t j0,
 // Padded-width view of one dy row (pitch q) for positions [j0, j0 + len) with pitch wp: dst[i] = dy at the output
 // (oh, ow) = divmod(j0 + i, wp) when ow < q, else 0 (the throw-away positions must contribute nothing).
 void dy_row_padded(const float* dyrow, int64_t q, int64_t wp, int64_t j0, int64_t len, float* dst);
+// Zeros the throw-away positions (ow >= q) among positions [j0, j0 + len) of a padded-width row: where a product with
+// a zero dy is still NaN (0 times an inf or NaN), which would otherwise land on a real pixel or tap.
+void zero_throwaways(float* row, int64_t q, int64_t wp, int64_t j0, int64_t len);
+// Sum of one row with 16 independent lanes (vectorizes without reassociation) into a double: the bias gradients.
+double row_sum(const float* v, int64_t n);
+// Whether none of the n floats is an inf or NaN: the padded-width layout's throw-away products are exact zeros then.
+bool all_finite(const float* p, int64_t n);
 // Zero-padded copy of input rows [row0, row0 + rows) (padded coordinates) of channels [c0, c1) of one image x
 // (c, h, w): plane i of the slab is at slab + i * plane, each row wp wide.
 void fill_slab(const Geometry& g, const Plan& pl, const float* xn, int64_t c0, int64_t c1, int64_t row0, int64_t rows,
