@@ -69,17 +69,6 @@ void scale_c(const Problem& p) {  // C = beta * C; beta == 0 writes zeros withou
     }
 }
 
-// Last resort when the packing buffers cannot be allocated: slow but needs no memory.
-void gemm_unpacked(const Problem& p) {
-    for (int64_t i = 0; i < p.m; ++i)
-        for (int64_t j = 0; j < p.n; ++j) {
-            float acc = 0.0f;
-            for (int64_t l = 0; l < p.k; ++l) acc += *p.a.at(i, l) * *p.b.at(l, j);
-            float* cij = p.c + i * p.ldc + j;
-            *cij = p.beta == 0.0f ? p.alpha * acc : p.alpha * acc + p.beta * *cij;
-        }
-}
-
 // GotoBLAS loop nest on the calling thread, in the order that suits a broadcast-A micro-kernel:
 // ic (mc, A block in L3) -> pc (kc, pack A) -> jc (nc, pack B: the B block lives in L2) -> ir -> jr.
 // Each A micro-panel (kc, mr) stays in L1 while the jr loop streams B micro-panels from L2 past it; B is
@@ -143,12 +132,9 @@ void gemm_serial(const KernelSet& ks, View a_view, int64_t m, int64_t k, float a
     for (int i = 0; i < count; ++i) nc_max = std::max(nc_max, balanced_block(parts[i].n, ks.nc, ks.nr));
     const bool a_in_place = count == 1 && read_a_in_place(ks, a_view, parts[0].n, nc_max);
     const int64_t a_floats = round_up(round_up(mc, ks.mr) * kc, 16);  // B block starts on a cache line
-    float* a_pack = t_workspace.try_get(a_floats + round_up(nc_max, ks.nr) * kc);
-    if (a_pack == nullptr) {
-        for (int i = 0; i < count; ++i)
-            gemm_unpacked({a_view, parts[i].b, parts[i].c, parts[i].ldc, m, parts[i].n, k, alpha, beta_in});
-        return;
-    }
+    // Out of memory is an error (core reports it), never a slower path: an unblocked fallback summed in another order,
+    // and the bits of C would have depended on which thread's buffer could be allocated.
+    float* a_pack = t_workspace.get(a_floats + round_up(nc_max, ks.nr) * kc);
     float* b_pack = a_pack + a_floats;
 
     for (int64_t ic = 0; ic < m; ic += mc) {
