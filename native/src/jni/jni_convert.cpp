@@ -5,13 +5,6 @@
 
 namespace kiln::jni {
 
-// short[] rows of a natives table; the shared table of jni_signature.h has no other family using short arrays yet
-// (move this there when one does).
-template <>
-struct SignatureCode<jshortArray> {
-    static constexpr char value = '[';
-};
-
 namespace {
 
 // The array is pinned (critical) only for the copy itself, after the stream is drained; the ABI's host copies

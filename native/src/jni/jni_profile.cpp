@@ -8,12 +8,6 @@
 
 namespace kiln::jni {
 
-// double[] rows of the natives table (the shared table in jni_signature.h has no other family using them yet).
-template <>
-struct SignatureCode<jdoubleArray> {
-    static constexpr char value = '[';
-};
-
 namespace {
 
 // out[0] = entry, out[1] = path; returns whether the op's device time was recorded. The strings are static in the
