@@ -5,6 +5,9 @@
 #include <string>
 
 #include "check.h"
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#endif
 #include "kiln/kiln.h"
 
 using kiln::test::message_has;
@@ -134,12 +137,35 @@ void a_huge_request_is_refused_by_the_limit() {
     kiln_context_destroy(ctx);
 }
 
+// Under AddressSanitizer, the CPU allocator's free blocks are poisoned (a use after kiln_free is reported although the
+// block stays cached), and so is each live block past the bytes requested. Elsewhere this checks nothing.
+void freed_blocks_are_poisoned() {
+#if defined(__SANITIZE_ADDRESS__)
+    kiln_context* ctx = nullptr;
+    EXPECT(kiln_context_create(KILN_DEVICE_CPU, 0, &ctx) == KILN_OK);
+    void* p = nullptr;
+    EXPECT(kiln_alloc(ctx, 104, &p) == KILN_OK);
+    char* c = static_cast<char*>(p);
+    EXPECT(!__asan_address_is_poisoned(c) && !__asan_address_is_poisoned(c + 103));
+    EXPECT(__asan_address_is_poisoned(c + 104) && __asan_address_is_poisoned(c + 511));
+    EXPECT(kiln_free(ctx, p) == KILN_OK);
+    EXPECT(__asan_address_is_poisoned(c));  // cached, not in the caller's hands
+    void* again = nullptr;
+    EXPECT(kiln_alloc(ctx, 200, &again) == KILN_OK && again == p);  // the same 512-byte block, from the cache
+    EXPECT(!__asan_address_is_poisoned(c + 199) && __asan_address_is_poisoned(c + 200));
+    EXPECT(kiln_free(ctx, again) == KILN_OK);
+    EXPECT(kiln_empty_cache(ctx) == KILN_OK);  // back to the system, unpoisoned first
+    kiln_context_destroy(ctx);
+#endif
+}
+
 int main() {
     unsetenv("KILN_MEMORY_LIMIT_BYTES");
     refuses_past_the_limit_and_recovers();
     empties_the_cache_before_failing();
     limit_from_the_environment();
     a_huge_request_is_refused_by_the_limit();
+    freed_blocks_are_poisoned();
     bad_handles();
     return kiln::test::finish("test_memory_limit");
 }

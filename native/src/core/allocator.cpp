@@ -5,20 +5,42 @@
 
 #include "core/error.h"
 
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#define KILN_POISON(p, n) ASAN_POISON_MEMORY_REGION(p, n)
+#define KILN_UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION(p, n)
+#else
+#define KILN_POISON(p, n) ((void)(p), (void)(n))
+#define KILN_UNPOISON(p, n) ((void)(p), (void)(n))
+#endif
+
 namespace kiln {
 
 Allocator::Allocator(const char* device_name, size_t alignment, bool caching, SystemAlloc sys_alloc,
-                     SystemFree sys_free)
-    : device_name_(device_name), alignment_(alignment), caching_(caching), sys_alloc_(std::move(sys_alloc)),
-      sys_free_(std::move(sys_free)) {}
+                     SystemFree sys_free, bool host_memory)
+    : device_name_(device_name), alignment_(alignment), caching_(caching), host_memory_(host_memory),
+      sys_alloc_(std::move(sys_alloc)), sys_free_(std::move(sys_free)) {}
 
 Allocator::~Allocator() {
     std::lock_guard<std::mutex> lock(mutex_);
-    for (auto& kv : live_) sys_free_(kv.first);
+    for (auto& kv : live_) give_back(kv.first, kv.second);
     live_.clear();
-    for (auto& kv : held_) sys_free_(kv.first);
+    for (auto& kv : held_) give_back(kv.first, kv.second);
     held_.clear();
     empty_cache_locked();
+}
+
+void Allocator::poison(void* ptr, size_t bytes) const {
+    if (host_memory_) KILN_POISON(ptr, bytes);
+}
+
+void Allocator::unpoison(void* ptr, size_t bytes) const {
+    if (host_memory_) KILN_UNPOISON(ptr, bytes);
+}
+
+void Allocator::give_back(void* ptr, size_t size) const {
+    unpoison(ptr, size);
+    sys_free_(ptr);
 }
 
 size_t Allocator::rounded_size(size_t bytes, size_t alignment) {
@@ -75,10 +97,13 @@ void* Allocator::allocate(size_t bytes) {
         if (from_cache) {
             cached_.insert(std::move(from_cache));
         } else {
-            sys_free_(ptr);
+            give_back(ptr, size);
         }
         throw;
     }
+    // The caller may touch the bytes it asked for, and no more.
+    unpoison(ptr, size);
+    poison(static_cast<char*>(ptr) + bytes, size - bytes);
     if (from_cache) {
         stats_.cache_hits++;
     } else {
@@ -124,9 +149,10 @@ void Allocator::release(void* ptr) {
     } else if (caching_) {
         cached_.emplace(size, ptr);
     } else {
-        sys_free_(ptr);
+        give_back(ptr, size);
         stats_.bytes_reserved -= size;
     }
+    if (pins_.count(ptr) || caching_) poison(ptr, size);  // free: any use of it now is a use after free
     live_.erase(it);
     stats_.bytes_in_use -= size;
     stats_.live_allocations--;
@@ -175,7 +201,7 @@ void Allocator::unpin(const std::vector<void*>& blocks) {
         if (caching_) {
             cached_.emplace(size, ptr);
         } else {
-            sys_free_(ptr);
+            give_back(ptr, size);
             stats_.bytes_reserved -= size;
         }
     }
@@ -188,7 +214,7 @@ void Allocator::empty_cache() {
 
 void Allocator::empty_cache_locked() {
     for (auto& kv : cached_) {
-        sys_free_(kv.second);
+        give_back(kv.second, kv.first);
         stats_.bytes_reserved -= kv.first;
     }
     cached_.clear();

@@ -20,7 +20,11 @@ public:
     using SystemAlloc = std::function<void*(size_t)>;
     using SystemFree = std::function<void(void*)>;
 
-    Allocator(const char* device_name, size_t alignment, bool caching, SystemAlloc sys_alloc, SystemFree sys_free);
+    // host_memory: the blocks are host memory (the CPU backend's), which AddressSanitizer builds poison while they
+    // are free (cached or held) and past each request's end while live, so that a use after kiln_free or a read past
+    // the requested size is reported; a caching allocator would otherwise hide both.
+    Allocator(const char* device_name, size_t alignment, bool caching, SystemAlloc sys_alloc, SystemFree sys_free,
+              bool host_memory = false);
     ~Allocator();  // returns every block, live or cached, to the system
     Allocator(const Allocator&) = delete;
     Allocator& operator=(const Allocator&) = delete;
@@ -52,10 +56,16 @@ private:
     // Whether reserving `size` more bytes stays within limit_ (set), without the overflow of reserved + size.
     bool fits_limit_locked(size_t size) const;
     [[noreturn]] void out_of_memory_locked(size_t requested, size_t rounded, const char* why);
+    // AddressSanitizer poisoning of host blocks (no-ops elsewhere); give_back unpoisons a block and returns it to the
+    // system.
+    void poison(void* ptr, size_t bytes) const;
+    void unpoison(void* ptr, size_t bytes) const;
+    void give_back(void* ptr, size_t size) const;
 
     const char* device_name_;
     const size_t alignment_;
     const bool caching_;
+    const bool host_memory_;
     SystemAlloc sys_alloc_;
     SystemFree sys_free_;
     std::mutex mutex_;

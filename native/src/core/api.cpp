@@ -130,7 +130,7 @@ kiln_status kiln_context_create(kiln_device_kind kind, int32_t index, kiln_conte
             // Cached like CUDA memory: glibc serves big blocks with fresh mmaps (page faults on every first touch)
             // until its adaptive threshold catches up, which made a training run's first epoch twice as slow.
             ctx->allocator = std::make_unique<kiln::Allocator>("cpu", 64, true, cpu_system_alloc,
-                                                               [](void* p) { std::free(p); });
+                                                               [](void* p) { std::free(p); }, true);
         } else {
             init_cuda(*ctx, index, nullptr, "kiln_context_create");
         }
