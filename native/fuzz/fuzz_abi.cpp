@@ -39,10 +39,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
         const uint8_t family = s.in.u8();
         if (family == 255) {
             // The second byte: 0 to 251 keep the six transformer-era families (251 = 6 * 42 - 1, so the corpus still
-            // decodes as minimized); 252 and above are the graph, stream-timer and capturable-Adam entries.
+            // decodes as minimized); 252 to 254 are the graph, stream-timer and capturable-Adam entries, 255 the
+            // profiling entries.
             const uint8_t sub = s.in.u8();
             if (sub >= 252) {
-                call_graph_and_timing(s);
+                if (sub == 255) call_profiling(s); else call_graph_and_timing(s);
                 continue;
             }
             switch (sub % 6) {

@@ -34,5 +34,6 @@ void call_embedding(State& s);
 void call_bias_gelu(State& s);
 void call_copy_2d(State& s);
 void call_graph_and_timing(State& s);  // fuzz_graph.cpp
+void call_profiling(State& s);        // fuzz_graph.cpp
 
 }  // namespace kiln::fuzz

@@ -117,4 +117,65 @@ void call_graph_and_timing(State& s) {
     }
 }
 
+// The profiling entries: the last-op query, device timing and its collection (a CPU context times nothing), NVTX
+// ranges, and the invalid forms of kiln_measure_peak (a valid call takes a second and 256 MiB).
+void call_profiling(State& s) {
+    static const char* const kNames[] = {"kiln_last_op", "kiln_profile_device_timing", "kiln_profile_device_times",
+                                         "kiln_range_push", "kiln_measure_peak"};
+    const int which = s.in.u8() % 5;
+    Call c(s, kNames[which]);
+    switch (which) {
+        case 0: {  // any null argument is refused with a message; otherwise two strings and timed == 0
+            const uint8_t nulls = s.in.u8();
+            const char *entry = nullptr, *path = nullptr;
+            int32_t timed = -1;
+            if (nulls & 7) c.forbid();
+            const kiln_status st = kiln_last_op((nulls & 1) ? nullptr : &entry, (nulls & 2) ? nullptr : &path,
+                                                (nulls & 4) ? nullptr : &timed);
+            c.check(st);
+            if (st == KILN_OK && (!entry || !path || timed != 0)) finding("a CPU op reported as device-timed, or a null name", c.op());
+            break;
+        }
+        case 1: {
+            kiln_context* ctx = pick_context(s, c);
+            c.check(kiln_profile_device_timing(ctx, s.in.i32()));
+            break;
+        }
+        case 2: {
+            kiln_context* ctx = pick_context(s, c);
+            const int64_t capacity = s.in.size();
+            const bool want_count = !s.in.one_in(8);
+            if (capacity < 0 || !want_count) c.forbid();
+            c.need(capacity, 4);
+            if (!c.runnable()) return;
+            float* ms = c.ptr<float>(capacity);
+            if (!ms && capacity > 0) c.forbid();
+            int64_t count = -1;
+            const kiln_status st = kiln_profile_device_times(ctx, ms, capacity, want_count ? &count : nullptr);
+            c.check(st);
+            if (st == KILN_OK && count != 0) finding("a CPU context reported device times", c.op());
+            break;
+        }
+        case 3: {  // a null name is refused; pushes and pops are otherwise no-ops without a tool listening
+            const bool named = !s.in.one_in(4);
+            if (!named) c.forbid();
+            c.check(kiln_range_push(named ? "fuzz" : nullptr));
+            if (s.in.one_in(2)) {
+                Call pop(s, "kiln_range_pop");
+                pop.check(kiln_range_pop());
+            }
+            break;
+        }
+        case 4: {  // only the refused forms: a null out, or a context that is not live
+            kiln_context* ctx = pick_context(s, c);
+            const bool want = !s.in.one_in(2);
+            if (!want) c.forbid();
+            if (live_index(s, ctx) >= 0 && want) return;
+            kiln_device_peak peak;
+            c.check(kiln_measure_peak(ctx, want ? &peak : nullptr));
+            break;
+        }
+    }
+}
+
 }  // namespace kiln::fuzz

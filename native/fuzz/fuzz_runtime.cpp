@@ -5,6 +5,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "core/allocator.h"
 #include "enum_shim.h"
 #include "fuzz_calls.h"
 #include "fuzz_harness.h"
@@ -106,6 +107,10 @@ void call_memory(State& s) {
             // any size safe to ask for, since it is refused before the system is asked.
             const bool capped = i >= 0 && s.limit[i] != 0 && s.limit[i] <= (uint64_t)kMaxAllocBytes;
             if (i >= 0 && !capped && bytes > (uint64_t)kMaxAllocBytes && bytes < UINT64_MAX - (1u << 21)) bytes %= 4096;
+            // A capped huge request lands, one time in two (decided by bits already drawn, so the corpus decodes as
+            // before), in the window just below 2^64 where reserved + size wraps: the cap must refuse it by name.
+            if (capped && bytes > (uint64_t)kMaxAllocBytes && (bytes & 1) == 0)
+                bytes = UINT64_MAX - (uint64_t(2) << 20) + 1 + (bytes >> 1) % (uint64_t(1) << 21);
             void* out = nullptr;
             const bool want = !s.in.one_in(10);
             if (!want) c.forbid();
@@ -117,7 +122,14 @@ void call_memory(State& s) {
                 s.allocs.push_back({i, out, (int64_t)bytes});
             } else if (st != KILN_ERR_INVALID_ARGUMENT && st != KILN_ERR_OUT_OF_MEMORY) {
                 finding("unexpected status", "kiln_alloc");
+            } else if (out != nullptr) {
+                finding("*out not cleared on failure", "kiln_alloc");
             }
+            // A block larger than the cap can never fit it, whatever else is reserved: the cap must be what refuses it.
+            const size_t rounded = kiln::Allocator::rounded_size(bytes, 64);
+            if (st == KILN_ERR_OUT_OF_MEMORY && capped && rounded != 0 && rounded > s.limit[i] &&
+                std::strstr(kiln_last_error(), "the memory limit") == nullptr)
+                finding("a request past the cap was not refused by the cap", "kiln_alloc");
             break;
         }
         case 1: {
@@ -147,9 +159,22 @@ void call_memory(State& s) {
             kiln_memory_stats st{};
             const bool want = !s.in.one_in(8);
             if (!want) c.forbid();
-            c.check(kiln_memory_stats_get(ctx, want ? &st : nullptr));
+            const kiln_status status = kiln_memory_stats_get(ctx, want ? &st : nullptr);
+            c.check(status);
             if (st.bytes_in_use > st.bytes_reserved || st.live_allocations > st.total_allocations)
                 finding("inconsistent counters", "kiln_memory_stats_get");
+            const int i = live_index(s, ctx);
+            if (status == KILN_OK && i >= 0) {
+                // Exact on the CPU, where nothing but kiln_alloc takes blocks: what is in use is what the harness
+                // holds, each block rounded as the allocator rounds it.
+                uint64_t blocks = 0, bytes = 0;
+                for (const State::Alloc& a : s.allocs)
+                    if (a.ctx == i) ++blocks, bytes += kiln::Allocator::rounded_size((size_t)a.bytes, 64);
+                if (st.live_allocations != blocks || st.bytes_in_use != bytes)
+                    finding("blocks in use differ from the blocks handed out", "kiln_memory_stats_get");
+                if (st.total_allocations != st.cache_hits + st.system_allocations || st.peak_bytes_in_use < st.bytes_in_use)
+                    finding("inconsistent counters", "kiln_memory_stats_get");
+            }
             break;
         }
         case 3: {
