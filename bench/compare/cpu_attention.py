@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Fused attention on the CPU, Kiln vs PyTorch's scaled_dot_product_attention, same shapes, same run, 2 threads each:
+"""Fused attention on the CPU, Kiln vs PyTorch's scaled_dot_product_attention, same shapes, same run, the same
+threads each (peer_env.THREADS: every core, or KILN_BENCH_THREADS):
     /usr/bin/python3 bench/compare/cpu_attention.py [--bin PATH] [--runs N]
 Kiln's side is the native benchmark bench/native/attention_cpu_bench.cpp (kiln_cpu_bench_attention: its path from
 --bin, else $KILN_BENCH_BIN, else the Maven build java/target/native/bench/native/), which prints `RESULT attention
@@ -7,8 +8,8 @@ Kiln's side is the native benchmark bench/native/attention_cpu_bench.cpp (kiln_c
 (N, H, T, D) operands) is timed here: warm-up, then the median of repeated runs. Shapes (N, H, T = S, D): (8, 4, 128,
 32) and (4, 8, 512, 64), causal and not; "forward" is the inference forward, "forward_backward" a forward with
 autograd and the backward of a fixed upstream gradient. GFLOP/s as FlashAttention counts them: forward 4 N H T S D,
-backward 2.5 times that, both halved under the causal mask, on both sides. The ratio column is PyTorch time / Kiln time
-(above 1.0: Kiln is faster)."""
+backward 2.5 times that, over the T (T + 1) / 2 visible pairs under the causal mask, on both sides. The ratio column
+is PyTorch time / Kiln time (above 1.0: Kiln is faster)."""
 import argparse
 import os
 import statistics
@@ -24,7 +25,7 @@ import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-THREADS = 2
+THREADS = peer_env.THREADS
 SHAPES = [(8, 4, 128, 128, 32), (4, 8, 512, 512, 64)]  # (N, H, T, S, D), as attention_cpu_bench.cpp
 
 
@@ -53,7 +54,8 @@ def torch_times(runs):
         v = torch.randn(n, h, s, d, generator=gen)
         dout = torch.randn(n, h, t, d, generator=gen)
         for causal in (False, True):
-            flops = 4.0 * n * h * t * s * d * (0.5 if causal else 1.0)
+            pairs = t * (t + 1) / 2 if causal else t * s  # visible pairs: the shapes are square (T == S)
+            flops = 4.0 * n * h * pairs * d
 
             def forward(causal=causal):
                 with torch.no_grad():

@@ -1,8 +1,8 @@
 // Benchmark of the CPU fused attention (kiln_attention_forward_f32 / kiln_attention_backward_f32 on a CPU context) at
 // (N=8, H=4, T=S=128, D=32) and (N=4, H=8, T=S=512, D=64), causal and not, forward (with lse, as training runs it) and
 // forward + backward: the median of several runs after warm-up, GFLOP/s as FlashAttention counts them (forward
-// 4 N H T S D, backward 2.5 times that, both halved when causal) and the fraction of the machine's fp32 FMA peak,
-// measured in the same run. bench/compare/cpu_attention.py puts PyTorch's scaled_dot_product_attention beside it.
+// 4 N H T S D, backward 2.5 times that; under the causal mask T (T + 1) / 2 visible pairs instead of T S) and the
+// fraction of the machine's fp32 FMA peak, measured in the same run. bench/compare/cpu_attention.py puts PyTorch's scaled_dot_product_attention beside it.
 // Usage: attention_cpu_bench [runs]. Threads: KILN_NUM_THREADS. Prints one
 // `RESULT attention <shape> <forward|forward_backward> <ms> <GFLOP/s> <fraction of peak>` line per measurement.
 #include <chrono>
@@ -65,7 +65,10 @@ int main(int argc, char** argv) {
             d.k_stride[2] = d.v_stride[2] = sh.d;
             d.scale = 1.0f / std::sqrt((float)sh.d);
             d.causal = causal ? 1 : 0;
-            const double forward_flops = 4.0 * sh.n * sh.h * sh.t * sh.s * sh.d * (causal ? 0.5 : 1.0);
+            // Visible query-key pairs only, as the GPU bench and the profiler count: t (t + 1) / 2 under the causal
+            // mask of these square shapes.
+            const double pairs = causal ? (double)sh.t * (double)(sh.t + 1) / 2.0 : (double)sh.t * (double)sh.s;
+            const double forward_flops = 4.0 * sh.n * sh.h * pairs * sh.d;
             auto forward = [&] {
                 check(kiln_attention_forward_f32(ctx, &d, q.data(), k.data(), v.data(), nullptr, o.data(), lse.data()),
                       "forward");

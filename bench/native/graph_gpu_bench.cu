@@ -212,7 +212,9 @@ int main() {
     check(kiln_copy_to_host(ctx, &counts[0], eager.step, 4), "kiln_copy_to_host");
     check(kiln_copy_to_host(ctx, &counts[1], graphed.step, 4), "kiln_copy_to_host");
 
-    const double flops = 3.0 * 2.0 * kBatch * (double)(kIn * kHidden + kHidden * kClasses);  // forward + 2x backward
+    // The products the step computes: both layers forward, both weight gradients, and the hidden layer's input
+    // gradient (dh); the first layer's input gradient is never formed (x needs none).
+    const double flops = 2.0 * kBatch * (2.0 * kIn * kHidden + 3.0 * kHidden * kClasses);
     std::printf("graph_gpu: %s\n", kiln_build_info());
     std::printf("MLP 784-%lld-%lld, batch %lld, Adam: best of %d runs of %d steps\n", (long long)kHidden,
                 (long long)kClasses, (long long)kBatch, reps, steps);

@@ -13,9 +13,22 @@ public record AttentionDesc(long batch, long heads, long qLen, long kvLen, long 
                             long vStrideBatch, long vStrideHead, long vStrideToken,
                             long oStrideBatch, long oStrideHead, long oStrideToken,
                             float scale, boolean causal, float dropout, long seed, long offset) {
-    /** One of the attention's products (Q K^T or P V) counted dense, masks ignored: 2 batch heads qLen kvLen headDim. */
+    /**
+     * One of the attention's products (Q K^T or P V) over the query-key pairs the causal mask leaves visible (all of
+     * them without it), as FlashAttention and the native benchmarks count: 2 batch heads pairs headDim. Per-batch key
+     * lengths are data, not shape, and are not counted.
+     */
     long matmulFlops() {
-        return (long) (2.0 * batch * heads * qLen * kvLen * headDim);
+        return (long) (2.0 * batch * heads * visiblePairs() * headDim);
+    }
+
+    /** Query-key pairs per (batch, head): query t sees keys s <= t + (kvLen - qLen) when causal (bottom-right aligned). */
+    double visiblePairs() {
+        if (!causal) return (double) qLen * kvLen;
+        // Query t sees t + 1 + d keys (d = kvLen - qLen) where that is positive, which it is from t0 = max(0, -d) on:
+        // a run rising by one per query up to the last query's kvLen.
+        long d = kvLen - qLen, t0 = Math.max(0, -d), queries = Math.max(0, qLen - t0);
+        return queries * (double) (t0 + 1 + d + kvLen) / 2;
     }
 
     /** Elements from q's first element to one past its last. */

@@ -46,6 +46,13 @@ final class Call {
         return arg(arg, t, DType.F32, elements);
     }
 
+    /** An f32 operand the entry reads and then writes back (a parameter, an optimizer moment): its bytes count twice. */
+    long f32Updated(String arg, Tensor t, long elements) {
+        long address = f32(arg, t, elements);
+        bytes += elements * DType.F32.bytes();
+        return address;
+    }
+
     /** An f32 operand the entry touches whole (a fill, a random draw). */
     long f32Whole(String arg, Tensor t) {
         checkOpen(arg, t);

@@ -10,6 +10,16 @@ public record LstmDesc(long n, long t, long f, long h) {
         return (long) (2.0 * n * t * 4 * h * (f + h));
     }
 
+    /**
+     * The backward's products, only those it computes: dW_ih and dW_hh over every step, dh through the recurrence
+     * (into step 0 only when dh0 is wanted) and dx when wanted. With everything wanted, twice the forward.
+     */
+    long backwardFlops(boolean dx, boolean dh0) {
+        double gates = 2.0 * n * 4 * h;  // times the depth of one product, per step
+        double steps = t, recurrence = t - 1 + (dh0 ? 1 : 0);
+        return (long) (gates * (steps * (f + h) + recurrence * h + (dx ? steps * f : 0)));
+    }
+
     long inputElements() {
         return Sizes.product(n, t, f);
     }

@@ -52,7 +52,7 @@ public final class LstmNative {
         long dh0a = c.optionalF32("dh0", dh0, state), dc0a = c.optionalF32("dc0", dc0, state);
         long dwia = c.f32("dw_ih", dwIh, d.inputWeightElements()), dwha = c.f32("dw_hh", dwHh, d.hiddenWeightElements());
         long dba = c.f32("dbias", dbias, d.biasElements());
-        c.flops(2 * d.forwardFlops());  // the gradients of both inputs of every projection
+        c.flops(d.backwardFlops(dx != null, dh0 != null));
         kiln_lstm_backward_f32(c.context(), d, xa, h0a, c0a, wia, wha, ra, dya, dhna, dcna, dxa, dh0a, dc0a, dwia, dwha, dba);
         c.fence();
     }

@@ -19,8 +19,8 @@ public final class OptimNative {
                                boolean nesterov) {
         if (velocity == null && momentum != 0f) throw new IllegalArgumentException("sgd_step: momentum needs a velocity");
         Call c = new Call("sgd_step");
-        long n = param == null ? 0 : param.numel(), pa = c.f32("param", param, n), ga = c.f32("grad", grad, n);
-        long va = c.optionalF32("velocity", velocity, n);
+        long n = param == null ? 0 : param.numel(), pa = c.f32Updated("param", param, n), ga = c.f32("grad", grad, n);
+        long va = velocity == null ? 0 : c.f32Updated("velocity", velocity, n);
         kiln_sgd_step_f32(c.context(), pa, ga, va, n, lr, momentum, weightDecay, nesterov ? 1 : 0);
         c.fence();
     }
@@ -30,8 +30,8 @@ public final class OptimNative {
                                 float eps, float weightDecay, boolean decoupled, float biasCorrection1,
                                 float biasCorrection2) {
         Call c = new Call("adam_step");
-        long n = param == null ? 0 : param.numel(), pa = c.f32("param", param, n), ga = c.f32("grad", grad, n);
-        long ma = c.f32("m", m, n), va = c.f32("v", v, n);
+        long n = param == null ? 0 : param.numel(), pa = c.f32Updated("param", param, n), ga = c.f32("grad", grad, n);
+        long ma = c.f32Updated("m", m, n), va = c.f32Updated("v", v, n);
         kiln_adam_step_f32(c.context(), pa, ga, ma, va, n, lr, beta1, beta2, eps, weightDecay, decoupled ? 1 : 0, biasCorrection1,
                 biasCorrection2);
         c.fence();
@@ -53,8 +53,9 @@ public final class OptimNative {
                                           float beta2, float eps, float weightDecay, boolean decoupled,
                                           Tensor biasCorrections) {
         Call c = new Call("adam_step_capturable");
-        long n = param == null ? 0 : param.numel(), pa = c.f32("param", param, n), ga = c.f32("grad", grad, n);
-        long ma = c.f32("m", m, n), va = c.f32("v", v, n), ba = c.f32("bias_corrections", biasCorrections, 2);
+        long n = param == null ? 0 : param.numel(), pa = c.f32Updated("param", param, n), ga = c.f32("grad", grad, n);
+        long ma = c.f32Updated("m", m, n), va = c.f32Updated("v", v, n);
+        long ba = c.f32("bias_corrections", biasCorrections, 2);
         kiln_adam_step_capturable_f32(c.context(), pa, ga, ma, va, n, lr, beta1, beta2, eps, weightDecay, decoupled ? 1 : 0, ba);
         c.fence();
     }

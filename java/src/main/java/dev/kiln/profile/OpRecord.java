@@ -15,8 +15,10 @@ import dev.kiln.Device;
  * @param wallNanos   host time from the call to its return (on CUDA: queueing the kernels, not running them)
  * @param deviceMillis device time between CUDA events around the op; NaN on the CPU, where the wall time is the op's
  * @param flops       floating-point operations where the op's arithmetic is known (GEMM, convolution, LSTM,
- *                    attention), else 0
- * @param bytes       bytes the tensor arguments span: the op's memory traffic if each is touched once
+ *                    attention), else 0; only the products it computes: causal attention over its visible
+ *                    query-key pairs, an LSTM backward without dx (or dh0) without their products
+ * @param bytes       bytes the tensor arguments span, twice for those read and written back (an optimizer's parameter
+ *                    and state): the op's memory traffic if each is touched once per pass
  * @param thread      the Java thread that called it
  * @param ranges      the enclosing user ranges, outermost first, joined by " / " ("step 3 / backward")
  */
