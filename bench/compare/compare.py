@@ -88,10 +88,11 @@ def compare_ops(rounds, samples, sample_ms, lines):
                 per_case.setdefault(name, []).append((t["median_ms"] / k["median_ms"], k["median_ms"], t["median_ms"]))
         print(f"ops round {r + 1}/{rounds} done, load average {loads[-1]:.2f}", file=sys.stderr, flush=True)
     kiln, kdoc, tdoc = kiln_last
-    lines.append(f"### Op suite, CPU: Kiln vs PyTorch {tdoc['torch']} ({tdoc['threads']} threads)\n")
+    lines.append(f"### Op suite, CPU: Kiln vs PyTorch {tdoc['torch']} ({tdoc['threads']} threads each)\n")
     lines.append(f"{rounds} rounds, order alternating; each figure the median of {samples} samples of >= {sample_ms} ms. "
                  f"Measured peak: {kdoc['peak_fma_gflops']:.0f} GFLOP/s fp32 FMA, {kdoc['peak_copy_gbps']:.1f} GB/s copy. "
-                 f"Load average after each round: {', '.join(f'{l:.2f}' for l in loads)}.\n")
+                 f"Load average (1 min, this benchmark's own threads included) after each round: "
+                 f"{', '.join(f'{l:.2f}' for l in loads)}.\n")
     lines.append("| family | case | Kiln ms | PyTorch ms | PyTorch/Kiln (spread) | Kiln rate | of peak |")
     lines.append("|---|---|---:|---:|---:|---:|---:|")
     for name, k in kiln.items():
@@ -101,8 +102,11 @@ def compare_ops(rounds, samples, sample_ms, lines):
         km = statistics.median(x[1] for x in rs)
         tm = statistics.median(x[2] for x in rs)
         path = f" [{k['paths']}]" if k.get("paths") else ""
+        # The rate at the median time over rounds, like the time beside it (the last round's report gives the work:
+        # rate times its own time).
+        scale = k["median_ms"] / km
         lines.append(f"| {k['family']} | {name}{path} | {km:.3f} | {tm:.3f} | {spread([x[0] for x in rs])} | "
-                     f"{k['rate']:.1f} {k['unit']} | {100 * k['fraction_of_peak']:.0f}% |")
+                     f"{k['rate'] * scale:.1f} {k['unit']} | {100 * k['fraction_of_peak'] * scale:.0f}% |")
     lines.append("")
 
 
@@ -111,7 +115,7 @@ def compare_models(rounds, lines, djl=True):
     import train_generative
     import train_transformer
     import torch
-    torch.set_num_threads(os.cpu_count())
+    torch.set_num_threads(peer_env.THREADS)
     # name -> (kiln run, torch run, djl run or None, unit); each returns (rate, metric, ...). Classifiers: 1 epoch;
     # VAE, GAN: 1 epoch; the Transformer tasks: 300 and 200 steps (no DJL peer, see the docstring). Rates are
     # throughput: samples/s or tokens/s.
@@ -148,11 +152,12 @@ def compare_models(rounds, lines, djl=True):
             print(f"models round {r + 1}/{rounds}: {name} kiln {got['kiln']:,.0f} pytorch {got['torch']:,.0f}{djl_text} "
                   f"{unit}", file=sys.stderr, flush=True)
         loads.append(os.getloadavg()[0])
-    peers = f"PyTorch {torch.__version__} ({torch.get_num_threads()} threads)"
+    peers = f"PyTorch {torch.__version__} ({torch.get_num_threads()} threads; Kiln {peer_env.THREADS})"
     if djl_engine:
         peers += f" and DJL 0.36.0 on libtorch {djl_engine.split()[-1]} ({djl_engine_threads} threads)"
     lines.append(f"### Training throughput, CPU: Kiln vs {peers}\n")
-    lines.append(f"{rounds} rounds, order rotating. Load average after each round: {', '.join(f'{l:.2f}' for l in loads)}.\n")
+    lines.append(f"{rounds} rounds, order rotating. Load average (1 min, this benchmark's own threads included) after "
+                 f"each round: {', '.join(f'{l:.2f}' for l in loads)}.\n")
     if djl:
         lines.append("| model | Kiln | PyTorch | DJL | Kiln/PyTorch (spread) | Kiln/DJL (spread) |")
         lines.append("|---|---:|---:|---:|---:|---:|")

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""CPU kernels, Kiln vs PyTorch (oneDNN / OpenBLAS), in the same run on the same shapes, 2 threads each:
+"""CPU kernels, Kiln vs PyTorch (oneDNN / OpenBLAS), in the same run on the same shapes, the same threads each
+(peer_env.THREADS: every core, or KILN_BENCH_THREADS):
     /usr/bin/python3 bench/compare/cpu_kernels.py [--build DIR] [gemm] [conv2d] [lstm]
 Kiln's side is the native benchmark binaries (bench/native/*_cpu_bench.cpp, built by `mvn verify` into
 java/target/native/bench/native/), which print `RESULT <family> <shape> <direction> <ms> [...]` lines; PyTorch's side
@@ -119,7 +120,7 @@ def main():
     p.add_argument("families", nargs="*", default=["gemm", "conv2d", "lstm"])
     p.add_argument("--build", default=os.path.join(ROOT, "java", "target", "native"))
     a = p.parse_args()
-    torch.set_num_threads(2)
+    torch.set_num_threads(peer_env.THREADS)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads; load average {os.getloadavg()[0]:.2f}")
     print("| family | shape | direction | kiln ms | pytorch ms (layout) | pytorch/kiln | kiln GFLOP/s |")
     print("|---|---|---|---|---|---|---|")

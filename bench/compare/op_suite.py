@@ -42,12 +42,12 @@ def cases():
     labels = torch.tensor([(i * 37) % 1000 for i in range(256)])
     add("cross_entropy 256x1000 fwd+bwd", True, lambda: (lambda x: lambda: F.cross_entropy(x, labels))(grad(n(256, 1000))))
     add("bce_with_logits 128x784 fwd+bwd", True,
-        lambda: (lambda x, t: lambda: F.binary_cross_entropy_with_logits(x, t, reduction="sum") / 128)(grad(n(128, 784)), r(128, 784)))
+        lambda: (lambda x, t: lambda: F.binary_cross_entropy_with_logits(x, t))(grad(n(128, 784)), r(128, 784)))  # the mean, as Kiln's
 
-    def adam():
+    def adam():  # the optimizer object on both sides; PyTorch's fused CPU kernel (2.4+), its fastest Adam
         p = n(m)
         p.grad = n(m)
-        opt = torch.optim.Adam([p], lr=1e-3, foreach=False)
+        opt = torch.optim.Adam([p], lr=1e-3, fused=True)
         return lambda: opt.step()
     add("adam 1M", False, adam)
 
@@ -142,7 +142,7 @@ def main():
     p.add_argument("--json")
     p.add_argument("--samples", type=int, default=7)
     p.add_argument("--sample-ms", type=float, default=25)
-    p.add_argument("--threads", type=int, default=os.cpu_count())
+    p.add_argument("--threads", type=int, default=peer_env.THREADS)
     p.add_argument("--only", nargs="*")
     a = p.parse_args()
     torch.set_num_threads(a.threads)

@@ -14,10 +14,14 @@ six). Blocks over 32 MiB matter too: the large LSTM's forward+backward (N=32, T=
 alone against 35-36 ms from the heap; in a process whose earlier cases had left other state behind it ran 39 ms, so
 the op table had shown 2.87x where 1.0x was true. The settings go into this process (mallopt) and into the
 environment, so that every child inherits them: op_suite.py, the DJL JVM, and `kiln` itself, which runs with the same
-settings as its peers although its own caching allocator does not depend on them.
+settings as its peers although its own caching allocator does not depend on them. So does the thread count (THREADS).
 """
 import ctypes
 import os
+
+# One thread count for every side: PyTorch in these processes, and through the environment Kiln (KILN_NUM_THREADS) and
+# libtorch under DJL (OMP_NUM_THREADS). KILN_BENCH_THREADS sets it; by default every core.
+THREADS = int(os.environ.get("KILN_BENCH_THREADS") or os.cpu_count() or 1)
 
 MMAP_THRESHOLD = 32 << 20  # glibc's largest accepted value on 64-bit
 TRIM_THRESHOLD = 1 << 30
@@ -29,6 +33,8 @@ def prepare():
     for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
         os.environ.pop(var, None)
     os.environ.update(ENV)
+    os.environ["KILN_NUM_THREADS"] = str(THREADS)
+    os.environ["OMP_NUM_THREADS"] = str(THREADS)
     try:
         libc = ctypes.CDLL("libc.so.6")
     except OSError:  # not glibc: nothing to set

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """End-to-end CPU training throughput, Kiln vs PyTorch, in the same run on the same data:
     bench/compare/train_cpu.py [cnn|rnn|mlp ...] [--epochs N]
-Each model trains for N epochs (Adam 1e-3, batch 64, seed 42) in PyTorch (2 threads) and with `./kiln train`;
-the table reports training samples/s of both, their ratio (Kiln / PyTorch) and both test accuracies.
+Each model trains for N epochs (Adam 1e-3, batch 64, seed 42) in PyTorch and with `./kiln train`, on the same
+number of threads (peer_env.THREADS); the table reports training samples/s of both, their ratio (Kiln / PyTorch) and
+both test accuracies.
 The peer is PyTorch 2.x: run with a venv that has it (see compare.py; Debian's 1.13 is no fair peer on 2 cores)."""
 import argparse
 import json
@@ -26,7 +27,7 @@ ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
 def torch_run(name, epochs):
     torch.manual_seed(42)
-    torch.set_num_threads(2)
+    torch.set_num_threads(peer_env.THREADS)
     x, y = fashion_mnist("train")
     xt, yt = fashion_mnist("test")
     model = MODELS[name]()
@@ -72,7 +73,7 @@ def main():
         ks, ka = kiln_run(name, a.epochs)
         ts, ta = torch_run(name, a.epochs)
         rows.append((name, ks, ts, ks / ts, ka, ta))
-    print(f"\nCPU training, {a.epochs} epoch(s), batch 64, 2 threads; load average {os.getloadavg()[0]:.2f}")
+    print(f"\nCPU training, {a.epochs} epoch(s), batch 64, {peer_env.THREADS} threads each; load average {os.getloadavg()[0]:.2f}")
     print("| model | kiln samples/s | pytorch samples/s | kiln/pytorch | kiln test acc | pytorch test acc |")
     print("|---|---|---|---|---|---|")
     for r in rows:

@@ -2,8 +2,8 @@
 """VAE and GAN training throughput on the CPU, Kiln vs PyTorch 2.x, in the same run on the same data:
     bench/compare/train_generative.py [vae gan] [--epochs N] [--repeat R] [--python-peer-only]
 Each model trains N epochs with its recipe (VAE: latent 20, Adam 1e-3, batch 128; GAN: two Adam 2e-4 beta1 0.5, batch
-64) in PyTorch (2 threads) and with `./kiln train`, alternating R times; the table gives samples/s of both, the
-ratio (Kiln / PyTorch) per repeat and its spread, the load average, and each side's final metric.
+64) in PyTorch and with `./kiln train` (the same threads, peer_env.THREADS), alternating R times; the table gives
+samples/s of both, the ratio (Kiln / PyTorch) per repeat and its spread, the load average, and each side's final metric.
 The peer is PyTorch 2.x: run with a venv that has it, e.g.
     python3 -m venv V && V/bin/pip install torch==2.13.0+cpu numpy   (the CPU wheel, from PyTorch's own index)
     V/bin/python bench/compare/train_generative.py
@@ -105,7 +105,7 @@ def main():
     p.add_argument("--epochs", type=int, default=1)
     p.add_argument("--repeat", type=int, default=3)
     a = p.parse_args()
-    torch.set_num_threads(2)
+    torch.set_num_threads(peer_env.THREADS)
     peers = {"vae": torch_vae, "gan": torch_gan}
     print(f"PyTorch {torch.__version__}, {torch.get_num_threads()} threads; {a.epochs} epoch(s) per run, {a.repeat} repeats")
     print("| model | run | kiln samples/s | pytorch samples/s | kiln/pytorch | load avg | kiln | pytorch |")

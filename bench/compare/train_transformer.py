@@ -263,7 +263,7 @@ def main():
     p.add_argument("--repeat", type=int, default=1)
     p.add_argument("--peer-only", action="store_true")
     a = p.parse_args()
-    torch.set_num_threads(2)
+    torch.set_num_threads(peer_env.THREADS)
     peers = {"transformer": (torch_transformer, 1500), "charlm": (torch_charlm, 1000)}
     print(f"PyTorch {torch.__version__}, {torch.get_num_threads()} threads; {a.repeat} repeat(s)")
     print("| model | run | steps | kiln tokens/s | pytorch tokens/s | kiln/pytorch | load avg | kiln | pytorch |")

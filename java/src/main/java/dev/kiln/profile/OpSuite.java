@@ -8,6 +8,7 @@ import dev.kiln.ops.AttentionOptions;
 import dev.kiln.ops.Autograd;
 import dev.kiln.ops.NoGrad;
 import dev.kiln.ops.Ops;
+import dev.kiln.optim.Adam;
 
 import java.util.ArrayList;
 import java.util.List;
@@ -141,11 +142,15 @@ public final class OpSuite {
     }
 
     private static void optimizers(List<Case> c) {
-        c.add(forward("optimizers", "adam 1M", "one Adam step over (1048576) parameters", m -> {
+        // The optimizer object on both sides (its checks and step count included), as a training loop calls it;
+        // bench/compare/op_suite.py runs PyTorch's fused CPU Adam.
+        c.add(forward("optimizers", "adam 1M", "one Adam.step() over (1048576) parameters", m -> {
             int n = 1 << 20;
-            Tensor p = m.randn(n), grad = m.randn(n), mom = m.zeros(n), vel = m.zeros(n);
+            Tensor p = m.randn(n).requiresGrad();
+            p.setGrad(m.randn(n));
+            Adam adam = m.own(new Adam(List.of(p), 1e-3f));
             return () -> {
-                Ops.adamStep_(p, grad, mom, vel, 1e-3f, 0.9f, 0.999f, 1e-8f, 0f, false, 0.1f, 0.001f);
+                adam.step();
                 return p;
             };
         }));
@@ -269,6 +274,7 @@ public final class OpSuite {
         private final Device device;
         private final Generator generator = new Generator(42);
         private final List<Tensor> made = new ArrayList<>();
+        private final List<AutoCloseable> owned = new ArrayList<>();
 
         Inputs(Device device) {
             this.device = device;
@@ -303,8 +309,22 @@ public final class OpSuite {
             return t;
         }
 
+        /** Something else the case owns (an optimizer and its state), closed with the inputs. */
+        <T extends AutoCloseable> T own(T resource) {
+            owned.add(resource);
+            return resource;
+        }
+
         @Override
         public void close() {
+            for (AutoCloseable r : owned) {
+                try {
+                    r.close();
+                } catch (Exception e) {
+                    throw new IllegalStateException("closing " + r + ": " + e.getMessage(), e);
+                }
+            }
+            owned.clear();
             for (Tensor t : made) t.close();
             made.clear();
         }
