@@ -92,8 +92,8 @@ void dy_row_padded(const float* dyrow, int64_t q, int64_t wp, int64_t j0, int64_
 }
 
 void zero_throwaways(float* row, int64_t q, int64_t wp, int64_t j0, int64_t len) {
-    for (int64_t at = q - j0 % wp; at < len; at += wp) {  // `at` walks the first throw-away of each row
-        if (at + (wp - q) <= 0) continue;
+    // `at` walks the first throw-away of each row; the first run may have begun before j0 (at <= 0), never ended there.
+    for (int64_t at = q - j0 % wp; at < len; at += wp) {
         const int64_t from = std::max<int64_t>(at, 0);
         zero_run(row + from, std::min(len, at + (wp - q)) - from);
     }
