@@ -88,8 +88,10 @@ class ModuleBadCallProperties {
                     s -> s.length == 4 && s[1] == 1 && s[2] == 28 && s[3] == 28,
                     new int[] {1, 1, 28, 28}, "Cnn|conv2d"),
             layer("LstmClassifier", () -> new LstmClassifier(4, 3, 5, 2, Device.cpu(), new Generator(1)),
-                    s -> s.length >= 1 && s[s.length - 1] == 3 && Arrays.stream(s).asLongStream().reduce(1, (p, q) -> p * q) % 12 == 0
-                            && Arrays.stream(s).asLongStream().reduce(1, (p, q) -> p * q) > 0,
+                    // One sequence of 4 steps x 3 features per sample: (N, 4, 3), (N, 1, 4, 3), ...; (N, 2, 4, 3)
+                    // holds two per sample and is refused.
+                    s -> s.length >= 2 && s[s.length - 1] == 3
+                            && Arrays.stream(s).asLongStream().reduce(1, (p, q) -> p * q) == 12L * s[0],
                     new int[] {2, 4, 3}, "LstmClassifier|lstm|reshape"));
 
     private static Kind layer(String name, Supplier<Module> make, Predicate<int[]> valid, int[] example, String names) {
