@@ -117,17 +117,23 @@ public final class Transformer extends Module {
         private final int batch;
 
         private Decoding(int batch, int capacity, Tensor memory, Tensor memoryLengths) {
+            // The arguments first, and the caches (native memory outside any scope) closed again if anything after
+            // their creation fails: a refused call leaves nothing allocated.
+            if (decoder != null && memory == null) throw new IllegalArgumentException("Transformer: the decoder needs the encoder's memory");
+            if (decoder == null && memory != null) throw new IllegalArgumentException("Transformer: a decoder-only model takes no memory");
             this.batch = batch;
             int headDim = dModel / heads;
             Device device = decoderNorm.parameters().get(0).device();
             int layers = decoder == null ? encoder.size() : decoder.size();
-            for (int i = 0; i < layers; i++) caches.add(new KvCache(device, batch, capacity, heads, headDim));
-            memoryMask = padding(memoryLengths);
-            if (decoder != null) {
-                if (memory == null) throw new IllegalArgumentException("Transformer: the decoder needs the encoder's memory");
-                for (TransformerDecoderLayer layer : decoder.asList()) memoryKv.add(layer.crossAttention().projectMemory(memory));
-            } else if (memory != null) {
-                throw new IllegalArgumentException("Transformer: a decoder-only model takes no memory");
+            try {
+                for (int i = 0; i < layers; i++) caches.add(new KvCache(device, batch, capacity, heads, headDim));
+                memoryMask = padding(memoryLengths);
+                if (decoder != null) {
+                    for (TransformerDecoderLayer layer : decoder.asList()) memoryKv.add(layer.crossAttention().projectMemory(memory));
+                }
+            } catch (RuntimeException | Error e) {
+                close();
+                throw e;
             }
         }
 

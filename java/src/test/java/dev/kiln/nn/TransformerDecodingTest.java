@@ -126,4 +126,19 @@ class TransformerDecodingTest {
             }
         }
     }
+
+    /** A refused start of a decode allocates nothing: the argument checks come before the key/value caches. */
+    @Test
+    void aRefusedDecodeLeavesNoCacheBehind() {
+        try (dev.kiln.nn.Transformer decoderOnly = new dev.kiln.nn.Transformer(16, 2, 32, 0, 2, 0f, CPU, new Generator(1));
+             dev.kiln.nn.Transformer seq2seq = new dev.kiln.nn.Transformer(16, 2, 32, 1, 1, 0f, CPU, new Generator(2));
+             Scope s = Scope.open()) {
+            Tensor memory = Tensor.zeros(CPU, 2, 5, 16);
+            // Allocations made, not bytes in use: a cleaner thread may free another test's garbage meanwhile.
+            long before = CPU.memoryStats().totalAllocations();
+            assertThrows(IllegalArgumentException.class, () -> decoderOnly.startDecoding(2, 64, memory, null));
+            assertThrows(IllegalArgumentException.class, () -> seq2seq.startDecoding(2, 64, null, null));
+            assertEquals(before, CPU.memoryStats().totalAllocations());
+        }
+    }
 }
