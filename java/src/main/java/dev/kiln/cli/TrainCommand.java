@@ -82,8 +82,8 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--seed", defaultValue = "42", description = "Seed for initialization, shuffling and noise (default: ${DEFAULT-VALUE})")
     long seed;
 
-    @Option(names = "--latent", defaultValue = "20", description = "VAE latent size (default: ${DEFAULT-VALUE}; 2 adds the latent pictures)")
-    int latent;
+    @Option(names = "--latent", description = "VAE latent size (default: 20; 2 adds the latent pictures)")
+    Integer latent;
 
     @Option(names = "--out", description = "Output folder (default: runs/MODEL)")
     Path out;
@@ -144,6 +144,12 @@ final class TrainCommand implements Callable<Integer> {
         } else if (steps != null) {
             throw new IllegalArgumentException("--steps applies to transformer and charlm; " + name + " trains for --epochs");
         }
+        // Options of other models are refused rather than ignored: `kiln train mlp --latent 2` would train the MLP.
+        if (latent != null && !name.equals("vae")) throw new IllegalArgumentException("--latent applies to vae only, not " + name);
+        if (noScore && !name.equals("vae") && !name.equals("gan")) {
+            throw new IllegalArgumentException("--no-score applies to vae and gan only, not " + name);
+        }
+        if (latent == null) latent = 20;
         if (epochs < 1 || batch < 1 || !(lr > 0) || latent < 1 || (limit != null && limit < 1)) {
             throw new IllegalArgumentException("--epochs, --batch, --latent and --limit must be >= 1 and --lr > 0");
         }

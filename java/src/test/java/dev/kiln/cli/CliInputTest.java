@@ -97,6 +97,15 @@ class CliInputTest {
         assertTrue(out.contains("kiln: " + file + ": already exists"), out);
     }
 
+    /** An option of another model is refused, not ignored: `train mlp --latent 2` trained the MLP as if it were not there. */
+    @Test
+    void optionsOfOtherModelsAreRefused() {
+        String out = run(1, "train", "mlp", "--device", "cpu", "--latent", "2", "--out", dir.resolve("a").toString());
+        assertTrue(out.contains("--latent applies to vae only, not mlp"), out);
+        out = run(1, "train", "cnn", "--device", "cpu", "--no-score", "--out", dir.resolve("b").toString());
+        assertTrue(out.contains("--no-score applies to vae and gan only, not cnn"), out);
+    }
+
     @Test
     void aLimitPastTheDataIsRefused() {
         Assumptions.assumeTrue(FashionMnist.isAvailable(), "Fashion-MNIST not installed: SKIPPED");
