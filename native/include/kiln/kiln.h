@@ -322,11 +322,11 @@ KILN_API kiln_status kiln_softmax_backward_f32(kiln_context* ctx, const float* y
  * backward. logits is (rows, cols), labels (rows) int32 in [0, cols); a label outside that range makes loss NaN. */
 KILN_API kiln_status kiln_cross_entropy_f32(kiln_context* ctx, const float* logits, const int32_t* labels, float* loss,
                                             float* lse, int64_t rows, int64_t cols);
-/* dlogits[r, c] = (exp(logits[r, c] - lse[r]) - [c == labels[r]]) * dloss[0] / rows. */
+/* dlogits[r, c] = (exp(logits[r, c] - lse[r]) - [c == labels[r]]) * dloss[0] / rows; NaN over a bad label's row. */
 KILN_API kiln_status kiln_cross_entropy_backward_f32(kiln_context* ctx, const float* logits, const int32_t* labels,
                                                      const float* lse, const float* dloss, float* dlogits,
                                                      int64_t rows, int64_t cols);
-/* loss[0] = mean(max(x, 0) - x * t + log1p(exp(-|x|))), the stable form of BCE on sigmoid(x). x, t are (n). */
+/* loss[0] = mean(max(x, 0) - x * t + log1p(exp(-|x|))): BCE of sigmoid(x), NaN or inf at x = +-inf. x, t are (n) */
 KILN_API kiln_status kiln_bce_with_logits_f32(kiln_context* ctx, const float* x, const float* t, float* loss, int64_t n);
 /* dx = (sigmoid(x) - t) * dloss[0] / n. */
 KILN_API kiln_status kiln_bce_with_logits_backward_f32(kiln_context* ctx, const float* x, const float* t,
@@ -520,7 +520,7 @@ KILN_API kiln_status kiln_convert_bf16_to_f32(kiln_context* ctx, const kiln_bf16
  * Dropout on the weights (after the softmax, before V): the weight (b, h, t, s) is kept when the Philox uniform of
  * element ((b heads + h) q_len + t) kv_len + s of (seed, offset) is >= dropout (the rule of kiln_dropout_f32), then
  * scaled by 1 / (1 - dropout); the backward regenerates the mask. A call consumes ceil(batch heads q_len kv_len / 4)
- * counters. 1 <= head_dim <= 128; any q_len, kv_len >= 1 (0 makes the call a no-op). Refused: negative strides,
+ * counters. 1 <= head_dim <= 128; any q_len, kv_len >= 1 (0: a no-op, writing nothing). Refused: negative strides,
  * output strides under which two elements of o (or of dq, dk, dv) would share memory (inputs may overlap: one K for
  * every head is fine), a non-finite scale, causal other than 0 or 1. kv_lengths outside [0, kv_len] are refused on a CPU
  * context, which reads them before the call; a CUDA kernel cannot report, so there a length is clamped to that range. */
