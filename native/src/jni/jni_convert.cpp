@@ -7,33 +7,9 @@ namespace kiln::jni {
 
 namespace {
 
-// The array is pinned (critical) only for the copy itself, after the stream is drained; the ABI's host copies
-// complete before returning.
-void copy_from_short_array(JNIEnv* env, jclass, jlong ctx, jlong dst, jshortArray src, jint offset, jint count) {
-    if (!array_range_ok(env, src, offset, count)) return;
-    drain_before_pinning(ctx);
-    void* host = env->GetPrimitiveArrayCritical(src, nullptr);
-    if (!host) return;  // OutOfMemoryError pending
-    const kiln_status s = kiln_copy_to_device(ctx_of(ctx), ptr_of<void>(dst), static_cast<jshort*>(host) + offset,
-                                              (size_t)count * sizeof(jshort));
-    env->ReleasePrimitiveArrayCritical(src, host, JNI_ABORT);
-    throw_if_failed(env, s);
-}
-
-void copy_to_short_array(JNIEnv* env, jclass, jlong ctx, jlong src, jshortArray dst, jint offset, jint count) {
-    if (!array_range_ok(env, dst, offset, count)) return;
-    drain_before_pinning(ctx);
-    void* host = env->GetPrimitiveArrayCritical(dst, nullptr);
-    if (!host) return;
-    const kiln_status s = kiln_copy_to_host(ctx_of(ctx), static_cast<jshort*>(host) + offset, ptr_of<void>(src),
-                                            (size_t)count * sizeof(jshort));
-    env->ReleasePrimitiveArrayCritical(dst, host, 0);
-    throw_if_failed(env, s);
-}
-
 const JNINativeMethod kMethods[] = {
-    KILN_NATIVE("copyFromShortArray0", "(JJ[SII)V", copy_from_short_array),
-    KILN_NATIVE("copyToShortArray0", "(JJ[SII)V", copy_to_short_array),
+    KILN_NATIVE("copyFromShortArray0", "(JJ[SII)V", (copy_from_array<jshort, jshortArray>)),
+    KILN_NATIVE("copyToShortArray0", "(JJ[SII)V", (copy_to_array<jshort, jshortArray>)),
 };
 
 }  // namespace

@@ -64,33 +64,6 @@ void set_memory_limit(JNIEnv* env, jclass, jlong ctx, jlong bytes) {
     throw_if_failed(env, kiln_set_memory_limit(ctx_of(ctx), (uint64_t)bytes));
 }
 
-// Java arrays are pinned (critical) only for the copy itself, after the stream is drained; the ABI's host copies
-// complete before returning.
-// Element is float or int32_t (both 4 bytes); Array the matching jfloatArray / jintArray.
-template <typename Element, typename Array>
-void copy_from_array(JNIEnv* env, jclass, jlong ctx, jlong dst, Array src, jint offset, jint count) {
-    if (!array_range_ok(env, src, offset, count)) return;
-    drain_before_pinning(ctx);
-    void* host = env->GetPrimitiveArrayCritical(src, nullptr);
-    if (!host) return;  // OutOfMemoryError pending
-    const kiln_status s = kiln_copy_to_device(ctx_of(ctx), ptr_of<void>(dst), static_cast<Element*>(host) + offset,
-                                              (size_t)count * sizeof(Element));
-    env->ReleasePrimitiveArrayCritical(src, host, JNI_ABORT);
-    throw_if_failed(env, s);
-}
-
-template <typename Element, typename Array>
-void copy_to_array(JNIEnv* env, jclass, jlong ctx, jlong src, Array dst, jint offset, jint count) {
-    if (!array_range_ok(env, dst, offset, count)) return;
-    drain_before_pinning(ctx);
-    void* host = env->GetPrimitiveArrayCritical(dst, nullptr);
-    if (!host) return;
-    const kiln_status s = kiln_copy_to_host(ctx_of(ctx), static_cast<Element*>(host) + offset, ptr_of<void>(src),
-                                            (size_t)count * sizeof(Element));
-    env->ReleasePrimitiveArrayCritical(dst, host, 0);
-    throw_if_failed(env, s);
-}
-
 void copy_to_device(JNIEnv* env, jclass, jlong ctx, jlong dst, jlong host_src, jlong bytes) {
     throw_if_failed(env, kiln_copy_to_device(ctx_of(ctx), ptr_of<void>(dst), ptr_of<void>(host_src), (size_t)bytes));
 }

@@ -37,6 +37,8 @@ const Cache& cache();
 // The Java binding checks every address before the call (open tensor, enough elements); 0 stands for an optional
 // argument left out and becomes NULL.
 inline kiln_context* ctx_of(jlong handle) { return reinterpret_cast<kiln_context*>(handle); }
+template <typename T>
+inline T* ptr_of(jlong address) { return reinterpret_cast<T*>(address); }
 
 // Waits for the context's queued work before a Java array is pinned (GetPrimitiveArrayCritical): the host copies
 // wait for the whole stream anyway, and a thread holding a critical array stalls every other thread's garbage
@@ -54,8 +56,34 @@ inline void drain_before_pinning(jlong ctx) {
 // they do not (or the array is null). The binding checks this before the call; the glue checks it again because a
 // pinned array is read and written through a raw pointer, where a wrong range is memory corruption, not an exception.
 bool array_range_ok(JNIEnv* env, jarray array, jint offset, jint count);
-template <typename T>
-inline T* ptr_of(jlong address) { return reinterpret_cast<T*>(address); }
+
+// Java arrays are pinned (critical) only for the copy itself, after the stream is drained; the ABI's host copies
+// complete before returning.
+// Element is the array's C element type (float, int32_t, jshort); Array the matching jfloatArray / jintArray /
+// jshortArray. The runtime's float and int copies and the bf16 bits of ConvertNative are all these two.
+template <typename Element, typename Array>
+inline void copy_from_array(JNIEnv* env, jclass, jlong ctx, jlong dst, Array src, jint offset, jint count) {
+    if (!array_range_ok(env, src, offset, count)) return;
+    drain_before_pinning(ctx);
+    void* host = env->GetPrimitiveArrayCritical(src, nullptr);
+    if (!host) return;  // OutOfMemoryError pending
+    const kiln_status s = kiln_copy_to_device(ctx_of(ctx), ptr_of<void>(dst), static_cast<Element*>(host) + offset,
+                                              (size_t)count * sizeof(Element));
+    env->ReleasePrimitiveArrayCritical(src, host, JNI_ABORT);
+    throw_if_failed(env, s);
+}
+
+template <typename Element, typename Array>
+inline void copy_to_array(JNIEnv* env, jclass, jlong ctx, jlong src, Array dst, jint offset, jint count) {
+    if (!array_range_ok(env, dst, offset, count)) return;
+    drain_before_pinning(ctx);
+    void* host = env->GetPrimitiveArrayCritical(dst, nullptr);
+    if (!host) return;
+    const kiln_status s = kiln_copy_to_host(ctx_of(ctx), static_cast<Element*>(host) + offset, ptr_of<void>(src),
+                                            (size_t)count * sizeof(Element));
+    env->ReleasePrimitiveArrayCritical(dst, host, 0);
+    throw_if_failed(env, s);
+}
 
 // The path of a glue file from native/src/jni/ on, for messages (`path` is __FILE__).
 inline const char* glue_file(const char* path) {
