@@ -146,13 +146,14 @@ void Allocator::release(void* ptr) {
     // it is still live, every counter is as it was, and the caller can free it again.
     if (pins_.count(ptr)) {
         held_.emplace(ptr, size);  // a live graph still writes it on every replay
+        poison(ptr, size);         // free, though still mapped: any use of it now is a use after free
     } else if (caching_) {
         cached_.emplace(size, ptr);
+        poison(ptr, size);
     } else {
         give_back(ptr, size);
         stats_.bytes_reserved -= size;
     }
-    if (pins_.count(ptr) || caching_) poison(ptr, size);  // free: any use of it now is a use after free
     live_.erase(it);
     stats_.bytes_in_use -= size;
     stats_.live_allocations--;

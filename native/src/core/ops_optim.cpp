@@ -14,9 +14,8 @@ void check_finite(const char* op, const char* arg, float value) {
     if (!std::isfinite(value)) fail(KILN_ERR_INVALID_ARGUMENT, "%s: '%s' must be finite, got %g", op, arg, value);
 }
 
-// The state buffers are updated in one pass with restrict pointers: a shared buffer would be a caller bug that
-// silently corrupts the step.
-// Partial overlap included: grad = param + 1 is as wrong as grad = param.
+// The state buffers are updated in one pass with restrict pointers: a shared buffer, even one overlapping only in
+// part (grad = param + 1), would be a caller bug that silently corrupts the step.
 void check_distinct(const char* op, int64_t n, const char* name_a, const void* a, const char* name_b, const void* b) {
     const int64_t bytes = kiln::checked_bytes(op, name_a, n, (int64_t)sizeof(float));
     kiln::check_disjoint(op, name_a, a, bytes, name_b, b, bytes);
