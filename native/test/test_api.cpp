@@ -36,6 +36,17 @@ static void bad_calls_return_statuses() {
     EXPECT(message_has("finite mean"));
     EXPECT(kiln_free(ctx, x) == KILN_ERR_INVALID_ARGUMENT);  // not ours
     EXPECT(message_has("not allocated by this cpu context"));
+    // Any int32 is a value of a kiln.h enum in C++ (its type is fixed), so a caller's unknown value is refused with
+    // the value in the message, even far outside the enumerators' bit range (undefined before the type was fixed).
+    for (int32_t v : {-1, 5, 1 << 20, INT32_MIN, INT32_MAX}) {
+        EXPECT(kiln_activation_f32(ctx, static_cast<kiln_activation>(v), x, x, 4, 0.0f) == KILN_ERR_INVALID_ARGUMENT);
+        EXPECT(message_has("'act' must be one of") && message_has(std::to_string(v).c_str()));
+        EXPECT(kiln_binary_f32(ctx, static_cast<kiln_binary_op>(v), x, 4, x, 4, x, 1, 4) == KILN_ERR_INVALID_ARGUMENT);
+        EXPECT(message_has("'op' must be one of") && message_has(std::to_string(v).c_str()));
+        kiln_context* other = nullptr;
+        EXPECT(kiln_context_create(static_cast<kiln_device_kind>(v), 0, &other) == KILN_ERR_INVALID_ARGUMENT);
+        EXPECT(other == nullptr && message_has("unknown device kind"));
+    }
     kiln_context_destroy(ctx);
 }
 

@@ -7,19 +7,22 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Enums are int32 across the ABI. C++ fixes that type, so any int32 a caller passes (JNI, other languages) is a value
+ * of the enum that validation can read and refuse if unknown, where an out-of-range value would be undefined. */
 #ifdef __cplusplus
 extern "C" {
+#define KILN_ENUM(name) enum name : int32_t
+#else
+#define KILN_ENUM(name) enum name
 #endif
-
 #if defined(_WIN32)
 #define KILN_API __declspec(dllexport)
 #else
 #define KILN_API __attribute__((visibility("default")))
 #endif
-
 #define KILN_ABI_VERSION 1
 
-typedef enum kiln_status {
+typedef KILN_ENUM(kiln_status) {
     KILN_OK = 0,
     KILN_ERR_INVALID_ARGUMENT = 1, /* a null pointer, a bad size or shape: the message names the op and argument */
     KILN_ERR_OUT_OF_MEMORY = 2,    /* host or device allocation failed, even after the cache was emptied */
@@ -29,10 +32,7 @@ typedef enum kiln_status {
     KILN_ERR_INTERNAL = 6          /* a bug in Kiln: please report the message */
 } kiln_status;
 
-typedef enum kiln_device_kind {
-    KILN_DEVICE_CPU = 0,
-    KILN_DEVICE_CUDA = 1
-} kiln_device_kind;
+typedef KILN_ENUM(kiln_device_kind) { KILN_DEVICE_CPU = 0, KILN_DEVICE_CUDA = 1 } kiln_device_kind;
 
 /* A context is bound to one device and, for CUDA, one stream that every op on it is queued on.
  * A context may be used from several threads; ops on one context are ordered by its stream. */
@@ -256,7 +256,7 @@ KILN_API kiln_status kiln_gemm_f32(kiln_context* ctx, const kiln_gemm_desc* desc
 
 /* ---- ops: elementwise (native/src/cpu/elementwise.cpp, kernels/elementwise.cu) ---- */
 
-typedef enum kiln_binary_op { KILN_ADD = 0, KILN_SUB = 1, KILN_MUL = 2, KILN_DIV = 3 } kiln_binary_op;
+typedef KILN_ENUM(kiln_binary_op) { KILN_ADD = 0, KILN_SUB = 1, KILN_MUL = 2, KILN_DIV = 3 } kiln_binary_op;
 
 /* y[o, i] = a[o * stride_a + i] (op) b[o * stride_b + i] for o < outer, i < inner. stride_a and stride_b are each
  * inner (a full operand) or 0 (an operand of shape (inner) broadcast over the leading dimensions). y is (outer, inner) */
@@ -268,7 +268,7 @@ KILN_API kiln_status kiln_binary_backward_f32(kiln_context* ctx, kiln_binary_op 
                                               const float* b, int64_t stride_b, const float* dy, float* da, float* db,
                                               int64_t outer, int64_t inner);
 
-typedef enum kiln_activation {
+typedef KILN_ENUM(kiln_activation) {
     KILN_RELU = 0, KILN_LEAKY_RELU = 1, KILN_TANH = 2, KILN_SIGMOID = 3, KILN_GELU = 4 /* exact, erf form */
 } kiln_activation;
 

@@ -11,7 +11,6 @@
 
 #include "core/checked.h"
 #include "core/context.h"
-#include "core/enums.h"
 #include "kiln_build_config.h"
 #include "core/gpu.h"
 #include "cpu/cpu_info.h"
@@ -95,7 +94,7 @@ kiln_status kiln_cuda_device_count(int32_t* count, const char** reason) {
 kiln_status kiln_device_properties(kiln_device_kind kind, int32_t index, kiln_device_props* out) {
     return guarded("kiln_device_properties", [&] {
         if (!out) fail(KILN_ERR_INVALID_ARGUMENT, "kiln_device_properties: argument 'out' is null");
-        const int k = kiln::enum_value(kind);
+        const int k = static_cast<int>(kind);
         if (k == KILN_DEVICE_CPU) {
             if (index != 0) fail(KILN_ERR_NO_DEVICE, "kiln_device_properties: cpu:%d requested; there is only cpu:0", index);
             std::memset(out, 0, sizeof(*out));
@@ -116,7 +115,7 @@ kiln_status kiln_context_create(kiln_device_kind kind, int32_t index, kiln_conte
         if (!out) fail(KILN_ERR_INVALID_ARGUMENT, "kiln_context_create: argument 'out' is null");
         *out = nullptr;
         const uint64_t limit = memory_limit_from_env("kiln_context_create");  // before any stream exists to leak
-        const int k = kiln::enum_value(kind);
+        const int k = static_cast<int>(kind);
         if (k != KILN_DEVICE_CPU && k != KILN_DEVICE_CUDA)
             fail(KILN_ERR_INVALID_ARGUMENT, "kiln_context_create: unknown device kind %d (0 = cpu, 1 = cuda)", k);
         auto ctx = std::make_unique<kiln_context>();

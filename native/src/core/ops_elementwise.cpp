@@ -6,7 +6,6 @@
 
 #include "core/checked.h"
 #include "core/dispatch.h"
-#include "core/enums.h"
 #include "elementwise.h"
 
 using kiln::fail;
@@ -20,8 +19,6 @@ int64_t checked_numel(const char* op, int64_t outer, int64_t inner) {
     return kiln::checked_product(op, "y", {{"outer", outer}, {"inner", inner}});
 }
 
-using kiln::enum_value;
-
 // x (rows, cols) and a bias (cols) over its last dimension: rows * cols elements, checked; the bias on its own too
 // (its gradient is written even when rows == 0).
 int64_t checked_rows_cols(const char* op, int64_t rows, int64_t cols) {
@@ -30,8 +27,8 @@ int64_t checked_rows_cols(const char* op, int64_t rows, int64_t cols) {
     return n;
 }
 
-int checked_binary_op(const char* op, const kiln_binary_op& arg) {
-    const int bop = enum_value(arg);
+int checked_binary_op(const char* op, kiln_binary_op arg) {
+    const int bop = static_cast<int>(arg);
     if (bop < KILN_ADD || bop > KILN_DIV)
         fail(KILN_ERR_INVALID_ARGUMENT, "%s: 'op' must be one of 0 (add), 1 (sub), 2 (mul), 3 (div), got %d", op, bop);
     return bop;
@@ -58,8 +55,8 @@ int64_t checked_strides(const char* op, int64_t stride_a, int64_t stride_b, int6
 // Elements an operand with this stride holds: inner when broadcast, outer * inner when full.
 int64_t operand_count(int64_t stride, int64_t numel, int64_t inner) { return stride == 0 ? inner : numel; }
 
-int checked_activation(const char* op, const kiln_activation& arg) {
-    const int act = enum_value(arg);
+int checked_activation(const char* op, kiln_activation arg) {
+    const int act = static_cast<int>(arg);
     if (act < KILN_RELU || act > KILN_GELU)
         fail(KILN_ERR_INVALID_ARGUMENT,
              "%s: 'act' must be one of 0 (relu), 1 (leaky_relu), 2 (tanh), 3 (sigmoid), 4 (gelu), got %d", op, act);
