@@ -1,8 +1,9 @@
 // Benchmark of the CPU fused attention (kiln_attention_forward_f32 / kiln_attention_backward_f32 on a CPU context) at
 // (N=8, H=4, T=S=128, D=32) and (N=4, H=8, T=S=512, D=64), causal and not, forward (with lse, as training runs it) and
-// forward + backward: the median of several runs after warm-up, GFLOP/s as FlashAttention counts them (forward
-// 4 N H T S D, backward 2.5 times that; under the causal mask T (T + 1) / 2 visible pairs instead of T S) and the
-// fraction of the machine's fp32 FMA peak, measured in the same run. bench/compare/cpu_attention.py puts PyTorch's scaled_dot_product_attention beside it.
+// forward + backward, each shape first checked against a double-precision reference: the median of several runs after
+// warm-up, GFLOP/s as FlashAttention counts them (forward 4 N H T S D, backward 2.5 times that; under the causal mask
+// T (T + 1) / 2 visible pairs instead of T S) and the fraction of the machine's fp32 FMA peak, measured in the same
+// run. bench/compare/cpu_attention.py puts PyTorch's scaled_dot_product_attention beside it.
 // Usage: attention_cpu_bench [runs]. Threads: KILN_NUM_THREADS. Prints one
 // `RESULT attention <shape> <forward|forward_backward> <ms> <GFLOP/s> <fraction of peak>` line per measurement.
 #include <chrono>
@@ -13,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_reference.h"
 #include "bench_shapes.h"
 #include "bench_timing.h"
 #include "cpu/parallel.h"
@@ -38,6 +40,22 @@ std::string shape_name(const Shape& s, bool causal) {
     std::snprintf(name, sizeof name, "n%lld_h%lld_t%lld_s%lld_d%lld%s", (long long)s.n, (long long)s.h,
                   (long long)s.t, (long long)s.s, (long long)s.d, causal ? "_causal" : "");
     return name;
+}
+
+// The last head of the batch (any head would do: each is computed alone) against the double-precision loops of
+// bench_reference.h: o, lse and the three gradients, before anything is timed.
+bool last_head_matches_reference(const Shape& sh, const kiln_attention_desc& d, const std::vector<float>& q,
+                                 const std::vector<float>& k, const std::vector<float>& v, const std::vector<float>& dout,
+                                 const std::vector<float>& o, const std::vector<float>& lse, const std::vector<float>& dq,
+                                 const std::vector<float>& dk, const std::vector<float>& dv) {
+    const size_t head = (size_t)(sh.n * sh.h - 1), qo = head * sh.t * sh.d, ko = head * sh.s * sh.d;
+    const kiln::bench::AttentionHeadRef ref = kiln::bench::attention_head_reference(
+        sh.t, sh.s, sh.d, d.scale, d.causal != 0, &q[qo], &k[ko], &v[ko], &dout[qo]);
+    const double tol = 2e-4;
+    using kiln::bench::close_to;
+    return close_to("o", &o[qo], ref.o, tol) && close_to("lse", &lse[head * sh.t], ref.lse, tol) &&
+           close_to("dq", &dq[qo], ref.dq, tol) && close_to("dk", &dk[ko], ref.dk, tol) &&
+           close_to("dv", &dv[ko], ref.dv, tol);
 }
 
 }  // namespace
@@ -80,11 +98,10 @@ int main(int argc, char** argv) {
                       "backward");
             };
             forward_backward();
-            for (float x : dq)  // a result that is not even finite is not worth timing
-                if (!std::isfinite(x)) {
-                    std::fprintf(stderr, "non-finite dq at %s\n", shape_name(sh, causal).c_str());
-                    return 1;
-                }
+            if (!last_head_matches_reference(sh, d, q, k, v, dout, o, lse, dq, dk, dv)) {
+                std::fprintf(stderr, "%s: the result is wrong; not timed\n", shape_name(sh, causal).c_str());
+                return 1;
+            }
             const struct {
                 const char* direction;
                 double flops, ms;

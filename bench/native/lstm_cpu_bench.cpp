@@ -1,7 +1,8 @@
 // Benchmark of the CPU LSTM layer (kiln_lstm_forward_f32 / kiln_lstm_backward_f32 on a CPU context): forward and
-// forward+backward at (N=64,T=28,F=28,H=64) and (N=32,T=100,F=256,H=256), median of several runs after warm-up,
-// GFLOP/s of the GEMM work, and the ratio against PyTorch's nn.LSTM (batch_first, one layer) timed in the same run by
-// a python3 child process with the same thread count, when a python3 with torch is found.
+// forward+backward at (N=64,T=28,F=28,H=64) and (N=32,T=100,F=256,H=256), each first checked against a double-precision
+// reference, median of several runs after warm-up, GFLOP/s of the GEMM work, and the ratio against PyTorch's nn.LSTM
+// (batch_first, one layer) timed in the same run by a python3 child process with the same thread count, when a
+// python3 with torch is found.
 // Usage: lstm_cpu_bench [runs]. Threads: KILN_NUM_THREADS. Peer interpreter: KILN_BENCH_PYTHON (default: the first of
 // python3, /usr/bin/python3 that imports torch). Prints one `RESULT lstm <shape> <forward|forward_backward> <ms>` line
 // per measurement.
@@ -15,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "bench_reference.h"
 #include "bench_shapes.h"
 #include "bench_timing.h"
 #include "cpu/parallel.h"
@@ -110,6 +112,46 @@ std::vector<PeerTimes> run_peer(const std::string& python, int threads, int runs
     return out;
 }
 
+// One training forward and backward against bench_reference.h's double-precision LSTM, before anything is timed.
+// dy is zero but for the first and the last sample, so the weight gradients (sums over the batch) are those two
+// samples' alone and the reference needs only them; every output is then checked: y, h_n, c_n, dx, dh0, dc0 of both
+// rows and dw_ih, dw_hh, dbias whole.
+bool matches_reference(kiln_context* ctx, const Shape& s, const std::vector<float>& x, const std::vector<float>& wih,
+                       const std::vector<float>& whh, const std::vector<float>& b, const std::vector<float>& dy) {
+    const int64_t n = s.n, t = s.t, f = s.f, h = s.h;
+    std::vector<float> dy2(n * t * h, 0.0f), y(n * t * h), hn(n * h), cn(n * h), dx(n * t * f), dh0(n * h), dc0(n * h),
+        dwih(4 * h * f), dwhh(4 * h * h), db(4 * h);
+    const int64_t rows[2] = {0, n - 1};
+    for (int64_t r : rows) std::copy(&dy[r * t * h], &dy[r * t * h] + t * h, &dy2[r * t * h]);
+    const kiln_lstm_desc d{n, t, f, h};
+    uint64_t bytes = 0;
+    kiln::bench::check(kiln_lstm_reserve_size(&d, &bytes), "kiln_lstm_reserve_size");
+    std::vector<float> reserve(bytes / sizeof(float));
+    kiln::bench::check(kiln_lstm_forward_f32(ctx, &d, x.data(), nullptr, nullptr, wih.data(), whh.data(), b.data(),
+                                             y.data(), hn.data(), cn.data(), reserve.data()),
+                       "kiln_lstm_forward_f32");
+    kiln::bench::check(kiln_lstm_backward_f32(ctx, &d, x.data(), nullptr, nullptr, wih.data(), whh.data(),
+                                              reserve.data(), dy2.data(), nullptr, nullptr, dx.data(), dh0.data(),
+                                              dc0.data(), dwih.data(), dwhh.data(), db.data()),
+                       "kiln_lstm_backward_f32");
+    using kiln::bench::close_to;
+    const double tol = 1e-4;
+    kiln::bench::Doubles want_dwih(4 * h * f, 0), want_dwhh(4 * h * h, 0), want_db(4 * h, 0);
+    for (int64_t r : rows) {
+        const kiln::bench::LstmSampleRef ref = kiln::bench::lstm_sample_reference(
+            t, f, h, &x[r * t * f], wih.data(), whh.data(), b.data(), &dy2[r * t * h]);
+        if (!(close_to("y", &y[r * t * h], ref.y, tol) && close_to("h_n", &hn[r * h], ref.hn, tol) &&
+              close_to("c_n", &cn[r * h], ref.cn, tol) && close_to("dx", &dx[r * t * f], ref.dx, tol) &&
+              close_to("dh0", &dh0[r * h], ref.dh0, tol) && close_to("dc0", &dc0[r * h], ref.dc0, tol)))
+            return false;
+        for (size_t i = 0; i < want_dwih.size(); ++i) want_dwih[i] += ref.dwih[i];
+        for (size_t i = 0; i < want_dwhh.size(); ++i) want_dwhh[i] += ref.dwhh[i];
+        for (size_t i = 0; i < want_db.size(); ++i) want_db[i] += ref.db[i];
+    }
+    return close_to("dw_ih", dwih.data(), want_dwih, tol) && close_to("dw_hh", dwhh.data(), want_dwhh, tol) &&
+           close_to("dbias", db.data(), want_db, tol);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -135,6 +177,10 @@ int main(int argc, char** argv) {
                                  dy = uniform(n * t * h, 5, -1, 1);
         std::vector<float> y(n * t * h), hn(n * h), cn(n * h), dx(n * t * f), dwih(4 * h * f), dwhh(4 * h * h),
             db(4 * h), dh0(n * h), dc0(n * h);
+        if (!matches_reference(ctx, s, x, wih, whh, b, dy)) {
+            std::fprintf(stderr, "%s: the result is wrong; not timed\n", s.name);
+            return 1;
+        }
         const kiln_lstm_desc d{n, t, f, h};
         uint64_t bytes = 0;
         kiln_lstm_reserve_size(&d, &bytes);
