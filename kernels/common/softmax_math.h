@@ -36,6 +36,7 @@ KILN_HD float kiln_log1p_f32(float x) {
 }
 
 KILN_HD float kiln_neg_inf() { return kiln_bits_to_float(0xff800000u); }
+KILN_HD float kiln_pos_inf() { return kiln_bits_to_float(0x7f800000u); }
 KILN_HD float kiln_qnan() { return kiln_bits_to_float(0x7fc00000u); }
 KILN_HD bool kiln_isnan(float x) { return x != x; }
 
@@ -136,8 +137,15 @@ KILN_HD float cross_entropy_grad(float logit, float lse, bool is_label, float sc
 }
 
 // max(x, 0) - x t + log1p(exp(-|x|)): exp never sees a positive argument, so |x| = 100 is exact and finite.
+// At x = +-inf that form is inf - inf or 0 * inf (NaN); the term's limit there is w |x| with w = 1 - t (x = +inf) or
+// t (x = -inf): 0 where w is 0 (a confident right answer), +inf where w > 0, NaN for a NaN target. Only infinite x
+// takes that branch, so every finite logit keeps its bits.
 KILN_HD float bce_logits_term(float x, float t) {
     const float ax = x < 0.0f ? -x : x;
+    if (ax == kiln_pos_inf()) {
+        const float w = x > 0.0f ? kiln_fadd(1.0f, -t) : t;
+        return w == 0.0f ? 0.0f : kiln_fmul(w, kiln_pos_inf());
+    }
     return kiln_fadd(kiln_fadd(x > 0.0f ? x : 0.0f, -kiln_fmul(x, t)), kiln_log1p_f32(kiln_exp_f32(-ax)));
 }
 // sigmoid without overflow: exp of a non-positive argument only.

@@ -326,7 +326,7 @@ KILN_API kiln_status kiln_cross_entropy_f32(kiln_context* ctx, const float* logi
 KILN_API kiln_status kiln_cross_entropy_backward_f32(kiln_context* ctx, const float* logits, const int32_t* labels,
                                                      const float* lse, const float* dloss, float* dlogits,
                                                      int64_t rows, int64_t cols);
-/* loss[0] = mean(max(x, 0) - x * t + log1p(exp(-|x|))): BCE of sigmoid(x), NaN or inf at x = +-inf. x, t are (n) */
+/* loss[0] = mean(max(x, 0) - x t + log1p(exp(-|x|))), BCE of sigmoid(x); its limit at x = +-inf. x, t are (n) */
 KILN_API kiln_status kiln_bce_with_logits_f32(kiln_context* ctx, const float* x, const float* t, float* loss, int64_t n);
 /* dx = (sigmoid(x) - t) * dloss[0] / n. */
 KILN_API kiln_status kiln_bce_with_logits_backward_f32(kiln_context* ctx, const float* x, const float* t,

@@ -81,6 +81,25 @@ void add_pointwise(std::vector<OpCase>& cases, int64_t n, int x_off, int t_off) 
                      }});
 }
 
+// BCE at infinite logits, one (x, t) pair per case so that the mean is the term itself: the limit (0 or inf; NaN
+// before the shared term handled it) and the gradient sigmoid(x) - t.
+void add_bce_infinite(std::vector<OpCase>& cases) {
+    for (float x : {INFINITY, -INFINITY})
+        for (float t : {0.0f, 0.25f, 1.0f}) {
+            const std::string shape = std::string("x=") + (x > 0 ? "+inf" : "-inf") + " t=" + std::to_string(t);
+            cases.push_back({"bce_with_logits", shape, 0.0, {in_f32({x}), in_f32({t}), out_f32(1)},
+                             [](kiln_context* ctx, const std::vector<void*>& p) {
+                                 return kiln_bce_with_logits_f32(ctx, (const float*)p[0], (const float*)p[1],
+                                                                 (float*)p[2], 1);
+                             }});
+            cases.push_back({"bce_with_logits_backward", shape, 0.0, {in_f32({x}), in_f32({t}), in_f32({1.0f}), out_f32(1)},
+                             [](kiln_context* ctx, const std::vector<void*>& p) {
+                                 return kiln_bce_with_logits_backward_f32(ctx, (const float*)p[0], (const float*)p[1],
+                                                                          (const float*)p[2], (float*)p[3], 1);
+                             }});
+        }
+}
+
 std::vector<OpCase> loss_cases() {
     std::vector<OpCase> cases;
     for (int64_t rows : {1, 7, 64})
@@ -96,6 +115,7 @@ std::vector<OpCase> loss_cases() {
     add_pointwise(cases, 100003, 1, 1);
     add_pointwise(cases, 100003, 1, 0);
     add_pointwise(cases, 2, 3, 3);
+    add_bce_infinite(cases);
     return cases;
 }
 
