@@ -54,6 +54,11 @@ spilling=$(grep -cE "[1-9][0-9]* bytes spill (stores|loads)" "$out/ptxas.txt")
 step ctest 300 ctest --test-dir "$build" --output-on-failure
 parity="$build/native/test/kiln_parity"
 step parity 300 "$parity" "${require[@]}" --json "$out/parity.json"
+# The persistent LSTM takes its units per block (J) from the SM count, so a large GPU never runs J = 4 or 8 at
+# h <= 256: the LSTM cases again with each forced (kernels/lstm.cu, KILN_LSTM_PERSIST_UNITS).
+for units in 4 8; do
+    step "parity-lstm-j$units" 120 env KILN_LSTM_PERSIST_UNITS=$units "$parity" "${require[@]}" --filter lstm/
+done
 if command -v compute-sanitizer >/dev/null; then
     step memcheck 420 compute-sanitizer --tool memcheck --error-exitcode 1 --leak-check full "$parity" "${require[@]}"
 else
