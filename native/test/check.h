@@ -1,6 +1,7 @@
 // Minimal assertion helpers for the native tests: count, print failures, never abort, summarize at the end.
 #pragma once
 
+#include <atomic>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -12,9 +13,9 @@
 
 namespace kiln::test {
 
+// Atomic, so that EXPECT may be called from a test's worker threads too.
 struct Tally {
-    int passed = 0, failed = 0;
-    ~Tally() = default;
+    std::atomic<int> passed{0}, failed{0};
 };
 inline Tally& tally() {
     static Tally t;
@@ -29,7 +30,7 @@ inline void expect(bool ok, const char* what, const char* file, int line) {
     }
 }
 inline int finish(const char* suite) {
-    std::printf("%s: %d passed, %d failed\n", suite, tally().passed, tally().failed);
+    std::printf("%s: %d passed, %d failed\n", suite, tally().passed.load(), tally().failed.load());
     return tally().failed == 0 ? 0 : 1;
 }
 

@@ -12,8 +12,9 @@
 // KILN_CLONES("avx512f", "fma", "default") before a function of a baseline-built file compiles it once per target and
 // lets the loader pick the clone for the CPU at hand (an ifunc): the way plain loops, not intrinsics, get wide vectors
 // and fused multiply-adds. -ffp-contract=off holds in every clone, so every clone gives the same bits. Elsewhere than
-// GCC on x86-64 Linux it compiles the baseline alone.
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__)
+// GCC on x86-64 Linux it compiles the baseline alone; so does a ThreadSanitizer build, since GCC instruments the
+// resolver it writes, which the loader runs before TSan's runtime is up (every such binary crashed before main).
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__) && !defined(__SANITIZE_THREAD__)
 #define KILN_CLONES(...) __attribute__((target_clones(__VA_ARGS__)))
 #else
 #define KILN_CLONES(...)
