@@ -242,6 +242,64 @@ static void peak_is_measured() {
     EXPECT(kiln_context_destroy(ctx) == KILN_OK);
 }
 
+// An output documented as "may alias" an input runs in place at exactly the input's elements and is refused when it
+// overlaps in part (it would read elements the call already wrote); outputs that must not overlap are refused too.
+static void partial_overlaps_are_refused() {
+    kiln_context* ctx = nullptr;
+    EXPECT(kiln_context_create(KILN_DEVICE_CPU, 0, &ctx) == KILN_OK);
+    std::vector<float> buf(512, 0.5f);
+    float* a = buf.data();
+    float* shifted = a + 1;  // overlaps a in all but one element
+    auto refused_in_part = [](kiln_status s) { return s == KILN_ERR_INVALID_ARGUMENT && message_has("overlap in part"); };
+    auto refused = [](kiln_status s) { return s == KILN_ERR_INVALID_ARGUMENT && message_has("overlap"); };
+
+    EXPECT(kiln_activation_f32(ctx, KILN_RELU, a, a, 64, 0.0f) == KILN_OK);
+    EXPECT(refused_in_part(kiln_activation_f32(ctx, KILN_RELU, a, shifted, 64, 0.0f)));
+    EXPECT(kiln_scale_f32(ctx, a, a, 64, 2.0f) == KILN_OK);
+    EXPECT(refused_in_part(kiln_scale_f32(ctx, shifted, a, 64, 2.0f)));
+    EXPECT(refused_in_part(kiln_axpy_f32(ctx, 64, 1.0f, a, shifted)));
+    EXPECT(kiln_bias_gelu_f32(ctx, a, a + 256, a, 8, 8) == KILN_OK);
+    EXPECT(refused_in_part(kiln_bias_gelu_f32(ctx, a, a + 256, shifted, 8, 8)));
+    EXPECT(refused(kiln_bias_gelu_f32(ctx, a, a + 60, a, 8, 8)));  // y over the bias every row reads
+    EXPECT(kiln_layer_norm_f32(ctx, a, nullptr, nullptr, a, nullptr, nullptr, 8, 8, 1e-5f) == KILN_OK);
+    EXPECT(refused_in_part(kiln_layer_norm_f32(ctx, a, nullptr, nullptr, shifted, nullptr, nullptr, 8, 8, 1e-5f)));
+    float* mean = a + 300;
+    float* rstd = a + 320;
+    EXPECT(kiln_layer_norm_f32(ctx, a + 100, nullptr, nullptr, a + 200, mean, rstd, 8, 8, 1e-5f) == KILN_OK);
+    EXPECT(kiln_layer_norm_backward_f32(ctx, a + 100, a + 200, nullptr, mean, rstd, a + 200, nullptr, nullptr, 8, 8) ==
+           KILN_OK);
+    EXPECT(refused_in_part(
+        kiln_layer_norm_backward_f32(ctx, a + 100, a + 200, nullptr, mean, rstd, a + 201, nullptr, nullptr, 8, 8)));
+    EXPECT(kiln_reparameterize_f32(ctx, a, a + 64, a, 64, 1, 0) == KILN_OK);
+    EXPECT(refused_in_part(kiln_reparameterize_f32(ctx, a, a + 64, a + 65, 64, 1, 0)));
+    EXPECT(kiln_batch_norm_backward_eval_f32(ctx, 2, 2, 4, a, a + 16, nullptr, a + 40, a + 44, 1e-5f, a, nullptr,
+                                             nullptr) == KILN_OK);
+    EXPECT(refused_in_part(kiln_batch_norm_backward_eval_f32(ctx, 2, 2, 4, a, a + 16, nullptr, a + 40, a + 44, 1e-5f,
+                                                             a + 17, nullptr, nullptr)));
+
+    // Attention's gradients against q, k, v, o, dout: (1, 1, 4, 4) operands at a, a + 16, ... a + 64, lse at a + 80.
+    kiln_attention_desc d{};
+    d.batch = d.heads = 1, d.q_len = d.kv_len = d.head_dim = 4, d.scale = 0.5f;
+    const int64_t strides[3] = {16, 16, 4};
+    for (int64_t* st : {d.q_stride, d.k_stride, d.v_stride, d.o_stride}) std::memcpy(st, strides, sizeof strides);
+    float *q = a, *k = a + 16, *v = a + 32, *o = a + 48, *dout = a + 64, *lse = a + 80;
+    EXPECT(kiln_attention_forward_f32(ctx, &d, q, k, v, nullptr, o, lse) == KILN_OK);
+    EXPECT(kiln_attention_backward_f32(ctx, &d, q, k, v, o, dout, lse, nullptr, a + 100, a + 116, a + 132) == KILN_OK);
+    EXPECT(refused(kiln_attention_backward_f32(ctx, &d, q, k, v, o, dout, lse, nullptr, a + 100, a + 70, a + 132)));
+    EXPECT(message_has("'dk'") && message_has("'dout'"));
+
+    // Capturable Adam: the corrections every element reads must not be written by the step.
+    int32_t step = 0;
+    EXPECT(kiln_adam_advance_step(ctx, &step, a + 500, 0.9f, 0.999f) == KILN_OK);
+    EXPECT(refused(kiln_adam_advance_step(ctx, (int32_t*)(a + 500), a + 500, 0.9f, 0.999f)));
+    EXPECT(kiln_adam_step_capturable_f32(ctx, a, a + 100, a + 200, a + 300, 64, 1e-3f, 0.9f, 0.999f, 1e-8f, 0.0f, 0,
+                                         a + 500) == KILN_OK);
+    EXPECT(refused(kiln_adam_step_capturable_f32(ctx, a, a + 100, a + 200, a + 300, 64, 1e-3f, 0.9f, 0.999f, 1e-8f,
+                                                 0.0f, 0, a + 250)));
+    EXPECT(message_has("'m'") && message_has("'bias_corrections'"));
+    kiln_context_destroy(ctx);
+}
+
 int main() {
     EXPECT(kiln_noop() == KILN_OK);
     EXPECT(kiln_abi_version() == KILN_ABI_VERSION);
@@ -253,5 +311,6 @@ int main() {
     external_stream_contexts_are_checked();
     last_op_names_entry_and_path();
     peak_is_measured();
+    partial_overlaps_are_refused();
     return kiln::test::finish("test_api");
 }

@@ -74,15 +74,32 @@ int64_t checked_bytes(const char* op, const char* what, int64_t n, int64_t elem_
     return checked_product(op, what, {{"elements", n}, {"bytes each", elem_size}}, INT64_MAX);
 }
 
-void check_disjoint(const char* op, const char* name_a, const void* a, int64_t a_bytes, const char* name_b,
-                    const void* b, int64_t b_bytes) {
-    if (!a || !b || a_bytes <= 0 || b_bytes <= 0) return;
+namespace {
+
+bool overlaps(const void* a, int64_t a_bytes, const void* b, int64_t b_bytes) {
+    if (!a || !b || a_bytes <= 0 || b_bytes <= 0) return false;
     const uintptr_t pa = reinterpret_cast<uintptr_t>(a), pb = reinterpret_cast<uintptr_t>(b);
     // Compared as distances from the lower start, which cannot overflow where start + bytes could.
-    const bool overlap = pa <= pb ? pb - pa < (uint64_t)a_bytes : pa - pb < (uint64_t)b_bytes;
-    if (overlap) {
+    return pa <= pb ? pb - pa < (uint64_t)a_bytes : pa - pb < (uint64_t)b_bytes;
+}
+
+}  // namespace
+
+void check_disjoint(const char* op, const char* name_a, const void* a, int64_t a_bytes, const char* name_b,
+                    const void* b, int64_t b_bytes) {
+    if (overlaps(a, a_bytes, b, b_bytes)) {
         fail(KILN_ERR_INVALID_ARGUMENT, "%s: '%s' (%lld bytes at %p) and '%s' (%lld bytes at %p) overlap; they must be "
              "separate memory", op, name_a, (long long)a_bytes, a, name_b, (long long)b_bytes, b);
+    }
+}
+
+void check_same_or_disjoint(const char* op, const char* name_a, const void* a, int64_t a_bytes, const char* name_b,
+                            const void* b, int64_t b_bytes) {
+    if (a == b && a_bytes == b_bytes) return;
+    if (overlaps(a, a_bytes, b, b_bytes)) {
+        fail(KILN_ERR_INVALID_ARGUMENT, "%s: '%s' (%lld bytes at %p) and '%s' (%lld bytes at %p) overlap in part; they "
+             "must be the same elements (in place) or separate memory", op, name_a, (long long)a_bytes, a, name_b,
+             (long long)b_bytes, b);
     }
 }
 

@@ -40,4 +40,10 @@ int64_t checked_bytes(const char* op, const char* what, int64_t n, int64_t elem_
 void check_disjoint(const char* op, const char* name_a, const void* a, int64_t a_bytes, const char* name_b,
                     const void* b, int64_t b_bytes);
 
+// For an output documented as "may alias" an input: the two must be the very same elements (an in-place call: the
+// kernels read each element before they write it) or separate memory. A partial overlap (y = x + 1 element) would
+// read elements the call has already written, so it is refused, naming both, as PyTorch refuses it.
+void check_same_or_disjoint(const char* op, const char* name_a, const void* a, int64_t a_bytes, const char* name_b,
+                            const void* b, int64_t b_bytes);
+
 }  // namespace kiln

@@ -139,6 +139,17 @@ void backward_entry(const char* op, Backends backends, kiln_context* ctx, const 
                            {dout, o_span, "dout"}, {lse, d.batch * d.heads * d.q_len, "lse"}});
     check_kv_lengths(op, cx, d, kv_lengths);
     if (!dq && !dk && !dv) return;  // nothing wanted
+    // The gradients are written while q, k, v, o and dout are still read (they may share one packed buffer of their
+    // own); a span covers every element a strided view reaches, as check_disjoint says.
+    const struct {
+        const char* name;
+        const void* p;
+        int64_t span;
+    } grads[] = {{"dq", dq, q_span}, {"dk", dk, k_span}, {"dv", dv, v_span}},
+      inputs[] = {{"q", q, q_span}, {"k", k, k_span}, {"v", v, v_span}, {"o", o, o_span}, {"dout", dout, o_span}};
+    for (const auto& g : grads)
+        for (const auto& in : inputs)
+            kiln::check_disjoint(op, g.name, g.p, g.span * (int64_t)sizeof(T), in.name, in.p, in.span * (int64_t)sizeof(T));
     kiln::dispatch(cx, op, backends, d, q, k, v, o, dout, lse, kv_lengths, dq, dk, dv);
 }
 

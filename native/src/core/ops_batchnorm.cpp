@@ -108,6 +108,8 @@ kiln_status kiln_batch_norm_backward_eval_f32(kiln_context* ctx, int64_t n, int6
                                {running_var, c, "running_var"}});
         // With n * hw == 0 only dgamma/dbeta have elements, and they still need their zeros written.
         if (c == 0 || (s.m == 0 && !dgamma && !dbeta)) return;
+        kiln::check_same_or_disjoint(op, "dx", dx, s.total * 4, "x", x, s.total * 4);
+        kiln::check_same_or_disjoint(op, "dx", dx, s.total * 4, "dy", dy, s.total * 4);
         kiln::dispatch(cx, op, KILN_BACKENDS(batch_norm_backward_eval_f32), n, c, hw, x, dy, gamma, running_mean,
                        running_var, eps, dx, dgamma, dbeta);
     });

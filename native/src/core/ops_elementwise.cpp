@@ -68,8 +68,9 @@ template <class Run>
 kiln_status unary_entry(const char* op, kiln_context* ctx, const float* x, float* y, int64_t n, Run&& run) {
     return kiln::guarded(op, [&] {
         kiln_context& c = kiln::op_context(ctx, op);
-        kiln::checked_product(op, "x", {{"n", n}});
+        const int64_t bytes = kiln::checked_bytes(op, "x", kiln::checked_product(op, "x", {{"n", n}}), 4);
         kiln::require_all(op, {{x, n, "x"}, {y, n, "y"}});
+        kiln::check_same_or_disjoint(op, "y", y, bytes, "x", x, bytes);
         run(c);
     });
 }
@@ -136,8 +137,9 @@ kiln_status kiln_activation_f32(kiln_context* ctx, kiln_activation act_arg, cons
     return kiln::guarded(op, [&] {
         kiln_context& c = kiln::op_context(ctx, op);
         const int act = checked_activation(op, act_arg);
-        kiln::checked_product(op, "x", {{"n", n}});
+        const int64_t bytes = kiln::checked_bytes(op, "x", kiln::checked_product(op, "x", {{"n", n}}), 4);
         kiln::require_all(op, {{x, n, "x"}, {y, n, "y"}});
+        kiln::check_same_or_disjoint(op, "y", y, bytes, "x", x, bytes);
         kiln::dispatch(c, op, KILN_BACKENDS(activation_f32), act, x, y, n, alpha);
     });
 }
@@ -178,6 +180,8 @@ kiln_status kiln_bias_gelu_f32(kiln_context* ctx, const float* x, const float* b
         const int64_t n = checked_rows_cols(op, rows, cols);
         kiln::require_all(op, {{x, n, "x"}, {bias, n > 0 ? cols : 0, "bias"}, {y, n, "y"}});
         if (n == 0) return;
+        kiln::check_same_or_disjoint(op, "y", y, n * 4, "x", x, n * 4);
+        kiln::check_disjoint(op, "y", y, n * 4, "bias", bias, cols * 4);  // every row reads the bias
         kiln::dispatch(c, op, KILN_BACKENDS(bias_gelu_f32), x, bias, y, rows, cols);
     });
 }

@@ -40,6 +40,7 @@ kiln_status kiln_layer_norm_f32(kiln_context* ctx, const float* x, const float* 
             fail(KILN_ERR_INVALID_ARGUMENT, "%s: argument 'eps' must be a finite value > 0, got %g", op, (double)eps);
         kiln::require_all(op, {{x, n, "x"}, {y, n, "y"}});  // gamma, beta, mean, rstd may be NULL
         if (n == 0) return;
+        kiln::check_same_or_disjoint(op, "y", y, n * 4, "x", x, n * 4);
         kiln::dispatch(cx, op, KILN_BACKENDS(layer_norm_f32), x, gamma, beta, y, mean, rstd, rows, cols, eps);
     });
 }
@@ -55,6 +56,7 @@ kiln_status kiln_layer_norm_backward_f32(kiln_context* ctx, const float* x, cons
         kiln::require_all(op, {{x, n, "x"}, {dy, n, "dy"}, {mean, rows, "mean"}, {rstd, rows, "rstd"}});
         // With rows == 0 only dgamma/dbeta have elements, and they still need their zeros written.
         if (cols == 0 || (rows == 0 && !dgamma && !dbeta)) return;
+        kiln::check_same_or_disjoint(op, "dx", dx, n * 4, "dy", dy, n * 4);
         kiln::dispatch(cx, op, KILN_BACKENDS(layer_norm_backward_f32), x, dy, gamma, mean, rstd, dx, dgamma, dbeta,
                        rows, cols);
     });

@@ -1,6 +1,7 @@
 // C ABI entries for the optimizer steps (SGD with momentum, Adam/AdamW, and Adam's capturable form for CUDA graphs):
 // validation, then the backend of the context's device.
 #include <cmath>
+#include <utility>
 
 #include "core/checked.h"
 #include "core/dispatch.h"
@@ -96,8 +97,7 @@ kiln_status kiln_adam_advance_step(kiln_context* ctx, int32_t* step, float* bias
         kiln_context& c = kiln::op_context(ctx, op);
         check_betas(op, beta1, beta2);
         kiln::require_all(op, {{step, 1, "step"}, {bias_corrections, 2, "bias_corrections"}});
-        if ((const void*)step == (const void*)bias_corrections)
-            fail(KILN_ERR_INVALID_ARGUMENT, "%s: 'step' and 'bias_corrections' must be distinct buffers", op);
+        kiln::check_disjoint(op, "step", step, sizeof(int32_t), "bias_corrections", bias_corrections, 2 * sizeof(float));
         kiln::dispatch(c, op, KILN_BACKENDS(adam_advance_step), step, bias_corrections, beta1, beta2);
     });
 }
@@ -111,6 +111,10 @@ kiln_status kiln_adam_step_capturable_f32(kiln_context* ctx, float* param, const
         check_adam(op, param, grad, m, v, n, lr, beta1, beta2, eps, weight_decay);
         // The corrections are on the device: their range is kiln_adam_advance_step's to keep, not checked here.
         kiln::require_all(op, {{bias_corrections, 2, "bias_corrections"}});
+        // Every element's update reads the corrections: an update landing on them would change the later ones'.
+        const int64_t bytes = n * (int64_t)sizeof(float);  // n was checked by check_adam
+        for (const auto& [name, buf] : {std::pair<const char*, const void*>{"param", param}, {"m", m}, {"v", v}})
+            kiln::check_disjoint(op, name, buf, bytes, "bias_corrections", bias_corrections, 2 * sizeof(float));
         kiln::dispatch(c, op, KILN_BACKENDS(adam_step_capturable_f32), param, grad, m, v, n, lr, beta1, beta2, eps,
                        weight_decay, decoupled != 0, bias_corrections);
     });

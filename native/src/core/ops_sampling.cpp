@@ -16,6 +16,8 @@ kiln_status kiln_reparameterize_f32(kiln_context* ctx, const float* mu, const fl
         kiln::checked_product(op, "mu", {{"n", n}});
         kiln::require_all(op, {{mu, n, "mu"}, {logvar, n, "logvar"}, {z, n, "z"}});
         if (n == 0) return;
+        kiln::check_same_or_disjoint(op, "z", z, n * 4, "mu", mu, n * 4);
+        kiln::check_same_or_disjoint(op, "z", z, n * 4, "logvar", logvar, n * 4);
         kiln::dispatch(cx, op, KILN_BACKENDS(reparameterize_f32), mu, logvar, z, n, seed, offset);
     });
 }
