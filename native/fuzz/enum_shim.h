@@ -1,5 +1,5 @@
-/* Declarations of enum_shim.c: the kiln.h entries that take an enum, callable with any int32 (in C++ loading an
- * out-of-range enum value is undefined, so the C++ harness goes through these C wrappers). */
+/* Declarations of enum_shim.c: the kiln.h entries that take an enum, called from C with any int32, as a C caller
+ * would (kiln.h's enums have a fixed int32 type in C++ too, so either side may pass any value). */
 #ifndef KILN_FUZZ_ENUM_SHIM_H
 #define KILN_FUZZ_ENUM_SHIM_H
 

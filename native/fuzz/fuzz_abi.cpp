@@ -1,6 +1,6 @@
 // libFuzzer target over the whole C ABI (kiln.h): the input is decoded into a sequence of calls with fuzzed sizes,
-// descriptors, enums, scalars and pointers (null, aliased, the context's own blocks) on live, destroyed and foreign
-// contexts, CPU backend only. Build and run: native/fuzz/run.sh.
+// descriptors, enums, scalars and pointers (null, aliased, overlapping in part, the context's own blocks) on live,
+// destroyed and foreign contexts, CPU backend only. Build and run: native/fuzz/run.sh.
 //
 // The ABI cannot know how long a buffer is, so the harness keeps its side of the contract: every pointer it passes to
 // a call that is valid by kiln.h is a heap block of exactly the size that call may touch (so AddressSanitizer sees one
@@ -8,11 +8,14 @@
 // made. A call that kiln.h makes invalid (a bad context, a negative size, a size whose bytes overflow int64, a bad
 // enum or window) gets 1-element buffers where its real footprint is too large, and must fail: validation has to
 // refuse it before touching memory. The oracle is then: no sanitizer report, no crash, invalid calls fail, and the
-// allocator's counters return to zero when the harness has freed what it allocated.
+// allocator's counters return to zero when the harness has freed what it allocated. Two more judge each call by its
+// pointer arguments (fuzz_oracles.cpp): a NULL kiln.h does not allow must be refused by name, and arguments kiln.h
+// keeps apart must not be accepted overlapping (while an exact alias it allows must run); such a refusal leaves every
+// output as it was.
 //
 // This file holds the libFuzzer entry points and the dispatch over the call families; the decoder, the state and
-// the operand chooser are in fuzz_harness.h, the families in fuzz_runtime.cpp, fuzz_ops.cpp, fuzz_layers.cpp and
-// fuzz_transformer.cpp.
+// the operand chooser are in fuzz_harness.h, the oracles in fuzz_oracles.cpp, the families in fuzz_runtime.cpp,
+// fuzz_ops.cpp, fuzz_layers.cpp, fuzz_transformer.cpp and fuzz_graph.cpp.
 #include <cstdint>
 #include <cstdlib>
 

@@ -7,6 +7,13 @@
 
 namespace kiln::fuzz {
 
+// What core refuses of Adam's hyperparameters, though kiln.h does not say so: a non-finite lr or weight decay, a beta
+// outside [0, 1), an eps that is negative or not finite.
+inline bool adam_hyperparameters_valid(float lr, float beta1, float beta2, float eps, float weight_decay) {
+    return std::isfinite(lr) && std::isfinite(weight_decay) && beta1 >= 0.0f && beta1 < 1.0f && beta2 >= 0.0f &&
+           beta2 < 1.0f && eps >= 0.0f && std::isfinite(eps);
+}
+
 // fuzz_runtime.cpp: library info, contexts, memory, fill and random streams.
 void call_library(State& s);
 void call_context(State& s);

@@ -57,10 +57,8 @@ void call_graph_and_timing(State& s) {
         case 4: {
             kiln_context* ctx = pick_context(s, c);
             int32_t capturing = -1;
-            const bool want = !s.in.one_in(4);
-            if (!want) c.forbid();
-            const kiln_status st = kiln_graph_is_capturing(ctx, want ? &capturing : nullptr);
-            c.check(st);
+            const kiln_status st = c.call(kiln_graph_is_capturing, ctx,
+                                          c.given("capturing", Use::out, s.in.one_in(4) ? nullptr : &capturing));
             if (st == KILN_OK && capturing != 0) finding("a CPU context says it is capturing", c.op());
             break;
         }
@@ -91,10 +89,10 @@ void call_graph_and_timing(State& s) {
             c.need(1, 4);
             c.need(2, 4);
             if (!c.runnable()) return;
-            int32_t* step = c.ptr<int32_t>(1);
-            float* corrections = c.ptr<float>(2);
-            if (!step || !corrections || (void*)step == (void*)corrections) c.forbid();
-            c.check(kiln_adam_advance_step(ctx, step, corrections, beta1, beta2));
+            // The corrections first, so that the step can land one element into them (a partial overlap).
+            float* corrections = c.out<float>("bias_corrections", 2);
+            int32_t* step = c.out<int32_t>("step", 1);
+            c.call(kiln_adam_advance_step, ctx, step, corrections, beta1, beta2);
             break;
         }
         case 8: {  // the kiln_adam_step_f32 contract, with the corrections read from a 2-element buffer
@@ -105,14 +103,17 @@ void call_graph_and_timing(State& s) {
             c.need(2, 4);
             c.work({e});
             if (!c.runnable()) return;
-            const float* grad = c.ptr<float>(e);
-            float* param = c.ptr<float>(e);
-            float* m = c.ptr<float>(e);
-            float* v = c.ptr<float>(e);
-            const float* corrections = c.ptr<float>(2);
-            if (!corrections) c.forbid();
-            c.check(kiln_adam_step_capturable_f32(ctx, param, grad, m, v, n, s.in.real(), s.in.real(), s.in.real(),
-                                                  s.in.real(), s.in.real(), s.in.i32(), corrections));
+            const float* grad = c.in<float>("grad", e);
+            float* param = c.out<float>("param", e);
+            float* m = c.out<float>("m", e);
+            float* v = c.out<float>("v", e);
+            const float* corrections = c.in<float>("bias_corrections", 2);
+            const float lr = s.in.real(), beta1 = s.in.real(), beta2 = s.in.real(), eps = s.in.real();
+            const float weight_decay = s.in.real();
+            const int32_t decoupled = s.in.i32();
+            if (!adam_hyperparameters_valid(lr, beta1, beta2, eps, weight_decay)) c.forbid();
+            c.call(kiln_adam_step_capturable_f32, ctx, param, grad, m, v, n, lr, beta1, beta2, eps, weight_decay,
+                   decoupled, corrections);
             break;
         }
     }
@@ -126,14 +127,13 @@ void call_profiling(State& s) {
     const int which = s.in.u8() % 5;
     Call c(s, kNames[which]);
     switch (which) {
-        case 0: {  // any null argument is refused with a message; otherwise two strings and timed == 0
+        case 0: {  // any null argument is refused by name; otherwise two strings and timed == 0
             const uint8_t nulls = s.in.u8();
             const char *entry = nullptr, *path = nullptr;
             int32_t timed = -1;
-            if (nulls & 7) c.forbid();
-            const kiln_status st = kiln_last_op((nulls & 1) ? nullptr : &entry, (nulls & 2) ? nullptr : &path,
-                                                (nulls & 4) ? nullptr : &timed);
-            c.check(st);
+            const kiln_status st = c.call(kiln_last_op, c.given("entry", Use::out, (nulls & 1) ? nullptr : &entry),
+                                          c.given("path", Use::out, (nulls & 2) ? nullptr : &path),
+                                          c.given("device_timed", Use::out, (nulls & 4) ? nullptr : &timed));
             if (st == KILN_OK && (!entry || !path || timed != 0)) finding("a CPU op reported as device-timed, or a null name", c.op());
             break;
         }
@@ -145,22 +145,18 @@ void call_profiling(State& s) {
         case 2: {
             kiln_context* ctx = pick_context(s, c);
             const int64_t capacity = s.in.size();
-            const bool want_count = !s.in.one_in(8);
-            if (capacity < 0 || !want_count) c.forbid();
+            int64_t count = -1;
+            int64_t* count_arg = c.given("count", Use::out, s.in.one_in(8) ? nullptr : &count);
+            if (capacity < 0) c.forbid();
             // capacity bounds what the entry may write, and a CPU context writes nothing: a capacity whose bytes would
             // not fit int64 is still a valid call, so ms is a small real buffer rather than one of capacity floats.
-            float* ms = c.ptr<float>(std::min<int64_t>(std::max<int64_t>(capacity, 0), 64));
-            if (!ms && capacity > 0) c.forbid();
-            int64_t count = -1;
-            const kiln_status st = kiln_profile_device_times(ctx, ms, capacity, want_count ? &count : nullptr);
-            c.check(st);
+            float* ms = c.out<float>("ms", std::min<int64_t>(std::max<int64_t>(capacity, 0), 64));
+            const kiln_status st = c.call(kiln_profile_device_times, ctx, ms, capacity, count_arg);
             if (st == KILN_OK && count != 0) finding("a CPU context reported device times", c.op());
             break;
         }
         case 3: {  // a null name is refused; pushes and pops are otherwise no-ops without a tool listening
-            const bool named = !s.in.one_in(4);
-            if (!named) c.forbid();
-            c.check(kiln_range_push(named ? "fuzz" : nullptr));
+            c.call(kiln_range_push, c.given("name", Use::handle, s.in.one_in(4) ? nullptr : "fuzz"));
             if (s.in.one_in(2)) {
                 Call pop(s, "kiln_range_pop");
                 pop.check(kiln_range_pop());
@@ -170,10 +166,9 @@ void call_profiling(State& s) {
         case 4: {  // only the refused forms: a null out, or a context that is not live
             kiln_context* ctx = pick_context(s, c);
             const bool want = !s.in.one_in(2);
-            if (!want) c.forbid();
             if (live_index(s, ctx) >= 0 && want) return;
-            kiln_device_peak peak;
-            c.check(kiln_measure_peak(ctx, want ? &peak : nullptr));
+            kiln_device_peak peak{};
+            c.call(kiln_measure_peak, ctx, c.given("out", Use::out, want ? &peak : nullptr));
             break;
         }
     }

@@ -1,6 +1,7 @@
 // The harness's shared parts, used by every call family: the caps, the input decoder (Input), saturating size
-// arithmetic (Extent), the per-input State and the per-call operand chooser (Call). The contract they keep with the
-// ABI is described at the top of fuzz_abi.cpp.
+// arithmetic (Extent), the per-input State and the per-call operand chooser (Call), which also records each pointer
+// argument by kiln.h's name and use for the oracles of fuzz_oracles.cpp. The contract they keep with the ABI is
+// described at the top of fuzz_abi.cpp.
 #pragma once
 
 #include <cmath>
@@ -106,10 +107,14 @@ inline int64_t sat_mul(int64_t a, int64_t b) {
     return __builtin_mul_overflow(a, b, &r) ? kHuge : r;
 }
 
-// One heap block the harness owns; exact size so that AddressSanitizer's redzone starts right after the last element.
+// One heap block the harness made or handed out. A fresh block is followed by kSlackBytes that AddressSanitizer sees
+// as poisoned, so an overrun of one element is still reported; the slack is unpoisoned only where a partial overlap
+// (out = in + 1 element) is placed over it.
+constexpr int64_t kSlackBytes = 8;  // one element of any operand type
 struct Block {
     void* ptr;
-    int64_t bytes;
+    int64_t bytes;  // what the operand it was made for may touch
+    int64_t room;   // what the harness may hand out from ptr: bytes plus the slack, or a kiln_alloc block's size
 };
 
 // Per-input state: contexts (live, destroyed, foreign), the blocks the harness made and the kiln_alloc blocks.
@@ -130,7 +135,30 @@ struct State {
     explicit State(Input i) : in(i) {}
 };
 
-// The pointers and sizes of one call: pointers are chosen per operand, with the footprint tracked for the caps.
+// How kiln.h lets an entry take one pointer argument. in/out: read/written and required; opt_in/opt_out: kiln.h says
+// it may be NULL (a backward entry's gradients all may: "ops: conventions"). handle: a descriptor, context or name,
+// required even by a call that has nothing to do.
+enum class Use : uint8_t { in, out, opt_in, opt_out, handle };
+
+// What kiln.h says about two arguments of one entry sharing memory: nothing (then the oracles expect nothing), that
+// they must never overlap, or that they may be the very same buffer but must not overlap in part. fuzz_oracles.cpp
+// holds kiln.h's rules, entry by entry.
+enum class Overlap : uint8_t { unstated, never, exact_only };
+Overlap alias_rule(const char* entry, const char* a, const char* b);
+
+// One pointer argument of a call, as the oracles (fuzz_oracles.cpp) see it.
+struct Arg {
+    const char* name;  // kiln.h's name for it, which a refusal must quote
+    Use use;
+    const void* ptr;
+    int64_t bytes;  // what the call may touch from ptr (NULL included: a NULL with bytes is one the call needs)
+    int64_t room;   // what the harness could place from ptr (see Block)
+};
+
+// The pointers and sizes of one call: pointers are chosen per operand, with the footprint tracked for the caps, and
+// declared by kiln.h's name and Use so that the oracles can judge the result: a NULL required pointer must be refused
+// by name, two arguments kiln.h keeps apart must not be accepted overlapping, an exact alias it allows must run, and a
+// refused call must leave its outputs as they were.
 class Call {
   public:
     Call(State& s, const char* op) : s_(s), op_(op) {}
@@ -139,6 +167,8 @@ class Call {
     // The contract forbids this call: it must fail, and buffers beyond the caps are replaced by 1-element ones.
     void forbid() { invalid_ = true; }
     bool invalid() const { return invalid_; }
+    // kiln.h makes this call a no-op that writes nothing, so its data pointers may be NULL (attention, a length 0).
+    void no_op() { no_op_ = true; }
 
     // Records the work the call does (multiply-adds); the call is skipped when it is valid and too much.
     void work(Extent e) { work_ = sat_add(work_, e.elems); }
@@ -159,47 +189,86 @@ class Call {
         footprint_ = sat_add(footprint_, bytes);
     }
 
-    // Whether to make the call at all: a valid call must fit the caps; an invalid one always runs.
-    bool runnable() const { return invalid_ || (footprint_ <= kMaxCallBytes && work_ <= kMaxWork); }
+    // Whether to make the call at all: a valid call must fit the caps; one that must fail always runs.
+    bool runnable() const {
+        return invalid_ || null_given_ || (footprint_ <= kMaxCallBytes && work_ <= kMaxWork);
+    }
     bool oversized() const { return footprint_ > kMaxCallBytes; }
 
-    // A pointer for an operand of `count` elements of `elem` bytes: usually a fresh exact block, sometimes null, an
-    // alias of an earlier operand at least as large, or a kiln_alloc block at least as large.
+    // An operand of `count` elements, declared as kiln.h's argument `name`: usually a fresh exact block, sometimes
+    // null, an alias of an earlier operand at least as large, a kiln_alloc block at least as large, or a partial
+    // overlap with an earlier argument kiln.h keeps it apart from. `kind` bounds int fills (see fill).
+    template <typename T>
+    T* in(const char* name, int64_t count, int kind = 0) { return arg<T>(name, Use::in, count, kind); }
+    template <typename T>
+    T* out(const char* name, int64_t count, int kind = 0) { return arg<T>(name, Use::out, count, kind); }
+    template <typename T>
+    T* opt_in(const char* name, int64_t count, int kind = 0) { return arg<T>(name, Use::opt_in, count, kind); }
+    template <typename T>
+    T* opt_out(const char* name, int64_t count, int kind = 0) { return arg<T>(name, Use::opt_out, count, kind); }
+
+    // The same choice of pointer, not yet declared: for an argument whose Use depends on a value read after it.
     template <typename T>
     T* ptr(int64_t count, int kind = 0) {
-        const uint8_t sel = s_.in.u8();
-        if (count < 0) count = 0;
-        const int64_t bytes = oversized() || count > kMaxCallBytes / (int64_t)sizeof(T) ? (int64_t)sizeof(T)
-                                                                                          : count * (int64_t)sizeof(T);
-        if (sel < 12) return nullptr;
-        if (sel < 40 && !operands_.empty()) {
-            const Block& b = operands_[s_.in.u8() % operands_.size()];
-            if (b.bytes >= bytes) return static_cast<T*>(b.ptr);
-        }
-        if (sel < 52 && !s_.allocs.empty()) {
-            const State::Alloc& a = s_.allocs[s_.in.u8() % s_.allocs.size()];
-            if (a.bytes >= bytes && s_.live[a.ctx]) {
-                operands_.push_back({a.ptr, a.bytes});
-                return static_cast<T*>(a.ptr);
-            }
-        }
-        void* p = std::malloc((size_t)bytes);
-        if (!p) finding("the harness itself is out of memory", op_);
-        s_.owned.push_back({p, bytes});
-        operands_.push_back({p, bytes});
-        fill<T>(static_cast<T*>(p), bytes / (int64_t)sizeof(T), kind);
-        return static_cast<T*>(p);
+        const Placed p = place(nullptr, count, (int64_t)sizeof(T));
+        if (p.fresh) fill<T>(static_cast<T*>(p.ptr), p.bytes / (int64_t)sizeof(T), kind);
+        return static_cast<T*>(p.ptr);
     }
 
-    // Checks the status against the contract.
-    void check(kiln_status st) const {
-        if (invalid_ && st == KILN_OK) finding("a call kiln.h makes invalid returned KILN_OK", op_);
-        if (st != KILN_OK && kiln_last_error()[0] == '\0') finding("a failing call left no message", op_);
-        if ((int)st < 0 || (int)st > KILN_ERR_INTERNAL) finding("an unknown status", op_);
-        if (st == KILN_ERR_INTERNAL) finding("KILN_ERR_INTERNAL (a bug by its own account)", op_);
+    // Declares a pointer the call site chose itself, of `count` elements: a descriptor, an out-param, an operand
+    // from ptr(), or an earlier operand passed again where kiln.h lets the entry work in place.
+    template <typename T>
+    T* given(const char* name, Use use, T* p, int64_t count = 1) {
+        declare(name, use, p, block_bytes(count, (int64_t)sizeof(T)), 0);
+        return p;
     }
+    // The same for a pointer to an incomplete type (a context): `bytes` is only whether the call needs it.
+    void declare(const char* name, Use use, const void* p, int64_t bytes, int64_t room);
+
+    // Makes the call entry(args...) and judges it: the status against the contract (check) and, where the oracles
+    // expect a refusal, the written arguments against a copy taken just before.
+    template <typename Entry, typename... Args>
+    kiln_status call(Entry entry, Args... args) {
+        const Expectation e = expect(true);
+        const kiln_status st = entry(args...);
+        judge(st, e);
+        return st;
+    }
+
+    // Checks the status of a call made by the call site against the contract and the oracles (outputs unchecked).
+    void check(kiln_status st) const { judge(st, expect(false)); }
 
   private:
+    struct Placed {
+        void* ptr;
+        int64_t bytes, room;
+        bool fresh;  // a new block, to be filled
+    };
+    // What the oracles expect of the call about to be made (fuzz_oracles.cpp).
+    struct Expectation {
+        const Arg* missing = nullptr;                     // a NULL the call needs: it must be refused by name
+        const Arg* clash[2] = {nullptr, nullptr};         // an overlap kiln.h forbids: it must be refused
+        const Arg* in_place[2] = {nullptr, nullptr};      // an exact alias kiln.h allows in a valid call: it must run
+        std::vector<std::vector<unsigned char>> written;  // each written argument's bytes, when a refusal is due
+    };
+
+    template <typename T>
+    T* arg(const char* name, Use use, int64_t count, int kind) {
+        const Placed p = place(name, count, (int64_t)sizeof(T));
+        if (p.fresh) fill<T>(static_cast<T*>(p.ptr), p.bytes / (int64_t)sizeof(T), kind);
+        declare(name, use, p.ptr, p.bytes, p.room);
+        return static_cast<T*>(p.ptr);
+    }
+    // Bytes of the block for `count` elements: exact, or one element past the caps (the call is then invalid).
+    int64_t block_bytes(int64_t count, int64_t elem) const {
+        if (count < 0) count = 0;
+        return oversized() || count > kMaxCallBytes / elem ? elem : count * elem;
+    }
+    Placed place(const char* name, int64_t count, int64_t elem);
+    void* overlap_earlier(const char* name, int64_t bytes, int64_t elem, uint8_t pick, int64_t* room);
+    Expectation expect(bool keep_written) const;
+    void judge(kiln_status st, const Expectation& e) const;
+
     // Floats: small values, with NaN and infinities now and then; ints (labels, indices): in range for `kind` (a
     // column count) or anything.
     template <typename T>
@@ -223,9 +292,12 @@ class Call {
     State& s_;
     const char* op_;
     bool invalid_ = false;
+    bool null_given_ = false;  // a required argument declared NULL before runnable(): the call must fail
+    bool no_op_ = false;
     int64_t footprint_ = 0;
     int64_t work_ = 0;
-    std::vector<Block> operands_;
+    std::vector<Block> operands_;  // the blocks handed out, for aliases
+    std::vector<Arg> args_;        // the declared arguments, in order
 };
 
 // The context of a call: usually live context 0 or 1; sometimes null, destroyed or foreign (the call must fail).

@@ -112,10 +112,8 @@ void call_memory(State& s) {
             if (capped && bytes > (uint64_t)kMaxAllocBytes && (bytes & 1) == 0)
                 bytes = UINT64_MAX - (uint64_t(2) << 20) + 1 + (bytes >> 1) % (uint64_t(1) << 21);
             void* out = nullptr;
-            const bool want = !s.in.one_in(10);
-            if (!want) c.forbid();
-            const kiln_status st = kiln_alloc(ctx, bytes, want ? &out : nullptr);
-            c.check(st);
+            void** out_arg = c.given("out", Use::out, s.in.one_in(10) ? nullptr : &out);
+            const kiln_status st = c.call(kiln_alloc, ctx, bytes, out_arg);
             if (st == KILN_OK) {
                 if (!out || (reinterpret_cast<uintptr_t>(out) & 63) != 0) finding("null or misaligned block", "kiln_alloc");
                 std::memset(out, 0xA5, bytes);  // the whole block must be ours to write
@@ -157,10 +155,8 @@ void call_memory(State& s) {
             Call c(s, "kiln_memory_stats_get");
             kiln_context* ctx = pick_context(s, c);
             kiln_memory_stats st{};
-            const bool want = !s.in.one_in(8);
-            if (!want) c.forbid();
-            const kiln_status status = kiln_memory_stats_get(ctx, want ? &st : nullptr);
-            c.check(status);
+            const kiln_status status =
+                c.call(kiln_memory_stats_get, ctx, c.given("out", Use::out, s.in.one_in(8) ? nullptr : &st));
             if (st.bytes_in_use > st.bytes_reserved || st.live_allocations > st.total_allocations)
                 finding("inconsistent counters", "kiln_memory_stats_get");
             const int i = live_index(s, ctx);
@@ -201,13 +197,12 @@ void call_memory(State& s) {
             c.need(bytes < 0 ? kHuge : bytes, 1);  // dst
             c.need(bytes < 0 ? kHuge : bytes, 1);  // src
             if (!c.runnable()) return;
-            char* dst = c.ptr<char>(bytes);
-            const char* src = s.in.one_in(6) ? dst : c.ptr<char>(bytes);  // overlapping copies are memmoves
-            const size_t n = (size_t)bytes;
-            kiln_status st = which == 0 ? kiln_copy_to_device(ctx, dst, src, n)
-                           : which == 1 ? kiln_copy_to_host(ctx, dst, src, n)
-                                        : kiln_copy_device(ctx, dst, src, n);
-            c.check(st);
+            // kiln.h's names: (dst, host_src), (host_dst, src), (dst, src).
+            char* dst = c.out<char>(which == 1 ? "host_dst" : "dst", bytes);
+            const char* src_name = which == 0 ? "host_src" : "src";
+            const char* src = s.in.one_in(6) ? c.given(src_name, Use::in, dst, bytes) : c.in<char>(src_name, bytes);
+            c.call(which == 0 ? kiln_copy_to_device : which == 1 ? kiln_copy_to_host : kiln_copy_device, ctx, dst, src,
+                   (size_t)bytes);
             break;
         }
     }
@@ -227,11 +222,10 @@ void call_fill_random(State& s) {
     if (which == 1 && !(a < b && std::isfinite(b - a))) c.forbid();
     if (which == 2 && !(b >= 0.0f && std::isfinite(a) && std::isfinite(b))) c.forbid();
     if (!c.runnable()) return;
-    float* y = c.ptr<float>((int64_t)std::min<uint64_t>(n, (uint64_t)kHuge));
-    kiln_status st = which == 0 ? kiln_fill_f32(ctx, y, n, a)
-                   : which == 1 ? kiln_rand_uniform_f32(ctx, y, n, seed, offset, a, b)
-                                : kiln_rand_normal_f32(ctx, y, n, seed, offset, a, b);
-    c.check(st);
+    float* y = c.out<float>("y", (int64_t)std::min<uint64_t>(n, (uint64_t)kHuge));
+    if (which == 0) c.call(kiln_fill_f32, ctx, y, n, a);
+    else if (which == 1) c.call(kiln_rand_uniform_f32, ctx, y, n, seed, offset, a, b);
+    else c.call(kiln_rand_normal_f32, ctx, y, n, seed, offset, a, b);
 }
 
 }  // namespace kiln::fuzz

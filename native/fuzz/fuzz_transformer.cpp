@@ -1,8 +1,8 @@
 // The harness's call families over the transformer's entries: bf16 conversion, fused attention (f32 and bf16, with
 // fuzzed per-operand strides, masks and dropout), layer norm, embedding and sinusoidal positions, bias + GELU, and the
-// pitched device copy. kiln.h's rules decide what is invalid (see fuzz_abi.cpp); where kiln.h says nothing (the
-// range of a kv_lengths value, of `start`, of eps or scale) the call is made and only has to end without a sanitizer
-// report or a crash.
+// pitched device copy. kiln.h's rules decide what is invalid (see fuzz_abi.cpp), and so do core's refusals that
+// kiln.h leaves unsaid, each marked where it is modelled: the oracles hold a call the harness thinks valid but for a
+// NULL to naming that NULL, so the harness has to know every other reason for a refusal.
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
@@ -16,10 +16,10 @@ namespace kiln::fuzz {
 
 namespace {
 
-// A bf16 operand of `count` elements. Call::ptr fills 2-byte blocks with raw bytes (tiny subnormals), so a block this
+// A bf16 input `name` of `count` elements. Call fills 2-byte blocks with raw bytes (tiny subnormals), so a block this
 // call may touch in full is refilled with small values, now and then NaN and infinities, as the fp32 operands get.
-kiln_bf16* bf16_ptr(State& s, Call& c, int64_t count) {
-    kiln_bf16* p = c.ptr<kiln_bf16>(count);
+const kiln_bf16* bf16_in(State& s, Call& c, const char* name, int64_t count) {
+    kiln_bf16* p = c.in<kiln_bf16>(name, count);
     if (!p || c.oversized() || count <= 0 || count > kMaxCallBytes / 2) return p;
     const uint8_t mode = s.in.u8();
     uint32_t x = 0x85EBCA6Bu * (mode + 1u);
@@ -42,6 +42,23 @@ int64_t attention_span(const kiln_attention_desc& d, const int64_t* stride, int6
     e = sat_add(e, sat_mul(len - 1, stride[2]));
     e = sat_add(e, sat_mul(d.heads - 1, stride[1]));
     return sat_add(e, sat_mul(d.batch - 1, stride[0]));
+}
+
+// Whether an output at these strides gives every logical element its own memory, by kiln.h's refusal of "output
+// strides under which two elements ... would share memory", decided as core decides it: with the axes sorted by
+// stride, each stride that steps clears the extent of the axes below it.
+bool distinct_elements(const kiln_attention_desc& d, const int64_t* stride, int64_t len) {
+    struct Axis {
+        int64_t count, stride;
+    } axes[3] = {{d.batch, stride[0]}, {d.heads, stride[1]}, {len, stride[2]}};
+    std::sort(axes, axes + 3, [](const Axis& a, const Axis& b) { return a.stride < b.stride; });
+    int64_t extent = d.head_dim;
+    for (const Axis& a : axes) {
+        if (a.count <= 1) continue;
+        if (a.stride < extent) return false;
+        extent = sat_add(sat_mul(a.count - 1, a.stride), extent);
+    }
+    return true;
 }
 
 // One operand's strides: the layouts a transformer passes (contiguous, token-major, a packed QKV projection, one K/V
@@ -86,10 +103,9 @@ void call_convert(State& s) {
     c.work({e});
     if (!c.runnable()) return;
     if (widen) {
-        const kiln_bf16* x = bf16_ptr(s, c, e);
-        float* y = c.ptr<float>(e);
-        const kiln_status st = kiln_convert_bf16_to_f32(ctx, x, y, n);
-        c.check(st);
+        const kiln_bf16* x = bf16_in(s, c, "x", e);
+        float* y = c.out<float>("y", e);
+        const kiln_status st = c.call(kiln_convert_bf16_to_f32, ctx, x, y, n);
         if (st == KILN_OK && x && y && (const void*)x != (const void*)y)  // distinct pointers: distinct blocks
             for (int64_t i = 0; i < n; ++i) {
                 const uint32_t want = (uint32_t)x[i] << 16;
@@ -97,10 +113,9 @@ void call_convert(State& s) {
             }
         return;
     }
-    const float* x = c.ptr<float>(e);
-    kiln_bf16* y = c.ptr<kiln_bf16>(e);
-    const kiln_status st = kiln_convert_f32_to_bf16(ctx, x, y, n);
-    c.check(st);
+    const float* x = c.in<float>("x", e);
+    kiln_bf16* y = c.out<kiln_bf16>("y", e);
+    const kiln_status st = c.call(kiln_convert_f32_to_bf16, ctx, x, y, n);
     if (st == KILN_OK && x && y && (const void*)x != (const void*)y)
         for (int64_t i = 0; i < n; ++i)
             if (y[i] != f32_to_bf16(x[i])) finding("a rounded value differs from kernels/common/bf16.h", c.op());
@@ -131,12 +146,13 @@ void call_attention(State& s) {
     const uint8_t pk = s.in.u8();
     d.dropout = pk < 128 ? 0.0f : pk < 200 ? (float)(pk % 10) / 10.0f : s.in.real();
     d.seed = s.in.u64(), d.offset = s.in.one_in(2) ? 0 : s.in.u64();
-    const bool desc_null = s.in.one_in(40);
+    const kiln_attention_desc* dp = c.given("desc", Use::handle, s.in.one_in(40) ? nullptr : &d);
 
-    // What kiln.h forbids: a null desc, negative sizes, head_dim outside [1, 128], dropout outside [0, 1), and sizes
-    // whose spans (or the count of weights the dropout stream numbers) no 64-bit count holds. Negative strides are
-    // refused by the implementation though kiln.h does not say so; they are treated as invalid here.
-    if (desc_null) c.forbid();
+    // What kiln.h forbids: negative sizes, head_dim outside [1, 128], dropout outside [0, 1), negative strides, a
+    // non-finite scale, causal other than 0 or 1, and sizes whose spans (or the count of weights the dropout stream
+    // numbers) no 64-bit count holds. (A null desc is the oracles' to judge.) A zero length makes the call a no-op.
+    if (!std::isfinite(d.scale) || (d.causal != 0 && d.causal != 1)) c.forbid();
+    if (d.q_len == 0 || d.kv_len == 0) c.no_op();
     if (d.batch < 0 || d.heads < 0 || d.q_len < 0 || d.kv_len < 0) c.forbid();
     if (d.head_dim < 1 || d.head_dim > 128) c.forbid();
     if (!(d.dropout >= 0.0f && d.dropout < 1.0f)) c.forbid();
@@ -154,44 +170,58 @@ void call_attention(State& s) {
     for (int i = 0; i < (backward ? 5 : 2); ++i) c.work(flops);
     if (!c.runnable()) return;
 
-    const kiln_attention_desc* dp = desc_null ? nullptr : &d;
     // Lengths: in [0, kv_len] (kiln.h's range) or any int32; the CPU backend reads them on the host.
-    const int32_t* lengths = s.in.one_in(3) ? nullptr : c.ptr<int32_t>(nb, as_kind(sat_add(d.kv_len, 1)));
-    kiln_status st;
+    const int32_t* lengths =
+        s.in.one_in(3) ? nullptr : c.opt_in<int32_t>("kv_lengths", nb, as_kind(sat_add(d.kv_len, 1)));
+    // Read just before the call, once every operand is filled (a bf16 operand may be refilled over the lengths).
+    const bool has_work = d.batch > 0 && d.heads > 0 && d.q_len > 0 && d.kv_len > 0;
+    auto forbid_shared_outputs_or_bad_lengths = [&](const void* dq, const void* dk, const void* dv) {
+        if (!has_work || c.invalid()) return;
+        if (lengths && !c.oversized())  // a CPU context refuses a length outside [0, kv_len]
+            for (int64_t b = 0; b < nb; ++b)
+                if (lengths[b] < 0 || lengths[b] > d.kv_len) c.forbid();
+        if (!backward && !distinct_elements(d, d.o_stride, d.q_len)) c.forbid();
+        if ((dq && !distinct_elements(d, d.q_stride, d.q_len)) || (dk && !distinct_elements(d, d.k_stride, d.kv_len)) ||
+            (dv && !distinct_elements(d, d.v_stride, d.kv_len)))
+            c.forbid();
+    };
     if (!bf16) {
-        const float* q = c.ptr<float>(nq);
-        const float* k = c.ptr<float>(nk);
-        const float* v = c.ptr<float>(nv);
+        const float* q = c.in<float>("q", nq);
+        const float* k = c.in<float>("k", nk);
+        const float* v = c.in<float>("v", nv);
         if (!backward) {
-            float* o = c.ptr<float>(no);
-            st = kiln_attention_forward_f32(ctx, dp, q, k, v, lengths, o, c.ptr<float>(nl));
-        } else {
-            const float* o = c.ptr<float>(no);
-            const float* dout = c.ptr<float>(no);
-            const float* lse = c.ptr<float>(nl);
-            float* dq = s.in.one_in(5) ? nullptr : c.ptr<float>(nq);
-            float* dk = s.in.one_in(5) ? nullptr : c.ptr<float>(nk);
-            float* dv = s.in.one_in(5) ? nullptr : c.ptr<float>(nv);
-            st = kiln_attention_backward_f32(ctx, dp, q, k, v, o, dout, lse, lengths, dq, dk, dv);
+            float* o = c.out<float>("o", no);
+            forbid_shared_outputs_or_bad_lengths(nullptr, nullptr, nullptr);
+            c.call(kiln_attention_forward_f32, ctx, dp, q, k, v, lengths, o, c.opt_out<float>("lse", nl));
+            return;
         }
-    } else {
-        const kiln_bf16* q = bf16_ptr(s, c, nq);
-        const kiln_bf16* k = bf16_ptr(s, c, nk);
-        const kiln_bf16* v = bf16_ptr(s, c, nv);
-        if (!backward) {
-            kiln_bf16* o = c.ptr<kiln_bf16>(no);
-            st = kiln_attention_forward_bf16(ctx, dp, q, k, v, lengths, o, c.ptr<float>(nl));
-        } else {
-            const kiln_bf16* o = bf16_ptr(s, c, no);
-            const kiln_bf16* dout = bf16_ptr(s, c, no);
-            const float* lse = c.ptr<float>(nl);
-            kiln_bf16* dq = s.in.one_in(5) ? nullptr : c.ptr<kiln_bf16>(nq);
-            kiln_bf16* dk = s.in.one_in(5) ? nullptr : c.ptr<kiln_bf16>(nk);
-            kiln_bf16* dv = s.in.one_in(5) ? nullptr : c.ptr<kiln_bf16>(nv);
-            st = kiln_attention_backward_bf16(ctx, dp, q, k, v, o, dout, lse, lengths, dq, dk, dv);
-        }
+        const float* o = c.in<float>("o", no);
+        const float* dout = c.in<float>("dout", no);
+        const float* lse = c.in<float>("lse", nl);
+        float* dq = s.in.one_in(5) ? nullptr : c.opt_out<float>("dq", nq);
+        float* dk = s.in.one_in(5) ? nullptr : c.opt_out<float>("dk", nk);
+        float* dv = s.in.one_in(5) ? nullptr : c.opt_out<float>("dv", nv);
+        forbid_shared_outputs_or_bad_lengths(dq, dk, dv);
+        c.call(kiln_attention_backward_f32, ctx, dp, q, k, v, o, dout, lse, lengths, dq, dk, dv);
+        return;
     }
-    c.check(st);
+    const kiln_bf16* q = bf16_in(s, c, "q", nq);
+    const kiln_bf16* k = bf16_in(s, c, "k", nk);
+    const kiln_bf16* v = bf16_in(s, c, "v", nv);
+    if (!backward) {
+        kiln_bf16* o = c.out<kiln_bf16>("o", no);
+        forbid_shared_outputs_or_bad_lengths(nullptr, nullptr, nullptr);
+        c.call(kiln_attention_forward_bf16, ctx, dp, q, k, v, lengths, o, c.opt_out<float>("lse", nl));
+        return;
+    }
+    const kiln_bf16* o = bf16_in(s, c, "o", no);
+    const kiln_bf16* dout = bf16_in(s, c, "dout", no);
+    const float* lse = c.in<float>("lse", nl);
+    kiln_bf16* dq = s.in.one_in(5) ? nullptr : c.opt_out<kiln_bf16>("dq", nq);
+    kiln_bf16* dk = s.in.one_in(5) ? nullptr : c.opt_out<kiln_bf16>("dk", nk);
+    kiln_bf16* dv = s.in.one_in(5) ? nullptr : c.opt_out<kiln_bf16>("dv", nv);
+    forbid_shared_outputs_or_bad_lengths(dq, dk, dv);
+    c.call(kiln_attention_backward_bf16, ctx, dp, q, k, v, o, dout, lse, lengths, dq, dk, dv);
 }
 
 // Layer norm over the last dimension of (rows, cols), forward and backward; every optional operand now and then NULL.
@@ -207,26 +237,29 @@ void call_layer_norm(State& s) {
     c.work({n});
     c.work({n});
     const float eps = s.in.one_in(3) ? s.in.real() : 1e-5f;
+    if (!backward && !(eps > 0.0f && std::isfinite(eps))) c.forbid();
+    if (rows > 0 && cols == 0) c.forbid();  // refused by core though kiln.h does not say so: a row of no values
     if (!c.runnable()) return;
-    const float* x = c.ptr<float>(n);
-    auto optional = [&](int64_t count) { return s.in.one_in(4) ? nullptr : c.ptr<float>(count); };
+    const float* x = c.in<float>("x", n);
+    auto optional_in = [&](const char* name, int64_t k) { return s.in.one_in(4) ? nullptr : c.opt_in<float>(name, k); };
+    auto optional_out = [&](const char* name, int64_t k) { return s.in.one_in(4) ? nullptr : c.opt_out<float>(name, k); };
     if (!backward) {
-        const float* gamma = optional(nc);
-        const float* beta = optional(nc);
-        float* y = s.in.one_in(4) ? const_cast<float*>(x) : c.ptr<float>(n);  // y may alias x
-        float* mean = optional(nr);
-        float* rstd = optional(nr);
-        c.check(kiln_layer_norm_f32(ctx, x, gamma, beta, y, mean, rstd, rows, cols, eps));
+        const float* gamma = optional_in("gamma", nc);
+        const float* beta = optional_in("beta", nc);
+        float* y = s.in.one_in(4) ? c.given("y", Use::out, const_cast<float*>(x), n) : c.out<float>("y", n);
+        float* mean = optional_out("mean", nr);
+        float* rstd = optional_out("rstd", nr);
+        c.call(kiln_layer_norm_f32, ctx, x, gamma, beta, y, mean, rstd, rows, cols, eps);
         return;
     }
-    const float* dy = c.ptr<float>(n);
-    const float* gamma = optional(nc);
-    const float* mean = c.ptr<float>(nr);
-    const float* rstd = c.ptr<float>(nr);
-    float* dx = optional(n);
-    float* dgamma = optional(nc);
-    float* dbeta = optional(nc);
-    c.check(kiln_layer_norm_backward_f32(ctx, x, dy, gamma, mean, rstd, dx, dgamma, dbeta, rows, cols));
+    const float* dy = c.in<float>("dy", n);
+    const float* gamma = optional_in("gamma", nc);
+    const float* mean = c.in<float>("mean", nr);
+    const float* rstd = c.in<float>("rstd", nr);
+    float* dx = optional_out("dx", n);
+    float* dgamma = optional_out("dgamma", nc);
+    float* dbeta = optional_out("dbeta", nc);
+    c.call(kiln_layer_norm_backward_f32, ctx, x, dy, gamma, mean, rstd, dx, dgamma, dbeta, rows, cols);
 }
 
 // Embedding lookups (indices in range or anything: outside [0, vocab) gives NaN rows, and is ignored by the
@@ -240,27 +273,29 @@ void call_embedding(State& s) {
     if (which == 2) {
         const int64_t len = s.in.size(), dim = s.in.size();
         const int64_t start = s.in.one_in(3) ? s.in.size() : (int64_t)s.in.u8();
+        if (start < 0 || (len >= 0 && start > INT64_MAX - len)) c.forbid();  // kiln.h: start >= 0, no overflow
         const int64_t n = c.extent({len, dim});
         c.need(n, 4);
         c.work({n});
         c.work({n});
         if (!c.runnable()) return;
-        c.check(kiln_sinusoidal_positions_f32(ctx, c.ptr<float>(n), len, dim, start));
+        c.call(kiln_sinusoidal_positions_f32, ctx, c.out<float>("y", n), len, dim, start);
         return;
     }
     const int64_t n = s.in.size(), vocab = s.in.size(), dim = s.in.size();
     const int64_t ni = c.extent({n}), ny = c.extent({n, dim}), nw = c.extent({vocab, dim});
+    if (which == 1 && n >= ((int64_t)1 << 31)) c.forbid();  // kiln.h: the backward takes n < 2^31
     c.need(ni, 4), c.need(ny, 4), c.need(nw, 4);
     c.work({ny});
     c.work({nw});
     if (!c.runnable()) return;
-    const int32_t* indices = c.ptr<int32_t>(ni, as_kind(vocab));
+    const int32_t* indices = c.in<int32_t>("indices", ni, as_kind(vocab));
     if (which == 0) {
-        const float* weight = c.ptr<float>(nw);
-        c.check(kiln_embedding_f32(ctx, indices, weight, c.ptr<float>(ny), n, vocab, dim));
+        const float* weight = c.in<float>("weight", nw);
+        c.call(kiln_embedding_f32, ctx, indices, weight, c.out<float>("y", ny), n, vocab, dim);
     } else {
-        const float* dy = c.ptr<float>(ny);
-        c.check(kiln_embedding_backward_f32(ctx, indices, dy, c.ptr<float>(nw), n, vocab, dim));
+        const float* dy = c.in<float>("dy", ny);
+        c.call(kiln_embedding_backward_f32, ctx, indices, dy, c.opt_out<float>("dweight", nw), n, vocab, dim);
     }
 }
 
@@ -275,17 +310,18 @@ void call_bias_gelu(State& s) {
     c.need(nc, 4), c.need(nc, 4);
     c.work({n});
     if (!c.runnable()) return;
-    const float* x = c.ptr<float>(n);
-    const float* bias = c.ptr<float>(nc);
+    const float* x = c.in<float>("x", n);
+    // With no rows nothing reads the bias (the backward still writes dbias's zeros), so it may be NULL then.
+    const float* bias = rows == 0 ? c.opt_in<float>("bias", nc) : c.in<float>("bias", nc);
     if (!backward) {
-        float* y = s.in.one_in(4) ? const_cast<float*>(x) : c.ptr<float>(n);  // y may alias x
-        c.check(kiln_bias_gelu_f32(ctx, x, bias, y, rows, cols));
+        float* y = s.in.one_in(4) ? c.given("y", Use::out, const_cast<float*>(x), n) : c.out<float>("y", n);
+        c.call(kiln_bias_gelu_f32, ctx, x, bias, y, rows, cols);
         return;
     }
-    const float* dy = c.ptr<float>(n);
-    float* dx = s.in.one_in(4) ? nullptr : c.ptr<float>(n);
-    float* dbias = s.in.one_in(4) ? nullptr : c.ptr<float>(nc);
-    c.check(kiln_bias_gelu_backward_f32(ctx, x, bias, dy, dx, dbias, rows, cols));
+    const float* dy = c.in<float>("dy", n);
+    float* dx = s.in.one_in(4) ? nullptr : c.opt_out<float>("dx", n);
+    float* dbias = s.in.one_in(4) ? nullptr : c.opt_out<float>("dbias", nc);
+    c.call(kiln_bias_gelu_backward_f32, ctx, x, bias, dy, dx, dbias, rows, cols);
 }
 
 // kiln_copy_device_2d: rows of width bytes between pitched regions (on a CPU context, host memory). Sizes are size_t:
@@ -309,9 +345,9 @@ void call_copy_2d(State& s) {
     const bool same = s.in.one_in(8);
     if (same && nd > 0 && ns > 0) c.forbid();  // one block as both: the regions overlap
     if (!c.runnable()) return;
-    char* dst = c.ptr<char>(same ? std::max(nd, ns) : nd);
-    const char* src = same ? dst : c.ptr<char>(ns);
-    c.check(kiln_copy_device_2d(ctx, dst, (size_t)dst_pitch, src, (size_t)src_pitch, (size_t)width, (size_t)rows));
+    char* dst = c.out<char>("dst", same ? std::max(nd, ns) : nd);
+    const char* src = same ? c.given("src", Use::in, dst, ns) : c.in<char>("src", ns);
+    c.call(kiln_copy_device_2d, ctx, dst, (size_t)dst_pitch, src, (size_t)src_pitch, (size_t)width, (size_t)rows);
 }
 
 }  // namespace kiln::fuzz

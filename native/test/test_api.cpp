@@ -34,6 +34,8 @@ static void bad_calls_return_statuses() {
     EXPECT(kiln_rand_normal_f32(ctx, x, 4, 1, 0, 0.0f, INFINITY) == KILN_ERR_INVALID_ARGUMENT);
     EXPECT(kiln_rand_normal_f32(ctx, x, 4, 1, 0, NAN, 1.0f) == KILN_ERR_INVALID_ARGUMENT);
     EXPECT(message_has("finite mean"));
+    EXPECT(kiln_copy_to_host(ctx, nullptr, x, 4) == KILN_ERR_INVALID_ARGUMENT && message_has("'host_dst'"));
+    EXPECT(kiln_copy_to_device(ctx, x, nullptr, 4) == KILN_ERR_INVALID_ARGUMENT && message_has("'host_src'"));
     EXPECT(kiln_free(ctx, x) == KILN_ERR_INVALID_ARGUMENT);  // not ours
     EXPECT(message_has("not allocated by this cpu context"));
     // Any int32 is a value of a kiln.h enum in C++ (its type is fixed), so a caller's unknown value is refused with

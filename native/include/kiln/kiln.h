@@ -228,10 +228,10 @@ KILN_API kiln_status kiln_rand_normal_f32(kiln_context* ctx, float* y, size_t n,
 /* ---- ops: conventions --------------------------------------------------------------------------------------
  * All tensors are dense row-major fp32 in the context's device memory (int32 where named). Forward entries assign
  * their outputs; backward entries assign the gradients they are given non-NULL pointers for (callers accumulate).
- * Entries are asynchronous on CUDA: they queue work on the context's stream and return. Loss outputs and loss
- * gradients (`dloss`) are one-element device buffers, so a training step never waits for the host.
- * Some CUDA entries (broadcast gradients, LSTM) take scratch from the context's allocator (in kiln_memory_stats too).
- * An output that "may alias" an input must be exactly its elements or separate memory: a partial overlap is refused.
+ * An input the call does not read may be NULL (binary backward's a and b for add, LSTM backward's w_ih without dx,
+ * any buffer of no elements). On CUDA entries queue work on the context's stream and return; losses and `dloss` are
+ * one-element device buffers, so a training step never waits for the host. An output that "may alias" an input
+ * must be exactly its elements or separate memory: a partial overlap is refused.
  * Special values, identical on both backends: max and max-pooling let the first NaN win and break ties by the
  * first index; a softmax row holding NaN or +inf, or only -inf, is all NaN (a -inf beside finite values gives 0);
  * a mean over zero elements is NaN; relu passes NaN through (and its backward dy at a NaN x); a dropped element is 0

@@ -230,8 +230,9 @@ static kiln_status copy_entry(const char* op, kiln_context* ctx, void* dst, cons
         // A count past the one limit on element counts (2^60 - 1) describes no real buffer: a caller's bug, such as a
         // negative size cast, which memmove would otherwise chase across the address space.
         kiln::checked_count(op, "the copy", "bytes", bytes);
-        kiln::require_data(dst, bytes, op, "dst");
-        kiln::require_data(src, bytes, op, "src");
+        // Named as kiln.h names them: the host side is host_dst or host_src.
+        kiln::require_data(dst, bytes, op, kind == kiln::gpu::CopyKind::ToHost ? "host_dst" : "dst");
+        kiln::require_data(src, bytes, op, kind == kiln::gpu::CopyKind::ToDevice ? "host_src" : "src");
         if (kind == kiln::gpu::CopyKind::ToHost)
             kiln::refuse_while_capturing(c, op, "reads the device back", "read results after kiln_graph_launch");
         // A captured host-to-device copy would read the host buffer again at every replay, long after the caller
