@@ -1,5 +1,5 @@
-/* C wrappers that pass any int where kiln.h takes an enum, as a caller in C, Java or another language may. In C an
- * enum parameter may hold any int; in C++ even loading such a value is undefined, so the C++ harness calls these. */
+/* C wrappers that pass any int where kiln.h takes an enum, as a caller in C, Java or another language may: the
+ * fuzzer's C caller of the ABI (kiln.h's enums have a fixed int32 type in C++, so the C++ side could pass them too). */
 #include <stdint.h>
 
 #include "enum_shim.h"
