@@ -15,6 +15,12 @@ alone against 35-36 ms from the heap; in a process whose earlier cases had left 
 the op table had shown 2.87x where 1.0x was true. The settings go into this process (mallopt) and into the
 environment, so that every child inherits them: op_suite.py, the DJL JVM, and `kiln` itself, which runs with the same
 settings as its peers although its own caching allocator does not depend on them. So does the thread count (THREADS).
+
+Huge pages: Kiln puts its CPU blocks of 2 MiB and more on transparent huge pages (native/src/core/host_memory.cpp).
+PyTorch can do the same for its allocations (THP_MEM_ALLOC_ENABLE=1, which 2.13 honours: checked in /proc/self/smaps).
+Measured here in alternating processes it did not help PyTorch: the char LM 14.8-15.2k tokens/s with it against
+15.4-16.5k without, and the large LSTM, the 4096x128x512 GEMM and Adam within their spread. So the peer keeps its
+default, the faster of the two for it.
 """
 import ctypes
 import os

@@ -37,7 +37,8 @@ void cpu_context_is_unsupported(kiln_context* cpu) {
 
 // The allocator alone, over malloc: what a capture may and may not take, and what a graph holds back.
 void allocator_capture_rules() {
-    kiln::Allocator a("test", 64, true, [](size_t n) { return std::aligned_alloc(64, n); }, [](void* p) { std::free(p); });
+    kiln::Allocator a("test", 64, true, [](size_t n) { return std::aligned_alloc(64, n); },
+                      [](void* p, size_t) { std::free(p); });
     void* warm = a.allocate(1000);  // the "warm-up step": its block is cached when freed
     a.release(warm);
     a.begin_capture();

@@ -40,7 +40,7 @@ void Allocator::unpoison(void* ptr, size_t bytes) const {
 
 void Allocator::give_back(void* ptr, size_t size) const {
     unpoison(ptr, size);
-    sys_free_(ptr);
+    sys_free_(ptr, size);
 }
 
 size_t Allocator::rounded_size(size_t bytes, size_t alignment) {

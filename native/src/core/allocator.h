@@ -18,7 +18,7 @@ class Allocator {
 public:
     // system_alloc returns nullptr when the system is out of memory and throws kiln::Error for anything else.
     using SystemAlloc = std::function<void*(size_t)>;
-    using SystemFree = std::function<void(void*)>;
+    using SystemFree = std::function<void(void*, size_t)>;  // the block and the size asked of SystemAlloc
 
     // host_memory: the blocks are host memory (the CPU backend's), which AddressSanitizer builds poison while they
     // are free (cached or held) and past each request's end while live, so that a use after kiln_free or a read past

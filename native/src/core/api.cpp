@@ -13,6 +13,7 @@
 #include "core/context.h"
 #include "kiln_build_config.h"
 #include "core/gpu.h"
+#include "core/host_memory.h"
 #include "cpu/cpu_info.h"
 #include "cpu/parallel.h"
 
@@ -48,11 +49,6 @@ uint64_t memory_limit_from_env(const char* op) {
     return bytes;
 }
 
-void* cpu_system_alloc(size_t bytes) {
-    // aligned_alloc wants a size that is a multiple of the alignment; the allocator's rounding guarantees it.
-    return std::aligned_alloc(64, bytes);
-}
-
 // The CUDA half of a new context on cuda:index: its stream (Kiln's own when caller_stream is null, else the caller's,
 // which Kiln never destroys) and a caching allocator whose reuse is ordered by that stream.
 void init_cuda(kiln_context& ctx, int32_t index, void* caller_stream, const char* op) {
@@ -64,7 +60,7 @@ void init_cuda(kiln_context& ctx, int32_t index, void* caller_stream, const char
     const int dev = index;
     ctx.allocator = std::make_unique<kiln::Allocator>(
         ctx.name.c_str(), 256, true, [dev](size_t n) { return kiln::gpu::malloc_or_null(dev, n); },
-        [dev](void* p) { kiln::gpu::free(dev, p); });
+        [dev](void* p, size_t) { kiln::gpu::free(dev, p); });
 }
 
 }  // namespace
@@ -127,9 +123,9 @@ kiln_status kiln_context_create(kiln_device_kind kind, int32_t index, kiln_conte
             if (index != 0) fail(KILN_ERR_NO_DEVICE, "kiln_context_create: cpu:%d requested; there is only cpu:0", index);
             ctx->name = "cpu";
             // Cached like CUDA memory: glibc serves big blocks with fresh mmaps (page faults on every first touch)
-            // until its adaptive threshold catches up, which made a training run's first epoch twice as slow.
-            ctx->allocator = std::make_unique<kiln::Allocator>("cpu", 64, true, cpu_system_alloc,
-                                                               [](void* p) { std::free(p); }, true);
+            // until its adaptive threshold catches up, which made a training run's first epoch twice as slow. Blocks
+            // of 2 MiB and more sit on huge pages (core/host_memory.cpp says why).
+            ctx->allocator = std::make_unique<kiln::Allocator>("cpu", 64, true, kiln::host_alloc, kiln::host_free, true);
         } else {
             init_cuda(*ctx, index, nullptr, "kiln_context_create");
         }
