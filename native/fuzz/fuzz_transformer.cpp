@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 
 #include "common/bf16.h"
 #include "fuzz_calls.h"
@@ -185,43 +186,34 @@ void call_attention(State& s) {
             (dv && !distinct_elements(d, d.v_stride, d.kv_len)))
             c.forbid();
     };
-    if (!bf16) {
-        const float* q = c.in<float>("q", nq);
-        const float* k = c.in<float>("k", nk);
-        const float* v = c.in<float>("v", nv);
+    // One text for both element types: `in` makes an input operand of type T, and forward/backward are the entries.
+    auto run = [&](auto in, auto forward, auto backward_entry) {
+        using T = std::remove_const_t<std::remove_pointer_t<decltype(in("q", nq))>>;
+        const T* q = in("q", nq);
+        const T* k = in("k", nk);
+        const T* v = in("v", nv);
         if (!backward) {
-            float* o = c.out<float>("o", no);
+            T* o = c.out<T>("o", no);
             forbid_shared_outputs_or_bad_lengths(nullptr, nullptr, nullptr);
-            c.call(kiln_attention_forward_f32, ctx, dp, q, k, v, lengths, o, c.opt_out<float>("lse", nl));
+            c.call(forward, ctx, dp, q, k, v, lengths, o, c.opt_out<float>("lse", nl));
             return;
         }
-        const float* o = c.in<float>("o", no);
-        const float* dout = c.in<float>("dout", no);
+        const T* o = in("o", no);
+        const T* dout = in("dout", no);
         const float* lse = c.in<float>("lse", nl);
-        float* dq = s.in.one_in(5) ? nullptr : c.opt_out<float>("dq", nq);
-        float* dk = s.in.one_in(5) ? nullptr : c.opt_out<float>("dk", nk);
-        float* dv = s.in.one_in(5) ? nullptr : c.opt_out<float>("dv", nv);
+        T* dq = s.in.one_in(5) ? nullptr : c.opt_out<T>("dq", nq);
+        T* dk = s.in.one_in(5) ? nullptr : c.opt_out<T>("dk", nk);
+        T* dv = s.in.one_in(5) ? nullptr : c.opt_out<T>("dv", nv);
         forbid_shared_outputs_or_bad_lengths(dq, dk, dv);
-        c.call(kiln_attention_backward_f32, ctx, dp, q, k, v, o, dout, lse, lengths, dq, dk, dv);
-        return;
+        c.call(backward_entry, ctx, dp, q, k, v, o, dout, lse, lengths, dq, dk, dv);
+    };
+    if (bf16) {
+        run([&](const char* name, int64_t n) { return bf16_in(s, c, name, n); }, kiln_attention_forward_bf16,
+            kiln_attention_backward_bf16);
+    } else {
+        run([&](const char* name, int64_t n) { return c.in<float>(name, n); }, kiln_attention_forward_f32,
+            kiln_attention_backward_f32);
     }
-    const kiln_bf16* q = bf16_in(s, c, "q", nq);
-    const kiln_bf16* k = bf16_in(s, c, "k", nk);
-    const kiln_bf16* v = bf16_in(s, c, "v", nv);
-    if (!backward) {
-        kiln_bf16* o = c.out<kiln_bf16>("o", no);
-        forbid_shared_outputs_or_bad_lengths(nullptr, nullptr, nullptr);
-        c.call(kiln_attention_forward_bf16, ctx, dp, q, k, v, lengths, o, c.opt_out<float>("lse", nl));
-        return;
-    }
-    const kiln_bf16* o = bf16_in(s, c, "o", no);
-    const kiln_bf16* dout = bf16_in(s, c, "dout", no);
-    const float* lse = c.in<float>("lse", nl);
-    kiln_bf16* dq = s.in.one_in(5) ? nullptr : c.opt_out<kiln_bf16>("dq", nq);
-    kiln_bf16* dk = s.in.one_in(5) ? nullptr : c.opt_out<kiln_bf16>("dk", nk);
-    kiln_bf16* dv = s.in.one_in(5) ? nullptr : c.opt_out<kiln_bf16>("dv", nv);
-    forbid_shared_outputs_or_bad_lengths(dq, dk, dv);
-    c.call(kiln_attention_backward_bf16, ctx, dp, q, k, v, o, dout, lse, lengths, dq, dk, dv);
 }
 
 // Layer norm over the last dimension of (rows, cols), forward and backward; every optional operand now and then NULL.
