@@ -278,6 +278,12 @@ static void partial_overlaps_are_refused() {
                                              nullptr) == KILN_OK);
     EXPECT(refused_in_part(kiln_batch_norm_backward_eval_f32(ctx, 2, 2, 4, a, a + 16, nullptr, a + 40, a + 44, 1e-5f,
                                                              a + 17, nullptr, nullptr)));
+    // Binary: y may be a full operand itself, or apart, never in part; never over a broadcast one (every row reads it).
+    EXPECT(kiln_binary_f32(ctx, KILN_ADD, a, 8, a + 100, 0, a, 8, 8) == KILN_OK);
+    EXPECT(refused_in_part(kiln_binary_f32(ctx, KILN_ADD, a, 8, a + 100, 0, shifted, 8, 8)));
+    EXPECT(refused(kiln_binary_f32(ctx, KILN_MUL, a, 8, a + 100, 0, a + 96, 8, 8)));
+    EXPECT(message_has("'b'"));
+    EXPECT(kiln_binary_f32(ctx, KILN_MUL, a, 8, a + 96, 0, a + 96, 1, 8) == KILN_OK);  // one row: b is a full operand
 
     // Attention's gradients against q, k, v, o, dout: (1, 1, 4, 4) operands at a, a + 16, ... a + 64, lse at a + 80.
     kiln_attention_desc d{};

@@ -259,7 +259,8 @@ KILN_API kiln_status kiln_gemm_f32(kiln_context* ctx, const kiln_gemm_desc* desc
 typedef KILN_ENUM(kiln_binary_op) { KILN_ADD = 0, KILN_SUB = 1, KILN_MUL = 2, KILN_DIV = 3 } kiln_binary_op;
 
 /* y[o, i] = a[o * stride_a + i] (op) b[o * stride_b + i] for o < outer, i < inner. stride_a and stride_b are each
- * inner (a full operand) or 0 (an operand of shape (inner) broadcast over the leading dimensions). y is (outer, inner) */
+ * inner (a full operand) or 0 (an operand of shape (inner) broadcast over the leading dimensions). y is (outer, inner)
+ * and may alias a full operand; it must not overlap a broadcast one (every row reads it) unless outer is 1. */
 KILN_API kiln_status kiln_binary_f32(kiln_context* ctx, kiln_binary_op op, const float* a, int64_t stride_a,
                                      const float* b, int64_t stride_b, float* y, int64_t outer, int64_t inner);
 /* Gradients of kiln_binary_f32 given dy (outer, inner). da/db may be NULL (not wanted). A broadcast operand's
@@ -306,8 +307,7 @@ KILN_API kiln_status kiln_max_lastdim_f32(kiln_context* ctx, const float* x, flo
 /* dx[r, c] = dy[r] if c == index[r] else 0. */
 KILN_API kiln_status kiln_max_lastdim_backward_f32(kiln_context* ctx, const float* dy, const int32_t* index, float* dx,
                                                    int64_t rows, int64_t cols);
-/* out[0] = sum x[i]^2, accumulated in double on the CPU; on the GPU in fp32 by one block (4096 strided chains, then
- * a tree). */
+/* out[0] = sum x[i]^2: in double on the CPU, on the GPU in fp32 by one block (4096 strided chains, then a tree). */
 KILN_API kiln_status kiln_sum_squares_f32(kiln_context* ctx, const float* x, int64_t n, float* out);
 /* Row-wise softmax (log_softmax when log != 0) over the last dimension, max-subtracted. x, y are (rows, cols). */
 KILN_API kiln_status kiln_softmax_f32(kiln_context* ctx, const float* x, float* y, int64_t rows, int64_t cols,

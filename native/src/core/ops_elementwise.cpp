@@ -55,6 +55,18 @@ int64_t checked_strides(const char* op, int64_t stride_a, int64_t stride_b, int6
 // Elements an operand with this stride holds: inner when broadcast, outer * inner when full.
 int64_t operand_count(int64_t stride, int64_t numel, int64_t inner) { return stride == 0 ? inner : numel; }
 
+// y (n elements) against one binary operand: a full operand may be y itself (in place: each element is read before
+// it is written) or apart; a broadcast operand over several rows is read by every row, so y must not touch it at all
+// (over one row it is a full operand).
+void check_output_against_operand(const char* op, const float* y, int64_t n, const char* name, const float* operand,
+                                  int64_t stride, int64_t inner) {
+    if (stride == 0 && n > inner) {
+        kiln::check_disjoint(op, "y", y, n * 4, name, operand, inner * 4);
+    } else {
+        kiln::check_same_or_disjoint(op, "y", y, n * 4, name, operand, n * 4);
+    }
+}
+
 int checked_activation(const char* op, kiln_activation arg) {
     const int act = static_cast<int>(arg);
     if (act < KILN_RELU || act > KILN_GELU)
@@ -98,6 +110,10 @@ kiln_status kiln_binary_f32(kiln_context* ctx, kiln_binary_op op_arg, const floa
         const int64_t n = checked_strides(op, stride_a, stride_b, outer, inner);
         kiln::require_all(op, {{a, n > 0 ? operand_count(stride_a, n, inner) : 0, "a"},
                                {b, n > 0 ? operand_count(stride_b, n, inner) : 0, "b"}, {y, n, "y"}});
+        if (n > 0) {
+            check_output_against_operand(op, y, n, "a", a, stride_a, inner);
+            check_output_against_operand(op, y, n, "b", b, stride_b, inner);
+        }
         kiln::dispatch(c, op, KILN_BACKENDS(binary_f32), bop, a, stride_a, b, stride_b, y, outer, inner);
     });
 }
