@@ -122,8 +122,8 @@ void call_pointwise(State& s) {
     if ((which == 4 || which == 5) && !(p >= 0.0f && p < 1.0f)) c.forbid();
     const uint64_t seed = s.in.u64();
     if (!c.runnable()) return;
-    // The one operand every entry here reads. The activation's backward "reads the one it needs" of x and y: kiln.h
-    // leaves which unsaid, so neither is held to being there.
+    // The one operand every entry here reads. The activation's backward reads x or y by the activation (kiln.h says
+    // which); the harness does not model that, so neither is held to being there.
     const char* first = which == 5 ? "dy" : which >= 11 ? "grad" : "x";
     const float* x = which == 1 ? c.opt_in<float>(first, e) : c.in<float>(first, e);
     // y = x in place where kiln.h allows it (the oracles hold such a call to running).

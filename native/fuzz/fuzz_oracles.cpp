@@ -36,6 +36,7 @@ constexpr AliasRule kAliasRules[] = {
     // "y ... may alias a full operand; it must not overlap a broadcast one": a broadcast operand is smaller than y
     // (unless there is one row, where it is a full one), so any overlap with it is a clash, not an alias.
     {"kiln_binary_f32", "y", "a b", Overlap::exact_only},
+    {"kiln_activation_backward_f32", "dx", "dy", Overlap::exact_only},  // "dx may alias dy or the one read"
     // "kiln_copy_device refuses regions that overlap, unless dst == src"; of the 2-D copy: "must not overlap".
     {"kiln_copy_device", "dst", "src", Overlap::exact_only},
     {"kiln_copy_device_2d", "dst", "src", Overlap::never},

@@ -257,6 +257,11 @@ static void partial_overlaps_are_refused() {
 
     EXPECT(kiln_activation_f32(ctx, KILN_RELU, a, a, 64, 0.0f) == KILN_OK);
     EXPECT(refused_in_part(kiln_activation_f32(ctx, KILN_RELU, a, shifted, 64, 0.0f)));
+    EXPECT(kiln_activation_backward_f32(ctx, KILN_GELU, a, nullptr, a + 128, a + 128, 64, 0.0f) == KILN_OK);
+    EXPECT(kiln_activation_backward_f32(ctx, KILN_TANH, nullptr, a, a + 128, a, 64, 0.0f) == KILN_OK);
+    EXPECT(refused_in_part(kiln_activation_backward_f32(ctx, KILN_RELU, a, nullptr, a + 128, a + 129, 64, 0.0f)));
+    EXPECT(refused_in_part(kiln_activation_backward_f32(ctx, KILN_SIGMOID, nullptr, a, a + 128, shifted, 64, 0.0f)));
+    EXPECT(message_has("'y'"));
     EXPECT(kiln_scale_f32(ctx, a, a, 64, 2.0f) == KILN_OK);
     EXPECT(refused_in_part(kiln_scale_f32(ctx, shifted, a, 64, 2.0f)));
     EXPECT(refused_in_part(kiln_axpy_f32(ctx, 64, 1.0f, a, shifted)));

@@ -188,8 +188,7 @@ KILN_API kiln_status kiln_stream_timer_stop(kiln_context* ctx, double* ms);
  * The buffer comes from the context's allocator on the first call (KILN_ERR_OUT_OF_MEMORY where that fails, e.g.
  * under kiln_set_memory_limit) and is kept for the next: it counts as one live allocation in kiln_memory_stats until
  * kiln_empty_cache or kiln_context_destroy returns it. *bytes (may be NULL) is set to the bytes written. On a CPU
- * context this is a no-op that returns KILN_OK with *bytes = 0: the CPU's caches are not what it is for. Refused
- * during a CUDA graph capture. */
+ * context it is a no-op that returns KILN_OK with *bytes = 0. Refused during a CUDA graph capture. */
 KILN_API kiln_status kiln_flush_l2(kiln_context* ctx, uint64_t* bytes);
 /* Named NVTX ranges (NVTX 3, header-only) for Nsight Systems and Nsight Compute; every CUDA op is already one,
  * named by its entry without the "kiln_" prefix. No-ops in a CPU-only build and when no tool listens. */
@@ -276,7 +275,8 @@ typedef KILN_ENUM(kiln_activation) {
 /* y = act(x); alpha is the negative slope of leaky_relu (ignored otherwise). x, y are (n); y may alias x. */
 KILN_API kiln_status kiln_activation_f32(kiln_context* ctx, kiln_activation act, const float* x, float* y, int64_t n,
                                          float alpha);
-/* dx = dy * act'(x); x and y are the forward input and output (each kernel reads the one it needs). */
+/* dx = dy * act'(x); x and y are the forward input and output (relu, leaky_relu and gelu read x, tanh and sigmoid
+ * read y; the other may be NULL). dx may alias dy or the one read. */
 KILN_API kiln_status kiln_activation_backward_f32(kiln_context* ctx, kiln_activation act, const float* x,
                                                   const float* y, const float* dy, float* dx, int64_t n, float alpha);
 /* y = alpha * x (y may alias x). */

@@ -172,6 +172,9 @@ kiln_status kiln_activation_backward_f32(kiln_context* ctx, kiln_activation act_
         if (reads_x) kiln::require_data(x, (size_t)n, op, "x");
         else kiln::require_data(y, (size_t)n, op, "y");
         kiln::require_all(op, {{dy, n, "dy"}, {dx, n, "dx"}});
+        kiln::check_same_or_disjoint(op, "dx", dx, n * 4, "dy", dy, n * 4);
+        if (reads_x) kiln::check_same_or_disjoint(op, "dx", dx, n * 4, "x", x, n * 4);
+        else kiln::check_same_or_disjoint(op, "dx", dx, n * 4, "y", y, n * 4);
         kiln::dispatch(c, op, KILN_BACKENDS(activation_backward_f32), act, x, y, dy, dx, n, alpha);
     });
 }
