@@ -3,8 +3,8 @@
 // Why huge pages: this library's CPU tensors are megabytes each and every op streams through several of them. On 4 KiB
 // pages each op walks hundreds of page-table entries, and inside a virtual machine (nested paging) a TLB miss costs a
 // two-level walk whose price depends on how the host happens to back the guest's pages. Measured on this project's
-// 2-core VM, the character language model's training ran 19-30k tokens/s from one process to the next on 4 KiB pages
-// and 32-34k on huge pages, in five alternating pairs.
+// 2-core VM, the character language model's training ran 20-28k tokens/s from one process to the next on 4 KiB pages
+// and 34-39k on huge pages, in five alternating pairs (KILN_HUGE_PAGES=0 against the default).
 #include "core/host_memory.h"
 
 #include <sys/mman.h>
