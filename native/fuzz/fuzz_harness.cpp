@@ -58,7 +58,7 @@ void Call::declare(const char* name, Use use, const void* p, int64_t bytes, int6
     if (!p && bytes > 0 && (use == Use::handle || use == Use::out)) null_given_ = true;
 }
 
-Call::Placed Call::place(const char* name, int64_t count, int64_t elem) {
+Call::Placed Call::place(const char* name, Use use, int64_t count, int64_t elem) {
     const uint8_t sel = s_.in.u8();
     const int64_t bytes = block_bytes(count, elem);
     if (sel < 12) return {nullptr, bytes, 0, false};
@@ -68,7 +68,7 @@ Call::Placed Call::place(const char* name, int64_t count, int64_t elem) {
         // that one (out = in + 1): the partial overlap the oracles expect a refusal of.
         int64_t room = 0;
         if (sel < 24)
-            if (void* p = overlap_earlier(name, bytes, elem, pick, &room)) return {p, bytes, room, false};
+            if (void* p = overlap_earlier(name, use, bytes, elem, pick, &room)) return {p, bytes, room, false};
         const Block& b = operands_[pick % operands_.size()];
         if (b.bytes >= bytes) return {b.ptr, bytes, b.room, false};
     }
@@ -90,11 +90,12 @@ Call::Placed Call::place(const char* name, int64_t count, int64_t elem) {
 
 // One element into an earlier argument that kiln.h says `name` must not overlap (or may only alias exactly), where
 // that argument's room holds the shifted operand; NULL when there is none.
-void* Call::overlap_earlier(const char* name, int64_t bytes, int64_t elem, uint8_t pick, int64_t* room) {
+void* Call::overlap_earlier(const char* name, Use use, int64_t bytes, int64_t elem, uint8_t pick, int64_t* room) {
     if (!name || bytes <= 0) return nullptr;
     std::vector<const Arg*> partners;
     for (const Arg& a : args_)
-        if (a.ptr && a.bytes > elem && a.room - elem >= bytes && alias_rule(op_, name, a.name) != Overlap::unstated)
+        if (a.ptr && a.bytes > elem && a.room - elem >= bytes &&
+            alias_rule(op_, name, use, a.name, a.use) != Overlap::free)
             partners.push_back(&a);
     if (partners.empty()) return nullptr;
     const Arg& a = *partners[pick % partners.size()];

@@ -140,11 +140,11 @@ struct State {
 // required even by a call that has nothing to do.
 enum class Use : uint8_t { in, out, opt_in, opt_out, handle };
 
-// What kiln.h says about two arguments of one entry sharing memory: nothing (then the oracles expect nothing), that
-// they must never overlap, or that they may be the very same buffer but must not overlap in part. fuzz_oracles.cpp
-// holds kiln.h's rules, entry by entry.
-enum class Overlap : uint8_t { unstated, never, exact_only };
-Overlap alias_rule(const char* entry, const char* a, const char* b);
+// What kiln.h lets two arguments of one entry do with memory: overlap freely (two inputs), never overlap, or be the
+// very same buffer but not overlap in part. fuzz_oracles.cpp holds kiln.h's rules: its conventions' default (an
+// output overlaps nothing) and the entries' stated exceptions.
+enum class Overlap : uint8_t { free, never, exact_only };
+Overlap alias_rule(const char* entry, const char* a, Use a_use, const char* b, Use b_use);
 
 // One pointer argument of a call, as the oracles (fuzz_oracles.cpp) see it.
 struct Arg {
@@ -210,7 +210,7 @@ class Call {
     // The same choice of pointer, not yet declared: for an argument whose Use depends on a value read after it.
     template <typename T>
     T* ptr(int64_t count, int kind = 0) {
-        const Placed p = place(nullptr, count, (int64_t)sizeof(T));
+        const Placed p = place(nullptr, Use::in, count, (int64_t)sizeof(T));
         if (p.fresh) fill<T>(static_cast<T*>(p.ptr), p.bytes / (int64_t)sizeof(T), kind);
         return static_cast<T*>(p.ptr);
     }
@@ -254,7 +254,7 @@ class Call {
 
     template <typename T>
     T* arg(const char* name, Use use, int64_t count, int kind) {
-        const Placed p = place(name, count, (int64_t)sizeof(T));
+        const Placed p = place(name, use, count, (int64_t)sizeof(T));
         if (p.fresh) fill<T>(static_cast<T*>(p.ptr), p.bytes / (int64_t)sizeof(T), kind);
         declare(name, use, p.ptr, p.bytes, p.room);
         return static_cast<T*>(p.ptr);
@@ -264,8 +264,8 @@ class Call {
         if (count < 0) count = 0;
         return oversized() || count > kMaxCallBytes / elem ? elem : count * elem;
     }
-    Placed place(const char* name, int64_t count, int64_t elem);
-    void* overlap_earlier(const char* name, int64_t bytes, int64_t elem, uint8_t pick, int64_t* room);
+    Placed place(const char* name, Use use, int64_t count, int64_t elem);
+    void* overlap_earlier(const char* name, Use use, int64_t bytes, int64_t elem, uint8_t pick, int64_t* room);
     Expectation expect(bool keep_written) const;
     void judge(kiln_status st, const Expectation& e) const;
 

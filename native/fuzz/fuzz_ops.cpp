@@ -122,10 +122,11 @@ void call_pointwise(State& s) {
     if ((which == 4 || which == 5) && !(p >= 0.0f && p < 1.0f)) c.forbid();
     const uint64_t seed = s.in.u64();
     if (!c.runnable()) return;
-    // The one operand every entry here reads. The activation's backward reads x or y by the activation (kiln.h says
-    // which); the harness does not model that, so neither is held to being there.
+    // The one operand every entry here reads. The activation's backward reads y for tanh and sigmoid and x for the
+    // others (kiln.h), and the one it does not read may be NULL.
+    const bool reads_y = which == 1 && (act == KILN_TANH || act == KILN_SIGMOID);
     const char* first = which == 5 ? "dy" : which >= 11 ? "grad" : "x";
-    const float* x = which == 1 ? c.opt_in<float>(first, e) : c.in<float>(first, e);
+    const float* x = reads_y ? c.opt_in<float>(first, e) : c.in<float>(first, e);
     // y = x in place where kiln.h allows it (the oracles hold such a call to running).
     auto in_place_or_new = [&] {
         return s.in.one_in(3) ? c.given("y", Use::out, const_cast<float*>(x), e) : c.out<float>("y", e);
@@ -133,7 +134,7 @@ void call_pointwise(State& s) {
     switch (which) {
         case 0: c.call(fuzz_activation, ctx, act, x, in_place_or_new(), n, alpha); break;
         case 1: {
-            const float* y = c.opt_in<float>("y", e);
+            const float* y = reads_y ? c.in<float>("y", e) : c.opt_in<float>("y", e);
             const float* dy = c.in<float>("dy", e);
             c.call(fuzz_activation_backward, ctx, act, x, y, dy, c.opt_out<float>("dx", e), n, alpha);
             break;

@@ -21,34 +21,33 @@ struct AliasRule {
     Overlap rule;
 };
 
-// What kiln.h states, and nothing more: an entry or a pair it is silent about is not here, and an overlap of such a
-// pair is only held to not crashing.
+// kiln.h's conventions: an output overlaps no other argument, unless the entry says it "may alias" one, which then
+// means exactly those elements or none. Inputs may overlap each other freely. The stated exceptions:
 constexpr AliasRule kAliasRules[] = {
-    {"kiln_gemm_f32", "c", "a b", Overlap::never},  // "C ... must not overlap A or B"
-    // "y may alias x" and the like: in place, or apart.
     {"kiln_activation_f32", "y", "x", Overlap::exact_only},
+    {"kiln_activation_backward_f32", "dx", "dy x y", Overlap::exact_only},  // "dx may alias dy or the one read"
     {"kiln_scale_f32", "y", "x", Overlap::exact_only},
-    {"kiln_bias_gelu_f32", "y", "x", Overlap::exact_only},
-    {"kiln_layer_norm_f32", "y", "x", Overlap::exact_only},
-    {"kiln_layer_norm_backward_f32", "dx", "dy", Overlap::exact_only},
-    {"kiln_reparameterize_f32", "z", "mu logvar", Overlap::exact_only},
-    {"kiln_batch_norm_backward_eval_f32", "dx", "x dy", Overlap::exact_only},
+    {"kiln_axpy_f32", "y", "x", Overlap::exact_only},
     // "y ... may alias a full operand; it must not overlap a broadcast one": a broadcast operand is smaller than y
     // (unless there is one row, where it is a full one), so any overlap with it is a clash, not an alias.
     {"kiln_binary_f32", "y", "a b", Overlap::exact_only},
-    {"kiln_activation_backward_f32", "dx", "dy", Overlap::exact_only},  // "dx may alias dy or the one read"
-    // "kiln_copy_device refuses regions that overlap, unless dst == src"; of the 2-D copy: "must not overlap".
+    {"kiln_binary_backward_f32", "da db", "dy", Overlap::exact_only},
+    {"kiln_dropout_f32", "y", "x", Overlap::exact_only},
+    {"kiln_dropout_backward_f32", "dx", "dy", Overlap::exact_only},
+    {"kiln_bias_gelu_f32", "y", "x", Overlap::exact_only},
+    {"kiln_bias_gelu_backward_f32", "dx", "dy", Overlap::exact_only},
+    {"kiln_layer_norm_f32", "y", "x", Overlap::exact_only},
+    {"kiln_layer_norm_backward_f32", "dx", "dy", Overlap::exact_only},
+    {"kiln_batch_norm_backward_eval_f32", "dx", "x dy", Overlap::exact_only},
+    {"kiln_reparameterize_f32", "z", "mu logvar", Overlap::exact_only},
+    // Attention backward: "dq, dk, dv may share one packed buffer (disjoint elements)".
+    {"kiln_attention_backward_f32", "dq dk dv", "dq dk dv", Overlap::free},
+    {"kiln_attention_backward_bf16", "dq dk dv", "dq dk dv", Overlap::free},
+    // Host and device memory: apart by nature on a GPU, and the CPU backend copies with memmove.
+    {"kiln_copy_to_device", "dst", "host_src", Overlap::free},
+    {"kiln_copy_to_host", "host_dst", "src", Overlap::free},
+    // "kiln_copy_device refuses regions that overlap, unless dst == src".
     {"kiln_copy_device", "dst", "src", Overlap::exact_only},
-    {"kiln_copy_device_2d", "dst", "src", Overlap::never},
-    // The optimizers' section: "one fused pass, no buffers overlapping".
-    {"kiln_sgd_step_f32", "param grad velocity", "param grad velocity", Overlap::never},
-    {"kiln_adam_step_f32", "param grad m v", "param grad m v", Overlap::never},
-    {"kiln_adam_advance_step", "step", "bias_corrections", Overlap::never},
-    {"kiln_adam_step_capturable_f32", "param grad m v bias_corrections", "param grad m v bias_corrections",
-     Overlap::never},
-    // Attention backward: "dq, dk, dv ... must not overlap q, k, v, o or dout".
-    {"kiln_attention_backward_f32", "dq dk dv", "q k v o dout", Overlap::never},
-    {"kiln_attention_backward_bf16", "dq dk dv", "q k v o dout", Overlap::never},
 };
 
 bool named_in(const char* names, const char* name) {
@@ -91,13 +90,14 @@ bool quotes(const char* message, const char* name) {
 
 }  // namespace
 
-Overlap alias_rule(const char* entry, const char* a, const char* b) {
-    if (std::strcmp(a, b) == 0) return Overlap::unstated;
+Overlap alias_rule(const char* entry, const char* a, Use a_use, const char* b, Use b_use) {
+    if (std::strcmp(a, b) == 0) return Overlap::free;
     for (const AliasRule& r : kAliasRules)
         if (std::strcmp(r.entry, entry) == 0 &&
             ((named_in(r.first, a) && named_in(r.second, b)) || (named_in(r.first, b) && named_in(r.second, a))))
             return r.rule;
-    return Overlap::unstated;
+    const bool writes = a_use == Use::out || a_use == Use::opt_out || b_use == Use::out || b_use == Use::opt_out;
+    return writes ? Overlap::never : Overlap::free;
 }
 
 Call::Expectation Call::expect(bool keep_written) const {
@@ -112,13 +112,13 @@ Call::Expectation Call::expect(bool keep_written) const {
         any_missing = true;
         if (!e.missing && (a.use == Use::handle || (!no_op_ && writes))) e.missing = &a;
     }
-    bool other_overlap = false;
+    bool other_overlap = false;  // two inputs: allowed, but an in-place check is kept to the plainest calls
     for (size_t i = 0; i < args_.size(); ++i)
         for (size_t j = i + 1; j < args_.size(); ++j) {
             const Arg &a = args_[i], &b = args_[j];
             if (!present(a) || !present(b) || !overlap(a, b)) continue;
-            const Overlap rule = alias_rule(op_, a.name, b.name);
-            if (rule == Overlap::unstated) {
+            const Overlap rule = alias_rule(op_, a.name, a.use, b.name, b.use);
+            if (rule == Overlap::free) {
                 other_overlap = true;
                 continue;
             }

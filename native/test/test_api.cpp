@@ -1,4 +1,5 @@
 // The C ABI's contract: statuses and messages on bad input, device query without a GPU, allocator counters.
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
@@ -313,6 +314,95 @@ static void partial_overlaps_are_refused() {
     kiln_context_destroy(ctx);
 }
 
+// kiln.h's default: an output overlaps no other argument unless its entry says it may alias one. Each family: a call
+// with its buffers apart runs, and the same call with one output moved onto another argument is refused, naming both.
+static void outputs_overlap_nothing_by_default() {
+    kiln_context* ctx = nullptr;
+    EXPECT(kiln_context_create(KILN_DEVICE_CPU, 0, &ctx) == KILN_OK);
+    std::vector<float> buf(8192, 0.25f);
+    float* a = buf.data();
+    // Refused, naming both arguments (kiln.h's names, in quotes).
+    auto clash = [](kiln_status s, const char* out, const char* other) {
+        return s == KILN_ERR_INVALID_ARGUMENT && message_has("overlap") && message_has(out) && message_has(other);
+    };
+    auto* idx = reinterpret_cast<int32_t*>(a + 7000);  // int32 labels and indices, all 0
+    std::fill(idx, idx + 64, 0);
+
+    // Dropout works in place (as kiln.h now says) and refuses a partial overlap.
+    EXPECT(kiln_dropout_f32(ctx, a, a, 64, 0.5f, 1, 0) == KILN_OK);
+    EXPECT(clash(kiln_dropout_backward_f32(ctx, a, a + 1, 64, 0.5f, 1, 0), "'dx'", "'dy'"));
+    // Binary backward: a full gradient may be dy itself; never an operand.
+    EXPECT(kiln_binary_backward_f32(ctx, KILN_MUL, a, 8, a + 64, 8, a + 128, a + 128, a + 192, 8, 8) == KILN_OK);
+    EXPECT(clash(kiln_binary_backward_f32(ctx, KILN_MUL, a, 8, a + 64, 8, a + 128, a, a + 192, 8, 8), "'da'", "'a'"));
+    // Reductions and softmax.
+    EXPECT(clash(kiln_reduce_sum_f32(ctx, a, a + 10, 2, 8, 4, 1.0f), "'y'", "'x'"));
+    EXPECT(kiln_max_lastdim_f32(ctx, a, a + 100, idx, 8, 8) == KILN_OK);
+    EXPECT(clash(kiln_max_lastdim_f32(ctx, a, a + 100, reinterpret_cast<int32_t*>(a + 104), 8, 8), "'y'", "'index'"));
+    EXPECT(clash(kiln_sum_squares_f32(ctx, a, 64, a + 63), "'out'", "'x'"));
+    EXPECT(clash(kiln_softmax_f32(ctx, a, a, 8, 8, 0), "'y'", "'x'"));  // every element of a row reads the whole row
+    EXPECT(clash(kiln_softmax_backward_f32(ctx, a, a + 64, a + 64, 8, 8, 0), "'dx'", "'dy'"));
+    // Losses.
+    EXPECT(kiln_cross_entropy_f32(ctx, a, idx, a + 100, a + 101, 8, 8) == KILN_OK);
+    EXPECT(clash(kiln_cross_entropy_f32(ctx, a, idx, a + 100, a + 60, 8, 8), "'lse'", "'logits'"));
+    EXPECT(clash(kiln_cross_entropy_backward_f32(ctx, a, idx, a + 101, a + 200, a + 195, 8, 8), "'dlogits'",
+                 "'dloss'"));
+    EXPECT(clash(kiln_mse_f32(ctx, a, a + 64, a + 70, 64), "'loss'", "'t'"));
+    EXPECT(clash(kiln_bce_with_logits_backward_f32(ctx, a, a + 64, a + 200, a + 32, 64), "'dx'", "'x'"));
+    // Convolution: x (1, 1, 6, 6) at a, w (2, 1, 3, 3) at a + 100, bias at a + 120, y (1, 2, 4, 4) at a + 200.
+    const kiln_conv2d_desc cd{1, 1, 6, 6, 2, 3, 3, 1, 1, 0, 0, 1, 1, 4, 4};
+    EXPECT(kiln_conv2d_forward_f32(ctx, &cd, a, a + 100, a + 120, a + 200) == KILN_OK);
+    EXPECT(clash(kiln_conv2d_forward_f32(ctx, &cd, a, a + 100, a + 120, a + 10), "'y'", "'x'"));
+    EXPECT(clash(kiln_conv2d_backward_data_f32(ctx, &cd, a + 200, a + 100, a + 90), "'dx'", "'w'"));
+    EXPECT(clash(kiln_conv2d_backward_weight_f32(ctx, &cd, a, a + 200, a + 300, a + 310), "'dw'", "'dbias'"));
+    // Pooling: x (1, 2, 4, 4) at a, y and index (1, 2, 2, 2).
+    const kiln_pool2d_desc pd{1, 2, 4, 4, 2, 2, 2, 2, 0, 0, 2, 2};
+    EXPECT(kiln_max_pool2d_f32(ctx, &pd, a, a + 100, idx) == KILN_OK);
+    EXPECT(clash(kiln_max_pool2d_f32(ctx, &pd, a, a + 100, reinterpret_cast<int32_t*>(a + 20)), "'index'", "'x'"));
+    EXPECT(clash(kiln_max_pool2d_backward_f32(ctx, &pd, a + 100, idx, a + 96), "'dx'", "'dy'"));
+    EXPECT(clash(kiln_avg_pool2d_backward_f32(ctx, &pd, a + 100, a + 90, 0), "'dx'", "'dy'"));
+    // Batch norm (2, 2, 4): its per-channel outputs apart from each other.
+    EXPECT(kiln_batch_norm_train_f32(ctx, 2, 2, 4, a, nullptr, nullptr, a + 100, a + 200, a + 202, a + 204, a + 206,
+                                     0.1f, 1e-5f) == KILN_OK);
+    EXPECT(clash(kiln_batch_norm_train_f32(ctx, 2, 2, 4, a, nullptr, nullptr, a + 100, a + 200, a + 202, a + 203,
+                                           a + 206, 0.1f, 1e-5f), "'save_invstd'", "'running_mean'"));
+    EXPECT(clash(kiln_batch_norm_eval_f32(ctx, 2, 2, 4, a, nullptr, nullptr, a + 204, a + 206, 1e-5f, a), "'y'",
+                 "'x'"));
+    EXPECT(clash(kiln_batch_norm_backward_f32(ctx, 2, 2, 4, a, a + 100, nullptr, a + 200, a + 202, a + 300, a + 400,
+                                              a + 401), "'dgamma'", "'dbeta'"));
+    // LSTM (n 2, t 3, f 4, h 5): x at a, w_ih (20, 4) at a + 100, w_hh (20, 5) at a + 200, bias (20) at a + 300.
+    const kiln_lstm_desc ld{2, 3, 4, 5};
+    float *x = a, *wih = a + 100, *whh = a + 200, *bias = a + 300, *y = a + 400, *hn = a + 500, *cn = a + 520;
+    float* reserve = a + 1000;  // 6 n t h = 180 floats
+    EXPECT(kiln_lstm_forward_f32(ctx, &ld, x, nullptr, nullptr, wih, whh, bias, y, hn, cn, reserve) == KILN_OK);
+    EXPECT(clash(kiln_lstm_forward_f32(ctx, &ld, x, nullptr, nullptr, wih, whh, bias, y, y + 25, cn, reserve), "'h_n'",
+                 "'y'"));
+    EXPECT(clash(kiln_lstm_forward_f32(ctx, &ld, x, nullptr, nullptr, wih, whh, bias, y, hn, cn, whh + 10), "'reserve'",
+                 "'w_hh'"));
+    float *dx = a + 2000, *dh0 = a + 2100, *dc0 = a + 2120, *dwih = a + 2200, *dwhh = a + 2300, *db = a + 2400;
+    EXPECT(kiln_lstm_backward_f32(ctx, &ld, x, nullptr, nullptr, wih, whh, reserve, y, nullptr, nullptr, dx, dh0, dc0,
+                                  dwih, dwhh, db) == KILN_OK);
+    EXPECT(clash(kiln_lstm_backward_f32(ctx, &ld, x, nullptr, nullptr, wih, whh, reserve, y, nullptr, nullptr, dx, dh0,
+                                        dh0 + 5, dwih, dwhh, db), "'dh0'", "'dc0'"));
+    EXPECT(clash(kiln_lstm_backward_f32(ctx, &ld, x, nullptr, nullptr, wih, whh, reserve, y, nullptr, nullptr, dx, dh0,
+                                        dc0, dwih, dwhh, reserve + 100), "'dbias'", "'reserve'"));
+    // Attention forward: o written over k, lse over o.
+    kiln_attention_desc d{};
+    d.batch = d.heads = 1, d.q_len = d.kv_len = d.head_dim = 4, d.scale = 0.5f;
+    const int64_t strides[3] = {16, 16, 4};
+    for (int64_t* st : {d.q_stride, d.k_stride, d.v_stride, d.o_stride}) std::memcpy(st, strides, sizeof strides);
+    EXPECT(clash(kiln_attention_forward_f32(ctx, &d, a, a + 16, a + 32, nullptr, a + 20, a + 80), "'o'", "'k'"));
+    EXPECT(clash(kiln_attention_forward_f32(ctx, &d, a, a + 16, a + 32, nullptr, a + 48, a + 60), "'o'", "'lse'"));
+    // Embedding, conversion, layer norm's statistics, the sampling family.
+    EXPECT(clash(kiln_embedding_f32(ctx, idx, a, a + 4, 4, 8, 4), "'y'", "'weight'"));
+    EXPECT(clash(kiln_embedding_backward_f32(ctx, idx, a, a + 8, 4, 8, 4), "'dweight'", "'dy'"));
+    EXPECT(clash(kiln_convert_f32_to_bf16(ctx, a, reinterpret_cast<kiln_bf16*>(a), 64), "'y'", "'x'"));
+    EXPECT(clash(kiln_layer_norm_f32(ctx, a, nullptr, nullptr, a + 100, a + 200, a + 204, 8, 8, 1e-5f), "'mean'",
+                 "'rstd'"));
+    EXPECT(clash(kiln_gaussian_kl_f32(ctx, a, a + 64, a + 64, 8, 8), "'loss'", "'logvar'"));
+    EXPECT(clash(kiln_reparameterize_backward_f32(ctx, a, a + 64, a + 128, a + 128, 64, 1, 0), "'dmu'", "'dlogvar'"));
+    kiln_context_destroy(ctx);
+}
+
 int main() {
     EXPECT(kiln_noop() == KILN_OK);
     EXPECT(kiln_abi_version() == KILN_ABI_VERSION);
@@ -325,5 +415,6 @@ int main() {
     last_op_names_entry_and_path();
     peak_is_measured();
     partial_overlaps_are_refused();
+    outputs_overlap_nothing_by_default();
     return kiln::test::finish("test_api");
 }

@@ -127,8 +127,7 @@ KILN_API kiln_status kiln_copy_device_2d(kiln_context* ctx, void* dst, size_t ds
  * and replays them with one launch. kiln_graph_capture_begin starts capturing everything the calling thread queues on
  * the context's stream (cudaStreamCaptureModeThreadLocal): the ops run nothing until kiln_graph_capture_end
  * instantiates them as a kiln_graph, and kiln_graph_launch replays it on the stream, asynchronously, as often as
- * wanted. What the graph holds are kernels with their arguments: the same pointers, sizes and scalars every replay.
- * So:
+ * wanted. What the graph holds are kernels with their arguments: the same pointers, sizes and scalars every replay. So:
  *  - inputs are fed by copying new data into the buffers the captured step read (kiln_copy_device, or a to-device
  *    copy before the launch), and outputs are read from the buffers it wrote, after the launch;
  *  - memory: while capturing, an allocation the context's cache cannot serve fails (KILN_ERR_UNSUPPORTED): run the
@@ -229,8 +228,8 @@ KILN_API kiln_status kiln_rand_normal_f32(kiln_context* ctx, float* y, size_t n,
  * their outputs; backward entries assign the gradients they are given non-NULL pointers for (callers accumulate).
  * An input the call does not read may be NULL (binary backward's a and b for add, LSTM backward's w_ih without dx,
  * any buffer of no elements). On CUDA entries queue work on the context's stream and return; losses and `dloss` are
- * one-element device buffers, so a training step never waits for the host. An output that "may alias" an input
- * must be exactly its elements or separate memory: a partial overlap is refused.
+ * one-element device buffers, so a training step never waits for the host. No output overlaps another argument
+ * unless its entry says it "may alias" it: then exactly its elements (in place) or apart. Core refuses other overlaps.
  * Special values, identical on both backends: max and max-pooling let the first NaN win and break ties by the
  * first index; a softmax row holding NaN or +inf, or only -inf, is all NaN (a -inf beside finite values gives 0);
  * a mean over zero elements is NaN; relu passes NaN through (and its backward dy at a NaN x); a dropped element is 0
@@ -263,7 +262,7 @@ typedef KILN_ENUM(kiln_binary_op) { KILN_ADD = 0, KILN_SUB = 1, KILN_MUL = 2, KI
 KILN_API kiln_status kiln_binary_f32(kiln_context* ctx, kiln_binary_op op, const float* a, int64_t stride_a,
                                      const float* b, int64_t stride_b, float* y, int64_t outer, int64_t inner);
 /* Gradients of kiln_binary_f32 given dy (outer, inner). da/db may be NULL (not wanted). A broadcast operand's
- * gradient (stride 0) is (inner), summed over outer. */
+ * gradient (stride 0) is (inner), summed over outer. da and db may each alias dy (a broadcast one where outer is 1). */
 KILN_API kiln_status kiln_binary_backward_f32(kiln_context* ctx, kiln_binary_op op, const float* a, int64_t stride_a,
                                               const float* b, int64_t stride_b, const float* dy, float* da, float* db,
                                               int64_t outer, int64_t inner);
@@ -281,13 +280,13 @@ KILN_API kiln_status kiln_activation_backward_f32(kiln_context* ctx, kiln_activa
                                                   const float* y, const float* dy, float* dx, int64_t n, float alpha);
 /* y = alpha * x (y may alias x). */
 KILN_API kiln_status kiln_scale_f32(kiln_context* ctx, const float* x, float* y, int64_t n, float alpha);
-/* y += alpha * x. */
+/* y += alpha * x (y may alias x). */
 KILN_API kiln_status kiln_axpy_f32(kiln_context* ctx, int64_t n, float alpha, const float* x, float* y);
 
 /* ---- ops: dropout (in the random family: native/src/cpu/random.cpp, kernels/random.cu) ---- */
 
 /* Element i is kept when philox_uniform(seed, offset, i) >= p and then scaled by 1/(1-p); the backward regenerates
- * the same mask from (seed, offset), so no mask is stored. x, y, dy, dx are (n). 0 <= p < 1. */
+ * the same mask from (seed, offset), so no mask is stored. x, y, dy, dx are (n); y may alias x, dx dy. 0 <= p < 1. */
 KILN_API kiln_status kiln_dropout_f32(kiln_context* ctx, const float* x, float* y, int64_t n, float p, uint64_t seed,
                                       uint64_t offset);
 KILN_API kiln_status kiln_dropout_backward_f32(kiln_context* ctx, const float* dy, float* dx, int64_t n, float p,
@@ -589,7 +588,8 @@ KILN_API kiln_status kiln_sinusoidal_positions_f32(kiln_context* ctx, float* y, 
 /* y = gelu(x + bias) (exact, erf form) with x, y (rows, cols) and bias (cols); y may alias x. */
 KILN_API kiln_status kiln_bias_gelu_f32(kiln_context* ctx, const float* x, const float* bias, float* y, int64_t rows,
                                         int64_t cols);
-/* dx = dy gelu'(x + bias) (rows, cols) and dbias (cols) = its sum over rows (fixed order); either may be NULL. */
+/* dx = dy gelu'(x + bias) (rows, cols), which may alias dy, and dbias (cols) = its sum over rows (fixed order);
+ * either may be NULL. */
 KILN_API kiln_status kiln_bias_gelu_backward_f32(kiln_context* ctx, const float* x, const float* bias,
                                                  const float* dy, float* dx, float* dbias, int64_t rows, int64_t cols);
 

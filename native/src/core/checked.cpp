@@ -103,4 +103,12 @@ void check_same_or_disjoint(const char* op, const char* name_a, const void* a, i
     }
 }
 
+void check_outputs_apart(const char* op, std::initializer_list<Region> outputs, std::initializer_list<Region> inputs) {
+    for (auto out = outputs.begin(); out != outputs.end(); ++out) {
+        for (auto other = out + 1; other != outputs.end(); ++other)
+            check_disjoint(op, out->name, out->p, out->bytes, other->name, other->p, other->bytes);
+        for (const Region& in : inputs) check_disjoint(op, out->name, out->p, out->bytes, in.name, in.p, in.bytes);
+    }
+}
+
 }  // namespace kiln

@@ -46,4 +46,18 @@ void check_disjoint(const char* op, const char* name_a, const void* a, int64_t a
 void check_same_or_disjoint(const char* op, const char* name_a, const void* a, int64_t a_bytes, const char* name_b,
                             const void* b, int64_t b_bytes);
 
+// One buffer argument of an entry, for the overlap checks: kiln.h's name for it, its start and the bytes the call may
+// touch from there (a NULL or empty one overlaps nothing).
+struct Region {
+    const char* name;
+    const void* p;
+    int64_t bytes;
+};
+
+// kiln.h's default ("ops: conventions"): an output overlaps no other argument. Checks each of `outputs` against the
+// outputs after it and against every one of `inputs` with check_disjoint. A pair the entry lets alias is left out of
+// these lists by the caller and checked with check_same_or_disjoint instead.
+void check_outputs_apart(const char* op, std::initializer_list<Region> outputs,
+                         std::initializer_list<Region> inputs = {});
+
 }  // namespace kiln

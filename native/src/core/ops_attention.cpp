@@ -113,11 +113,15 @@ void forward_entry(const char* op, Backends backends, kiln_context* ctx, const k
     const kiln_attention_desc& d = *desc;
     refuse_frozen_dropout(op, cx, d);
     require_distinct_elements(op, d, {"o", d.o_stride, d.q_len});
-    kiln::require_all(op, {{q, span(op, d, "q", d.q_stride, d.q_len), "q"},
-                           {k, span(op, d, "k", d.k_stride, d.kv_len), "k"},
-                           {v, span(op, d, "v", d.v_stride, d.kv_len), "v"},
-                           {o, span(op, d, "o", d.o_stride, d.q_len), "o"}});
+    const int64_t q_span = span(op, d, "q", d.q_stride, d.q_len), k_span = span(op, d, "k", d.k_stride, d.kv_len),
+                  v_span = span(op, d, "v", d.v_stride, d.kv_len), o_span = span(op, d, "o", d.o_stride, d.q_len);
+    kiln::require_all(op, {{q, q_span, "q"}, {k, k_span, "k"}, {v, v_span, "v"}, {o, o_span, "o"}});
     check_kv_lengths(op, cx, d, kv_lengths);
+    // o is written while q, k and v are still read; a span covers every element a strided view reaches.
+    const int64_t e = sizeof(T);
+    kiln::check_outputs_apart(op, {{"o", o, o_span * e}, {"lse", lse, d.batch * d.heads * d.q_len * 4}},
+                              {{"q", q, q_span * e}, {"k", k, k_span * e}, {"v", v, v_span * e},
+                               {"kv_lengths", kv_lengths, d.batch * 4}});
     kiln::dispatch(cx, op, backends, d, q, k, v, kv_lengths, o, lse);
 }
 
@@ -139,17 +143,15 @@ void backward_entry(const char* op, Backends backends, kiln_context* ctx, const 
                            {dout, o_span, "dout"}, {lse, d.batch * d.heads * d.q_len, "lse"}});
     check_kv_lengths(op, cx, d, kv_lengths);
     if (!dq && !dk && !dv) return;  // nothing wanted
-    // The gradients are written while q, k, v, o and dout are still read (they may share one packed buffer of their
-    // own); a span covers every element a strided view reaches, as check_disjoint says.
-    const struct {
-        const char* name;
-        const void* p;
-        int64_t span;
-    } grads[] = {{"dq", dq, q_span}, {"dk", dk, k_span}, {"dv", dv, v_span}},
-      inputs[] = {{"q", q, q_span}, {"k", k, k_span}, {"v", v, v_span}, {"o", o, o_span}, {"dout", dout, o_span}};
-    for (const auto& g : grads)
-        for (const auto& in : inputs)
-            kiln::check_disjoint(op, g.name, g.p, g.span * (int64_t)sizeof(T), in.name, in.p, in.span * (int64_t)sizeof(T));
+    // The gradients are written while q, k, v, o and dout are still read; a span covers every element a strided view
+    // reaches. They may share one packed buffer of their own, so they are not checked against each other.
+    const int64_t e = sizeof(T);
+    const std::initializer_list<kiln::Region> inputs = {
+        {"q", q, q_span * e}, {"k", k, k_span * e}, {"v", v, v_span * e}, {"o", o, o_span * e},
+        {"dout", dout, o_span * e}, {"lse", lse, d.batch * d.heads * d.q_len * 4},
+        {"kv_lengths", kv_lengths, d.batch * 4}};
+    for (const kiln::Region& g : {kiln::Region{"dq", dq, q_span * e}, {"dk", dk, k_span * e}, {"dv", dv, v_span * e}})
+        for (const kiln::Region& in : inputs) kiln::check_disjoint(op, g.name, g.p, g.bytes, in.name, in.p, in.bytes);
     kiln::dispatch(cx, op, backends, d, q, k, v, o, dout, lse, kv_lengths, dq, dk, dv);
 }
 

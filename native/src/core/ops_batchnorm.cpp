@@ -55,6 +55,10 @@ kiln_status kiln_batch_norm_train_f32(kiln_context* ctx, int64_t n, int64_t c, i
             fail(KILN_ERR_INVALID_ARGUMENT, "%s: argument 'momentum' must be in [0, 1], got %g", op, (double)momentum);
         kiln::require_all(op, {{x, s.total, "x"}, {y, s.total, "y"}, {save_mean, c, "save_mean"},
                                {save_invstd, c, "save_invstd"}});
+        const int64_t xb = s.total * 4, cb = c * 4;
+        kiln::check_outputs_apart(op, {{"y", y, xb}, {"save_mean", save_mean, cb}, {"save_invstd", save_invstd, cb},
+                                       {"running_mean", running_mean, cb}, {"running_var", running_var, cb}},
+                                  {{"x", x, xb}, {"gamma", gamma, cb}, {"beta", beta, cb}});
         if (c == 0) return;
         kiln::dispatch(cx, op, KILN_BACKENDS(batch_norm_train_f32), n, c, hw, x, gamma, beta, y, save_mean, save_invstd,
                        running_mean, running_var, momentum, eps);
@@ -71,6 +75,10 @@ kiln_status kiln_batch_norm_eval_f32(kiln_context* ctx, int64_t n, int64_t c, in
         check_eps(op, eps);
         kiln::require_all(op, {{x, s.total, "x"}, {y, s.total, "y"}, {running_mean, c, "running_mean"},
                                {running_var, c, "running_var"}});
+        const int64_t cb = c * 4;
+        kiln::check_outputs_apart(op, {{"y", y, s.total * 4}},
+                                  {{"x", x, s.total * 4}, {"gamma", gamma, cb}, {"beta", beta, cb},
+                                   {"running_mean", running_mean, cb}, {"running_var", running_var, cb}});
         if (s.total == 0) return;
         kiln::dispatch(cx, op, KILN_BACKENDS(batch_norm_eval_f32), n, c, hw, x, gamma, beta, running_mean, running_var,
                        eps, y);
@@ -87,6 +95,10 @@ kiln_status kiln_batch_norm_backward_f32(kiln_context* ctx, int64_t n, int64_t c
         if (!dx && !dgamma && !dbeta) return;  // no gradient wanted (ops: conventions)
         kiln::require_all(op, {{x, s.total, "x"}, {dy, s.total, "dy"}, {save_mean, c, "save_mean"},
                                {save_invstd, c, "save_invstd"}});
+        const int64_t xb = s.total * 4, cb = c * 4;
+        kiln::check_outputs_apart(op, {{"dx", dx, xb}, {"dgamma", dgamma, cb}, {"dbeta", dbeta, cb}},
+                                  {{"x", x, xb}, {"dy", dy, xb}, {"gamma", gamma, cb}, {"save_mean", save_mean, cb},
+                                   {"save_invstd", save_invstd, cb}});
         if (c == 0) return;
         kiln::dispatch(cx, op, KILN_BACKENDS(batch_norm_backward_f32), n, c, hw, x, dy, gamma, save_mean, save_invstd,
                        dx, dgamma, dbeta);
@@ -106,10 +118,16 @@ kiln_status kiln_batch_norm_backward_eval_f32(kiln_context* ctx, int64_t n, int6
         if (!dx && !dgamma && !dbeta) return;  // no gradient wanted (ops: conventions)
         kiln::require_all(op, {{x, s.total, "x"}, {dy, s.total, "dy"}, {running_mean, c, "running_mean"},
                                {running_var, c, "running_var"}});
+        const int64_t xb = s.total * 4, cb = c * 4;
+        kiln::check_same_or_disjoint(op, "dx", dx, xb, "x", x, xb);
+        kiln::check_same_or_disjoint(op, "dx", dx, xb, "dy", dy, xb);
+        kiln::check_outputs_apart(op, {{"dx", dx, xb}}, {{"gamma", gamma, cb}, {"running_mean", running_mean, cb},
+                                  {"running_var", running_var, cb}});
+        kiln::check_outputs_apart(op, {{"dgamma", dgamma, cb}, {"dbeta", dbeta, cb}},
+                                  {{"x", x, xb}, {"dy", dy, xb}, {"gamma", gamma, cb},
+                                   {"running_mean", running_mean, cb}, {"running_var", running_var, cb}, {"dx", dx, xb}});
         // With n * hw == 0 only dgamma/dbeta have elements, and they still need their zeros written.
         if (c == 0 || (s.m == 0 && !dgamma && !dbeta)) return;
-        kiln::check_same_or_disjoint(op, "dx", dx, s.total * 4, "x", x, s.total * 4);
-        kiln::check_same_or_disjoint(op, "dx", dx, s.total * 4, "dy", dy, s.total * 4);
         kiln::dispatch(cx, op, KILN_BACKENDS(batch_norm_backward_eval_f32), n, c, hw, x, dy, gamma, running_mean,
                        running_var, eps, dx, dgamma, dbeta);
     });

@@ -56,6 +56,9 @@ kiln_status kiln_conv2d_forward_f32(kiln_context* ctx, const kiln_conv2d_desc* d
         const kiln::conv::Geometry g = validate_desc(op, desc);
         kiln::require_all(op, {{x, kiln::conv::x_size(g), "x"}, {w, kiln::conv::w_size(g), "w"},
                                {y, kiln::conv::y_size(g), "y"}});
+        kiln::check_outputs_apart(op, {{"y", y, kiln::conv::y_size(g) * 4}},
+                                  {{"x", x, kiln::conv::x_size(g) * 4}, {"w", w, kiln::conv::w_size(g) * 4},
+                                   {"bias", bias, g.k * 4}});
         kiln::dispatch(cx, op, KILN_BACKENDS(conv2d_forward_f32), g, x, w, bias, y);
     });
 }
@@ -68,6 +71,8 @@ kiln_status kiln_conv2d_backward_data_f32(kiln_context* ctx, const kiln_conv2d_d
         const kiln::conv::Geometry g = validate_desc(op, desc);
         kiln::require_all(op, {{dy, kiln::conv::y_size(g), "dy"}, {w, kiln::conv::w_size(g), "w"},
                                {dx, kiln::conv::x_size(g), "dx"}});
+        kiln::check_outputs_apart(op, {{"dx", dx, kiln::conv::x_size(g) * 4}},
+                                  {{"dy", dy, kiln::conv::y_size(g) * 4}, {"w", w, kiln::conv::w_size(g) * 4}});
         kiln::dispatch(cx, op, KILN_BACKENDS(conv2d_backward_data_f32), g, dy, w, dx);
     });
 }
@@ -80,6 +85,8 @@ kiln_status kiln_conv2d_backward_weight_f32(kiln_context* ctx, const kiln_conv2d
         const kiln::conv::Geometry g = validate_desc(op, desc);
         kiln::require_all(op, {{x, kiln::conv::x_size(g), "x"}, {dy, kiln::conv::y_size(g), "dy"},
                                {dw, kiln::conv::w_size(g), "dw"}});
+        kiln::check_outputs_apart(op, {{"dw", dw, kiln::conv::w_size(g) * 4}, {"dbias", dbias, g.k * 4}},
+                                  {{"x", x, kiln::conv::x_size(g) * 4}, {"dy", dy, kiln::conv::y_size(g) * 4}});
         kiln::dispatch(cx, op, KILN_BACKENDS(conv2d_backward_weight_f32), g, x, dy, dw, dbias);
     });
 }

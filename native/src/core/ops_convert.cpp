@@ -5,12 +5,14 @@
 
 extern "C" {
 
+// The two element sizes differ, so an overlap cannot be in place: y would overwrite x's elements before they are read.
 kiln_status kiln_convert_f32_to_bf16(kiln_context* ctx, const float* x, kiln_bf16* y, int64_t n) {
     const char* op = "kiln_convert_f32_to_bf16";
     return kiln::guarded(op, [&] {
         kiln_context& cx = kiln::op_context(ctx, op);
         kiln::checked_product(op, "x", {{"n", n}});
         kiln::require_all(op, {{x, n, "x"}, {y, n, "y"}});
+        kiln::check_outputs_apart(op, {{"y", y, n * 2}}, {{"x", x, n * 4}});
         if (n == 0) return;
         kiln::dispatch(cx, op, KILN_BACKENDS(convert_f32_to_bf16), x, y, n);
     });
@@ -22,6 +24,7 @@ kiln_status kiln_convert_bf16_to_f32(kiln_context* ctx, const kiln_bf16* x, floa
         kiln_context& cx = kiln::op_context(ctx, op);
         kiln::checked_product(op, "x", {{"n", n}});
         kiln::require_all(op, {{x, n, "x"}, {y, n, "y"}});
+        kiln::check_outputs_apart(op, {{"y", y, n * 4}}, {{"x", x, n * 2}});
         if (n == 0) return;
         kiln::dispatch(cx, op, KILN_BACKENDS(convert_bf16_to_f32), x, y, n);
     });

@@ -142,6 +142,12 @@ kiln_status kiln_binary_backward_f32(kiln_context* ctx, kiln_binary_op op_arg, c
                  kBinaryNames[bop], da ? "a" : "b");
         if (da) kiln::require_data(da, (size_t)a_count, op, "da");
         if (db) kiln::require_data(db, (size_t)b_count, op, "db");
+        // A full gradient may be written over dy (each element read, then written; broadcast gradients are summed
+        // first); a broadcast one (inner) over several rows must not touch dy, which every column sum reads.
+        kiln::check_same_or_disjoint(op, "da", da, a_count * 4, "dy", dy, n * 4);
+        kiln::check_same_or_disjoint(op, "db", db, b_count * 4, "dy", dy, n * 4);
+        kiln::check_outputs_apart(op, {{"da", da, a_count * 4}, {"db", db, b_count * 4}},
+                                  {{"a", a, a_count * 4}, {"b", b, b_count * 4}});
         kiln::dispatch(c, op, KILN_BACKENDS(binary_backward_f32), bop, a, stride_a, b, stride_b, dy, da, db, outer,
                        inner);
     });
@@ -172,9 +178,10 @@ kiln_status kiln_activation_backward_f32(kiln_context* ctx, kiln_activation act_
         if (reads_x) kiln::require_data(x, (size_t)n, op, "x");
         else kiln::require_data(y, (size_t)n, op, "y");
         kiln::require_all(op, {{dy, n, "dy"}, {dx, n, "dx"}});
+        // In place over the one read, or over the other if given (it is not read).
         kiln::check_same_or_disjoint(op, "dx", dx, n * 4, "dy", dy, n * 4);
-        if (reads_x) kiln::check_same_or_disjoint(op, "dx", dx, n * 4, "x", x, n * 4);
-        else kiln::check_same_or_disjoint(op, "dx", dx, n * 4, "y", y, n * 4);
+        kiln::check_same_or_disjoint(op, "dx", dx, n * 4, "x", x, n * 4);
+        kiln::check_same_or_disjoint(op, "dx", dx, n * 4, "y", y, n * 4);
         kiln::dispatch(c, op, KILN_BACKENDS(activation_backward_f32), act, x, y, dy, dx, n, alpha);
     });
 }
@@ -216,6 +223,10 @@ kiln_status kiln_bias_gelu_backward_f32(kiln_context* ctx, const float* x, const
         kiln::require_all(op, {{x, n, "x"}, {bias, n > 0 ? cols : 0, "bias"}, {dy, n, "dy"}});
         if (dx) kiln::require_data(dx, (size_t)n, op, "dx");
         if (dbias) kiln::require_data(dbias, (size_t)cols, op, "dbias");
+        kiln::check_same_or_disjoint(op, "dx", dx, n * 4, "dy", dy, n * 4);
+        kiln::check_outputs_apart(op, {{"dbias", dbias, cols * 4}, {"dx", dx, n * 4}},
+                                  {{"x", x, n * 4}, {"bias", bias, cols * 4}});
+        kiln::check_outputs_apart(op, {{"dbias", dbias, cols * 4}}, {{"dy", dy, n * 4}});
         if (cols == 0 || (rows == 0 && !dbias)) return;
         kiln::dispatch(c, op, KILN_BACKENDS(bias_gelu_backward_f32), x, bias, dy, dx, dbias, rows, cols);
     });

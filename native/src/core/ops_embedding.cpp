@@ -40,6 +40,8 @@ kiln_status kiln_embedding_f32(kiln_context* ctx, const int32_t* indices, const 
         // With no y elements nothing is read: indices and weight may then be NULL.
         kiln::require_all(op, {{indices, s.rows > 0 ? n : 0, "indices"}, {weight, s.rows > 0 ? s.table : 0, "weight"},
                                {y, s.rows, "y"}});
+        kiln::check_outputs_apart(op, {{"y", y, s.rows * 4}},
+                                  {{"indices", indices, n * 4}, {"weight", weight, s.table * 4}});
         if (s.rows == 0) return;
         kiln::dispatch(cx, op, KILN_BACKENDS(embedding_f32), indices, weight, y, n, vocab, dim);
     });
@@ -56,6 +58,8 @@ kiln_status kiln_embedding_backward_f32(kiln_context* ctx, const int32_t* indice
             fail(KILN_ERR_INVALID_ARGUMENT, "%s: needs n < 2^31 positions, got n=%lld", op, (long long)n);
         kiln::require_all(op, {{indices, s.table > 0 ? n : 0, "indices"}, {dy, s.table > 0 ? s.rows : 0, "dy"},
                                {dweight, s.table, "dweight"}});
+        kiln::check_outputs_apart(op, {{"dweight", dweight, s.table * 4}},
+                                  {{"indices", indices, n * 4}, {"dy", dy, s.rows * 4}});
         if (s.table == 0) return;  // n == 0 still writes the zeros of dweight
         kiln::dispatch(cx, op, KILN_BACKENDS(embedding_backward_f32), indices, dy, dweight, n, vocab, dim);
     });

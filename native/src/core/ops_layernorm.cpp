@@ -41,6 +41,10 @@ kiln_status kiln_layer_norm_f32(kiln_context* ctx, const float* x, const float* 
         kiln::require_all(op, {{x, n, "x"}, {y, n, "y"}});  // gamma, beta, mean, rstd may be NULL
         if (n == 0) return;
         kiln::check_same_or_disjoint(op, "y", y, n * 4, "x", x, n * 4);
+        kiln::check_outputs_apart(op, {{"y", y, n * 4}}, {{"gamma", gamma, cols * 4}, {"beta", beta, cols * 4}});
+        kiln::check_outputs_apart(op, {{"mean", mean, rows * 4}, {"rstd", rstd, rows * 4}},
+                                  {{"x", x, n * 4}, {"gamma", gamma, cols * 4}, {"beta", beta, cols * 4},
+                                   {"y", y, n * 4}});
         kiln::dispatch(cx, op, KILN_BACKENDS(layer_norm_f32), x, gamma, beta, y, mean, rstd, rows, cols, eps);
     });
 }
@@ -54,9 +58,14 @@ kiln_status kiln_layer_norm_backward_f32(kiln_context* ctx, const float* x, cons
         const int64_t n = check_sizes(op, rows, cols);
         if (!dx && !dgamma && !dbeta) return;  // nothing wanted (ops: conventions)
         kiln::require_all(op, {{x, n, "x"}, {dy, n, "dy"}, {mean, rows, "mean"}, {rstd, rows, "rstd"}});
+        const int64_t xb = n * 4, cb = cols * 4, rb = rows * 4;
+        kiln::check_same_or_disjoint(op, "dx", dx, xb, "dy", dy, xb);
+        kiln::check_outputs_apart(op, {{"dx", dx, xb}},
+                                  {{"x", x, xb}, {"gamma", gamma, cb}, {"mean", mean, rb}, {"rstd", rstd, rb}});
+        kiln::check_outputs_apart(op, {{"dgamma", dgamma, cb}, {"dbeta", dbeta, cb}}, {{"x", x, xb}, {"dy", dy, xb},
+                                  {"gamma", gamma, cb}, {"mean", mean, rb}, {"rstd", rstd, rb}, {"dx", dx, xb}});
         // With rows == 0 only dgamma/dbeta have elements, and they still need their zeros written.
         if (cols == 0 || (rows == 0 && !dgamma && !dbeta)) return;
-        kiln::check_same_or_disjoint(op, "dx", dx, n * 4, "dy", dy, n * 4);
         kiln::dispatch(cx, op, KILN_BACKENDS(layer_norm_backward_f32), x, dy, gamma, mean, rstd, dx, dgamma, dbeta,
                        rows, cols);
     });

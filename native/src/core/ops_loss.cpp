@@ -24,6 +24,7 @@ kiln_status pointwise_loss(const char* op, Backends backends, kiln_context* ctx,
         kiln_context& c = kiln::op_context(ctx, op);
         kiln::checked_product(op, "x", {{"n", n}});
         kiln::require_all(op, {{x, n, "x"}, {t, n, "t"}, {loss, 1, "loss"}});
+        kiln::check_outputs_apart(op, {{"loss", loss, 4}}, {{"x", x, n * 4}, {"t", t, n * 4}});
         kiln::dispatch(c, op, backends, x, t, loss, n);
     });
 }
@@ -36,6 +37,7 @@ kiln_status pointwise_loss_backward(const char* op, Backends backends, kiln_cont
         kiln::checked_product(op, "x", {{"n", n}});
         if (!dx) return;  // gradient not wanted (ops: conventions)
         kiln::require_all(op, {{x, n, "x"}, {t, n, "t"}, {dloss, n > 0 ? 1 : 0, "dloss"}});
+        kiln::check_outputs_apart(op, {{"dx", dx, n * 4}}, {{"x", x, n * 4}, {"t", t, n * 4}, {"dloss", dloss, 4}});
         if (n == 0) return;  // nothing to write, and dloss may then be NULL: the backends read dloss[0] first
         kiln::dispatch(c, op, backends, x, t, dloss, dx, n);
     });
@@ -53,6 +55,8 @@ kiln_status kiln_cross_entropy_f32(kiln_context* ctx, const float* logits, const
         const int64_t n = checked_rows_cols(op, rows, cols);
         kiln::require_all(op, {{logits, n, "logits"}, {labels, rows, "labels"}, {loss, 1, "loss"},
                                {lse, rows, "lse"}});
+        kiln::check_outputs_apart(op, {{"loss", loss, 4}, {"lse", lse, rows * 4}},
+                                  {{"logits", logits, n * 4}, {"labels", labels, rows * 4}});
         kiln::dispatch(c, op, KILN_BACKENDS(cross_entropy_f32), logits, labels, loss, lse, rows, cols);
     });
 }
@@ -67,6 +71,8 @@ kiln_status kiln_cross_entropy_backward_f32(kiln_context* ctx, const float* logi
         if (!dlogits) return;  // gradient not wanted (ops: conventions)
         kiln::require_all(op, {{logits, n, "logits"}, {labels, rows, "labels"}, {lse, rows, "lse"},
                                {dloss, n > 0 ? 1 : 0, "dloss"}});
+        kiln::check_outputs_apart(op, {{"dlogits", dlogits, n * 4}}, {{"logits", logits, n * 4},
+                                  {"labels", labels, rows * 4}, {"lse", lse, rows * 4}, {"dloss", dloss, 4}});
         if (n == 0) return;  // as in pointwise_loss_backward: dloss may be NULL
         kiln::dispatch(c, op, KILN_BACKENDS(cross_entropy_backward_f32), logits, labels, lse, dloss, dlogits, rows,
                        cols);

@@ -43,6 +43,14 @@ void need_all(const char* op, const kiln_lstm_desc& d, std::initializer_list<Req
                  (long long)d.n, (long long)d.t, (long long)d.f, (long long)d.h);
 }
 
+// Bytes of each operand, from a checked descriptor (every product fits 2^56 elements).
+struct Bytes {
+    int64_t x, y, state, w_ih, w_hh, bias, reserve;
+    explicit Bytes(const kiln_lstm_desc& d)
+        : x(d.n * d.t * d.f * 4), y(d.n * d.t * d.h * 4), state(d.n * d.h * 4), w_ih(4 * d.h * d.f * 4),
+          w_hh(4 * d.h * d.h * 4), bias(4 * d.h * 4), reserve(6 * d.n * d.t * d.h * 4) {}
+};
+
 }  // namespace
 extern "C" {
 
@@ -75,6 +83,11 @@ kiln_status kiln_lstm_forward_f32(kiln_context* ctx, const kiln_lstm_desc* desc,
         need_all(op, d, {{x, "x", "(n, t, f)"}, {w_ih, "w_ih", "(4h, f)"}, {w_hh, "w_hh", "(4h, h)"},
                          {bias, "bias", "(4h)"}, {y, "y", "(n, t, h)"}, {h_n, "h_n", "(n, h)"},
                          {c_n, "c_n", "(n, h)"}});
+        const Bytes b(d);
+        kiln::check_outputs_apart(op, {{"y", y, b.y}, {"h_n", h_n, b.state}, {"c_n", c_n, b.state},
+                                       {"reserve", reserve, b.reserve}},
+                                  {{"x", x, b.x}, {"h0", h0, b.state}, {"c0", c0, b.state}, {"w_ih", w_ih, b.w_ih},
+                                   {"w_hh", w_hh, b.w_hh}, {"bias", bias, b.bias}});
         float* res = static_cast<float*>(reserve);
         kiln::dispatch(cx, op, KILN_BACKENDS(lstm_forward_f32), d.n, d.t, d.f, d.h, x, h0, c0, w_ih, w_hh, bias, y,
                        h_n, c_n, res);
@@ -97,6 +110,12 @@ kiln_status kiln_lstm_backward_f32(kiln_context* ctx, const kiln_lstm_desc* desc
                          {reserve, "reserve", "the forward's reserve of kiln_lstm_reserve_size bytes"},
                          {dy, "dy", "(n, t, h)"}, {dw_ih, "dw_ih", "(4h, f)"}, {dw_hh, "dw_hh", "(4h, h)"},
                          {dbias, "dbias", "(4h)"}});
+        const Bytes b(d);
+        kiln::check_outputs_apart(op, {{"dx", dx, b.x}, {"dh0", dh0, b.state}, {"dc0", dc0, b.state},
+                                       {"dw_ih", dw_ih, b.w_ih}, {"dw_hh", dw_hh, b.w_hh}, {"dbias", dbias, b.bias}},
+                                  {{"x", x, b.x}, {"h0", h0, b.state}, {"c0", c0, b.state}, {"w_ih", w_ih, b.w_ih},
+                                   {"w_hh", w_hh, b.w_hh}, {"reserve", reserve, b.reserve}, {"dy", dy, b.y},
+                                   {"dh_n", dh_n, b.state}, {"dc_n", dc_n, b.state}});
         const float* res = static_cast<const float*>(reserve);
         kiln::dispatch(cx, op, KILN_BACKENDS(lstm_backward_f32), d.n, d.t, d.f, d.h, x, c0, w_ih, w_hh, res, dy,
                        dh_n, dc_n, dx, dh0, dc0, dw_ih, dw_hh, dbias);

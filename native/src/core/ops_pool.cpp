@@ -56,6 +56,7 @@ kiln_status kiln_max_pool2d_f32(kiln_context* ctx, const kiln_pool2d_desc* desc,
     const char* op = "kiln_max_pool2d_f32";
     return pool_entry(op, ctx, desc, true, [&](kiln_context& c, const Sizes& s) {
         kiln::require_all(op, {{x, s.nx, "x"}, {y, s.ny, "y"}, {index, s.ny, "index"}});
+        kiln::check_outputs_apart(op, {{"y", y, s.ny * 4}, {"index", index, s.ny * 4}}, {{"x", x, s.nx * 4}});
         if (s.ny > 0) kiln::dispatch(c, op, KILN_BACKENDS(max_pool2d_f32), s.geom, s.planes, x, y, index);
     });
 }
@@ -66,6 +67,7 @@ kiln_status kiln_max_pool2d_backward_f32(kiln_context* ctx, const kiln_pool2d_de
     return pool_entry(op, ctx, desc, true, [&](kiln_context& c, const Sizes& s) {
         if (!dx) return;  // gradient not wanted (ops: conventions)
         kiln::require_all(op, {{dy, s.ny, "dy"}, {index, s.ny, "index"}});
+        kiln::check_outputs_apart(op, {{"dx", dx, s.nx * 4}}, {{"dy", dy, s.ny * 4}, {"index", index, s.ny * 4}});
         if (s.nx == 0) return;
         kiln::dispatch(c, op, KILN_BACKENDS(max_pool2d_backward_f32), s.geom, s.planes, dy, index, dx);
     });
@@ -77,6 +79,7 @@ kiln_status kiln_avg_pool2d_f32(kiln_context* ctx, const kiln_pool2d_desc* desc,
     const bool include = count_include_pad != 0;
     return pool_entry(op, ctx, desc, false, [&](kiln_context& c, const Sizes& s) {
         kiln::require_all(op, {{x, s.nx, "x"}, {y, s.ny, "y"}});
+        kiln::check_outputs_apart(op, {{"y", y, s.ny * 4}}, {{"x", x, s.nx * 4}});
         if (s.ny > 0) kiln::dispatch(c, op, KILN_BACKENDS(avg_pool2d_f32), s.geom, s.planes, x, y, include);
     });
 }
@@ -88,6 +91,7 @@ kiln_status kiln_avg_pool2d_backward_f32(kiln_context* ctx, const kiln_pool2d_de
     return pool_entry(op, ctx, desc, false, [&](kiln_context& c, const Sizes& s) {
         if (!dx) return;  // gradient not wanted
         kiln::require_data(dy, (size_t)s.ny, op, "dy");
+        kiln::check_outputs_apart(op, {{"dx", dx, s.nx * 4}}, {{"dy", dy, s.ny * 4}});
         if (s.nx == 0) return;
         kiln::dispatch(c, op, KILN_BACKENDS(avg_pool2d_backward_f32), s.geom, s.planes, dy, dx, include);
     });

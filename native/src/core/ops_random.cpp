@@ -25,6 +25,7 @@ kiln_status dropout_entry(const char* op, const char* in_name, const char* out_n
         if (!(p >= 0.0f && p < 1.0f)) fail(KILN_ERR_INVALID_ARGUMENT, "%s: 'p' must be in [0, 1), got %g", op, p);
         kiln::require_data(in, (size_t)n, op, in_name);
         kiln::require_data(out, (size_t)n, op, out_name);
+        kiln::check_same_or_disjoint(op, out_name, out, n * 4, in_name, in, n * 4);  // each element read, then written
         kiln::dispatch(c, op, KILN_BACKENDS(dropout_f32), in, out, n, p, seed, offset);
     });
 }

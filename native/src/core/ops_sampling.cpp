@@ -31,6 +31,8 @@ kiln_status kiln_reparameterize_backward_f32(kiln_context* ctx, const float* log
                                      "into the graph", "sample outside the captured step");
         kiln::checked_product(op, "dz", {{"n", n}});
         kiln::require_all(op, {{logvar, n, "logvar"}, {dz, n, "dz"}});
+        kiln::check_outputs_apart(op, {{"dmu", dmu, n * 4}, {"dlogvar", dlogvar, n * 4}},
+                                  {{"logvar", logvar, n * 4}, {"dz", dz, n * 4}});
         if (n == 0 || (!dmu && !dlogvar)) return;  // nothing wanted (ops: conventions)
         kiln::dispatch(cx, op, KILN_BACKENDS(reparameterize_backward_f32), logvar, dz, dmu, dlogvar, n, seed, offset);
     });
@@ -43,6 +45,7 @@ kiln_status kiln_gaussian_kl_f32(kiln_context* ctx, const float* mu, const float
         kiln_context& cx = kiln::op_context(ctx, op);
         const int64_t n = kiln::checked_product(op, "mu", {{"batch", batch}, {"dim", dim}});
         kiln::require_all(op, {{mu, n, "mu"}, {logvar, n, "logvar"}, {loss, 1, "loss"}});
+        kiln::check_outputs_apart(op, {{"loss", loss, 4}}, {{"mu", mu, n * 4}, {"logvar", logvar, n * 4}});
         kiln::dispatch(cx, op, KILN_BACKENDS(gaussian_kl_f32), mu, logvar, loss, batch, dim);
     });
 }
@@ -54,6 +57,8 @@ kiln_status kiln_gaussian_kl_backward_f32(kiln_context* ctx, const float* mu, co
         kiln_context& cx = kiln::op_context(ctx, op);
         const int64_t n = kiln::checked_product(op, "mu", {{"batch", batch}, {"dim", dim}});
         kiln::require_all(op, {{mu, n, "mu"}, {logvar, n, "logvar"}, {dloss, 1, "dloss"}});
+        kiln::check_outputs_apart(op, {{"dmu", dmu, n * 4}, {"dlogvar", dlogvar, n * 4}},
+                                  {{"mu", mu, n * 4}, {"logvar", logvar, n * 4}, {"dloss", dloss, 4}});
         if (n == 0 || (!dmu && !dlogvar)) return;
         kiln::dispatch(cx, op, KILN_BACKENDS(gaussian_kl_backward_f32), mu, logvar, dloss, dmu, dlogvar, batch, dim);
     });
