@@ -79,13 +79,17 @@ Call::Placed Call::place(const char* name, Use use, int64_t count, int64_t elem)
             return {a.ptr, bytes, a.bytes, false};
         }
     }
+    return {fresh_block(bytes), bytes, bytes + kSlackBytes, true};
+}
+
+void* Call::fresh_block(int64_t bytes) {
     void* p = std::malloc((size_t)(bytes + kSlackBytes));
     if (!p) finding("the harness itself is out of memory", op_);
     ASAN_POISON_MEMORY_REGION(static_cast<char*>(p) + bytes, kSlackBytes);
     const Block b{p, bytes, bytes + kSlackBytes};
     s_.owned.push_back(b);
     operands_.push_back(b);
-    return {p, bytes, b.room, true};
+    return p;
 }
 
 // One element into an earlier argument that kiln.h says `name` must not overlap (or may only alias exactly), where

@@ -215,6 +215,10 @@ class Call {
         return static_cast<T*>(p.ptr);
     }
 
+    // A fresh block of `bytes` that no input byte decides (none is read), for a call the harness derives from one it
+    // has made (attention's gradients in one packed buffer): exact, with the slack poisoned, freed with the rest.
+    void* fresh_block(int64_t bytes);
+
     // Declares a pointer the call site chose itself, of `count` elements: a descriptor, an out-param, an operand
     // from ptr(), or an earlier operand passed again where kiln.h lets the entry work in place.
     template <typename T>

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <cstring>
 #include <type_traits>
+#include <vector>
 
 #include "common/bf16.h"
 #include "fuzz_calls.h"
@@ -60,6 +61,20 @@ bool distinct_elements(const kiln_attention_desc& d, const int64_t* stride, int6
         extent = sat_add(sat_mul(a.count - 1, a.stride), extent);
     }
     return true;
+}
+
+// The element offsets of an attention output (batch, heads, len, head_dim) at `stride`, sorted; empty when there would
+// be more than 2^16 of them.
+std::vector<int64_t> element_offsets(const kiln_attention_desc& d, const int64_t* stride, int64_t len) {
+    std::vector<int64_t> out;
+    if (product({d.batch, d.heads, len, d.head_dim}).elems > (int64_t(1) << 16)) return out;
+    for (int64_t b = 0; b < d.batch; ++b)
+        for (int64_t h = 0; h < d.heads; ++h)
+            for (int64_t t = 0; t < len; ++t)
+                for (int64_t e = 0; e < d.head_dim; ++e)
+                    out.push_back(b * stride[0] + h * stride[1] + t * stride[2] + e);
+    std::sort(out.begin(), out.end());
+    return out;
 }
 
 // One operand's strides: the layouts a transformer passes (contiguous, token-major, a packed QKV projection, one K/V
@@ -205,7 +220,69 @@ void call_attention(State& s) {
         T* dk = s.in.one_in(5) ? nullptr : c.opt_out<T>("dk", nk);
         T* dv = s.in.one_in(5) ? nullptr : c.opt_out<T>("dv", nv);
         forbid_shared_outputs_or_bad_lengths(dq, dk, dv);
-        c.call(backward_entry, ctx, dp, q, k, v, o, dout, lse, lengths, dq, dk, dv);
+        if (c.call(backward_entry, ctx, dp, q, k, v, o, dout, lse, lengths, dq, dk, dv) != KILN_OK) return;
+
+        // Once more, now and then (by the seed's low bits: no input byte is read, so the corpus decodes as it was
+        // minimized), self-attention (kv_len = q_len) on fresh zeroed inputs with dq, dk and dv `step` elements apart
+        // in one fresh buffer, at q's strides or at a packed projection's (b, t, 3, h, d): heads x head_dim is the
+        // packed gradient's step, other steps make two of them share or stagger elements. kiln.h lets them share a
+        // buffer at the same strides and lengths, each on elements of its own: an overlap otherwise makes the call
+        // invalid, and a valid one must run. Shared elements are found by listing them, independently of core.
+        if ((d.seed & 7) != 0 || !has_work) return;
+        kiln_attention_desc pd = d;
+        pd.kv_len = d.q_len;
+        const int64_t hd = sat_mul(d.heads, d.head_dim);
+        if ((d.seed >> 3) & 1) {
+            const int64_t packed[3] = {sat_mul(d.q_len, sat_mul(3, hd)), d.head_dim, sat_mul(3, hd)};
+            std::memcpy(pd.q_stride, packed, sizeof packed);
+        }
+        std::memcpy(pd.k_stride, pd.q_stride, sizeof pd.k_stride);
+        std::memcpy(pd.v_stride, pd.q_stride, sizeof pd.v_stride);
+        const int64_t token_major[3] = {sat_mul(d.q_len, hd), d.head_dim, hd};
+        std::memcpy(pd.o_stride, token_major, sizeof token_major);
+        const int64_t step = (d.seed >> 4) & 1 ? hd : (int64_t)((d.seed >> 5) % 64);
+        const int64_t span = attention_span(pd, pd.q_stride, pd.q_len);
+        const int64_t span_o = attention_span(pd, pd.o_stride, pd.q_len);
+        const int64_t total = sat_add(sat_mul(2, step), span);
+        if (sat_mul(sat_add(sat_mul(4, span), sat_add(total, span_o)), elem) > kMaxCallBytes ||
+            product({pd.batch, pd.heads, pd.q_len, pd.q_len, pd.head_dim}).elems > kMaxWork)
+            return;
+        Call p(s, c.op());
+        if (!distinct_elements(pd, pd.q_stride, pd.q_len)) p.forbid();
+        if (step < span) {  // they overlap: each must keep elements of its own (dq-dk, dk-dv at step, dq-dv at 2 step)
+            const std::vector<int64_t> mine = element_offsets(pd, pd.q_stride, pd.q_len);
+            if (mine.empty()) return;  // too many to list: no judgement
+            for (int64_t off : mine)
+                if (std::binary_search(mine.begin(), mine.end(), off + step) ||
+                    std::binary_search(mine.begin(), mine.end(), off + 2 * step)) {
+                    p.forbid();
+                    break;
+                }
+        }
+        auto zeros = [&](int64_t n, int64_t bytes_each) {
+            void* b = p.fresh_block(sat_mul(n, bytes_each));
+            std::memset(b, 0, (size_t)sat_mul(n, bytes_each));
+            return b;
+        };
+        const T* pq = static_cast<const T*>(zeros(span, elem));
+        const T* pk = static_cast<const T*>(zeros(span, elem));
+        const T* pv = static_cast<const T*>(zeros(span, elem));
+        const T* po = static_cast<const T*>(zeros(span_o, elem));
+        const T* pdout = static_cast<const T*>(zeros(span_o, elem));
+        const int64_t nlse = product({pd.batch, pd.heads, pd.q_len}).elems;
+        const float* plse = static_cast<const float*>(zeros(nlse, 4));
+        T* g = static_cast<T*>(p.fresh_block(sat_mul(total, elem)));
+        p.declare("ctx", Use::handle, ctx, 1, 0);
+        p.given("desc", Use::handle, &pd);
+        p.given("q", Use::in, pq, span), p.given("k", Use::in, pk, span), p.given("v", Use::in, pv, span);
+        p.given("o", Use::in, po, span_o), p.given("dout", Use::in, pdout, span_o);
+        p.given("lse", Use::in, plse, nlse);
+        p.given("dq", Use::opt_out, g, span), p.given("dk", Use::opt_out, g + step, span);
+        p.given("dv", Use::opt_out, g + 2 * step, span);
+        const kiln_status st = p.call(backward_entry, ctx, &pd, pq, pk, pv, po, pdout, plse, nullptr, g, g + step,
+                                      g + 2 * step);
+        if (!p.invalid() && st != KILN_OK && st != KILN_ERR_OUT_OF_MEMORY)
+            finding("gradients sharing one buffer on elements of their own were refused", c.op());
     };
     if (bf16) {
         run([&](const char* name, int64_t n) { return bf16_in(s, c, name, n); }, kiln_attention_forward_bf16,

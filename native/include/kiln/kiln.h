@@ -538,7 +538,7 @@ KILN_API kiln_status kiln_attention_forward_f32(kiln_context* ctx, const kiln_at
                                                 float* lse);
 /* dq, dk, dv (assigned; each may be NULL: not wanted) from dout (the strides of o), with o and lse from the forward
  * of the same desc. Deterministic: no float atomics, reduction orders fixed by the shape. dq, dk, dv may share one
- * packed buffer (disjoint elements) but must not overlap q, k, v, o or dout. */
+ * buffer (a packed QKV gradient) at the same strides and lengths, each on elements of its own; nothing else. */
 KILN_API kiln_status kiln_attention_backward_f32(kiln_context* ctx, const kiln_attention_desc* desc, const float* q,
                                                  const float* k, const float* v, const float* o, const float* dout,
                                                  const float* lse, const int32_t* kv_lengths, float* dq, float* dk,

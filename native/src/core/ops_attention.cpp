@@ -53,6 +53,63 @@ void require_distinct_elements(const char* op, const kiln_attention_desc& d, con
     }
 }
 
+// floor(a / b) and ceil(a / b) for b > 0.
+int64_t floor_div(int64_t a, int64_t b) { return a / b - (a % b != 0 && a < 0); }
+int64_t ceil_div(int64_t a, int64_t b) { return a / b + (a % b != 0 && a > 0); }
+
+// Whether an output of distinct elements (require_distinct_elements) at `stride`, of `len` tokens, shares an element
+// with itself moved on by `delta` elements: whether delta = sum_k j_k stride_k + e for index differences
+// |j_k| < count_k and |e| < head_dim. Searched from the largest stride down. Distinct elements means the axes below a
+// stepping axis reach less than its stride either way, so at most two j fit an axis: at most 8 leaves.
+bool shares_an_element(const kiln_attention_desc& d, const int64_t* stride, int64_t len, int64_t delta) {
+    struct Axis {
+        int64_t count, stride;
+    } axes[3] = {{d.batch, stride[0]}, {d.heads, stride[1]}, {len, stride[2]}};
+    std::sort(axes, axes + 3, [](const Axis& a, const Axis& b) { return a.stride < b.stride; });
+    int64_t reach[3];  // the most head_dim and the axes below axis k move an index difference, either way
+    reach[0] = d.head_dim - 1;
+    for (int k = 1; k < 3; ++k) reach[k] = reach[k - 1] + (axes[k - 1].count - 1) * axes[k - 1].stride;
+    auto search = [&](auto&& self, int k, int64_t rest) -> bool {
+        if (k < 0) return rest >= -reach[0] && rest <= reach[0];
+        const Axis& a = axes[k];
+        if (a.count <= 1) return self(self, k - 1, rest);  // its difference is 0
+        const int64_t lo = std::max(1 - a.count, ceil_div(rest - reach[k], a.stride));
+        const int64_t hi = std::min(a.count - 1, floor_div(rest + reach[k], a.stride));
+        for (int64_t j = lo; j <= hi; ++j)
+            if (self(self, k - 1, rest - j * a.stride)) return true;
+        return false;
+    };
+    return search(search, 2, delta);
+}
+
+// A gradient as written: its strides (its operand's), token count, and the bytes from its start to its last element.
+struct Gradient {
+    const char* name;
+    const void* p;
+    int64_t bytes;
+    const int64_t* stride;
+    int64_t len;
+};
+
+// dq, dk and dv may share one buffer, as in a packed QKV projection's gradient, when they lie at the same strides and
+// lengths on elements of their own; any other overlap would have two of them write one element.
+void require_own_elements(const char* op, const kiln_attention_desc& d, const Gradient& a, const Gradient& b,
+                          int64_t elem) {
+    if (!a.p || !b.p) return;
+    const intptr_t pa = reinterpret_cast<intptr_t>(a.p), pb = reinterpret_cast<intptr_t>(b.p);
+    if (pa <= pb ? pb - pa >= a.bytes : pa - pb >= b.bytes) return;  // apart
+    const bool same_layout = std::equal(a.stride, a.stride + 3, b.stride) && a.len == b.len;
+    if (!same_layout || (pb - pa) % elem != 0)
+        fail(KILN_ERR_INVALID_ARGUMENT,
+             "%s: '%s' and '%s' overlap at different strides or lengths, or not a whole element apart; gradients may "
+             "share one buffer only at the same strides and lengths, each on elements of its own", op, a.name, b.name);
+    if (shares_an_element(d, a.stride, a.len, (pb - pa) / elem))
+        fail(KILN_ERR_INVALID_ARGUMENT,
+             "%s: '%s' and '%s' overlap: %lld elements apart at strides {%lld, %lld, %lld} (head_dim=%lld), they "
+             "share elements", op, a.name, b.name, (long long)((pb - pa) / elem), (long long)a.stride[0],
+             (long long)a.stride[1], (long long)a.stride[2], (long long)d.head_dim);
+}
+
 // Validates everything but the pointers; returns whether the call has work (no dimension is 0).
 bool validate_desc(const char* op, const kiln_attention_desc* desc) {
     if (!desc) fail(KILN_ERR_INVALID_ARGUMENT, "%s: argument 'desc' is null", op);
@@ -144,14 +201,19 @@ void backward_entry(const char* op, Backends backends, kiln_context* ctx, const 
     check_kv_lengths(op, cx, d, kv_lengths);
     if (!dq && !dk && !dv) return;  // nothing wanted
     // The gradients are written while q, k, v, o and dout are still read; a span covers every element a strided view
-    // reaches. They may share one packed buffer of their own, so they are not checked against each other.
+    // reaches. Among themselves they may share one buffer, on elements of their own.
     const int64_t e = sizeof(T);
     const std::initializer_list<kiln::Region> inputs = {
         {"q", q, q_span * e}, {"k", k, k_span * e}, {"v", v, v_span * e}, {"o", o, o_span * e},
         {"dout", dout, o_span * e}, {"lse", lse, d.batch * d.heads * d.q_len * 4},
         {"kv_lengths", kv_lengths, d.batch * 4}};
-    for (const kiln::Region& g : {kiln::Region{"dq", dq, q_span * e}, {"dk", dk, k_span * e}, {"dv", dv, v_span * e}})
-        for (const kiln::Region& in : inputs) kiln::check_disjoint(op, g.name, g.p, g.bytes, in.name, in.p, in.bytes);
+    const Gradient grads[3] = {{"dq", dq, q_span * e, d.q_stride, d.q_len}, {"dk", dk, k_span * e, d.k_stride, d.kv_len},
+                               {"dv", dv, v_span * e, d.v_stride, d.kv_len}};
+    for (int i = 0; i < 3; ++i) {
+        for (const kiln::Region& in : inputs)
+            kiln::check_disjoint(op, grads[i].name, grads[i].p, grads[i].bytes, in.name, in.p, in.bytes);
+        for (int j = i + 1; j < 3; ++j) require_own_elements(op, d, grads[i], grads[j], e);
+    }
     kiln::dispatch(cx, op, backends, d, q, k, v, o, dout, lse, kv_lengths, dq, dk, dv);
 }
 
