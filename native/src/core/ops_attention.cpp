@@ -82,11 +82,9 @@ bool shares_an_element(const kiln_attention_desc& d, const int64_t* stride, int6
     return search(search, 2, delta);
 }
 
-// A gradient as written: its strides (its operand's), token count, and the bytes from its start to its last element.
+// A gradient as written: its region (from its start to its last element), its strides (its operand's), token count.
 struct Gradient {
-    const char* name;
-    const void* p;
-    int64_t bytes;
+    kiln::Region r;
     const int64_t* stride;
     int64_t len;
 };
@@ -95,18 +93,18 @@ struct Gradient {
 // lengths on elements of their own; any other overlap would have two of them write one element.
 void require_own_elements(const char* op, const kiln_attention_desc& d, const Gradient& a, const Gradient& b,
                           int64_t elem) {
-    if (!a.p || !b.p) return;
-    const intptr_t pa = reinterpret_cast<intptr_t>(a.p), pb = reinterpret_cast<intptr_t>(b.p);
-    if (pa <= pb ? pb - pa >= a.bytes : pa - pb >= b.bytes) return;  // apart
+    if (!a.r.p || !b.r.p) return;
+    const intptr_t pa = reinterpret_cast<intptr_t>(a.r.p), pb = reinterpret_cast<intptr_t>(b.r.p);
+    if (pa <= pb ? pb - pa >= a.r.bytes : pa - pb >= b.r.bytes) return;  // apart
     const bool same_layout = std::equal(a.stride, a.stride + 3, b.stride) && a.len == b.len;
     if (!same_layout || (pb - pa) % elem != 0)
         fail(KILN_ERR_INVALID_ARGUMENT,
              "%s: '%s' and '%s' overlap at different strides or lengths, or not a whole element apart; gradients may "
-             "share one buffer only at the same strides and lengths, each on elements of its own", op, a.name, b.name);
+             "share one buffer only at the same strides and lengths, each on elements of its own", op, a.r.name, b.r.name);
     if (shares_an_element(d, a.stride, a.len, (pb - pa) / elem))
         fail(KILN_ERR_INVALID_ARGUMENT,
              "%s: '%s' and '%s' overlap: %lld elements apart at strides {%lld, %lld, %lld} (head_dim=%lld), they "
-             "share elements", op, a.name, b.name, (long long)((pb - pa) / elem), (long long)a.stride[0],
+             "share elements", op, a.r.name, b.r.name, (long long)((pb - pa) / elem), (long long)a.stride[0],
              (long long)a.stride[1], (long long)a.stride[2], (long long)d.head_dim);
 }
 
@@ -207,11 +205,11 @@ void backward_entry(const char* op, Backends backends, kiln_context* ctx, const 
         {"q", q, q_span * e}, {"k", k, k_span * e}, {"v", v, v_span * e}, {"o", o, o_span * e},
         {"dout", dout, o_span * e}, {"lse", lse, d.batch * d.heads * d.q_len * 4},
         {"kv_lengths", kv_lengths, d.batch * 4}};
-    const Gradient grads[3] = {{"dq", dq, q_span * e, d.q_stride, d.q_len}, {"dk", dk, k_span * e, d.k_stride, d.kv_len},
-                               {"dv", dv, v_span * e, d.v_stride, d.kv_len}};
+    const Gradient grads[3] = {{{"dq", dq, q_span * e}, d.q_stride, d.q_len},
+                               {{"dk", dk, k_span * e}, d.k_stride, d.kv_len},
+                               {{"dv", dv, v_span * e}, d.v_stride, d.kv_len}};
     for (int i = 0; i < 3; ++i) {
-        for (const kiln::Region& in : inputs)
-            kiln::check_disjoint(op, grads[i].name, grads[i].p, grads[i].bytes, in.name, in.p, in.bytes);
+        kiln::check_outputs_apart(op, {grads[i].r}, inputs);
         for (int j = i + 1; j < 3; ++j) require_own_elements(op, d, grads[i], grads[j], e);
     }
     kiln::dispatch(cx, op, backends, d, q, k, v, o, dout, lse, kv_lengths, dq, dk, dv);
