@@ -22,7 +22,7 @@ import java.util.Random;
  * Training the decoder-only character language model on the Debian fortunes (last 10% held out): --steps steps of
  * --batch random windows of 129 characters, validation bits per character every 250 steps and at the end, a sample
  * from a prompt, model.safetensors (with the alphabet in its metadata, for {@code kiln sample charlm}) and
- * metrics.json.
+ * metrics.json. With --save, a checkpoint every 50 steps and at the end.
  */
 final class CharLmRun implements TrainCommand.Run {
     static final int SEGMENT = 50;
@@ -40,16 +40,22 @@ final class CharLmRun implements TrainCommand.Run {
         List<Map<String, Object>> evaluations = new ArrayList<>();
         double bpc = Double.NaN, trainSeconds = 0;
         long tokens = 0;
+        int start;
         String sample;
-        try (Transformer model = Transformer.charLm(corpus.vocab(), device, new Generator(o.seed));
+        Generator init = new Generator(o.seed);
+        try (Transformer model = Transformer.charLm(corpus.vocab(), device, init);
              Adam adam = new Adam(model.parameters(), o.lr)) {
             System.out.println(model);
+            RunCheckpoint checkpoint = new RunCheckpoint(o.save, o, model, List.of(adam)).generator("init", init)
+                    .config("train_characters", Integer.toString(corpus.trainingLength()))
+                    .config("alphabet", corpus.alphabet());
+            start = (int) checkpoint.resumeSteps(o.resume, steps);
             Random windows = new Random(o.seed);
-            StepProgress progress = new StepProgress(System.out, steps, SEGMENT, "tokens/s");
+            for (int i = 0; i < start; i++) corpus.trainingWindows(windows, o.batch, context);  // the checkpoint's windows
+            StepProgress progress = new StepProgress(System.out, start, steps, "tokens/s");
             Trainer trainer = new Trainer(model, adam).listener(TeeListener.of(progress, o.observer));
-            int segmentsTotal = (steps + SEGMENT - 1) / SEGMENT;
-            for (int seg = 1; seg <= segmentsTotal; seg++) {
-                int count = Math.min(SEGMENT, steps - (seg - 1) * SEGMENT);
+            for (int seg = 1, done = start; done < steps; seg++) {
+                int count = Math.min(SEGMENT, steps - done);
                 Iterator<int[]> batches = new Iterator<>() {
                     int made;
 
@@ -68,13 +74,14 @@ final class CharLmRun implements TrainCommand.Run {
                         TransformerTasks.charLmStep(model, context, device));
                 trainSeconds += stats.seconds();
                 tokens += stats.samples();
-                int done = (seg - 1) * SEGMENT + count;
+                done += count;
                 if (done % EVAL_EVERY == 0 || done == steps) {
                     bpc = TransformerTasks.bitsPerCharacter(model, corpus, context, device, 64);
                     System.out.printf(Locale.ROOT, "step %d: train loss %.4f nats, held-out %.3f bits per character%n",
                             done, stats.mean("loss"), bpc);
                     evaluations.add(Map.of("step", done, "bits_per_character", bpc, "train_loss", stats.mean("loss")));
                 }
+                checkpoint.saveSteps(done);
             }
             String prompt = "The ";
             sample = prompt + corpus.decode(model.generate(corpus.encode(prompt), 300, 0.8f, o.seed));
@@ -85,6 +92,7 @@ final class CharLmRun implements TrainCommand.Run {
         System.out.printf(Locale.ROOT, "%.3f bits per character on the held-out fortunes after %d steps; %,.0f training tokens/s%n",
                 bpc, steps, tokens / trainSeconds);
         Map<String, Object> m = new LinkedHashMap<>();
+        if (start > 0) m.put("resumed_after_step", start);
         m.put("steps", steps);
         m.put("context", context);
         m.put("vocab", corpus.vocab());

@@ -54,7 +54,7 @@ final class ModelFiles {
         if (!Files.isRegularFile(file)) throw new IllegalArgumentException(file + " is not a file (a folder?): give the model.safetensors in it");
         SafeTensorsHeader header = SafeTensors.readHeader(file);
         boolean checkpoint = TrainingCheckpoint.isCheckpoint(header);
-        Map<String, String> meta = checkpoint ? TrainingCheckpoint.config(file) : header.metadata();
+        Map<String, String> meta = metadata(file, header);
         String saved = meta.get("model");
         if (saved != null && !saved.equals(name)) throw new IllegalArgumentException(file + " holds a '" + saved + "' model, not " + name);
         int latent = name.equals("vae") ? latent(file, meta, header, checkpoint ? TrainingCheckpoint.MODEL_PREFIX : "") : 0;
@@ -71,8 +71,13 @@ final class ModelFiles {
 
     /** The character alphabet a charlm file records, as a corpus that encodes and decodes text with it. */
     static TextCorpus alphabet(Path file) throws IOException {
-        String a = alphabetOf(file, SafeTensors.readHeader(file).metadata());
+        String a = alphabetOf(file, metadata(file, SafeTensors.readHeader(file)));
         return new TextCorpus(a);  // the alphabet as a text has exactly the alphabet
+    }
+
+    /** What a model file records about its model: a checkpoint's configuration, or a plain file's metadata. */
+    private static Map<String, String> metadata(Path file, SafeTensorsHeader header) throws IOException {
+        return TrainingCheckpoint.isCheckpoint(header) ? TrainingCheckpoint.config(file) : header.metadata();
     }
 
     /**

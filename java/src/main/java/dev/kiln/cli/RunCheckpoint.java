@@ -16,25 +16,28 @@ import java.util.Map;
 
 /**
  * {@code kiln train --save DIR [--resume]}: everything a run needs to continue bit for bit, in DIR/checkpoint.safetensors
- * (see {@link TrainingCheckpoint}), rewritten atomically after every epoch so the folder only ever holds the latest.
+ * (see {@link TrainingCheckpoint}), rewritten atomically after every epoch, or every segment of a run counted in steps,
+ * so the folder only ever holds the latest.
  *
- * <p>What is saved: the configuration that must match to resume (model, latent size for the VAE, seed, batch, lr,
- * the training-set size that --limit leaves); the model's state dict; every optimizer's state and step count; the
- * epochs and steps done; the loader's seed and epoch index (its permutations are a function of those alone, see
- * {@link BatchLoader}); and the seed and offset of every {@link Generator} whose stream runs across epochs (the
- * initializer, the VAE's reparameterization noise, the GAN's training and fixed noise). Generators made afresh at each
- * use from seed + k (evaluation, pictures, scoring) carry no state and are not saved.
+ * <p>What is saved: the configuration that must match to resume (model, latent size for the VAE, seed, batch, lr, the
+ * training-set size that --limit leaves, or what a step-counted run adds with {@link #config}); the model's state dict;
+ * every optimizer's state and step count; the epochs and steps done; for the Fashion-MNIST runs the loader's seed and
+ * epoch index (its permutations are a function of those alone, see {@link BatchLoader}); and the seed and offset of
+ * every {@link Generator} whose stream runs across epochs (the initializer, the VAE's reparameterization noise, the
+ * GAN's training and fixed noise). Generators made afresh at each use from seed + k (evaluation, pictures, scoring)
+ * carry no state and are not saved. A step-counted run's batches come from a stream of its own (the Transformer's
+ * digit strings, the character model's windows), which it replays up to the step it resumes at.
  */
 final class RunCheckpoint {
     private final Path file;
     private final Module model;
     private final List<? extends Optimizer> optimizers;
-    private final BatchLoader loader;
+    private final BatchLoader loader;  // null in a run counted in steps
     private final Map<String, String> config = new LinkedHashMap<>();
     private final Map<String, Generator> generators = new LinkedHashMap<>();
     private long steps;
 
-    /** {@code save}: the --save folder, or null to save nothing. */
+    /** A run counted in epochs of {@code loader}. {@code save}: the --save folder, or null to save nothing. */
     RunCheckpoint(Path save, TrainCommand o, Module model, List<? extends Optimizer> optimizers, BatchLoader loader) {
         this.file = save == null ? null : save.resolve(TrainingCheckpoint.FILE_NAME);
         this.model = model;
@@ -45,12 +48,23 @@ final class RunCheckpoint {
         config.put("seed", Long.toString(o.seed));
         config.put("batch", Integer.toString(o.batch));
         config.put("lr", Float.toString(o.lr));
-        config.put("train_images", Integer.toString(loader.dataset().count()));
+        if (loader != null) config.put("train_images", Integer.toString(loader.dataset().count()));
+    }
+
+    /** A run counted in steps (--steps), whose batches are not a loader's. */
+    RunCheckpoint(Path save, TrainCommand o, Module model, List<? extends Optimizer> optimizers) {
+        this(save, o, model, optimizers, null);
     }
 
     /** Saves and restores {@code g}'s offset under {@code name}. */
     RunCheckpoint generator(String name, Generator g) {
         generators.put(name, g);
+        return this;
+    }
+
+    /** One more entry of the configuration a resume must match (what the run's data is, for example). */
+    RunCheckpoint config(String key, String value) {
+        config.put(key, value);
         return this;
     }
 
@@ -60,11 +74,8 @@ final class RunCheckpoint {
      */
     int resume(boolean resume, int totalEpochs) throws IOException {
         if (!resume) return 0;
-        if (file == null) throw new IllegalArgumentException("--resume needs --save DIR: the folder of the checkpoint to continue");
-        if (!Files.exists(file)) throw new IllegalArgumentException("--resume: there is no checkpoint to continue: " + file + " does not exist");
         long[] epoch = new long[1];
-        Map<String, Long> offsets = new LinkedHashMap<>();
-        Map<String, String> state = TrainingCheckpoint.load(file, model, optimizers, config, s -> {
+        Map<String, String> state = load(s -> {
             epoch[0] = number(s, "epoch");
             if (epoch[0] < 1) throw new CheckpointException(file, "holds epoch " + epoch[0] + ", not a finished epoch");
             if (epoch[0] >= totalEpochs) {
@@ -74,8 +85,64 @@ final class RunCheckpoint {
             if (number(s, "loader.seed") != loader.seed()) {
                 throw new CheckpointException(file, "shuffled with seed " + s.get("loader.seed") + ", this run with " + loader.seed());
             }
-            // Checked here, inside the load's check, so that a bad counter is refused before anything is loaded.
             if (number(s, "loader.epochs") < 0) throw new CheckpointException(file, "loader.epochs is negative: " + s.get("loader.epochs"));
+        });
+        loader.startAt(Long.parseLong(state.get("loader.epochs")));
+        System.out.printf("resumed from %s after epoch %d (%d steps)%n", file, epoch[0], steps);
+        return (int) epoch[0];
+    }
+
+    /**
+     * A run counted in steps: with --resume, loads the checkpoint (refusing, with nothing changed, one from another
+     * model or configuration, or one that already holds {@code totalSteps}) and returns the steps it holds; otherwise
+     * returns 0.
+     */
+    long resumeSteps(boolean resume, long totalSteps) throws IOException {
+        if (!resume) return 0;
+        load(s -> {
+            long done = number(s, "step");
+            if (done < 1) throw new CheckpointException(file, "holds step " + done + ", not a finished step");
+            if (done >= totalSteps) {
+                throw new CheckpointException(file, "already holds " + done + " step(s); --steps " + totalSteps
+                        + " asks for no more (--steps is the total, counting the steps already trained)");
+            }
+        });
+        System.out.printf("resumed from %s after step %d%n", file, steps);
+        return steps;
+    }
+
+    /** After epoch {@code epoch} ({@code batches} steps in it): replaces the checkpoint, if --save was given. */
+    void save(int epoch, int batches) throws IOException {
+        steps += batches;
+        if (file == null) return;
+        Map<String, String> state = new LinkedHashMap<>();
+        state.put("epoch", Integer.toString(epoch));
+        state.put("step", Long.toString(steps));
+        state.put("loader.seed", Long.toString(loader.seed()));
+        state.put("loader.epochs", Long.toString(loader.epochsStarted()));
+        write(state);
+    }
+
+    /** A run counted in steps, after {@code done} steps in all: replaces the checkpoint, if --save was given. */
+    void saveSteps(long done) throws IOException {
+        steps = done;
+        if (file == null) return;
+        Map<String, String> state = new LinkedHashMap<>();
+        state.put("step", Long.toString(steps));
+        write(state);
+    }
+
+    /**
+     * Loads model, optimizers, generator offsets and the step count, after {@code check} and the checks common to
+     * every run have passed on the checkpoint's counters; returns those counters.
+     */
+    private Map<String, String> load(TrainingCheckpoint.StateCheck check) throws IOException {
+        if (file == null) throw new IllegalArgumentException("--resume needs --save DIR: the folder of the checkpoint to continue");
+        if (!Files.exists(file)) throw new IllegalArgumentException("--resume: there is no checkpoint to continue: " + file + " does not exist");
+        Map<String, Long> offsets = new LinkedHashMap<>();
+        Map<String, String> state = TrainingCheckpoint.load(file, model, optimizers, config, s -> {
+            check.check(s);
+            // Checked here, inside the load's check, so that a bad counter is refused before anything is loaded.
             if (number(s, "step") < 0) throw new CheckpointException(file, "step is negative: " + s.get("step"));
             for (Map.Entry<String, Generator> e : generators.entrySet()) {
                 String key = "generator." + e.getKey();
@@ -90,22 +157,13 @@ final class RunCheckpoint {
             }
         });
         offsets.forEach((name, offset) -> generators.get(name).setOffset(offset));
-        loader.startAt(Long.parseLong(state.get("loader.epochs")));
         steps = Long.parseLong(state.get("step"));
-        System.out.printf("resumed from %s after epoch %d (%d steps)%n", file, epoch[0], steps);
-        return (int) epoch[0];
+        return state;
     }
 
-    /** After epoch {@code epoch} ({@code batches} steps in it): replaces the checkpoint, if --save was given. */
-    void save(int epoch, int batches) throws IOException {
-        steps += batches;
-        if (file == null) return;
+    /** Writes {@code state} and every generator's seed and offset beside the model and optimizers. */
+    private void write(Map<String, String> state) throws IOException {
         Files.createDirectories(file.getParent());
-        Map<String, String> state = new LinkedHashMap<>();
-        state.put("epoch", Integer.toString(epoch));
-        state.put("step", Long.toString(steps));
-        state.put("loader.seed", Long.toString(loader.seed()));
-        state.put("loader.epochs", Long.toString(loader.epochsStarted()));
         generators.forEach((name, g) -> {
             state.put("generator." + name + ".seed", Long.toString(g.seed()));
             state.put("generator." + name + ".offset", Long.toString(g.offset()));

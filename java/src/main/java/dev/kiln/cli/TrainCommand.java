@@ -20,7 +20,8 @@ import java.util.concurrent.Callable;
 /**
  * {@code kiln train MODEL}: trains a reference model on Fashion-MNIST with a live progress bar, then writes
  * metrics.json, the model (model.safetensors) and, for the generative models, pictures into --out. With --save DIR
- * it checkpoints after every epoch, and with --resume it continues from that checkpoint (see {@link RunCheckpoint}).
+ * it checkpoints after every epoch (or every few steps of a run counted in steps), and with --resume it continues
+ * from that checkpoint (see {@link RunCheckpoint}).
  */
 @Command(name = "train", description = "Train a model with a live progress bar (the classifiers, VAE and GAN on "
         + "Fashion-MNIST; the Transformer on digit reversal; the character LM on the Debian fortunes); writes metrics.json, "
@@ -88,12 +89,12 @@ final class TrainCommand implements Callable<Integer> {
     @Option(names = "--out", description = "Output folder (default: runs/MODEL)")
     Path out;
 
-    @Option(names = "--save", paramLabel = "DIR", description = "After every epoch, replace DIR/checkpoint.safetensors "
-            + "(model, optimizers, counters, generator offsets) atomically")
+    @Option(names = "--save", paramLabel = "DIR", description = "After every epoch (transformer: 100 steps, charlm: 50), "
+            + "replace DIR/checkpoint.safetensors (model, optimizers, counters, generator offsets) atomically")
     Path save;
 
-    @Option(names = "--resume", description = "Continue from the checkpoint in --save DIR up to --epochs in total "
-            + "(refused if it was made by another model or configuration)")
+    @Option(names = "--resume", description = "Continue from the checkpoint in --save DIR up to --epochs (--steps) in "
+            + "total (refused if it was made by another model or configuration)")
     boolean resume;
 
     @Option(names = "--limit", paramLabel = "N", description = "Train on the first N images only (quick runs and tests)")
@@ -136,9 +137,9 @@ final class TrainCommand implements Callable<Integer> {
         if (recipe.stepBased()) {
             if (steps == null) steps = recipe.steps();
             if (steps < 1) throw new IllegalArgumentException("--steps must be >= 1");
-            if (save != null || resume || limit != null || epochsGiven) {
-                throw new IllegalArgumentException(name + " trains for --steps on generated batches: --save, --resume and "
-                        + "--limit and --epochs apply to the Fashion-MNIST models only");
+            if (limit != null || epochsGiven) {
+                throw new IllegalArgumentException(name + " trains for --steps on batches of its own: --limit and --epochs "
+                        + "apply to the Fashion-MNIST models only");
             }
             epochs = 1;
         } else if (steps != null) {

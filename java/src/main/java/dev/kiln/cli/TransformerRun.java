@@ -20,7 +20,7 @@ import java.util.Map;
 /**
  * Training the encoder-decoder Transformer on digit reversal: teacher forcing for --steps steps of --batch strings
  * (fresh strings every step), the held-out exact match of greedy decodes every 500 steps and at the end, a few
- * decoded examples, model.safetensors and metrics.json.
+ * decoded examples, model.safetensors and metrics.json. With --save, a checkpoint every 100 steps and at the end.
  */
 final class TransformerRun implements TrainCommand.Run {
     static final int HELD_OUT = 1000;
@@ -44,14 +44,18 @@ final class TransformerRun implements TrainCommand.Run {
         List<Map<String, Object>> segments = new ArrayList<>();
         double exact = Double.NaN, trainSeconds = 0;
         long tokens = 0;
-        try (Transformer model = Transformer.seq2seq(DigitReversal.VOCAB, DigitReversal.TARGET_LENGTH, device, new Generator(o.seed));
+        int start;
+        Generator init = new Generator(o.seed);
+        try (Transformer model = Transformer.seq2seq(DigitReversal.VOCAB, DigitReversal.TARGET_LENGTH, device, init);
              Adam adam = new Adam(model.parameters(), o.lr)) {
             System.out.println(model);
-            StepProgress progress = new StepProgress(System.out, steps, SEGMENT, "tokens/s");
+            RunCheckpoint checkpoint = new RunCheckpoint(o.save, o, model, List.of(adam)).generator("init", init);
+            start = (int) checkpoint.resumeSteps(o.resume, steps);
+            for (int i = 0; i < start; i++) task.nextTraining(o.batch);  // the strings the checkpoint's steps trained on
+            StepProgress progress = new StepProgress(System.out, start, steps, "tokens/s");
             Trainer trainer = new Trainer(model, adam).listener(TeeListener.of(progress, o.observer));
-            int segmentsTotal = (steps + SEGMENT - 1) / SEGMENT;
-            for (int seg = 1; seg <= segmentsTotal; seg++) {
-                int count = Math.min(SEGMENT, steps - (seg - 1) * SEGMENT);
+            for (int seg = 1, done = start; done < steps; seg++) {
+                int count = Math.min(SEGMENT, steps - done);
                 Iterator<DigitReversal.Batch> batches = batches(task, o.batch, count);
                 // Tokens a step trains: the decoder's positions plus the encoder's, the work per step.
                 EpochStats stats = trainer.epoch(seg, batches, count,
@@ -59,7 +63,7 @@ final class TransformerRun implements TrainCommand.Run {
                         TransformerTasks.reversalStep(model, device));
                 trainSeconds += stats.seconds();
                 tokens += stats.samples();
-                int done = (seg - 1) * SEGMENT + count;
+                done += count;
                 Map<String, Object> s = new LinkedHashMap<>();
                 s.put("step", done);
                 s.put("loss", stats.mean("loss"));
@@ -71,6 +75,7 @@ final class TransformerRun implements TrainCommand.Run {
                             stats.mean("loss"), 100 * exact);
                     evaluations.add(Map.of("step", done, "exact_match", exact));
                 }
+                checkpoint.saveSteps(done);
             }
             examples(model, task, device);
             Checkpoints.saveModule(o.out.resolve("model.safetensors"), model, Map.of("model", "transformer"));
@@ -78,6 +83,7 @@ final class TransformerRun implements TrainCommand.Run {
         System.out.printf(Locale.ROOT, "exact match %.1f%% on %d held-out strings after %d steps; %,.0f training tokens/s%n",
                 100 * exact, HELD_OUT, steps, tokens / trainSeconds);
         Map<String, Object> m = new LinkedHashMap<>();
+        if (start > 0) m.put("resumed_after_step", start);
         m.put("steps", steps);
         m.put("held_out_strings", HELD_OUT);
         m.put("exact_match", exact);

@@ -3,6 +3,7 @@ package dev.kiln.cli;
 import dev.kiln.Device;
 import dev.kiln.Tensor;
 import dev.kiln.data.FashionMnist;
+import dev.kiln.data.TextCorpus;
 import dev.kiln.io.LoadedTensors;
 import dev.kiln.io.SafeTensors;
 import dev.kiln.io.TrainingCheckpoint;
@@ -25,8 +26,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 /**
  * {@code kiln train --save DIR --resume}: two epochs straight and one epoch then a resumed one give the same bits (the
  * model, both Adam moments, the step counts, the generator offsets), for the MLP and for the VAE, whose training
- * draws noise; a checkpoint of another model or configuration is refused with the difference named. A first-2048-
- * images --limit keeps the runs short.
+ * draws noise; likewise a Transformer or character-model run counted in steps, stopped and resumed mid-way. A
+ * checkpoint of another model or configuration is refused with the difference named. A first-2048-images --limit
+ * (short --steps) keeps the runs short.
  */
 class ResumeTest {
     private static final String LIMIT = "2048";
@@ -83,6 +85,82 @@ class ResumeTest {
         train("vae", vae, 1, false, "--limit", "512", "--latent", "2");
         assertRefused(vae, "latent: the checkpoint has '2', this run '3'", "vae", "--limit", "512", "--latent", "3");
         assertRefused(dir.resolve("empty"), "there is no checkpoint to continue", "mlp");
+    }
+
+    @Test
+    void transformerResumedMidRunEqualsAStraightRun(@TempDir Path dir) throws IOException {
+        straightAndResumedStepsAgree(dir, "transformer", 6, 3, "--batch", "8");
+    }
+
+    /** 60 steps straight save at 50 and 60; 30 + 30 at 30 and 60, so the resumed run's segments are cut elsewhere. */
+    @Test
+    void charLmResumedMidRunEqualsAStraightRun(@TempDir Path dir) throws IOException {
+        Assumptions.assumeTrue(Files.isDirectory(TextCorpus.FORTUNES), "fortunes not installed: SKIPPED");
+        straightAndResumedStepsAgree(dir, "charlm", 60, 30, "--batch", "2");
+        // The checkpoint records the alphabet, so `kiln sample` reads it as it reads model.safetensors.
+        String[] code = new String[1];
+        String out = CliTest.captureAll(() -> code[0] = Integer.toString(Main.run(new String[] {"sample", "charlm", "--device", "cpu",
+                "--model-file", dir.resolve("resumed").resolve(TrainingCheckpoint.FILE_NAME).toString(), "--tokens", "20"})));
+        assertEquals("0", code[0], out);
+    }
+
+    @Test
+    void resumingAStepRunRefusesAnotherConfigurationOrNoMoreSteps(@TempDir Path dir) throws IOException {
+        trainSteps("transformer", dir, 2, false, "--batch", "4");
+        Path file = dir.resolve(TrainingCheckpoint.FILE_NAME);
+        byte[] before = Files.readAllBytes(file);
+        assertStepsRefused(dir, "batch: the checkpoint has '4', this run '8'", "transformer", "--steps", "4", "--batch", "8");
+        assertStepsRefused(dir, "already holds 2 step(s); --steps 2 asks for no more", "transformer", "--steps", "2", "--batch", "4");
+        assertStepsRefused(dir, "model: the checkpoint has 'transformer', this run 'charlm'", "charlm", "--steps", "4", "--batch", "4");
+        assertArrayEquals(before, Files.readAllBytes(file), "a refused resume leaves the checkpoint alone");
+        assertStepsRefused(dir, "--limit and --epochs apply to the Fashion-MNIST models only", "transformer", "--steps", "4",
+                "--epochs", "2");
+    }
+
+    private static void straightAndResumedStepsAgree(Path dir, String model, int steps, int first, String... extra)
+            throws IOException {
+        Path straight = dir.resolve("straight"), resumed = dir.resolve("resumed");
+        trainSteps(model, straight, steps, false, extra);
+        trainSteps(model, resumed, first, false, extra);
+        assertEquals(Integer.toString(first), SafeTensors.readHeader(resumed.resolve(TrainingCheckpoint.FILE_NAME)).metadata()
+                .get("state.step"));
+        String out = trainSteps(model, resumed, steps, true, extra);
+        assertTrue(out.contains("resumed from") && out.contains("after step " + first), out);
+        assertTrue(out.contains("step " + steps + "/" + steps), "the progress line counts the checkpoint's steps: " + out);
+
+        Path a = straight.resolve(TrainingCheckpoint.FILE_NAME), b = resumed.resolve(TrainingCheckpoint.FILE_NAME);
+        assertSameTensors(a, b);
+        Map<String, String> meta = SafeTensors.readHeader(b).metadata();
+        assertEquals(Integer.toString(steps), meta.get("state.step"));
+        assertEquals(Integer.toString(steps), meta.get("kiln.optimizer.0.steps"));
+        assertEquals(SafeTensors.readHeader(a).metadata(), meta, "same configuration and counters");
+        assertArrayEquals(Files.readAllBytes(a), Files.readAllBytes(b), "the two checkpoint files are byte-identical");
+        assertSameTensors(straight.resolve("out/model.safetensors"), resumed.resolve("out/model.safetensors"));
+        String metrics = Files.readString(resumed.resolve("out/metrics.json"));
+        assertTrue(metrics.contains("\"resumed_after_step\": " + first), metrics);
+    }
+
+    /** `kiln train MODEL --steps N` on the CPU; the checkpoint goes to {@code save}, the rest to save/out. */
+    private static String trainSteps(String model, Path save, int steps, boolean resume, String... extra) {
+        List<String> args = new ArrayList<>(List.of("train", model, "--device", "cpu", "--steps", Integer.toString(steps),
+                "--out", save.resolve("out").toString(), "--save", save.toString()));
+        args.addAll(List.of(extra));
+        if (resume) args.add("--resume");
+        int[] code = new int[1];
+        String out = CliTest.captureAll(() -> code[0] = Main.run(args.toArray(String[]::new)));
+        assertEquals(0, code[0], out);
+        return out;
+    }
+
+    /** A resume of {@code args} (a run counted in steps) from {@code save} exits with 1 and prints {@code expected}. */
+    private static void assertStepsRefused(Path save, String expected, String... args) {
+        List<String> cmd = new ArrayList<>(List.of("train"));
+        cmd.addAll(List.of(args));
+        cmd.addAll(List.of("--device", "cpu", "--out", save.resolve("refused").toString(), "--save", save.toString(), "--resume"));
+        String[] printed = new String[1];
+        String out = CliTest.captureAll(() -> printed[0] = Integer.toString(Main.run(cmd.toArray(String[]::new))));
+        assertEquals("1", printed[0], out);
+        assertTrue(out.contains(expected), "expected '" + expected + "' in: " + out);
     }
 
     /** The models whose runs score samples (and take --no-score). */
