@@ -19,6 +19,8 @@ module dev.kiln {
     // The `kiln` command line only; library users need not have picocli.
     requires static info.picocli;
     opens dev.kiln.cli to info.picocli;
+    // `kiln train`'s Ctrl-C handler (sun.misc.Signal).
+    requires static jdk.unsupported;
     // `kiln demo`'s charts (an automatic module: the jar's Automatic-Module-Name).
     requires static org.jfree.jfreechart;
 

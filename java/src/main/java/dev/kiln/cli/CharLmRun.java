@@ -54,6 +54,7 @@ final class CharLmRun implements TrainCommand.Run {
             for (int i = 0; i < start; i++) corpus.trainingWindows(windows, o.batch, context);  // the checkpoint's windows
             StepProgress progress = new StepProgress(System.out, start, steps, "tokens/s");
             Trainer trainer = new Trainer(model, adam).listener(TeeListener.of(progress, o.observer));
+            o.interrupt.watch(trainer);
             for (int seg = 1, done = start; done < steps; seg++) {
                 int count = Math.min(SEGMENT, steps - done);
                 Iterator<int[]> batches = new Iterator<>() {
@@ -72,6 +73,7 @@ final class CharLmRun implements TrainCommand.Run {
                 };
                 EpochStats stats = trainer.epoch(seg, batches, count, w -> (long) w.length / (context + 1) * context,
                         TransformerTasks.charLmStep(model, context, device));
+                if (stats.stopped()) throw checkpoint.stoppedAtStep(done + stats.steps());
                 trainSeconds += stats.seconds();
                 tokens += stats.samples();
                 done += count;
@@ -83,6 +85,7 @@ final class CharLmRun implements TrainCommand.Run {
                 }
                 checkpoint.saveSteps(done);
             }
+            o.interrupt.watch(null);
             String prompt = "The ";
             sample = prompt + corpus.decode(model.generate(corpus.encode(prompt), 300, 0.8f, o.seed));
             System.out.println("sample (temperature 0.8):\n" + sample);

@@ -45,7 +45,7 @@ final class ClassifierRun implements TrainCommand.Run {
         TrainCommand.EpochLog log = new TrainCommand.EpochLog();
         double accuracy = 0, lastLoss = Double.NaN;
         Generator init = new Generator(o.seed);
-        int start;
+        RunCheckpoint.Position start;
         try (Layer net = FACTORIES.get(name).apply(device, init); Adam adam = new Adam(net.parameters(), o.lr)) {
             System.out.println(net + ", " + String.format(Locale.ROOT, "%,d", net.parameterCount()) + " parameters");
             BatchLoader loader = new BatchLoader(train, o.batch, true, o.seed, device);
@@ -53,9 +53,11 @@ final class ClassifierRun implements TrainCommand.Run {
             start = checkpoint.resume(o.resume, o.epochs);
             Progress progress = new Progress(System.out, o.epochs, train.count());
             Trainer trainer = new Trainer(net, adam).listener(TeeListener.of(progress, o.observer));
-            for (int e = start + 1; e <= o.epochs; e++) {
-                progress.startEpoch();
-                EpochStats stats = trainer.epoch(e, loader, Classification.step(net));
+            o.interrupt.watch(trainer);
+            for (int e = start.epochs() + 1; e <= o.epochs; e++) {
+                progress.startEpoch((long) start.firstBatch(e) * o.batch);
+                EpochStats stats = trainer.epoch(e, loader, start.firstBatch(e), Classification.step(net));
+                if (stats.stopped()) throw checkpoint.stopped(e, start.firstBatch(e) + stats.steps(), stats.steps());
                 lastLoss = stats.mean("loss");
                 accuracy = Classification.accuracy(net, test, 1000, device);
                 progress.evaluated(e, stats, "test accuracy", accuracy);
@@ -66,14 +68,15 @@ final class ClassifierRun implements TrainCommand.Run {
                 entry.put("seconds", stats.seconds());
                 entry.put("samples_per_second", stats.samplesPerSecond());
                 log.add(entry, stats.seconds(), stats.samples());
-                checkpoint.save(e, loader.batchesPerEpoch());
+                checkpoint.save(e, stats.steps());
             }
+            o.interrupt.watch(null);
             Checkpoints.saveModule(o.out.resolve("model.safetensors"), net, Map.of("model", name));
         }
         System.out.printf(Locale.ROOT, "test accuracy %.2f%% after %d epoch(s); %,.0f training samples/s%n",
                 100 * accuracy, o.epochs, log.samplesPerSecond());
         Map<String, Object> m = new LinkedHashMap<>();
-        if (start > 0) m.put("resumed_after_epoch", start);
+        start.describe(m);
         m.put("test_accuracy", accuracy);
         m.put("final_train_loss", lastLoss);
         m.put("train_seconds", log.trainSeconds);

@@ -86,7 +86,12 @@ final class DemoCommand implements Callable<Integer> {
         train.observer = curves;
         train.scorer = scorer;
         long started = System.nanoTime();
-        Map<String, Object> metrics = train.run();
+        Map<String, Object> metrics;
+        try {
+            metrics = train.run();
+        } catch (Interrupt.Stopped e) {  // its advice (--save, --resume) is kiln train's, not the demo's
+            throw new Interrupt.Stopped("demo stopped during its " + stage.model().title + " run");
+        }
         double wall = (System.nanoTime() - started) / 1e9;
         String chart = name + "/loss_curve.png";
         boolean drawn = LossChart.write(out.resolve(chart), curves, stage.model().title + ": training loss",

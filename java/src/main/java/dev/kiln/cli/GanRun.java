@@ -57,12 +57,14 @@ final class GanRun implements TrainCommand.Run {
             Generator noise = new Generator(o.seed + 1);
             RunCheckpoint checkpoint = new RunCheckpoint(o.save, o, gan, List.of(g, d), loader)
                     .generator("init", init).generator("noise", noise).generator("fixed_noise", fixed);
-            int start = checkpoint.resume(o.resume, o.epochs);
-            if (start > 0) m.put("resumed_after_epoch", start);
+            RunCheckpoint.Position start = checkpoint.resume(o.resume, o.epochs);
+            start.describe(m);
             removeLaterGrids(o.out, o.epochs);
-            for (int e = start + 1; e <= o.epochs; e++) {
-                progress.startEpoch();
-                EpochStats stats = trainer.epoch(e, loader, gan.step(g, d, noise));
+            o.interrupt.watch(trainer);
+            for (int e = start.epochs() + 1; e <= o.epochs; e++) {
+                progress.startEpoch((long) start.firstBatch(e) * o.batch);
+                EpochStats stats = trainer.epoch(e, loader, start.firstBatch(e), gan.step(g, d, noise));
+                if (stats.stopped()) throw checkpoint.stopped(e, start.firstBatch(e) + stats.steps(), stats.steps());
                 try (Scope s = Scope.open()) {
                     ImageGrid.write(o.out.resolve(String.format(Locale.ROOT, "gan_epoch_%02d.png", e)), gan.images(fixedNoise), 8, 2);
                 }
@@ -75,8 +77,9 @@ final class GanRun implements TrainCommand.Run {
                 entry.put("seconds", stats.seconds());
                 entry.put("samples_per_second", stats.samplesPerSecond());
                 log.add(entry, stats.seconds(), stats.samples());
-                checkpoint.save(e, loader.batchesPerEpoch());
+                checkpoint.save(e, stats.steps());
             }
+            o.interrupt.watch(null);
             Checkpoints.saveModule(o.out.resolve("model.safetensors"), gan, Map.of("model", "gan"));
             ImageGrid.lineChart(o.out.resolve("gan_loss.png"), curves.curves(), "GAN training losses (BCE)",
                     "step / " + curves.pointEvery(), "loss", 800, 500);

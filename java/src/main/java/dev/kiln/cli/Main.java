@@ -33,7 +33,7 @@ public final class Main implements Runnable {
             // A failure the user can act on: print its message, not a stack trace.
             cmd.getErr().println("kiln: " + describe(e));
             if (System.getenv("KILN_DEBUG") != null) e.printStackTrace(cmd.getErr());
-            return 1;
+            return e instanceof Interrupt.Stopped ? Interrupt.exitCode() : 1;
         });
         return cli.execute(args);
     }

@@ -17,6 +17,7 @@ final class Progress implements TrainListener {
     private final long samplesPerEpoch;
     private final boolean terminal;
     private long epochStart;
+    private long samplesBefore;  // of a resumed epoch, those trained before the checkpoint
     private long lastDraw;
     private int lastDecile = -1;
 
@@ -28,21 +29,28 @@ final class Progress implements TrainListener {
     }
 
     void startEpoch() {
+        startEpoch(0);
+    }
+
+    /** An epoch whose first {@code samplesBefore} samples were trained before (a resumed run): the bar starts there. */
+    void startEpoch(long samplesBefore) {
+        this.samplesBefore = samplesBefore;
         epochStart = System.nanoTime();
         lastDraw = 0;
         lastDecile = -1;
     }
 
     @Override
-    public void step(int epoch, int batch, int batches, long samples, Map<String, Double> means) {
+    public void step(int epoch, int batch, int batches, long trained, Map<String, Double> means) {
         long now = System.nanoTime();
         boolean last = batch == batches;
+        long samples = samplesBefore + trained;
         int decile = (int) (10L * samples / samplesPerEpoch);
         if (terminal ? (now - lastDraw < 100_000_000L && !last) : (decile == lastDecile && !last)) return;
         lastDraw = now;
         lastDecile = decile;
         double seconds = (now - epochStart) / 1e9;
-        double rate = samples / Math.max(seconds, 1e-9);
+        double rate = trained / Math.max(seconds, 1e-9);
         double eta = (samplesPerEpoch - samples) / Math.max(rate, 1e-9);
         int width = 30, filled = (int) ((long) width * samples / samplesPerEpoch);
         String bar = "#".repeat(filled) + ".".repeat(width - filled);

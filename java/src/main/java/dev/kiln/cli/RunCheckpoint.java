@@ -68,28 +68,53 @@ final class RunCheckpoint {
         return this;
     }
 
+    /** Where a run counted in epochs continues: after {@code epochs} whole epochs and {@code batches} into the next. */
+    record Position(int epochs, int batches) {
+        /** The batch epoch {@code epoch} (1-based) starts at: part-way into the first epoch a resumed run trains. */
+        int firstBatch(int epoch) {
+            return epoch == epochs + 1 ? batches : 0;
+        }
+
+        /** metrics.json's note of a resumed run: the epochs, and the batches into the next, it continued from. */
+        void describe(Map<String, Object> metrics) {
+            if (epochs == 0 && batches == 0) return;
+            metrics.put("resumed_after_epoch", epochs);
+            if (batches > 0) metrics.put("resumed_after_batch", batches);
+        }
+    }
+
     /**
      * With --resume, loads the checkpoint (refusing, with nothing changed, one from another model or configuration,
-     * or one that already holds {@code totalEpochs}) and returns the epochs it holds; otherwise returns 0.
+     * or one that already holds {@code totalEpochs}) and returns where it stopped; otherwise returns the start.
      */
-    int resume(boolean resume, int totalEpochs) throws IOException {
-        if (!resume) return 0;
-        long[] epoch = new long[1];
+    Position resume(boolean resume, int totalEpochs) throws IOException {
+        if (!resume) return new Position(0, 0);
+        long[] at = new long[2];
         Map<String, String> state = load(s -> {
-            epoch[0] = number(s, "epoch");
-            if (epoch[0] < 1) throw new CheckpointException(file, "holds epoch " + epoch[0] + ", not a finished epoch");
-            if (epoch[0] >= totalEpochs) {
-                throw new CheckpointException(file, "already holds " + epoch[0] + " epoch(s); --epochs " + totalEpochs
-                        + " asks for no more (--epochs is the total, counting the epochs already trained)");
+            long epoch = at[0] = number(s, "epoch");
+            long batches = at[1] = s.containsKey("epoch_batches") ? number(s, "epoch_batches") : 0;  // none before 12/2026
+            if (batches < 0 || batches >= loader.batchesPerEpoch()) {
+                throw new CheckpointException(file, "holds " + batches + " batches into an epoch of " + loader.batchesPerEpoch());
+            }
+            if (epoch < (batches == 0 ? 1 : 0)) throw new CheckpointException(file, "holds epoch " + epoch + ", not a finished epoch");
+            if (epoch >= totalEpochs) {
+                throw new CheckpointException(file, "already holds " + epoch + " epoch(s)" + (batches > 0 ? " and " + batches
+                        + " batches of the next" : "") + "; --epochs " + totalEpochs + " asks for no more (--epochs is "
+                        + "the total, counting the epochs already trained)");
             }
             if (number(s, "loader.seed") != loader.seed()) {
                 throw new CheckpointException(file, "shuffled with seed " + s.get("loader.seed") + ", this run with " + loader.seed());
             }
-            if (number(s, "loader.epochs") < 0) throw new CheckpointException(file, "loader.epochs is negative: " + s.get("loader.epochs"));
+            if (number(s, "loader.epochs") < (batches > 0 ? 1 : 0)) {
+                throw new CheckpointException(file, "loader.epochs is " + s.get("loader.epochs") + (batches > 0 ? " in an epoch" : ""));
+            }
         });
-        loader.startAt(Long.parseLong(state.get("loader.epochs")));
-        System.out.printf("resumed from %s after epoch %d (%d steps)%n", file, epoch[0], steps);
-        return (int) epoch[0];
+        Position p = new Position((int) at[0], (int) at[1]);
+        // Part-way through an epoch the loader had started it: the resumed run starts that epoch again and skips ahead.
+        loader.startAt(Long.parseLong(state.get("loader.epochs")) - (p.batches() > 0 ? 1 : 0));
+        System.out.printf("resumed from %s %s (%d steps)%n", file, p.batches() == 0 ? "after epoch " + p.epochs()
+                : "in epoch " + (p.epochs() + 1) + " after batch " + p.batches() + " of " + loader.batchesPerEpoch(), steps);
+        return p;
     }
 
     /**
@@ -111,12 +136,28 @@ final class RunCheckpoint {
         return steps;
     }
 
-    /** After epoch {@code epoch} ({@code batches} steps in it): replaces the checkpoint, if --save was given. */
-    void save(int epoch, int batches) throws IOException {
-        steps += batches;
+    /** After epoch {@code epoch}, whose last {@code steps} steps this run trained: replaces the checkpoint, if --save was given. */
+    void save(int epoch, int steps) throws IOException {
+        saveEpochs(epoch, 0, steps);
+    }
+
+    /**
+     * After Ctrl-C stopped epoch {@code epoch} at batch {@code batches} ({@code steps} of them trained by this run):
+     * replaces the checkpoint, if --save was given, and returns the exception that ends the run.
+     */
+    Interrupt.Stopped stopped(int epoch, int batches, int steps) throws IOException {
+        if (epoch == 1 && batches == 0) return new Interrupt.Stopped("stopped before the first step; nothing saved");
+        saveEpochs(epoch - 1, batches, steps);
+        return stopped(batches == 0 ? "after epoch " + (epoch - 1)
+                : "in epoch " + epoch + " after batch " + batches + " of " + loader.batchesPerEpoch());
+    }
+
+    private void saveEpochs(int finished, int batches, int stepsRun) throws IOException {
+        steps += stepsRun;
         if (file == null) return;
         Map<String, String> state = new LinkedHashMap<>();
-        state.put("epoch", Integer.toString(epoch));
+        state.put("epoch", Integer.toString(finished));
+        state.put("epoch_batches", Integer.toString(batches));
         state.put("step", Long.toString(steps));
         state.put("loader.seed", Long.toString(loader.seed()));
         state.put("loader.epochs", Long.toString(loader.epochsStarted()));
@@ -130,6 +171,18 @@ final class RunCheckpoint {
         Map<String, String> state = new LinkedHashMap<>();
         state.put("step", Long.toString(steps));
         write(state);
+    }
+
+    /** After Ctrl-C stopped a run counted in steps at step {@code done}: saves it and returns the run's end. */
+    Interrupt.Stopped stoppedAtStep(long done) throws IOException {
+        if (done == 0) return new Interrupt.Stopped("stopped before the first step; nothing saved");
+        saveSteps(done);
+        return stopped("after step " + done);
+    }
+
+    private Interrupt.Stopped stopped(String where) {
+        return new Interrupt.Stopped("stopped " + where + (file == null ? "; nothing saved (--save DIR keeps a run's progress)"
+                : "; " + file + " holds it: the same command with --resume continues"));
     }
 
     /**

@@ -115,6 +115,9 @@ final class TrainCommand implements Callable<Integer> {
     /** vae, gan: a cnn model file to score samples with instead of the cached classifier; null from the CLI. */
     Path scorer;
 
+    /** Ctrl-C while training; null until run() installs the handler, unless a caller set its own (tests). */
+    Interrupt interrupt;
+
     @Override
     public Integer call() throws Exception {
         run();
@@ -170,7 +173,16 @@ final class TrainCommand implements Callable<Integer> {
         metrics.put("lr", (double) lr);
         metrics.put("seed", seed);
         if (limit != null) metrics.put("limit", limit);
-        metrics.putAll(profile == null ? recipe.run().train(this, dev) : RunProfile.around(profile, () -> recipe.run().train(this, dev)));
+        boolean ownInterrupt = interrupt == null;
+        if (ownInterrupt) interrupt = Interrupt.install();
+        try {
+            metrics.putAll(profile == null ? recipe.run().train(this, dev) : RunProfile.around(profile, () -> recipe.run().train(this, dev)));
+        } finally {
+            if (ownInterrupt) {
+                interrupt.close();
+                interrupt = null;
+            }
+        }
         metrics.put("wall_seconds", (System.nanoTime() - started) / 1e9);
         Path file = out.resolve("metrics.json");
         Metrics.write(file, metrics);

@@ -54,6 +54,7 @@ final class TransformerRun implements TrainCommand.Run {
             for (int i = 0; i < start; i++) task.nextTraining(o.batch);  // the strings the checkpoint's steps trained on
             StepProgress progress = new StepProgress(System.out, start, steps, "tokens/s");
             Trainer trainer = new Trainer(model, adam).listener(TeeListener.of(progress, o.observer));
+            o.interrupt.watch(trainer);
             for (int seg = 1, done = start; done < steps; seg++) {
                 int count = Math.min(SEGMENT, steps - done);
                 Iterator<DigitReversal.Batch> batches = batches(task, o.batch, count);
@@ -61,6 +62,7 @@ final class TransformerRun implements TrainCommand.Run {
                 EpochStats stats = trainer.epoch(seg, batches, count,
                         b -> (long) b.size() * (DigitReversal.TARGET_LENGTH + DigitReversal.MAX_DIGITS),
                         TransformerTasks.reversalStep(model, device));
+                if (stats.stopped()) throw checkpoint.stoppedAtStep(done + stats.steps());
                 trainSeconds += stats.seconds();
                 tokens += stats.samples();
                 done += count;
@@ -77,6 +79,7 @@ final class TransformerRun implements TrainCommand.Run {
                 }
                 checkpoint.saveSteps(done);
             }
+            o.interrupt.watch(null);
             examples(model, task, device);
             Checkpoints.saveModule(o.out.resolve("model.safetensors"), model, Map.of("model", "transformer"));
         }

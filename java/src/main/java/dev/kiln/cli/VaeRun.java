@@ -42,7 +42,7 @@ final class VaeRun implements TrainCommand.Run {
         Map<String, Object> quality = new LinkedHashMap<>();
         Vae.Elbo elbo = null;
         Generator init = new Generator(o.seed);
-        int start;
+        RunCheckpoint.Position start;
         try (Vae vae = Vae.fashionMnist(o.latent, device, init); Adam adam = new Adam(vae.parameters(), o.lr)) {
             System.out.println(vae);
             BatchLoader loader = new BatchLoader(train, o.batch, true, o.seed, device);
@@ -52,9 +52,11 @@ final class VaeRun implements TrainCommand.Run {
             Progress progress = new Progress(System.out, o.epochs, train.count());
             LossCurves curves = new LossCurves(progress, 100);
             Trainer trainer = new Trainer(vae, adam).listener(TeeListener.of(curves, o.observer));
-            for (int e = start + 1; e <= o.epochs; e++) {
-                progress.startEpoch();
-                EpochStats stats = trainer.epoch(e, loader, vae.step());
+            o.interrupt.watch(trainer);
+            for (int e = start.epochs() + 1; e <= o.epochs; e++) {
+                progress.startEpoch((long) start.firstBatch(e) * o.batch);
+                EpochStats stats = trainer.epoch(e, loader, start.firstBatch(e), vae.step());
+                if (stats.stopped()) throw checkpoint.stopped(e, start.firstBatch(e) + stats.steps(), stats.steps());
                 elbo = vae.evaluate(test, 1000, device, o.seed + 1);
                 System.out.printf(Locale.ROOT, "epoch %d/%d done in %.1fs: train -ELBO %.2f; test -ELBO %.2f nats "
                                 + "(reconstruction %.2f + KL %.2f)%n", e, o.epochs, stats.seconds(), stats.mean("loss"),
@@ -68,8 +70,9 @@ final class VaeRun implements TrainCommand.Run {
                 entry.put("seconds", stats.seconds());
                 entry.put("samples_per_second", stats.samplesPerSecond());
                 log.add(entry, stats.seconds(), stats.samples());
-                checkpoint.save(e, loader.batchesPerEpoch());
+                checkpoint.save(e, stats.steps());
             }
+            o.interrupt.watch(null);
             Checkpoints.saveModule(o.out.resolve("model.safetensors"), vae,
                     Map.of("model", "vae", "latent", Integer.toString(o.latent)));
             pictures(vae, test, o.out, device, o.seed, curves);
@@ -92,7 +95,7 @@ final class VaeRun implements TrainCommand.Run {
                 elbo.kl(), o.epochs, log.samplesPerSecond(), o.out.toAbsolutePath());
         Map<String, Object> m = new LinkedHashMap<>();
         m.put("latent", o.latent);
-        if (start > 0) m.put("resumed_after_epoch", start);
+        start.describe(m);
         m.put("test_negative_elbo", elbo.negativeElbo());
         m.put("test_reconstruction", elbo.reconstruction());
         m.put("test_kl", elbo.kl());

@@ -71,6 +71,18 @@ public final class BatchLoader {
 
     /** The batches of the next epoch (a new permutation each call when shuffling, see the class comment). */
     public Iterable<Batch> epoch() {
+        return epoch(0);
+    }
+
+    /**
+     * The next epoch's batches from batch {@code firstBatch} (0-based) on: the rest of an epoch that a resumed run
+     * had trained part of. The batches are those {@link #epoch()} would give after its first {@code firstBatch}.
+     */
+    public Iterable<Batch> epoch(int firstBatch) {
+        if (firstBatch < 0 || firstBatch > batchesPerEpoch()) {
+            throw new IllegalArgumentException("BatchLoader.epoch: firstBatch must be in 0.." + batchesPerEpoch() + ", got " + firstBatch);
+        }
+        int first = (int) Math.min((long) firstBatch * batchSize, data.count());
         long index = epochsStarted++;
         int n = data.count();
         int[] order = new int[n];
@@ -85,7 +97,7 @@ public final class BatchLoader {
             }
         }
         return () -> new Iterator<>() {
-            private int next;
+            private int next = first;
 
             @Override
             public boolean hasNext() {

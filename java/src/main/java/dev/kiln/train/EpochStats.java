@@ -3,11 +3,12 @@ package dev.kiln.train;
 import java.util.Map;
 
 /**
- * One training epoch: each logged metric's mean over its steps, the samples seen, the wall time.
+ * One training epoch: each logged metric's mean over its steps, the samples seen, the wall time, the steps run, and
+ * whether {@link Trainer#requestStop()} ended it before its last batch.
  *
  * @param means metric name to mean, in the order the step first logged them
  */
-public record EpochStats(int epoch, Map<String, Double> means, long samples, double seconds) {
+public record EpochStats(int epoch, Map<String, Double> means, long samples, double seconds, int steps, boolean stopped) {
     public double samplesPerSecond() {
         return samples / seconds;
     }

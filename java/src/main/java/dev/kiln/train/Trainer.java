@@ -36,6 +36,7 @@ public final class Trainer {
     private final List<Module> models;
     private final List<Optimizer> optimizers;
     private TrainListener listener;
+    private volatile boolean stopRequested;
 
     /** {@code models} are switched to training mode for each epoch; {@code optimizers} are the ones steps may use. */
     public Trainer(List<? extends Module> models, List<? extends Optimizer> optimizers) {
@@ -58,9 +59,30 @@ public final class Trainer {
         return optimizers;
     }
 
+    /**
+     * Asks the epoch in progress to end after the step it is running, from any thread (the {@code kiln} command calls
+     * it on Ctrl-C); its {@link EpochStats#stopped()} then says so, and {@link EpochStats#steps()} how many steps ran.
+     * A stopped trainer stays stopped: a later epoch ends before its first step.
+     */
+    public void requestStop() {
+        stopRequested = true;
+    }
+
+    public boolean stopRequested() {
+        return stopRequested;
+    }
+
     /** One epoch over a Fashion-MNIST style loader. */
     public EpochStats epoch(int epoch, BatchLoader loader, TrainStep<BatchLoader.Batch> step) {
-        return epoch(epoch, loader.epoch().iterator(), loader.batchesPerEpoch(), BatchLoader.Batch::size, step);
+        return epoch(epoch, loader, 0, step);
+    }
+
+    /**
+     * The rest of an epoch over a loader whose first {@code firstBatch} batches were trained before (a run resumed
+     * part-way through an epoch): steps are numbered from {@code firstBatch + 1}, as the whole epoch numbers them.
+     */
+    public EpochStats epoch(int epoch, BatchLoader loader, int firstBatch, TrainStep<BatchLoader.Batch> step) {
+        return run(epoch, loader.epoch(firstBatch).iterator(), firstBatch, loader.batchesPerEpoch(), BatchLoader.Batch::size, step);
     }
 
     /**
@@ -68,13 +90,19 @@ public final class Trainer {
      * with the step. {@code size} says how many samples a batch holds (for samples/s).
      */
     public <B> EpochStats epoch(int epoch, Iterator<B> batches, int batchCount, ToLongFunction<B> size, TrainStep<B> step) {
+        return run(epoch, batches, 0, batchCount, size, step);
+    }
+
+    private <B> EpochStats run(int epoch, Iterator<B> batches, int firstBatch, int batchCount, ToLongFunction<B> size,
+                               TrainStep<B> step) {
         for (Module m : models) m.train();
         StepContext context = new StepContext(optimizers);
         long started = System.nanoTime(), samples = 0;
-        int index = 0;
+        int index = firstBatch, readAt = firstBatch;
+        boolean stopped = false;
         Map<String, Double> means = new LinkedHashMap<>();
         try {
-            while (batches.hasNext()) {
+            while (batches.hasNext() && !(stopped = stopRequested)) {
                 index++;
                 try (Scope s = Scope.open(); Profiler.Range range = Profiler.range("step " + index)) {
                     B batch = batches.next();
@@ -86,16 +114,22 @@ public final class Trainer {
                         context.endForward();
                     }
                 }
-                if (index % READ_INTERVAL == 0 || !batches.hasNext()) {
+                if (index % READ_INTERVAL == 0 || !batches.hasNext() || stopRequested) {
                     means = context.means();
+                    readAt = index;
                     checkFinite(means, epoch, index);
                 }
                 if (listener != null) listener.step(epoch, index, batchCount, samples, means);
             }
+            if (readAt != index) {  // a stop that came after the last step's read
+                means = context.means();
+                checkFinite(means, epoch, index);
+            }
         } finally {
             context.close();
         }
-        EpochStats stats = new EpochStats(epoch, Collections.unmodifiableMap(new LinkedHashMap<>(means)), samples, (System.nanoTime() - started) / 1e9);
+        EpochStats stats = new EpochStats(epoch, Collections.unmodifiableMap(new LinkedHashMap<>(means)), samples,
+                (System.nanoTime() - started) / 1e9, index - firstBatch, stopped);
         if (listener != null) listener.epochEnd(stats);
         return stats;
     }

@@ -163,6 +163,77 @@ class ResumeTest {
         assertTrue(out.contains(expected), "expected '" + expected + "' in: " + out);
     }
 
+    /**
+     * Ctrl-C part-way through an epoch: the run stops after the step in progress and saves it, and resuming gives the
+     * bits of an uninterrupted run. The MLP stops at batch 5 of 8 in epoch 1, resumes and stops again at batch 3 of
+     * epoch 2 (so a resumed, part-trained epoch is stopped too), and resumes to the end.
+     */
+    @Test
+    void mlpStoppedMidEpochTwiceThenResumedEqualsAStraightRun(@TempDir Path dir) throws IOException {
+        Path straight = dir.resolve("straight"), stopped = dir.resolve("stopped");
+        train("mlp", straight, 2, false);
+        String out = trainStopped(1, 5, "mlp", "--epochs", "2", "--batch", "256", "--limit", LIMIT, "--save", stopped.toString());
+        assertTrue(out.contains("stopped in epoch 1 after batch 5 of 8; " + stopped.resolve(TrainingCheckpoint.FILE_NAME)
+                + " holds it: the same command with --resume continues"), out);
+        Map<String, String> meta = SafeTensors.readHeader(stopped.resolve(TrainingCheckpoint.FILE_NAME)).metadata();
+        assertEquals(List.of("0", "5", "5"), List.of(meta.get("state.epoch"), meta.get("state.epoch_batches"), meta.get("state.step")));
+        out = trainStopped(2, 3, "mlp", "--epochs", "2", "--batch", "256", "--limit", LIMIT, "--save", stopped.toString(), "--resume");
+        assertTrue(out.contains("in epoch 1 after batch 5 of 8 (5 steps)") && out.contains("stopped in epoch 2 after batch 3 of 8"), out);
+        out = train("mlp", stopped, 2, true);
+        assertTrue(out.contains("in epoch 2 after batch 3 of 8 (11 steps)"), out);
+        assertArrayEquals(Files.readAllBytes(straight.resolve(TrainingCheckpoint.FILE_NAME)),
+                Files.readAllBytes(stopped.resolve(TrainingCheckpoint.FILE_NAME)), "the two checkpoint files are byte-identical");
+        assertSameTensors(straight.resolve("out/model.safetensors"), stopped.resolve("out/model.safetensors"));
+        assertTrue(Files.readString(stopped.resolve("out/metrics.json")).contains("\"resumed_after_batch\": 3"));
+    }
+
+    /** The VAE draws noise every step: a stop mid-epoch saves the noise generator's offset at that step. */
+    @Test
+    void vaeStoppedMidEpochThenResumedEqualsAStraightRun(@TempDir Path dir) throws IOException {
+        Path straight = dir.resolve("straight"), stopped = dir.resolve("stopped");
+        train("vae", straight, 1, false);
+        trainStopped(1, 6, "vae", "--epochs", "1", "--batch", "256", "--limit", LIMIT, "--no-score", "--save", stopped.toString());
+        train("vae", stopped, 1, true);
+        assertArrayEquals(Files.readAllBytes(straight.resolve(TrainingCheckpoint.FILE_NAME)),
+                Files.readAllBytes(stopped.resolve(TrainingCheckpoint.FILE_NAME)), "the two checkpoint files are byte-identical");
+    }
+
+    @Test
+    void transformerStoppedMidSegmentThenResumedEqualsAStraightRun(@TempDir Path dir) throws IOException {
+        Path straight = dir.resolve("straight"), stopped = dir.resolve("stopped");
+        trainSteps("transformer", straight, 6, false, "--batch", "8");
+        String out = trainStopped(1, 4, "transformer", "--steps", "6", "--batch", "8", "--save", stopped.toString());
+        assertTrue(out.contains("stopped after step 4; "), out);
+        trainSteps("transformer", stopped, 6, true, "--batch", "8");
+        assertArrayEquals(Files.readAllBytes(straight.resolve(TrainingCheckpoint.FILE_NAME)),
+                Files.readAllBytes(stopped.resolve(TrainingCheckpoint.FILE_NAME)), "the two checkpoint files are byte-identical");
+        // Without --save a stop says that nothing was kept.
+        out = trainStopped(1, 2, "transformer", "--steps", "6", "--batch", "8", "--out", dir.resolve("unsaved").toString());
+        assertTrue(out.contains("stopped after step 2; nothing saved (--save DIR keeps a run's progress)"), out);
+    }
+
+    /**
+     * `kiln train ARGS` (on the CPU, into save/out unless --out is given) with Ctrl-C arriving during step
+     * {@code batch} of epoch (or segment) {@code epoch}: returns what it printed, the stop's message last.
+     */
+    private static String trainStopped(int epoch, int batch, String... args) {
+        List<String> all = new ArrayList<>(List.of(args));
+        all.addAll(List.of("--device", "cpu"));
+        int save = all.indexOf("--save");
+        if (!all.contains("--out")) all.addAll(List.of("--out", Path.of(save >= 0 ? all.get(save + 1) : ".").resolve("out").toString()));
+        TrainCommand train = new TrainCommand();
+        new picocli.CommandLine(train).parseArgs(all.toArray(String[]::new));
+        Interrupt interrupt = Interrupt.none();
+        train.interrupt = interrupt;
+        train.observer = (e, b, count, samples, means) -> {
+            if (e == epoch && b == batch) interrupt.request();
+        };
+        String[] message = new String[1];
+        String out = CliTest.captureAll(() -> message[0] = org.junit.jupiter.api.Assertions.assertThrows(Interrupt.Stopped.class,
+                train::run).getMessage());
+        return out + message[0];
+    }
+
     /** The models whose runs score samples (and take --no-score). */
     private static final List<String> SCORED = List.of("vae", "gan");
 

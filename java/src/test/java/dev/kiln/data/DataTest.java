@@ -15,6 +15,7 @@ import java.util.zip.GZIPOutputStream;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -111,15 +112,27 @@ class DataTest {
             BatchLoader resumed = new BatchLoader(data, 8, true, 11, Device.cpu());
             resumed.startAt(e);
             assertArrayEquals(epochs[e], order(resumed), "epoch " + e);
+            // Part-way through: the rest of the epoch, from batch 3 (0-based) on, is the same order's tail.
+            resumed.startAt(e);
+            assertArrayEquals(java.util.Arrays.copyOfRange(epochs[e], 3 * 8, n), order(resumed.epoch(3).iterator(), n - 3 * 8),
+                    "epoch " + e + " from batch 3");
         }
+        BatchLoader last = new BatchLoader(data, 8, true, 11, Device.cpu());
+        assertFalse(last.epoch(8).iterator().hasNext(), "from batch 8 of 8: nothing left");
+        assertThrows(IllegalArgumentException.class, () -> last.epoch(9));
+        assertThrows(IllegalArgumentException.class, () -> last.epoch(-1));
         assertEquals(7, data.head(7).count());
         assertEquals(-6f, data.head(7).features()[13]);
     }
 
     private static int[] order(BatchLoader loader) {
-        int[] seen = new int[loader.dataset().count()];
+        return order(loader.epoch().iterator(), loader.dataset().count());
+    }
+
+    /** The ids of the {@code count} examples {@code it} gives, in order (each example's features are (id, -id)). */
+    private static int[] order(java.util.Iterator<BatchLoader.Batch> it, int count) {
+        int[] seen = new int[count];
         int k = 0;
-        java.util.Iterator<BatchLoader.Batch> it = loader.epoch().iterator();
         while (it.hasNext()) {
             try (Scope s = Scope.open()) {
                 BatchLoader.Batch b = it.next();

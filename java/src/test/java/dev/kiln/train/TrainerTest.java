@@ -16,7 +16,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-/** The general training loop: metrics, several optimizers in one step (the GAN's shape), and its refusals. */
+/** The general training loop: metrics, several optimizers in one step (the GAN's shape), stopping, and its refusals. */
 class TrainerTest {
     private static final Device CPU = Device.cpu();
 
@@ -91,6 +91,41 @@ class TrainerTest {
             float d1 = d0 - 0.25f * g0;
             assertEquals(d1, d.weight().item(), 1e-6f);
             assertEquals(g0 - 0.1f * d1, g.weight().item(), 1e-6f);
+        }
+    }
+
+    /**
+     * requestStop() from the listener at step 7 of 45 (another thread calls it on Ctrl-C): the epoch ends after that
+     * step, its means are those of the 7 steps (read although 7 is no multiple of READ_INTERVAL), and a later epoch
+     * runs nothing. A loader's rest of an epoch numbers its steps from where it starts.
+     */
+    @Test
+    void aStopEndsTheEpochAfterTheStepInProgress() {
+        try (Linear model = new Linear(1, 1, CPU, new Generator(1)); Sgd sgd = new Sgd(model.parameters(), 0.1f)) {
+            List<Integer> batches = IntStream.rangeClosed(1, 45).boxed().toList();
+            Trainer[] self = new Trainer[1];
+            self[0] = new Trainer(model, sgd).listener((epoch, batch, count, samples, means) -> {
+                if (batch == 7) self[0].requestStop();
+            });
+            EpochStats stats = self[0].epoch(1, batches.iterator(), batches.size(), i -> 1, (i, step) -> step.log("a", Tensor.scalar(CPU, i)));
+            assertTrue(stats.stopped());
+            assertEquals(7, stats.steps());
+            assertEquals(4.0, stats.mean("a"), 1e-9, "(1 + ... + 7) / 7");
+            EpochStats later = self[0].epoch(2, batches.iterator(), batches.size(), i -> 1, (i, step) -> step.log("a", Tensor.scalar(CPU, i)));
+            assertTrue(later.stopped() && later.steps() == 0, "a stopped trainer stays stopped");
+
+            Trainer whole = new Trainer(model, sgd);
+            EpochStats all = whole.epoch(1, batches.iterator(), batches.size(), i -> 1, (i, step) -> { });
+            assertTrue(!all.stopped() && all.steps() == 45);
+            List<Integer> numbered = new ArrayList<>();
+            float[] features = new float[10];
+            dev.kiln.data.Dataset data = new dev.kiln.data.Dataset("toy", features, new int[] {1}, new int[10], 10);
+            dev.kiln.data.BatchLoader loader = new dev.kiln.data.BatchLoader(data, 3, true, 5, CPU);
+            EpochStats rest = new Trainer(model, sgd).listener((epoch, batch, count, samples, means) -> numbered.add(batch))
+                    .epoch(1, loader, 2, (b, step) -> { });
+            assertEquals(List.of(3, 4), numbered, "batches 3 and 4 of 4 (10 examples in threes)");
+            assertEquals(2, rest.steps());
+            assertEquals(4, rest.samples(), "a full batch of 3 and the last of 1");
         }
     }
 

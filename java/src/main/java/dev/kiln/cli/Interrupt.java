@@ -1,0 +1,88 @@
+package dev.kiln.cli;
+
+import dev.kiln.train.Trainer;
+
+/**
+ * Ctrl-C during {@code kiln train}. While a run trains, the first Ctrl-C asks its {@link Trainer} to stop after the
+ * step in progress: the run then saves its checkpoint at that step (with --save) and ends with {@link Stopped}, exit
+ * code 130. A second Ctrl-C, or one outside the training loop (loading data, evaluating, scoring), quits at once,
+ * as Java does by default; what was saved by then is whole, since every file is replaced atomically.
+ *
+ * <p>The handler is SIGINT's, through {@code sun.misc.Signal} (module jdk.unsupported, in every JDK); where a JVM
+ * refuses it (-Xrs), Ctrl-C keeps Java's default and quits at once.
+ */
+final class Interrupt implements AutoCloseable {
+    /** The end of a run stopped by Ctrl-C: its message says what was saved and how to continue. */
+    static final class Stopped extends RuntimeException {
+        Stopped(String message) {
+            super(message);
+        }
+    }
+
+    private static final int EXIT_CODE = 130;  // 128 + SIGINT, what shells report for a process Ctrl-C ended
+
+    private final Object previous;  // the handler before install(), restored by close(); null if none was installed
+    private final Runnable quit;
+    private volatile Trainer trainer;
+    private volatile boolean requested;
+
+    private Interrupt(boolean install, Runnable quit) {
+        this.quit = quit;
+        Object old = null;
+        if (install) {
+            try {
+                old = sun.misc.Signal.handle(new sun.misc.Signal("INT"), signal -> request());
+            } catch (IllegalArgumentException | UnsupportedOperationException | LinkageError e) {
+                old = null;  // no handler here: Ctrl-C quits at once
+            }
+        }
+        previous = old;
+    }
+
+    /** Handles Ctrl-C until {@link #close()}. */
+    static Interrupt install() {
+        return new Interrupt(true, () -> {
+            System.err.println(System.lineSeparator() + "kiln: interrupted");
+            System.exit(EXIT_CODE);
+        });
+    }
+
+    /** An interrupt that only {@link #request()} triggers (tests); where Ctrl-C would quit, it throws. */
+    static Interrupt none() {
+        return new Interrupt(false, () -> {
+            throw new IllegalStateException("interrupted outside the training loop");
+        });
+    }
+
+    /** {@code trainer} is training now; null when the run leaves its training loop. */
+    void watch(Trainer trainer) {
+        this.trainer = trainer;
+        if (trainer != null && requested) trainer.requestStop();
+    }
+
+    /** What Ctrl-C does: stop the watched trainer after its step the first time, otherwise quit. */
+    void request() {
+        Trainer t = trainer;
+        if (t == null || requested) {
+            quit.run();
+            return;
+        }
+        requested = true;
+        t.requestStop();
+        System.err.println(System.lineSeparator() + "kiln: stopping after this step (Ctrl-C again to quit at once)");
+    }
+
+    /** Whether a stop was asked for. */
+    boolean requested() {
+        return requested;
+    }
+
+    static int exitCode() {
+        return EXIT_CODE;
+    }
+
+    @Override
+    public void close() {
+        if (previous instanceof sun.misc.SignalHandler h) sun.misc.Signal.handle(new sun.misc.Signal("INT"), h);
+    }
+}
