@@ -37,7 +37,10 @@ final class RunCheckpoint {
     private final Map<String, Generator> generators = new LinkedHashMap<>();
     private long steps;
 
-    /** A run counted in epochs of {@code loader}. {@code save}: the --save folder, or null to save nothing. */
+    /**
+     * A run counted in epochs of {@code loader}. {@code save}: the --save folder, or null to save nothing. Gives the
+     * optimizers the run's --lr-schedule.
+     */
     RunCheckpoint(Path save, TrainCommand o, Module model, List<? extends Optimizer> optimizers, BatchLoader loader) {
         this.file = save == null ? null : save.resolve(TrainingCheckpoint.FILE_NAME);
         this.model = model;
@@ -49,6 +52,10 @@ final class RunCheckpoint {
         config.put("batch", Integer.toString(o.batch));
         config.put("lr", Float.toString(o.lr));
         if (loader != null) config.put("train_images", Integer.toString(loader.dataset().count()));
+        // --lr-schedule is a function of the step over the run's length, so it is part of what a resume must match.
+        TrainCommand.Schedule schedule = o.schedule(loader != null ? (long) o.epochs * loader.batchesPerEpoch() : o.steps);
+        for (Optimizer opt : optimizers) opt.schedule(schedule.schedule());
+        if (schedule.recorded() != null) config.put("lr_schedule", schedule.recorded());
     }
 
     /** A run counted in steps (--steps), whose batches are not a loader's. */

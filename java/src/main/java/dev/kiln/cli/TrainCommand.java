@@ -4,6 +4,7 @@ import dev.kiln.Device;
 import dev.kiln.Kiln;
 import dev.kiln.data.Dataset;
 import dev.kiln.data.FashionMnist;
+import dev.kiln.optim.LrSchedule;
 import dev.kiln.train.TrainListener;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -79,6 +80,14 @@ final class TrainCommand implements Callable<Integer> {
 
     @Option(names = "--lr", description = "Adam learning rate (default: the recipe's: 1e-3, GAN 2e-4)")
     Float lr;
+
+    @Option(names = "--lr-schedule", paramLabel = "KIND", description = "constant, or cosine: a linear warmup over "
+            + "--warmup steps, then a half cosine down to a tenth of --lr at the run's last step (default: constant)")
+    String lrSchedule;
+
+    @Option(names = "--warmup", paramLabel = "STEPS", description = "--lr-schedule cosine: warmup steps (default: 5% of "
+            + "the run's steps)")
+    Integer warmup;
 
     @Option(names = "--seed", defaultValue = "42", description = "Seed for initialization, shuffling and noise (default: ${DEFAULT-VALUE})")
     long seed;
@@ -158,6 +167,13 @@ final class TrainCommand implements Callable<Integer> {
             throw new IllegalArgumentException("--epochs, --batch, --latent and --limit must be >= 1 and --lr > 0");
         }
         if (resume && save == null) throw new IllegalArgumentException("--resume needs --save DIR: the folder of the checkpoint to continue");
+        if (lrSchedule == null) lrSchedule = "constant";
+        if (!lrSchedule.equals("constant") && !lrSchedule.equals("cosine")) {
+            throw new IllegalArgumentException("--lr-schedule is constant or cosine, got '" + lrSchedule + "'");
+        }
+        if (warmup != null && (!lrSchedule.equals("cosine") || warmup < 0)) {
+            throw new IllegalArgumentException("--warmup applies to --lr-schedule cosine and is >= 0");
+        }
         model = name;
         if (out == null) out = Path.of("runs", name);
         java.nio.file.Files.createDirectories(out);
@@ -189,6 +205,24 @@ final class TrainCommand implements Callable<Integer> {
         System.out.println("metrics: " + file.toAbsolutePath());
         return metrics;
     }
+
+    /**
+     * The learning-rate schedule of --lr-schedule for a run of {@code totalSteps} steps in all, and how a checkpoint
+     * records it (null for constant, which old checkpoints left unrecorded); see {@link RunCheckpoint}.
+     */
+    record Schedule(LrSchedule schedule, String recorded) {
+    }
+
+    Schedule schedule(long totalSteps) {
+        if (lrSchedule.equals("constant")) return new Schedule(LrSchedule.constant(), null);
+        long w = warmup != null ? warmup : totalSteps / 20;
+        if (w >= totalSteps) throw new IllegalArgumentException("--warmup " + w + " must be below the run's " + totalSteps + " steps");
+        return new Schedule(LrSchedule.warmupCosine(w, totalSteps, COSINE_FINAL),
+                "cosine, warmup " + w + ", " + totalSteps + " steps, final " + COSINE_FINAL);
+    }
+
+    /** Where --lr-schedule cosine ends, as a fraction of --lr. */
+    static final double COSINE_FINAL = 0.1;
 
     /** The Fashion-MNIST training images, the first --limit of them when it is given. */
     Dataset trainingSet() {

@@ -149,11 +149,11 @@ public class Adam extends Optimizer {
     protected void update(Tensor param, Tensor grad, long step) {
         Tensor[] s = state(param, 2);
         if (capturable) {
-            Ops.adamStepCapturable_(param, grad, s[0], s[1], lr, beta1, beta2, eps, weightDecay, decoupled,
+            Ops.adamStepCapturable_(param, grad, s[0], s[1], scheduled(lr), beta1, beta2, eps, weightDecay, decoupled,
                     biasCorrections);
             return;
         }
-        Ops.adamStep_(param, grad, s[0], s[1], lr, beta1, beta2, eps, weightDecay, decoupled,
+        Ops.adamStep_(param, grad, s[0], s[1], scheduled(lr), beta1, beta2, eps, weightDecay, decoupled,
                 biasCorrection(beta1, step), biasCorrection(beta2, step));
     }
 }

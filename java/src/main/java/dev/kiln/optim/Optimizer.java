@@ -1,5 +1,6 @@
 package dev.kiln.optim;
 
+import dev.kiln.CudaGraph;
 import dev.kiln.DType;
 import dev.kiln.Profiler;
 import dev.kiln.Scope;
@@ -27,6 +28,8 @@ public abstract class Optimizer implements AutoCloseable {
     protected final List<Tensor> params;
     private final Map<Tensor, Tensor[]> state = new IdentityHashMap<>();
     private long steps;
+    private LrSchedule schedule = LrSchedule.constant();
+    private double factor = 1;  // the schedule's factor for the step being taken
 
     protected Optimizer(List<Tensor> params) {
         if (params == null || params.isEmpty()) throw new IllegalArgumentException(getClass().getSimpleName() + ": no parameters");
@@ -59,6 +62,7 @@ public abstract class Optimizer implements AutoCloseable {
             Tensor[] grads = checkedGradients();
             checkStep();
             long next = steps + 1;
+            double nextFactor = checkedFactor(next, "; nothing was updated and the step count stays " + steps);
             List<Tensor> created = new ArrayList<>();
             try {
                 int stateCount = stateNames().size();
@@ -77,6 +81,7 @@ public abstract class Optimizer implements AutoCloseable {
                 throw e;
             }
             steps = next;
+            factor = nextFactor;
             for (int i = 0; i < grads.length; i++) {
                 if (grads[i] != null) update(params.get(i), grads[i], next);
             }
@@ -137,6 +142,40 @@ public abstract class Optimizer implements AutoCloseable {
     /** Number of steps taken. */
     public final long steps() {
         return steps;
+    }
+
+    /**
+     * Multiplies the learning rate of step t by {@code schedule.factor(t)} from the next step on (t counts every step
+     * taken, those before this call and those a loaded state dict brings). Returns this.
+     */
+    public final Optimizer schedule(LrSchedule schedule) {
+        if (schedule == null) throw new IllegalArgumentException(getClass().getSimpleName() + ".schedule: null (LrSchedule.constant() is no schedule)");
+        this.schedule = schedule;
+        return this;
+    }
+
+    public final LrSchedule schedule() {
+        return schedule;
+    }
+
+    /** {@code lr} times the schedule's factor for the step being taken: what {@link #update} passes to its kernel. */
+    protected final float scheduled(float lr) {
+        return (float) (lr * factor);
+    }
+
+    /** The schedule's factor for step {@code step}, refused unless finite and >= 0 (before anything changes). */
+    private double checkedFactor(long step, String unchanged) {
+        if (schedule == LrSchedule.constant()) return 1;
+        if (CudaGraph.isCapturing(params.get(0).device())) {
+            throw new IllegalStateException(getClass().getSimpleName() + ".step: a learning-rate schedule gives each step "
+                    + "its own rate, a kernel argument that a CUDA graph would replay unchanged; capture without one" + unchanged);
+        }
+        double f = schedule.factor(step);
+        if (!(f >= 0) || Double.isInfinite(f)) {
+            throw new IllegalStateException(getClass().getSimpleName() + ".step: the learning-rate schedule gave factor "
+                    + f + " for step " + step + " (it must be finite and >= 0)" + unchanged);
+        }
+        return f;
     }
 
     protected abstract void update(Tensor param, Tensor grad, long step);

@@ -38,6 +38,6 @@ public final class Sgd extends Optimizer {
     @Override
     protected void update(Tensor param, Tensor grad, long step) {
         Tensor velocity = momentum == 0f ? null : state(param, 1)[0];
-        Ops.sgdStep_(param, grad, velocity, lr, momentum, weightDecay, nesterov);
+        Ops.sgdStep_(param, grad, velocity, scheduled(lr), momentum, weightDecay, nesterov);
     }
 }

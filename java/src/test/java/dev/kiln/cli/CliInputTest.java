@@ -107,6 +107,17 @@ class CliInputTest {
     }
 
     @Test
+    void badLearningRateSchedulesAreRefused() {
+        String out = run(1, "train", "transformer", "--device", "cpu", "--lr-schedule", "linear", "--out", dir.resolve("a").toString());
+        assertTrue(out.contains("--lr-schedule is constant or cosine, got 'linear'"), out);
+        out = run(1, "train", "transformer", "--device", "cpu", "--warmup", "10", "--out", dir.resolve("b").toString());
+        assertTrue(out.contains("--warmup applies to --lr-schedule cosine"), out);
+        out = run(1, "train", "transformer", "--device", "cpu", "--lr-schedule", "cosine", "--steps", "20", "--warmup", "20",
+                "--out", dir.resolve("c").toString());
+        assertTrue(out.contains("--warmup 20 must be below the run's 20 steps"), out);
+    }
+
+    @Test
     void aLimitPastTheDataIsRefused() {
         Assumptions.assumeTrue(FashionMnist.isAvailable(), "Fashion-MNIST not installed: SKIPPED");
         String out = run(1, "train", "mlp", "--device", "cpu", "--limit", "100000", "--out", dir.resolve("out").toString());

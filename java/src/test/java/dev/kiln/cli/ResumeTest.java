@@ -213,6 +213,30 @@ class ResumeTest {
     }
 
     /**
+     * A cosine schedule is a function of the step over the run's length: a stopped run resumes on it bit for bit, and
+     * a resume that would change the length (so the schedule) is refused.
+     */
+    @Test
+    void aCosineScheduleResumesExactlyAndItsLengthMustMatch(@TempDir Path dir) throws IOException {
+        Path straight = dir.resolve("straight"), stopped = dir.resolve("stopped");
+        String[] cosine = {"--batch", "8", "--lr-schedule", "cosine", "--warmup", "2"};
+        trainSteps("transformer", straight, 6, false, cosine);
+        List<String> args = new ArrayList<>(List.of("transformer", "--steps", "6", "--save", stopped.toString()));
+        args.addAll(List.of(cosine));
+        trainStopped(1, 4, args.toArray(String[]::new));
+        assertEquals("cosine, warmup 2, 6 steps, final 0.1", SafeTensors.readHeader(stopped.resolve(TrainingCheckpoint.FILE_NAME))
+                .metadata().get("config.lr_schedule"));
+        List<String> longer = new ArrayList<>(List.of("transformer", "--steps", "8"));
+        longer.addAll(List.of(cosine));
+        assertStepsRefused(stopped, "lr_schedule: the checkpoint has 'cosine, warmup 2, 6 steps, final 0.1', this run "
+                + "'cosine, warmup 2, 8 steps, final 0.1'", longer.toArray(String[]::new));
+        trainSteps("transformer", stopped, 6, true, cosine);
+        assertArrayEquals(Files.readAllBytes(straight.resolve(TrainingCheckpoint.FILE_NAME)),
+                Files.readAllBytes(stopped.resolve(TrainingCheckpoint.FILE_NAME)), "the two checkpoint files are byte-identical");
+        assertSameTensors(straight.resolve("out/model.safetensors"), stopped.resolve("out/model.safetensors"));
+    }
+
+    /**
      * `kiln train ARGS` (on the CPU, into save/out unless --out is given) with Ctrl-C arriving during step
      * {@code batch} of epoch (or segment) {@code epoch}: returns what it printed, the stop's message last.
      */

@@ -46,29 +46,34 @@ class OptimizerTest {
         }
     }
 
+    /** Without a schedule and with one (warmup over 2 steps, then a cosine to 0.2 at step 3: factors 0.5, 1, 0.2). */
     @Test
     void adamAndAdamW() {
-        for (boolean decoupled : new boolean[] {false, true}) {
-            double lr = 0.01, b1 = 0.9, b2 = 0.999, eps = 1e-8, wd = 0.1;
-            double[] p = new double[P0.length], m = new double[P0.length], v = new double[P0.length];
-            for (int i = 0; i < p.length; i++) p[i] = P0[i];
-            int t = 0;
-            for (float[] g : GRADS) {
-                t++;
-                for (int i = 0; i < p.length; i++) {
-                    double gi = g[i];
-                    if (decoupled) p[i] *= 1 - lr * wd;
-                    else gi += wd * p[i];
-                    m[i] = b1 * m[i] + (1 - b1) * gi;
-                    v[i] = b2 * v[i] + (1 - b2) * gi * gi;
-                    double mh = m[i] / (1 - Math.pow(b1, t)), vh = v[i] / (1 - Math.pow(b2, t));
-                    p[i] -= lr * mh / (Math.sqrt(vh) + eps);
+        for (LrSchedule schedule : List.of(LrSchedule.constant(), LrSchedule.warmupCosine(2, 3, 0.2))) {
+            for (boolean decoupled : new boolean[] {false, true}) {
+                double b1 = 0.9, b2 = 0.999, eps = 1e-8, wd = 0.1;
+                double[] p = new double[P0.length], m = new double[P0.length], v = new double[P0.length];
+                for (int i = 0; i < p.length; i++) p[i] = P0[i];
+                int t = 0;
+                for (float[] g : GRADS) {
+                    t++;
+                    double lr = 0.01 * (schedule == LrSchedule.constant() ? 1 : new double[] {0.5, 1, 0.2}[t - 1]);
+                    for (int i = 0; i < p.length; i++) {
+                        double gi = g[i];
+                        if (decoupled) p[i] *= 1 - lr * wd;
+                        else gi += wd * p[i];
+                        m[i] = b1 * m[i] + (1 - b1) * gi;
+                        v[i] = b2 * v[i] + (1 - b2) * gi * gi;
+                        double mh = m[i] / (1 - Math.pow(b1, t)), vh = v[i] / (1 - Math.pow(b2, t));
+                        p[i] -= lr * mh / (Math.sqrt(vh) + eps);
+                    }
                 }
-            }
-            try (Tensor param = Tensor.of(P0, P0.length).requiresGrad();
-                 Adam adam = new Adam(List.of(param), (float) lr, (float) b1, (float) b2, (float) eps, (float) wd, decoupled)) {
-                run(adam, param);
-                assertClose(p, param.toFloatArray());
+                try (Tensor param = Tensor.of(P0, P0.length).requiresGrad();
+                     Adam adam = new Adam(List.of(param), 0.01f, (float) b1, (float) b2, (float) eps, (float) wd, decoupled)) {
+                    adam.schedule(schedule);
+                    run(adam, param);
+                    assertClose(p, param.toFloatArray());
+                }
             }
         }
     }
