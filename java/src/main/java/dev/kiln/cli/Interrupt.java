@@ -5,8 +5,9 @@ import dev.kiln.train.Trainer;
 /**
  * Ctrl-C during {@code kiln train}. While a run trains, the first Ctrl-C asks its {@link Trainer} to stop after the
  * step in progress: the run then saves its checkpoint at that step (with --save) and ends with {@link Stopped}, exit
- * code 130. A second Ctrl-C, or one outside the training loop (loading data, evaluating, scoring), quits at once,
- * as Java does by default; what was saved by then is whole, since every file is replaced atomically.
+ * code 130 (a Ctrl-C while it evaluates between epochs stops it before the next). A second Ctrl-C, or one before
+ * training starts or after it ends (loading data, the last evaluation, scoring, pictures), quits at once, as Java does
+ * by default; what was saved by then is whole, since every file is replaced atomically.
  *
  * <p>The handler is SIGINT's, through {@code sun.misc.Signal} (module jdk.unsupported, in every JDK); where a JVM
  * refuses it (-Xrs), Ctrl-C keeps Java's default and quits at once.
@@ -21,14 +22,14 @@ final class Interrupt implements AutoCloseable {
 
     private static final int EXIT_CODE = 130;  // 128 + SIGINT, what shells report for a process Ctrl-C ended
 
-    private final Object previous;  // the handler before install(), restored by close(); null if none was installed
+    private final sun.misc.SignalHandler previous;  // the handler before install(), restored by close(); null if none
     private final Runnable quit;
     private volatile Trainer trainer;
     private volatile boolean requested;
 
     private Interrupt(boolean install, Runnable quit) {
         this.quit = quit;
-        Object old = null;
+        sun.misc.SignalHandler old = null;
         if (install) {
             try {
                 old = sun.misc.Signal.handle(new sun.misc.Signal("INT"), signal -> request());
@@ -72,17 +73,12 @@ final class Interrupt implements AutoCloseable {
         System.err.println(System.lineSeparator() + "kiln: stopping after this step (Ctrl-C again to quit at once)");
     }
 
-    /** Whether a stop was asked for. */
-    boolean requested() {
-        return requested;
-    }
-
     static int exitCode() {
         return EXIT_CODE;
     }
 
     @Override
     public void close() {
-        if (previous instanceof sun.misc.SignalHandler h) sun.misc.Signal.handle(new sun.misc.Signal("INT"), h);
+        if (previous != null) sun.misc.Signal.handle(new sun.misc.Signal("INT"), previous);
     }
 }
