@@ -178,6 +178,12 @@ final class TrainCommand implements Callable<Integer> {
         if (out == null) out = Path.of("runs", name);
         java.nio.file.Files.createDirectories(out);
         if (save != null) java.nio.file.Files.createDirectories(save);  // a --save that cannot be a folder fails now, not after an epoch
+        // A fresh run would replace the checkpoint there at its first save: the progress of another run, lost.
+        if (save != null && !resume && java.nio.file.Files.exists(save.resolve(dev.kiln.io.TrainingCheckpoint.FILE_NAME))) {
+            throw new IllegalArgumentException("--save " + save + " already holds a checkpoint (" + describeCheckpoint(save)
+                    + "): continue it with --resume, or give another folder (or delete "
+                    + save.resolve(dev.kiln.io.TrainingCheckpoint.FILE_NAME) + " to start over)");
+        }
         Device dev = Device.parse(device);
         long started = System.nanoTime();
         Map<String, Object> metrics = new LinkedHashMap<>();
@@ -223,6 +229,17 @@ final class TrainCommand implements Callable<Integer> {
 
     /** Where --lr-schedule cosine ends, as a fraction of --lr. */
     static final double COSINE_FINAL = 0.1;
+
+    /** "mlp, step 1876" for the checkpoint in {@code save}, or what makes it unreadable. */
+    private static String describeCheckpoint(Path save) {
+        Path file = save.resolve(dev.kiln.io.TrainingCheckpoint.FILE_NAME);
+        try {
+            Map<String, String> meta = dev.kiln.io.SafeTensors.readHeader(file).metadata();
+            return meta.getOrDefault("config.model", "no model named") + ", step " + meta.getOrDefault("state.step", "?");
+        } catch (java.io.IOException | RuntimeException e) {
+            return "unreadable: " + Main.describe(e);
+        }
+    }
 
     /** The Fashion-MNIST training images, the first --limit of them when it is given. */
     Dataset trainingSet() {

@@ -85,6 +85,14 @@ class ResumeTest {
         train("vae", vae, 1, false, "--limit", "512", "--latent", "2");
         assertRefused(vae, "latent: the checkpoint has '2', this run '3'", "vae", "--limit", "512", "--latent", "3");
         assertRefused(dir.resolve("empty"), "there is no checkpoint to continue", "mlp");
+
+        // A fresh run (no --resume) into a folder that holds a checkpoint would replace it at its first save.
+        String[] code = new String[1];
+        String out = CliTest.captureAll(() -> code[0] = Integer.toString(Main.run("train", "cnn", "--device", "cpu", "--limit", "512",
+                "--out", dir.resolve("fresh").toString(), "--save", dir.toString())));
+        assertEquals("1", code[0], out);
+        assertTrue(out.contains("--save " + dir + " already holds a checkpoint (mlp, step 2): continue it with --resume"), out);
+        assertArrayEquals(before, Files.readAllBytes(file), "a refused fresh run leaves the checkpoint alone");
     }
 
     @Test
