@@ -11,6 +11,8 @@ import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -195,13 +197,17 @@ class ResumeTest {
         assertTrue(Files.readString(stopped.resolve("out/metrics.json")).contains("\"resumed_after_batch\": 3"));
     }
 
-    /** The VAE draws noise every step: a stop mid-epoch saves the noise generator's offset at that step. */
-    @Test
-    void vaeStoppedMidEpochThenResumedEqualsAStraightRun(@TempDir Path dir) throws IOException {
+    /**
+     * The VAE and the GAN draw noise every step (the GAN with two optimizers): a stop mid-epoch saves each generator's
+     * offset at that step.
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"vae", "gan"})
+    void generativeModelStoppedMidEpochThenResumedEqualsAStraightRun(String model, @TempDir Path dir) throws IOException {
         Path straight = dir.resolve("straight"), stopped = dir.resolve("stopped");
-        train("vae", straight, 1, false);
-        trainStopped(1, 6, "vae", "--epochs", "1", "--batch", "256", "--limit", LIMIT, "--no-score", "--save", stopped.toString());
-        train("vae", stopped, 1, true);
+        train(model, straight, 1, false);
+        trainStopped(1, 6, model, "--epochs", "1", "--batch", "256", "--limit", LIMIT, "--no-score", "--save", stopped.toString());
+        train(model, stopped, 1, true);
         assertArrayEquals(Files.readAllBytes(straight.resolve(TrainingCheckpoint.FILE_NAME)),
                 Files.readAllBytes(stopped.resolve(TrainingCheckpoint.FILE_NAME)), "the two checkpoint files are byte-identical");
     }
