@@ -221,9 +221,13 @@ class ResumeTest {
         trainSteps("transformer", stopped, 6, true, "--batch", "8");
         assertArrayEquals(Files.readAllBytes(straight.resolve(TrainingCheckpoint.FILE_NAME)),
                 Files.readAllBytes(stopped.resolve(TrainingCheckpoint.FILE_NAME)), "the two checkpoint files are byte-identical");
-        // Without --save a stop says that nothing was kept.
-        out = trainStopped(1, 2, "transformer", "--steps", "6", "--batch", "8", "--out", dir.resolve("unsaved").toString());
+        // Without --save a stop says that nothing was kept; under --profile the trace of the steps taken is written.
+        Path trace = dir.resolve("trace.json");
+        out = trainStopped(1, 2, "transformer", "--steps", "6", "--batch", "8", "--out", dir.resolve("unsaved").toString(),
+                "--profile", trace.toString());
         assertTrue(out.contains("stopped after step 2; nothing saved (--save DIR keeps a run's progress)"), out);
+        assertTrue(out.contains("profile: ") && Files.readString(trace).contains("\"step 2\""), out);
+        assertTrue(!Files.readString(trace).contains("\"step 3\""), "the trace ends with the step Ctrl-C stopped after");
     }
 
     /**
