@@ -85,7 +85,7 @@ final class TrainCommand implements Callable<Integer> {
             + "--warmup steps, then a half cosine down to a tenth of --lr at the run's last step (default: constant)")
     String lrSchedule;
 
-    @Option(names = "--warmup", paramLabel = "STEPS", description = "--lr-schedule cosine: warmup steps (default: 5% of "
+    @Option(names = "--warmup", paramLabel = "STEPS", description = "--lr-schedule cosine: warmup steps (default: 5%% of "
             + "the run's steps)")
     Integer warmup;
 

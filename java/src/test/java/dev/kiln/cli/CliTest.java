@@ -10,6 +10,7 @@ import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -47,6 +48,17 @@ class CliTest {
     void infoNamesTheBuildAndTheDevices() {
         String out = capture(() -> assertEquals(0, Main.run("info")));
         assertTrue(out.contains("build:   kiln ") && out.contains("cpu:     ") && out.contains("cuda"), out);
+    }
+
+    /** Every command's help renders its options as written: picocli warns (on stderr) of a '%' it cannot format. */
+    @Test
+    void everyCommandsHelpFormats() {
+        for (String command : List.of("info", "train", "sample", "eval", "demo", "bench")) {
+            String out = captureAll(() -> assertEquals(0, Main.run(command, "--help")));
+            assertTrue(out.startsWith("Usage: kiln " + command) && !out.contains("WARN"), out);
+        }
+        String out = captureAll(() -> Main.run("train", "--help"));
+        assertTrue(out.contains("(default: 5% of"), out);
     }
 
     @Test
