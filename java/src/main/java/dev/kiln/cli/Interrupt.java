@@ -10,7 +10,7 @@ import dev.kiln.train.Trainer;
  * by default; what was saved by then is whole, since every file is replaced atomically.
  *
  * <p>The handler is SIGINT's, through {@code sun.misc.Signal} (module jdk.unsupported, in every JDK); where a JVM
- * refuses it (-Xrs), Ctrl-C keeps Java's default and quits at once.
+ * refuses it (-Xrs) or lacks it, Ctrl-C keeps Java's default and quits at once.
  */
 final class Interrupt implements AutoCloseable {
     /** The end of a run stopped by Ctrl-C: its message says what was saved and how to continue. */
@@ -33,8 +33,10 @@ final class Interrupt implements AutoCloseable {
         if (install) {
             try {
                 old = sun.misc.Signal.handle(new sun.misc.Signal("INT"), signal -> request());
-            } catch (IllegalArgumentException | UnsupportedOperationException | LinkageError e) {
-                old = null;  // no handler here: Ctrl-C quits at once
+            } catch (IllegalArgumentException | LinkageError e) {
+                // Refused under -Xrs, or no sun.misc in a runtime image without jdk.unsupported: Ctrl-C keeps
+                // Java's default and quits at once, which is what it did before this handler existed.
+                old = null;
             }
         }
         previous = old;

@@ -28,10 +28,6 @@ final class Progress implements TrainListener {
         this.terminal = System.console() != null;
     }
 
-    void startEpoch() {
-        startEpoch(0);
-    }
-
     /** An epoch whose first {@code samplesBefore} samples were trained before (a resumed run): the bar starts there. */
     void startEpoch(long samplesBefore) {
         this.samplesBefore = samplesBefore;

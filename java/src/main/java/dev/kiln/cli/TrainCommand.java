@@ -4,12 +4,15 @@ import dev.kiln.Device;
 import dev.kiln.Kiln;
 import dev.kiln.data.Dataset;
 import dev.kiln.data.FashionMnist;
+import dev.kiln.io.SafeTensors;
+import dev.kiln.io.TrainingCheckpoint;
 import dev.kiln.optim.LrSchedule;
 import dev.kiln.train.TrainListener;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
 
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -176,13 +179,13 @@ final class TrainCommand implements Callable<Integer> {
         }
         model = name;
         if (out == null) out = Path.of("runs", name);
-        java.nio.file.Files.createDirectories(out);
-        if (save != null) java.nio.file.Files.createDirectories(save);  // a --save that cannot be a folder fails now, not after an epoch
+        Files.createDirectories(out);
+        if (save != null) Files.createDirectories(save);  // a --save that cannot be a folder fails now, not after an epoch
         // A fresh run would replace the checkpoint there at its first save: the progress of another run, lost.
-        if (save != null && !resume && java.nio.file.Files.exists(save.resolve(dev.kiln.io.TrainingCheckpoint.FILE_NAME))) {
-            throw new IllegalArgumentException("--save " + save + " already holds a checkpoint (" + describeCheckpoint(save)
-                    + "): continue it with --resume, or give another folder (or delete "
-                    + save.resolve(dev.kiln.io.TrainingCheckpoint.FILE_NAME) + " to start over)");
+        Path saved = save == null ? null : save.resolve(TrainingCheckpoint.FILE_NAME);
+        if (saved != null && !resume && Files.exists(saved)) {
+            throw new IllegalArgumentException("--save " + save + " already holds a checkpoint (" + describeCheckpoint(saved)
+                    + "): continue it with --resume, or give another folder (or delete " + saved + " to start over)");
         }
         Device dev = Device.parse(device);
         long started = System.nanoTime();
@@ -230,11 +233,10 @@ final class TrainCommand implements Callable<Integer> {
     /** Where --lr-schedule cosine ends, as a fraction of --lr. */
     static final double COSINE_FINAL = 0.1;
 
-    /** "mlp, step 1876" for the checkpoint in {@code save}, or what makes it unreadable. */
-    private static String describeCheckpoint(Path save) {
-        Path file = save.resolve(dev.kiln.io.TrainingCheckpoint.FILE_NAME);
+    /** "mlp, step 1876" for the checkpoint {@code file}, or what makes it unreadable. */
+    private static String describeCheckpoint(Path file) {
         try {
-            Map<String, String> meta = dev.kiln.io.SafeTensors.readHeader(file).metadata();
+            Map<String, String> meta = SafeTensors.readHeader(file).metadata();
             return meta.getOrDefault("config.model", "no model named") + ", step " + meta.getOrDefault("state.step", "?");
         } catch (java.io.IOException | RuntimeException e) {
             return "unreadable: " + Main.describe(e);
