@@ -32,6 +32,22 @@ namespace {
 
 // ---- device primitives -------------------------------------------------------------------------------------------
 
+#if defined(KILN_CUDA_EMU)  // native/emu: the same instructions emulated on the CPU (device.h)
+__device__ __forceinline__ void cp_async16(void* dst, const void* src, int bytes) {
+    kiln_emu::ptx::cp_async(dst, src, 16, bytes);
+}
+__device__ __forceinline__ void cp_async_commit() {}
+template <int N>
+__device__ __forceinline__ void cp_async_wait() {}
+__device__ __forceinline__ void ldsm_x4(uint32_t (&r)[4], const void* p) { kiln_emu::ptx::ldmatrix_x4(r, p, false); }
+__device__ __forceinline__ void ldsm_x4_trans(uint32_t (&r)[4], const void* p) {
+    kiln_emu::ptx::ldmatrix_x4(r, p, true);
+}
+__device__ __forceinline__ void mma_bf16(float (&d)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
+    kiln_emu::ptx::mma_m16n8k16_bf16(d, a, b0, b1);
+}
+__device__ __forceinline__ uint32_t pack_bf16(float lo, float hi) { return kiln_emu::ptx::cvt_bf16x2(hi, lo); }
+#else
 __device__ __forceinline__ uint32_t smem_u32(const void* p) { return (uint32_t)__cvta_generic_to_shared(p); }
 
 // 16 bytes from global to shared memory, of which the first `bytes` are read and the rest zero-filled (bytes = 0:
@@ -75,6 +91,7 @@ __device__ __forceinline__ uint32_t pack_bf16(float lo, float hi) {
     asm("cvt.rn.bf16x2.f32 %0, %1, %2;\n" : "=r"(r) : "f"(hi), "f"(lo));
     return r;
 }
+#endif
 
 __device__ __forceinline__ float shfl_xor(float v, int lane_mask) { return __shfl_xor_sync(0xffffffffu, v, lane_mask); }
 

@@ -140,16 +140,16 @@ cudaError_t column_sum(cudaStream_t s, const Term& term, float* out, int64_t out
     const ColumnPlan p = plan_columns(outer, inner);
     const dim3 block(p.bx, p.by);
     if (p.splits == 1) {
-        column_sum_kernel<<<dim3((unsigned)p.tiles, 1), block, 0, s>>>(term, out, outer, inner, p.rows_per_split);
+        column_sum_kernel<Term><<<dim3((unsigned)p.tiles, 1), block, 0, s>>>(term, out, outer, inner, p.rows_per_split);
         return cudaGetLastError();
     }
-    column_sum_kernel<<<dim3((unsigned)p.tiles, (unsigned)p.splits), block, 0, s>>>(term, workspace, outer, inner,
-                                                                                    p.rows_per_split);
+    column_sum_kernel<Term><<<dim3((unsigned)p.tiles, (unsigned)p.splits), block, 0, s>>>(term, workspace, outer,
+                                                                                          inner, p.rows_per_split);
     const cudaError_t e = cudaGetLastError();
     if (e != cudaSuccess) return e;
     // The partials are (splits, inner) with splits <= ~1024: one split of all their rows, same tiles.
-    column_sum_kernel<<<dim3((unsigned)p.tiles, 1), block, 0, s>>>(PlainTerm{workspace, inner}, out, p.splits, inner,
-                                                                   p.splits);
+    column_sum_kernel<PlainTerm><<<dim3((unsigned)p.tiles, 1), block, 0, s>>>(PlainTerm{workspace, inner}, out,
+                                                                              p.splits, inner, p.splits);
     return cudaGetLastError();
 }
 

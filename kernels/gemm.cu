@@ -34,6 +34,17 @@ using Tile32 = Tiling<32, 32, 16, 4, 4, 1>;     // 64 threads: small or skinny M
 
 // Asynchronous global -> shared copies (sm_80+): no staging registers, and src_bytes < the copy size zero-fills
 // the rest, which is how ragged tiles get their zeros. src is not read when src_bytes is 0.
+#if defined(KILN_CUDA_EMU)  // native/emu: the same copies on the CPU, done at once
+__device__ __forceinline__ void cp_async4(float* dst, const float* src, bool valid) {
+    kiln_emu::ptx::cp_async(dst, src, 4, valid ? 4 : 0);
+}
+__device__ __forceinline__ void cp_async16(float* dst, const float* src, int src_bytes) {
+    kiln_emu::ptx::cp_async(dst, src, 16, src_bytes);
+}
+__device__ __forceinline__ void cp_async_commit() {}
+template <int kPending>
+__device__ __forceinline__ void cp_async_wait() {}
+#else
 __device__ __forceinline__ void cp_async4(float* dst, const float* src, bool valid) {
     const unsigned d = static_cast<unsigned>(__cvta_generic_to_shared(dst));
     asm volatile("cp.async.ca.shared.global [%0], [%1], 4, %2;\n" ::"r"(d), "l"(src), "r"(valid ? 4 : 0));
@@ -47,6 +58,7 @@ template <int kPending>  // waits until at most kPending of this thread's commit
 __device__ __forceinline__ void cp_async_wait() {
     asm volatile("cp.async.wait_group %0;\n" ::"n"(kPending) : "memory");
 }
+#endif
 
 // Copies one operand's BK-deep slices from global to shared memory, which holds them k-major: S[k][mn] for the
 // MN rows (of op(A)) or columns (of op(B)) of the block tile. Each thread moves runs of 4 floats along the

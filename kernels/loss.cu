@@ -134,7 +134,7 @@ cudaError_t cross_entropy_backward_f32(cudaStream_t s, const float* logits, cons
 }
 
 cudaError_t bce_with_logits_f32(cudaStream_t s, const float* x, const float* t, float* loss, int64_t n) {
-    pointwise_loss_kernel<<<1, kAllReduceThreads, 0, s>>>(x, t, loss, n, BceTerm{});
+    pointwise_loss_kernel<BceTerm><<<1, kAllReduceThreads, 0, s>>>(x, t, loss, n, BceTerm{});
     return cudaGetLastError();
 }
 
@@ -146,7 +146,7 @@ cudaError_t bce_with_logits_backward_f32(cudaStream_t s, const float* x, const f
 }
 
 cudaError_t mse_f32(cudaStream_t s, const float* x, const float* t, float* loss, int64_t n) {
-    pointwise_loss_kernel<<<1, kAllReduceThreads, 0, s>>>(x, t, loss, n, MseTerm{});
+    pointwise_loss_kernel<MseTerm><<<1, kAllReduceThreads, 0, s>>>(x, t, loss, n, MseTerm{});
     return cudaGetLastError();
 }
 

@@ -199,9 +199,13 @@ __device__ __forceinline__ void load_cols(const float* p, float (&w)[C]) {
 }
 
 __device__ __forceinline__ unsigned load_acquire(const unsigned* p) {
+#if defined(KILN_CUDA_EMU)  // native/emu: the same acquire load on the CPU
+    return kiln_emu::ptx::ld_acquire(p);
+#else
     unsigned v;
     asm volatile("ld.acquire.gpu.global.u32 %0, [%1];" : "=r"(v) : "l"(p) : "memory");
     return v;
+#endif
 }
 
 // All blocks wait until `target` arrivals (this one included). Thread 0's fence is cumulative over the block's
@@ -430,7 +434,7 @@ cudaError_t lstm_forward_on_path_f32(cudaStream_t s, Scratch& scratch, LstmPath 
         PersistArgs a{h0, c0, w_hh, bias, gates, cell, hprev, y, h_n, c_n, counter,
                       (int)n, (int)t, (int)h, persist_pitch((int)h)};
         void* args[] = {&a};
-        err = cudaLaunchCooperativeKernel((const void*)persist_kernel(plan.J), dim3(plan.blocks),
+        err = cudaLaunchCooperativeKernel(persist_kernel(plan.J), dim3(plan.blocks),
                                           dim3(kPersistThreads), args, plan.smem, s);
         // The occupancy check said the grid fits, but a GPU shared with other work (MPS, green contexts) can still
         // refuse a cooperative grid; under Auto that only means the per-step path runs instead.

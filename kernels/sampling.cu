@@ -69,8 +69,8 @@ struct ReparamBackward {
 template <typename F>
 cudaError_t launch_eps_blocks(cudaStream_t s, int64_t n, uint64_t seed, uint64_t offset, bool vec4, F f) {
     const unsigned grid = grid_1d((size_t)(n + 3) / 4, kThreads);
-    if (vec4) eps_blocks_kernel<true><<<grid, kThreads, 0, s>>>(n, seed, offset, f);
-    else eps_blocks_kernel<false><<<grid, kThreads, 0, s>>>(n, seed, offset, f);
+    if (vec4) eps_blocks_kernel<true, F><<<grid, kThreads, 0, s>>>(n, seed, offset, f);
+    else eps_blocks_kernel<false, F><<<grid, kThreads, 0, s>>>(n, seed, offset, f);
     return cudaGetLastError();
 }
 
