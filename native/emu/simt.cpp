@@ -1,0 +1,432 @@
+// Kiln's CUDA emulator (native/emu): the SIMT engine. A block's CUDA threads are fibers, each with its own stack, run
+// by a round-robin scheduler on one OS thread; a fiber gives the OS thread back only where it waits (a block barrier,
+// a warp collective, a spin wait) or ends. The switch saves the callee-saved registers and the stack pointer (x86-64
+// System V), so switching costs a few nanoseconds and a block of 1024 threads costs 1024 small stacks.
+#include <sys/mman.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <system_error>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "emu.h"
+#include "kiln_emu/device.h"
+
+#if !defined(__x86_64__)
+#error "Kiln's CUDA emulator switches fibers with x86-64 code"
+#endif
+
+// kiln_emu_switch(save, load): saves this context's registers on its stack and its stack pointer in *save, then
+// resumes the context whose stack pointer is load. kiln_emu_fiber_start is where a new fiber's first switch returns
+// to: it calls r13(r12), which never returns.
+asm(R"(
+    .text
+    .globl kiln_emu_switch
+    .hidden kiln_emu_switch
+    .type kiln_emu_switch,@function
+kiln_emu_switch:
+    pushq %rbp
+    pushq %rbx
+    pushq %r12
+    pushq %r13
+    pushq %r14
+    pushq %r15
+    subq $8, %rsp
+    stmxcsr (%rsp)
+    fnstcw 4(%rsp)
+    movq %rsp, (%rdi)
+    movq %rsi, %rsp
+    ldmxcsr (%rsp)
+    fldcw 4(%rsp)
+    addq $8, %rsp
+    popq %r15
+    popq %r14
+    popq %r13
+    popq %r12
+    popq %rbx
+    popq %rbp
+    ret
+    .size kiln_emu_switch,.-kiln_emu_switch
+
+    .globl kiln_emu_fiber_start
+    .hidden kiln_emu_fiber_start
+    .type kiln_emu_fiber_start,@function
+kiln_emu_fiber_start:
+    movq %r12, %rdi
+    callq *%r13
+    ud2
+    .size kiln_emu_fiber_start,.-kiln_emu_fiber_start
+)");
+extern "C" void kiln_emu_switch(void** save, void* load);
+extern "C" void kiln_emu_fiber_start();
+
+namespace kiln_emu {
+
+namespace {
+
+// 128 KiB of address space per CUDA thread (pages are committed as touched; a kernel's frame is a few KiB). The
+// lowest 4 KiB of each stack hold a pattern that is checked when the block ends: a thread that overflowed its stack
+// is reported (without guard pages, which would cost two memory mappings per thread: a cooperative grid of 264
+// blocks of 256 threads would pass Linux's default limit of 65530).
+constexpr size_t kStackBytes = 128 * 1024;
+constexpr size_t kCanaryBytes = 4096;
+constexpr unsigned char kCanary = 0xa5;
+
+enum class State { Ready, AtBlockBarrier, AtWarpBarrier, Done };
+
+struct Fiber {
+    void* sp = nullptr;
+    unsigned char* stack = nullptr;
+    ThreadState ts{};
+    State state = State::Ready;
+};
+
+struct Warp {
+    unsigned present = 0;  // lanes that exist (a block's last warp may be partial)
+    unsigned live = 0;     // lanes that have not exited
+    unsigned arrived = 0;  // lanes waiting at the warp barrier now
+    alignas(16) unsigned char slots[32 * kSlotBytes];
+};
+
+struct Block {
+    std::vector<Fiber> fibers;
+    std::vector<Warp> warps;
+    unsigned live = 0, arrived = 0;
+    std::unique_ptr<unsigned char[]> dynamic;
+    unsigned char* dynamic_base = nullptr;
+    const std::function<void()>* thread = nullptr;
+    void* scheduler_sp = nullptr;
+};
+
+// Stacks are mapped per OS thread, a block's worth at a time, and reused by every block the thread runs.
+struct StackPool {
+    std::vector<std::pair<unsigned char*, size_t>> regions;
+    std::vector<unsigned char*> stacks;
+    ~StackPool() {
+        for (auto& r : regions) munmap(r.first, r.second);
+    }
+    void reserve(size_t n) {
+        if (stacks.size() >= n) return;
+        const size_t more = n - stacks.size(), bytes = more * kStackBytes;
+        void* m = mmap(nullptr, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (m == MAP_FAILED) {
+            std::fprintf(stderr, "kiln CUDA emulator: cannot map %zu thread stacks\n", more);
+            std::abort();
+        }
+        regions.emplace_back(static_cast<unsigned char*>(m), bytes);
+        for (size_t i = 0; i < more; ++i) stacks.push_back(static_cast<unsigned char*>(m) + i * kStackBytes);
+    }
+};
+
+thread_local StackPool tl_stacks;
+thread_local Block* tl_block = nullptr;
+thread_local Fiber* tl_fiber = nullptr;
+
+[[noreturn]] void fatal(const char* what) {
+    const ThreadState& t = tl_fiber->ts;
+    std::fprintf(stderr, "kiln CUDA emulator: %s (block (%u,%u,%u), thread (%u,%u,%u))\n", what, t.block_idx.x,
+                 t.block_idx.y, t.block_idx.z, t.thread_idx.x, t.thread_idx.y, t.thread_idx.z);
+    std::abort();
+}
+
+void to_scheduler() { kiln_emu_switch(&tl_fiber->sp, tl_block->scheduler_sp); }
+
+void release_block(Block& b) {
+    b.arrived = 0;
+    for (Fiber& f : b.fibers)
+        if (f.state == State::AtBlockBarrier) f.state = State::Ready;
+}
+
+void release_warp(Block& b, Warp& w, unsigned warp_index) {
+    w.arrived = 0;
+    const size_t first = (size_t)warp_index * 32, end = std::min(first + 32, b.fibers.size());
+    for (size_t i = first; i < end; ++i)
+        if (b.fibers[i].state == State::AtWarpBarrier) b.fibers[i].state = State::Ready;
+}
+
+[[noreturn]] void fiber_main(Fiber* f) {
+    Block& b = *tl_block;
+    (*b.thread)();
+    f->state = State::Done;
+    --b.live;
+    Warp& w = b.warps[f->ts.linear / 32];
+    w.live &= ~(1u << (f->ts.linear % 32));
+    // Exited threads count as arrived at __syncthreads, as on the GPU since Volta.
+    if (b.arrived > 0 && b.arrived == b.live) release_block(b);
+    to_scheduler();
+    __builtin_unreachable();
+}
+
+void start_fiber(Fiber& f, unsigned char* stack) {
+    f.stack = stack;
+    std::memset(stack, kCanary, kCanaryBytes);
+    // The frame kiln_emu_switch pops: mxcsr + x87 control word, r15, r14, r13, r12, rbx, rbp, return address; the
+    // return lands on kiln_emu_fiber_start with a 16-byte-aligned stack, as a call instruction expects to leave it.
+    auto* top = reinterpret_cast<uint64_t*>(stack + kStackBytes - 64);
+    uint64_t* sp = top - 8;
+    uint32_t csr[2] = {0, 0};
+    asm volatile("stmxcsr %0" : "=m"(csr[0]));
+    asm volatile("fnstcw %0" : "=m"(csr[1]));
+    std::memcpy(&sp[0], csr, 8);
+    sp[1] = 0;                                              // r15
+    sp[2] = 0;                                              // r14
+    sp[3] = reinterpret_cast<uint64_t>(&fiber_main);        // r13: the function
+    sp[4] = reinterpret_cast<uint64_t>(&f);                 // r12: its argument
+    sp[5] = 0;                                              // rbx
+    sp[6] = 0;                                              // rbp
+    sp[7] = reinterpret_cast<uint64_t>(&kiln_emu_fiber_start);
+    f.sp = sp;
+    f.state = State::Ready;
+}
+
+[[noreturn]] void report_deadlock(Block& b) {
+    size_t at_block = 0, at_warp = 0, done = 0;
+    for (const Fiber& f : b.fibers) {
+        at_block += f.state == State::AtBlockBarrier;
+        at_warp += f.state == State::AtWarpBarrier;
+        done += f.state == State::Done;
+    }
+    const ThreadState& t = b.fibers[0].ts;
+    std::fprintf(stderr,
+                 "kiln CUDA emulator: deadlock in block (%u,%u,%u) of %zu threads: %zu wait at __syncthreads, %zu at a "
+                 "warp collective, %zu have exited; no thread can run\n",
+                 t.block_idx.x, t.block_idx.y, t.block_idx.z, b.fibers.size(), at_block, at_warp, done);
+    std::abort();
+}
+
+// splitmix64's finalizer: a well-mixed 64-bit hash, enough to draw thread orders from.
+uint64_t mix64(uint64_t z) {
+    z += 0x9e3779b97f4a7c15ull;
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+uint64_t schedule_seed() {
+    static const uint64_t seed = [] {
+        const char* s = std::getenv("KILN_EMU_SEED");
+        return s ? std::strtoull(s, nullptr, 0) : 1ull;
+    }();
+    return seed;
+}
+
+void run_block(const Config& cfg, uint3 block_idx, const std::function<void()>& thread) {
+    const unsigned bx = cfg.block.x, by = cfg.block.y, bz = cfg.block.z, n = bx * by * bz;
+    Block b;
+    b.thread = &thread;
+    b.fibers.resize(n);
+    b.warps.resize((n + 31) / 32);
+    for (size_t w = 0; w < b.warps.size(); ++w) {
+        const unsigned lanes = std::min(32u, n - (unsigned)w * 32);
+        b.warps[w].present = b.warps[w].live = lanes == 32 ? 0xffffffffu : (1u << lanes) - 1;
+        std::memset(b.warps[w].slots, 0xff, sizeof b.warps[w].slots);
+    }
+    b.live = n;
+    tl_stacks.reserve(n);
+    if (cfg.smem > 0) {
+        b.dynamic.reset(new unsigned char[cfg.smem + 128]);
+        const uintptr_t raw = reinterpret_cast<uintptr_t>(b.dynamic.get());
+        b.dynamic_base = reinterpret_cast<unsigned char*>((raw + 127) & ~(uintptr_t)127);
+        std::memset(b.dynamic_base, 0xff, cfg.smem);
+    }
+    for (unsigned i = 0; i < n; ++i) {
+        Fiber& f = b.fibers[i];
+        f.ts.thread_idx = uint3{i % bx, (i / bx) % by, i / (bx * by)};
+        f.ts.block_idx = block_idx;
+        f.ts.block_dim = cfg.block;
+        f.ts.grid_dim = cfg.grid;
+        f.ts.linear = i;
+        start_fiber(f, tl_stacks.stacks[i]);
+    }
+    Block* outer_block = tl_block;
+    Fiber* outer_fiber = tl_fiber;
+    tl_block = &b;
+    // Each sweep runs the ready threads in a new order, a permutation drawn from (seed, block, sweep): a thread
+    // runs on until it waits, so a missing barrier shows as soon as some thread runs ahead of another that it
+    // should have waited for, whichever of the two it is. The draw is fixed, so a failure repeats run after run;
+    // KILN_EMU_SEED draws other orders.
+    std::vector<unsigned> order(n);
+    for (unsigned i = 0; i < n; ++i) order[i] = i;
+    uint64_t rng = mix64(schedule_seed() ^ mix64(((uint64_t)block_idx.z << 42) ^ ((uint64_t)block_idx.y << 21) ^
+                                                  block_idx.x));
+    for (unsigned done = 0; done < n;) {
+        bool ran = false;
+        done = 0;
+        for (unsigned i = n; i > 1; --i) std::swap(order[i - 1], order[(rng = mix64(rng)) % i]);
+        for (unsigned i : order) {
+            Fiber& f = b.fibers[i];
+            if (f.state == State::Ready) {
+                tl_fiber = &f;
+                kiln_emu_switch(&b.scheduler_sp, f.sp);
+                ran = true;
+            }
+            done += f.state == State::Done;
+        }
+        if (!ran && done < n) report_deadlock(b);
+    }
+    for (const Fiber& f : b.fibers) {
+        for (size_t i = 0; i < kCanaryBytes; ++i) {
+            if (f.stack[i] != kCanary) {
+                std::fprintf(stderr, "kiln CUDA emulator: thread (%u,%u,%u) of block (%u,%u,%u) overflowed its %zu KiB "
+                             "stack\n", f.ts.thread_idx.x, f.ts.thread_idx.y, f.ts.thread_idx.z, block_idx.x,
+                             block_idx.y, block_idx.z, kStackBytes / 1024);
+                std::abort();
+            }
+        }
+    }
+    tl_block = outer_block;
+    tl_fiber = outer_fiber;
+}
+
+}  // namespace
+
+ThreadState* current() { return tl_fiber ? &tl_fiber->ts : nullptr; }
+
+void sync_block() {
+    Block& b = *tl_block;
+    if (++b.arrived == b.live) {
+        release_block(b);
+        return;
+    }
+    tl_fiber->state = State::AtBlockBarrier;
+    to_scheduler();
+}
+
+void sync_warp(unsigned mask, bool reset_slots) {
+    Block& b = *tl_block;
+    const unsigned lane = tl_fiber->ts.linear % 32, warp_index = tl_fiber->ts.linear / 32;
+    Warp& w = b.warps[warp_index];
+    const unsigned expected = mask & w.present;
+    if (!(expected & (1u << lane))) fatal("a warp collective's mask leaves out the lane that calls it");
+    if (expected & ~w.live) fatal("a warp collective's mask names a lane that has exited");
+    w.arrived |= 1u << lane;
+    if ((w.arrived & expected) == expected) {
+        if (reset_slots) std::memset(w.slots, 0xff, sizeof w.slots);
+        release_warp(b, w, warp_index);
+        return;
+    }
+    tl_fiber->state = State::AtWarpBarrier;
+    to_scheduler();
+}
+
+unsigned char* warp_slots() { return tl_block->warps[tl_fiber->ts.linear / 32].slots; }
+
+unsigned char* dynamic_shared() { return tl_block->dynamic_base; }
+
+void spin_pause() { std::this_thread::yield(); }
+
+int blocks_per_sm(int block_size, size_t dynamic_smem) {
+    const int warps = (block_size + 31) / 32;
+    int blocks = std::min(kMaxBlocksPerSm, kMaxThreadsPerSm / (warps * 32));
+    const size_t per_block = dynamic_smem + kSharedReservedPerBlock;
+    blocks = std::min(blocks, (int)(kSharedPerSm / per_block));
+    return blocks;
+}
+
+void run_grid(const Config& cfg, const std::function<void()>& thread, bool cooperative) {
+    const dim3 g = cfg.grid;
+    auto block_at = [&](uint64_t i) {
+        return uint3{(unsigned)(i % g.x), (unsigned)((i / g.x) % g.y), (unsigned)(i / ((uint64_t)g.x * g.y))};
+    };
+    const uint64_t blocks = (uint64_t)g.x * g.y * g.z;
+    if (!cooperative) {
+        for (uint64_t i = 0; i < blocks; ++i) run_block(cfg, block_at(i), thread);
+        return;
+    }
+    // The blocks of a cooperative grid wait for each other (grid barriers), so they all run at once.
+    std::vector<std::thread> threads;
+    threads.reserve(blocks);
+    try {
+        for (uint64_t i = 0; i < blocks; ++i) threads.emplace_back([&, i] { run_block(cfg, block_at(i), thread); });
+    } catch (const std::system_error& e) {
+        std::fprintf(stderr, "kiln CUDA emulator: cannot start the %llu OS threads of a cooperative grid: %s\n",
+                     (unsigned long long)blocks, e.what());
+        std::abort();
+    }
+    for (std::thread& t : threads) t.join();
+}
+
+// ---- the hand-written PTX --------------------------------------------------------------------------------------
+namespace ptx {
+
+namespace {
+float bf16_lo(uint32_t r) { return __uint_as_float(r << 16); }
+float bf16_hi(uint32_t r) { return __uint_as_float(r & 0xffff0000u); }
+float bf16_half(uint32_t r, unsigned which) { return which ? bf16_hi(r) : bf16_lo(r); }
+}  // namespace
+
+void ldmatrix_x4(uint32_t (&r)[4], const void* row, bool trans) {
+    const unsigned lane = self().linear % 32;
+    unsigned char* slots = warp_slots();
+    std::memcpy(slots + lane * kSlotBytes, &row, sizeof row);
+    sync_warp(0xffffffffu);
+    auto row_of = [&](unsigned l) {
+        const void* p;
+        std::memcpy(&p, slots + l * kSlotBytes, sizeof p);
+        return static_cast<const uint16_t*>(p);
+    };
+    const unsigned g = lane / 4, c = lane % 4;
+    for (unsigned i = 0; i < 4; ++i) {
+        uint16_t lo, hi;
+        if (!trans) {
+            const uint16_t* p = row_of(8 * i + g);
+            lo = p[2 * c];
+            hi = p[2 * c + 1];
+        } else {  // element (g, 2c + j) of the transpose is row 2c + j, column g of the matrix
+            lo = row_of(8 * i + 2 * c)[g];
+            hi = row_of(8 * i + 2 * c + 1)[g];
+        }
+        r[i] = (uint32_t)lo | ((uint32_t)hi << 16);
+    }
+    sync_warp(0xffffffffu, true);
+}
+
+void mma_m16n8k16_bf16(float (&d)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
+    struct Frag {
+        uint32_t a[4], b0, b1;
+    };
+    const unsigned lane = self().linear % 32;
+    unsigned char* slots = warp_slots();
+    const Frag mine{{a[0], a[1], a[2], a[3]}, b0, b1};
+    std::memcpy(slots + lane * kSlotBytes, &mine, sizeof mine);
+    sync_warp(0xffffffffu);
+    auto frag = [&](unsigned l) {
+        Frag f;
+        std::memcpy(&f, slots + l * kSlotBytes, sizeof f);
+        return f;
+    };
+    auto A = [&](unsigned row, unsigned k) {  // a[(row >= 8) + 2 (k >= 8)] of lane (row % 8) * 4 + (k % 8) / 2
+        return bf16_half(frag((row % 8) * 4 + (k % 8) / 2).a[(row >= 8) + 2 * (k >= 8)], k % 2);
+    };
+    auto B = [&](unsigned k, unsigned n) {  // b0 (k < 8) or b1 of lane n * 4 + (k % 8) / 2
+        const Frag f = frag(n * 4 + (k % 8) / 2);
+        return bf16_half(k < 8 ? f.b0 : f.b1, k % 2);
+    };
+    const unsigned g = lane / 4, c = lane % 4;
+    float out[4];
+    for (unsigned e = 0; e < 4; ++e) {
+        const unsigned row = g + 8 * (e / 2), col = 2 * c + e % 2;
+        double sum = 0.0;
+        for (unsigned k = 0; k < 16; ++k) sum += (double)A(row, k) * (double)B(k, col);
+        out[e] = (float)(sum + (double)d[e]);
+    }
+    sync_warp(0xffffffffu, true);
+    for (unsigned e = 0; e < 4; ++e) d[e] = out[e];
+}
+
+uint32_t cvt_bf16x2(float hi, float lo) {
+    auto rn = [](float f) -> uint32_t {
+        const uint32_t u = __float_as_uint(f);
+        if ((u & 0x7fffffffu) > 0x7f800000u) return 0x7fffu;  // the canonical NaN
+        return (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
+    };
+    return rn(lo) | (rn(hi) << 16);
+}
+
+}  // namespace ptx
+
+}  // namespace kiln_emu
