@@ -69,7 +69,13 @@ public final class Main implements Runnable {
     static final class Version implements CommandLine.IVersionProvider {
         @Override
         public String[] getVersion() {
-            return new String[] {Kiln.buildInfo()};
+            // picocli asks for the version while it builds the command line, before any command runs: a library
+            // that did not load must still leave --help, --version and each command's own one-line error working.
+            try {
+                return new String[] {Kiln.buildInfo()};
+            } catch (RuntimeException | LinkageError e) {
+                return new String[] {"kiln " + Kiln.version() + " (native library not loaded: " + describe(e) + ")"};
+            }
         }
     }
 }

@@ -7,7 +7,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 import java.io.BufferedReader;
-import java.io.IOException;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -31,7 +30,7 @@ class InterruptTest {
         Path save = dir.resolve("save");
         List<String> train = List.of("train", "transformer", "--device", "cpu", "--steps", "3000", "--batch", "8",
                 "--out", dir.resolve("out").toString(), "--save", save.toString());
-        Process p = kiln(train);
+        Process p = KilnProcess.start(List.of(), train);
         StringBuilder out = new StringBuilder();
         try (BufferedReader r = new BufferedReader(new InputStreamReader(p.getInputStream(), StandardCharsets.UTF_8))) {
             String line;
@@ -59,28 +58,12 @@ class InterruptTest {
         List<String> resume = new java.util.ArrayList<>(train);
         resume.set(resume.indexOf("3000"), Long.toString(step + 2));
         resume.add("--resume");
-        Process q = kiln(resume);
+        Process q = KilnProcess.start(List.of(), resume);
         String resumed = new String(q.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertTrue(q.waitFor(120, TimeUnit.SECONDS));
         assertEquals(0, q.exitValue(), resumed);
         assertTrue(resumed.contains("resumed from " + save.resolve(TrainingCheckpoint.FILE_NAME) + " after step " + step), resumed);
         assertEquals(Long.toString(step + 2),
                 SafeTensors.readHeader(save.resolve(TrainingCheckpoint.FILE_NAME)).metadata().get("state.step"));
-    }
-
-    /**
-     * The kiln command line in a JVM of its own, output and errors merged, on the class path this test runs with:
-     * surefire puts the module's classes on the module path and the rest on the class path, and the command runs
-     * from a class path alone (as ./kiln runs it).
-     */
-    private static Process kiln(List<String> args) throws IOException {
-        String path = String.join(java.io.File.pathSeparator, System.getProperty("jdk.module.path", ""),
-                System.getProperty("java.class.path", ""));
-        // A process started in the background of a non-interactive shell (a CI job, a build run with &) inherits
-        // SIGINT ignored, and then the JVM, rightly, installs no handler for it; GNU env resets it to the default.
-        List<String> cmd = new java.util.ArrayList<>(List.of("env", "--default-signal=INT",
-                Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-cp", path, "dev.kiln.cli.Main"));
-        cmd.addAll(args);
-        return new ProcessBuilder(cmd).redirectErrorStream(true).start();
     }
 }
