@@ -17,6 +17,7 @@
 #include <algorithm>
 
 #include "common/conv_geometry.h"
+#include "common/kernel_path.h"
 
 namespace kiln::cuda {
 
@@ -339,6 +340,9 @@ cudaError_t launch_gemm(cudaStream_t s, const P& p, int64_t rows, int64_t cols, 
     constexpr int64_t kMaxRowTiles = 65535;
     const int64_t gx = ceil_div(cols, kBN), gy = ceil_div(rows, kBM);
     if (gx > 2147483647 || splits > 65535) return cudaErrorInvalidConfiguration;
+    // One path on this backend, named all the same: the profiler's records then say which algorithm ran on either
+    // backend (the CPU's may be Winograd instead).
+    note_kernel_path("implicit_gemm");
     for (int64_t t0 = 0; t0 < gy; t0 += kMaxRowTiles) {
         const int64_t tiles = std::min(gy - t0, kMaxRowTiles);
         conv_gemm_kernel<P><<<dim3((unsigned)gx, (unsigned)tiles, (unsigned)splits), kThreads, 0, s>>>(p, t0);

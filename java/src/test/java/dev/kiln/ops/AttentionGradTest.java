@@ -165,7 +165,10 @@ class AttentionGradTest {
             for (Device device : GradCheck.devices()) {
                 float[] got = Ops.attention(Tensor.of(device, q, c.n, c.h, t, d), Tensor.of(device, k, c.n, c.h, s, d),
                         Tensor.of(device, v, c.n, c.h, s, d), c.options(device)).toFloatArray();
-                assertClose(want, got, 2e-6, "forward on " + device);
+                // fp32 sums of exp2 weights, tile by tile: the worst element (where v's terms cancel) measured 1.5e-6
+                // on the CPU and 2.3e-6 from the CUDA kernels (on native/emu) in these units, while
+                // dropping one key of 67 (weight near 1/67) moves an output by about 1e-2.
+                assertClose(want, got, 4e-6, "forward on " + device);
             }
         }
     }
