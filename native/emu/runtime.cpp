@@ -119,21 +119,33 @@ cudaError_t launch(const void* kernel, const Config& cfg, std::function<void()> 
 
 using kiln_emu::kMultiprocessors;
 
+// CUDA_VISIBLE_DEVICES hides the device as it hides a GPU: visible where the variable is unset or its list starts
+// with 0, so a test can run the no-device paths against this build too (CUDA_VISIBLE_DEVICES= or -1).
+static bool device_visible() {
+    static const bool visible = [] {
+        const char* v = std::getenv("CUDA_VISIBLE_DEVICES");
+        return v == nullptr || (v[0] == '0' && (v[1] == '\0' || v[1] == ','));
+    }();
+    return visible;
+}
+
 cudaError_t cudaGetDeviceCount(int* count) {
     if (!count) return set_error(cudaErrorInvalidValue);
-    *count = 1;
-    return cudaSuccess;
+    *count = device_visible() ? 1 : 0;
+    return device_visible() ? cudaSuccess : set_error(cudaErrorNoDevice);
 }
 cudaError_t cudaGetDevice(int* device) {
     if (!device) return set_error(cudaErrorInvalidValue);
     *device = 0;
     return cudaSuccess;
 }
-cudaError_t cudaSetDevice(int device) { return device == 0 ? cudaSuccess : set_error(cudaErrorInvalidDevice); }
+cudaError_t cudaSetDevice(int device) {
+    return device == 0 && device_visible() ? cudaSuccess : set_error(cudaErrorInvalidDevice);
+}
 
 cudaError_t cudaGetDeviceProperties(cudaDeviceProp* p, int device) {
     if (!p) return set_error(cudaErrorInvalidValue);
-    if (device != 0) return set_error(cudaErrorInvalidDevice);
+    if (device != 0 || !device_visible()) return set_error(cudaErrorInvalidDevice);
     std::memset(p, 0, sizeof *p);
     std::snprintf(p->name, sizeof p->name, "Kiln CUDA emulator (H200-shaped, on the CPU)");
     p->totalGlobalMem = kTotalMemory;
@@ -157,7 +169,7 @@ cudaError_t cudaGetDeviceProperties(cudaDeviceProp* p, int device) {
 
 cudaError_t cudaDeviceGetAttribute(int* value, cudaDeviceAttr attr, int device) {
     if (!value) return set_error(cudaErrorInvalidValue);
-    if (device != 0) return set_error(cudaErrorInvalidDevice);
+    if (device != 0 || !device_visible()) return set_error(cudaErrorInvalidDevice);
     switch (attr) {
         case cudaDevAttrMaxPitch: *value = 2147483647; return cudaSuccess;
         case cudaDevAttrMultiProcessorCount: *value = kMultiprocessors; return cudaSuccess;

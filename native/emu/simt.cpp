@@ -4,6 +4,7 @@
 // System V), so switching costs a few nanoseconds and a block of 1024 threads costs 1024 small stacks.
 #include <sys/mman.h>
 
+#include <array>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -118,7 +119,12 @@ struct StackPool {
             std::abort();
         }
         regions.emplace_back(static_cast<unsigned char*>(m), bytes);
-        for (size_t i = 0; i < more; ++i) stacks.push_back(static_cast<unsigned char*>(m) + i * kStackBytes);
+        for (size_t i = 0; i < more; ++i) {
+            // The canary is written once: a stack is reused block after block, and an overflow ends the process.
+            unsigned char* stack = static_cast<unsigned char*>(m) + i * kStackBytes;
+            std::memset(stack, kCanary, kCanaryBytes);
+            stacks.push_back(stack);
+        }
     }
 };
 
@@ -163,7 +169,6 @@ void release_warp(Block& b, Warp& w, unsigned warp_index) {
 
 void start_fiber(Fiber& f, unsigned char* stack) {
     f.stack = stack;
-    std::memset(stack, kCanary, kCanaryBytes);
     // The frame kiln_emu_switch pops: mxcsr + x87 control word, r15, r14, r13, r12, rbx, rbp, return address; the
     // return lands on kiln_emu_fiber_start with a 16-byte-aligned stack, as a call instruction expects to leave it.
     auto* top = reinterpret_cast<uint64_t*>(stack + kStackBytes - 64);
@@ -268,14 +273,17 @@ void run_block(const Config& cfg, uint3 block_idx, const std::function<void()>& 
         }
         if (!ran && done < n) report_deadlock(b);
     }
+    static const auto canary = [] {
+        std::array<unsigned char, kCanaryBytes> c;
+        c.fill(kCanary);
+        return c;
+    }();
     for (const Fiber& f : b.fibers) {
-        for (size_t i = 0; i < kCanaryBytes; ++i) {
-            if (f.stack[i] != kCanary) {
-                std::fprintf(stderr, "kiln CUDA emulator: thread (%u,%u,%u) of block (%u,%u,%u) overflowed its %zu KiB "
-                             "stack\n", f.ts.thread_idx.x, f.ts.thread_idx.y, f.ts.thread_idx.z, block_idx.x,
-                             block_idx.y, block_idx.z, kStackBytes / 1024);
-                std::abort();
-            }
+        if (std::memcmp(f.stack, canary.data(), kCanaryBytes) != 0) {
+            std::fprintf(stderr, "kiln CUDA emulator: thread (%u,%u,%u) of block (%u,%u,%u) overflowed its %zu KiB "
+                         "stack\n", f.ts.thread_idx.x, f.ts.thread_idx.y, f.ts.thread_idx.z, block_idx.x,
+                         block_idx.y, block_idx.z, kStackBytes / 1024);
+            std::abort();
         }
     }
     tl_block = outer_block;
