@@ -3,6 +3,8 @@
 # as C++ behind native/emu's emulated runtime, see ARCHITECTURE.md) in its own build directory and runs the native
 # tests that reach the CUDA backend. parity then compares every CUDA kernel with the CPU backend case by case instead
 # of skipping; test_graph and test_bench_timing run their GPU halves (capture and replay, event timing).
+# It also builds libkiln.so there, with the JNI glue where JAVA_HOME names a JDK (and KILN_VERSION, the jar's version),
+# for the JUnit tests that Maven's `verify` then runs against the emulated device (java/pom.xml's junit-cuda-emulator).
 # Usage: native/test/cuda_emulator.sh [BUILD_DIR]   (default: build-emu in the repository root)
 # Maven's `verify` runs it after the sanitizer run; it is runnable alone the same way.
 set -euo pipefail
@@ -12,10 +14,10 @@ jobs=${KILN_BUILD_JOBS:-2}
 tests=(kiln_parity test_graph test_bench_timing test_api)
 
 mkdir -p "$build"
-cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DKILN_CUDA_EMULATOR=ON \
-    -DKILN_ENABLE_JNI=OFF -DKILN_BUILD_BENCH=OFF >"$build/configure.log" 2>&1 ||
+cmake -S "$root" -B "$build" -DCMAKE_BUILD_TYPE=Release -DKILN_CUDA_EMULATOR=ON -DKILN_ENABLE_JNI=ON -DKILN_BUILD_BENCH=OFF \
+    ${JAVA_HOME:+-DJAVA_HOME="$JAVA_HOME"} ${KILN_VERSION:+-DKILN_VERSION="$KILN_VERSION"} >"$build/configure.log" 2>&1 ||
     { cat "$build/configure.log"; exit 1; }
-cmake --build "$build" --parallel "$jobs" --target "${tests[@]}"
+cmake --build "$build" --parallel "$jobs" --target kiln "${tests[@]}"
 
 # A skip (exit 77) would mean the emulated device was not found: here that is a failure, not a pass.
 for t in "${tests[@]}"; do

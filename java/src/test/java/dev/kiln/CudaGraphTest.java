@@ -51,6 +51,7 @@ class CudaGraphTest {
     }
 
     private static Device gpu() {
+        if (!Device.cudaAvailable()) Devices.noCudaDevice("CUDA graph capture and replay");
         assumeTrue(Device.cudaAvailable(), "SKIPPED: no CUDA device (" + Device.cudaUnavailableReason()
                 + "): CUDA graph capture and replay need one");
         return Device.cuda();

@@ -3,6 +3,7 @@
 package dev.kiln.ops;
 
 import dev.kiln.Device;
+import dev.kiln.Devices;
 import dev.kiln.Generator;
 import dev.kiln.Scope;
 import dev.kiln.Tensor;
@@ -95,7 +96,7 @@ final class GradCheck {
                 d = List.of(Device.cpu(), Device.cuda(0));
             } else {
                 d = List.of(Device.cpu());
-                System.out.println("[kiln] GradCheck: CUDA gradient checks SKIPPED on this machine: " + Device.cudaUnavailableReason());
+                Devices.noCudaDevice("GradCheck: CUDA gradient checks");
             }
             devices = d;
         }
