@@ -65,6 +65,14 @@ kiln_emu_fiber_start:
 extern "C" void kiln_emu_switch(void** save, void* load);
 extern "C" void kiln_emu_fiber_start();
 
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#include <sanitizer/common_interface_defs.h>
+#define KILN_EMU_ASAN 1
+#else
+#define KILN_EMU_ASAN 0
+#endif
+
 namespace kiln_emu {
 
 namespace {
@@ -81,6 +89,7 @@ enum class State { Ready, AtBlockBarrier, AtWarpBarrier, Done };
 
 struct Fiber {
     void* sp = nullptr;
+    void* fake_stack = nullptr;  // AddressSanitizer's, while the fiber is switched out
     unsigned char* stack = nullptr;
     ThreadState ts{};
     State state = State::Ready;
@@ -101,6 +110,8 @@ struct Block {
     unsigned char* dynamic_base = nullptr;
     const std::function<void()>* thread = nullptr;
     void* scheduler_sp = nullptr;
+    const void* scheduler_bottom = nullptr;  // the scheduler's stack, as AddressSanitizer reports it
+    size_t scheduler_size = 0;
 };
 
 // Stacks are mapped per OS thread, a block's worth at a time, and reused by every block the thread runs.
@@ -139,7 +150,27 @@ thread_local Fiber* tl_fiber = nullptr;
     std::abort();
 }
 
-void to_scheduler() { kiln_emu_switch(&tl_fiber->sp, tl_block->scheduler_sp); }
+// Under AddressSanitizer every switch is announced (its fiber API), so that ASan knows which stack is live; without
+// it, ASan would take a fiber's frames for overflows of the scheduler's stack.
+void asan_enter(void** fake_stack, const void* bottom, size_t size) {
+#if KILN_EMU_ASAN
+    __sanitizer_start_switch_fiber(fake_stack, bottom, size);
+#endif
+}
+void asan_entered(void* fake_stack, const void** old_bottom, size_t* old_size) {
+#if KILN_EMU_ASAN
+    __sanitizer_finish_switch_fiber(fake_stack, old_bottom, old_size);
+#endif
+}
+
+// From a fiber back to its block's scheduler; `exiting`: the fiber never resumes.
+void to_scheduler(bool exiting = false) {
+    Block& b = *tl_block;
+    Fiber& f = *tl_fiber;
+    asan_enter(exiting ? nullptr : &f.fake_stack, b.scheduler_bottom, b.scheduler_size);
+    kiln_emu_switch(&f.sp, b.scheduler_sp);
+    asan_entered(f.fake_stack, &tl_block->scheduler_bottom, &tl_block->scheduler_size);
+}
 
 void release_block(Block& b) {
     b.arrived = 0;
@@ -155,6 +186,7 @@ void release_warp(Block& b, Warp& w, unsigned warp_index) {
 }
 
 [[noreturn]] void fiber_main(Fiber* f) {
+    asan_entered(nullptr, &tl_block->scheduler_bottom, &tl_block->scheduler_size);
     Block& b = *tl_block;
     (*b.thread)();
     f->state = State::Done;
@@ -163,12 +195,16 @@ void release_warp(Block& b, Warp& w, unsigned warp_index) {
     w.live &= ~(1u << (f->ts.linear % 32));
     // Exited threads count as arrived at __syncthreads, as on the GPU since Volta.
     if (b.arrived > 0 && b.arrived == b.live) release_block(b);
-    to_scheduler();
+    to_scheduler(true);
     __builtin_unreachable();
 }
 
 void start_fiber(Fiber& f, unsigned char* stack) {
     f.stack = stack;
+#if KILN_EMU_ASAN
+    // A stack is reused: the redzones of the frames its last fiber left (it never returned) are stale.
+    __asan_unpoison_memory_region(stack + kCanaryBytes, kStackBytes - kCanaryBytes);
+#endif
     // The frame kiln_emu_switch pops: mxcsr + x87 control word, r15, r14, r13, r12, rbx, rbp, return address; the
     // return lands on kiln_emu_fiber_start with a 16-byte-aligned stack, as a call instruction expects to leave it.
     auto* top = reinterpret_cast<uint64_t*>(stack + kStackBytes - 64);
@@ -266,7 +302,10 @@ void run_block(const Config& cfg, uint3 block_idx, const std::function<void()>& 
             Fiber& f = b.fibers[i];
             if (f.state == State::Ready) {
                 tl_fiber = &f;
+                void* fake_stack = nullptr;
+                asan_enter(&fake_stack, f.stack, kStackBytes);
                 kiln_emu_switch(&b.scheduler_sp, f.sp);
+                asan_entered(fake_stack, nullptr, nullptr);
                 ran = true;
             }
             done += f.state == State::Done;

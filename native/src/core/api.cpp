@@ -58,9 +58,16 @@ void init_cuda(kiln_context& ctx, int32_t index, void* caller_stream, const char
     ctx.owns_stream = caller_stream == nullptr;
     ctx.stream = caller_stream ? caller_stream : kiln::gpu::create_stream(index);
     const int dev = index;
+#if defined(KILN_CUDA_EMU)
+    // The emulated device's memory (native/emu) is host memory: poisoned as the CPU's is under AddressSanitizer, so
+    // that a kernel's read past its buffer, or of a freed one, is reported.
+    constexpr bool host_memory = true;
+#else
+    constexpr bool host_memory = false;
+#endif
     ctx.allocator = std::make_unique<kiln::Allocator>(
         ctx.name.c_str(), 256, true, [dev](size_t n) { return kiln::gpu::malloc_or_null(dev, n); },
-        [dev](void* p, size_t) { kiln::gpu::free(dev, p); });
+        [dev](void* p, size_t) { kiln::gpu::free(dev, p); }, host_memory);
 }
 
 }  // namespace
