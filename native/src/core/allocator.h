@@ -20,9 +20,10 @@ public:
     using SystemAlloc = std::function<void*(size_t)>;
     using SystemFree = std::function<void(void*, size_t)>;  // the block and the size asked of SystemAlloc
 
-    // host_memory: the blocks are host memory (the CPU backend's), which AddressSanitizer builds poison while they
-    // are free (cached or held) and past each request's end while live, so that a use after kiln_free or a read past
-    // the requested size is reported; a caching allocator would otherwise hide both.
+    // host_memory: the blocks are host memory (the CPU backend's, or native/emu's emulated device's), which
+    // AddressSanitizer builds poison while they are free (cached or held) and past each request's end while live, so
+    // that a use after kiln_free or a read past the requested size is reported; a caching allocator would otherwise
+    // hide both.
     Allocator(const char* device_name, size_t alignment, bool caching, SystemAlloc sys_alloc, SystemFree sys_free,
               bool host_memory = false);
     ~Allocator();  // returns every block, live or cached, to the system
