@@ -50,7 +50,12 @@ final class AttentionOps {
 
     // ---- the three layouts ----------------------------------------------------------------------------------------
 
-    /** q (N, H, T, D), k and v (N, H, S, D), contiguous -> (N, H, T, D). */
+    /**
+     * Fused scaled dot-product attention, softmax(scale q k^T + mask) v per batch and head, with the options' causal
+     * mask, key lengths and dropout: q (N, H, T, D), k and v (N, H, S, D), f32 or bf16 alike -> (N, H, T, D). The
+     * (T, S) weights are never stored: the backward rebuilds them from each query's log-sum-exp.
+     */
+    @Op
     static Tensor attention(Tensor q, Tensor k, Tensor v, AttentionOptions options) {
         String op = "attention";
         operands(op, new String[] {"q", "k", "v"}, q, k, v);
@@ -70,7 +75,11 @@ final class AttentionOps {
         return run(op, x, qp, kp, vp, heads(null, x.t, x), q.shape(), options, grads, q, k, v);
     }
 
-    /** qkv (N, T, 3, H, D), the fused projection reshaped -> (N, T, H, D); the backward writes one dqkv. */
+    /**
+     * Self-attention over the packed output of a fused QKV projection, qkv (N, T, 3, H, D), read in place ->
+     * (N, T, H, D), token-major for the output projection. The backward writes one gradient for qkv.
+     */
+    @Op
     static Tensor selfAttention(Tensor qkv, AttentionOptions options) {
         String op = "self_attention";
         operands(op, new String[] {"qkv"}, qkv);
@@ -89,7 +98,12 @@ final class AttentionOps {
         return run(op, x, qp, kp, vp, tokens(x), new int[] {n, t, h, d}, options, grads, qkv);
     }
 
-    /** q (N, T, H, D), kv (N, S, 2, H, D) -> (N, T, H, D): cross-attention, or decoding against a key/value cache. */
+    /**
+     * Queries q (N, T, H, D) against packed keys and values kv (N, S, 2, H, D) -> (N, T, H, D): cross-attention, or
+     * one decoding step against a key/value cache of capacity S with the filled length in the options' key lengths
+     * (tiles of keys past every length are skipped, so a step costs O(length)).
+     */
+    @Op
     static Tensor crossAttention(Tensor q, Tensor kv, AttentionOptions options) {
         String op = "cross_attention";
         operands(op, new String[] {"q", "kv"}, q, kv);

@@ -8,6 +8,11 @@ final class BatchNormOps {
     private BatchNormOps() {
     }
 
+    /**
+     * Batch normalization of x (N, C) or (N, C, H, W) per channel. Training uses batch statistics and updates the
+     * running ones (when given) with {@code momentum}; evaluation uses the running ones. gamma/beta may be null.
+     */
+    @Op
     static Tensor batchNorm(Tensor x, Tensor gamma, Tensor beta, Tensor runningMean, Tensor runningVar, boolean training,
                             float momentum, float eps) {
         String op = "batch_norm";

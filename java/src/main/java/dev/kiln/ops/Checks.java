@@ -65,6 +65,11 @@ final class Checks {
         return cols == 0 ? 0 : t.numel() / cols;
     }
 
+    /** A window's {h, w} pair (kernel, stride, padding, dilation). */
+    static void pair(String op, String arg, int[] v) {
+        if (v == null || v.length != 2) throw new IllegalArgumentException(op + ": " + arg + " must be {h, w}");
+    }
+
     /** The shape without its last dimension. */
     static int[] dropLast(Tensor t) {
         return Arrays.copyOf(t.shape(), t.rank() - 1);

@@ -12,17 +12,26 @@ final class ConvertOps {
     private ConvertOps() {
     }
 
-    /** x (f32) rounded to bf16, to nearest even. */
+    /**
+     * x (f32) rounded to bf16, to nearest even (NaN stays NaN; values past bf16's largest finite one become
+     * infinities). Recorded: the gradient reaching the bf16 result is widened back to f32 for x.
+     */
+    @Op
     static Tensor toBf16(Tensor x) {
         return cast("toBf16", x, DType.F32, DType.BF16);
     }
 
-    /** x (bf16) widened to f32 (exact). */
+    /** x (bf16) widened to f32, exactly. Recorded: the f32 gradient is rounded to bf16 for x. */
+    @Op
     static Tensor toF32(Tensor x) {
         return cast("toF32", x, DType.BF16, DType.F32);
     }
 
-    /** x as {@code dtype} (f32 or bf16): a new tensor; the same dtype gives a recorded copy. */
+    /**
+     * x as {@code dtype}, f32 or bf16 (see {@link #toBf16} and {@link #toF32}): always a new tensor, recorded; the same
+     * dtype gives a copy whose gradient passes through unchanged.
+     */
+    @Op
     static Tensor to(Tensor x, DType dtype) {
         String op = "to";
         Checks.open(op, "x", x);

@@ -70,6 +70,38 @@ final class ElementwiseOps {
         }
     }
 
+    @Op
+    static Tensor add(Tensor a, Tensor b) {
+        return binary(ADD, a, b);
+    }
+
+    @Op
+    static Tensor sub(Tensor a, Tensor b) {
+        return binary(SUB, a, b);
+    }
+
+    @Op
+    static Tensor mul(Tensor a, Tensor b) {
+        return binary(MUL, a, b);
+    }
+
+    @Op
+    static Tensor div(Tensor a, Tensor b) {
+        return binary(DIV, a, b);
+    }
+
+    /** x plus a bias along the last dimension: x (..., C), bias (C). */
+    @Op
+    static Tensor biasAdd(Tensor x, Tensor bias) {
+        Checks.f32("bias_add", "x", x);
+        Checks.f32("bias_add", "bias", bias);
+        if (bias.rank() != 1 || x.rank() < 1 || bias.dim(0) != x.dim(-1)) {
+            throw new IllegalArgumentException("bias_add: bias must be (C,) with C the last dimension of x, got x "
+                    + Checks.shape(x) + " and bias " + Checks.shape(bias));
+        }
+        return add(x, bias);
+    }
+
     static Tensor binary(int kind, Tensor a, Tensor b) {
         String op = BINARY_NAMES[kind];
         Checks.f32(op, "a", a);
@@ -87,16 +119,49 @@ final class ElementwiseOps {
         }, a, b);
     }
 
+    /** alpha * x. */
+    @Op
     static Tensor scale(Tensor x, float alpha) {
         Checks.f32("scale", "x", x);
         Tensor y = scaleRaw(x, alpha);
         return Autograd.record("scale", y, dy -> new Tensor[] {scaleRaw(dy, alpha)}, x);
     }
 
+    @Op
+    static Tensor neg(Tensor x) {
+        return scale(x, -1f);
+    }
+
     static Tensor scaleRaw(Tensor x, float alpha) {
         Tensor y = Tensor.empty(x.device(), x.shape());
         ElementwiseNative.scale(x, y, alpha);
         return y;
+    }
+
+    @Op
+    static Tensor relu(Tensor x) {
+        return activation(RELU, x, 0f);
+    }
+
+    @Op
+    static Tensor leakyRelu(Tensor x, float negativeSlope) {
+        return activation(LEAKY_RELU, x, negativeSlope);
+    }
+
+    @Op
+    static Tensor tanh(Tensor x) {
+        return activation(TANH, x, 0f);
+    }
+
+    @Op
+    static Tensor sigmoid(Tensor x) {
+        return activation(SIGMOID, x, 0f);
+    }
+
+    /** GELU, exact (erf) form. */
+    @Op
+    static Tensor gelu(Tensor x) {
+        return activation(GELU, x, 0f);
     }
 
     static Tensor activation(int kind, Tensor x, float alpha) {
@@ -112,6 +177,11 @@ final class ElementwiseOps {
         }, x);
     }
 
+    /**
+     * Zeroes each element with probability p and scales the rest by 1/(1-p) when training; the identity (the same
+     * tensor) otherwise. The mask comes from {@code generator}'s Philox stream and is regenerated in the backward.
+     */
+    @Op
     static Tensor dropout(Tensor x, float p, Generator generator, boolean training) {
         Checks.f32("dropout", "x", x);
         if (!(p >= 0f && p < 1f)) throw new IllegalArgumentException("dropout: p must be in [0, 1), got " + p);
@@ -127,7 +197,8 @@ final class ElementwiseOps {
         }, x);
     }
 
-    /** gelu(x + bias) in one kernel: x (..., C), bias (C); the backward gives dx and dbias (summed over rows). */
+    /** gelu(x + bias) (exact, erf form) in one kernel: x (..., C), bias (C); gradients reach x and bias. */
+    @Op
     static Tensor biasGelu(Tensor x, Tensor bias) {
         String op = "bias_gelu";
         Checks.f32(op, "x", x);
@@ -152,7 +223,8 @@ final class ElementwiseOps {
 
     // ---- in place, not recorded ---------------------------------------------------------------------------------
 
-    /** y += alpha x. */
+    /** y += alpha x (same shape and device); returns y. */
+    @Op
     static Tensor axpy_(float alpha, Tensor x, Tensor y) {
         Checks.like("axpy_", "x", x, "y", y);
         Autograd.modifiedInPlace(y);
@@ -160,7 +232,8 @@ final class ElementwiseOps {
         return y;
     }
 
-    /** x *= alpha. */
+    /** x *= alpha; returns x. */
+    @Op
     static Tensor scale_(Tensor x, float alpha) {
         Checks.f32("scale_", "x", x);
         Autograd.modifiedInPlace(x);

@@ -17,6 +17,7 @@ final class EmbeddingOps {
      * outside [0, V) gives a row of NaN (indices live on the device and are not read here). The gradient goes to
      * weight only: the rows of each index summed in increasing position, the same bits on every device.
      */
+    @Op
     static Tensor embedding(Tensor indices, Tensor weight) {
         String op = "embedding";
         Checks.open(op, "indices", indices);
@@ -41,7 +42,11 @@ final class EmbeddingOps {
         }, weight);
     }
 
-    /** (length, dim): sin and cos of positions start .. start + length - 1 at the Transformer's frequencies. */
+    /**
+     * Sinusoidal positional encodings (length, dim) of positions start .. start + length - 1: column 2i is
+     * sin(p 10000^(-2i/dim)), column 2i + 1 its cos (dim may be odd). A constant: not recorded.
+     */
+    @Op
     static Tensor sinusoidalPositions(Device device, int length, int dim, int start) {
         String op = "sinusoidal_positions";
         if (device == null) throw new IllegalArgumentException(op + ": device is null");

@@ -16,6 +16,14 @@ final class GemmOps {
     private GemmOps() {
     }
 
+    /** (M, K) x (K, N), (..., M, K) x (K, N), or batched (B, M, K) x (B, K, N). */
+    @Op
+    static Tensor matmul(Tensor a, Tensor b) {
+        return matmul(a, b, false, false);
+    }
+
+    /** As {@link #matmul(Tensor, Tensor)} with the last two dimensions of a and/or b transposed. */
+    @Op
     static Tensor matmul(Tensor a, Tensor b, boolean transA, boolean transB) {
         String op = "matmul";
         Checks.f32(op, "a", a);
@@ -58,13 +66,30 @@ final class GemmOps {
         return Autograd.record(op, c, dc -> backward(a, b, transA, transB, dc), a, b);
     }
 
+    /** x (..., in) times weight (out, in) transposed, plus bias (out) if not null: the affine map of a Linear layer. */
+    @Op
+    static Tensor linear(Tensor x, Tensor weight, Tensor bias) {
+        // Checked under linear's own names first: the matmul and add inside would name their operands 'a' and 'b'.
+        Checks.f32("linear", "x", x);
+        Checks.f32("linear", "weight", weight);
+        if (bias != null) Checks.f32("linear", "bias", bias);
+        Checks.minRank("linear", "x", x, 1);
+        if (weight.rank() != 2 || weight.dim(1) != x.dim(-1)
+                || (bias != null && (bias.rank() != 1 || bias.dim(0) != weight.dim(0)))) {
+            throw new IllegalArgumentException("linear: expected x (..., in), weight (out, in) and bias (out,) or "
+                    + "null, got x " + Checks.shape(x) + ", weight " + Checks.shape(weight)
+                    + (bias == null ? "" : " and bias " + Checks.shape(bias)));
+        }
+        return bias == null ? matmul(x, weight, false, true) : linearWithBias(x, weight, bias);
+    }
+
     /**
      * y = x W^T + bias as one recorded node: the bias is added in place on the product, and the backward is the two
      * products' gradients plus the bias's column sum. (matmul then add would also allocate the sum and, backward,
      * copy dy once more as the add's gradient for the product: a tenth of a small MLP's step.) Operands are checked
-     * by Ops.linear; bias is (out).
+     * by {@link #linear}; bias is (out).
      */
-    static Tensor linear(Tensor x, Tensor weight, Tensor bias) {
+    private static Tensor linearWithBias(Tensor x, Tensor weight, Tensor bias) {
         Tensor y;
         try (NoGrad off = Autograd.noGrad()) {
             y = matmul(x, weight, false, true);

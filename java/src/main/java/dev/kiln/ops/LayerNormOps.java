@@ -8,6 +8,11 @@ final class LayerNormOps {
     private LayerNormOps() {
     }
 
+    /**
+     * Layer normalization over the last dimension of x (..., C): (x - mean) / sqrt(var + eps) * gamma + beta with the
+     * biased variance of each row; gamma and beta (C) may be null (1 and 0). Gradients reach x, gamma and beta.
+     */
+    @Op
     static Tensor layerNorm(Tensor x, Tensor gamma, Tensor beta, float eps) {
         String op = "layer_norm";
         Checks.f32(op, "x", x);

@@ -9,7 +9,8 @@ final class LossOps {
     private LossOps() {
     }
 
-    /** Softmax cross entropy of (N, C) logits against int32 labels (N), averaged over N. */
+    /** Mean softmax cross entropy of logits (N, C) against int32 labels (N). */
+    @Op
     static Tensor crossEntropy(Tensor logits, Tensor labels) {
         String op = "cross_entropy";
         Checks.f32(op, "logits", logits);
@@ -36,36 +37,41 @@ final class LossOps {
         }, logits, labels);
     }
 
-    /** Binary cross entropy on logits x against targets t in [0, 1] (same shape), averaged; stable for any x. */
-    static Tensor bceWithLogits(Tensor x, Tensor t) {
+    /**
+     * Mean binary cross entropy of logits against targets in [0, 1] of the same shape, in a form stable for any logit;
+     * the targets are constants (a tracked one is refused).
+     */
+    @Op
+    static Tensor bceWithLogits(Tensor logits, Tensor targets) {
         String op = "bce_with_logits";
-        checkPair(op, x, t);
-        if (Autograd.isTracked(t)) {
+        checkPair(op, logits, targets);
+        if (Autograd.isTracked(targets)) {
             throw new IllegalArgumentException(op + ": targets are constants here; detach them (they require grad)");
         }
-        int[] shape = x.shape();
-        Tensor loss = Tensor.empty(x.device());
-        LossNative.bceWithLogits(x, t, loss);
+        int[] shape = logits.shape();
+        Tensor loss = Tensor.empty(logits.device());
+        LossNative.bceWithLogits(logits, targets, loss);
         return Autograd.record(op, loss, dloss -> {
             Tensor dx = Tensor.empty(dloss.device(), shape);
-            LossNative.bceWithLogitsBackward(x, t, dloss, dx);
+            LossNative.bceWithLogitsBackward(logits, targets, dloss, dx);
             return new Tensor[] {dx, null};
-        }, x, t);
+        }, logits, targets);
     }
 
     /** Mean squared error; differentiable in both arguments. */
-    static Tensor mse(Tensor x, Tensor t) {
+    @Op
+    static Tensor mse(Tensor x, Tensor target) {
         String op = "mse";
-        checkPair(op, x, t);
+        checkPair(op, x, target);
         int[] shape = x.shape();
         Tensor loss = Tensor.empty(x.device());
-        LossNative.mse(x, t, loss);
+        LossNative.mse(x, target, loss);
         return Autograd.record(op, loss, dloss -> {
             Tensor dx = Tensor.empty(dloss.device(), shape);
-            LossNative.mseBackward(x, t, dloss, dx);
-            Tensor dt = Autograd.isTracked(t) ? ElementwiseOps.scaleRaw(dx, -1f) : null;
+            LossNative.mseBackward(x, target, dloss, dx);
+            Tensor dt = Autograd.isTracked(target) ? ElementwiseOps.scaleRaw(dx, -1f) : null;
             return new Tensor[] {Autograd.isTracked(x) ? dx : null, dt};
-        }, x, t);
+        }, x, target);
     }
 
     private static void checkPair(String op, Tensor x, Tensor t) {

@@ -14,6 +14,11 @@ final class LstmOps {
     private LstmOps() {
     }
 
+    /**
+     * One batch-first LSTM layer over x (N, T, F): w_ih (4H, F), w_hh (4H, H), bias (4H), gates in the order
+     * (i, f, g, o); h0, c0 (N, H) may be null (zeros). Gradients flow from the sequence and the final states.
+     */
+    @Op
     static LstmOutput lstm(Tensor x, Tensor h0, Tensor c0, Tensor wIh, Tensor wHh, Tensor bias) {
         String op = "lstm";
         Checks.f32(op, "x", x);

@@ -27,11 +27,26 @@ final class PoolOps {
                 padding[0], padding[1], p, q);
     }
 
+    private static void pairs(String op, int[] kernel, int[] stride, int[] padding) {
+        Checks.pair(op, "kernel", kernel);
+        Checks.pair(op, "stride", stride);
+        Checks.pair(op, "padding", padding);
+    }
+
     private static int[] outShape(Tensor x, Pool2dDesc d) {
         return new int[] {x.dim(0), x.dim(1), Math.toIntExact(d.p()), Math.toIntExact(d.q())};
     }
 
+    /** Max pooling of x (N, C, H, W) with a square window. */
+    @Op
+    static Tensor maxPool2d(Tensor x, int kernel, int stride, int padding) {
+        return maxPool2d(x, new int[] {kernel, kernel}, new int[] {stride, stride}, new int[] {padding, padding});
+    }
+
+    /** Max pooling of x (N, C, H, W) with a {h, w} window, stride and padding. */
+    @Op
     static Tensor maxPool2d(Tensor x, int[] kernel, int[] stride, int[] padding) {
+        pairs("max_pool2d", kernel, stride, padding);
         Pool2dDesc d = desc("max_pool2d", x, kernel, stride, padding);
         int[] shape = x.shape(), out = outShape(x, d);
         Tensor y = Tensor.empty(x.device(), out);
@@ -44,7 +59,17 @@ final class PoolOps {
         }, x);
     }
 
+    /** Average pooling of x (N, C, H, W); countIncludePad divides by the full window at the borders. */
+    @Op
+    static Tensor avgPool2d(Tensor x, int kernel, int stride, int padding, boolean countIncludePad) {
+        return avgPool2d(x, new int[] {kernel, kernel}, new int[] {stride, stride}, new int[] {padding, padding},
+                countIncludePad);
+    }
+
+    /** Average pooling with a {h, w} window, stride and padding (a non-square window, or different strides). */
+    @Op
     static Tensor avgPool2d(Tensor x, int[] kernel, int[] stride, int[] padding, boolean countIncludePad) {
+        pairs("avg_pool2d", kernel, stride, padding);
         Pool2dDesc d = desc("avg_pool2d", x, kernel, stride, padding);
         int[] shape = x.shape();
         Tensor y = Tensor.empty(x.device(), outShape(x, d));

@@ -9,6 +9,8 @@ final class RandomOps {
     private RandomOps() {
     }
 
+    /** Sets every element of {@code t} to {@code value}; returns t. */
+    @Op
     static Tensor fill_(Tensor t, float value) {
         Checks.f32("fill_", "t", t);
         Autograd.modifiedInPlace(t);
@@ -16,7 +18,8 @@ final class RandomOps {
         return t;
     }
 
-    /** Uniform in [lo, hi) from the generator's next counters: the same state gives the same bits on every device. */
+    /** Uniform in [lo, hi) from the generator's Philox stream: the same state gives the same bits on every device. */
+    @Op
     static Tensor uniform_(Tensor t, Generator generator, float lo, float hi) {
         Checks.f32("uniform_", "t", t);
         requireGenerator("uniform_", generator);
@@ -25,6 +28,8 @@ final class RandomOps {
         return t;
     }
 
+    /** Normal with the given mean and standard deviation, from the generator's Philox stream. */
+    @Op
     static Tensor normal_(Tensor t, Generator generator, float mean, float std) {
         Checks.f32("normal_", "t", t);
         requireGenerator("normal_", generator);

@@ -11,8 +11,30 @@ final class ReduceOps {
     private ReduceOps() {
     }
 
+    /** Sum of all elements, as a 0-dimensional tensor. */
+    @Op
+    static Tensor sum(Tensor x) {
+        return reduceSum("sum", x, null, false);
+    }
+
+    /** Sum over {@code axis} (negative counts from the end); that dimension is removed. */
+    @Op
+    static Tensor sum(Tensor x, int axis) {
+        return reduceSum("sum", x, axis, false);
+    }
+
+    @Op
+    static Tensor mean(Tensor x) {
+        return reduceSum("mean", x, null, true);
+    }
+
+    @Op
+    static Tensor mean(Tensor x, int axis) {
+        return reduceSum("mean", x, axis, true);
+    }
+
     /** scale * sum over {@code axis}; axis == null reduces everything to a 0-dimensional tensor. */
-    static Tensor sum(String op, Tensor x, Integer axis, boolean mean) {
+    private static Tensor reduceSum(String op, Tensor x, Integer axis, boolean mean) {
         Checks.f32(op, "x", x);
         int[] s = x.shape();
         long outer = 1, len, inner = 1;
@@ -42,6 +64,7 @@ final class ReduceOps {
     }
 
     /** Max over the last axis (the gradient goes to the first maximal element). */
+    @Op
     static Tensor max(Tensor x) {
         Checks.f32("max", "x", x);
         Checks.minRank("max", "x", x, 1);
@@ -58,7 +81,8 @@ final class ReduceOps {
         }, x);
     }
 
-    /** Index of the max over the last axis, as int32 (not differentiable). */
+    /** Index of the max over the last axis (int32, first on ties; not differentiable). */
+    @Op
     static Tensor argmax(Tensor x) {
         Checks.f32("argmax", "x", x);
         Checks.minRank("argmax", "x", x, 1);
@@ -71,7 +95,19 @@ final class ReduceOps {
         return index;
     }
 
-    static Tensor softmax(Tensor x, boolean log) {
+    /** Softmax over the last axis. */
+    @Op
+    static Tensor softmax(Tensor x) {
+        return softmax(x, false);
+    }
+
+    /** Log of the softmax over the last axis, computed stably. */
+    @Op
+    static Tensor logSoftmax(Tensor x) {
+        return softmax(x, true);
+    }
+
+    private static Tensor softmax(Tensor x, boolean log) {
         String op = log ? "log_softmax" : "softmax";
         Checks.f32(op, "x", x);
         Checks.minRank(op, "x", x, 1);
@@ -87,7 +123,11 @@ final class ReduceOps {
         }, x);
     }
 
-    /** (k,) on the tensors' device: element i is the sum of the squares of tensors[i]. Not recorded. */
+    /**
+     * (k,): element i is the sum of the squares of tensors[i], all on one device; one read of the result fetches
+     * them all (gradient clipping). Not recorded.
+     */
+    @Op
     static Tensor sumSquares(List<Tensor> tensors) {
         String op = "sum_squares";
         if (tensors == null || tensors.isEmpty()) throw new IllegalArgumentException(op + ": no tensors");

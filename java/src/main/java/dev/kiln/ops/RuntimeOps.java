@@ -11,6 +11,12 @@ final class RuntimeOps {
     private RuntimeOps() {
     }
 
+    /** A copy of x on {@code device} (a copy even when x is there already), recorded: the gradient goes back to x. */
+    @Op
+    static Tensor toDevice(Tensor x, Device device) {
+        return to(x, device);
+    }
+
     /** A copy of x on target, recorded: the gradient goes back to x's device. */
     static Tensor to(Tensor x, Device target) {
         Checks.open("to", "x", x);
@@ -20,7 +26,8 @@ final class RuntimeOps {
         return Autograd.record("to", y, dy -> new Tensor[] {to(dy, source)}, x);
     }
 
-    /** dst = src: same shape and dtype, any devices (two different GPUs go through the host). */
+    /** dst = src (same shape and dtype, any devices); returns dst. */
+    @Op
     static Tensor copy_(Tensor dst, Tensor src) {
         String op = "copy_";
         Checks.open(op, "dst", dst);

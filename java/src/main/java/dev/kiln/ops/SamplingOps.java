@@ -10,9 +10,11 @@ final class SamplingOps {
     }
 
     /**
-     * z = mu + exp(logvar / 2) eps with eps ~ N(0, 1) drawn from {@code generator} inside the kernel; the backward
-     * regenerates eps from the same counters instead of keeping it.
+     * The VAE's reparameterized sample z = mu + exp(logvar / 2) eps, eps ~ N(0, 1) from {@code generator}: the noise is
+     * drawn inside the kernel and regenerated in the backward, so gradients reach mu and logvar and nothing is stored.
+     * The same generator state gives the same z, bit for bit, on every device.
      */
+    @Op
     static Tensor reparameterize(Tensor mu, Tensor logvar, Generator generator) {
         String op = "reparameterize";
         checkPair(op, mu, logvar);
@@ -29,7 +31,8 @@ final class SamplingOps {
         }, mu, logvar);
     }
 
-    /** KL(N(mu, exp(logvar)) || N(0, I)) for mu, logvar (N, D): summed over D, averaged over N; a 0-d tensor. */
+    /** KL(N(mu, exp(logvar)) || N(0, I)) for mu, logvar (N, D), summed over D and averaged over N (a 0-d tensor). */
+    @Op
     static Tensor gaussianKl(Tensor mu, Tensor logvar) {
         String op = "gaussian_kl";
         checkPair(op, mu, logvar);

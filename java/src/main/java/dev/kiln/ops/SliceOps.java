@@ -14,7 +14,11 @@ final class SliceOps {
     private SliceOps() {
     }
 
-    /** x's elements [start, start + length) along axis, copied; gradients flow back into that band. */
+    /**
+     * Elements [start, start + length) of x along axis (negative axes count from the end), as a new tensor; gradients
+     * flow back into that band.
+     */
+    @Op
     static Tensor narrow(Tensor x, int axis, int start, int length) {
         String op = "narrow";
         Checks.open(op, "x", x);
@@ -39,7 +43,8 @@ final class SliceOps {
         }, x);
     }
 
-    /** The parts joined along axis; every other dimension, the dtype and the device must agree. */
+    /** The tensors joined along axis; the other dimensions, dtypes and devices must agree. */
+    @Op
     static Tensor concat(List<Tensor> parts, int axis) {
         String op = "concat";
         if (parts == null || parts.isEmpty()) throw new IllegalArgumentException(op + ": needs at least one tensor");
@@ -91,9 +96,11 @@ final class SliceOps {
     }
 
     /**
-     * Writes src into dst's elements [start, start + src.dim(axis)) along axis, in place; not recorded (a key/value
-     * cache, a buffer being filled). dst and src must be distinct tensors with equal other dimensions.
+     * Writes src into dst's band [start, start + src.dim(axis)) along axis, in place and not recorded: a key/value
+     * cache takes one token's keys and values this way. dst and src must be distinct tensors with equal other
+     * dimensions.
      */
+    @Op
     static Tensor copyInto_(Tensor dst, int axis, int start, Tensor src) {
         String op = "copyInto_";
         Checks.open(op, "dst", dst);
