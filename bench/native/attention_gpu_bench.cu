@@ -152,10 +152,11 @@ struct Timer {
     Dev flush;
 };
 
-// Median ms of 10 timed runs after 2 warm-ups, L2 flushed before each.
+// Median ms of 10 timed runs after 2 warm-ups (1 in a smoke run), L2 flushed before each.
 bool time_ms(Timer& tm, const std::function<cudaError_t()>& fn, double* ms_out) {
     std::vector<float> ms;
-    for (int run = 0; run < 12; ++run) {
+    const int runs = kiln::bench::smoke_run() ? 3 : 12;
+    for (int run = 0; run < runs; ++run) {
         CHECK(cudaMemsetAsync(tm.flush.p, run, tm.flush.bytes, tm.stream));
         CHECK(cudaEventRecord(tm.t0, tm.stream));
         CHECK(fn());
@@ -283,7 +284,8 @@ int main() {
     tm.flush.bytes = (size_t)std::max(prop.l2CacheSize, 1 << 20) * 2;
     if (cudaMalloc(&tm.flush.p, tm.flush.bytes) != cudaSuccess) return 1;
     bool ok_all = true;
-    for (const Shape& s : kShapes)
+    const std::vector<Shape> all(std::begin(kShapes), std::end(kShapes));
+    for (const Shape& s : kiln::bench::shapes_to_run(all))
         for (bool causal : {false, true}) {
             if (!run_case<float>(tm, s, causal, "f32", &ok_all)) return 1;
             if (!run_case<kiln_bf16>(tm, s, causal, "bf16", &ok_all)) return 1;

@@ -4,6 +4,8 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
+#include <cstring>
 #include <vector>
 
 #include "common/conv_geometry.h"
@@ -19,6 +21,21 @@ inline std::vector<float> uniform(size_t n, uint64_t seed, float lo = -1.0f, flo
         x = lo + (hi - lo) * (float)((s >> 40) * 0x1p-24);
     }
     return v;
+}
+
+// KILN_BENCH_SMOKE=1 (bench/gpu-check.sh --emulate sets it): a rehearsal, not a measurement. The GPU benchmarks then
+// run only their smallest work with the fewest runs and skip kiln_measure_peak, so that their own code (the check
+// against the CPU, the event timing, the table and the RESULT lines) runs on native/emu's emulated device in seconds
+// before a GPU's minutes are spent on it. Times and rates from such a run mean nothing.
+inline bool smoke_run() {
+    const char* e = std::getenv("KILN_BENCH_SMOKE");
+    return e && *e && std::strcmp(e, "0") != 0;
+}
+
+// The shapes a benchmark runs: all of them, or the first alone in a smoke run.
+template <class Shape>
+std::vector<Shape> shapes_to_run(const std::vector<Shape>& all) {
+    return smoke_run() && !all.empty() ? std::vector<Shape>{all.front()} : all;
 }
 
 // ---- conv2d: the CNN's two layers at batch 64 and a ResNet 3x3 layer (as bench/compare/cpu_kernels.py) -----------

@@ -68,7 +68,8 @@ int main() {
     std::printf("%-28s %-16s %10s %10s %12s %10s %10s\n", "shape", "direction", "ms", "GFLOP/s", "CPU GFLOP/s",
                 "vs CPU", "nmse");
 
-    const std::vector<kiln::bench::ConvShape> shapes = kiln::bench::conv_shapes();
+    const std::vector<kiln::bench::ConvShape> shapes = kiln::bench::shapes_to_run(kiln::bench::conv_shapes());
+    const int gpu_runs = kiln::bench::smoke_run() ? 3 : 12;  // two warm-ups, then the timed runs
     cudaStream_t stream;
     CHECK(cudaStreamCreate(&stream));
     cudaEvent_t t0, t1;
@@ -149,7 +150,7 @@ int main() {
             ok_of[di] = ok;
 
             std::vector<float> ms;
-            for (int run = 0; run < 12; ++run) {
+            for (int run = 0; run < gpu_runs; ++run) {
                 CHECK(cudaMemsetAsync(flush.p, run, flush.n * 4, stream));
                 CHECK(cudaEventRecord(t0, stream));
                 CHECK(d.gpu());

@@ -176,7 +176,7 @@ bool bench_shape(const Shape& s, kiln_context* cpu, int runs) {
 }  // namespace
 
 int main(int argc, char** argv) {
-    const int runs = argc > 1 ? std::max(3, std::atoi(argv[1])) : 21;
+    const int runs = kiln::bench::smoke_run() ? 3 : argc > 1 ? std::max(3, std::atoi(argv[1])) : 21;
     int devices = 0;
     if (cudaGetDeviceCount(&devices) != cudaSuccess || devices == 0) {
         std::printf("kiln lstm gpu bench: SKIPPED, no CUDA device\n");
@@ -189,7 +189,8 @@ int main(int argc, char** argv) {
     kiln_context* cpu = nullptr;
     if (kiln_context_create(KILN_DEVICE_CPU, 0, &cpu) != KILN_OK) return 1;
     bool ok = true;
-    for (const Shape& s : kShapes) ok &= bench_shape(s, cpu, runs);
+    const std::vector<Shape> all(std::begin(kShapes), std::end(kShapes));
+    for (const Shape& s : kiln::bench::shapes_to_run(all)) ok &= bench_shape(s, cpu, runs);
     kiln_context_destroy(cpu);
     return ok ? 0 : 1;
 }

@@ -5,6 +5,8 @@
 # of skipping; test_graph and test_bench_timing run their GPU halves (capture and replay, event timing).
 # It also builds libkiln.so there, with the JNI glue where JAVA_HOME names a JDK (and KILN_VERSION, the jar's version),
 # for the JUnit tests that Maven's `verify` then runs against the emulated device (java/pom.xml's junit-cuda-emulator).
+# The plain run also builds the GPU benchmarks (bench/native/*_gpu_bench.cu) and runs each in its smoke run
+# (KILN_BENCH_SMOKE=1: the smallest shape, a few runs, no peak), so their code runs before any GPU's time is spent.
 # --asan builds it all (kernels, emulator, core) with AddressSanitizer and UBSan instead, without the JNI glue: a
 # kernel's read or write past a buffer is then reported with its source line, as compute-sanitizer's memcheck would.
 # Usage: native/test/cuda_emulator.sh [BUILD_DIR] [--asan]   (default: build-emu in the repository root)
@@ -27,10 +29,14 @@ if [ "$mode" = "--asan" ]; then
 else
     options=(-DCMAKE_BUILD_TYPE=Release -DKILN_ENABLE_JNI=ON ${JAVA_HOME:+"-DJAVA_HOME=$JAVA_HOME"})
 fi
-cmake -S "$root" -B "$build" -DKILN_CUDA_EMULATOR=ON -DKILN_BUILD_BENCH=OFF "${options[@]}" \
+benches=()
+if [ "$mode" != "--asan" ]; then
+    for f in "$root"/bench/native/*_gpu_bench.cu; do benches+=("kiln_bench_$(basename "$f" _gpu_bench.cu)"); done
+fi
+cmake -S "$root" -B "$build" -DKILN_CUDA_EMULATOR=ON -DKILN_BUILD_BENCH=ON "${options[@]}" \
     ${KILN_VERSION:+"-DKILN_VERSION=$KILN_VERSION"} >"$build/configure.log" 2>&1 ||
     { cat "$build/configure.log"; exit 1; }
-targets=("${tests[@]}")
+targets=("${tests[@]}" "${benches[@]}")
 [ "$mode" = "--asan" ] || targets+=(kiln)
 cmake --build "$build" --parallel "$jobs" --target "${targets[@]}"
 
@@ -44,4 +50,13 @@ for t in "${tests[@]}"; do
         exit 1
     fi
 done
-echo "cuda_emulator: ${#tests[@]} test programs passed on the emulated CUDA device"
+for b in "${benches[@]}"; do
+    echo "== $b, smoke run on the emulated CUDA device"
+    rc=0
+    KILN_BENCH_SMOKE=1 "$build/bench/native/$b" || rc=$?
+    if [ "$rc" -ne 0 ]; then
+        echo "cuda_emulator: $b failed (exit $rc)" >&2
+        exit 1
+    fi
+done
+echo "cuda_emulator: ${#tests[@]} test programs passed, ${#benches[@]} GPU benchmarks ran, on the emulated CUDA device"
