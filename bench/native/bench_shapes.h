@@ -24,8 +24,8 @@ inline std::vector<float> uniform(size_t n, uint64_t seed, float lo = -1.0f, flo
 }
 
 // KILN_BENCH_SMOKE=1 (bench/gpu-check.sh --emulate sets it): a rehearsal, not a measurement. The GPU benchmarks then
-// run only their smallest work with the fewest runs and skip kiln_measure_peak, so that their own code (the check
-// against the CPU, the event timing, the table and the RESULT lines) runs on native/emu's emulated device in seconds
+// run only their smallest work with the fewest runs, so that their own code (the check against the CPU, the event
+// timing, the peak they divide by, the table and the RESULT lines) runs on native/emu's emulated device in seconds
 // before a GPU's minutes are spent on it. Times and rates from such a run mean nothing.
 inline bool smoke_run() {
     const char* e = std::getenv("KILN_BENCH_SMOKE");

@@ -6,7 +6,7 @@
 # It also builds libkiln.so there, with the JNI glue where JAVA_HOME names a JDK (and KILN_VERSION, the jar's version),
 # for the JUnit tests that Maven's `verify` then runs against the emulated device (java/pom.xml's junit-cuda-emulator).
 # The plain run also builds the GPU benchmarks (bench/native/*_gpu_bench.cu) and runs each in its smoke run
-# (KILN_BENCH_SMOKE=1: the smallest shape, a few runs, no peak), so their code runs before any GPU's time is spent.
+# (KILN_BENCH_SMOKE=1: the smallest shape, a few runs), so their code runs before any GPU's time is spent.
 # --asan builds it all (kernels, emulator, core) with AddressSanitizer and UBSan instead, without the JNI glue: a
 # kernel's read or write past a buffer is then reported with its source line, as compute-sanitizer's memcheck would.
 # Usage: native/test/cuda_emulator.sh [BUILD_DIR] [--asan]   (default: build-emu in the repository root)
