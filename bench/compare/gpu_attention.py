@@ -10,13 +10,13 @@ backward alone, from a kept graph). TFLOP/s count 4 T S D per (batch, head) for 
 backward, with S the visible keys under the causal mask, on both sides. The last column is PyTorch time / Kiln time
 (above 1.0: Kiln is faster)."""
 import argparse
-import os
 import statistics
-import subprocess
 import sys
 
 import torch
 import torch.nn.functional as F
+
+from bench_logs import bench_output
 
 SHAPES = {  # as bench/native/attention_gpu_bench.cu: (N, H, T, D)
     "n8_h4_t128_d32": (8, 4, 128, 32),
@@ -90,18 +90,12 @@ def torch_case(shape, dtype, causal):
 
 def kiln_results(build):
     """RESULT lines of kiln_bench_attention: from the log bench/gpu-check.sh kept ($KILN_BENCH_LOGS), else a run."""
-    log = os.path.join(os.environ.get("KILN_BENCH_LOGS", ""), "kiln_bench_attention.log")
-    if os.environ.get("KILN_BENCH_LOGS") and os.path.exists(log):
-        text = open(log).read()
+    text, rc, source = bench_output(build, "kiln_bench_attention")
+    if rc is None:  # a log: its exit status is gpu-check's summary's; a mismatch or CUDA error shows in the text
         rc = 1 if "MISMATCH" in text or "CUDA error" in text else 0
-        print(f"# Kiln's side from {log}")
-    else:
-        exe = os.path.join(build, "bench", "native", "kiln_bench_attention")
-        if not os.path.exists(exe):
-            sys.exit(f"{exe} not found: build the benchmarks first")
-        run = subprocess.run([exe], capture_output=True, text=True)
-        text, rc = run.stdout, run.returncode
-        sys.stderr.write(text if rc else "")
+    print(f"# Kiln's side from {source}")
+    if rc:
+        sys.stderr.write(text)
     results = {}
     for line in text.splitlines():
         p = line.split()

@@ -6,13 +6,13 @@ bench/gpu-check.sh runs it when torch with CUDA is importable. Kiln's side is th
 `RESULT ...` lines); PyTorch's side is timed here with CUDA events (warm-up, then the median). The table gives
 PyTorch time / Kiln time (above 1.0: Kiln is faster)."""
 import argparse
-import os
 import statistics
-import subprocess
 import sys
 
 import torch
 import torch.nn.functional as F
+
+from bench_logs import bench_output
 
 CONV_SHAPES = {  # as bench/native/conv2d_gpu_bench.cu: (N, C, H, W, K, R, pad)
     "cnn1-n64-1x32-3x3-28": (64, 1, 28, 28, 32, 3, 0),
@@ -88,19 +88,17 @@ def torch_lstm():
 
 
 def kiln_results(build):
-    """RESULT lines of every kiln_bench_* binary (a case that failed its check against the CPU prints none). For the
-    LSTM, the path the library itself takes: the persistent kernel where the bench ran it (the shipped Auto path picks
-    it whenever it fits), else the per-step path."""
+    """RESULT lines of kiln_bench_conv2d and kiln_bench_lstm (a case that failed its check against the CPU prints
+    none). For the LSTM, the path the library itself takes: the persistent kernel where the bench ran it (the shipped
+    Auto path picks it whenever it fits), else the per-step path."""
     results, lstm = {}, {}
-    bench_dir = os.path.join(build, "bench", "native")
-    for exe in sorted(os.listdir(bench_dir)) if os.path.isdir(bench_dir) else []:
-        if not exe.startswith("kiln_bench_"):
-            continue
-        run = subprocess.run([os.path.join(bench_dir, exe)], capture_output=True, text=True)
-        if run.returncode != 0:
-            print(f"<!-- {exe} exited {run.returncode}: a result did not match the CPU backend or a run failed; "
+    for exe in ("kiln_bench_conv2d", "kiln_bench_lstm"):
+        text, rc, source = bench_output(build, exe)
+        print(f"<!-- Kiln's {exe[len('kiln_bench_'):]} side from {source} -->")
+        if rc:
+            print(f"<!-- {exe} exited {rc}: a result did not match the CPU backend or a run failed; "
                   f"only its checked cases are compared -->")
-        for line in run.stdout.splitlines():
+        for line in text.splitlines():
             p = line.split()
             if len(p) >= 5 and p[0] == "RESULT" and p[1] == "conv2d":
                 results[("conv2d", p[2], p[3])] = float(p[4])
