@@ -8,8 +8,8 @@
 # OUT_DIR/logs/, and all the logs again as OUT_DIR/logs.tar.gz.
 #   --budget S   finish within S seconds: each step's time limit is cut to what is left (less 20 s for the summary),
 #                a step with under 15 s left is not started ("skipped (budget)"), and one stopped at a limit the
-#                budget shortened is "cut (budget)", not a failure. A borrowed GPU
-#                with a 10-minute command limit runs `bench/gpu-check.sh "$OUT" --budget 540 --pack`.
+#                budget shortened is "cut (budget)", not a failure. A borrowed GPU with a 10-minute command limit
+#                runs `bench/gpu-check.sh "$OUT" --budget 540 --pack`.
 #   --pack       keep only the tarball of the logs (OUT_DIR then holds at most 7 files: summary.md, summary.json,
 #                parity.json, gpu.txt, ptxas.txt, logs.tar.gz and nothing else).
 #   --emulate    a rehearsal without a GPU: the CUDA backend on native/emu's emulated device, the benchmarks in their
@@ -18,8 +18,8 @@
 # Exit status: 0 when every step ran and passed, 1 when a step failed or timed out, 2 when none failed but the budget
 # left some unrun. Op families join by registering parity cases and adding benchmarks, not by editing this
 # (kiln_bench_graph, the MLP training step eager vs replayed as a CUDA graph, joined that way).
-# The comparison scripts find the native benchmarks' logs in $KILN_BENCH_LOGS (OUT_DIR/logs), so a script that needs a
-# benchmark's RESULT lines can read them rather than run the benchmark again.
+# The comparison scripts find the native benchmarks' logs in $KILN_BENCH_LOGS (OUT_DIR/logs) and read their RESULT
+# lines rather than run the benchmarks again (bench/compare/bench_logs.py).
 set -uo pipefail
 
 usage="usage: bench/gpu-check.sh OUT_DIR [--allow-no-gpu] [--budget SECONDS] [--pack] [--emulate]"
