@@ -89,11 +89,7 @@ __global__ void __launch_bounds__(kMmaThreads) attn_fwd_bf16_kernel(Problem pr, 
     const Block blk = block_of(pr, true);
     const int64_t T = pr.q_len, S = pr.kv_len, q0 = blk.tile * BR;
     const AttentionMask mask = attention_mask(T, S, pr.kv_lengths, blk.b, pr.causal);
-    const int64_t last = (q0 + BR < T ? q0 + BR : T) - 1;
-    // Keys past the tile's last visible one are never loaded (zero-filled instead): a masked key's P or dS is 0,
-    // but 0 times a NaN or inf in its V or K row (an unwritten cache slot past kv_lengths[b]) would still be NaN.
-    const int64_t kv_lim = mask.key_end(last);
-    const int ntiles = (int)((kv_lim + BC - 1) / BC);
+    const TileRange keys = key_tiles<BC>(mask, q0, BR, T);
 
     int64_t kend[2];
     OnlineSoftmaxRow row[2];
@@ -108,25 +104,13 @@ __global__ void __launch_bounds__(kMmaThreads) attn_fwd_bf16_kernel(Problem pr, 
     const bf16* kg = k.at(blk.b, blk.h);
     const bf16* vg = v.at(blk.b, blk.h);
 
-    if (ntiles > 0) {
-        load_rows<bf16, BR, DP, LD, kMmaThreads>(qs, q.at(blk.b, blk.h), q.st, q0, T, pr.d, q.vec);
-        load_rows<bf16, BC, DP, LD, kMmaThreads>(ks, kg, k.st, 0, kv_lim, pr.d, k.vec);
-        load_rows<bf16, BC, DP, LD, kMmaThreads>(vs, vg, v.st, 0, kv_lim, pr.d, v.vec);
-        cp_async_commit();
-    }
-    for (int j = 0; j < ntiles; ++j) {
-        const int buf = j & 1;
-        const int64_t k0 = (int64_t)j * BC;
-        if (j + 1 < ntiles) {
-            load_rows<bf16, BC, DP, LD, kMmaThreads>(ks + (buf ^ 1) * BC * LD, kg, k.st, k0 + BC, kv_lim, pr.d, k.vec);
-            load_rows<bf16, BC, DP, LD, kMmaThreads>(vs + (buf ^ 1) * BC * LD, vg, v.st, k0 + BC, kv_lim, pr.d, v.vec);
-            cp_async_commit();
-            cp_async_wait<1>();
-        } else {
-            cp_async_wait<0>();
-        }
-        __syncthreads();
-        if (j == 0) {
+    auto own = [&] { load_rows<bf16, BR, DP, LD, kMmaThreads>(qs, q.at(blk.b, blk.h), q.st, q0, T, pr.d, q.vec); };
+    auto stage = [&](int buf, int64_t k0) {
+        load_rows<bf16, BC, DP, LD, kMmaThreads>(ks + buf * BC * LD, kg, k.st, k0, keys.limit, pr.d, k.vec);
+        load_rows<bf16, BC, DP, LD, kMmaThreads>(vs + buf * BC * LD, vg, v.st, k0, keys.limit, pr.d, v.vec);
+    };
+    walk_tiles<BC>(keys, own, stage, [&](int buf, int64_t k0) {
+        if (k0 == 0) {  // the first tile: the warp's Q fragments, kept in registers for the whole walk
 #pragma unroll
             for (int kk = 0; kk < KS; ++kk) load_a<LD>(qf[kk], qs, warp * 16, kk * 16, lane);
         }
@@ -192,8 +176,7 @@ __global__ void __launch_bounds__(kMmaThreads) attn_fwd_bf16_kernel(Problem pr, 
                 mma_bf16(acc[2 * dp + 1], pa, b[2], b[3]);
             }
         }
-        __syncthreads();
-    }
+    });
 
     bf16* og = o.at(blk.b, blk.h);
 #pragma unroll
@@ -237,9 +220,7 @@ __global__ void __launch_bounds__(kMmaThreads) attn_bwd_dkdv_bf16_kernel(
     const Block blk = block_of(pr, false);
     const int64_t T = pr.q_len, S = pr.kv_len, s0 = blk.tile * BK;
     const AttentionMask mask = attention_mask(T, S, pr.kv_lengths, blk.b, pr.causal);
-    const int64_t first = attention_first_query(mask, s0);
-    const int64_t qt0 = first / BQ;
-    const int nq = first >= T ? 0 : (int)((T + BQ - 1) / BQ - qt0);
+    const TileRange queries = query_tiles<BQ>(mask, s0, T);
 
     float dka[DT][4], dva[DT][4];
     zero_frags(dka);
@@ -248,33 +229,16 @@ __global__ void __launch_bounds__(kMmaThreads) attn_bwd_dkdv_bf16_kernel(
     const bf16* og = dout.at(blk.b, blk.h);
     const float* lseg = lse + blk.bh * T;
     const float* delg = delta + blk.bh * T;
-    auto load_q_tile = [&](int buf, int64_t t0) {
-        load_rows<bf16, BQ, DP, LD, kMmaThreads>(qs + buf * BQ * LD, qg, q.st, t0, T, pr.d, q.vec);
-        load_rows<bf16, BQ, DP, LD, kMmaThreads>(os + buf * BQ * LD, og, dout.st, t0, T, pr.d, dout.vec);
-        if (tid < BQ) {
-            const int64_t t = t0 + tid;
-            lse2s[buf * BQ + tid] = t < T ? attention_lse_log2(lseg[t]) : attn_neg_inf();
-            dels[buf * BQ + tid] = t < T ? delg[t] : 0.0f;
-        }
-    };
-
-    if (nq > 0) {
+    auto own = [&] {
         load_rows<bf16, BK, DP, LD, kMmaThreads>(ks, k.at(blk.b, blk.h), k.st, s0, S, pr.d, k.vec);
         load_rows<bf16, BK, DP, LD, kMmaThreads>(vs, v.at(blk.b, blk.h), v.st, s0, S, pr.d, v.vec);
-        load_q_tile(0, qt0 * BQ);
-        cp_async_commit();
-    }
-    for (int j = 0; j < nq; ++j) {
-        const int buf = j & 1;
-        const int64_t t0 = (qt0 + j) * BQ;
-        if (j + 1 < nq) {
-            load_q_tile(buf ^ 1, t0 + BQ);
-            cp_async_commit();
-            cp_async_wait<1>();
-        } else {
-            cp_async_wait<0>();
-        }
-        __syncthreads();
+    };
+    auto stage = [&](int buf, int64_t t0) {
+        load_rows<bf16, BQ, DP, LD, kMmaThreads>(qs + buf * BQ * LD, qg, q.st, t0, T, pr.d, q.vec);
+        load_rows<bf16, BQ, DP, LD, kMmaThreads>(os + buf * BQ * LD, og, dout.st, t0, T, pr.d, dout.vec);
+        stage_query_terms<BQ>(lse2s, dels, buf, lseg, delg, t0, T);
+    };
+    walk_tiles<BQ>(queries, own, stage, [&](int buf, int64_t t0) {
         const bf16* qb = qs + buf * BQ * LD;
         const bf16* ob = os + buf * BQ * LD;
 
@@ -334,8 +298,7 @@ __global__ void __launch_bounds__(kMmaThreads) attn_bwd_dkdv_bf16_kernel(
                 mma_bf16(dka[2 * dp + 1], da, b[2], b[3]);
             }
         }
-        __syncthreads();
-    }
+    });
 
     bf16* dkg = dk.p ? dk.at(blk.b, blk.h) : nullptr;
     bf16* dvg = dv.p ? dv.at(blk.b, blk.h) : nullptr;
@@ -378,11 +341,7 @@ __global__ void __launch_bounds__(kMmaThreads) attn_bwd_dq_bf16_kernel(
     const Block blk = block_of(pr, true);
     const int64_t T = pr.q_len, S = pr.kv_len, q0 = blk.tile * BQ;
     const AttentionMask mask = attention_mask(T, S, pr.kv_lengths, blk.b, pr.causal);
-    const int64_t last = (q0 + BQ < T ? q0 + BQ : T) - 1;
-    // Keys past the tile's last visible one are never loaded (zero-filled instead): a masked key's P or dS is 0,
-    // but 0 times a NaN or inf in its V or K row (an unwritten cache slot past kv_lengths[b]) would still be NaN.
-    const int64_t kv_lim = mask.key_end(last);
-    const int ntiles = (int)((kv_lim + BK - 1) / BK);
+    const TileRange keys = key_tiles<BK>(mask, q0, BQ, T);
 
     int64_t kend[2];
     float lse2[2], del[2];
@@ -398,25 +357,15 @@ __global__ void __launch_bounds__(kMmaThreads) attn_bwd_dq_bf16_kernel(
     const bf16* kg = k.at(blk.b, blk.h);
     const bf16* vg = v.at(blk.b, blk.h);
 
-    if (ntiles > 0) {
+    auto own = [&] {
         load_rows<bf16, BQ, DP, LD, kMmaThreads>(qs, q.at(blk.b, blk.h), q.st, q0, T, pr.d, q.vec);
         load_rows<bf16, BQ, DP, LD, kMmaThreads>(os, dout.at(blk.b, blk.h), dout.st, q0, T, pr.d, dout.vec);
-        load_rows<bf16, BK, DP, LD, kMmaThreads>(ks, kg, k.st, 0, kv_lim, pr.d, k.vec);
-        load_rows<bf16, BK, DP, LD, kMmaThreads>(vs, vg, v.st, 0, kv_lim, pr.d, v.vec);
-        cp_async_commit();
-    }
-    for (int j = 0; j < ntiles; ++j) {
-        const int buf = j & 1;
-        const int64_t k0 = (int64_t)j * BK;
-        if (j + 1 < ntiles) {
-            load_rows<bf16, BK, DP, LD, kMmaThreads>(ks + (buf ^ 1) * BK * LD, kg, k.st, k0 + BK, kv_lim, pr.d, k.vec);
-            load_rows<bf16, BK, DP, LD, kMmaThreads>(vs + (buf ^ 1) * BK * LD, vg, v.st, k0 + BK, kv_lim, pr.d, v.vec);
-            cp_async_commit();
-            cp_async_wait<1>();
-        } else {
-            cp_async_wait<0>();
-        }
-        __syncthreads();
+    };
+    auto stage = [&](int buf, int64_t k0) {
+        load_rows<bf16, BK, DP, LD, kMmaThreads>(ks + buf * BK * LD, kg, k.st, k0, keys.limit, pr.d, k.vec);
+        load_rows<bf16, BK, DP, LD, kMmaThreads>(vs + buf * BK * LD, vg, v.st, k0, keys.limit, pr.d, v.vec);
+    };
+    walk_tiles<BK>(keys, own, stage, [&](int buf, int64_t k0) {
         const bf16* kb = ks + buf * BK * LD;
         const bf16* vb = vs + buf * BK * LD;
 
@@ -468,8 +417,7 @@ __global__ void __launch_bounds__(kMmaThreads) attn_bwd_dq_bf16_kernel(
                 mma_bf16(acc[2 * dp2 + 1], da, b[2], b[3]);
             }
         }
-        __syncthreads();
-    }
+    });
 
     bf16* dqg = dq.at(blk.b, blk.h);
 #pragma unroll

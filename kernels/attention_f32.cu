@@ -104,11 +104,7 @@ __global__ void __launch_bounds__(kF32Threads, 1) attn_fwd_f32_kernel(Problem pr
     const Block blk = block_of(pr, true);
     const int64_t T = pr.q_len, S = pr.kv_len, q0 = blk.tile * BR;
     const AttentionMask mask = attention_mask(T, S, pr.kv_lengths, blk.b, pr.causal);
-    const int64_t last = (q0 + BR < T ? q0 + BR : T) - 1;
-    // Keys past the tile's last visible one are never loaded (zero-filled instead): a masked key's P or dS is 0,
-    // but 0 times a NaN or inf in its V or K row (an unwritten cache slot past kv_lengths[b]) would still be NaN.
-    const int64_t kv_lim = mask.key_end(last);
-    const int ntiles = (int)((kv_lim + BC - 1) / BC);
+    const TileRange keys = key_tiles<BC>(mask, q0, BR, T);
 
     int64_t kend[MI];
     OnlineSoftmaxRow row[MI];
@@ -124,24 +120,12 @@ __global__ void __launch_bounds__(kF32Threads, 1) attn_fwd_f32_kernel(Problem pr
     const float* kg = k.at(blk.b, blk.h);
     const float* vg = v.at(blk.b, blk.h);
 
-    if (ntiles > 0) {
-        load_rows<float, BR, DP, LD, kF32Threads>(qs, qg, q.st, q0, T, pr.d, q.vec);
-        load_rows<float, BC, DP, LD, kF32Threads>(ks, kg, k.st, 0, kv_lim, pr.d, k.vec);
-        load_rows<float, BC, DP, LD, kF32Threads>(vs, vg, v.st, 0, kv_lim, pr.d, v.vec);
-        cp_async_commit();
-    }
-    for (int j = 0; j < ntiles; ++j) {
-        const int buf = j & 1;
-        const int64_t k0 = (int64_t)j * BC;
-        if (j + 1 < ntiles) {  // the next key tile streams in while this one is used
-            load_rows<float, BC, DP, LD, kF32Threads>(ks + (buf ^ 1) * BC * LD, kg, k.st, k0 + BC, kv_lim, pr.d, k.vec);
-            load_rows<float, BC, DP, LD, kF32Threads>(vs + (buf ^ 1) * BC * LD, vg, v.st, k0 + BC, kv_lim, pr.d, v.vec);
-            cp_async_commit();
-            cp_async_wait<1>();
-        } else {
-            cp_async_wait<0>();
-        }
-        __syncthreads();
+    auto own = [&] { load_rows<float, BR, DP, LD, kF32Threads>(qs, qg, q.st, q0, T, pr.d, q.vec); };
+    auto stage = [&](int buf, int64_t k0) {
+        load_rows<float, BC, DP, LD, kF32Threads>(ks + buf * BC * LD, kg, k.st, k0, keys.limit, pr.d, k.vec);
+        load_rows<float, BC, DP, LD, kF32Threads>(vs + buf * BC * LD, vg, v.st, k0, keys.limit, pr.d, v.vec);
+    };
+    walk_tiles<BC>(keys, own, stage, [&](int buf, int64_t k0) {
         const float* kb = ks + buf * BC * LD;
         const float* vb = vs + buf * BC * LD;
 
@@ -179,8 +163,7 @@ __global__ void __launch_bounds__(kF32Threads, 1) attn_fwd_f32_kernel(Problem pr
         }
         __syncwarp();  // a row's weights were written by its own half-warp
         mm_nn<MI, NC, BC, LDP, LD>(acc, ps, vb, ty, tx);
-        __syncthreads();  // buffers buf and ps are rewritten next
-    }
+    });
 
     float* og = o.at(blk.b, blk.h);
 #pragma unroll
@@ -225,9 +208,7 @@ __global__ void __launch_bounds__(kF32Threads, 1) attn_bwd_dkdv_f32_kernel(
     const Block blk = block_of(pr, false);
     const int64_t T = pr.q_len, S = pr.kv_len, s0 = blk.tile * BK;
     const AttentionMask mask = attention_mask(T, S, pr.kv_lengths, blk.b, pr.causal);
-    const int64_t first = attention_first_query(mask, s0);
-    const int64_t qt0 = first / BQ;
-    const int nq = first >= T ? 0 : (int)((T + BQ - 1) / BQ - qt0);
+    const TileRange queries = query_tiles<BQ>(mask, s0, T);
 
     float dka[MI][NC], dva[MI][NC];
 #pragma unroll
@@ -238,33 +219,16 @@ __global__ void __launch_bounds__(kF32Threads, 1) attn_bwd_dkdv_f32_kernel(
     const float* og = dout.at(blk.b, blk.h);
     const float* lseg = lse + blk.bh * T;
     const float* delg = delta + blk.bh * T;
-    auto load_q_tile = [&](int buf, int64_t t0) {
-        load_rows<float, BQ, DP, LD, kF32Threads>(qs + buf * BQ * LD, qg, q.st, t0, T, pr.d, q.vec);
-        load_rows<float, BQ, DP, LD, kF32Threads>(os + buf * BQ * LD, og, dout.st, t0, T, pr.d, dout.vec);
-        if (tid < BQ) {
-            const int64_t t = t0 + tid;
-            lse2s[buf * BQ + tid] = t < T ? attention_lse_log2(lseg[t]) : attn_neg_inf();
-            dels[buf * BQ + tid] = t < T ? delg[t] : 0.0f;
-        }
-    };
-
-    if (nq > 0) {
+    auto own = [&] {
         load_rows<float, BK, DP, LD, kF32Threads>(ks, k.at(blk.b, blk.h), k.st, s0, S, pr.d, k.vec);
         load_rows<float, BK, DP, LD, kF32Threads>(vs, v.at(blk.b, blk.h), v.st, s0, S, pr.d, v.vec);
-        load_q_tile(0, qt0 * BQ);
-        cp_async_commit();
-    }
-    for (int j = 0; j < nq; ++j) {
-        const int buf = j & 1;
-        const int64_t t0 = (qt0 + j) * BQ;
-        if (j + 1 < nq) {
-            load_q_tile(buf ^ 1, t0 + BQ);
-            cp_async_commit();
-            cp_async_wait<1>();
-        } else {
-            cp_async_wait<0>();
-        }
-        __syncthreads();
+    };
+    auto stage = [&](int buf, int64_t t0) {
+        load_rows<float, BQ, DP, LD, kF32Threads>(qs + buf * BQ * LD, qg, q.st, t0, T, pr.d, q.vec);
+        load_rows<float, BQ, DP, LD, kF32Threads>(os + buf * BQ * LD, og, dout.st, t0, T, pr.d, dout.vec);
+        stage_query_terms<BQ>(lse2s, dels, buf, lseg, delg, t0, T);
+    };
+    walk_tiles<BQ>(queries, own, stage, [&](int buf, int64_t t0) {
         const float* qb = qs + buf * BQ * LD;
         const float* ob = os + buf * BQ * LD;
 
@@ -298,8 +262,7 @@ __global__ void __launch_bounds__(kF32Threads, 1) attn_bwd_dkdv_f32_kernel(
         __syncwarp();  // a key row's weights were written by its own half-warp
         mm_nn<MI, NC, BQ, LDP, LD>(dva, pts, ob, ty, tx);
         mm_nn<MI, NC, BQ, LDP, LD>(dka, dsts, qb, ty, tx);
-        __syncthreads();
-    }
+    });
 
     float* dkg = dk.p ? dk.at(blk.b, blk.h) : nullptr;
     float* dvg = dv.p ? dv.at(blk.b, blk.h) : nullptr;
@@ -340,11 +303,7 @@ __global__ void __launch_bounds__(kF32Threads, 1) attn_bwd_dq_f32_kernel(
     const Block blk = block_of(pr, true);
     const int64_t T = pr.q_len, S = pr.kv_len, q0 = blk.tile * BQ;
     const AttentionMask mask = attention_mask(T, S, pr.kv_lengths, blk.b, pr.causal);
-    const int64_t last = (q0 + BQ < T ? q0 + BQ : T) - 1;
-    // Keys past the tile's last visible one are never loaded (zero-filled instead): a masked key's P or dS is 0,
-    // but 0 times a NaN or inf in its V or K row (an unwritten cache slot past kv_lengths[b]) would still be NaN.
-    const int64_t kv_lim = mask.key_end(last);
-    const int ntiles = (int)((kv_lim + BK - 1) / BK);
+    const TileRange keys = key_tiles<BK>(mask, q0, BQ, T);
 
     int64_t kend[MI];
     float lse2[MI], del[MI], acc[MI][NC];
@@ -360,25 +319,15 @@ __global__ void __launch_bounds__(kF32Threads, 1) attn_bwd_dq_f32_kernel(
     const float* kg = k.at(blk.b, blk.h);
     const float* vg = v.at(blk.b, blk.h);
 
-    if (ntiles > 0) {
+    auto own = [&] {
         load_rows<float, BQ, DP, LD, kF32Threads>(qs, q.at(blk.b, blk.h), q.st, q0, T, pr.d, q.vec);
         load_rows<float, BQ, DP, LD, kF32Threads>(os, dout.at(blk.b, blk.h), dout.st, q0, T, pr.d, dout.vec);
-        load_rows<float, BK, DP, LD, kF32Threads>(ks, kg, k.st, 0, kv_lim, pr.d, k.vec);
-        load_rows<float, BK, DP, LD, kF32Threads>(vs, vg, v.st, 0, kv_lim, pr.d, v.vec);
-        cp_async_commit();
-    }
-    for (int j = 0; j < ntiles; ++j) {
-        const int buf = j & 1;
-        const int64_t k0 = (int64_t)j * BK;
-        if (j + 1 < ntiles) {
-            load_rows<float, BK, DP, LD, kF32Threads>(ks + (buf ^ 1) * BK * LD, kg, k.st, k0 + BK, kv_lim, pr.d, k.vec);
-            load_rows<float, BK, DP, LD, kF32Threads>(vs + (buf ^ 1) * BK * LD, vg, v.st, k0 + BK, kv_lim, pr.d, v.vec);
-            cp_async_commit();
-            cp_async_wait<1>();
-        } else {
-            cp_async_wait<0>();
-        }
-        __syncthreads();
+    };
+    auto stage = [&](int buf, int64_t k0) {
+        load_rows<float, BK, DP, LD, kF32Threads>(ks + buf * BK * LD, kg, k.st, k0, keys.limit, pr.d, k.vec);
+        load_rows<float, BK, DP, LD, kF32Threads>(vs + buf * BK * LD, vg, v.st, k0, keys.limit, pr.d, v.vec);
+    };
+    walk_tiles<BK>(keys, own, stage, [&](int buf, int64_t k0) {
         const float* kb = ks + buf * BK * LD;
         const float* vb = vs + buf * BK * LD;
 
@@ -406,8 +355,7 @@ __global__ void __launch_bounds__(kF32Threads, 1) attn_bwd_dq_f32_kernel(
         }
         __syncwarp();
         mm_nn<MI, NC, BK, LDP, LD>(acc, dss, kb, ty, tx);
-        __syncthreads();
-    }
+    });
 
     float* dqg = dq.at(blk.b, blk.h);
 #pragma unroll

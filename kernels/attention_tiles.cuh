@@ -1,6 +1,7 @@
 // Shared scaffolding of the fused attention kernels in kernels/attention_f32.cu and kernels/attention_bf16.cu: device
-// primitives (cp.async, ldmatrix, mma.sync), the Problem/Operand/Block types, the tile loader, the delta kernel both
-// backwards start with, and the host launch helpers. The family is split in three files to keep each under the house
+// primitives (cp.async, ldmatrix, mma.sync), the Problem/Operand/Block types, the tile loader, the double-buffered tile
+// walk every kernel runs its products in (walk_tiles), the delta kernel both backwards start with, and the host launch
+// helpers. The family is split in three files to keep each under the house
 // limit of 600 lines; the fp32 and bf16 paths are independent and share only what is here. Everything below sits in
 // an anonymous namespace (internal linkage), so each of the two .cu files gets its own copy and they link without
 // duplicate symbols or ODR trouble; this header is for those two files only.
@@ -177,6 +178,75 @@ __device__ __forceinline__ void load_rows(T* dst, const T* src, int64_t stride, 
             const int r = e / DP, k = e - r * DP;
             dst[r * LD + k] = (r < n && k < d) ? src[(row0 + r) * stride + k] : T(0);
         }
+    }
+}
+
+// ---- the tile walk all six kernels share -------------------------------------------------------------------------
+
+// The tiles a CTA walks along the other axis: tiles [first, first + count), rows at or past `limit` read as zero.
+struct TileRange {
+    int64_t first;
+    int count;
+    int64_t limit;
+};
+
+// The key tiles (of BC keys) that the query tile [q0, q0 + rows) walks: up to the last key its last row sees. Keys past
+// that one are never loaded (zero-filled instead): a masked key's P or dS is 0, but 0 times a NaN or inf in its V or K
+// row (an unwritten cache slot past kv_lengths[b]) would still be NaN.
+template <int BC>
+__device__ __forceinline__ TileRange key_tiles(const AttentionMask& mask, int64_t q0, int rows, int64_t q_len) {
+    const int64_t last = (q0 + rows < q_len ? q0 + rows : q_len) - 1;
+    const int64_t limit = mask.key_end(last);
+    return TileRange{0, (int)((limit + BC - 1) / BC), limit};
+}
+
+// The query tiles (of BQ rows) that see any key of the key tile starting at s0: from the tile of its first key's first
+// query (the one that sees the fewest keys) to the last tile.
+template <int BQ>
+__device__ __forceinline__ TileRange query_tiles(const AttentionMask& mask, int64_t s0, int64_t q_len) {
+    const int64_t first = attention_first_query(mask, s0);
+    const int64_t tile0 = first / BQ;
+    return TileRange{tile0, first >= q_len ? 0 : (int)((q_len + BQ - 1) / BQ - tile0), q_len};
+}
+
+// The per-query terms of the dK/dV pass's query tile starting at t0, into buffer buf: lse log2(e) and delta, -inf
+// and 0 for rows past q_len, whose weights and dS are then 0.
+template <int BQ>
+__device__ __forceinline__ void stage_query_terms(float* lse2s, float* dels, int buf, const float* lse,
+                                                  const float* delta, int64_t t0, int64_t q_len) {
+    const int r = threadIdx.x;
+    if (r < BQ) {
+        const int64_t t = t0 + r;
+        lse2s[buf * BQ + r] = t < q_len ? attention_lse_log2(lse[t]) : attn_neg_inf();
+        dels[buf * BQ + r] = t < q_len ? delta[t] : 0.0f;
+    }
+}
+
+// The double-buffered walk over tiles of ROWS rows, written once: tile j + 1 streams into one shared buffer while
+// tile j, in the other, is used. own() queues the rows the CTA keeps for the whole walk (its query or its key tile)
+// together with the first tile; stage(buf, row0) queues the tile starting at row row0 into buffer buf; use(buf, row0)
+// runs when that tile is in shared memory for every thread. Each kernel's products, masks and softmax are its use().
+// Queued rows arrive by cp.async when vectorized, otherwise by plain stores, which the barrier completes just the same.
+template <int ROWS, class Own, class Stage, class Use>
+__device__ __forceinline__ void walk_tiles(const TileRange& tiles, Own own, Stage stage, Use use) {
+    if (tiles.count > 0) {
+        own();
+        stage(0, tiles.first * ROWS);
+        cp_async_commit();
+    }
+    for (int j = 0; j < tiles.count; ++j) {
+        const int buf = j & 1;
+        const int64_t row0 = (tiles.first + j) * ROWS;
+        if (j + 1 < tiles.count) {
+            stage(buf ^ 1, row0 + ROWS);
+            cp_async_commit();
+            cp_async_wait<1>();  // tile j's group, not the one just queued
+        } else {
+            cp_async_wait<0>();
+        }
+        __syncthreads();
+        use(buf, row0);
+        __syncthreads();  // buffer buf, and whatever use() wrote to shared memory, are overwritten next
     }
 }
 
