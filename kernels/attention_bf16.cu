@@ -29,17 +29,25 @@ template <int LD>
 __device__ __forceinline__ void load_a(uint32_t (&a)[4], const bf16* tile, int row0, int col0, int lane) {
     ldsm_x4(a, tile + (row0 + (lane & 15)) * LD + col0 + (lane >> 4) * 8);
 }
-// B fragments of two n-tiles (rows n0 .. n0 + 15 of the tile are the n index, columns col0 .. col0 + 15 the k index):
-// b[0], b[1] for n0 .. n0 + 7, b[2], b[3] for n0 + 8 .. n0 + 15. For S = Q K^T with K row-major.
-template <int LD>
-__device__ __forceinline__ void load_b_nk(uint32_t (&b)[4], const bf16* tile, int n0, int col0, int lane) {
-    ldsm_x4(b, tile + (n0 + (lane & 7) + ((lane >> 4) << 3)) * LD + col0 + ((lane >> 3) & 1) * 8);
+// c[2 p] and c[2 p + 1], the two 16 x 8 n-tiles of columns 16 p .. 16 p + 15, += a (16 x 16) times a 16 x 16 block of
+// a row-major shared tile, loaded as B fragments by one ldmatrix: in mma_nk the tile's rows 16 p .. 16 p + 15 are the
+// n index and its columns k0 .. k0 + 15 the k index (S = Q K^T with K row-major); in mma_kn its rows k0 .. k0 + 15 are
+// the k index and its columns 16 p .. 16 p + 15 the n index (O += P V with V row-major).
+template <int LD, int NT>
+__device__ __forceinline__ void mma_nk(float (&c)[NT][4], int p, const uint32_t (&a)[4], const bf16* tile, int k0,
+                                       int lane) {
+    uint32_t b[4];
+    ldsm_x4(b, tile + (16 * p + (lane & 7) + ((lane >> 4) << 3)) * LD + k0 + ((lane >> 3) & 1) * 8);
+    mma_bf16(c[2 * p], a, b[0], b[1]);
+    mma_bf16(c[2 * p + 1], a, b[2], b[3]);
 }
-// B fragments of two n-tiles where the tile's rows are the k index (k0 .. k0 + 15) and its columns the n index
-// (n0 .. n0 + 15): O += P V with V row-major. b[0], b[1] for columns n0 .. n0 + 7, b[2], b[3] for n0 + 8 .. n0 + 15.
-template <int LD>
-__device__ __forceinline__ void load_b_kn(uint32_t (&b)[4], const bf16* tile, int k0, int n0, int lane) {
-    ldsm_x4_trans(b, tile + (k0 + (lane & 15)) * LD + n0 + (lane >> 4) * 8);
+template <int LD, int NT>
+__device__ __forceinline__ void mma_kn(float (&c)[NT][4], int p, const uint32_t (&a)[4], const bf16* tile, int k0,
+                                       int lane) {
+    uint32_t b[4];
+    ldsm_x4_trans(b, tile + (k0 + (lane & 15)) * LD + 16 * p + (lane >> 4) * 8);
+    mma_bf16(c[2 * p], a, b[0], b[1]);
+    mma_bf16(c[2 * p + 1], a, b[2], b[3]);
 }
 
 // The A fragment of k-step j from the C fragments of n-tiles 2 j and 2 j + 1 (scores turned into weights).
@@ -55,6 +63,41 @@ template <int NT>
 __device__ __forceinline__ void zero_frags(float (&c)[NT][4]) {
 #pragma unroll
     for (int n = 0; n < NT; ++n) c[n][0] = c[n][1] = c[n][2] = c[n][3] = 0.0f;
+}
+
+// acc (16 x DP) += W B: W (16 x NT * 8) is a score tile's C fragments, rounded to bf16 as A fragments (the weights
+// P Z, or dS), and B the NT * 8 x DP row-major shared tile (V, or K).
+template <int DP, int LD, int NT>
+__device__ __forceinline__ void weights_times(float (&acc)[DP / 8][4], const float (&w)[NT][4], const bf16* b,
+                                              int lane) {
+#pragma unroll
+    for (int kj = 0; kj < NT / 2; ++kj) {
+        uint32_t a[4];
+        c_to_a(a, w, kj);
+#pragma unroll
+        for (int dp = 0; dp < DP / 16; ++dp) mma_kn<LD>(acc, dp, a, b, kj * 16, lane);
+    }
+}
+
+// The two score tiles of a backward pass, assigned: c1 = A1 B1^T and c2 = A2 B2^T over k < DP, where A1 and A2 are the
+// warp's 16 rows at row0 of two row-major shared tiles and B1 and B2 the NT * 8 rows of two others. The dK/dV pass
+// forms S^T = K Q^T and dP^T = V dO^T with it, the dQ pass S = Q K^T and dP = dO V^T.
+template <int DP, int LD, int NT>
+__device__ __forceinline__ void score_pair(float (&c1)[NT][4], float (&c2)[NT][4], const bf16* a1, const bf16* a2,
+                                           const bf16* b1, const bf16* b2, int row0, int lane) {
+    zero_frags(c1);
+    zero_frags(c2);
+#pragma unroll
+    for (int kk = 0; kk < DP / 16; ++kk) {
+        uint32_t x1[4], x2[4];
+        load_a<LD>(x1, a1, row0, kk * 16, lane);
+        load_a<LD>(x2, a2, row0, kk * 16, lane);
+#pragma unroll
+        for (int np = 0; np < NT / 2; ++np) {
+            mma_nk<LD>(c1, np, x1, b1, kk * 16, lane);
+            mma_nk<LD>(c2, np, x2, b2, kk * 16, lane);
+        }
+    }
 }
 
 // Max and sum over the 4 lanes of a fragment row (lanes 4 g .. 4 g + 3).
@@ -122,12 +165,7 @@ __global__ void __launch_bounds__(kMmaThreads) attn_fwd_bf16_kernel(Problem pr, 
 #pragma unroll
         for (int np = 0; np < NT / 2; ++np)
 #pragma unroll
-            for (int kk = 0; kk < KS; ++kk) {
-                uint32_t b[4];
-                load_b_nk<LD>(b, kb, np * 16, kk * 16, lane);
-                mma_bf16(s[2 * np], qf[kk], b[0], b[1]);
-                mma_bf16(s[2 * np + 1], qf[kk], b[2], b[3]);
-            }
+            for (int kk = 0; kk < KS; ++kk) mma_nk<LD>(s, np, qf[kk], kb, kk * 16, lane);
 
 #pragma unroll
         for (int hr = 0; hr < 2; ++hr) {
@@ -164,18 +202,7 @@ __global__ void __launch_bounds__(kMmaThreads) attn_fwd_bf16_kernel(Problem pr, 
             row[hr].l = kiln_fadd(row[hr].l, row4_sum(lsum));
         }
 
-#pragma unroll
-        for (int kj = 0; kj < BC / 16; ++kj) {
-            uint32_t pa[4];
-            c_to_a(pa, s, kj);
-#pragma unroll
-            for (int dp = 0; dp < DP / 16; ++dp) {
-                uint32_t b[4];
-                load_b_kn<LD>(b, vb, kj * 16, dp * 16, lane);
-                mma_bf16(acc[2 * dp], pa, b[0], b[1]);
-                mma_bf16(acc[2 * dp + 1], pa, b[2], b[3]);
-            }
-        }
+        weights_times<DP, LD>(acc, s, vb, lane);  // O += (P Z) V
     });
 
     bf16* og = o.at(blk.b, blk.h);
@@ -209,7 +236,7 @@ __global__ void __launch_bounds__(kMmaThreads) attn_bwd_dkdv_bf16_kernel(
     Problem pr, Operand<const bf16> q, Operand<const bf16> k, Operand<const bf16> v, Operand<const bf16> dout,
     const float* __restrict__ lse, const float* __restrict__ delta, Operand<bf16> dk, Operand<bf16> dv) {
     using L = MmaDkDv<DP, BQ>;
-    constexpr int BK = L::BK, LD = L::LD, KS = DP / 16, NT = BQ / 8, DT = DP / 8;
+    constexpr int BK = L::BK, LD = L::LD, NT = BQ / 8, DT = DP / 8;
     bf16* ks = reinterpret_cast<bf16*>(dynamic_smem());
     bf16* vs = ks + BK * LD;
     bf16* qs = vs + BK * LD;        // two buffers
@@ -243,24 +270,7 @@ __global__ void __launch_bounds__(kMmaThreads) attn_bwd_dkdv_bf16_kernel(
         const bf16* ob = os + buf * BQ * LD;
 
         float st[NT][4], dpt[NT][4];
-        zero_frags(st);
-        zero_frags(dpt);
-#pragma unroll
-        for (int kk = 0; kk < KS; ++kk) {
-            uint32_t ka[4], va[4];
-            load_a<LD>(ka, ks, warp * 16, kk * 16, lane);
-            load_a<LD>(va, vs, warp * 16, kk * 16, lane);
-#pragma unroll
-            for (int np = 0; np < NT / 2; ++np) {
-                uint32_t b[4];
-                load_b_nk<LD>(b, qb, np * 16, kk * 16, lane);
-                mma_bf16(st[2 * np], ka, b[0], b[1]);
-                mma_bf16(st[2 * np + 1], ka, b[2], b[3]);
-                load_b_nk<LD>(b, ob, np * 16, kk * 16, lane);
-                mma_bf16(dpt[2 * np], va, b[0], b[1]);
-                mma_bf16(dpt[2 * np + 1], va, b[2], b[3]);
-            }
-        }
+        score_pair<DP, LD>(st, dpt, ks, vs, qb, ob, warp * 16, lane);
 #pragma unroll
         for (int n = 0; n < NT; ++n)
 #pragma unroll
@@ -289,13 +299,8 @@ __global__ void __launch_bounds__(kMmaThreads) attn_bwd_dkdv_bf16_kernel(
             c_to_a(da, dpt, kj);
 #pragma unroll
             for (int dp = 0; dp < DP / 16; ++dp) {
-                uint32_t b[4];
-                load_b_kn<LD>(b, ob, kj * 16, dp * 16, lane);
-                mma_bf16(dva[2 * dp], pa, b[0], b[1]);
-                mma_bf16(dva[2 * dp + 1], pa, b[2], b[3]);
-                load_b_kn<LD>(b, qb, kj * 16, dp * 16, lane);
-                mma_bf16(dka[2 * dp], da, b[0], b[1]);
-                mma_bf16(dka[2 * dp + 1], da, b[2], b[3]);
+                mma_kn<LD>(dva, dp, pa, ob, kj * 16, lane);
+                mma_kn<LD>(dka, dp, da, qb, kj * 16, lane);
             }
         }
     });
@@ -332,7 +337,7 @@ __global__ void __launch_bounds__(kMmaThreads) attn_bwd_dq_bf16_kernel(
     Problem pr, Operand<const bf16> q, Operand<const bf16> k, Operand<const bf16> v, Operand<const bf16> dout,
     const float* __restrict__ lse, const float* __restrict__ delta, Operand<bf16> dq) {
     using L = MmaDq<DP, BK>;
-    constexpr int BQ = L::BQ, LD = L::LD, KS = DP / 16, NT = BK / 8, DT = DP / 8;
+    constexpr int BQ = L::BQ, LD = L::LD, NT = BK / 8, DT = DP / 8;
     bf16* qs = reinterpret_cast<bf16*>(dynamic_smem());
     bf16* os = qs + BQ * LD;
     bf16* ks = os + BQ * LD;      // two buffers
@@ -370,24 +375,7 @@ __global__ void __launch_bounds__(kMmaThreads) attn_bwd_dq_bf16_kernel(
         const bf16* vb = vs + buf * BK * LD;
 
         float s[NT][4], dp[NT][4];
-        zero_frags(s);
-        zero_frags(dp);
-#pragma unroll
-        for (int kk = 0; kk < KS; ++kk) {
-            uint32_t qa[4], oa[4];
-            load_a<LD>(qa, qs, warp * 16, kk * 16, lane);
-            load_a<LD>(oa, os, warp * 16, kk * 16, lane);
-#pragma unroll
-            for (int np = 0; np < NT / 2; ++np) {
-                uint32_t b[4];
-                load_b_nk<LD>(b, kb, np * 16, kk * 16, lane);
-                mma_bf16(s[2 * np], qa, b[0], b[1]);
-                mma_bf16(s[2 * np + 1], qa, b[2], b[3]);
-                load_b_nk<LD>(b, vb, np * 16, kk * 16, lane);
-                mma_bf16(dp[2 * np], oa, b[0], b[1]);
-                mma_bf16(dp[2 * np + 1], oa, b[2], b[3]);
-            }
-        }
+        score_pair<DP, LD>(s, dp, qs, os, kb, vb, warp * 16, lane);
 #pragma unroll
         for (int hr = 0; hr < 2; ++hr) {
             const int64_t t = q0 + warp * 16 + g + 8 * hr;
@@ -405,18 +393,7 @@ __global__ void __launch_bounds__(kMmaThreads) attn_bwd_dq_bf16_kernel(
                     s[n][2 * hr + e] = ds;
                 }
         }
-#pragma unroll
-        for (int kj = 0; kj < BK / 16; ++kj) {
-            uint32_t da[4];
-            c_to_a(da, s, kj);
-#pragma unroll
-            for (int dp2 = 0; dp2 < DP / 16; ++dp2) {
-                uint32_t b[4];
-                load_b_kn<LD>(b, kb, kj * 16, dp2 * 16, lane);
-                mma_bf16(acc[2 * dp2], da, b[0], b[1]);
-                mma_bf16(acc[2 * dp2 + 1], da, b[2], b[3]);
-            }
-        }
+        weights_times<DP, LD>(acc, s, kb, lane);  // dQ += dS K
     });
 
     bf16* dqg = dq.at(blk.b, blk.h);

@@ -68,6 +68,20 @@ __device__ __forceinline__ void mm_nn(float (&acc)[MI][NC], const float* A, cons
     }
 }
 
+// The two score tiles of a backward pass, assigned: c1 = A1 B1^T and c2 = A2 B2^T over k < DP, all four operands
+// row-major shared tiles of row stride LD. The dK/dV pass forms S^T = K Q^T and dP^T = V dO^T with it, the dQ pass
+// S = Q K^T and dP = dO V^T.
+template <int DP, int LD, int MI, int NJ>
+__device__ __forceinline__ void score_pair(float (&c1)[MI][NJ], float (&c2)[MI][NJ], const float* a1, const float* a2,
+                                           const float* b1, const float* b2, int ty, int tx) {
+#pragma unroll
+    for (int i = 0; i < MI; ++i)
+#pragma unroll
+        for (int c = 0; c < NJ; ++c) c1[i][c] = c2[i][c] = 0.0f;
+    mm_dot<MI, NJ, DP, LD, LD>(c1, a1, b1, ty, tx);
+    mm_dot<MI, NJ, DP, LD, LD>(c2, a2, b2, ty, tx);
+}
+
 // Max and sum over the 16 threads of a row (one half-warp); every one of them gets the same bits.
 __device__ __forceinline__ float row16_max(float v) {
 #pragma unroll
@@ -233,12 +247,7 @@ __global__ void __launch_bounds__(kF32Threads, 1) attn_bwd_dkdv_f32_kernel(
         const float* ob = os + buf * BQ * LD;
 
         float st[MI][NJ], dpt[MI][NJ];
-#pragma unroll
-        for (int i = 0; i < MI; ++i)
-#pragma unroll
-            for (int c = 0; c < NJ; ++c) st[i][c] = dpt[i][c] = 0.0f;
-        mm_dot<MI, NJ, DP, LD, LD>(st, ks, qb, ty, tx);
-        mm_dot<MI, NJ, DP, LD, LD>(dpt, vs, ob, ty, tx);
+        score_pair<DP, LD>(st, dpt, ks, vs, qb, ob, ty, tx);
 #pragma unroll
         for (int c = 0; c < NJ; ++c) {
             const int col = tx + 16 * c;
@@ -332,12 +341,7 @@ __global__ void __launch_bounds__(kF32Threads, 1) attn_bwd_dq_f32_kernel(
         const float* vb = vs + buf * BK * LD;
 
         float s[MI][NJ], dp[MI][NJ];
-#pragma unroll
-        for (int i = 0; i < MI; ++i)
-#pragma unroll
-            for (int c = 0; c < NJ; ++c) s[i][c] = dp[i][c] = 0.0f;
-        mm_dot<MI, NJ, DP, LD, LD>(s, qs, kb, ty, tx);
-        mm_dot<MI, NJ, DP, LD, LD>(dp, os, vb, ty, tx);
+        score_pair<DP, LD>(s, dp, qs, os, kb, vb, ty, tx);
 #pragma unroll
         for (int i = 0; i < MI; ++i) {
             const int64_t t = q0 + ty + 16 * i;
