@@ -37,9 +37,11 @@ namespace {
 __device__ __forceinline__ void cp_async16(void* dst, const void* src, int bytes) {
     kiln_emu::ptx::cp_async(dst, src, 16, bytes);
 }
-__device__ __forceinline__ void cp_async_commit() {}
+__device__ __forceinline__ void cp_async_commit() { kiln_emu::ptx::cp_async_commit(); }
 template <int N>
-__device__ __forceinline__ void cp_async_wait() {}
+__device__ __forceinline__ void cp_async_wait() {
+    kiln_emu::ptx::cp_async_wait(N);
+}
 __device__ __forceinline__ void ldsm_x4(uint32_t (&r)[4], const void* p) { kiln_emu::ptx::ldmatrix_x4(r, p, false); }
 __device__ __forceinline__ void ldsm_x4_trans(uint32_t (&r)[4], const void* p) {
     kiln_emu::ptx::ldmatrix_x4(r, p, true);

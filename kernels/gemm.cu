@@ -34,16 +34,18 @@ using Tile32 = Tiling<32, 32, 16, 4, 4, 1>;     // 64 threads: small or skinny M
 
 // Asynchronous global -> shared copies (sm_80+): no staging registers, and src_bytes < the copy size zero-fills
 // the rest, which is how ragged tiles get their zeros. src is not read when src_bytes is 0.
-#if defined(KILN_CUDA_EMU)  // native/emu: the same copies on the CPU, done at once
+#if defined(KILN_CUDA_EMU)  // native/emu: the same copies on the CPU, landing at the wait (device.h)
 __device__ __forceinline__ void cp_async4(float* dst, const float* src, bool valid) {
     kiln_emu::ptx::cp_async(dst, src, 4, valid ? 4 : 0);
 }
 __device__ __forceinline__ void cp_async16(float* dst, const float* src, int src_bytes) {
     kiln_emu::ptx::cp_async(dst, src, 16, src_bytes);
 }
-__device__ __forceinline__ void cp_async_commit() {}
+__device__ __forceinline__ void cp_async_commit() { kiln_emu::ptx::cp_async_commit(); }
 template <int kPending>
-__device__ __forceinline__ void cp_async_wait() {}
+__device__ __forceinline__ void cp_async_wait() {
+    kiln_emu::ptx::cp_async_wait(kPending);
+}
 #else
 __device__ __forceinline__ void cp_async4(float* dst, const float* src, bool valid) {
     const unsigned d = static_cast<unsigned>(__cvta_generic_to_shared(dst));

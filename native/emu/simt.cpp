@@ -87,12 +87,22 @@ constexpr unsigned char kCanary = 0xa5;
 
 enum class State { Ready, AtBlockBarrier, AtWarpBarrier, Done };
 
+// One cp.async in flight: it lands (src read, dst written) at the first cp.async.wait_group that covers its group.
+struct AsyncCopy {
+    void* dst;
+    const void* src;
+    int size, src_bytes;
+    unsigned group;
+};
+
 struct Fiber {
     void* sp = nullptr;
     void* fake_stack = nullptr;  // AddressSanitizer's, while the fiber is switched out
     unsigned char* stack = nullptr;
     ThreadState ts{};
     State state = State::Ready;
+    std::vector<AsyncCopy> copies;  // this thread's cp.async in flight, in issue order
+    unsigned open_group = 0;        // the group that new copies join; cp.async.commit_group closes it
 };
 
 struct Warp {
@@ -201,6 +211,8 @@ void release_warp(Block& b, Warp& w, unsigned warp_index) {
 
 void start_fiber(Fiber& f, unsigned char* stack) {
     f.stack = stack;
+    f.copies.clear();  // a thread that exited with copies in flight: nothing waited for them, nothing may read them
+    f.open_group = 0;
 #if KILN_EMU_ASAN
     // A stack is reused: the redzones of the frames its last fiber left (it never returned) are stale.
     __asan_unpoison_memory_region(stack + kCanaryBytes, kStackBytes - kCanaryBytes);
@@ -405,6 +417,36 @@ float bf16_lo(uint32_t r) { return __uint_as_float(r << 16); }
 float bf16_hi(uint32_t r) { return __uint_as_float(r & 0xffff0000u); }
 float bf16_half(uint32_t r, unsigned which) { return which ? bf16_hi(r) : bf16_lo(r); }
 }  // namespace
+
+// cp.async as the hardware allows it to behave: the destination is garbage (0xff bytes, NaN as a float) from the
+// issue until the wait that covers the copy's group, and the copy lands at that wait, never earlier. A kernel that
+// reads a tile before waiting for it, or that issues a copy into a buffer another thread may still be reading, then
+// reads NaN instead of the data it expected; copying at once, as the emulator used to, hid both races.
+void cp_async(void* dst, const void* src, int size, int src_bytes) {
+    Fiber& f = *tl_fiber;
+    std::memset(dst, 0xff, (size_t)size);
+    f.copies.push_back(AsyncCopy{dst, src, size, src_bytes, f.open_group});
+}
+
+void cp_async_commit() { ++tl_fiber->open_group; }
+
+void cp_async_wait(int pending) {
+    Fiber& f = *tl_fiber;
+    // Committed groups are 0 .. open_group - 1; all but the `pending` most recent land. The open group's copies stay
+    // in flight, as wait_group does not cover them.
+    const int64_t last_landing = (int64_t)f.open_group - pending;
+    size_t kept = 0;
+    for (const AsyncCopy& c : f.copies) {
+        if ((int64_t)c.group < last_landing) {
+            const int n = c.src_bytes > 0 ? c.src_bytes : 0;
+            if (n > 0) std::memcpy(c.dst, c.src, (size_t)n);
+            if (n < c.size) std::memset(static_cast<char*>(c.dst) + n, 0, (size_t)(c.size - n));
+        } else {
+            f.copies[kept++] = c;
+        }
+    }
+    f.copies.resize(kept);
+}
 
 void ldmatrix_x4(uint32_t (&r)[4], const void* row, bool trans) {
     const unsigned lane = self().linear % 32;

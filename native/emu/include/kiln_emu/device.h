@@ -127,13 +127,14 @@ inline unsigned __umulhi(unsigned a, unsigned b) { return (unsigned)(((unsigned 
 // ---- the PTX that kernels write by hand (each helper's KILN_CUDA_EMU branch calls these) --------------------------
 namespace kiln_emu::ptx {
 
-// cp.async of `size` bytes of which the first src_bytes are read and the rest zeroed; the emulator copies at once, so
-// commit and wait are no-ops (a read of the destination before the wait is still a bug the GPU would show).
-inline void cp_async(void* dst, const void* src, int size, int src_bytes) {
-    if (src_bytes > 0) std::memcpy(dst, src, (size_t)src_bytes);
-    if (src_bytes < size) std::memset(static_cast<char*>(dst) + (src_bytes > 0 ? src_bytes : 0), 0,
-                                      (size_t)(size - (src_bytes > 0 ? src_bytes : 0)));
-}
+// cp.async of `size` bytes of which the first src_bytes are read and the rest zeroed, in flight until the
+// cp_async_wait that covers its group: the destination holds garbage (NaN) until then, and src is read at that wait.
+// cp_async_commit closes the open group (cp.async.commit_group); cp_async_wait(pending) lands every committed group
+// but the `pending` most recent (cp.async.wait_group pending). Every helper that writes cp.async in PTX calls these
+// under KILN_CUDA_EMU, so the emulator shows a read of a tile before its wait as the GPU may.
+void cp_async(void* dst, const void* src, int size, int src_bytes);
+void cp_async_commit();
+void cp_async_wait(int pending);
 
 inline unsigned ld_acquire(const unsigned* p) { return __atomic_load_n(p, __ATOMIC_ACQUIRE); }
 
