@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <memory>
+#include <numeric>
 #include <system_error>
 #include <thread>
 #include <utility>
@@ -393,7 +394,15 @@ void run_grid(const Config& cfg, const std::function<void()>& thread, bool coope
     };
     const uint64_t blocks = (uint64_t)g.x * g.y * g.z;
     if (!cooperative) {
-        for (uint64_t i = 0; i < blocks; ++i) run_block(cfg, block_at(i), thread);
+        // One block at a time, in a drawn order: start + k * stride (mod blocks) with the stride prime to the count,
+        // drawn from the schedule seed and the grid's size. A GPU runs a launch's blocks at once and in any order,
+        // so a block that reads what another block of the same launch writes is a race there; in index order here it
+        // would always find the lower blocks' results already written.
+        uint64_t rng = mix64(schedule_seed() ^ mix64(blocks));
+        uint64_t stride = blocks > 1 ? 1 + (rng = mix64(rng)) % (blocks - 1) : 1;
+        while (std::gcd(stride, blocks) != 1) stride = stride % blocks + 1;
+        uint64_t i = blocks > 1 ? mix64(rng) % blocks : 0;
+        for (uint64_t k = 0; k < blocks; ++k, i = (i + stride) % blocks) run_block(cfg, block_at(i), thread);
         return;
     }
     // The blocks of a cooperative grid wait for each other (grid barriers), so they all run at once.
