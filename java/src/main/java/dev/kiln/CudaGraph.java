@@ -144,6 +144,7 @@ public final class CudaGraph implements AutoCloseable {
         GraphNative.launch(handle);
     }
 
+    /** The device the step was captured on, whose stream replays it. */
     public Device device() {
         return device;
     }

@@ -2,6 +2,7 @@ package dev.kiln;
 
 /** Element types. fp32 is the storage and math baseline; reduced precisions arrive with the kernels that use them. */
 public enum DType {
+    /** 32-bit IEEE 754 floats: the default element type. */
     F32(4),
     /** 32-bit signed integers: class labels and argmax indices. */
     I32(4),

@@ -10,7 +10,12 @@ import java.util.Locale;
  */
 public final class Device {
     /** Device kinds. */
-    public enum Kind { CPU, CUDA }
+    public enum Kind {
+        /** The host CPU. */
+        CPU,
+        /** A CUDA GPU. */
+        CUDA
+    }
 
     private static final Device CPU = new Device(Kind.CPU, 0);
 
@@ -60,10 +65,12 @@ public final class Device {
     private static final System.Logger LOG = System.getLogger("dev.kiln");
     private static volatile boolean loggedCpuFallback;
 
+    /** Whether this machine and this build of Kiln have a CUDA device; {@link #cudaUnavailableReason} says why not. */
     public static boolean cudaAvailable() {
         return cudaDeviceCount() > 0;
     }
 
+    /** How many CUDA devices this machine and this build of Kiln have (0 without a driver, a GPU or a CUDA build). */
     public static int cudaDeviceCount() {
         return RuntimeNative.cudaDeviceCount(null);
     }
@@ -91,18 +98,22 @@ public final class Device {
         throw new IllegalArgumentException("unknown device '" + spec + "': expected cpu, cuda, cuda:N or auto");
     }
 
+    /** Whether this is the CPU or a CUDA device. */
     public Kind kind() {
         return kind;
     }
 
+    /** The CUDA device index (0 for the CPU). */
     public int index() {
         return index;
     }
 
+    /** Whether this is a CUDA device. */
     public boolean isCuda() {
         return kind == Kind.CUDA;
     }
 
+    /** Whether this is the CPU. */
     public boolean isCpu() {
         return kind == Kind.CPU;
     }

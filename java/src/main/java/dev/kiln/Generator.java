@@ -10,15 +10,18 @@ public final class Generator {
     private final long seed;
     private final AtomicLong offset;
 
+    /** A stream at {@code seed}, starting at offset 0. */
     public Generator(long seed) {
         this(seed, 0);
     }
 
+    /** A stream at {@code seed}, starting at counter {@code offset} (as a checkpoint saved it). */
     public Generator(long seed, long offset) {
         this.seed = seed;
         this.offset = new AtomicLong(offset);
     }
 
+    /** The seed, fixed for this generator's life. */
     public long seed() {
         return seed;
     }

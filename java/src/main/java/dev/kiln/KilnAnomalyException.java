@@ -10,12 +10,21 @@ import java.util.List;
  */
 public class KilnAnomalyException extends KilnException {
     /** Where the non-finite value appeared. */
-    public enum Phase { FORWARD, BACKWARD }
+    public enum Phase {
+        /** In the output of an op's forward. */
+        FORWARD,
+        /** In a gradient computed by an op's backward. */
+        BACKWARD
+    }
 
+    /** The op's name as the tape records it. */
     private final String op;
+    /** Whether the value appeared in the forward or the backward pass. */
     private final Phase phase;
+    /** The shapes of the op's inputs, an absent input as null; unmodifiable. */
     private final List<int[]> inputShapes;
 
+    /** Made by the autograd engine's anomaly check, with {@code message} saying what it found; copies the list. */
     public KilnAnomalyException(String op, Phase phase, List<int[]> inputShapes, String message) {
         super(message);
         this.op = op;
@@ -28,6 +37,7 @@ public class KilnAnomalyException extends KilnException {
         return op;
     }
 
+    /** Whether the non-finite value appeared in the op's forward output or in a gradient its backward computed. */
     public Phase phase() {
         return phase;
     }

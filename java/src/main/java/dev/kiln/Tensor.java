@@ -83,22 +83,27 @@ public final class Tensor implements AutoCloseable {
         return new Tensor(new Storage(device, n * dtype.bytes()), s, n, dtype);
     }
 
+    /** An fp32 CPU tensor of zeros. */
     public static Tensor zeros(int... shape) {
         return full(Device.cpu(), 0f, shape);
     }
 
+    /** An fp32 tensor of zeros on {@code device}. */
     public static Tensor zeros(Device device, int... shape) {
         return full(device, 0f, shape);
     }
 
+    /** An fp32 CPU tensor of ones. */
     public static Tensor ones(int... shape) {
         return full(Device.cpu(), 1f, shape);
     }
 
+    /** An fp32 tensor of ones on {@code device}. */
     public static Tensor ones(Device device, int... shape) {
         return full(device, 1f, shape);
     }
 
+    /** An fp32 tensor on {@code device} with every element {@code value}; no shape gives a 0-dimensional tensor. */
     public static Tensor full(Device device, float value, int... shape) {
         return Ops.fill_(empty(device, shape), value);
     }
@@ -108,6 +113,10 @@ public final class Tensor implements AutoCloseable {
         return of(Device.cpu(), data, shape);
     }
 
+    /**
+     * As {@link #of(float[], int...)} on {@code device}. With no shape, {@code data} becomes a 1-dimensional tensor
+     * (0-dimensional when it holds one value); a shape that does not match throws IllegalArgumentException.
+     */
     public static Tensor of(Device device, float[] data, int... shape) {
         if (data == null) throw new IllegalArgumentException("Tensor.of: data is null");
         int[] s = shape.length == 0 && data.length != 1 ? new int[] {data.length} : shape;
@@ -144,6 +153,7 @@ public final class Tensor implements AutoCloseable {
         return rand(Kiln.defaultGenerator(), Device.cpu(), shape);
     }
 
+    /** Uniform in [0, 1) on {@code device} from the default generator. */
     public static Tensor rand(Device device, int... shape) {
         return rand(Kiln.defaultGenerator(), device, shape);
     }
@@ -163,6 +173,7 @@ public final class Tensor implements AutoCloseable {
         return randn(Kiln.defaultGenerator(), Device.cpu(), shape);
     }
 
+    /** Standard normal on {@code device} from the default generator. */
     public static Tensor randn(Device device, int... shape) {
         return randn(Kiln.defaultGenerator(), device, shape);
     }
@@ -195,22 +206,27 @@ public final class Tensor implements AutoCloseable {
         return shape[k];
     }
 
+    /** Number of dimensions (0 for a scalar). */
     public int rank() {
         return shape.length;
     }
 
+    /** Number of elements. */
     public long numel() {
         return numel;
     }
 
+    /** The element type. */
     public DType dtype() {
         return dtype;
     }
 
+    /** The device this tensor's memory lives on. */
     public Device device() {
         return storage.device;
     }
 
+    /** Whether this tensor has been closed (by {@link #close()} or by the scope that owned it). */
     public boolean isClosed() {
         return closed;
     }
@@ -373,38 +389,47 @@ public final class Tensor implements AutoCloseable {
 
     // ---- ops (recorded on the autograd tape; see dev.kiln.ops.Ops) ------------------------------------------------
 
+    /** Matrix product, this x other: see {@link Ops#matmul(Tensor, Tensor)} for the shapes it takes. */
     public Tensor matmul(Tensor other) {
         return Ops.matmul(this, other);
     }
 
+    /** this + other elementwise; one operand may broadcast (see {@link Ops}). */
     public Tensor add(Tensor other) {
         return Ops.add(this, other);
     }
 
+    /** this - other elementwise, broadcasting as {@link #add}. */
     public Tensor sub(Tensor other) {
         return Ops.sub(this, other);
     }
 
+    /** this * other elementwise, broadcasting as {@link #add}. */
     public Tensor mul(Tensor other) {
         return Ops.mul(this, other);
     }
 
+    /** this / other elementwise, broadcasting as {@link #add}. */
     public Tensor div(Tensor other) {
         return Ops.div(this, other);
     }
 
+    /** -this, elementwise. */
     public Tensor neg() {
         return Ops.neg(this);
     }
 
+    /** max(this, 0), elementwise. */
     public Tensor relu() {
         return Ops.relu(this);
     }
 
+    /** The logistic function 1 / (1 + exp(-this)), elementwise. */
     public Tensor sigmoid() {
         return Ops.sigmoid(this);
     }
 
+    /** Hyperbolic tangent, elementwise. */
     public Tensor tanh() {
         return Ops.tanh(this);
     }
@@ -419,10 +444,12 @@ public final class Tensor implements AutoCloseable {
         return Ops.sum(this, axis);
     }
 
+    /** Mean of all elements, 0-dimensional. */
     public Tensor mean() {
         return Ops.mean(this);
     }
 
+    /** Mean over {@code axis}, which is removed. */
     public Tensor mean(int axis) {
         return Ops.mean(this, axis);
     }
@@ -432,6 +459,7 @@ public final class Tensor implements AutoCloseable {
         return Ops.softmax(this);
     }
 
+    /** Log of the softmax over the last dimension, computed stably. */
     public Tensor logSoftmax() {
         return Ops.logSoftmax(this);
     }
@@ -443,6 +471,10 @@ public final class Tensor implements AutoCloseable {
         return requiresGrad(true);
     }
 
+    /**
+     * Sets whether this tensor is a leaf that collects gradients; returns it. Only f32 tensors can, and the output of a
+     * recorded op cannot become one (use {@code detach().requiresGrad()}): both throw.
+     */
     public Tensor requiresGrad(boolean value) {
         ensureOpen();
         if (value && dtype != DType.F32) throw new IllegalArgumentException("requiresGrad: only f32 tensors have gradients, got " + this);

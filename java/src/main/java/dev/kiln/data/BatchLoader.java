@@ -33,6 +33,10 @@ public final class BatchLoader {
     private final float[] xBuffer;
     private final int[] yBuffer;
 
+    /**
+     * Batches of {@code batchSize} (positive) examples of {@code data} on {@code device}; when {@code shuffle}, each
+     * epoch's permutation derives from {@code seed}.
+     */
     public BatchLoader(Dataset data, int batchSize, boolean shuffle, long seed, Device device) {
         if (batchSize <= 0) throw new IllegalArgumentException("BatchLoader: batch size must be positive, got " + batchSize);
         this.data = data;
@@ -46,14 +50,17 @@ public final class BatchLoader {
         this.yBuffer = new int[largest];
     }
 
+    /** Number of batches in one epoch, the last one possibly smaller. */
     public int batchesPerEpoch() {
         return data.count() == 0 ? 0 : (data.count() - 1) / batchSize + 1;  // a ceiling that cannot overflow
     }
 
+    /** The data set batched. */
     public Dataset dataset() {
         return data;
     }
 
+    /** The seed the epochs' permutations derive from. */
     public long seed() {
         return seed;
     }

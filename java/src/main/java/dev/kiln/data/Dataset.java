@@ -10,6 +10,7 @@ package dev.kiln.data;
  * @param classes   number of classes
  */
 public record Dataset(String name, float[] features, int[] itemShape, int[] labels, int classes) {
+    /** Number of examples. */
     public int count() {
         return labels.length;
     }
@@ -22,6 +23,7 @@ public record Dataset(String name, float[] features, int[] itemShape, int[] labe
                 java.util.Arrays.copyOf(labels, n), classes);
     }
 
+    /** Floats per example: the product of {@code itemShape}. */
     public int itemSize() {
         int n = 1;
         for (int d : itemShape) n *= d;

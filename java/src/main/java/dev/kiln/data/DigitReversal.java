@@ -12,12 +12,19 @@ import java.util.Set;
  * drawn from their own seed and never appear in the training stream.
  */
 public final class DigitReversal {
+    /** The padding token. */
     public static final int PAD = 0;
+    /** The begin-of-sequence token: the decoder's first input. */
     public static final int BOS = 1;
+    /** The end-of-sequence token, after the reversed digits. */
     public static final int EOS = 2;
+    /** The token of digit 0: digit d is {@code DIGIT_0 + d}. */
     public static final int DIGIT_0 = 3;
+    /** Number of tokens: PAD, BOS, EOS and the ten digits. */
     public static final int VOCAB = 13;
+    /** Fewest digits in a generated string. */
     public static final int MIN_DIGITS = 8;
+    /** Most digits in a string: the source length. */
     public static final int MAX_DIGITS = 16;
     /** Decoder positions: the reversed digits and EOS. */
     public static final int TARGET_LENGTH = MAX_DIGITS + 1;

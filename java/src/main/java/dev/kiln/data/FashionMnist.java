@@ -14,14 +14,21 @@ import java.util.List;
  * (Debian package dataset-fashion-mnist), then {@code ~/.cache/kiln/fashion-mnist}.
  */
 public final class FashionMnist {
+    /** Number of classes. */
     public static final int CLASSES = 10;
+    /** Image height in pixels. */
     public static final int ROWS = 28;
+    /** Image width in pixels. */
     public static final int COLS = 28;
+    /** The class names, indexed by label. */
     public static final String[] CLASS_NAMES = {"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal",
             "Shirt", "Sneaker", "Bag", "Ankle boot"};
 
+    /** The two splits, each a pair of IDX files (images and labels). */
     public enum Split {
+        /** The 60,000 training images. */
         TRAIN("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+        /** The 10,000 test images. */
         TEST("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte");
 
         final String images;
@@ -76,6 +83,7 @@ public final class FashionMnist {
         return dirs;
     }
 
+    /** Whether one folder of {@link #searchPath()} holds both splits. */
     public static boolean isAvailable() {
         for (Path d : searchPath()) if (hasSplit(d, Split.TRAIN) && hasSplit(d, Split.TEST)) return true;
         return false;

@@ -14,6 +14,7 @@ import java.util.zip.GZIPInputStream;
 public final class Idx {
     /** An unsigned-byte array: {@code dims} and the values in row-major order. */
     public record UByteArray(int[] dims, byte[] data) {
+        /** Number of items: the first dimension. */
         public int count() {
             return dims[0];
         }
@@ -32,6 +33,10 @@ public final class Idx {
     private Idx() {
     }
 
+    /**
+     * Reads the unsigned-byte IDX array in {@code file}, gzipped or not; a malformed or truncated file is an
+     * IOException naming it.
+     */
     public static UByteArray read(Path file) throws IOException {
         try (InputStream raw = Files.newInputStream(file)) {
             InputStream in = new BufferedInputStream(raw, 1 << 16);

@@ -62,18 +62,22 @@ public final class TextCorpus {
         }
     }
 
+    /** Number of distinct characters: the size of the alphabet. */
     public int vocab() {
         return alphabet.length();
     }
 
+    /** Every character of the text, sorted: a character's id is its index here. */
     public String alphabet() {
         return alphabet;
     }
 
+    /** Characters in the training text (the first 90%). */
     public int trainingLength() {
         return split;
     }
 
+    /** Characters in the held-out text (the last 10%). */
     public int validationLength() {
         return ids.length - split;
     }
@@ -89,6 +93,7 @@ public final class TextCorpus {
         return out;
     }
 
+    /** The text of {@code tokens}, each an index into {@link #alphabet()}. */
     public String decode(int[] tokens) {
         StringBuilder b = new StringBuilder(tokens.length);
         for (int t : tokens) b.append(alphabet.charAt(t));

@@ -13,6 +13,7 @@ package dev.kiln.eval;
 public final class FrechetDistance {
     /** Mean (d) and covariance (d x d, unbiased) of a set of feature vectors. */
     public record Gaussian(double[] mean, double[][] covariance) {
+        /** The dimension d of the feature vectors. */
         public int dimension() {
             return mean.length;
         }

@@ -23,6 +23,7 @@ import java.util.function.IntFunction;
 public final class ImageScore {
     /** The distance, and how many generated images the classifier put in each class. */
     public record Score(double frechetDistance, long[] classCounts) {
+        /** Number of generated images classified: the sum of the class counts. */
         public long total() {
             return Arrays.stream(classCounts).sum();
         }

@@ -9,12 +9,15 @@ import java.nio.file.Path;
  */
 public class CheckpointException extends IOException {
     private final transient Path file;
+    /** What is wrong, without the file name. */
     private final String problem;
 
+    /** A problem with {@code file}: the message is the file, a colon and {@code problem}. */
     public CheckpointException(Path file, String problem) {
         this(file, problem, null);
     }
 
+    /** As {@link #CheckpointException(Path, String)}, caused by {@code cause}. */
     public CheckpointException(Path file, String problem, Throwable cause) {
         super(file + ": " + problem, cause);
         this.file = file;

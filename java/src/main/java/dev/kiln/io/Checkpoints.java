@@ -18,6 +18,7 @@ import java.util.Map;
 public final class Checkpoints {
     /** Metadata keys Kiln writes next to the caller's. */
     public static final String OPTIMIZER_CLASS = "kiln.optimizer";
+    /** Metadata key of an optimizer file's step count (a decimal number). */
     public static final String OPTIMIZER_STEPS = "kiln.optimizer.steps";
 
     private Checkpoints() {

@@ -72,8 +72,8 @@ public final class ImageGrid {
 
     /**
      * Writes a {@code size} x {@code size} scatter of the points (xs[i], ys[i]) on a white background, each a dot in
-     * the color of {@code labels[i]} (one of {@code classes} <= 10 distinguishable colors). Axes scale to the points;
-     * non-finite points are left out.
+     * the color of {@code labels[i]} (one of {@code classes} &lt;= 10 distinguishable colors). Axes scale to the
+     * points; non-finite points are left out.
      */
     public static void scatter(Path file, float[] xs, float[] ys, int[] labels, int classes, int size) throws IOException {
         Png.write(file, Scatter.render(xs, ys, labels, classes, size));

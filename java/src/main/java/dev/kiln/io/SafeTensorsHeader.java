@@ -7,6 +7,7 @@ import java.util.Map;
  * where the data section starts (8 + the header's length).
  */
 public record SafeTensorsHeader(Map<String, TensorInfo> tensors, Map<String, String> metadata, long dataStart) {
+    /** Copies both maps into unmodifiable ones that keep their order. */
     public SafeTensorsHeader {
         tensors = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(tensors));
         metadata = java.util.Collections.unmodifiableMap(new java.util.LinkedHashMap<>(metadata));

@@ -9,6 +9,7 @@ import java.util.Arrays;
  * start of the data section (the byte after the header).
  */
 public record TensorInfo(DType dtype, int[] shape, long begin, long end) {
+    /** Copies {@code shape}. */
     public TensorInfo {
         shape = shape.clone();
     }
@@ -26,6 +27,7 @@ public record TensorInfo(DType dtype, int[] shape, long begin, long end) {
         return n;
     }
 
+    /** Length of the tensor's data in bytes, {@code end - begin}. */
     public long byteLength() {
         return end - begin;
     }

@@ -30,6 +30,7 @@ public final class TrainingCheckpoint {
     public static final String FILE_NAME = "checkpoint.safetensors";
     /** Metadata key marking a training checkpoint (value: the layout's version). */
     public static final String FORMAT = "kiln.checkpoint";
+    /** Prefix of the model's tensor names in the file. */
     public static final String MODEL_PREFIX = "model.";
     private static final String VERSION = "1";
     private static final String CONFIG = "config.";
@@ -39,6 +40,7 @@ public final class TrainingCheckpoint {
     /** Checks the counters read back, before anything is loaded; throws (any exception) to refuse the checkpoint. */
     @FunctionalInterface
     public interface StateCheck {
+        /** Checks {@code state}, the checkpoint's counters without their "state." prefix; throws to refuse it. */
         void check(Map<String, String> state) throws IOException;
     }
 

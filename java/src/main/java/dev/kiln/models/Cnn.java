@@ -22,6 +22,7 @@ public final class Cnn extends Layer {
     private final Sequential body;
     private final Linear head;
 
+    /** The CNN with {@code classes} outputs on {@code device}, its weights initialized from {@code g}. */
     public Cnn(int classes, Device device, Generator g) {
         body = registerModule("features", new Sequential(
                 new Conv2d(1, 32, 3, device, g), Activation.relu(), Pool2d.max(2),
@@ -31,6 +32,7 @@ public final class Cnn extends Layer {
         head = registerModule("classifier", new Linear(FEATURES, classes, device, g));
     }
 
+    /** The Fashion-MNIST CNN: 10 classes. */
     public static Cnn fashionMnist(Device device, Generator g) {
         return new Cnn(10, device, g);
     }

@@ -22,12 +22,14 @@ import java.util.List;
  * with BCE on logits. Real images are scaled from [0, 1] to the generator's [-1, 1].
  */
 public final class Gan extends Module {
+    /** Size of the generator's noise vectors z. */
     public static final int NOISE = 100;
     private static final int PIXELS = 28 * 28;
 
     private final Sequential generator;
     private final Sequential discriminator;
 
+    /** A GAN on {@code device}, its weights initialized from {@code g}. */
     public Gan(Device device, Generator g) {
         generator = registerModule("generator", new Sequential(new Linear(NOISE, 256, device, g), Activation.relu(),
                 new Linear(256, 512, device, g), Activation.relu(), new Linear(512, PIXELS, device, g), Activation.tanh()));
@@ -36,10 +38,12 @@ public final class Gan extends Module {
                 new Linear(256, 1, device, g)));
     }
 
+    /** The generator's parameters, for its optimizer. */
     public List<Tensor> generatorParameters() {
         return generator.parameters();
     }
 
+    /** The discriminator's parameters, for its optimizer. */
     public List<Tensor> discriminatorParameters() {
         return discriminator.parameters();
     }

@@ -20,6 +20,10 @@ public final class LstmClassifier extends Layer {
     private final int steps;
     private final int features;
 
+    /**
+     * Sequences of {@code steps} rows of {@code features} values, an LSTM of {@code hidden} units and {@code classes}
+     * outputs, on {@code device}, initialized from {@code g}.
+     */
     public LstmClassifier(int steps, int features, int hidden, int classes, Device device, Generator g) {
         this.steps = steps;
         this.features = features;
@@ -28,6 +32,7 @@ public final class LstmClassifier extends Layer {
                 new Linear(128, classes, device, g)));
     }
 
+    /** The Fashion-MNIST classifier: 28 rows of 28 pixels, LSTM(64), 10 classes. */
     public static LstmClassifier fashionMnist(Device device, Generator g) {
         return new LstmClassifier(28, 28, 64, 10, device, g);
     }

@@ -13,6 +13,7 @@ import dev.kiln.ops.Ops;
 public final class Mlp extends Layer {
     private final Sequential net;
 
+    /** in -> hidden (ReLU) -> classes, on {@code device}, its weights initialized from {@code g}. */
     public Mlp(int in, int hidden, int classes, Device device, Generator g) {
         net = registerModule("net", new Sequential(
                 new Linear(in, hidden, device, g),

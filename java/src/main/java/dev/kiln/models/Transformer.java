@@ -29,6 +29,7 @@ public final class Transformer extends Module {
     /** The shape of a model; {@code encoderLayers == 0} makes it decoder-only. */
     public record Config(int vocab, int dModel, int heads, int hidden, int encoderLayers, int decoderLayers,
                          int maxLength, boolean learnedPositions, float dropout) {
+        /** Checks the sizes: vocab at least 2, and dModel, heads, hidden and maxLength positive, or throws. */
         public Config {
             if (vocab < 2 || dModel < 1 || heads < 1 || hidden < 1 || maxLength < 1) {
                 throw new IllegalArgumentException("Transformer.Config: sizes must be positive (vocab >= 2), got " + this);
@@ -46,10 +47,12 @@ public final class Transformer extends Module {
         return new Config(vocab, 128, 4, 512, 0, 4, 128, true, 0f);
     }
 
+    /** The encoder-decoder of {@link #seq2seqConfig} on {@code device}, initialized from {@code g}. */
     public static Transformer seq2seq(int vocab, int maxLength, Device device, Generator g) {
         return new Transformer(seq2seqConfig(vocab, maxLength), device, g);
     }
 
+    /** The character model of {@link #charLmConfig} on {@code device}, initialized from {@code g}. */
     public static Transformer charLm(int vocab, Device device, Generator g) {
         return new Transformer(charLmConfig(vocab), device, g);
     }
@@ -61,6 +64,7 @@ public final class Transformer extends Module {
     private final dev.kiln.nn.Transformer stacks;
     private final Linear head;
 
+    /** A model of {@code config} on {@code device}; {@code g} initializes its weights and draws its dropout masks. */
     public Transformer(Config config, Device device, Generator g) {
         this.config = config;
         this.device = device;
@@ -74,6 +78,7 @@ public final class Transformer extends Module {
         head = registerModule("head", new Linear(config.dModel(), config.vocab(), device, g));
     }
 
+    /** The configuration this model was built from. */
     public Config config() {
         return config;
     }

@@ -67,6 +67,7 @@ public final class Vae extends Module {
         return noise;
     }
 
+    /** The latent size, the dimension of z. */
     public int latentSize() {
         return latent;
     }

@@ -13,22 +13,27 @@ public final class Activation extends Layer {
         this.fn = fn;
     }
 
+    /** ReLU, {@link Ops#relu}. */
     public static Activation relu() {
         return new Activation("ReLU", Ops::relu);
     }
 
+    /** LeakyReLU with slope {@code negativeSlope} for negative inputs, {@link Ops#leakyRelu}. */
     public static Activation leakyRelu(float negativeSlope) {
         return new Activation("LeakyReLU(" + negativeSlope + ")", x -> Ops.leakyRelu(x, negativeSlope));
     }
 
+    /** Tanh, {@link Ops#tanh}. */
     public static Activation tanh() {
         return new Activation("Tanh", Ops::tanh);
     }
 
+    /** Sigmoid, {@link Ops#sigmoid}. */
     public static Activation sigmoid() {
         return new Activation("Sigmoid", Ops::sigmoid);
     }
 
+    /** GELU in the exact (erf) form, {@link Ops#gelu}. */
     public static Activation gelu() {
         return new Activation("GELU", Ops::gelu);
     }

@@ -19,10 +19,15 @@ public final class BatchNorm2d extends Layer {
     private final float momentum;
     private final float eps;
 
+    /** {@code channels} channels on {@code device}, with momentum 0.1 and eps 1e-5. */
     public BatchNorm2d(int channels, Device device) {
         this(channels, 0.1f, 1e-5f, device);
     }
 
+    /**
+     * {@code channels} channels on {@code device}; {@code momentum} (in [0, 1]) weights each new batch in the running
+     * statistics, {@code eps} (positive) is added to the variance.
+     */
     public BatchNorm2d(int channels, float momentum, float eps, Device device) {
         // Checked here, where the mistake is made, rather than at the first training step.
         if (channels < 1) throw new IllegalArgumentException("BatchNorm2d: channels must be >= 1, got " + channels);
@@ -36,10 +41,12 @@ public final class BatchNorm2d extends Layer {
         runningVar = registerBuffer("running_var", () -> Tensor.ones(device, channels));
     }
 
+    /** The running mean buffer (C), live: updated in place by each training-mode forward. */
     public Tensor runningMean() {
         return runningMean;
     }
 
+    /** The running variance buffer (C), live: updated in place by each training-mode forward. */
     public Tensor runningVar() {
         return runningVar;
     }

@@ -16,15 +16,21 @@ public final class Conv2d extends Layer {
     private final int[] padding;
     private final int[] dilation;
 
+    /** {@code in} to {@code out} channels with a square kernel, stride 1, no padding, and a bias. */
     public Conv2d(int in, int out, int kernel, Device device, Generator g) {
         this(in, out, new int[] {kernel, kernel}, new int[] {1, 1}, new int[] {0, 0}, new int[] {1, 1}, true, device, g);
     }
 
+    /**
+     * {@code in} to {@code out} channels with a square kernel and the same stride and padding in both directions, and a
+     * bias.
+     */
     public Conv2d(int in, int out, int kernel, int stride, int padding, Device device, Generator g) {
         this(in, out, new int[] {kernel, kernel}, new int[] {stride, stride}, new int[] {padding, padding},
                 new int[] {1, 1}, true, device, g);
     }
 
+    /** The general form: kernel, stride, padding and dilation as {h, w}, and a bias only when {@code withBias}. */
     public Conv2d(int in, int out, int[] kernel, int[] stride, int[] padding, int[] dilation, boolean withBias,
                   Device device, Generator g) {
         if (in <= 0 || out <= 0 || kernel[0] <= 0 || kernel[1] <= 0) {
@@ -39,10 +45,12 @@ public final class Conv2d extends Layer {
         bias = withBias ? registerParameter("bias", () -> Init.uniform(Tensor.empty(device, out), -bound, bound, g)) : null;
     }
 
+    /** The weight parameter (K, C, R, S), live. */
     public Tensor weight() {
         return weight;
     }
 
+    /** The bias parameter (K), live, or null without one. */
     public Tensor bias() {
         return bias;
     }

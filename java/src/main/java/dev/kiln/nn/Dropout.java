@@ -9,6 +9,7 @@ public final class Dropout extends Layer {
     private final float p;
     private final Generator generator;
 
+    /** Drops with probability {@code p}, in [0, 1), drawing each mask from {@code generator} (not null). */
     public Dropout(float p, Generator generator) {
         if (!(p >= 0f && p < 1f)) throw new IllegalArgumentException("Dropout: p must be in [0, 1), got " + p);
         if (generator == null) throw new IllegalArgumentException("Dropout: the generator is null (the masks are drawn from it)");

@@ -16,6 +16,7 @@ public final class Embedding extends Layer {
     private final int dim;
     private final Tensor weight;
 
+    /** {@code vocab} rows of {@code dim} values (both positive) on {@code device}, drawn N(0, std) from {@code g}. */
     public Embedding(int vocab, int dim, float std, Device device, Generator g) {
         if (vocab <= 0 || dim <= 0) throw new IllegalArgumentException("Embedding: sizes must be positive, got vocab=" + vocab + " dim=" + dim);
         this.vocab = vocab;
@@ -23,10 +24,12 @@ public final class Embedding extends Layer {
         weight = registerParameter("weight", () -> Init.normal(Tensor.empty(device, vocab, dim), 0f, std, g));
     }
 
+    /** The table parameter (vocab, dim), live. */
     public Tensor weight() {
         return weight;
     }
 
+    /** Number of rows: ids must be below it. */
     public int vocab() {
         return vocab;
     }

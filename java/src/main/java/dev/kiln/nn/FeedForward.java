@@ -13,6 +13,7 @@ public final class FeedForward extends Layer {
     private final Linear linear1;
     private final Linear linear2;
 
+    /** E = {@code dModel} to F = {@code hidden} and back, on {@code device}, initialized from {@code g}. */
     public FeedForward(int dModel, int hidden, Device device, Generator g) {
         linear1 = registerModule("linear1", new Linear(dModel, hidden, device, g));
         linear2 = registerModule("linear2", new Linear(hidden, dModel, device, g));

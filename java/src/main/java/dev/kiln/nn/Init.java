@@ -12,10 +12,12 @@ public final class Init {
     private Init() {
     }
 
+    /** Fills the f32 tensor {@code t} in place, uniform in [lo, hi) from {@code g}; returns t. */
     public static Tensor uniform(Tensor t, float lo, float hi, Generator g) {
         return Ops.uniform_(t, g, lo, hi);
     }
 
+    /** Fills the f32 tensor {@code t} in place, normal with the given mean and standard deviation; returns t. */
     public static Tensor normal(Tensor t, float mean, float std, Generator g) {
         return Ops.normal_(t, g, mean, std);
     }

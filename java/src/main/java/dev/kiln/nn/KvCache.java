@@ -16,6 +16,10 @@ public final class KvCache implements AutoCloseable {
     private final int capacity;
     private int length;
 
+    /**
+     * An empty cache of {@code capacity} positions for {@code batch} sequences on {@code device}, zeroed; its buffer
+     * lives outside any scope until {@link #close()}.
+     */
     public KvCache(Device device, int batch, int capacity, int heads, int headDim) {
         if (batch <= 0 || capacity <= 0 || heads <= 0 || headDim <= 0) {
             throw new IllegalArgumentException("KvCache: sizes must be positive, got batch=" + batch + " capacity=" + capacity
@@ -31,6 +35,7 @@ public final class KvCache implements AutoCloseable {
         return length;
     }
 
+    /** Positions the cache can hold. */
     public int capacity() {
         return capacity;
     }

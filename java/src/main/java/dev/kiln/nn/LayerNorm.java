@@ -11,10 +11,12 @@ public final class LayerNorm extends Layer {
     private final Tensor weight;
     private final Tensor bias;
 
+    /** Normalizes over {@code features} on {@code device}, with eps 1e-5. */
     public LayerNorm(int features, Device device) {
         this(features, 1e-5f, device);
     }
 
+    /** Normalizes over {@code features}, adding {@code eps} (positive) to the variance. */
     public LayerNorm(int features, float eps, Device device) {
         if (features <= 0) throw new IllegalArgumentException("LayerNorm: features must be positive, got " + features);
         if (!(eps > 0f)) throw new IllegalArgumentException("LayerNorm: eps must be positive, got " + eps);

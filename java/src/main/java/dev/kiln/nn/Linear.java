@@ -15,10 +15,12 @@ public final class Linear extends Layer {
     private final int in;
     private final int out;
 
+    /** {@code in} to {@code out} features with a bias, on {@code device}, initialized from {@code g}. */
     public Linear(int in, int out, Device device, Generator g) {
         this(in, out, true, device, g);
     }
 
+    /** {@code in} to {@code out} features, with a bias only when {@code withBias}. */
     public Linear(int in, int out, boolean withBias, Device device, Generator g) {
         if (in <= 0 || out <= 0) throw new IllegalArgumentException("Linear: sizes must be positive, got in=" + in + " out=" + out);
         this.in = in;
@@ -28,10 +30,12 @@ public final class Linear extends Layer {
         bias = withBias ? registerParameter("bias", () -> Init.uniform(Tensor.empty(device, out), -bound, bound, g)) : null;
     }
 
+    /** The weight parameter W (out, in), live. */
     public Tensor weight() {
         return weight;
     }
 
+    /** The bias parameter b (out), live, or null without one. */
     public Tensor bias() {
         return bias;
     }

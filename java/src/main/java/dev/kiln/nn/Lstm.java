@@ -23,10 +23,15 @@ public final class Lstm extends Module {
     private final Generator generator;
     private final List<Tensor[]> weights = new ArrayList<>();  // per layer: w_ih, w_hh, bias
 
+    /** One layer, {@code inputSize} features F to {@code hidden} H, on {@code device}, initialized from {@code g}. */
     public Lstm(int inputSize, int hidden, Device device, Generator g) {
         this(inputSize, hidden, 1, 0f, device, g);
     }
 
+    /**
+     * {@code layers} stacked layers, with dropout at rate {@code dropout}, in [0, 1), between them in training (masks
+     * from {@code g}).
+     */
     public Lstm(int inputSize, int hidden, int layers, float dropout, Device device, Generator g) {
         if (inputSize <= 0 || hidden <= 0 || layers <= 0) {
             throw new IllegalArgumentException("Lstm: sizes must be positive, got input=" + inputSize + " hidden=" + hidden + " layers=" + layers);
@@ -50,6 +55,7 @@ public final class Lstm extends Module {
         }
     }
 
+    /** The hidden size H. */
     public int hiddenSize() {
         return hidden;
     }

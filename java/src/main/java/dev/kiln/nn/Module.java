@@ -43,6 +43,10 @@ public abstract class Module implements AutoCloseable {
         return t;
     }
 
+    /**
+     * Registers {@code module} as a child under {@code name}: its state appears under "name." and it is closed with
+     * this module. Returns it.
+     */
     protected final <M extends Module> M registerModule(String name, M module) {
         checkNewName(name);
         if (module == null) throw new IllegalArgumentException(getClass().getSimpleName() + ": module '" + name + "' is null");
@@ -116,6 +120,7 @@ public abstract class Module implements AutoCloseable {
         StateDicts.check(getClass().getSimpleName(), stateDict(), state);
     }
 
+    /** The parameters of {@link #namedParameters()}, in a new list: what an optimizer takes. */
     public final List<Tensor> parameters() {
         return new ArrayList<>(namedParameters().values());
     }
@@ -127,10 +132,12 @@ public abstract class Module implements AutoCloseable {
         return n;
     }
 
+    /** Sets training mode here and in every child; returns this module. */
     public final Module train() {
         return train(true);
     }
 
+    /** Sets evaluation mode here and in every child; returns this module. */
     public final Module eval() {
         return train(false);
     }
@@ -142,10 +149,12 @@ public abstract class Module implements AutoCloseable {
         return this;
     }
 
+    /** Whether this module is in training mode (the default) rather than evaluation mode. */
     public final boolean isTraining() {
         return training;
     }
 
+    /** Zeroes the gradient of every parameter (lazily, as {@link Tensor#zeroGrad()} does). */
     public final void zeroGrad() {
         for (Tensor t : namedParameters().values()) t.zeroGrad();
     }

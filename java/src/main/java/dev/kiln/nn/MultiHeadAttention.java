@@ -21,7 +21,12 @@ import java.util.Arrays;
  */
 public final class MultiHeadAttention extends Module {
     /** Whether the keys and values come from the queries' own sequence or from a memory. */
-    public enum Kind { SELF, CROSS }
+    public enum Kind {
+        /** Keys and values from the queries' own sequence: one fused "qkv" projection. */
+        SELF,
+        /** Keys and values from a memory, the encoder's output: "q" and a fused "kv" projection. */
+        CROSS
+    }
 
     private final Kind kind;
     private final int dModel;
@@ -34,6 +39,10 @@ public final class MultiHeadAttention extends Module {
     private final Linear kv;    // CROSS
     private final Linear out;
 
+    /**
+     * {@code heads} heads over {@code dModel} = E, which they must divide (head dimension at most 128); {@code dropout}
+     * in [0, 1) is the attention-weight rate, its masks drawn from {@code g}, which also initializes the projections.
+     */
     public MultiHeadAttention(Kind kind, int dModel, int heads, float dropout, Device device, Generator g) {
         if (kind == null) throw new IllegalArgumentException("MultiHeadAttention: kind is null");
         if (dModel <= 0 || heads <= 0 || dModel % heads != 0) {
@@ -61,14 +70,17 @@ public final class MultiHeadAttention extends Module {
         out = registerModule("out", new Linear(dModel, dModel, device, g));
     }
 
+    /** Whether this is self- or cross-attention. */
     public Kind kind() {
         return kind;
     }
 
+    /** Number of heads. */
     public int heads() {
         return heads;
     }
 
+    /** Size of each head, dModel / heads. */
     public int headDim() {
         return headDim;
     }

@@ -22,6 +22,7 @@ public final class Pool2d extends Layer {
         return new Pool2d(true, kernel, kernel, 0);
     }
 
+    /** MaxPool2d with the given window, stride and padding. */
     public static Pool2d max(int kernel, int stride, int padding) {
         return new Pool2d(true, kernel, stride, padding);
     }
@@ -31,6 +32,7 @@ public final class Pool2d extends Layer {
         return new Pool2d(false, kernel, kernel, 0);
     }
 
+    /** AvgPool2d with the given window, stride and padding (padding counts in the average, as PyTorch's default). */
     public static Pool2d avg(int kernel, int stride, int padding) {
         return new Pool2d(false, kernel, stride, padding);
     }

@@ -8,11 +8,13 @@ import java.util.List;
 public final class Sequential extends Layer {
     private final List<Layer> layers;
 
+    /** Chains {@code layers} in order, registering them as children "0", "1", ... */
     public Sequential(Layer... layers) {
         this.layers = List.of(layers);
         for (int i = 0; i < layers.length; i++) registerModule(Integer.toString(i), layers[i]);
     }
 
+    /** The layers in order, as an unmodifiable list. */
     public List<Layer> layers() {
         return layers;
     }

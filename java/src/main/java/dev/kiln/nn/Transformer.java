@@ -58,10 +58,12 @@ public final class Transformer extends Module {
         return out;
     }
 
+    /** Whether this model has no encoder (built with {@code encoderLayers} 0). */
     public boolean isDecoderOnly() {
         return decoder == null;
     }
 
+    /** The model width E. */
     public int dModel() {
         return dModel;
     }

@@ -19,6 +19,10 @@ public final class TransformerEncoderLayer extends Module {
     private final FeedForward feedForward;
     private final Dropout dropout;
 
+    /**
+     * E = {@code dModel} split over {@code heads}, feed-forward width {@code hidden}, {@code dropout} on the attention
+     * weights and on each residual branch; {@code g} initializes the weights and draws the masks.
+     */
     public TransformerEncoderLayer(int dModel, int heads, int hidden, float dropout, Device device, Generator g) {
         norm1 = registerModule("norm1", new LayerNorm(dModel, device));
         selfAttention = registerModule("self_attn", new MultiHeadAttention(MultiHeadAttention.Kind.SELF, dModel, heads, dropout, device, g));
@@ -27,6 +31,7 @@ public final class TransformerEncoderLayer extends Module {
         this.dropout = registerModule("dropout", new Dropout(dropout, g));
     }
 
+    /** The self-attention ("self_attn"). */
     public MultiHeadAttention selfAttention() {
         return selfAttention;
     }

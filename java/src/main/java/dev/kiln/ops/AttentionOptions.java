@@ -9,7 +9,7 @@ import dev.kiln.Tensor;
  * attention weights and the softmax scale. Start from {@link #none()} and add with the withers:
  * {@code AttentionOptions.none().causal().keyLengths(lengths).dropout(0.1f, generator)}.
  *
- * @param isCausal   query t sees keys s <= t + (S - T) (bottom-right aligned: with T = S the lower triangle, and the
+ * @param isCausal   query t sees keys s &lt;= t + (S - T) (bottom-right aligned: with T = S the lower triangle, and the
  *                   last query of a decoding step sees every cached key)
  * @param keyLengths null, or an int32 tensor (N) on the operands' device: sequence b sees keys [0, keyLengths[b]),
  *                   each in [0, S]; a query that sees no key at all outputs 0 and gets no gradient
@@ -19,6 +19,10 @@ import dev.kiln.Tensor;
  * @param scale      the softmax scale; NaN (the default) means 1 / sqrt(headDim)
  */
 public record AttentionOptions(boolean isCausal, Tensor keyLengths, float dropout, Generator generator, float scale) {
+    /**
+     * Checks the options: dropout in [0, 1) with a generator when positive, a finite or NaN scale, and key lengths,
+     * when given, an open int32 (N) tensor; IllegalArgumentException otherwise.
+     */
     public AttentionOptions {
         if (!(dropout >= 0f && dropout < 1f)) {
             throw new IllegalArgumentException("AttentionOptions: dropout must be in [0, 1), got " + dropout);

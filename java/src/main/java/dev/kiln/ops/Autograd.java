@@ -50,12 +50,14 @@ public final class Autograd {
     /** Computes input gradients from the output gradient; an entry may be null where no gradient is needed. */
     @FunctionalInterface
     public interface Backward {
+        /** One gradient per input of the op, in input order, from {@code gradOutput}, the gradient of its output. */
         Tensor[] apply(Tensor gradOutput);
     }
 
     /** For ops with several outputs: gradients of the outputs (null where none arrived) to input gradients. */
     @FunctionalInterface
     public interface MultiBackward {
+        /** One gradient per input of the op, in input order, from the gradients of its outputs. */
         Tensor[] apply(Tensor[] gradOutputs);
     }
 
@@ -168,10 +170,12 @@ public final class Autograd {
         return previous;
     }
 
+    /** Whether anomaly detection is on for this thread. */
     public static boolean isAnomalyDetectionEnabled() {
         return TAPE.get().anomaly;
     }
 
+    /** Whether ops on this thread record on the tape: false inside a {@link #noGrad()} guard. */
     public static boolean isGradEnabled() {
         return TAPE.get().noGradDepth == 0;
     }

@@ -70,21 +70,25 @@ final class ElementwiseOps {
         }
     }
 
+    /** a + b elementwise, f32 on one device; one operand may broadcast (see the class comment). */
     @Op
     static Tensor add(Tensor a, Tensor b) {
         return binary(ADD, a, b);
     }
 
+    /** a - b elementwise, broadcasting as {@link #add}. */
     @Op
     static Tensor sub(Tensor a, Tensor b) {
         return binary(SUB, a, b);
     }
 
+    /** a * b elementwise, broadcasting as {@link #add}. */
     @Op
     static Tensor mul(Tensor a, Tensor b) {
         return binary(MUL, a, b);
     }
 
+    /** a / b elementwise, broadcasting as {@link #add}. */
     @Op
     static Tensor div(Tensor a, Tensor b) {
         return binary(DIV, a, b);
@@ -127,6 +131,7 @@ final class ElementwiseOps {
         return Autograd.record("scale", y, dy -> new Tensor[] {scaleRaw(dy, alpha)}, x);
     }
 
+    /** -x, as {@code scale(x, -1)}. */
     @Op
     static Tensor neg(Tensor x) {
         return scale(x, -1f);
@@ -138,21 +143,25 @@ final class ElementwiseOps {
         return y;
     }
 
+    /** max(x, 0) elementwise. */
     @Op
     static Tensor relu(Tensor x) {
         return activation(RELU, x, 0f);
     }
 
+    /** x where x is positive, {@code negativeSlope} * x elsewhere. */
     @Op
     static Tensor leakyRelu(Tensor x, float negativeSlope) {
         return activation(LEAKY_RELU, x, negativeSlope);
     }
 
+    /** Hyperbolic tangent, elementwise. */
     @Op
     static Tensor tanh(Tensor x) {
         return activation(TANH, x, 0f);
     }
 
+    /** The logistic function 1 / (1 + exp(-x)), elementwise. */
     @Op
     static Tensor sigmoid(Tensor x) {
         return activation(SIGMOID, x, 0f);

@@ -13,6 +13,7 @@ import java.util.List;
  * @param cN     each layer's last cell state, (N, H)
  */
 public record LstmOutput(Tensor output, List<Tensor> hN, List<Tensor> cN) {
+    /** Copies the lists, which must hold one tensor per layer each (at least one), or IllegalArgumentException. */
     public LstmOutput {
         hN = List.copyOf(hN);
         cN = List.copyOf(cN);

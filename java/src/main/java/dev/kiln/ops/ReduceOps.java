@@ -23,11 +23,13 @@ final class ReduceOps {
         return reduceSum("sum", x, axis, false);
     }
 
+    /** Mean of all elements, as a 0-dimensional tensor; an empty x throws IllegalArgumentException. */
     @Op
     static Tensor mean(Tensor x) {
         return reduceSum("mean", x, null, true);
     }
 
+    /** Mean over {@code axis} (negative counts from the end); that dimension is removed, and must not be empty. */
     @Op
     static Tensor mean(Tensor x, int axis) {
         return reduceSum("mean", x, axis, true);

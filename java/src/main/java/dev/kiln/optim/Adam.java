@@ -29,10 +29,15 @@ public class Adam extends Optimizer {
     private Tensor deviceStep;       // (1) i32, the steps taken, on the parameters' device (capturable only)
     private Tensor biasCorrections;  // (2) f32, {1 - beta1^step, 1 - beta2^step} of the step being taken
 
+    /** Adam with learning rate {@code lr} and the defaults: betas 0.9, 0.999, eps 1e-8, no weight decay. */
     public Adam(List<Tensor> params, float lr) {
         this(params, lr, 0.9f, 0.999f, 1e-8f, 0f, false);
     }
 
+    /**
+     * Adam with every setting: lr and eps positive, betas in [0, 1), weightDecay non-negative, added to the gradient
+     * (L2) or, when {@code decoupled}, applied to the parameter directly (AdamW).
+     */
     public Adam(List<Tensor> params, float lr, float beta1, float beta2, float eps, float weightDecay, boolean decoupled) {
         super(params);
         if (!(lr > 0f) || !(beta1 >= 0f && beta1 < 1f) || !(beta2 >= 0f && beta2 < 1f) || !(eps > 0f) || weightDecay < 0f) {
@@ -69,6 +74,7 @@ public class Adam extends Optimizer {
         return this;
     }
 
+    /** Whether {@link #capturable()} has been called. */
     public boolean isCapturable() {
         return capturable;
     }

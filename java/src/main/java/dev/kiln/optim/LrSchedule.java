@@ -21,7 +21,7 @@ public interface LrSchedule {
     }
 
     /**
-     * Linear warmup, then a half cosine: t / warmup for t <= warmup (the first step takes lr / warmup, step
+     * Linear warmup, then a half cosine: t / warmup for {@code t <= warmup} (the first step takes lr / warmup, step
      * {@code warmup} the full lr), then from 1 down to {@code finalFactor} at step {@code total}, and
      * {@code finalFactor} after it. {@code warmup} may be 0 (no warmup) and must be below {@code total}.
      */
@@ -48,6 +48,7 @@ public interface LrSchedule {
 
     /** The constant schedule as a value of its own, so an optimizer can tell that it has no schedule. */
     enum Constant implements LrSchedule {
+        /** The one constant schedule. */
         INSTANCE;
 
         @Override

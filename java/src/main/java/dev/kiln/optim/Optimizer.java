@@ -25,12 +25,14 @@ import java.util.Map;
  * a training run resumes where it stopped (dev.kiln.io.Checkpoints writes them to a file).
  */
 public abstract class Optimizer implements AutoCloseable {
+    /** The parameters in the order given to the constructor (the index in a state key counts in it); unmodifiable. */
     protected final List<Tensor> params;
     private final Map<Tensor, Tensor[]> state = new IdentityHashMap<>();
     private long steps;
     private LrSchedule schedule = LrSchedule.constant();
     private double factor = 1;  // the schedule's factor for the step being taken
 
+    /** Takes a non-empty list of distinct parameters that require grad; IllegalArgumentException otherwise. */
     protected Optimizer(List<Tensor> params) {
         if (params == null || params.isEmpty()) throw new IllegalArgumentException(getClass().getSimpleName() + ": no parameters");
         Map<Tensor, Integer> index = new IdentityHashMap<>();
@@ -154,6 +156,7 @@ public abstract class Optimizer implements AutoCloseable {
         return this;
     }
 
+    /** The learning-rate schedule ({@link LrSchedule#constant()} unless one was set). */
     public final LrSchedule schedule() {
         return schedule;
     }
@@ -178,6 +181,10 @@ public abstract class Optimizer implements AutoCloseable {
         return f;
     }
 
+    /**
+     * Updates one parameter from its gradient for step number {@code step} (1 for the first); a subclass scales its
+     * learning rate by {@link #scheduled}. Called by {@link #step()} for each parameter that has a gradient.
+     */
     protected abstract void update(Tensor param, Tensor grad, long step);
 
     /**

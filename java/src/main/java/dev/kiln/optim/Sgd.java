@@ -12,10 +12,15 @@ public final class Sgd extends Optimizer {
     private final float weightDecay;
     private final boolean nesterov;
 
+    /** Plain SGD with learning rate {@code lr}: no momentum, no weight decay. */
     public Sgd(List<Tensor> params, float lr) {
         this(params, lr, 0f, 0f, false);
     }
 
+    /**
+     * SGD with learning rate {@code lr} (positive), momentum and L2 weight decay (non-negative), and Nesterov momentum
+     * when {@code nesterov} (which needs momentum).
+     */
     public Sgd(List<Tensor> params, float lr, float momentum, float weightDecay, boolean nesterov) {
         super(params);
         if (!(lr > 0f) || momentum < 0f || weightDecay < 0f) {

@@ -26,6 +26,7 @@ public final class ChromeTrace {
     private ChromeTrace() {
     }
 
+    /** Writes {@code ops} and {@code ranges} to {@code file} as one trace document, creating its folder if need be. */
     public static void write(Path file, List<OpRecord> ops, List<RangeRecord> ranges) throws IOException {
         Path parent = file.toAbsolutePath().getParent();
         if (parent != null) Files.createDirectories(parent);

@@ -58,6 +58,11 @@ public final class OpBenchmark {
         return !flushL2 ? L2_WARM : device.isCuda() ? L2_FLUSHED : L2_NOOP_ON_CPU;
     }
 
+    /**
+     * Times case {@code c} on {@code device} as the class comment says: {@code samples} (at least 1) samples of at
+     * least {@code minSampleMillis} each, the L2 flushed before each run when {@code flushL2}; {@code peak} may be
+     * null (the fraction is then NaN).
+     */
     public static Result measure(OpSuite.Case c, Device device, DevicePeak peak, int samples, double minSampleMillis,
                                  boolean flushL2) {
         if (samples < 1) throw new IllegalArgumentException("OpBenchmark: samples must be >= 1, got " + samples);

@@ -33,6 +33,7 @@ public final class OpSuite {
 
     /** A case's inputs on a device: {@link #run()} once per timed iteration, then {@link #close()}. */
     public interface Prepared extends AutoCloseable {
+        /** Computes the op once (and its backward, for a "fwd+bwd" case) inside its own scope. */
         void run();
 
         @Override

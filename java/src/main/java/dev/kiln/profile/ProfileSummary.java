@@ -18,6 +18,7 @@ public final class ProfileSummary {
 
     /** One row of the op table. */
     public record Row(String label, String device, long calls, double totalMillis, long flops, long bytes) {
+        /** Mean time per call in microseconds. */
         public double meanMicros() {
             return 1e3 * totalMillis / calls;
         }
@@ -28,6 +29,7 @@ public final class ProfileSummary {
             return (flops > 0 ? flops : bytes) / (totalMillis * 1e6);
         }
 
+        /** The unit of {@link #rate()}: "GFLOP/s" or "GB/s". */
         public String rateUnit() {
             return flops > 0 ? "GFLOP/s" : "GB/s";
         }
@@ -59,6 +61,10 @@ public final class ProfileSummary {
         return out;
     }
 
+    /**
+     * The table as text: a header line with the op count and the op and recorded times ({@code recordedNanos}), the op
+     * rows of {@link #rows}, then the {@link #rangeTotals} of {@code ranges}, if any.
+     */
     public static String format(List<OpRecord> ops, List<RangeRecord> ranges, long recordedNanos) {
         List<Row> rows = rows(ops);
         double opMillis = rows.stream().mapToDouble(Row::totalMillis).sum();

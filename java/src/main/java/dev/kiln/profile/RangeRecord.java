@@ -11,6 +11,7 @@ package dev.kiln.profile;
  * @param thread     the Java thread it ran on
  */
 public record RangeRecord(String name, long startNanos, long endNanos, int depth, long thread) {
+    /** The range's duration in milliseconds. */
     public double millis() {
         return (endNanos - startNanos) / 1e6;
     }

@@ -9,6 +9,7 @@ import java.util.Map;
  * @param means metric name to mean, in the order the step first logged them
  */
 public record EpochStats(int epoch, Map<String, Double> means, long samples, double seconds, int steps, boolean stopped) {
+    /** Samples per second of wall time over the epoch. */
     public double samplesPerSecond() {
         return samples / seconds;
     }

@@ -10,6 +10,7 @@ public interface TrainListener {
      */
     void step(int epoch, int batch, int batches, long samples, Map<String, Double> means);
 
+    /** After every epoch, stopped or not, with its statistics; does nothing by default. */
     default void epochEnd(EpochStats stats) {
     }
 }

@@ -9,5 +9,6 @@ package dev.kiln.train;
  */
 @FunctionalInterface
 public interface TrainStep<B> {
+    /** Runs the step on {@code batch}, updating parameters and logging through {@code step}. */
     void run(B batch, StepContext step);
 }

@@ -46,15 +46,18 @@ public final class Trainer {
         this.optimizers = List.copyOf(optimizers);
     }
 
+    /** A trainer of one model with one optimizer. */
     public Trainer(Module model, Optimizer optimizer) {
         this(List.of(model), List.of(optimizer));
     }
 
+    /** Sets the listener told about progress (null for none); returns this. */
     public Trainer listener(TrainListener listener) {
         this.listener = listener;
         return this;
     }
 
+    /** The optimizers steps may use, in the order given; unmodifiable. */
     public List<Optimizer> optimizers() {
         return optimizers;
     }
@@ -68,6 +71,7 @@ public final class Trainer {
         stopRequested = true;
     }
 
+    /** Whether {@link #requestStop()} has been called. */
     public boolean stopRequested() {
         return stopRequested;
     }
