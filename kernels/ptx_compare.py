@@ -134,9 +134,13 @@ def main():
                     differs += 1
                     a, b = opcode_counts(old[name]), opcode_counts(new[name])
                     delta = {op: b[op] - a[op] for op in sorted(set(a) | set(b)) if a[op] != b[op]}
-                    print("%-70s PTX %s, %d -> %d lines%s" % (
-                        label, "same" if old[name] == new[name] else "differs", len(old[name]), len(new[name]),
-                        ", opcode counts %s" % delta if delta else ", the same opcodes in another order"))
+                    if old[name] == new[name]:
+                        how = "PTX the same, ptxas's report not"
+                    else:
+                        how = "PTX differs, %d -> %d lines, %s" % (
+                            len(old[name]), len(new[name]),
+                            "opcode counts %s" % delta if delta else "the same opcodes in another order")
+                    print("%-70s %s" % (label, how))
                     for before, after in zip(old_report[name], new_report[name]):
                         if before != after:
                             print("    ptxas: %s  ->  %s" % (before, after))
