@@ -9,6 +9,9 @@ namespace kiln_emu {
 
 // The emulated device's limits (an H200's).
 constexpr int kMultiprocessors = 132;
+// The SMs the device reports: kMultiprocessors, or KILN_EMU_MULTIPROCESSORS (1 to 132) where set. The race check sets
+// a few, so that a cooperative grid (one block per SM) stays within ThreadSanitizer's 8128 live threads.
+int multiprocessors();
 constexpr int kMaxThreadsPerSm = 2048;
 constexpr int kMaxBlocksPerSm = 32;
 constexpr size_t kSharedPerSm = 233472;         // 228 KiB

@@ -110,14 +110,21 @@ cudaError_t launch(const void* kernel, const Config& cfg, std::function<void()> 
     if (cfg.smem > limit) return set_error(cudaErrorInvalidValue);
     if (!known_stream(cfg.stream)) return set_error(cudaErrorInvalidResourceHandle);
     if (cooperative &&
-        (uint64_t)g.x * g.y * g.z > (uint64_t)kMultiprocessors * blocks_per_sm((int)threads, cfg.smem))
+        (uint64_t)g.x * g.y * g.z > (uint64_t)multiprocessors() * blocks_per_sm((int)threads, cfg.smem))
         return set_error(cudaErrorCooperativeLaunchTooLarge);
     return enqueue(cfg.stream, [cfg, thread = std::move(thread), cooperative] { run_grid(cfg, thread, cooperative); });
 }
 
 }  // namespace kiln_emu
 
-using kiln_emu::kMultiprocessors;
+int kiln_emu::multiprocessors() {
+    static const int count = [] {
+        const char* v = std::getenv("KILN_EMU_MULTIPROCESSORS");
+        const int n = v ? std::atoi(v) : kMultiprocessors;
+        return n >= 1 && n <= kMultiprocessors ? n : kMultiprocessors;
+    }();
+    return count;
+}
 
 // CUDA_VISIBLE_DEVICES hides the device as it hides a GPU: visible where the variable is unset or its list starts
 // with 0, so a test can run the no-device paths against this build too (CUDA_VISIBLE_DEVICES= or -1).
@@ -158,7 +165,7 @@ cudaError_t cudaGetDeviceProperties(cudaDeviceProp* p, int device) {
     p->maxGridSize[1] = p->maxGridSize[2] = 65535;
     p->major = 9;
     p->minor = 0;
-    p->multiProcessorCount = kMultiprocessors;
+    p->multiProcessorCount = kiln_emu::multiprocessors();
     p->maxThreadsPerMultiProcessor = kiln_emu::kMaxThreadsPerSm;
     p->sharedMemPerBlockOptin = kiln_emu::kSharedOptinPerBlock;
     p->sharedMemPerMultiprocessor = kiln_emu::kSharedPerSm;
@@ -172,7 +179,7 @@ cudaError_t cudaDeviceGetAttribute(int* value, cudaDeviceAttr attr, int device) 
     if (device != 0 || !device_visible()) return set_error(cudaErrorInvalidDevice);
     switch (attr) {
         case cudaDevAttrMaxPitch: *value = 2147483647; return cudaSuccess;
-        case cudaDevAttrMultiProcessorCount: *value = kMultiprocessors; return cudaSuccess;
+        case cudaDevAttrMultiProcessorCount: *value = kiln_emu::multiprocessors(); return cudaSuccess;
         case cudaDevAttrL2CacheSize: *value = 50 << 20; return cudaSuccess;
         case cudaDevAttrCooperativeLaunch: *value = 1; return cudaSuccess;
         case cudaDevAttrMaxSharedMemoryPerBlockOptin: *value = (int)kiln_emu::kSharedOptinPerBlock; return cudaSuccess;

@@ -73,10 +73,53 @@ extern "C" void kiln_emu_fiber_start();
 #else
 #define KILN_EMU_ASAN 0
 #endif
+// KILN_EMU_TSAN=1: the race check's build (see namespace race below and native/emu/CMakeLists.txt).
+#ifndef KILN_EMU_TSAN
+#define KILN_EMU_TSAN 0
+#endif
+#if KILN_EMU_TSAN
+#include <sanitizer/tsan_interface.h>
+#endif
 
 namespace kiln_emu {
 
 namespace {
+
+// The race check (native/test/cuda_emulator.sh --race): this file is built without ThreadSanitizer's instrumentation
+// and the kernels with it, and each CUDA thread is a TSan fiber. Switching fibers implies no order (no_sync): the
+// scheduler runs threads one after another, but a GPU runs them at once. The orders a GPU does promise are told to
+// TSan as release/acquire pairs: a block's start (the scheduler's setup) before its threads, __syncthreads among the
+// block's threads, a warp collective among its lanes, and each thread before its block's end (so the launch's). Two
+// threads' accesses to one address, one of them a write, with no such pair between them, are then a reported data
+// race, whichever order the scheduler ran them in. The blocks of a
+// cooperative grid run at once and are not ordered; those of an ordinary launch run one after another on one OS
+// thread, reusing its static __shared__ arrays and the fibers' stacks, and are ordered so (a race between them is
+// left to the drawn block order below, which parity meets).
+namespace race {
+#if KILN_EMU_TSAN
+void* current() { return __tsan_get_current_fiber(); }
+void* create() { return __tsan_create_fiber(0); }
+void destroy(void* fiber) { __tsan_destroy_fiber(fiber); }
+void switch_to(void* fiber) { __tsan_switch_to_fiber(fiber, __tsan_switch_to_fiber_no_sync); }
+void release(const void* sync) { __tsan_release(const_cast<void*>(sync)); }
+void acquire(const void* sync) { __tsan_acquire(const_cast<void*>(sync)); }
+// A report then names the CUDA thread, "block (1,0,0) thread (64,0,0)", beside TSan's own thread number.
+void name(void* fiber, const ThreadState& t) {
+    char text[64];
+    std::snprintf(text, sizeof text, "block (%u,%u,%u) thread (%u,%u,%u)", t.block_idx.x, t.block_idx.y,
+                  t.block_idx.z, t.thread_idx.x, t.thread_idx.y, t.thread_idx.z);
+    __tsan_set_fiber_name(fiber, text);
+}
+#else
+void* current() { return nullptr; }
+void* create() { return nullptr; }
+void destroy(void*) {}
+void switch_to(void*) {}
+void release(const void*) {}
+void acquire(const void*) {}
+void name(void*, const ThreadState&) {}
+#endif
+}  // namespace race
 
 // 128 KiB of address space per CUDA thread (pages are committed as touched; a kernel's frame is a few KiB). The
 // lowest 4 KiB of each stack hold a pattern that is checked when the block ends: a thread that overflowed its stack
@@ -104,12 +147,15 @@ struct Fiber {
     State state = State::Ready;
     std::vector<AsyncCopy> copies;  // this thread's cp.async in flight, in issue order
     unsigned open_group = 0;        // the group that new copies join; cp.async.commit_group closes it
+    void* race = nullptr;           // its ThreadSanitizer fiber (the race check), pooled with its stack
 };
 
 struct Warp {
     unsigned present = 0;  // lanes that exist (a block's last warp may be partial)
     unsigned live = 0;     // lanes that have not exited
     unsigned arrived = 0;  // lanes waiting at the warp barrier now
+    unsigned generation = 0;  // collectives completed
+    uint64_t race_sync[2];    // the race check's release/acquire objects, for even and odd generations
     alignas(16) unsigned char slots[32 * kSlotBytes];
 };
 
@@ -123,13 +169,20 @@ struct Block {
     void* scheduler_sp = nullptr;
     const void* scheduler_bottom = nullptr;  // the scheduler's stack, as AddressSanitizer reports it
     size_t scheduler_size = 0;
+    unsigned generation = 0;  // __syncthreads completed
+    // The race check's objects: [0] the block's start, [1] and [2] __syncthreads of even and odd generations, [3]
+    // its end.
+    uint64_t race_sync[4];
+    void* scheduler_race = nullptr;
 };
 
 // Stacks are mapped per OS thread, a block's worth at a time, and reused by every block the thread runs.
 struct StackPool {
     std::vector<std::pair<unsigned char*, size_t>> regions;
     std::vector<unsigned char*> stacks;
+    std::vector<void*> race_fibers;  // one per stack: the locals a thread leaves there are its own next block's
     ~StackPool() {
+        for (void* f : race_fibers) race::destroy(f);
         for (auto& r : regions) munmap(r.first, r.second);
     }
     void reserve(size_t n) {
@@ -146,6 +199,7 @@ struct StackPool {
             unsigned char* stack = static_cast<unsigned char*>(m) + i * kStackBytes;
             std::memset(stack, kCanary, kCanaryBytes);
             stacks.push_back(stack);
+            race_fibers.push_back(race::create());
         }
     }
 };
@@ -179,18 +233,21 @@ void to_scheduler(bool exiting = false) {
     Block& b = *tl_block;
     Fiber& f = *tl_fiber;
     asan_enter(exiting ? nullptr : &f.fake_stack, b.scheduler_bottom, b.scheduler_size);
+    race::switch_to(b.scheduler_race);
     kiln_emu_switch(&f.sp, b.scheduler_sp);
     asan_entered(f.fake_stack, &tl_block->scheduler_bottom, &tl_block->scheduler_size);
 }
 
 void release_block(Block& b) {
     b.arrived = 0;
+    ++b.generation;
     for (Fiber& f : b.fibers)
         if (f.state == State::AtBlockBarrier) f.state = State::Ready;
 }
 
 void release_warp(Block& b, Warp& w, unsigned warp_index) {
     w.arrived = 0;
+    ++w.generation;
     const size_t first = (size_t)warp_index * 32, end = std::min(first + 32, b.fibers.size());
     for (size_t i = first; i < end; ++i)
         if (b.fibers[i].state == State::AtWarpBarrier) b.fibers[i].state = State::Ready;
@@ -199,7 +256,12 @@ void release_warp(Block& b, Warp& w, unsigned warp_index) {
 [[noreturn]] void fiber_main(Fiber* f) {
     asan_entered(nullptr, &tl_block->scheduler_bottom, &tl_block->scheduler_size);
     Block& b = *tl_block;
+    race::acquire(&b.race_sync[0]);
     (*b.thread)();
+    // What an exited thread wrote is ordered before the barriers the others still pass, and before the block's end.
+    race::release(&b.race_sync[1]);
+    race::release(&b.race_sync[2]);
+    race::release(&b.race_sync[3]);
     f->state = State::Done;
     --b.live;
     Warp& w = b.warps[f->ts.linear / 32];
@@ -272,6 +334,7 @@ void run_block(const Config& cfg, uint3 block_idx, const std::function<void()>& 
     const unsigned bx = cfg.block.x, by = cfg.block.y, bz = cfg.block.z, n = bx * by * bz;
     Block b;
     b.thread = &thread;
+    b.scheduler_race = race::current();
     b.fibers.resize(n);
     b.warps.resize((n + 31) / 32);
     for (size_t w = 0; w < b.warps.size(); ++w) {
@@ -294,8 +357,11 @@ void run_block(const Config& cfg, uint3 block_idx, const std::function<void()>& 
         f.ts.block_dim = cfg.block;
         f.ts.grid_dim = cfg.grid;
         f.ts.linear = i;
+        f.race = tl_stacks.race_fibers[i];
+        race::name(f.race, f.ts);
         start_fiber(f, tl_stacks.stacks[i]);
     }
+    race::release(&b.race_sync[0]);
     Block* outer_block = tl_block;
     Fiber* outer_fiber = tl_fiber;
     tl_block = &b;
@@ -317,6 +383,7 @@ void run_block(const Config& cfg, uint3 block_idx, const std::function<void()>& 
                 tl_fiber = &f;
                 void* fake_stack = nullptr;
                 asan_enter(&fake_stack, f.stack, kStackBytes);
+                race::switch_to(f.race);
                 kiln_emu_switch(&b.scheduler_sp, f.sp);
                 asan_entered(fake_stack, nullptr, nullptr);
                 ran = true;
@@ -340,6 +407,9 @@ void run_block(const Config& cfg, uint3 block_idx, const std::function<void()>& 
     }
     tl_block = outer_block;
     tl_fiber = outer_fiber;
+    // The block's threads before what follows it on this OS thread: freeing its memory, the next block of an ordinary
+    // launch (which reuses the static __shared__ arrays and the fibers' stacks), the launch's end.
+    race::acquire(&b.race_sync[3]);
 }
 
 }  // namespace
@@ -348,12 +418,15 @@ ThreadState* current() { return tl_fiber ? &tl_fiber->ts : nullptr; }
 
 void sync_block() {
     Block& b = *tl_block;
+    const void* barrier = &b.race_sync[1 + b.generation % 2];
+    race::release(barrier);
     if (++b.arrived == b.live) {
         release_block(b);
-        return;
+    } else {
+        tl_fiber->state = State::AtBlockBarrier;
+        to_scheduler();
     }
-    tl_fiber->state = State::AtBlockBarrier;
-    to_scheduler();
+    race::acquire(barrier);
 }
 
 void sync_warp(unsigned mask, bool reset_slots) {
@@ -363,14 +436,21 @@ void sync_warp(unsigned mask, bool reset_slots) {
     const unsigned expected = mask & w.present;
     if (!(expected & (1u << lane))) fatal("a warp collective's mask leaves out the lane that calls it");
     if (expected & ~w.live) fatal("a warp collective's mask names a lane that has exited");
+    const void* collective = &w.race_sync[w.generation % 2];
+    race::release(collective);
     w.arrived |= 1u << lane;
     if ((w.arrived & expected) == expected) {
-        if (reset_slots) std::memset(w.slots, 0xff, sizeof w.slots);
+        if (reset_slots) {
+            race::acquire(collective);  // after every lane's reads of the slots, and before their next writes
+            std::memset(w.slots, 0xff, sizeof w.slots);
+            race::release(collective);
+        }
         release_warp(b, w, warp_index);
-        return;
+    } else {
+        tl_fiber->state = State::AtWarpBarrier;
+        to_scheduler();
     }
-    tl_fiber->state = State::AtWarpBarrier;
-    to_scheduler();
+    race::acquire(collective);
 }
 
 unsigned char* warp_slots() { return tl_block->warps[tl_fiber->ts.linear / 32].slots; }

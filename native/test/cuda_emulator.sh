@@ -9,14 +9,22 @@
 # (KILN_BENCH_SMOKE=1: the smallest shape, a few runs), so their code runs before any GPU's time is spent.
 # --asan builds it all (kernels, emulator, core) with AddressSanitizer and UBSan instead, without the JNI glue: a
 # kernel's read or write past a buffer is then reported with its source line, as compute-sanitizer's memcheck would.
-# Usage: native/test/cuda_emulator.sh [BUILD_DIR] [--asan]   (default: build-emu in the repository root)
+# --race builds it all with ThreadSanitizer instead, each CUDA thread a TSan fiber ordered only by what a GPU promises
+# (block start, __syncthreads, warp collectives, block end; native/emu/simt.cpp's namespace race), and runs parity:
+# a missing barrier is then reported as the data race it is, with both accesses' source lines, as compute-sanitizer's
+# racecheck would, whatever order the emulator's scheduler happened to run the threads in. FILTER (parity's --filter,
+# a substring of "family/op" such as attention/) limits it to some cases; all of them take about 17 minutes here.
+# Usage: native/test/cuda_emulator.sh [BUILD_DIR] [--asan | --race [FILTER]]   (default: build-emu in the repository
+# root)
 # Maven's `verify` runs it after the sanitizer run; it is runnable alone the same way.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../.." && pwd)
 build=${1:-$root/build-emu}
 mode=${2:-}
+filter=${3:-}
 jobs=${KILN_BUILD_JOBS:-2}
 tests=(kiln_parity test_graph test_bench_timing test_api)
+checks=()
 
 mkdir -p "$build"
 if [ "$mode" = "--asan" ]; then
@@ -26,25 +34,60 @@ if [ "$mode" = "--asan" ]; then
     export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:${UBSAN_OPTIONS:-}"
     # test_bench_timing's 64 MiB fills are 10x slower under ASan and check timing, not memory: left to the plain run.
     tests=(kiln_parity test_graph test_api)
+elif [ "$mode" = "--race" ]; then
+    flags="-fsanitize=thread -fno-omit-frame-pointer"
+    options=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DKILN_ENABLE_JNI=OFF "-DCMAKE_C_FLAGS=$flags"
+             "-DCMAKE_CXX_FLAGS=$flags")
+    export TSAN_OPTIONS="halt_on_error=1:history_size=4:${TSAN_OPTIONS:-}"
+    # A cooperative grid runs one block per SM at once, each thread a live TSan fiber: 8 SMs keep the LSTM's
+    # persistent grid (256 threads a block) under TSan's 8128 live threads.
+    export KILN_EMU_MULTIPROCESSORS=8
+    tests=(kiln_parity)
+    checks=(emu_race_selfcheck)
+elif [ -n "$mode" ]; then
+    echo "usage: native/test/cuda_emulator.sh [BUILD_DIR] [--asan | --race [FILTER]]" >&2
+    exit 64
 else
     options=(-DCMAKE_BUILD_TYPE=Release -DKILN_ENABLE_JNI=ON ${JAVA_HOME:+"-DJAVA_HOME=$JAVA_HOME"})
 fi
 benches=()
-if [ "$mode" != "--asan" ]; then
+if [ -z "$mode" ]; then
     for f in "$root"/bench/native/*_gpu_bench.cu; do benches+=("kiln_bench_$(basename "$f" _gpu_bench.cu)"); done
 fi
 cmake -S "$root" -B "$build" -DKILN_CUDA_EMULATOR=ON -DKILN_BUILD_BENCH=ON "${options[@]}" \
     ${KILN_VERSION:+"-DKILN_VERSION=$KILN_VERSION"} >"$build/configure.log" 2>&1 ||
     { cat "$build/configure.log"; exit 1; }
-targets=("${tests[@]}" "${benches[@]}")
-[ "$mode" = "--asan" ] || targets+=(kiln)
+targets=("${tests[@]}" ${checks[@]+"${checks[@]}"} ${benches[@]+"${benches[@]}"})
+[ -n "$mode" ] || targets+=(kiln)
 cmake --build "$build" --parallel "$jobs" --target "${targets[@]}"
+
+# The race check first shows it can tell: a race-free kernel passes, and one without its barrier is reported (66 is
+# ThreadSanitizer's exit status after a report).
+if [ ${#checks[@]} -gt 0 ]; then
+    echo "== the race check's self-check"
+    selfcheck="$build/native/emu/emu_race_selfcheck"
+    if ! "$selfcheck" ordered; then
+        echo "cuda_emulator: the race check failed race-free kernels" >&2
+        exit 1
+    fi
+    rc=0
+    log="$build/race_selfcheck.log"
+    "$selfcheck" racy >"$log" 2>&1 || rc=$?
+    if [ "$rc" -ne 66 ] || ! grep -q "data race .*race_selfcheck.cpp:[0-9]* in .*block_sum" "$log"; then
+        cat "$log" >&2
+        echo "cuda_emulator: the race check did not report a kernel without its barrier (exit $rc)" >&2
+        exit 1
+    fi
+    echo "emu_race_selfcheck: the block sum without its barrier was reported: $(grep -m1 SUMMARY "$log")"
+fi
 
 # A skip (exit 77) would mean the emulated device was not found: here that is a failure, not a pass.
 for t in "${tests[@]}"; do
     echo "== $t on the emulated CUDA device"
     rc=0
-    "$build/native/test/$t" || rc=$?
+    args=()
+    [ "$t" = kiln_parity ] && [ -n "$filter" ] && args=(--filter "$filter")
+    "$build/native/test/$t" ${args[@]+"${args[@]}"} || rc=$?
     if [ "$rc" -ne 0 ]; then
         echo "cuda_emulator: $t failed (exit $rc)" >&2
         exit 1
