@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "emu.h"
+#include "race.h"
 #include "kiln_emu/device.h"
 
 #if !defined(__x86_64__)
@@ -73,53 +74,10 @@ extern "C" void kiln_emu_fiber_start();
 #else
 #define KILN_EMU_ASAN 0
 #endif
-// KILN_EMU_TSAN=1: the race check's build (see namespace race below and native/emu/CMakeLists.txt).
-#ifndef KILN_EMU_TSAN
-#define KILN_EMU_TSAN 0
-#endif
-#if KILN_EMU_TSAN
-#include <sanitizer/tsan_interface.h>
-#endif
 
 namespace kiln_emu {
 
 namespace {
-
-// The race check (native/test/cuda_emulator.sh --race): this file is built without ThreadSanitizer's instrumentation
-// and the kernels with it, and each CUDA thread is a TSan fiber. Switching fibers implies no order (no_sync): the
-// scheduler runs threads one after another, but a GPU runs them at once. The orders a GPU does promise are told to
-// TSan as release/acquire pairs: a block's start (the scheduler's setup) before its threads, __syncthreads among the
-// block's threads, a warp collective among its lanes, and each thread before its block's end (so the launch's). Two
-// threads' accesses to one address, one of them a write, with no such pair between them, are then a reported data
-// race, whichever order the scheduler ran them in. The blocks of a
-// cooperative grid run at once and are not ordered; those of an ordinary launch run one after another on one OS
-// thread, reusing its static __shared__ arrays and the fibers' stacks, and are ordered so (a race between them is
-// left to the drawn block order below, which parity meets).
-namespace race {
-#if KILN_EMU_TSAN
-void* current() { return __tsan_get_current_fiber(); }
-void* create() { return __tsan_create_fiber(0); }
-void destroy(void* fiber) { __tsan_destroy_fiber(fiber); }
-void switch_to(void* fiber) { __tsan_switch_to_fiber(fiber, __tsan_switch_to_fiber_no_sync); }
-void release(const void* sync) { __tsan_release(const_cast<void*>(sync)); }
-void acquire(const void* sync) { __tsan_acquire(const_cast<void*>(sync)); }
-// A report then names the CUDA thread, "block (1,0,0) thread (64,0,0)", beside TSan's own thread number.
-void name(void* fiber, const ThreadState& t) {
-    char text[64];
-    std::snprintf(text, sizeof text, "block (%u,%u,%u) thread (%u,%u,%u)", t.block_idx.x, t.block_idx.y,
-                  t.block_idx.z, t.thread_idx.x, t.thread_idx.y, t.thread_idx.z);
-    __tsan_set_fiber_name(fiber, text);
-}
-#else
-void* current() { return nullptr; }
-void* create() { return nullptr; }
-void destroy(void*) {}
-void switch_to(void*) {}
-void release(const void*) {}
-void acquire(const void*) {}
-void name(void*, const ThreadState&) {}
-#endif
-}  // namespace race
 
 // 128 KiB of address space per CUDA thread (pages are committed as touched; a kernel's frame is a few KiB). The
 // lowest 4 KiB of each stack hold a pattern that is checked when the block ends: a thread that overflowed its stack

@@ -10,11 +10,11 @@
 # --asan builds it all (kernels, emulator, core) with AddressSanitizer and UBSan instead, without the JNI glue: a
 # kernel's read or write past a buffer is then reported with its source line, as compute-sanitizer's memcheck would.
 # --race builds it all with ThreadSanitizer instead, each CUDA thread a TSan fiber ordered only by what a GPU promises
-# (block start, __syncthreads, warp collectives, block end; native/emu/simt.cpp's namespace race), and runs parity,
-# test_graph and test_api: a missing barrier is then reported as the data race it is, with both accesses' source
-# lines, as compute-sanitizer's racecheck would, whatever order the emulator's scheduler happened to run the threads
-# in. FILTER (parity's --filter, a substring of "family/op" such as attention/) limits parity to some cases; all of
-# them take about 17 minutes here.
+# (block start, __syncthreads, warp collectives, block end; native/emu/race.h), and runs parity, test_graph and
+# test_api: a missing barrier is then reported as the data race it is, with both accesses' source lines, as
+# compute-sanitizer's racecheck would, whatever order the emulator's scheduler happened to run the threads in. FILTER
+# (parity's --filter, a substring of "family/op" such as attention/) limits parity to some cases; all of them take
+# about 17 minutes here.
 # Usage: native/test/cuda_emulator.sh [BUILD_DIR] [--asan | --race [FILTER]]   (default: build-emu in the repository
 # root)
 # Maven's `verify` runs it after the sanitizer run; it is runnable alone the same way.
