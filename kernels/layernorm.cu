@@ -146,7 +146,8 @@ __global__ void __launch_bounds__(kColTile* kRowLanes)
                                      const float* __restrict__ mean, const float* __restrict__ rstd,
                                      float* __restrict__ gamma_out, float* __restrict__ beta_out, int64_t rows,
                                      int64_t cols, int64_t rows_per_split) {
-    __shared__ float part_g[kRowLanes][kColTile], part_b[kRowLanes][kColTile];
+    __shared__ float part_g[kRowLanes][kColTile];  // per row lane, the column tile's partial sums of dgamma
+    __shared__ float part_b[kRowLanes][kColTile];  // and of dbeta
     const int tx = threadIdx.x, ty = threadIdx.y;
     const int64_t col = blockIdx.x * (int64_t)kColTile + tx;
     const int64_t r0 = blockIdx.y * rows_per_split;

@@ -2,7 +2,11 @@
 // KILN_EMU_TSAN=1 is the race check's build (native/emu/CMakeLists.txt); elsewhere every hook is an empty function.
 #pragma once
 
+#include <sys/mman.h>
+
 #include <cstdio>
+#include <cstdlib>
+#include <cstring>
 
 #include "kiln_emu/launch.h"
 
@@ -11,6 +15,8 @@
 #endif
 #if KILN_EMU_TSAN
 #include <sanitizer/tsan_interface.h>
+extern "C" void __tsan_ignore_thread_begin();  // exported by libtsan, not declared by GCC 12's header
+extern "C" void __tsan_ignore_thread_end();
 #endif
 
 namespace kiln_emu {
@@ -19,12 +25,15 @@ namespace kiln_emu {
 // and the kernels with it, and each CUDA thread is a TSan fiber. Switching fibers implies no order (no_sync): the
 // scheduler runs threads one after another, but a GPU runs them at once. The orders a GPU does promise are told to
 // TSan as release/acquire pairs: a block's start (the scheduler's setup) before its threads, __syncthreads among the
-// block's threads, a warp collective among its lanes, and each thread before its block's end (so the launch's). Two
-// threads' accesses to one address, one of them a write, with no such pair between them, are then a reported data
-// race, whichever order the scheduler ran them in. The blocks of a cooperative grid run at once and are not ordered;
-// those of an ordinary launch run one after another on one OS thread, reusing its static __shared__ arrays and the
-// fibers' stacks, and are ordered so (a race between them is left to run_grid's drawn block order, which parity
-// meets).
+// block's threads, a warp collective among its lanes, and each thread before its launch's end. Two threads' accesses
+// to one address, one of them a write, with no such pair between them, are then a reported data race, whichever
+// order the scheduler ran them in. The blocks of a cooperative grid run at once and are not ordered. Those of an
+// ordinary launch run one after another on one OS thread, and each is ordered before the next (reusing the fibers
+// and their stacks), unless KILN_EMU_RACE_BLOCKS=1: then no block is ordered before another of its launch. Each
+// block's threads are new fibers (a fiber's own accesses are ordered), on stacks whose earlier accesses are
+// forgotten, so that a block that reads or writes what another block of its launch writes is reported too, which
+// compute-sanitizer's racecheck (shared memory only) would not do. Each block's shared memory and release/acquire
+// objects are its own either way. New fibers cost several times the run (12x on convert's cases): a choice per run.
 namespace race {
 #if KILN_EMU_TSAN
 inline void* current() { return __tsan_get_current_fiber(); }
@@ -33,6 +42,25 @@ inline void destroy(void* fiber) { __tsan_destroy_fiber(fiber); }
 inline void switch_to(void* fiber) { __tsan_switch_to_fiber(fiber, __tsan_switch_to_fiber_no_sync); }
 inline void release(const void* sync) { __tsan_release(const_cast<void*>(sync)); }
 inline void acquire(const void* sync) { __tsan_acquire(const_cast<void*>(sync)); }
+inline bool blocks_unordered() {
+    static const bool on = [] {
+        const char* v = std::getenv("KILN_EMU_RACE_BLOCKS");
+        return v && *v && std::strcmp(v, "0") != 0;
+    }();
+    return on;
+}
+// Between quiet(true) and quiet(false) the running fiber's memory accesses are not its own: new memory allocated
+// then starts with no owner (shared memory belongs to the block, not to the thread that happened to make it).
+inline void quiet(bool on) { on ? __tsan_ignore_thread_begin() : __tsan_ignore_thread_end(); }
+// The accesses recorded for [p, p + n) are dropped, as for new memory: the pages are mapped afresh (zero, untouched).
+inline void forget(void* p, size_t n) {
+    quiet(true);  // mapped quietly, the range has no accesses at all rather than a write by this fiber
+    if (mmap(p, n, PROT_READ | PROT_WRITE, MAP_FIXED | MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0) != p) {
+        std::perror("kiln CUDA emulator: cannot map a thread's stack afresh");
+        std::abort();
+    }
+    quiet(false);
+}
 // A report then names the CUDA thread, "block (1,0,0) thread (64,0,0)", beside TSan's own thread number.
 inline void name(void* fiber, const ThreadState& t) {
     char text[64];
@@ -47,6 +75,9 @@ inline void destroy(void*) {}
 inline void switch_to(void*) {}
 inline void release(const void*) {}
 inline void acquire(const void*) {}
+inline bool blocks_unordered() { return false; }
+inline void quiet(bool) {}
+inline void forget(void*, size_t) {}
 inline void name(void*, const ThreadState&) {}
 #endif
 }  // namespace race

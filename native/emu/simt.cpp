@@ -105,7 +105,7 @@ struct Fiber {
     State state = State::Ready;
     std::vector<AsyncCopy> copies;  // this thread's cp.async in flight, in issue order
     unsigned open_group = 0;        // the group that new copies join; cp.async.commit_group closes it
-    void* race = nullptr;           // its ThreadSanitizer fiber (the race check), pooled with its stack
+    void* race = nullptr;           // its ThreadSanitizer fiber (the race check)
 };
 
 struct Warp {
@@ -117,20 +117,39 @@ struct Warp {
     alignas(16) unsigned char slots[32 * kSlotBytes];
 };
 
+// A block's shared memory, one allocation per array, each its own so that AddressSanitizer reports an access past
+// its end: 0xff bytes (float NaN) when made, as a GPU's shared memory holds whatever was there before.
+struct SharedArray {
+    const void* site = nullptr;  // the static array's declaration (device.h's static_shared); null: the dynamic one
+    unsigned char* data = nullptr;
+    size_t align = 0;
+    SharedArray(const void* site, size_t bytes, size_t align) : site(site), align(align) {
+        data = static_cast<unsigned char*>(::operator new(bytes, std::align_val_t(align)));
+        std::memset(data, 0xff, bytes);
+    }
+    SharedArray(SharedArray&& o) noexcept : site(o.site), data(std::exchange(o.data, nullptr)), align(o.align) {}
+    SharedArray(const SharedArray&) = delete;
+    ~SharedArray() {
+        if (data) ::operator delete(data, std::align_val_t(align));
+    }
+};
+
 struct Block {
     std::vector<Fiber> fibers;
     std::vector<Warp> warps;
     unsigned live = 0, arrived = 0;
-    std::unique_ptr<unsigned char[]> dynamic;
-    unsigned char* dynamic_base = nullptr;
+    std::vector<SharedArray> shared;  // the static arrays in the order first reached
+    size_t static_bytes = 0;
+    std::unique_ptr<SharedArray> dynamic;
     const std::function<void()>* thread = nullptr;
     void* scheduler_sp = nullptr;
     const void* scheduler_bottom = nullptr;  // the scheduler's stack, as AddressSanitizer reports it
     size_t scheduler_size = 0;
     unsigned generation = 0;  // __syncthreads completed
-    // The race check's objects: [0] the block's start, [1] and [2] __syncthreads of even and odd generations, [3]
-    // its end.
-    uint64_t race_sync[4];
+    // The race check's objects: [0] the block's start, [1] and [2] __syncthreads of even and odd generations. Its
+    // end is the launch's (run_grid's `done`).
+    uint64_t race_sync[3];
+    const void* done = nullptr;
     void* scheduler_race = nullptr;
 };
 
@@ -138,7 +157,7 @@ struct Block {
 struct StackPool {
     std::vector<std::pair<unsigned char*, size_t>> regions;
     std::vector<unsigned char*> stacks;
-    std::vector<void*> race_fibers;  // one per stack: the locals a thread leaves there are its own next block's
+    std::vector<void*> race_fibers;  // one per stack, for ordered blocks (race.h): a thread's locals are its own
     ~StackPool() {
         for (void* f : race_fibers) race::destroy(f);
         for (auto& r : regions) munmap(r.first, r.second);
@@ -216,10 +235,10 @@ void release_warp(Block& b, Warp& w, unsigned warp_index) {
     Block& b = *tl_block;
     race::acquire(&b.race_sync[0]);
     (*b.thread)();
-    // What an exited thread wrote is ordered before the barriers the others still pass, and before the block's end.
+    // What an exited thread wrote is ordered before the barriers the others still pass, and before the launch's end.
     race::release(&b.race_sync[1]);
     race::release(&b.race_sync[2]);
-    race::release(&b.race_sync[3]);
+    race::release(b.done);
     f->state = State::Done;
     --b.live;
     Warp& w = b.warps[f->ts.linear / 32];
@@ -230,7 +249,7 @@ void release_warp(Block& b, Warp& w, unsigned warp_index) {
     __builtin_unreachable();
 }
 
-void start_fiber(Fiber& f, unsigned char* stack) {
+void start_fiber(Fiber& f, unsigned char* stack, bool fresh_fiber) {
     f.stack = stack;
     f.copies.clear();  // a thread that exited with copies in flight: nothing waited for them, nothing may read them
     f.open_group = 0;
@@ -238,6 +257,8 @@ void start_fiber(Fiber& f, unsigned char* stack) {
     // A stack is reused: the redzones of the frames its last fiber left (it never returned) are stale.
     __asan_unpoison_memory_region(stack + kCanaryBytes, kStackBytes - kCanaryBytes);
 #endif
+    // So are, for a new fiber of the race check, the accesses they made: another block's thread, unordered with it.
+    if (fresh_fiber) race::forget(stack + kCanaryBytes, kStackBytes - kCanaryBytes);
     // The frame kiln_emu_switch pops: mxcsr + x87 control word, r15, r14, r13, r12, rbx, rbp, return address; the
     // return lands on kiln_emu_fiber_start with a 16-byte-aligned stack, as a call instruction expects to leave it.
     auto* top = reinterpret_cast<uint64_t*>(stack + kStackBytes - 64);
@@ -288,10 +309,17 @@ uint64_t schedule_seed() {
     return seed;
 }
 
-void run_block(const Config& cfg, uint3 block_idx, const std::function<void()>& thread) {
+// Runs one block to its end. Its threads' accesses are ordered before `done` is acquired: by run_grid when the launch
+// ends and, unless the race check leaves blocks unordered (race.h), by this OS thread before it runs anything else.
+void run_block(const Config& cfg, uint3 block_idx, const std::function<void()>& thread, const void* done) {
+    const bool unordered = race::blocks_unordered();
     const unsigned bx = cfg.block.x, by = cfg.block.y, bz = cfg.block.z, n = bx * by * bz;
-    Block b;
+    // On the heap, with its release/acquire objects: ThreadSanitizer forgets those when they are freed, and the next
+    // block's, at the same address on the stack, would otherwise carry this block's orders.
+    auto owned = std::make_unique<Block>();
+    Block& b = *owned;
     b.thread = &thread;
+    b.done = done;
     b.scheduler_race = race::current();
     b.fibers.resize(n);
     b.warps.resize((n + 31) / 32);
@@ -302,12 +330,7 @@ void run_block(const Config& cfg, uint3 block_idx, const std::function<void()>& 
     }
     b.live = n;
     tl_stacks.reserve(n);
-    if (cfg.smem > 0) {
-        b.dynamic.reset(new unsigned char[cfg.smem + 128]);
-        const uintptr_t raw = reinterpret_cast<uintptr_t>(b.dynamic.get());
-        b.dynamic_base = reinterpret_cast<unsigned char*>((raw + 127) & ~(uintptr_t)127);
-        std::memset(b.dynamic_base, 0xff, cfg.smem);
-    }
+    if (cfg.smem > 0) b.dynamic = std::make_unique<SharedArray>(nullptr, cfg.smem, 128);
     for (unsigned i = 0; i < n; ++i) {
         Fiber& f = b.fibers[i];
         f.ts.thread_idx = uint3{i % bx, (i / bx) % by, i / (bx * by)};
@@ -315,9 +338,11 @@ void run_block(const Config& cfg, uint3 block_idx, const std::function<void()>& 
         f.ts.block_dim = cfg.block;
         f.ts.grid_dim = cfg.grid;
         f.ts.linear = i;
-        f.race = tl_stacks.race_fibers[i];
+        // An unordered block's thread needs a new fiber: a fiber's own accesses are ordered, so one of an earlier
+        // block's threads, with one barrier, would order that whole block before this one.
+        f.race = unordered ? race::create() : tl_stacks.race_fibers[i];
         race::name(f.race, f.ts);
-        start_fiber(f, tl_stacks.stacks[i]);
+        start_fiber(f, tl_stacks.stacks[i], unordered);
     }
     race::release(&b.race_sync[0]);
     Block* outer_block = tl_block;
@@ -365,9 +390,14 @@ void run_block(const Config& cfg, uint3 block_idx, const std::function<void()>& 
     }
     tl_block = outer_block;
     tl_fiber = outer_fiber;
-    // The block's threads before what follows it on this OS thread: freeing its memory, the next block of an ordinary
-    // launch (which reuses the static __shared__ arrays and the fibers' stacks), the launch's end.
-    race::acquire(&b.race_sync[3]);
+    if (!unordered) race::acquire(done);  // this block (and those before it) before what this OS thread runs next
+    // Its memory (shared arrays, the threads' cp.async lists) may go unordered with the threads that used it, as a
+    // GPU reclaims a block's resources: quietly, or the race check would take the freeing for a race with them.
+    race::quiet(true);
+    if (unordered)
+        for (Fiber& f : b.fibers) race::destroy(f.race);
+    owned.reset();
+    race::quiet(false);
 }
 
 }  // namespace
@@ -413,7 +443,19 @@ void sync_warp(unsigned mask, bool reset_slots) {
 
 unsigned char* warp_slots() { return tl_block->warps[tl_fiber->ts.linear / 32].slots; }
 
-unsigned char* dynamic_shared() { return tl_block->dynamic_base; }
+unsigned char* dynamic_shared() { return tl_block->dynamic ? tl_block->dynamic->data : nullptr; }
+
+void* block_shared(const void* site, size_t bytes, size_t align) {
+    Block& b = *tl_block;
+    for (const SharedArray& a : b.shared)
+        if (a.site == site) return a.data;
+    // CUDA's limit for a kernel's static arrays, which ptxas enforces.
+    if ((b.static_bytes += bytes) > kSharedDefaultPerBlock) fatal("the static __shared__ arrays pass 48 KiB");
+    race::quiet(true);  // the block's memory, not that of the thread that happened to reach the declaration first
+    unsigned char* data = b.shared.emplace_back(site, bytes, align).data;
+    race::quiet(false);
+    return data;
+}
 
 void spin_pause() { std::this_thread::yield(); }
 
@@ -431,6 +473,9 @@ void run_grid(const Config& cfg, const std::function<void()>& thread, bool coope
         return uint3{(unsigned)(i % g.x), (unsigned)((i / g.x) % g.y), (unsigned)(i / ((uint64_t)g.x * g.y))};
     };
     const uint64_t blocks = (uint64_t)g.x * g.y * g.z;
+    // Every thread of the launch releases `done` at its end, and the launch's end acquires it: the race check then
+    // orders all of a launch before what follows it (and each block before the next, unless they are unordered).
+    const auto done = std::make_unique<uint64_t>(0);
     if (!cooperative) {
         // One block at a time, in a drawn order: start + k * stride (mod blocks) with the stride prime to the count,
         // drawn from the schedule seed and the grid's size. A GPU runs a launch's blocks at once and in any order,
@@ -440,30 +485,28 @@ void run_grid(const Config& cfg, const std::function<void()>& thread, bool coope
         uint64_t stride = blocks > 1 ? 1 + (rng = mix64(rng)) % (blocks - 1) : 1;
         while (std::gcd(stride, blocks) != 1) stride = stride % blocks + 1;
         uint64_t i = blocks > 1 ? mix64(rng) % blocks : 0;
-        for (uint64_t k = 0; k < blocks; ++k, i = (i + stride) % blocks) run_block(cfg, block_at(i), thread);
+        for (uint64_t k = 0; k < blocks; ++k, i = (i + stride) % blocks)
+            run_block(cfg, block_at(i), thread, done.get());
+        race::acquire(done.get());
         return;
     }
     // The blocks of a cooperative grid wait for each other (grid barriers), so they all run at once.
     std::vector<std::thread> threads;
     threads.reserve(blocks);
     try {
-        for (uint64_t i = 0; i < blocks; ++i) threads.emplace_back([&, i] { run_block(cfg, block_at(i), thread); });
+        for (uint64_t i = 0; i < blocks; ++i)
+            threads.emplace_back([&, i] { run_block(cfg, block_at(i), thread, done.get()); });
     } catch (const std::system_error& e) {
         std::fprintf(stderr, "kiln CUDA emulator: cannot start the %llu OS threads of a cooperative grid: %s\n",
                      (unsigned long long)blocks, e.what());
         std::abort();
     }
     for (std::thread& t : threads) t.join();
+    race::acquire(done.get());
 }
 
-// ---- the hand-written PTX --------------------------------------------------------------------------------------
+// ---- cp.async (ptx.cpp has the other hand-written PTX) --------------------------------------------------------------
 namespace ptx {
-
-namespace {
-float bf16_lo(uint32_t r) { return __uint_as_float(r << 16); }
-float bf16_hi(uint32_t r) { return __uint_as_float(r & 0xffff0000u); }
-float bf16_half(uint32_t r, unsigned which) { return which ? bf16_hi(r) : bf16_lo(r); }
-}  // namespace
 
 // cp.async as the hardware allows it to behave: the destination is garbage (0xff bytes, NaN as a float) from the
 // issue until the wait that covers the copy's group, and the copy lands at that wait, never earlier. A kernel that
@@ -493,74 +536,6 @@ void cp_async_wait(int pending) {
         }
     }
     f.copies.resize(kept);
-}
-
-void ldmatrix_x4(uint32_t (&r)[4], const void* row, bool trans) {
-    const unsigned lane = self().linear % 32;
-    unsigned char* slots = warp_slots();
-    std::memcpy(slots + lane * kSlotBytes, &row, sizeof row);
-    sync_warp(0xffffffffu);
-    auto row_of = [&](unsigned l) {
-        const void* p;
-        std::memcpy(&p, slots + l * kSlotBytes, sizeof p);
-        return static_cast<const uint16_t*>(p);
-    };
-    const unsigned g = lane / 4, c = lane % 4;
-    for (unsigned i = 0; i < 4; ++i) {
-        uint16_t lo, hi;
-        if (!trans) {
-            const uint16_t* p = row_of(8 * i + g);
-            lo = p[2 * c];
-            hi = p[2 * c + 1];
-        } else {  // element (g, 2c + j) of the transpose is row 2c + j, column g of the matrix
-            lo = row_of(8 * i + 2 * c)[g];
-            hi = row_of(8 * i + 2 * c + 1)[g];
-        }
-        r[i] = (uint32_t)lo | ((uint32_t)hi << 16);
-    }
-    sync_warp(0xffffffffu, true);
-}
-
-void mma_m16n8k16_bf16(float (&d)[4], const uint32_t (&a)[4], uint32_t b0, uint32_t b1) {
-    struct Frag {
-        uint32_t a[4], b0, b1;
-    };
-    const unsigned lane = self().linear % 32;
-    unsigned char* slots = warp_slots();
-    const Frag mine{{a[0], a[1], a[2], a[3]}, b0, b1};
-    std::memcpy(slots + lane * kSlotBytes, &mine, sizeof mine);
-    sync_warp(0xffffffffu);
-    auto frag = [&](unsigned l) {
-        Frag f;
-        std::memcpy(&f, slots + l * kSlotBytes, sizeof f);
-        return f;
-    };
-    auto A = [&](unsigned row, unsigned k) {  // a[(row >= 8) + 2 (k >= 8)] of lane (row % 8) * 4 + (k % 8) / 2
-        return bf16_half(frag((row % 8) * 4 + (k % 8) / 2).a[(row >= 8) + 2 * (k >= 8)], k % 2);
-    };
-    auto B = [&](unsigned k, unsigned n) {  // b0 (k < 8) or b1 of lane n * 4 + (k % 8) / 2
-        const Frag f = frag(n * 4 + (k % 8) / 2);
-        return bf16_half(k < 8 ? f.b0 : f.b1, k % 2);
-    };
-    const unsigned g = lane / 4, c = lane % 4;
-    float out[4];
-    for (unsigned e = 0; e < 4; ++e) {
-        const unsigned row = g + 8 * (e / 2), col = 2 * c + e % 2;
-        double sum = 0.0;
-        for (unsigned k = 0; k < 16; ++k) sum += (double)A(row, k) * (double)B(k, col);
-        out[e] = (float)(sum + (double)d[e]);
-    }
-    sync_warp(0xffffffffu, true);
-    for (unsigned e = 0; e < 4; ++e) d[e] = out[e];
-}
-
-uint32_t cvt_bf16x2(float hi, float lo) {
-    auto rn = [](float f) -> uint32_t {
-        const uint32_t u = __float_as_uint(f);
-        if ((u & 0x7fffffffu) > 0x7f800000u) return 0x7fffu;  // the canonical NaN
-        return (u + 0x7fffu + ((u >> 16) & 1u)) >> 16;
-    };
-    return rn(lo) | (rn(hi) << 16);
 }
 
 }  // namespace ptx

@@ -10,11 +10,13 @@
 # --asan builds it all (kernels, emulator, core) with AddressSanitizer and UBSan instead, without the JNI glue: a
 # kernel's read or write past a buffer is then reported with its source line, as compute-sanitizer's memcheck would.
 # --race builds it all with ThreadSanitizer instead, each CUDA thread a TSan fiber ordered only by what a GPU promises
-# (block start, __syncthreads, warp collectives, block end; native/emu/race.h), and runs parity, test_graph and
+# (block start, __syncthreads, warp collectives, the launch's end; native/emu/race.h), and runs parity, test_graph and
 # test_api: a missing barrier is then reported as the data race it is, with both accesses' source lines, as
-# compute-sanitizer's racecheck would, whatever order the emulator's scheduler happened to run the threads in. FILTER
-# (parity's --filter, a substring of "family/op" such as attention/) limits parity to some cases; all of them take
-# about 17 minutes here.
+# compute-sanitizer's racecheck would, whatever order the emulator's scheduler happened to run the threads in; so are
+# with KILN_EMU_RACE_BLOCKS=1, two blocks of one launch that touch the same memory, one of them writing (each block's
+# threads are then new TSan fibers, which costs several times the run; see race.h). FILTER (parity's --filter, a
+# substring of "family/op" such as attention/) limits parity to some cases; all of them take about 19
+# minutes here (blocks ordered).
 # Usage: native/test/cuda_emulator.sh [BUILD_DIR] [--asan | --race [FILTER]]   (default: build-emu in the repository
 # root)
 # Maven's `verify` runs it after the sanitizer run; it is runnable alone the same way.
@@ -25,7 +27,6 @@ mode=${2:-}
 filter=${3:-}
 jobs=${KILN_BUILD_JOBS:-2}
 tests=(kiln_parity test_graph test_bench_timing test_api)
-checks=()
 
 mkdir -p "$build"
 if [ "$mode" = "--asan" ]; then
@@ -45,7 +46,6 @@ elif [ "$mode" = "--race" ]; then
     export KILN_EMU_MULTIPROCESSORS=8
     # test_graph and test_api add the host's side: streams, events, graph capture and replay against the kernels.
     tests=(kiln_parity test_graph test_api)
-    checks=(emu_race_selfcheck)
 elif [ -n "$mode" ]; then
     echo "usage: native/test/cuda_emulator.sh [BUILD_DIR] [--asan | --race [FILTER]]" >&2
     exit 64
@@ -59,29 +59,43 @@ fi
 cmake -S "$root" -B "$build" -DKILN_CUDA_EMULATOR=ON -DKILN_BUILD_BENCH=ON "${options[@]}" \
     ${KILN_VERSION:+"-DKILN_VERSION=$KILN_VERSION"} >"$build/configure.log" 2>&1 ||
     { cat "$build/configure.log"; exit 1; }
-targets=("${tests[@]}" ${checks[@]+"${checks[@]}"} ${benches[@]+"${benches[@]}"})
+targets=("${tests[@]}" emu_selfcheck ${benches[@]+"${benches[@]}"})
 [ -n "$mode" ] || targets+=(kiln)
 cmake --build "$build" --parallel "$jobs" --target "${targets[@]}"
 
-# The race check first shows it can tell: a race-free kernel passes, and one without its barrier is reported (66 is
-# ThreadSanitizer's exit status after a report).
-if [ ${#checks[@]} -gt 0 ]; then
-    echo "== the race check's self-check"
-    selfcheck="$build/native/emu/emu_race_selfcheck"
-    if ! "$selfcheck" ordered; then
-        echo "cuda_emulator: the race check failed race-free kernels" >&2
-        exit 1
-    fi
-    rc=0
-    log="$build/race_selfcheck.log"
-    "$selfcheck" racy >"$log" 2>&1 || rc=$?
-    if [ "$rc" -ne 66 ] || ! grep -q "data race .*race_selfcheck.cpp:[0-9]* in .*block_sum" "$log"; then
-        cat "$log" >&2
-        echo "cuda_emulator: the race check did not report a kernel without its barrier (exit $rc)" >&2
-        exit 1
-    fi
-    echo "emu_race_selfcheck: the block sum without its barrier was reported: $(grep -m1 SUMMARY "$log")"
+# The emulator first shows that it can tell (native/emu/selfcheck.cu): right kernels pass, shared memory that nothing
+# wrote reads as NaN in every block, and under a sanitizer the kernel broken for it is reported at its line.
+echo "== the emulator's self-check"
+selfcheck="$build/native/emu/emu_selfcheck"
+if ! "$selfcheck" ordered; then
+    echo "cuda_emulator: the emulator's self-check failed right kernels" >&2
+    exit 1
 fi
+expect_report() {  # expect_report MODE EXIT PATTERN WHAT: emu_selfcheck MODE must exit EXIT with PATTERN in its log
+    local rc=0 log="$build/selfcheck_$1.log"
+    "$selfcheck" "$1" >"$log" 2>&1 || rc=$?
+    if [ "$rc" -ne "$2" ] || ! grep -Eq "$3" "$log"; then
+        cat "$log" >&2
+        echo "cuda_emulator: $4 was not reported (exit $rc)" >&2
+        exit 1
+    fi
+    echo "emu_selfcheck $1: $4 was reported: $(grep -m1 SUMMARY "$log")"
+}
+# 66 is ThreadSanitizer's exit status after a report, 1 AddressSanitizer's.
+if [ "$mode" = "--race" ]; then
+    expect_report racy 66 "data race .*selfcheck.cu:[0-9]+ in .*block_sum" "the block sum without its barrier"
+    # Blocks left unordered (what KILN_EMU_RACE_BLOCKS=1 does to the whole run): right kernels stay unreported, and
+    # blocks that write one address are reported.
+    if ! KILN_EMU_RACE_BLOCKS=1 "$selfcheck" ordered; then
+        echo "cuda_emulator: the race check failed right kernels with their blocks unordered" >&2
+        exit 1
+    fi
+    KILN_EMU_RACE_BLOCKS=1 expect_report blocks 66 "data race .*selfcheck.cu:[0-9]+ in .*last_block_wins" \
+        "blocks writing the same outputs"
+fi
+[ "$mode" != "--asan" ] ||
+    expect_report overrun 1 "heap-buffer-overflow .*selfcheck.cu:[0-9]+ in .*shared_overrun" \
+        "a write past a static __shared__ array"
 
 # A skip (exit 77) would mean the emulated device was not found: here that is a failure, not a pass.
 for t in "${tests[@]}"; do

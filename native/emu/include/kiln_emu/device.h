@@ -17,14 +17,28 @@
 #define __launch_bounds__(...)
 #define __restrict__ __restrict
 #define __align__(n) __attribute__((aligned(n)))
-// One block's threads are fibers of one OS thread: a static thread_local is what they, and only they, share.
-#define __shared__ static thread_local
+// No __shared__: rewrite.cmake turns each static shared array into a static_shared call (below), so one left over
+// stops the build.
 
 #define threadIdx (::kiln_emu::self().thread_idx)
 #define blockIdx (::kiln_emu::self().block_idx)
 #define blockDim (::kiln_emu::self().block_dim)
 #define gridDim (::kiln_emu::self().grid_dim)
 #define warpSize 32
+
+namespace kiln_emu {
+// A static __shared__ array T (`float[2][16][68]`) as rewrite.cmake writes it: `auto& as =
+// static_shared<float[2][16][68], 16>([] {})`. The lambda's type is one per declaration and template instance, so
+// `site` is too: the block's first thread to reach the declaration gets new memory for it, the others the same.
+template <class T, size_t Align = 0, class Site>
+T& static_shared(Site) {
+    static const char site = 0;
+    constexpr size_t align = Align ? Align : alignof(std::remove_all_extents_t<T>);
+    static_assert(std::is_trivially_default_constructible_v<std::remove_all_extents_t<T>>,
+                  "shared memory holds no constructed objects");
+    return *static_cast<T*>(block_shared(&site, sizeof(T), align));
+}
+}  // namespace kiln_emu
 
 inline void __syncthreads() { kiln_emu::sync_block(); }
 inline void __syncwarp(unsigned mask = 0xffffffffu) { kiln_emu::sync_warp(mask); }

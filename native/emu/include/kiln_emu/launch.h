@@ -3,9 +3,8 @@
 // Each CUDA thread of a block runs as a fiber (its own stack) on one OS thread, switched only where CUDA threads
 // wait for each other: __syncthreads, the warp collectives (__shfl_*_sync, __syncwarp, ldmatrix, mma) and spin
 // waits. Blocks run one after another; a cooperative launch runs all its blocks at once, one OS thread each, since
-// its blocks wait for each other. Static __shared__ variables are `static thread_local`, so one block's threads share
-// them; dynamic shared memory is a per-block buffer filled with 0xff bytes (float NaN) before the block starts, so a
-// read of shared memory that nothing wrote shows as NaN.
+// its blocks wait for each other. Shared memory, static arrays and the dynamic buffer alike, is the block's own, new
+// for each block and filled with 0xff bytes (float NaN), so a read of shared memory that nothing wrote shows as NaN.
 #pragma once
 
 #include <cstddef>
@@ -47,6 +46,9 @@ void sync_warp(unsigned mask, bool reset_slots = false);
 constexpr size_t kSlotBytes = 64;
 unsigned char* warp_slots();
 unsigned char* dynamic_shared();
+// The running block's memory for the static __shared__ array declared at `site` (device.h's static_shared): made at
+// the first call of each block, `bytes` of 0xff (float NaN) aligned to `align`, as dynamic shared memory is.
+void* block_shared(const void* site, size_t bytes, size_t align);
 // A spin wait's pause: lets the other blocks of a cooperative launch run.
 void spin_pause();
 
