@@ -88,8 +88,9 @@ public final class CudaGraph implements AutoCloseable {
 
     /**
      * Runs {@code step} eagerly {@code warmup} (>= 1) times, each in a scope of its own, then records one more call
-     * as a graph and returns it, unrun. If the step throws during the capture, or an op in it is refused, the capture
-     * is discarded and the step's exception is thrown.
+     * as a graph and returns it, unrun. If the step throws during the capture (an Error or a checked exception comes
+     * wrapped in an IllegalStateException), an op in it is refused, or it leaves a Scope open, the capture is ended
+     * and discarded, scopes it left open are closed, and the step's exception is thrown: the device runs ops again.
      */
     public static CudaGraph capture(Device device, int warmup, Runnable step) {
         if (!isSupported(device)) {
@@ -114,20 +115,30 @@ public final class CudaGraph implements AutoCloseable {
             step.run();
         } catch (RuntimeException e) {
             failed = e;
-        } catch (Error e) {
+        } catch (Throwable e) {  // an Error, or a checked exception thrown past the compiler (Kotlin, sneaky throws)
             failed = new IllegalStateException("CudaGraph.capture: the step failed during the capture", e);
         } finally {
             CAPTURING.remove(device);
         }
-        List<Tensor> statics = scope.takeAll();
-        scope.close();
-        long handle;
+        // The capture ends first, whatever happened: until it does, the device's stream records rather than runs.
+        long handle = 0;
+        RuntimeException endFailed = null;
         try {
             handle = GraphNative.captureEnd(device);
         } catch (RuntimeException e) {
+            endFailed = e;
+        }
+        // Scopes the step opened and left open (it threw out of them) close now, innermost first.
+        if (closeScopesWithin(scope) && failed == null) {
+            failed = new IllegalStateException("CudaGraph.capture: the step left a Scope open; it was closed, and the "
+                    + "capture discarded");
+        }
+        List<Tensor> statics = scope.takeAll();
+        scope.close();
+        if (endFailed != null) {
             closeAll(statics);
-            if (failed == null) throw e;
-            failed.addSuppressed(e);
+            if (failed == null) throw endFailed;
+            failed.addSuppressed(endFailed);
             throw failed;
         }
         if (failed != null) {
@@ -136,6 +147,16 @@ public final class CudaGraph implements AutoCloseable {
             throw failed;
         }
         return new CudaGraph(device, handle, statics);
+    }
+
+    /** Closes the scopes opened inside {@code outer} that are still open, innermost first; true if there were any. */
+    private static boolean closeScopesWithin(Scope outer) {
+        boolean any = false;
+        for (Scope s = Scope.current(); s != null && s != outer && s.isWithin(outer); s = Scope.current()) {
+            s.close();
+            any = true;
+        }
+        return any;
     }
 
     /** Queues one run of the captured step on the device's stream and returns without waiting. */

@@ -88,23 +88,45 @@ public final class Profiler implements AutoCloseable {
         void close();
     }
 
-    /** Stops recording and reads back the device times of CUDA ops. Idempotent. */
+    /**
+     * Stops recording and reads back the device times of CUDA ops. Idempotent. Device timing is switched off however
+     * the read ends; if it fails (a CUDA error, or device times that do not match the ops recorded), the exception
+     * is thrown after that, and the ops of that device keep their wall times only.
+     */
     public synchronized void stop() {
         if (stoppedNanos >= 0) return;
         OpHooks.uninstall(sink);
         if (active == this) active = null;
         stoppedNanos = System.nanoTime() - origin;
+        RuntimeException failure = null;
         for (Map.Entry<Device, List<PendingOp>> e : awaitingDeviceTime.entrySet()) {
             List<PendingOp> waiting = e.getValue();
-            float[] ms = ProfilerNative.deviceTimes(e.getKey(), waiting.size());
-            if (ms.length != waiting.size()) {
-                throw new IllegalStateException("Profiler: " + waiting.size() + " ops on " + e.getKey()
-                        + " wait for device times but the library timed " + ms.length);
+            try {
+                float[] ms = ProfilerNative.deviceTimes(e.getKey(), waiting.size());
+                if (ms.length != waiting.size()) {
+                    throw new IllegalStateException("Profiler: " + waiting.size() + " ops on " + e.getKey()
+                            + " wait for device times but the library timed " + ms.length);
+                }
+                for (int i = 0; i < ms.length; i++) waiting.get(i).deviceMillis = ms[i];
+            } catch (RuntimeException ex) {
+                failure = firstOf(failure, ex);
             }
-            for (int i = 0; i < ms.length; i++) waiting.get(i).deviceMillis = ms[i];
         }
         awaitingDeviceTime.clear();
-        for (Device d : timed) ProfilerNative.deviceTiming(d, false);
+        for (Device d : timed) {
+            try {
+                ProfilerNative.deviceTiming(d, false);  // also forgets the times no record took
+            } catch (RuntimeException ex) {
+                failure = firstOf(failure, ex);
+            }
+        }
+        if (failure != null) throw failure;
+    }
+
+    private static RuntimeException firstOf(RuntimeException first, RuntimeException next) {
+        if (first == null) return next;
+        first.addSuppressed(next);
+        return first;
     }
 
     @Override

@@ -93,6 +93,12 @@ public final class Scope implements AutoCloseable {
         return taken;
     }
 
+    /** True if {@code outer} encloses this scope. */
+    boolean isWithin(Scope outer) {
+        for (Scope s = parent; s != null; s = s.parent) if (s == outer) return true;
+        return false;
+    }
+
     synchronized void adopt(Tensor t) {
         if (closed) throw new IllegalStateException("cannot create a tensor in a closed scope");
         owned.add(t);

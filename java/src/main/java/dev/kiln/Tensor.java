@@ -276,10 +276,11 @@ public final class Tensor implements AutoCloseable {
      */
     public void copyFrom(float[] src, int offset) {
         ensureOpen();
-        storage.bumpVersion();
         if (numel > Integer.MAX_VALUE) throw new IllegalArgumentException("copyFrom: " + this + " is larger than a Java array");
-        if (dtype == DType.BF16) HostTransfers.bf16From(this, src, offset, 0, (int) numel);
-        else RuntimeNative.copyFromArray(this, src, offset, (int) numel);
+        writing(() -> {
+            if (dtype == DType.BF16) HostTransfers.bf16From(this, src, offset, 0, (int) numel);
+            else RuntimeNative.copyFromArray(this, src, offset, (int) numel);
+        });
     }
 
     /**
@@ -289,9 +290,10 @@ public final class Tensor implements AutoCloseable {
      */
     public void copyFrom(float[] src, int srcOffset, long dstOffset, int count) {
         ensureOpen();
-        storage.bumpVersion();
-        if (dtype == DType.BF16) HostTransfers.bf16From(this, src, srcOffset, dstOffset, count);
-        else RuntimeNative.copyFromArray(this, dstOffset, src, srcOffset, count);
+        writing(() -> {
+            if (dtype == DType.BF16) HostTransfers.bf16From(this, src, srcOffset, dstOffset, count);
+            else RuntimeNative.copyFromArray(this, dstOffset, src, srcOffset, count);
+        });
     }
 
     /**
@@ -310,8 +312,7 @@ public final class Tensor implements AutoCloseable {
      */
     public void copyFrom(short[] src, int srcOffset, long dstOffset, int count) {
         ensureOpen();
-        storage.bumpVersion();
-        ConvertNative.copyFromShortArray(this, dstOffset, src, srcOffset, count);
+        writing(() -> ConvertNative.copyFromShortArray(this, dstOffset, src, srcOffset, count));
     }
 
     /** Copies the bit patterns of elements [srcOffset, srcOffset + count) of this bf16 tensor to {@code dst}. */
@@ -323,8 +324,24 @@ public final class Tensor implements AutoCloseable {
     /** The int32 twin of {@link #copyFrom(float[], int, long, int)}. */
     public void copyFrom(int[] src, int srcOffset, long dstOffset, int count) {
         ensureOpen();
-        storage.bumpVersion();
-        RuntimeNative.copyFromIntArray(this, dstOffset, src, srcOffset, count);
+        writing(() -> RuntimeNative.copyFromIntArray(this, dstOffset, src, srcOffset, count));
+    }
+
+    /**
+     * Runs a host-to-tensor copy and counts it as an in-place write (autograd's version check). A copy refused before
+     * it writes anything (bad range, dtype or size: IllegalArgumentException) is not counted, so a caller that catches
+     * the refusal can still run backward through this tensor.
+     */
+    private void writing(Runnable copy) {
+        boolean refused = false;
+        try {
+            copy.run();
+        } catch (IllegalArgumentException e) {
+            refused = true;
+            throw e;
+        } finally {
+            if (!refused) storage.bumpVersion();
+        }
     }
 
     /** The int32 twin of {@link #copyTo(long, float[], int, int)}. */
@@ -502,12 +519,24 @@ public final class Tensor implements AutoCloseable {
     }
 
     /**
-     * Replaces the gradient buffer (the engine and optimizers use this). The tensor takes ownership of
-     * {@code g}: it is closed with this tensor, and must not belong to a scope.
+     * Replaces the gradient buffer (the engine and optimizers use this) with {@code g}: open, f32, and of this
+     * tensor's shape and device, or null. The tensor takes ownership of {@code g}: g leaves the scope that owned it,
+     * if any, and is closed with this tensor.
      */
     public void setGrad(Tensor g) {
-        if (g != null && (!Arrays.equals(g.shape, shape) || !g.device().equals(device()))) {
-            throw new IllegalArgumentException("setGrad: gradient " + g + " does not match " + this);
+        ensureOpen();
+        if (g != null) {
+            if (g == this || g.isClosed() || g.dtype != DType.F32 || !Arrays.equals(g.shape, shape)
+                    || !g.device().equals(device())) {
+                throw new IllegalArgumentException("setGrad: gradient " + g + " does not fit " + this
+                        + " (needs an open f32 tensor of its shape and device, not itself)");
+            }
+            Scope s;
+            synchronized (g) {
+                s = g.owner;
+                g.owner = null;
+            }
+            if (s != null) s.forget(g);
         }
         if (grad != null && grad != g) grad.close();
         grad = g;

@@ -118,6 +118,8 @@ class CudaGraphTest {
                 }
             }
             assertEquals(xs.length, graphAdam.deviceSteps());
+            assertEquals(xs.length, graphAdam.stateSteps(), "a checkpoint saves the replays too");
+            assertEquals(4, graphAdam.steps(), "3 warm-up steps and the capture's: replays advance the device only");
             List<Tensor> a = eager.parameters(), b = graphed.parameters();
             for (int i = 0; i < a.size(); i++) {
                 assertArrayEquals(a.get(i).toFloatArray(), b.get(i).toFloatArray(), 0f, "parameter " + i);
@@ -141,6 +143,67 @@ class CudaGraphTest {
             Arrays.fill(ones, 1f);
             assertArrayEquals(ones, a.toFloatArray(), 0f);
         }
+    }
+
+    @Test
+    void aStepThatThrowsOutOfItsOwnScopeEndsTheCapture() {
+        Device gpu = gpu();
+        try (Tensor a = Tensor.ones(gpu, 8)) {
+            IllegalStateException e = assertThrows(IllegalStateException.class, () -> CudaGraph.capture(gpu, 1, () -> {
+                Scope.open();  // left open by the throw below, as a step that throws from inside a scope leaves it
+                Ops.mul(a, a);
+                if (CudaGraph.isCapturing(gpu)) throw new IllegalStateException("the step's own failure");
+                Scope.current().close();
+            }));
+            assertEquals("the step's own failure", e.getMessage());
+            assertFalse(CudaGraph.isCapturing(gpu));
+            assertFalse(GraphNative.isCapturing(gpu), "the native capture ended");
+            assertEquals(null, Scope.current(), "the scopes the capture opened are closed");
+            assertEquals(8f, sumOf(a), 0f, "the device runs ops again");
+        }
+    }
+
+    @Test
+    void aCheckedExceptionThrownPastTheCompilerEndsTheCapture() {
+        Device gpu = gpu();
+        try (Tensor a = Tensor.ones(gpu, 8)) {
+            IllegalStateException e = assertThrows(IllegalStateException.class, () -> CudaGraph.capture(gpu, 1, () -> {
+                try (Scope s = Scope.open()) {
+                    Ops.mul(a, a);
+                }
+                if (CudaGraph.isCapturing(gpu)) sneakyThrow(new java.io.IOException("disk gone"));
+            }));
+            assertTrue(e.getCause() instanceof java.io.IOException, String.valueOf(e.getCause()));
+            assertFalse(GraphNative.isCapturing(gpu));
+            assertEquals(8f, sumOf(a), 0f, "the device runs ops again");
+        }
+    }
+
+    @Test
+    void aStepThatLeavesAScopeOpenIsRefused() {
+        Device gpu = gpu();
+        try (Tensor a = Tensor.ones(gpu, 8)) {
+            IllegalStateException e = assertThrows(IllegalStateException.class, () -> CudaGraph.capture(gpu, 1, () -> {
+                Scope s = Scope.open();
+                Ops.mul(a, a);
+                if (!CudaGraph.isCapturing(gpu)) s.close();  // the warm-up closes it; the captured call does not
+            }));
+            assertTrue(e.getMessage().contains("left a Scope open"), e.getMessage());
+            assertFalse(GraphNative.isCapturing(gpu));
+            assertEquals(null, Scope.current());
+            assertEquals(8f, sumOf(a), 0f);
+        }
+    }
+
+    private static float sumOf(Tensor t) {
+        try (Scope s = Scope.open()) {
+            return Ops.sum(t).item();
+        }
+    }
+
+    @SuppressWarnings("unchecked")
+    private static <T extends Throwable> void sneakyThrow(Throwable t) throws T {
+        throw (T) t;
     }
 
     @Test

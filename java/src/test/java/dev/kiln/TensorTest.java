@@ -118,4 +118,28 @@ class TensorTest {
             assertFalse(t.isClosed());
         }
     }
+
+    @Test
+    void setGradTakesTheGradientOutOfItsScopeAndRefusesOnesThatDoNotFit() {
+        try (Tensor p = Tensor.ones(2).requiresGrad()) {
+            try (Scope s = Scope.open()) {
+                p.setGrad(Tensor.of(new float[] {3f, 4f}, 2));  // made in the scope, now p's
+            }
+            assertArrayEquals(new float[] {3f, 4f}, p.grad().toFloatArray(), 0f, "the scope did not close it");
+            try (Scope s = Scope.open()) {
+                assertThrows(IllegalArgumentException.class, () -> p.setGrad(Tensor.ofInts(Device.cpu(), new int[] {1, 2}, 2)));
+                assertThrows(IllegalArgumentException.class, () -> p.setGrad(Tensor.ones(3)));
+                Tensor closed = Tensor.ones(2);
+                closed.close();
+                assertThrows(IllegalArgumentException.class, () -> p.setGrad(closed));
+                assertThrows(IllegalArgumentException.class, () -> p.setGrad(p));
+            }
+            assertArrayEquals(new float[] {3f, 4f}, p.grad().toFloatArray(), 0f, "refusals changed nothing");
+        }
+        Tensor gone = Tensor.ones(2).requiresGrad();
+        gone.close();
+        try (Tensor g = Tensor.ones(2)) {
+            assertThrows(IllegalStateException.class, () -> gone.setGrad(g));
+        }
+    }
 }

@@ -1,10 +1,10 @@
 package dev.kiln.cli;
 
 import dev.kiln.data.FashionMnist;
+import dev.kiln.io.AtomicFiles;
 import dev.kiln.train.Trainer;
 
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.ZonedDateTime;
 import java.time.format.DateTimeFormatter;
@@ -66,7 +66,7 @@ final class DemoReport {
         environment(h, run);
         h.append("</body>\n</html>\n");
         Path file = dir.resolve("report.html");
-        Files.writeString(file, h);
+        AtomicFiles.writeString(file, h);
         return file;
     }
 

@@ -1,7 +1,8 @@
 package dev.kiln.cli;
 
+import dev.kiln.io.AtomicFiles;
+
 import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
@@ -13,7 +14,7 @@ final class Metrics {
     }
 
     static void write(Path file, Map<String, ?> values) throws IOException {
-        Files.writeString(file, toJson(values) + "\n");
+        AtomicFiles.writeString(file, toJson(values) + "\n");
     }
 
     /** The same JSON as a string (kiln info --json prints it). */

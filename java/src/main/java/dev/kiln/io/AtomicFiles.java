@@ -1,7 +1,9 @@
 package dev.kiln.io;
 
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
@@ -15,17 +17,31 @@ import java.util.concurrent.ThreadLocalRandom;
  * Whole-file replacement that a crash cannot tear: write a temporary file beside the target, force it to disk, rename
  * it over the target (atomic on POSIX file systems), then force the directory so the rename itself survives a power
  * loss. A reader sees the old file or the new one, never a mix; a failed write leaves the old file and no temporary.
+ * Every file Kiln writes goes this way (checkpoints, pictures, profiler traces, the CLI's reports).
  */
-final class AtomicFiles {
+public final class AtomicFiles {
     /** Fills the temporary file. */
-    interface Body {
+    public interface Body {
+        /** Writes the whole new content to {@code channel}. */
         void write(FileChannel channel) throws IOException;
     }
 
     private AtomicFiles() {
     }
 
-    static void write(Path target, Body body) throws IOException {
+    /** Replaces {@code target} with {@code text} in UTF-8, atomically. */
+    public static void writeString(Path target, CharSequence text) throws IOException {
+        ByteBuffer bytes = ByteBuffer.wrap(text.toString().getBytes(StandardCharsets.UTF_8));
+        write(target, channel -> {
+            while (bytes.hasRemaining()) channel.write(bytes);
+        });
+    }
+
+    /**
+     * Replaces {@code target} with what {@code body} writes, atomically. Throws {@link CheckpointException} where the
+     * target is a directory, has no parent directory, or is on a file system that cannot rename atomically.
+     */
+    public static void write(Path target, Body body) throws IOException {
         Path absolute = target.toAbsolutePath();
         Path dir = absolute.getParent();
         if (dir == null) throw new CheckpointException(target, "has no parent directory to write a temporary file in");

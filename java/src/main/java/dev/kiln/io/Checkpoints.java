@@ -1,13 +1,16 @@
 package dev.kiln.io;
 
 import dev.kiln.Device;
+import dev.kiln.Tensor;
 import dev.kiln.nn.Module;
 import dev.kiln.optim.Optimizer;
 
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.Map;
+import java.util.StringJoiner;
 
 /**
  * Module and optimizer state in safetensors files, so a training run can stop and resume. A module's file holds its
@@ -20,6 +23,11 @@ public final class Checkpoints {
     public static final String OPTIMIZER_CLASS = "kiln.optimizer";
     /** Metadata key of an optimizer file's step count (a decimal number). */
     public static final String OPTIMIZER_STEPS = "kiln.optimizer.steps";
+    /**
+     * Metadata key of an optimizer file's parameter shapes, in order ("[3, 4] [4]"): state is loaded only into an
+     * optimizer over parameters of the same shapes (files written before this key existed are not checked).
+     */
+    public static final String OPTIMIZER_PARAMETERS = "kiln.optimizer.parameters";
 
     private Checkpoints() {
     }
@@ -51,7 +59,8 @@ public final class Checkpoints {
         if (optimizer == null) throw new IllegalArgumentException("Checkpoints.saveOptimizer(" + file + "): optimizer is null");
         Map<String, String> meta = new LinkedHashMap<>(metadata == null ? Map.of() : metadata);
         meta.put(OPTIMIZER_CLASS, optimizer.getClass().getName());
-        meta.put(OPTIMIZER_STEPS, Long.toString(optimizer.steps()));
+        meta.put(OPTIMIZER_STEPS, Long.toString(optimizer.stateSteps()));
+        meta.put(OPTIMIZER_PARAMETERS, parameterShapes(optimizer));
         SafeTensors.save(file, optimizer.stateDict(), meta);
     }
 
@@ -71,6 +80,11 @@ public final class Checkpoints {
             if (!saved.equals(optimizer.getClass().getName())) {
                 throw new CheckpointException(file, "holds the state of " + saved + ", not of " + optimizer.getClass().getName());
             }
+            String shapes = meta.get(OPTIMIZER_PARAMETERS), mine = parameterShapes(optimizer);
+            if (shapes != null && !shapes.equals(mine)) {
+                throw new CheckpointException(file, "holds the state of an optimizer over parameters " + shapes
+                        + "; this one's are " + mine);
+            }
             long steps;
             try {
                 steps = Long.parseLong(meta.get(OPTIMIZER_STEPS));
@@ -84,5 +98,12 @@ public final class Checkpoints {
             }
             return meta;
         }
+    }
+
+    /** The shapes of {@code optimizer}'s parameters, in order, as {@link #OPTIMIZER_PARAMETERS} holds them. */
+    static String parameterShapes(Optimizer optimizer) {
+        StringJoiner shapes = new StringJoiner(" ");
+        for (Tensor p : optimizer.parameters()) shapes.add(Arrays.toString(p.shape()));
+        return shapes.toString();
     }
 }

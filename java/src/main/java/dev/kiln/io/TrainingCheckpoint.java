@@ -20,10 +20,11 @@ import java.util.TreeSet;
  * {@code model.<name>} and optimizer i's under {@code optimizer.<i>.<index>.<name>} (Optimizer.stateDict's names).
  * Metadata: {@value #FORMAT} = "1"; the run's configuration under {@code config.<key>} (what must match to resume);
  * its counters under {@code state.<key>} (epochs, steps, generator offsets: what resuming restores); and each
- * optimizer's class and step count under {@code kiln.optimizer.<i>} and {@code kiln.optimizer.<i>.steps}.
+ * optimizer's class, step count and parameter shapes under {@code kiln.optimizer.<i>}, {@code kiln.optimizer.<i>.steps}
+ * and {@code kiln.optimizer.<i>.parameters}.
  *
  * <p>{@link #load} checks everything (file, configuration, every tensor's name, shape and dtype, each optimizer's
- * class, and the caller's own check of the counters) before it changes anything.
+ * class and parameter shapes, and the caller's own check of the counters) before it changes anything.
  */
 public final class TrainingCheckpoint {
     /** The file's name inside a --save folder. */
@@ -68,7 +69,8 @@ public final class TrainingCheckpoint {
             String prefix = optimizerPrefix(i);
             o.stateDict().forEach((name, t) -> tensors.put(prefix + name, t));
             meta.put(Checkpoints.OPTIMIZER_CLASS + "." + i, o.getClass().getName());
-            meta.put(Checkpoints.OPTIMIZER_CLASS + "." + i + ".steps", Long.toString(o.steps()));
+            meta.put(Checkpoints.OPTIMIZER_CLASS + "." + i + ".steps", Long.toString(o.stateSteps()));
+            meta.put(Checkpoints.OPTIMIZER_CLASS + "." + i + ".parameters", Checkpoints.parameterShapes(o));
         }
         SafeTensors.save(file, tensors, meta);
     }
@@ -193,6 +195,11 @@ public final class TrainingCheckpoint {
             String key = Checkpoints.OPTIMIZER_CLASS + "." + i;
             String saved = meta.get(key), mine = optimizers.get(i).getClass().getName();
             if (!mine.equals(saved)) problems.add("optimizer " + i + " is " + saved + " in the checkpoint, " + mine + " in this run");
+            String shapes = meta.get(key + ".parameters"), myShapes = Checkpoints.parameterShapes(optimizers.get(i));
+            if (shapes != null && !shapes.equals(myShapes)) {
+                problems.add("optimizer " + i + " is over parameters " + shapes + " in the checkpoint, " + myShapes
+                        + " in this run");
+            }
             try {
                 steps[i] = Long.parseLong(meta.getOrDefault(key + ".steps", ""));
             } catch (NumberFormatException e) {

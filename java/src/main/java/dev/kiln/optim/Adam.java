@@ -35,13 +35,15 @@ public class Adam extends Optimizer {
     }
 
     /**
-     * Adam with every setting: lr and eps positive, betas in [0, 1), weightDecay non-negative, added to the gradient
-     * (L2) or, when {@code decoupled}, applied to the parameter directly (AdamW).
+     * Adam with every setting: lr and eps positive, betas in [0, 1), weightDecay non-negative (all finite), added to
+     * the gradient (L2) or, when {@code decoupled}, applied to the parameter directly (AdamW).
      */
     public Adam(List<Tensor> params, float lr, float beta1, float beta2, float eps, float weightDecay, boolean decoupled) {
         super(params);
-        if (!(lr > 0f) || !(beta1 >= 0f && beta1 < 1f) || !(beta2 >= 0f && beta2 < 1f) || !(eps > 0f) || weightDecay < 0f) {
-            throw new IllegalArgumentException("Adam: needs lr > 0, betas in [0, 1), eps > 0, weightDecay >= 0; got lr=" + lr
+        if (!positive(lr) || !(beta1 >= 0f && beta1 < 1f) || !(beta2 >= 0f && beta2 < 1f) || !positive(eps)
+                || !nonNegative(weightDecay)) {
+            throw new IllegalArgumentException("Adam: needs finite lr > 0, betas in [0, 1), finite eps > 0, finite "
+                    + "weightDecay >= 0; got lr=" + lr
                     + " betas=(" + beta1 + ", " + beta2 + ") eps=" + eps + " weightDecay=" + weightDecay);
         }
         this.lr = lr;
@@ -85,6 +87,12 @@ public class Adam extends Optimizer {
      */
     public long deviceSteps() {
         return deviceStep == null ? steps() : deviceStep.toIntArray()[0];
+    }
+
+    /** {@link #deviceSteps()}: a checkpoint of a capturable Adam saves the replays of its captured step too. */
+    @Override
+    public long stateSteps() {
+        return deviceSteps();
     }
 
     /**

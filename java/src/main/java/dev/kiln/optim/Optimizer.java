@@ -141,9 +141,22 @@ public abstract class Optimizer implements AutoCloseable {
         }
     }
 
-    /** Number of steps taken. */
+    /** Number of steps taken by {@link #step()} (eagerly; see {@link #stateSteps()} for replays of a CUDA graph). */
     public final long steps() {
         return steps;
+    }
+
+    /**
+     * Steps the optimizer's state has taken, the count a checkpoint saves: {@link #steps()}, plus the replays of a
+     * captured step where the optimizer counts its steps on the device (a capturable Adam, which reads it there).
+     */
+    public long stateSteps() {
+        return steps;
+    }
+
+    /** The parameters, in the order given to the constructor (a state key's index counts in it); unmodifiable. */
+    public final List<Tensor> parameters() {
+        return params;
     }
 
     /**
@@ -159,6 +172,16 @@ public abstract class Optimizer implements AutoCloseable {
     /** The learning-rate schedule ({@link LrSchedule#constant()} unless one was set). */
     public final LrSchedule schedule() {
         return schedule;
+    }
+
+    /** True for a finite value above 0 (false for NaN): hyperparameter checks. */
+    protected static boolean positive(float v) {
+        return v > 0f && v < Float.POSITIVE_INFINITY;
+    }
+
+    /** True for a finite value at or above 0 (false for NaN). */
+    protected static boolean nonNegative(float v) {
+        return v >= 0f && v < Float.POSITIVE_INFINITY;
     }
 
     /** {@code lr} times the schedule's factor for the step being taken: what {@link #update} passes to its kernel. */

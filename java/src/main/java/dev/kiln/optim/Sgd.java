@@ -18,13 +18,13 @@ public final class Sgd extends Optimizer {
     }
 
     /**
-     * SGD with learning rate {@code lr} (positive), momentum and L2 weight decay (non-negative), and Nesterov momentum
-     * when {@code nesterov} (which needs momentum).
+     * SGD with learning rate {@code lr} (positive), momentum and L2 weight decay (non-negative), all finite, and
+     * Nesterov momentum when {@code nesterov} (which needs momentum).
      */
     public Sgd(List<Tensor> params, float lr, float momentum, float weightDecay, boolean nesterov) {
         super(params);
-        if (!(lr > 0f) || momentum < 0f || weightDecay < 0f) {
-            throw new IllegalArgumentException("Sgd: needs lr > 0, momentum >= 0, weightDecay >= 0; got lr=" + lr
+        if (!positive(lr) || !nonNegative(momentum) || !nonNegative(weightDecay)) {
+            throw new IllegalArgumentException("Sgd: needs finite lr > 0, momentum >= 0, weightDecay >= 0; got lr=" + lr
                     + " momentum=" + momentum + " weightDecay=" + weightDecay);
         }
         if (nesterov && momentum == 0f) throw new IllegalArgumentException("Sgd: Nesterov needs momentum > 0");

@@ -2,9 +2,9 @@ package dev.kiln.profile;
 
 import com.google.gson.Gson;
 import com.google.gson.GsonBuilder;
+import dev.kiln.io.AtomicFiles;
 
 import java.io.IOException;
-import java.io.Writer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -26,13 +26,14 @@ public final class ChromeTrace {
     private ChromeTrace() {
     }
 
-    /** Writes {@code ops} and {@code ranges} to {@code file} as one trace document, creating its folder if need be. */
+    /**
+     * Writes {@code ops} and {@code ranges} to {@code file} as one trace document, creating its folder if need be; the
+     * file is replaced atomically (a failed write leaves the old trace).
+     */
     public static void write(Path file, List<OpRecord> ops, List<RangeRecord> ranges) throws IOException {
         Path parent = file.toAbsolutePath().getParent();
         if (parent != null) Files.createDirectories(parent);
-        try (Writer w = Files.newBufferedWriter(file)) {
-            gson().toJson(document(ops, ranges), w);
-        }
+        AtomicFiles.writeString(file, gson().toJson(document(ops, ranges)));
     }
 
     /** The trace as the object Gson writes: {"traceEvents": [...], "displayTimeUnit": "ms"}. */

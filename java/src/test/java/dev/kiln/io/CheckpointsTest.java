@@ -151,4 +151,24 @@ class CheckpointsTest {
             assertTrue(e.getMessage().contains("not an optimizer checkpoint"), e.getMessage());
         }
     }
+
+    @Test
+    void optimizerFileMustComeFromAnOptimizerOverTheSameParameters() throws IOException {
+        Path o = dir.resolve("adam.safetensors");
+        try (Tensor a = Tensor.ones(3).requiresGrad(); Tensor b = Tensor.ones(5).requiresGrad();
+             Adam one = new Adam(List.of(a), 0.1f); Adam two = new Adam(List.of(a, b), 0.1f);
+             Sgd sgdA = new Sgd(List.of(a), 0.1f); Sgd sgdB = new Sgd(List.of(b), 0.1f)) {
+            a.setGrad(Tensor.ones(3));
+            one.step();
+            Checkpoints.saveOptimizer(o, one, null);
+            // Its one entry fits parameter 0 of `two`: only the saved parameter list tells the files apart.
+            CheckpointException e = assertThrows(CheckpointException.class, () -> Checkpoints.loadOptimizer(o, two));
+            assertTrue(e.getMessage().contains("over parameters [3]; this one's are [3] [5]"), e.getMessage());
+            assertEquals(0, two.steps(), "nothing was loaded");
+            // SGD without momentum keeps no state at all: the shapes are all there is to check.
+            Checkpoints.saveOptimizer(o, sgdA, null);
+            assertThrows(CheckpointException.class, () -> Checkpoints.loadOptimizer(o, sgdB));
+            Checkpoints.loadOptimizer(o, sgdA);
+        }
+    }
 }

@@ -99,6 +99,11 @@ class TrainingCheckpointTest {
                     e.getMessage());
             e = assertThrows(CheckpointException.class, () -> TrainingCheckpoint.load(f, b, List.of(b1), CONFIG, s -> { }));
             assertTrue(e.getMessage().contains("it holds 2 optimizers, this run has 1"), e.getMessage());
+            try (Adam swapped = new Adam(b.parameters().subList(1, 3), 1e-2f)) {
+                e = assertThrows(CheckpointException.class,
+                        () -> TrainingCheckpoint.load(f, b, List.of(b1, swapped), CONFIG, s -> { }));
+                assertTrue(e.getMessage().contains("optimizer 1 is over parameters"), e.getMessage());
+            }
             e = assertThrows(CheckpointException.class,
                     () -> TrainingCheckpoint.load(f, b, List.of(b1, b2), Map.of("model", "toy", "seed", "2"), s -> { }));
             assertTrue(e.getMessage().contains("seed: the checkpoint has '1', this run '2'"), e.getMessage());

@@ -104,6 +104,23 @@ class GraphIntegrityTest {
     }
 
     @Test
+    void aCopyRefusedBeforeItWritesIsNotAnInPlaceWrite() {
+        try (Scope s = Scope.open()) {
+            Tensor w = Tensor.of(new float[] {1f, 2f}, 2).requiresGrad();
+            Tensor x = Tensor.of(new float[] {3f, 4f}, 2);
+            Tensor loss = w.mul(x).sum();
+            assertThrows(IllegalArgumentException.class, () -> x.copyFrom(new float[1], 0));  // too short
+            assertThrows(IllegalArgumentException.class, () -> x.copyFrom(new float[4], 0, 1, 2));  // past the end
+            assertThrows(IllegalArgumentException.class, () -> x.copyFrom(new int[2], 0, 0, 2));  // not i32
+            loss.backward();
+            assertArrayEquals(new float[] {3f, 4f}, w.grad().toFloatArray(), 0f);
+            Tensor again = w.mul(x).sum();
+            x.copyFrom(new float[] {5f, 6f}, 0);  // a copy that writes still counts
+            assertThrows(IllegalStateException.class, again::backward);
+        }
+    }
+
+    @Test
     void writesBeforeTheForwardAndIntoCopiesAreFine() {
         try (Scope s = Scope.open()) {
             Tensor w = Tensor.of(new float[] {1f}, 1).requiresGrad();

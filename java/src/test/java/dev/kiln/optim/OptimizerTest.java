@@ -97,6 +97,16 @@ class OptimizerTest {
             assertThrows(IllegalArgumentException.class, () -> new Sgd(List.of(p), -1f));
             assertThrows(IllegalArgumentException.class, () -> new Sgd(List.of(p), 0.1f, 0f, 0f, true));
             assertThrows(IllegalArgumentException.class, () -> new Adam(List.of(p), 0.1f, 1f, 0.9f, 1e-8f, 0f, false));
+            // NaN passes a plain `x < 0` check, and one NaN weight decay turns every parameter into NaN at step 1.
+            float nan = Float.NaN, inf = Float.POSITIVE_INFINITY;
+            for (float bad : new float[] {nan, inf}) {
+                assertThrows(IllegalArgumentException.class, () -> new Adam(List.of(p), 0.1f, 0.9f, 0.999f, 1e-8f, bad, true));
+                assertThrows(IllegalArgumentException.class, () -> new Adam(List.of(p), bad, 0.9f, 0.999f, 1e-8f, 0f, true));
+                assertThrows(IllegalArgumentException.class, () -> new Adam(List.of(p), 0.1f, 0.9f, 0.999f, bad, 0f, true));
+                assertThrows(IllegalArgumentException.class, () -> new Sgd(List.of(p), 0.1f, bad, 0f, false));
+                assertThrows(IllegalArgumentException.class, () -> new Sgd(List.of(p), 0.1f, 0f, bad, false));
+                assertThrows(IllegalArgumentException.class, () -> new Sgd(List.of(p), bad));
+            }
             IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> new Adam(List.of(q), 0.1f));
             assertEquals(true, e.getMessage().contains("does not require grad"), e.getMessage());
         }
