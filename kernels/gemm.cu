@@ -290,6 +290,28 @@ cudaError_t launch(cudaStream_t s, bool transA, bool transB, int64_t M, int64_t 
     return cudaSuccess;
 }
 
+// C = beta * C where nothing is multiplied (K == 0 or alpha == 0), as the CPU twin and BLAS have it: beta == 0
+// writes zeros without reading C, and beta == 1 leaves C alone (no launch). The tile kernels would compute
+// alpha * 0, which is NaN for an infinite alpha, and beta * C + 0, which turns a -0 in C into +0.
+__global__ void scale_c_kernel(int64_t M, int64_t N, float beta, float* __restrict__ C, int64_t ldc, int64_t strideC,
+                               int64_t batch) {
+    const int64_t per = M * N, total = per * batch;
+    for (int64_t k = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; k < total; k += (int64_t)gridDim.x * blockDim.x) {
+        const int64_t b = k / per, r = (k - b * per) / N, j = k - b * per - r * N;
+        float* c = C + b * strideC + r * ldc + j;
+        *c = beta == 0.f ? 0.f : beta * *c;
+    }
+}
+
+cudaError_t scale_c(cudaStream_t s, int64_t M, int64_t N, float beta, float* C, int64_t ldc, int64_t strideC,
+                    int64_t batch) {
+    if (beta == 1.f) return cudaSuccess;
+    constexpr int kThreads = 256;
+    const int64_t total = M * N * batch, wanted = (total + kThreads - 1) / kThreads;
+    scale_c_kernel<<<(unsigned)(wanted < 4096 ? wanted : 4096), kThreads, 0, s>>>(M, N, beta, C, ldc, strideC, batch);
+    return cudaGetLastError();
+}
+
 }  // namespace
 
 cudaError_t sgemm_strided_batched(cudaStream_t s, bool transA, bool transB, int64_t M, int64_t N, int64_t K,
@@ -297,6 +319,7 @@ cudaError_t sgemm_strided_batched(cudaStream_t s, bool transA, bool transB, int6
                                   int64_t ldb, int64_t strideB, float beta, float* C, int64_t ldc, int64_t strideC,
                                   int64_t batch) {
     if (M <= 0 || N <= 0 || batch <= 0) return cudaSuccess;
+    if (K <= 0 || alpha == 0.f) return scale_c(s, M, N, beta, C, ldc, strideC, batch);
     // K past the kernels' 32-bit k counters (which the CPU runs) goes in slices of 2^30, the first scaled by beta and
     // the rest added onto C (beta 1): the slices depend on K alone, so the bits still do not depend on the device.
     constexpr int64_t kSliceK = (int64_t)1 << 30;

@@ -5,7 +5,8 @@ A refactor of a kernel (a helper pulled out, a loop turned into a template) is m
 speed needs a GPU to measure. This compares the code instead: each .cu file is compiled to PTX (no line information,
 so moved lines do not count) for every architecture the build targets, once from the working tree and once from a git
 revision, and every kernel's instructions are compared after the names nvcc derives from the file (the anonymous
-namespace's hash) are taken out. ptxas's report (registers, spills, stack, shared and constant memory) is compared too.
+namespace's hash, the function's number in branch labels) are taken out. ptxas's report (registers, spills, stack,
+shared and constant memory) is compared too.
 Same PTX means the same machine code; a kernel that differs is listed with its instruction-count changes, for reading.
 
     python3 kernels/ptx_compare.py [--base REV] [--arch 80,90] kernels/attention_f32.cu [more .cu files]
@@ -25,6 +26,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NVCC = os.path.join(os.environ.get("CUDA_HOME", "/usr/local/cuda"), "bin", "nvcc")
 FLAGS = ["-O3", "-DNDEBUG", "-std=c++17", "--expt-relaxed-constexpr"]
 FILE_HASH = re.compile(r"\d+_GLOBAL__N__\w*?_cu_[0-9a-f]{8}")  # the anonymous namespace's per-file name
+# Branch labels carry the function's position in the file ($L__BB7_3: block 3 of function 7), so a kernel added
+# before another renames all of the other's labels.
+LABEL_FUNCTION = re.compile(r"\$L__BB\d+_")
 
 
 def compile_tree(tree, source, arch, out_dir):
@@ -56,7 +60,7 @@ def kernels(ptx):
             continue
         s = line.strip()
         if name and s and not s.startswith(("//", ".loc", ".file")):
-            out[name].append(FILE_HASH.sub("", s))
+            out[name].append(LABEL_FUNCTION.sub("$L__BB_", FILE_HASH.sub("", s)))
     return out
 
 

@@ -34,6 +34,7 @@ struct CUgraphExec_st {
 namespace {
 
 constexpr size_t kTotalMemory = (size_t)8 << 30;  // what the emulated device reports and lets be allocated
+constexpr size_t kMaxPitch = 2147483647;          // cudaDevAttrMaxPitch: the widest pitch a 2-D copy takes
 
 struct Runtime {
     std::mutex mu;
@@ -178,7 +179,7 @@ cudaError_t cudaDeviceGetAttribute(int* value, cudaDeviceAttr attr, int device) 
     if (!value) return set_error(cudaErrorInvalidValue);
     if (device != 0 || !device_visible()) return set_error(cudaErrorInvalidDevice);
     switch (attr) {
-        case cudaDevAttrMaxPitch: *value = 2147483647; return cudaSuccess;
+        case cudaDevAttrMaxPitch: *value = (int)kMaxPitch; return cudaSuccess;
         case cudaDevAttrMultiProcessorCount: *value = kiln_emu::multiprocessors(); return cudaSuccess;
         case cudaDevAttrL2CacheSize: *value = 50 << 20; return cudaSuccess;
         case cudaDevAttrCooperativeLaunch: *value = 1; return cudaSuccess;
@@ -290,7 +291,9 @@ cudaError_t cudaMemcpy(void* dst, const void* src, size_t bytes, cudaMemcpyKind 
 
 cudaError_t cudaMemcpy2DAsync(void* dst, size_t dpitch, const void* src, size_t spitch, size_t width, size_t height,
                               cudaMemcpyKind, cudaStream_t s) {
-    if (width > dpitch || width > spitch) return set_error(cudaErrorInvalidPitchValue);
+    // As a GPU does: pitches below the width (one row too) and above cudaDevAttrMaxPitch are refused.
+    if (width > dpitch || width > spitch || dpitch > kMaxPitch || spitch > kMaxPitch)
+        return set_error(cudaErrorInvalidPitchValue);
     if (height > 0 && width > 0 && (!dst || !src)) return set_error(cudaErrorInvalidValue);
     if (!known_stream(s)) return set_error(cudaErrorInvalidResourceHandle);
     return enqueue(s, [=] {

@@ -169,6 +169,37 @@ static void copy_2d_moves_bands() {
     EXPECT(kiln_context_destroy(ctx) == KILN_OK);
 }
 
+// On a CUDA device (the emulated one here, which refuses what a GPU's cudaMemcpy2D refuses), the 2-D copies kiln.h
+// allows and cudaMemcpy2D does not: one row with a pitch below its width, and rows 2^31 bytes apart, past
+// cudaDevAttrMaxPitch, as slicing the leading axis of a tensor over 2 GiB makes.
+static void copy_2d_on_cuda_takes_every_pitch() {
+    int32_t count = 0;
+    EXPECT(kiln_cuda_device_count(&count, nullptr) == KILN_OK);
+    if (count == 0) {
+        std::printf("copy_2d on a CUDA device: skipped, no CUDA device\n");
+        return;
+    }
+    kiln_context* ctx = nullptr;
+    EXPECT(kiln_context_create(KILN_DEVICE_CUDA, 0, &ctx) == KILN_OK);
+    const size_t width = 64, far = (size_t)1 << 31;
+    void* big = nullptr;
+    void* dst = nullptr;
+    EXPECT(kiln_alloc(ctx, far + width, &big) == KILN_OK);
+    EXPECT(kiln_alloc(ctx, 2 * width, &dst) == KILN_OK);
+    unsigned char row0[width], row1[width], back[2 * width];
+    for (size_t i = 0; i < width; ++i) row0[i] = (unsigned char)i, row1[i] = (unsigned char)(200 - i);
+    EXPECT(kiln_copy_to_device(ctx, big, row0, width) == KILN_OK);
+    EXPECT(kiln_copy_to_device(ctx, static_cast<char*>(big) + far, row1, width) == KILN_OK);
+    EXPECT(kiln_copy_device_2d(ctx, dst, 0, big, 0, width, 1) == KILN_OK);  // one row, pitches 0
+    EXPECT(kiln_copy_to_host(ctx, back, dst, width) == KILN_OK);
+    EXPECT(std::memcmp(back, row0, width) == 0);
+    EXPECT(kiln_copy_device_2d(ctx, dst, width, big, far, width, 2) == KILN_OK);  // rows 2^31 bytes apart
+    EXPECT(kiln_copy_to_host(ctx, back, dst, 2 * width) == KILN_OK);
+    EXPECT(std::memcmp(back, row0, width) == 0 && std::memcmp(back + width, row1, width) == 0);
+    EXPECT(kiln_free(ctx, big) == KILN_OK && kiln_free(ctx, dst) == KILN_OK);
+    EXPECT(kiln_context_destroy(ctx) == KILN_OK);
+}
+
 // kiln_last_op names the entry that ran and its kernel path, then forgets them; device timing on the CPU times nothing.
 static void last_op_names_entry_and_path() {
     kiln_context* ctx = nullptr;
@@ -485,6 +516,7 @@ int main() {
     allocator_counts_and_reuses();
     stale_and_foreign_contexts_are_refused();
     copy_2d_moves_bands();
+    copy_2d_on_cuda_takes_every_pitch();
     external_stream_contexts_are_checked();
     last_op_names_entry_and_path();
     peak_is_measured();

@@ -45,7 +45,7 @@ kiln_context& op_context(kiln_context* ctx, const char* op) {
     kiln_context& c = op_context_any_thread(ctx, op);
     // Work another thread queued on a capturing stream would join the capture (or break it) behind the capturer's
     // back; a thread-local capture is the capturing thread's alone.
-    if (c.capturing.load(std::memory_order_acquire) && c.capture_thread.load() != std::this_thread::get_id())
+    if (c.capturing.load(std::memory_order_acquire) && c.capture_thread.load(std::memory_order_acquire) != std::this_thread::get_id())
         fail(KILN_ERR_UNSUPPORTED, "%s: %s is capturing a CUDA graph on another thread; wait for "
              "kiln_graph_capture_end before using the context from this one", op, c.name.c_str());
     return c;

@@ -37,8 +37,8 @@ struct kiln_context {
     bool stream_timer_running = false;
     void* l2_flush = nullptr;
     size_t l2_flush_bytes = 0;
-    // A CUDA graph capture on the stream (core/graph.cpp): claimed by one thread (compare-exchange), read by every
-    // entry on any thread (op_context), hence atomic, as is the capturing thread's id.
+    // A CUDA graph capture on the stream (core/graph.cpp): claimed by one thread (a compare-exchange of its id into
+    // capture_thread, then capturing set), read by every entry on any thread (op_context), hence both atomic.
     std::atomic<bool> capturing{false};
     std::atomic<std::thread::id> capture_thread{};
     std::mutex capture_mu;        // guards capture_refusal, which a refused op on any thread may set

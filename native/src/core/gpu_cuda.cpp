@@ -116,8 +116,28 @@ void copy(void* stream, void* dst, const void* src, size_t bytes, CopyKind kind)
 }
 
 void copy_2d(void* stream, void* dst, size_t dst_pitch, const void* src, size_t src_pitch, size_t width, size_t rows) {
-    check(cudaMemcpy2DAsync(dst, dst_pitch, src, src_pitch, width, rows, cudaMemcpyDeviceToDevice, (cudaStream_t)stream),
-          "kiln_copy_device_2d");
+    const auto s = (cudaStream_t)stream;
+    const char* op = "kiln_copy_device_2d";
+    // cudaMemcpy2D refuses what kiln.h allows: a pitch below the width even for one row, and any pitch above
+    // cudaDevAttrMaxPitch (2^31 - 1 bytes), which slicing the leading axis of a tensor over 2 GiB reaches. One row,
+    // or rows that lie back to back, is one 1-D copy; rows too far apart go one 1-D copy each (rows are then few:
+    // each is more than 2 GiB of the device's memory).
+    if (rows == 1 || (dst_pitch == width && src_pitch == width)) {
+        check(cudaMemcpyAsync(dst, src, rows * width, cudaMemcpyDeviceToDevice, s), op);
+        return;
+    }
+    int device = 0, max_pitch = 0;
+    check(cudaGetDevice(&device), op);
+    check(cudaDeviceGetAttribute(&max_pitch, cudaDevAttrMaxPitch, device), op);
+    if (dst_pitch > (size_t)max_pitch || src_pitch > (size_t)max_pitch) {
+        for (size_t r = 0; r < rows; ++r) {
+            check(cudaMemcpyAsync(static_cast<char*>(dst) + r * dst_pitch, static_cast<const char*>(src) + r * src_pitch,
+                                  width, cudaMemcpyDeviceToDevice, s),
+                  op);
+        }
+        return;
+    }
+    check(cudaMemcpy2DAsync(dst, dst_pitch, src, src_pitch, width, rows, cudaMemcpyDeviceToDevice, s), op);
 }
 
 void synchronize(void* stream) { check(cudaStreamSynchronize((cudaStream_t)stream), "kiln_synchronize"); }

@@ -63,15 +63,17 @@ kiln_status kiln_graph_capture_begin(kiln_context* ctx) {
         if (c.timing.load(std::memory_order_acquire))
             fail(KILN_ERR_UNSUPPORTED, "%s: device timing is on for %s (kiln_profile_device_timing), and its events "
                  "cannot be read back inside a graph; turn it off before capturing", op, c.name.c_str());
-        // Claimed by one thread (two at once: the second is refused here, and never touches the first's state). The
-        // context is marked capturing before the stream is, and stays so until the stream's capture has ended
-        // (kiln_graph_capture_end): another thread's op that starts in between is refused by op_context. One that
-        // passed op_context before can still reach the stream: see kiln.h (no other thread's call may be in flight).
-        bool idle = false;
-        if (!c.capturing.compare_exchange_strong(idle, true, std::memory_order_acq_rel))
+        // Claimed by one thread, by writing its id (two at once: the second is refused here, and never touches the
+        // first's state). The id is in place before the context is marked capturing, so that op_context never pairs
+        // the mark with an earlier capturer's id: that thread's ops would pass and join this capture. The context is
+        // marked before the stream is, and stays so until the stream's capture has ended (kiln_graph_capture_end):
+        // another thread's op that starts in between is refused by op_context. One that passed op_context before can
+        // still reach the stream: see kiln.h (no other thread's call may be in flight).
+        std::thread::id nobody{};
+        if (!c.capture_thread.compare_exchange_strong(nobody, std::this_thread::get_id(), std::memory_order_acq_rel))
             fail(KILN_ERR_UNSUPPORTED, "%s: %s is already capturing a CUDA graph; end that capture first", op,
                  c.name.c_str());
-        c.capture_thread.store(std::this_thread::get_id());
+        c.capturing.store(true, std::memory_order_release);
         {
             std::lock_guard<std::mutex> lock(c.capture_mu);
             c.capture_refusal.clear();
@@ -84,6 +86,7 @@ kiln_status kiln_graph_capture_begin(kiln_context* ctx) {
         } catch (...) {
             if (began) c.allocator->end_capture(false);
             c.capturing.store(false, std::memory_order_release);
+            c.capture_thread.store(std::thread::id{}, std::memory_order_release);
             throw;
         }
     });
@@ -101,7 +104,10 @@ kiln_status kiln_graph_capture_end(kiln_context* ctx, kiln_graph** out) {
         // as capturing until the stream's capture and the allocator's have ended (see kiln_graph_capture_begin).
         struct Ended {
             kiln_context& c;
-            ~Ended() { c.capturing.store(false, std::memory_order_release); }
+            ~Ended() {
+                c.capturing.store(false, std::memory_order_release);
+                c.capture_thread.store(std::thread::id{}, std::memory_order_release);  // the claim ends last
+            }
         } ended{c};
         if (!out) {
             kiln::gpu::capture_abort(c.stream);

@@ -47,14 +47,6 @@ inline __m512 odd_of(__m512 lo, __m512 hi) {
     return _mm512_permutex2var_ps(lo, idx, hi);
 }
 
-// B^T v along the four vectors of one row of a 4 x 4 tile, stored to the four xi of that row.
-inline void bt_store(__m512 d0, __m512 d1, __m512 d2, __m512 d3, float* o, int64_t xs, __mmask16 m) {
-    _mm512_mask_storeu_ps(o, m, _mm512_sub_ps(d0, d2));
-    _mm512_mask_storeu_ps(o + xs, m, _mm512_add_ps(d1, d2));
-    _mm512_mask_storeu_ps(o + 2 * xs, m, _mm512_sub_ps(d2, d1));
-    _mm512_mask_storeu_ps(o + 3 * xs, m, _mm512_sub_ps(d1, d3));
-}
-
 int64_t row_offset(const Layout& lay, int64_t row) {
     return row / lay.row_group * lay.row_group_stride + row % lay.row_group * lay.row_stride;
 }

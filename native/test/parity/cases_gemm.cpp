@@ -1,6 +1,8 @@
 // Parity cases for GEMM: every transpose combination, odd and training-sized shapes, beta != 0 (C read and
-// written), padded leading dimensions, and strided batches.
+// written), padded leading dimensions, strided batches, and products that multiply nothing (C = beta * C).
+#include <cmath>
 #include <string>
+#include <vector>
 
 #include "parity/harness.h"
 
@@ -32,6 +34,23 @@ OpCase gemm_case(Shape s, bool ta, bool tb, float beta, int64_t batch, int64_t p
                   }};
 }
 
+// Products that multiply nothing (K == 0, or alpha == 0): C = beta * C on both backends, as BLAS has it, bit for bit.
+// C holds -0s, which beta == 1 must leave alone (beta * C + 0 would make them +0), and an infinite alpha times an
+// empty sum must not become NaN.
+OpCase scale_only_case(int64_t k, float alpha, float beta, int64_t batch) {
+    const int64_t m = 9, n = 13, ldc = n + 2, sc = m * ldc;
+    kiln_gemm_desc d{false, false, m, n, k, k > 0 ? k : 1, n, ldc, batch, m * k, k * n, sc, alpha, beta};
+    std::vector<float> c = host_uniform(sc * batch, 77);
+    for (size_t i = 0; i < c.size(); i += 5) c[i] = -0.0f;
+    const std::string shape = "m=9 n=13 k=" + std::to_string(k) + " alpha=" + std::to_string(alpha) + " beta=" +
+                              std::to_string(beta) + (batch > 1 ? " batch=" + std::to_string(batch) : "");
+    return OpCase{"gemm", shape, 0.0,
+                  {in_f32(host_uniform(m * k * batch, 78)), in_f32(host_uniform(k * n * batch, 79)), inout_f32(c)},
+                  [d](kiln_context* ctx, const std::vector<void*>& p) {
+                      return kiln_gemm_f32(ctx, &d, (const float*)p[0], (const float*)p[1], (float*)p[2]);
+                  }};
+}
+
 std::vector<OpCase> gemm_cases() {
     std::vector<OpCase> cases;
     for (Shape s : {Shape{1, 1, 1}, Shape{7, 33, 257}, Shape{33, 65, 17}, Shape{64, 256, 784}, Shape{128, 128, 128},
@@ -42,6 +61,11 @@ std::vector<OpCase> gemm_cases() {
     cases.push_back(gemm_case({17, 19, 23}, false, false, 0.0f, 3, 0));
     cases.push_back(gemm_case({28, 256, 64}, true, true, 1.0f, 4, 1));
     cases.push_back(gemm_case({1000, 1, 300}, false, false, 0.0f, 1, 0));  // matrix-vector
+    for (float beta : {0.0f, 0.5f, 1.0f}) {
+        cases.push_back(scale_only_case(0, INFINITY, beta, 1));
+        cases.push_back(scale_only_case(17, 0.0f, beta, 2));
+    }
+    cases.push_back(scale_only_case(0, 1.0f, 0.5f, 3));
     return cases;
 }
 

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <limits>
 #include <map>
 #include <memory>
 
@@ -117,8 +118,10 @@ double compare(const Arg& a, const std::vector<uint8_t>& got, const std::vector<
     const bool bit_equal = got == ref;
     if (a.elem == Elem::I32) return bit_equal ? 0.0 : INFINITY;
     double err = 0, norm = 0;
+    bool zero_sign_differs = false;
     for (size_t i = 0; i < a.count; ++i) {
         const float g = value_at(a.elem, got, i), r = value_at(a.elem, ref, i);
+        zero_sign_differs |= g == 0.0f && r == 0.0f && std::signbit(g) != std::signbit(r);
         if (std::isnan(g) != std::isnan(r)) return INFINITY;
         if (std::isnan(r)) continue;
         if (std::isinf(g) || std::isinf(r)) {
@@ -131,7 +134,9 @@ double compare(const Arg& a, const std::vector<uint8_t>& got, const std::vector<
     }
     if (bit_equal) return 0.0;
     const double nmse = err / (norm > 0 ? norm : 1.0);
-    return std::isnan(nmse) ? INFINITY : nmse;
+    if (std::isnan(nmse)) return INFINITY;
+    // A -0 against a +0 is a difference no sum sees; a tolerance of 0 means the same bits (NaN payloads aside).
+    return nmse == 0 && zero_sign_differs ? std::numeric_limits<double>::denorm_min() : nmse;
 }
 
 // The harness's own checks, run before any case: element sizes, bf16 rounding and widening, and compare()'s rules.
@@ -159,6 +164,11 @@ bool self_check() {
     std::memcpy(g.data() + 4, &close, 4);
     const double d = compare(f, g, f.init);
     ok &= d > 0.0 && d < 1e-10;  // equal infinities count as matched, and the rest is still compared
+    const Arg z = in_f32({0.0f, 2.0f});
+    std::vector<uint8_t> minus = z.init;
+    minus[3] = 0x80;  // +0 -> -0: fails a tolerance of 0, passes any other
+    const double signed_zero = compare(z, minus, z.init);
+    ok &= signed_zero > 0.0 && signed_zero < 1e-300;
     return ok;
 }
 
