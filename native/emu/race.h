@@ -28,12 +28,15 @@ namespace kiln_emu {
 // block's threads, a warp collective among its lanes, and each thread before its launch's end. Two threads' accesses
 // to one address, one of them a write, with no such pair between them, are then a reported data race, whichever
 // order the scheduler ran them in. The blocks of a cooperative grid run at once and are not ordered. Those of an
-// ordinary launch run one after another on one OS thread, and each is ordered before the next (reusing the fibers
-// and their stacks), unless KILN_EMU_RACE_BLOCKS=1: then no block is ordered before another of its launch. Each
-// block's threads are new fibers (a fiber's own accesses are ordered), on stacks whose earlier accesses are
-// forgotten, so that a block that reads or writes what another block of its launch writes is reported too, which
-// compute-sanitizer's racecheck (shared memory only) would not do. Each block's shared memory and release/acquire
-// objects are its own either way. New fibers cost several times the run (12x on convert's cases): a choice per run.
+// ordinary launch run one after another on one OS thread, each block's threads on the fibers of one of
+// KILN_EMU_RACE_FIBER_SETS sets (default 4): block i (its linear index) on set i mod 4. A fiber's own accesses are
+// ordered, so a block is ordered after the blocks before it in its set (a multiple of 4 away) and unordered with all
+// the others: two blocks of one launch that are fewer than 4 apart, or any two when every block touches the same
+// memory, and that read or write what the other writes are reported, which compute-sanitizer's racecheck (shared
+// memory only) would not do. KILN_EMU_RACE_FIBER_SETS=0 leaves no two blocks of a launch ordered: each block's threads
+// are then new fibers, on stacks whose earlier accesses are forgotten, at 2-5x the run (a fiber per CUDA thread, and
+// grid_1d launches a thread per element); =1 orders each block before the next. Each block's shared memory and
+// release/acquire objects are its own.
 namespace race {
 #if KILN_EMU_TSAN
 inline void* current() { return __tsan_get_current_fiber(); }
@@ -42,12 +45,19 @@ inline void destroy(void* fiber) { __tsan_destroy_fiber(fiber); }
 inline void switch_to(void* fiber) { __tsan_switch_to_fiber(fiber, __tsan_switch_to_fiber_no_sync); }
 inline void release(const void* sync) { __tsan_release(const_cast<void*>(sync)); }
 inline void acquire(const void* sync) { __tsan_acquire(const_cast<void*>(sync)); }
-inline bool blocks_unordered() {
-    static const bool on = [] {
-        const char* v = std::getenv("KILN_EMU_RACE_BLOCKS");
-        return v && *v && std::strcmp(v, "0") != 0;
+inline unsigned fiber_sets() {
+    static const unsigned sets = [] {
+        const char* v = std::getenv("KILN_EMU_RACE_FIBER_SETS");
+        if (!v || !*v) return 4u;
+        char* end = nullptr;
+        const unsigned long n = std::strtoul(v, &end, 10);
+        if (*end || n > 64) {
+            std::fprintf(stderr, "kiln CUDA emulator: KILN_EMU_RACE_FIBER_SETS=%s is not a count from 0 to 64\n", v);
+            std::abort();
+        }
+        return (unsigned)n;
     }();
-    return on;
+    return sets;
 }
 // Between quiet(true) and quiet(false) the running fiber's memory accesses are not its own: new memory allocated
 // then starts with no owner (shared memory belongs to the block, not to the thread that happened to make it).
@@ -75,7 +85,7 @@ inline void destroy(void*) {}
 inline void switch_to(void*) {}
 inline void release(const void*) {}
 inline void acquire(const void*) {}
-inline bool blocks_unordered() { return false; }
+inline unsigned fiber_sets() { return 1; }
 inline void quiet(bool) {}
 inline void forget(void*, size_t) {}
 inline void name(void*, const ThreadState&) {}

@@ -153,12 +153,13 @@ struct Block {
     void* scheduler_race = nullptr;
 };
 
-// Stacks are mapped per OS thread, a block's worth at a time, and reused by every block the thread runs.
-struct StackPool {
+// Stacks are mapped per OS thread, a block's worth at a time, and reused by every block the thread runs (of the race
+// check's fiber set, race.h: a stack stays with its fiber).
+struct StackSet {
     std::vector<std::pair<unsigned char*, size_t>> regions;
     std::vector<unsigned char*> stacks;
-    std::vector<void*> race_fibers;  // one per stack, for ordered blocks (race.h): a thread's locals are its own
-    ~StackPool() {
+    std::vector<void*> race_fibers;  // one per stack: the set's TSan fibers (race.h), each on its own stack
+    ~StackSet() {
         for (void* f : race_fibers) race::destroy(f);
         for (auto& r : regions) munmap(r.first, r.second);
     }
@@ -178,6 +179,16 @@ struct StackPool {
             stacks.push_back(stack);
             race_fibers.push_back(race::create());
         }
+    }
+};
+
+struct StackPool {
+    std::vector<std::unique_ptr<StackSet>> sets;
+    // Set `index`, with at least n stacks and fibers.
+    StackSet& reserve(size_t index, size_t n) {
+        while (sets.size() <= index) sets.push_back(std::make_unique<StackSet>());
+        sets[index]->reserve(n);
+        return *sets[index];
     }
 };
 
@@ -310,9 +321,13 @@ uint64_t schedule_seed() {
 }
 
 // Runs one block to its end. Its threads' accesses are ordered before `done` is acquired: by run_grid when the launch
-// ends and, unless the race check leaves blocks unordered (race.h), by this OS thread before it runs anything else.
-void run_block(const Config& cfg, uint3 block_idx, const std::function<void()>& thread, const void* done) {
-    const bool unordered = race::blocks_unordered();
+// ends and, where the race check orders every block before the next (one fiber set, race.h), by this OS thread
+// before it runs anything else.
+void run_block(const Config& cfg, uint3 block_idx, uint64_t linear_block, const std::function<void()>& thread,
+               const void* done) {
+    // The race check's fibers (race.h): block i of the launch runs on fiber set i mod sets, or on new fibers.
+    const unsigned sets = race::fiber_sets();
+    const bool fresh = sets == 0;
     const unsigned bx = cfg.block.x, by = cfg.block.y, bz = cfg.block.z, n = bx * by * bz;
     // On the heap, with its release/acquire objects: ThreadSanitizer forgets those when they are freed, and the next
     // block's, at the same address on the stack, would otherwise carry this block's orders.
@@ -329,7 +344,7 @@ void run_block(const Config& cfg, uint3 block_idx, const std::function<void()>& 
         std::memset(b.warps[w].slots, 0xff, sizeof b.warps[w].slots);
     }
     b.live = n;
-    tl_stacks.reserve(n);
+    StackSet& pool = tl_stacks.reserve(fresh ? 0 : linear_block % sets, n);
     if (cfg.smem > 0) b.dynamic = std::make_unique<SharedArray>(nullptr, cfg.smem, 128);
     for (unsigned i = 0; i < n; ++i) {
         Fiber& f = b.fibers[i];
@@ -338,11 +353,11 @@ void run_block(const Config& cfg, uint3 block_idx, const std::function<void()>& 
         f.ts.block_dim = cfg.block;
         f.ts.grid_dim = cfg.grid;
         f.ts.linear = i;
-        // An unordered block's thread needs a new fiber: a fiber's own accesses are ordered, so one of an earlier
-        // block's threads, with one barrier, would order that whole block before this one.
-        f.race = unordered ? race::create() : tl_stacks.race_fibers[i];
+        // A fiber's own accesses are ordered, so one of an earlier block's threads, with one barrier, orders that
+        // whole block before this one: blocks of one set are ordered, those of different sets are not.
+        f.race = fresh ? race::create() : pool.race_fibers[i];
         race::name(f.race, f.ts);
-        start_fiber(f, tl_stacks.stacks[i], unordered);
+        start_fiber(f, pool.stacks[i], fresh);
     }
     race::release(&b.race_sync[0]);
     Block* outer_block = tl_block;
@@ -390,11 +405,11 @@ void run_block(const Config& cfg, uint3 block_idx, const std::function<void()>& 
     }
     tl_block = outer_block;
     tl_fiber = outer_fiber;
-    if (!unordered) race::acquire(done);  // this block (and those before it) before what this OS thread runs next
+    if (sets == 1) race::acquire(done);  // this block (and those before it) before what this OS thread runs next
     // Its memory (shared arrays, the threads' cp.async lists) may go unordered with the threads that used it, as a
     // GPU reclaims a block's resources: quietly, or the race check would take the freeing for a race with them.
     race::quiet(true);
-    if (unordered)
+    if (fresh)
         for (Fiber& f : b.fibers) race::destroy(f.race);
     owned.reset();
     race::quiet(false);
@@ -474,7 +489,7 @@ void run_grid(const Config& cfg, const std::function<void()>& thread, bool coope
     };
     const uint64_t blocks = (uint64_t)g.x * g.y * g.z;
     // Every thread of the launch releases `done` at its end, and the launch's end acquires it: the race check then
-    // orders all of a launch before what follows it (and each block before the next, unless they are unordered).
+    // orders all of a launch before what follows it (and, with one fiber set, each block before the next).
     const auto done = std::make_unique<uint64_t>(0);
     if (!cooperative) {
         // One block at a time, in a drawn order: start + k * stride (mod blocks) with the stride prime to the count,
@@ -486,7 +501,7 @@ void run_grid(const Config& cfg, const std::function<void()>& thread, bool coope
         while (std::gcd(stride, blocks) != 1) stride = stride % blocks + 1;
         uint64_t i = blocks > 1 ? mix64(rng) % blocks : 0;
         for (uint64_t k = 0; k < blocks; ++k, i = (i + stride) % blocks)
-            run_block(cfg, block_at(i), thread, done.get());
+            run_block(cfg, block_at(i), i, thread, done.get());
         race::acquire(done.get());
         return;
     }
@@ -495,7 +510,7 @@ void run_grid(const Config& cfg, const std::function<void()>& thread, bool coope
     threads.reserve(blocks);
     try {
         for (uint64_t i = 0; i < blocks; ++i)
-            threads.emplace_back([&, i] { run_block(cfg, block_at(i), thread, done.get()); });
+            threads.emplace_back([&, i] { run_block(cfg, block_at(i), 0, thread, done.get()); });
     } catch (const std::system_error& e) {
         std::fprintf(stderr, "kiln CUDA emulator: cannot start the %llu OS threads of a cooperative grid: %s\n",
                      (unsigned long long)blocks, e.what());

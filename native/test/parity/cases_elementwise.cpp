@@ -174,7 +174,8 @@ void add_linear_cases(std::vector<OpCase>& cases) {
 // values carry the erfcf/expf tolerance; dbias the column-sum one.
 void add_bias_gelu_cases(std::vector<OpCase>& cases) {
     const std::vector<std::pair<int64_t, int64_t>> shapes = {{1, 1}, {3, 7}, {257, 33}, {4099, 33}, {3, 100003}};
-    for (const auto& [rows, cols] : shapes) {
+    for (const auto& shape_rc : shapes) {
+        const int64_t rows = shape_rc.first, cols = shape_rc.second;  // not a structured binding: lambdas capture these
         const size_t n = (size_t)(rows * cols);
         const std::string shape = "(" + std::to_string(rows) + "," + std::to_string(cols) + ")";
         const std::vector<float> x = host_uniform(n, 41, -5.0f, 5.0f), bias = host_uniform((size_t)cols, 42);
