@@ -147,51 +147,50 @@ class CudaGraphTest {
 
     @Test
     void aStepThatThrowsOutOfItsOwnScopeEndsTheCapture() {
-        Device gpu = gpu();
-        try (Tensor a = Tensor.ones(gpu, 8)) {
-            IllegalStateException e = assertThrows(IllegalStateException.class, () -> CudaGraph.capture(gpu, 1, () -> {
-                Scope.open();  // left open by the throw below, as a step that throws from inside a scope leaves it
-                Ops.mul(a, a);
-                if (CudaGraph.isCapturing(gpu)) throw new IllegalStateException("the step's own failure");
-                Scope.current().close();
-            }));
-            assertEquals("the step's own failure", e.getMessage());
-            assertFalse(CudaGraph.isCapturing(gpu));
-            assertFalse(GraphNative.isCapturing(gpu), "the native capture ended");
-            assertEquals(null, Scope.current(), "the scopes the capture opened are closed");
-            assertEquals(8f, sumOf(a), 0f, "the device runs ops again");
-        }
+        IllegalStateException e = failedCapture(a -> () -> {
+            Scope.open();  // left open by the throw below, as a step that throws from inside a scope leaves it
+            Ops.mul(a, a);
+            if (CudaGraph.isCapturing(a.device())) throw new IllegalStateException("the step's own failure");
+            Scope.current().close();
+        });
+        assertEquals("the step's own failure", e.getMessage());
     }
 
     @Test
     void aCheckedExceptionThrownPastTheCompilerEndsTheCapture() {
-        Device gpu = gpu();
-        try (Tensor a = Tensor.ones(gpu, 8)) {
-            IllegalStateException e = assertThrows(IllegalStateException.class, () -> CudaGraph.capture(gpu, 1, () -> {
-                try (Scope s = Scope.open()) {
-                    Ops.mul(a, a);
-                }
-                if (CudaGraph.isCapturing(gpu)) sneakyThrow(new java.io.IOException("disk gone"));
-            }));
-            assertTrue(e.getCause() instanceof java.io.IOException, String.valueOf(e.getCause()));
-            assertFalse(GraphNative.isCapturing(gpu));
-            assertEquals(8f, sumOf(a), 0f, "the device runs ops again");
-        }
+        IllegalStateException e = failedCapture(a -> () -> {
+            try (Scope s = Scope.open()) {
+                Ops.mul(a, a);
+            }
+            if (CudaGraph.isCapturing(a.device())) sneakyThrow(new java.io.IOException("disk gone"));
+        });
+        assertTrue(e.getCause() instanceof java.io.IOException, String.valueOf(e.getCause()));
     }
 
     @Test
     void aStepThatLeavesAScopeOpenIsRefused() {
+        IllegalStateException e = failedCapture(a -> () -> {
+            Scope s = Scope.open();
+            Ops.mul(a, a);
+            if (!CudaGraph.isCapturing(a.device())) s.close();  // the warm-up closes it; the captured call does not
+        });
+        assertTrue(e.getMessage().contains("left a Scope open"), e.getMessage());
+    }
+
+    /**
+     * Captures the step made for a tensor of eight ones on the GPU, which must fail; then checks that the capture
+     * ended (the device runs ops again) and left no scope open, and returns the failure.
+     */
+    private static IllegalStateException failedCapture(java.util.function.Function<Tensor, Runnable> stepFor) {
         Device gpu = gpu();
         try (Tensor a = Tensor.ones(gpu, 8)) {
-            IllegalStateException e = assertThrows(IllegalStateException.class, () -> CudaGraph.capture(gpu, 1, () -> {
-                Scope s = Scope.open();
-                Ops.mul(a, a);
-                if (!CudaGraph.isCapturing(gpu)) s.close();  // the warm-up closes it; the captured call does not
-            }));
-            assertTrue(e.getMessage().contains("left a Scope open"), e.getMessage());
-            assertFalse(GraphNative.isCapturing(gpu));
-            assertEquals(null, Scope.current());
-            assertEquals(8f, sumOf(a), 0f);
+            IllegalStateException e = assertThrows(IllegalStateException.class,
+                    () -> CudaGraph.capture(gpu, 1, stepFor.apply(a)));
+            assertFalse(CudaGraph.isCapturing(gpu));
+            assertFalse(GraphNative.isCapturing(gpu), "the native capture ended");
+            assertEquals(null, Scope.current(), "the scopes the capture opened are closed");
+            assertEquals(8f, sumOf(a), 0f, "the device runs ops again");
+            return e;
         }
     }
 
