@@ -55,6 +55,23 @@ final class Storage {
         version++;
     }
 
+    /**
+     * Runs a host-to-device copy into this memory and counts it as an in-place write (autograd's version check). A
+     * copy refused before it writes anything (bad range, dtype or size: IllegalArgumentException) is not counted, so
+     * a caller that catches the refusal can still run backward through the tensor.
+     */
+    void writing(Runnable copy) {
+        boolean refused = false;
+        try {
+            copy.run();
+        } catch (IllegalArgumentException e) {
+            refused = true;
+            throw e;
+        } finally {
+            if (!refused) bumpVersion();
+        }
+    }
+
     void retain() {
         refs.incrementAndGet();
     }

@@ -277,7 +277,7 @@ public final class Tensor implements AutoCloseable {
     public void copyFrom(float[] src, int offset) {
         ensureOpen();
         if (numel > Integer.MAX_VALUE) throw new IllegalArgumentException("copyFrom: " + this + " is larger than a Java array");
-        writing(() -> {
+        storage.writing(() -> {
             if (dtype == DType.BF16) HostTransfers.bf16From(this, src, offset, 0, (int) numel);
             else RuntimeNative.copyFromArray(this, src, offset, (int) numel);
         });
@@ -290,7 +290,7 @@ public final class Tensor implements AutoCloseable {
      */
     public void copyFrom(float[] src, int srcOffset, long dstOffset, int count) {
         ensureOpen();
-        writing(() -> {
+        storage.writing(() -> {
             if (dtype == DType.BF16) HostTransfers.bf16From(this, src, srcOffset, dstOffset, count);
             else RuntimeNative.copyFromArray(this, dstOffset, src, srcOffset, count);
         });
@@ -312,7 +312,7 @@ public final class Tensor implements AutoCloseable {
      */
     public void copyFrom(short[] src, int srcOffset, long dstOffset, int count) {
         ensureOpen();
-        writing(() -> ConvertNative.copyFromShortArray(this, dstOffset, src, srcOffset, count));
+        storage.writing(() -> ConvertNative.copyFromShortArray(this, dstOffset, src, srcOffset, count));
     }
 
     /** Copies the bit patterns of elements [srcOffset, srcOffset + count) of this bf16 tensor to {@code dst}. */
@@ -324,24 +324,7 @@ public final class Tensor implements AutoCloseable {
     /** The int32 twin of {@link #copyFrom(float[], int, long, int)}. */
     public void copyFrom(int[] src, int srcOffset, long dstOffset, int count) {
         ensureOpen();
-        writing(() -> RuntimeNative.copyFromIntArray(this, dstOffset, src, srcOffset, count));
-    }
-
-    /**
-     * Runs a host-to-tensor copy and counts it as an in-place write (autograd's version check). A copy refused before
-     * it writes anything (bad range, dtype or size: IllegalArgumentException) is not counted, so a caller that catches
-     * the refusal can still run backward through this tensor.
-     */
-    private void writing(Runnable copy) {
-        boolean refused = false;
-        try {
-            copy.run();
-        } catch (IllegalArgumentException e) {
-            refused = true;
-            throw e;
-        } finally {
-            if (!refused) storage.bumpVersion();
-        }
+        storage.writing(() -> RuntimeNative.copyFromIntArray(this, dstOffset, src, srcOffset, count));
     }
 
     /** The int32 twin of {@link #copyTo(long, float[], int, int)}. */
