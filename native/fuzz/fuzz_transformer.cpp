@@ -177,7 +177,10 @@ void call_attention(State& s) {
             if (st[i] < 0) c.forbid();
     const int64_t nq = attention_span(d, d.q_stride, d.q_len), nk = attention_span(d, d.k_stride, d.kv_len);
     const int64_t nv = attention_span(d, d.v_stride, d.kv_len), no = attention_span(d, d.o_stride, d.q_len);
-    const int64_t nl = c.extent({d.batch, d.heads, d.q_len}), nb = c.extent({d.batch});
+    // A call with no work reads no length, so kv_lengths holds no element then: a huge batch beside heads = 0 is
+    // valid, though its (batch) int32 array could not exist. With work, such a batch overflows lse first.
+    const bool has_work = d.batch > 0 && d.heads > 0 && d.q_len > 0 && d.kv_len > 0;
+    const int64_t nl = c.extent({d.batch, d.heads, d.q_len}), nb = has_work ? d.batch : 0;
     const Extent weights = product({d.batch, d.heads, d.q_len, d.kv_len});
     if (weights.elems == kHuge) c.forbid();
     c.need(nq, elem), c.need(nk, elem), c.need(nv, elem), c.need(no, elem), c.need(nl, 4), c.need(nb, 4);
@@ -190,7 +193,6 @@ void call_attention(State& s) {
     const int32_t* lengths =
         s.in.one_in(3) ? nullptr : c.opt_in<int32_t>("kv_lengths", nb, as_kind(sat_add(d.kv_len, 1)));
     // Read just before the call, once every operand is filled (a bf16 operand may be refilled over the lengths).
-    const bool has_work = d.batch > 0 && d.heads > 0 && d.q_len > 0 && d.kv_len > 0;
     auto forbid_shared_outputs_or_bad_lengths = [&](const void* dq, const void* dk, const void* dv) {
         if (!has_work || c.invalid()) return;
         if (lengths && !c.oversized())  // a CPU context refuses a length outside [0, kv_len]
