@@ -167,7 +167,8 @@ class Call {
     // The contract forbids this call: it must fail, and buffers beyond the caps are replaced by 1-element ones.
     void forbid() { invalid_ = true; }
     bool invalid() const { return invalid_; }
-    // kiln.h makes this call a no-op that writes nothing, so its data pointers may be NULL (attention, a length 0).
+    // kiln.h makes this call a no-op that writes nothing, so its data pointers may be NULL or overlap (attention, a
+    // length 0).
     void no_op() { no_op_ = true; }
 
     // Records the work the call does (multiply-adds); the call is skipped when it is valid and too much.
