@@ -1,8 +1,10 @@
 // Tests of the CUDA graph entries (kiln_graph_*). Everywhere: the CPU context's KILN_ERR_UNSUPPORTED, bad handles,
 // the allocator's capture rules (cache misses refused, blocks held back while a graph lives) and the refusal of every
 // op a graph cannot contain, driven through the C ABI on a CPU context marked as capturing. On a GPU: a few ops and a
-// capturable Adam step captured, replayed and compared with the same calls run eagerly. Without a CUDA device the
-// GPU half is skipped visibly: the test exits 77 (ctest: skipped) after the CPU half passed.
+// capturable Adam step captured, replayed and compared with the same calls run eagerly, and threads racing to begin a
+// capture. Without a CUDA device the GPU half is skipped visibly: the test exits 77 (ctest: skipped) after the CPU
+// half passed.
+#include <atomic>
 #include <cstdint>
 #include <cstdio>
 #include <cstring>
@@ -236,6 +238,42 @@ void gpu_capture_and_replay() {
     OK(kiln_context_destroy(ctx));
 }
 
+// Threads racing to begin a capture on one context: each round exactly one wins and the others are refused without
+// disturbing its capture, which the winner ends once every thread has tried (so that no late thread can win a second
+// time). Under cuda_emulator.sh --race, ThreadSanitizer also checks that the claim orders what it must.
+void concurrent_capture_claims() {
+    kiln_context* ctx = nullptr;
+    OK(kiln_context_create(KILN_DEVICE_CUDA, 0, &ctx));
+    const int threads = 4, rounds = 40;
+    for (int round = 0; round < rounds; ++round) {
+        std::atomic<int> ready{0}, tried{0}, winners{0}, refused{0};
+        std::vector<std::thread> pool;
+        for (int t = 0; t < threads; ++t)
+            pool.emplace_back([&] {
+                ready.fetch_add(1);
+                while (ready.load() < threads) std::this_thread::yield();  // all start together
+                const kiln_status st = kiln_graph_capture_begin(ctx);
+                const bool refusal = st == KILN_ERR_UNSUPPORTED && message_has("capturing");
+                tried.fetch_add(1);
+                if (refusal) refused.fetch_add(1);
+                if (st != KILN_OK) return;
+                winners.fetch_add(1);
+                while (tried.load() < threads) std::this_thread::yield();
+                int32_t capturing = 0;
+                EXPECT(kiln_graph_is_capturing(ctx, &capturing) == KILN_OK && capturing == 1);
+                kiln_graph* graph = nullptr;
+                EXPECT(kiln_graph_capture_end(ctx, &graph) == KILN_OK && graph != nullptr);
+                EXPECT(kiln_graph_destroy(graph) == KILN_OK);
+            });
+        for (std::thread& t : pool) t.join();
+        EXPECT(winners.load() == 1 && refused.load() == threads - 1);
+    }
+    int32_t capturing = 1;
+    OK(kiln_graph_is_capturing(ctx, &capturing));
+    EXPECT(capturing == 0);
+    OK(kiln_context_destroy(ctx));
+}
+
 }  // namespace
 
 int main() {
@@ -257,5 +295,6 @@ int main() {
         return rc != 0 ? rc : 77;
     }
     gpu_capture_and_replay();
+    concurrent_capture_claims();
     return kiln::test::finish("test_graph");
 }
