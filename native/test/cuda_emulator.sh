@@ -102,25 +102,47 @@ fi
     expect_report overrun 1 "heap-buffer-overflow .*selfcheck.cu:[0-9]+(:[0-9]+)? in .*shared_overrun" \
         "a write past a static __shared__ array"
 
-# A skip (exit 77) would mean the emulated device was not found: here that is a failure, not a pass.
-for t in "${tests[@]}"; do
-    echo "== $t on the emulated CUDA device"
-    rc=0
-    args=()
-    [ "$t" = kiln_parity ] && [ -n "$filter" ] && args=(--filter "$filter")
-    "$build/native/test/$t" ${args[@]+"${args[@]}"} || rc=$?
-    if [ "$rc" -ne 0 ]; then
-        echo "cuda_emulator: $t failed (exit $rc)" >&2
-        exit 1
-    fi
+# The programs run as jobs on KILN_TEST_JOBS lanes (default: the build's), longest first: the emulated device runs a
+# kernel on one thread, so parity is cut into as many shards (--shard). Each job writes its own log; the logs are
+# printed in the order the jobs started once all have ended. A skip (exit 77) would mean the emulated device was not
+# found: here that is a failure, not a pass.
+lanes=${KILN_TEST_JOBS:-$jobs}
+mkdir -p "$build/logs"
+started=()
+start_job() {  # start_job NAME COMMAND...: COMMAND's output goes to logs/NAME.log and its exit status to logs/NAME.rc
+    local name=$1
+    shift
+    while [ "$(jobs -rp | wc -l)" -ge "$lanes" ]; do wait -n || true; done
+    started+=("$name")
+    (
+        rc=0
+        "$@" >"$build/logs/$name.log" 2>&1 || rc=$?
+        echo "$rc" >"$build/logs/$name.rc"
+    ) &
+}
+if [[ " ${tests[*]} " == *" test_bench_timing "* ]]; then start_job test_bench_timing "$build/native/test/test_bench_timing"; fi
+for ((i = 0; i < lanes; i++)); do
+    start_job "kiln_parity-$i" "$build/native/test/kiln_parity" ${filter:+--filter "$filter"} --shard "$i/$lanes"
 done
-for b in "${benches[@]}"; do
-    echo "== $b, smoke run on the emulated CUDA device"
-    rc=0
-    KILN_BENCH_SMOKE=1 "$build/bench/native/$b" || rc=$?
-    if [ "$rc" -ne 0 ]; then
-        echo "cuda_emulator: $b failed (exit $rc)" >&2
-        exit 1
-    fi
+for b in ${benches[@]+"${benches[@]}"}; do start_job "$b" env KILN_BENCH_SMOKE=1 "$build/bench/native/$b"; done
+start_job test_api "$build/native/test/test_api"
+start_job test_graph "$build/native/test/test_graph"
+wait
+failed=()
+for name in "${started[@]}"; do
+    case $name in
+        kiln_bench_*) echo "== $name, smoke run on the emulated CUDA device" ;;
+        *) echo "== $name on the emulated CUDA device" ;;
+    esac
+    cat "$build/logs/$name.log"
+    rc=$(cat "$build/logs/$name.rc")
+    [ "$rc" -eq 0 ] || failed+=("$name (exit $rc)")
 done
+# One line for the shards together, in the form of a single run's.
+cat "$build"/logs/kiln_parity-*.log | awk '/^parity: /{p += $2; f += $4; s += $6}
+    END {printf "parity: %d passed, %d failed, %d skipped (all %d shards)\n", p, f, s, '"$lanes"'}'
+if [ ${#failed[@]} -gt 0 ]; then
+    echo "cuda_emulator: failed: ${failed[*]}" >&2
+    exit 1
+fi
 echo "cuda_emulator: ${#tests[@]} test programs passed, ${#benches[@]} GPU benchmarks ran, on the emulated CUDA device"

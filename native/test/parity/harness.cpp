@@ -222,18 +222,26 @@ std::vector<float> host_uniform(size_t n, uint32_t seed, float lo, float hi) {
 // gives it to ctest as SKIP_RETURN_CODE.
 constexpr int kSkippedExitCode = 77;
 
-// Usage: kiln_parity [--json FILE] [--require-cuda] [--filter SUBSTRING]
+// Usage: kiln_parity [--json FILE] [--require-cuda] [--filter SUBSTRING] [--shard I/N]
+// --shard I/N runs every Nth of the cases the filter keeps, from the Ith (0 <= I < N): N processes with I = 0..N-1
+// run each case once between them, on as many cores (the emulated device runs a kernel on one thread).
 int main(int argc, char** argv) {
     using namespace kiln::parity;
     const char* json_path = nullptr;
     const char* filter = nullptr;
     bool require_cuda = false;
+    int shard = 0, shards = 1;
     for (int i = 1; i < argc; ++i) {
         const std::string a = argv[i];
         if (a == "--json" && i + 1 < argc) json_path = argv[++i];
         else if (a == "--filter" && i + 1 < argc) filter = argv[++i];
         else if (a == "--require-cuda") require_cuda = true;
-        else { std::fprintf(stderr, "unknown argument %s\n", a.c_str()); return 2; }
+        else if (a == "--shard" && i + 1 < argc) {
+            if (std::sscanf(argv[++i], "%d/%d", &shard, &shards) != 2 || shards < 1 || shard < 0 || shard >= shards) {
+                std::fprintf(stderr, "--shard needs I/N with 0 <= I < N, got %s\n", argv[i]);
+                return 2;
+            }
+        } else { std::fprintf(stderr, "unknown argument %s\n", a.c_str()); return 2; }
     }
 
     if (!self_check()) {
@@ -261,9 +269,11 @@ int main(int argc, char** argv) {
     if (gpus == 0) std::printf("kiln parity: CUDA cases SKIPPED: %s\n", reason);
 
     Report report;
+    int64_t kept = 0;  // cases the filter kept so far, for the shard's share
     for (const auto& fam : families()) {
         for (const OpCase& c : fam.factory()) {
             if (filter && (fam.name + std::string("/") + c.op).find(filter) == std::string::npos) continue;
+            if (kept++ % shards != shard) continue;
             const Outcome ref = run_case(cpu, c);
             if (!ref.error.empty()) {
                 report.failed++;
