@@ -32,24 +32,15 @@ public final class FashionClassifier {
 
     /** The cached classifier at {@code file}, training and saving it first if the file is missing or of another recipe. */
     public static Cnn load(Path file, Device device) {
+        // The recipe is read before any weight is: a file of another recipe must not seed the training,
+        // or the network trained and saved under the new recipe would depend on what the cache held before.
+        boolean current;
         try {
-            // The recipe is read before any weight is: a file of another recipe must not seed the training,
-            // or the network trained and saved under the new recipe would depend on what the cache held before.
-            if (!isCurrent(file)) return train(file, device);
+            current = isCurrent(file);
         } catch (IOException e) {
-            throw new UncheckedIOException("FashionClassifier: " + file + ": " + e.getMessage(), e);
+            throw failed(file, e);
         }
-        Cnn cnn = Cnn.fashionMnist(device, new Generator(42));
-        try {
-            Checkpoints.loadModule(file, cnn);
-            return cnn;
-        } catch (IOException e) {
-            cnn.close();
-            throw new UncheckedIOException("FashionClassifier: " + file + ": " + e.getMessage(), e);
-        } catch (RuntimeException e) {
-            cnn.close();
-            throw e;
-        }
+        return current ? made(file, device, cnn -> Checkpoints.loadModule(file, cnn)) : train(file, device);
     }
 
     /**
@@ -57,8 +48,7 @@ public final class FashionClassifier {
      * minutes), saves it there with its test accuracy and returns it.
      */
     public static Cnn train(Path file, Device device) {
-        Cnn cnn = Cnn.fashionMnist(device, new Generator(42));
-        try {
+        return made(file, device, cnn -> {
             Dataset train = FashionMnist.load(FashionMnist.Split.TRAIN);
             try (Adam adam = new Adam(cnn.parameters(), 1e-3f)) {
                 Trainer trainer = new Trainer(cnn, adam);
@@ -68,14 +58,31 @@ public final class FashionClassifier {
             double accuracy = Classification.accuracy(cnn, FashionMnist.load(FashionMnist.Split.TEST), 1000, device);
             Files.createDirectories(file.toAbsolutePath().getParent());
             Checkpoints.saveModule(file, cnn, Map.of("recipe", RECIPE, "test_accuracy", String.format("%.4f", accuracy)));
+        });
+    }
+
+    /** How the weights of a new, seeded network are filled in: loaded, or trained and saved. */
+    private interface Weights {
+        void fill(Cnn cnn) throws IOException;
+    }
+
+    /** A new network with its weights filled in; closed again if that fails. */
+    private static Cnn made(Path file, Device device, Weights weights) {
+        Cnn cnn = Cnn.fashionMnist(device, new Generator(42));
+        try {
+            weights.fill(cnn);
             return cnn;
         } catch (IOException e) {
             cnn.close();
-            throw new UncheckedIOException("FashionClassifier: " + file + ": " + e.getMessage(), e);
+            throw failed(file, e);
         } catch (RuntimeException e) {
             cnn.close();
             throw e;
         }
+    }
+
+    private static UncheckedIOException failed(Path file, IOException e) {
+        return new UncheckedIOException("FashionClassifier: " + file + ": " + e.getMessage(), e);
     }
 
     /** Whether {@code file} exists and holds a classifier of this recipe (its header alone is read). */
