@@ -1,12 +1,14 @@
-// Vector math for the AVX-512 spans (*_avx512.cpp only: the file must be built with the AVX-512 flags): lane helpers,
-// an exp by Cody-Waite reduction plus a Taylor polynomial with the power of two applied by scalef (so results near
-// the underflow round once), and log1p on [0, 1]. Internal linkage on purpose: every AVX-512 file gets its own copy,
-// and none can be merged into code that runs on a CPU without AVX-512.
+// Lane helpers for the AVX-512 spans (*_avx512.cpp only: the file must be built with the AVX-512 flags), the lane set
+// of cpu/vec_math.h for AVX-512 (its exp and log1p; cpu/avx2_math.h holds AVX2's), and a double-precision span sum.
+// Internal linkage on purpose: every AVX-512 file gets its own copy, and none can be merged into code that runs on a
+// CPU without AVX-512.
 #pragma once
 
 #include <immintrin.h>
 
 #include <cstdint>
+
+#include "cpu/vec_math.h"
 
 // GCC 12's own min/roundscale/scalef intrinsics read an _mm512_undefined_ps() and warn about it in every caller (every
 // file that includes this one).
@@ -24,7 +26,6 @@ inline V mul(V a, V b) { return _mm512_mul_ps(a, b); }
 inline V add(V a, V b) { return _mm512_add_ps(a, b); }
 inline V sub(V a, V b) { return _mm512_sub_ps(a, b); }
 inline V vabs(V a) { return _mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(a), _mm512_set1_epi32(0x7fffffff))); }
-inline V scalef(V m, V n) { return _mm512_scalef_ps(m, n); }
 
 // Lanes [0, min(left, 16)) of a span's next 16.
 inline __mmask16 tail_mask(int64_t left) { return left >= 16 ? (__mmask16)0xffff : (__mmask16)((1u << left) - 1); }
@@ -51,70 +52,60 @@ struct DoubleSum {
     }
 };
 
-// exp(r) = 1 + r p(r) for |r| <= 0.35 (a little past ln2 / 2): p is the Taylor series of (exp(r) - 1) / r to degree 6,
-// truncation 5e-9 relative. r p(r) is also expm1(r), with no cancellation near 0.
-inline V exp_taylor_p(V r) {
-    V p = k(1.0f / 5040.0f);
-    p = fma(p, r, k(1.0f / 720.0f));
-    p = fma(p, r, k(1.0f / 120.0f));
-    p = fma(p, r, k(1.0f / 24.0f));
-    p = fma(p, r, k(1.0f / 6.0f));
-    p = fma(p, r, k(0.5f));
-    return fma(p, r, k(1.0f));
-}
-
-// exp(r) for |r| <= 0.35.
-inline V exp_poly(V r) { return fma(exp_taylor_p(r), r, k(1.0f)); }
-
-// v = n ln2 + r with n integer-valued and |r| <= ln2 / 2, for |v| <= 200 (callers keep it there): Cody-Waite with ln2
-// in two parts, n * 0.693359375 being exact for |n| < 2^15.
-struct Reduced {
-    V r, n;
+// The lane set of cpu/vec_math.h for AVX-512: 16 floats, conditions in mask registers.
+struct Lanes {
+    using V = __m512;
+    using M = __mmask16;
+    using I = __m512i;
+    static constexpr int W = 16;
+    static V k(float v) { return _mm512_set1_ps(v); }
+    static V add(V a, V b) { return _mm512_add_ps(a, b); }
+    static V sub(V a, V b) { return _mm512_sub_ps(a, b); }
+    static V mul(V a, V b) { return _mm512_mul_ps(a, b); }
+    static V div(V a, V b) { return _mm512_div_ps(a, b); }
+    static V min(V a, V b) { return _mm512_min_ps(a, b); }
+    static V max(V a, V b) { return _mm512_max_ps(a, b); }
+    static V fma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
+    static V fnmadd(V a, V b, V c) { return _mm512_fnmadd_ps(a, b, c); }
+    static V fmsub(V a, V b, V c) { return _mm512_fmsub_ps(a, b, c); }
+    static V vabs(V a) { return avx512::vabs(a); }
+    static V round_nearest(V v) { return _mm512_roundscale_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+    static V scalef(V m, V n) { return _mm512_scalef_ps(m, n); }
+    static M lt(V a, V b) { return _mm512_cmp_ps_mask(a, b, _CMP_LT_OQ); }
+    static M gt(V a, V b) { return _mm512_cmp_ps_mask(a, b, _CMP_GT_OQ); }
+    static M ge(V a, V b) { return _mm512_cmp_ps_mask(a, b, _CMP_GE_OQ); }
+    static M eq(V a, V b) { return _mm512_cmp_ps_mask(a, b, _CMP_EQ_OQ); }
+    static M is_nan(V v) { return _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q); }
+    static M negative(V v) { return _mm512_movepi32_mask(_mm512_castps_si512(v)); }
+    static bool all(M m) { return m == 0xffff; }
+    static V blend(M m, V a, V b) { return _mm512_mask_blend_ps(m, a, b); }
+    static V with_sign_of(V a, V s) {
+        return _mm512_or_ps(a, _mm512_and_ps(s, _mm512_castsi512_ps(_mm512_set1_epi32((int)0x80000000u))));
+    }
+    static I to_int(V v) { return _mm512_cvtps_epi32(v); }
+    static V lookup32(const float* c, I i) {
+        return _mm512_permutex2var_ps(_mm512_load_ps(c), i, _mm512_load_ps(c + 16));
+    }
+    static M tail(int64_t left) { return tail_mask(left); }
+    static V loadu(const float* p) { return _mm512_loadu_ps(p); }
+    static void storeu(float* p, V v) { _mm512_storeu_ps(p, v); }
+    static void accumulate(double* acc, V v) {
+        _mm512_storeu_pd(acc, _mm512_add_pd(_mm512_loadu_pd(acc), widen_lo(v)));
+        _mm512_storeu_pd(acc + 8, _mm512_add_pd(_mm512_loadu_pd(acc + 8), widen_hi(v)));
+    }
+    static V load(const float* p, M m) { return _mm512_maskz_loadu_ps(m, p); }
+    static void store(float* p, M m, V v) { _mm512_mask_storeu_ps(p, m, v); }
+    static void accumulate(double* acc, M m, V v) {
+        const __mmask8 mlo = (__mmask8)(m & 0xff), mhi = (__mmask8)(m >> 8);
+        _mm512_mask_storeu_pd(acc, mlo, _mm512_add_pd(_mm512_maskz_loadu_pd(mlo, acc), widen_lo(v)));
+        _mm512_mask_storeu_pd(acc + 8, mhi, _mm512_add_pd(_mm512_maskz_loadu_pd(mhi, acc + 8), widen_hi(v)));
+    }
 };
-inline Reduced reduce_ln2(V v) {
-    const V n = _mm512_roundscale_ps(mul(v, k(1.44269504088896341f)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    V r = _mm512_fnmadd_ps(n, k(0.693359375f), v);
-    r = _mm512_fnmadd_ps(n, k(-2.12194440e-4f), r);
-    return {r, n};
-}
 
-// exp(v) for v <= 0 (NaN stays NaN): below -200 it is 0 in float anyway, so v is clamped there for the reduction.
-inline V exp_nonpos(V v) {
-    const Reduced e = reduce_ln2(_mm512_max_ps(v, k(-200.0f)));  // max keeps the second operand for NaN: see below
-    const V y = scalef(exp_poly(e.r), e.n);
-    return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q), y, v);  // NaN in, NaN out
-}
-
-// expm1(v) for v <= 0 (NaN stays NaN): the Taylor polynomial's own v p(v) near 0, where exp(v) - 1 would cancel,
-// else exp(v) - 1, which loses nothing once exp(v) <= 0.71.
-inline V expm1_nonpos(V v) {
-    const V small = mul(exp_taylor_p(v), v);
-    const V large = sub(exp_nonpos(v), k(1.0f));
-    return _mm512_mask_blend_ps(_mm512_cmp_ps_mask(v, k(-0.34f), _CMP_GE_OQ), large, small);
-}
-
-// log1p(u) for u in [0, 1] (NaN stays NaN). w = 1 + u rounds, so log(w) is scaled by u / (w - 1), which is exact
-// (Goldberg's correction); log(w) = j ln2 + log(m) with m = w or w / 2 in [0.707, 1.414], and log(m) = 2 atanh(s),
-// s = (m - 1) / (m + 1), |s| <= 0.172, by its odd series to s^11 (truncation 5e-11 relative).
-inline V log1p_unit(V u) {
-    const V w = add(k(1.0f), u);
-    const __mmask16 high = _mm512_cmp_ps_mask(w, k(1.41421356f), _CMP_GT_OQ);
-    const V m = _mm512_mask_mul_ps(w, high, w, k(0.5f));
-    const V s = _mm512_div_ps(sub(m, k(1.0f)), add(m, k(1.0f)));
-    const V z = mul(s, s);
-    V p = k(2.0f / 11.0f);
-    p = fma(p, z, k(2.0f / 9.0f));
-    p = fma(p, z, k(2.0f / 7.0f));
-    p = fma(p, z, k(2.0f / 5.0f));
-    p = fma(p, z, k(2.0f / 3.0f));
-    p = fma(p, z, k(2.0f));
-    V log_w = mul(p, s);
-    log_w = _mm512_mask_add_ps(log_w, high, add(log_w, k(-2.12194440e-4f)), k(0.693359375f));  // + ln2 in two parts
-    const V f = sub(w, k(1.0f));  // exact: w is in [1, 2]
-    const __mmask16 rounded_to_one = _mm512_cmp_ps_mask(f, k(0.0f), _CMP_EQ_OQ);
-    const V corrected = mul(log_w, _mm512_div_ps(u, f));
-    return _mm512_mask_blend_ps(rounded_to_one, corrected, u);  // u below half an ulp of 1: log1p(u) = u
-}
+// The vector math the AVX-512 spans of the loss and softmax families call by name.
+using Math = VecMath<Lanes>;
+inline V exp_nonpos(V v) { return Math::exp_nonpos(v); }
+inline V log1p_unit(V u) { return Math::log1p_unit(u); }
 
 }  // namespace
 }  // namespace kiln::cpu::avx512

@@ -1,8 +1,8 @@
 // Elementwise ops on the CPU (and the fused bias + GELU): the per-element math of kernels/common/activations.h in
 // branch-free loops the compiler vectorizes, split across the pool by parallel_for. Forward entries assign; backward
 // entries assign the gradients asked for. The op/activation is a template argument so no hot loop switches per
-// element. GELU (plain and fused with the bias) runs the AVX-512 spans of elementwise_avx512.cpp where the CPU has
-// them: its erfc is too costly per element as a scalar libm call. Which path runs depends on the machine alone, and
+// element. GELU (plain and fused with the bias), tanh and sigmoid run the vector spans of cpu/elementwise_simd.h where
+// the CPU has AVX-512 or AVX2: their erfc, tanh and exp are too costly per element as scalar libm calls. Which path runs depends on the machine alone, and
 // every path computes each element from its own inputs, so no result depends on the thread count.
 #include "elementwise.h"
 
@@ -299,14 +299,23 @@ void binary_backward_f32(int op, const float* a, int64_t stride_a, const float* 
     });
 }
 
+const ActivationSpans* activation_spans() {
+    switch (isa()) {
+        case Isa::Avx512: return &avx512::kActivationSpans;
+        case Isa::Avx2: return &avx2::kActivationSpans;
+        default: return nullptr;
+    }
+}
+
 void activation_f32(int act, const float* x, float* y, int64_t n, float alpha) {
     with_activation(act, [&](auto a) {
         constexpr int Act = decltype(a)::value;
-        if ((Act == KILN_GELU || Act == KILN_TANH || Act == KILN_SIGMOID) && has_avx512()) {
+        const ActivationSpans* spans = activation_spans();
+        if ((Act == KILN_GELU || Act == KILN_TANH || Act == KILN_SIGMOID) && spans) {
             parallel_range(n, kGeluGrain, [&](int64_t lo, int64_t hi) {
-                if (Act == KILN_GELU) avx512::gelu_span(x + lo, nullptr, y + lo, hi - lo);
-                else if (Act == KILN_TANH) avx512::tanh_span(x + lo, y + lo, hi - lo);
-                else avx512::sigmoid_span(x + lo, y + lo, hi - lo);
+                if (Act == KILN_GELU) spans->gelu(x + lo, nullptr, y + lo, hi - lo);
+                else if (Act == KILN_TANH) spans->tanh(x + lo, y + lo, hi - lo);
+                else spans->sigmoid(x + lo, y + lo, hi - lo);
             });
             return;
         }
@@ -322,9 +331,10 @@ void activation_backward_f32(int act, const float* x, const float* y, const floa
     with_activation(act, [&](auto a) {
         constexpr int Act = decltype(a)::value;
         constexpr bool ReadsX = activation_bwd_reads_x(Act);
-        if (Act == KILN_GELU && has_avx512()) {
+        const ActivationSpans* spans = activation_spans();
+        if (Act == KILN_GELU && spans) {
             parallel_range(n, kGeluGrain, [&](int64_t lo, int64_t hi) {
-                avx512::gelu_backward_span(x + lo, nullptr, dy + lo, dx + lo, nullptr, hi - lo);
+                spans->gelu_backward(x + lo, nullptr, dy + lo, dx + lo, nullptr, hi - lo);
             });
             return;
         }
@@ -365,11 +375,12 @@ constexpr int64_t kMinBiasBlockElems = 1 << 14;
 
 void bias_gelu_f32(const float* x, const float* bias, float* y, int64_t rows, int64_t cols) {
     if (rows <= 0 || cols <= 0) return;
+    const ActivationSpans* spans = activation_spans();
     for_each_row_segment(rows, cols, [&](int64_t k, int64_t, int64_t i, int64_t len) {
         const float* xs = x + k;
         const float* bs = bias + i;
         float* ys = y + k;
-        if (has_avx512()) return avx512::gelu_span(xs, bs, ys, len);
+        if (spans) return spans->gelu(xs, bs, ys, len);
         for (int64_t j = 0; j < len; ++j) ys[j] = bias_gelu_fwd(xs[j], bs[j]);
     });
 }
@@ -377,9 +388,10 @@ void bias_gelu_f32(const float* x, const float* bias, float* y, int64_t rows, in
 void bias_gelu_backward_f32(const float* x, const float* bias, const float* dy, float* dx, float* dbias, int64_t rows,
                             int64_t cols) {
     if (cols <= 0 || (!dx && !dbias)) return;
+    const ActivationSpans* spans = activation_spans();
     if (!dbias) {
         for_each_row_segment(rows, cols, [&](int64_t k, int64_t, int64_t i, int64_t len) {
-            if (has_avx512()) return avx512::gelu_backward_span(x + k, bias + i, dy + k, dx + k, nullptr, len);
+            if (spans) return spans->gelu_backward(x + k, bias + i, dy + k, dx + k, nullptr, len);
             for (int64_t j = 0; j < len; ++j) dx[k + j] = bias_gelu_bwd(x[k + j], bias[i + j], dy[k + j]);
         });
         return;
@@ -397,8 +409,8 @@ void bias_gelu_backward_f32(const float* x, const float* bias, const float* dy, 
             for (int64_t r = blk * block_rows; r < r_end; ++r) {
                 const float* xs = x + r * cols;
                 const float* gs = dy + r * cols;
-                if (has_avx512()) {
-                    avx512::gelu_backward_span(xs, bias, gs, dx ? dx + r * cols : nullptr, acc, cols);
+                if (spans) {
+                    spans->gelu_backward(xs, bias, gs, dx ? dx + r * cols : nullptr, acc, cols);
                     continue;
                 }
                 for (int64_t i = 0; i < cols; ++i) {

@@ -2,7 +2,7 @@
 // Max error in float over [0, 3.9375): Phi(-a) 1.01 ulp, phi(a) 0.98 ulp.
 #pragma once
 
-namespace kiln::cpu::avx512 {
+namespace kiln::cpu {
 
 constexpr int kGeluDegree = 5;
 constexpr int kGeluIntervals = 32;  // centred on i / kGeluPerUnit, i = 0 .. kGeluIntervals - 1
@@ -89,4 +89,4 @@ alignas(64) constexpr float kGeluDensity[kGeluDegree + 1][kGeluIntervals] = {
      -7.726339973e-04f, -6.452472298e-04f},
 };
 
-}  // namespace kiln::cpu::avx512
+}  // namespace kiln::cpu

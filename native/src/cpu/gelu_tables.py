@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Writes gelu_tables.h: the piecewise polynomials of elementwise_avx512.cpp's GELU for |x| < 3.9375.
+"""Writes gelu_tables.h: the piecewise polynomials of the vector GELU (vec_activations.h) for |x| < 3.9375.
 
 Two functions of a = |x| >= 0 are tabulated, on 32 intervals centred on a = i/8 (i = 0..31, each 1/8 wide, the first
 only [0, 1/16] since a >= 0):
@@ -89,7 +89,7 @@ def main():
           f"phi(a) {max_ulp(density, dens):.2f} ulp.")
     print("#pragma once")
     print()
-    print("namespace kiln::cpu::avx512 {")
+    print("namespace kiln::cpu {")
     print()
     print(f"constexpr int kGeluDegree = {DEGREE};")
     print(f"constexpr int kGeluIntervals = {INTERVALS};  // centred on i / kGeluPerUnit, i = 0 .. kGeluIntervals - 1")
@@ -100,7 +100,7 @@ def main():
     print()
     emit("kGeluDensity", "phi(a), the normal density", dens)
     print()
-    print("}  // namespace kiln::cpu::avx512")
+    print("}  // namespace kiln::cpu")
 
 
 if __name__ == "__main__":

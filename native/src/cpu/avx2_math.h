@@ -1,0 +1,96 @@
+// The lane set of cpu/vec_math.h for AVX2 with FMA (*_avx2.cpp only: the file must be built with -mavx2 -mfma): 8
+// floats, a condition held as a vector whose sign bit is the lane's flag (what blendv and movemask read, so a compare's
+// all-ones and a value's own sign both serve). Each operation rounds as its AVX-512 twin in cpu/avx512_math.h does,
+// so the spans built on cpu/vec_math.h give the same bits on both ISAs. Internal linkage, as every ISA's lanes.
+#pragma once
+
+#include <immintrin.h>
+
+#include <cstdint>
+
+#include "cpu/vec_math.h"
+
+namespace kiln::cpu::avx2 {
+namespace {
+
+struct Lanes {
+    using V = __m256;
+    using M = __m256;
+    using I = __m256i;
+    static constexpr int W = 8;
+    static V k(float v) { return _mm256_set1_ps(v); }
+    static V add(V a, V b) { return _mm256_add_ps(a, b); }
+    static V sub(V a, V b) { return _mm256_sub_ps(a, b); }
+    static V mul(V a, V b) { return _mm256_mul_ps(a, b); }
+    static V div(V a, V b) { return _mm256_div_ps(a, b); }
+    static V min(V a, V b) { return _mm256_min_ps(a, b); }
+    static V max(V a, V b) { return _mm256_max_ps(a, b); }
+    static V fma(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
+    static V fnmadd(V a, V b, V c) { return _mm256_fnmadd_ps(a, b, c); }
+    static V fmsub(V a, V b, V c) { return _mm256_fmsub_ps(a, b, c); }
+    static V vabs(V a) { return _mm256_and_ps(a, _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff))); }
+    static V round_nearest(V v) { return _mm256_round_ps(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC); }
+    // m 2^n in two exact steps: n is clamped to [-160, 160] and split into halves h1 + h2 with |h| <= 80, so 2^h is a
+    // normal float and m 2^h1 is exact for the mantissas callers pass (|m| in [2^-40, 2^40]); only the second product
+    // rounds, once, as AVX-512's scalef does, near the underflow included. Past -160 the result is 0 either way.
+    static V scalef(V m, V n) {
+        const __m256i e = _mm256_cvtps_epi32(_mm256_min_ps(_mm256_max_ps(n, k(-160.0f)), k(160.0f)));
+        const __m256i h1 = _mm256_srai_epi32(e, 1), h2 = _mm256_sub_epi32(e, h1);
+        const auto pow2 = [](__m256i h) {
+            return _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_add_epi32(h, _mm256_set1_epi32(127)), 23));
+        };
+        return _mm256_mul_ps(_mm256_mul_ps(m, pow2(h1)), pow2(h2));
+    }
+    static M lt(V a, V b) { return _mm256_cmp_ps(a, b, _CMP_LT_OQ); }
+    static M gt(V a, V b) { return _mm256_cmp_ps(a, b, _CMP_GT_OQ); }
+    static M ge(V a, V b) { return _mm256_cmp_ps(a, b, _CMP_GE_OQ); }
+    static M eq(V a, V b) { return _mm256_cmp_ps(a, b, _CMP_EQ_OQ); }
+    static M is_nan(V v) { return _mm256_cmp_ps(v, v, _CMP_UNORD_Q); }
+    static M negative(V v) { return v; }  // blendv and movemask read the sign bit alone
+    static bool all(M m) { return _mm256_movemask_ps(m) == 0xff; }
+    static V blend(M m, V a, V b) { return _mm256_blendv_ps(a, b, m); }
+    static V with_sign_of(V a, V s) {
+        return _mm256_or_ps(a, _mm256_and_ps(s, _mm256_castsi256_ps(_mm256_set1_epi32((int)0x80000000u))));
+    }
+    static I to_int(V v) { return _mm256_cvtps_epi32(v); }
+    // c[i & 31]: one permute per 8 coefficients (it reads bits 0-2), then bits 3 and 4, shifted up to the sign bit,
+    // pick among the four.
+    static V lookup32(const float* c, I i) {
+        const V b3 = _mm256_castsi256_ps(_mm256_slli_epi32(i, 28));
+        const V b4 = _mm256_castsi256_ps(_mm256_slli_epi32(i, 27));
+        const V q0 = _mm256_permutevar8x32_ps(_mm256_load_ps(c), i);
+        const V q1 = _mm256_permutevar8x32_ps(_mm256_load_ps(c + 8), i);
+        const V q2 = _mm256_permutevar8x32_ps(_mm256_load_ps(c + 16), i);
+        const V q3 = _mm256_permutevar8x32_ps(_mm256_load_ps(c + 24), i);
+        return _mm256_blendv_ps(_mm256_blendv_ps(q0, q1, b3), _mm256_blendv_ps(q2, q3, b3), b4);
+    }
+    static M tail(int64_t left) {
+        if (left >= W) return _mm256_castsi256_ps(_mm256_set1_epi32(-1));
+        const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+        return _mm256_castsi256_ps(_mm256_cmpgt_epi32(_mm256_set1_epi32((int)left), lane));
+    }
+    static V loadu(const float* p) { return _mm256_loadu_ps(p); }
+    static void storeu(float* p, V v) { _mm256_storeu_ps(p, v); }
+    static void accumulate(double* acc, V v) {
+        const __m256d lo = _mm256_cvtps_pd(_mm256_castps256_ps128(v));
+        const __m256d hi = _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1));
+        _mm256_storeu_pd(acc, _mm256_add_pd(_mm256_loadu_pd(acc), lo));
+        _mm256_storeu_pd(acc + 4, _mm256_add_pd(_mm256_loadu_pd(acc + 4), hi));
+    }
+    static V load(const float* p, M m) { return _mm256_maskload_ps(p, _mm256_castps_si256(m)); }
+    static void store(float* p, M m, V v) { _mm256_maskstore_ps(p, _mm256_castps_si256(m), v); }
+    static void accumulate(double* acc, M m, V v) {
+        const __m256i mi = _mm256_castps_si256(m);
+        const __m256i mlo = _mm256_cvtepi32_epi64(_mm256_castsi256_si128(mi));
+        const __m256i mhi = _mm256_cvtepi32_epi64(_mm256_extracti128_si256(mi, 1));
+        const __m256d lo = _mm256_cvtps_pd(_mm256_castps256_ps128(v));
+        const __m256d hi = _mm256_cvtps_pd(_mm256_extractf128_ps(v, 1));
+        _mm256_maskstore_pd(acc, mlo, _mm256_add_pd(_mm256_maskload_pd(acc, mlo), lo));
+        _mm256_maskstore_pd(acc + 4, mhi, _mm256_add_pd(_mm256_maskload_pd(acc + 4, mhi), hi));
+    }
+};
+
+using Math = VecMath<Lanes>;
+
+}  // namespace
+}  // namespace kiln::cpu::avx2
