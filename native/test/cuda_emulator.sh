@@ -107,6 +107,7 @@ fi
 # printed in the order the jobs started once all have ended. A skip (exit 77) would mean the emulated device was not
 # found: here that is a failure, not a pass.
 lanes=${KILN_TEST_JOBS:-$jobs}
+rm -rf "$build/logs"  # a shard log left by an earlier run with more lanes would be summed below
 mkdir -p "$build/logs"
 started=()
 start_job() {  # start_job NAME COMMAND...: COMMAND's output goes to logs/NAME.log and its exit status to logs/NAME.rc
@@ -120,7 +121,9 @@ start_job() {  # start_job NAME COMMAND...: COMMAND's output goes to logs/NAME.l
         echo "$rc" >"$build/logs/$name.rc"
     ) &
 }
-if [[ " ${tests[*]} " == *" test_bench_timing "* ]]; then start_job test_bench_timing "$build/native/test/test_bench_timing"; fi
+if [[ " ${tests[*]} " == *" test_bench_timing "* ]]; then
+    start_job test_bench_timing "$build/native/test/test_bench_timing"
+fi
 for ((i = 0; i < lanes; i++)); do
     start_job "kiln_parity-$i" "$build/native/test/kiln_parity" ${filter:+--filter "$filter"} --shard "$i/$lanes"
 done
