@@ -13,7 +13,7 @@
 
 #include "check.h"
 #include "common/softmax_math.h"
-#include "cpu/loss_avx512.h"
+#include "cpu/loss_simd.h"
 #include "cpu/simd.h"
 #include "kiln/kiln.h"
 
@@ -252,14 +252,11 @@ void validation_names_op_and_argument() {
 
 }  // namespace
 
-// The AVX-512 BCE spans against double precision, lane by lane over a sweep of logits and targets: never more than
-// 3 ulp (of the formula's largest operand) worse than the scalar formula with glibc's expf and log1pf, NaN where it
-// is NaN; and a span's sum leaves the masked-off lanes of its last vector out.
-void bce_vector_spans_match_scalar() {
-    if (kiln::cpu::isa() != kiln::cpu::Isa::Avx512) {
-        std::printf("bce vector spans: skipped (no AVX-512 on this CPU)\n");
-        return;
-    }
+// The vector BCE spans of each ISA this CPU runs (AVX-512 and AVX2) against double precision, lane by lane over a
+// sweep of logits and targets: never more than 3 ulp (of the formula's largest operand) worse than the scalar formula
+// with glibc's expf and log1pf, NaN where it is NaN; and a span's sum leaves the masked-off lanes of its last vector
+// out.
+void bce_vector_spans_match_scalar(const char* isa, const kiln::cpu::BceSpans& spans) {
     std::vector<float> xs = {0.0f, -0.0f, 1e-30f, -1e-30f, 87.0f, -87.0f, 88.7f, -88.7f, 103.0f, -103.0f, 200.0f,
                              -200.0f, 1e4f, -1e4f, std::numeric_limits<float>::infinity(),
                              -std::numeric_limits<float>::infinity(), std::numeric_limits<float>::quiet_NaN()};
@@ -275,9 +272,9 @@ void bce_vector_spans_match_scalar() {
         for (float t : ts) {
             const double ref = std::max((double)x, 0.0) - (double)x * t + std::log1p(std::exp(-std::fabs((double)x)));
             const float scalar = kiln::bce_logits_term(x, t);
-            const double vec = kiln::cpu::avx512::bce_logits_sum(&x, &t, 1);
+            const double vec = spans.sum(&x, &t, 1);
             float g = 0.0f;
-            kiln::cpu::avx512::bce_logits_grad(&x, &t, 1.0f, &g, 1);
+            spans.grad(&x, &t, 1.0f, &g, 1);
             const double gref = 1.0 / (1.0 + std::exp(-(double)x)) - t;
             const float gscalar = kiln::bce_logits_grad(x, t, 1.0f);
             if (std::isinf(x)) {  // the limit, the same on both paths (the formula above gives NaN there)
@@ -306,7 +303,7 @@ void bce_vector_spans_match_scalar() {
                                             vec, g, scalar, gscalar, ref, gref);
             }
         }
-    std::printf("bce vector spans: worst excess over the scalar error %.2f ulp over %zu logits x 3 targets\n",
+    std::printf("bce vector spans (%s): worst excess over the scalar error %.2f ulp over %zu logits x 3 targets\n", isa,
                 worst_excess, xs.size());
     EXPECT(bad == 0);
     // 37 lanes: two full vectors and a 5-lane tail whose masked-off zeros must not add their ln2 each.
@@ -315,9 +312,9 @@ void bce_vector_spans_match_scalar() {
     for (int i = 0; i < 37; ++i) {
         x37[i] = 0.37f * (float)(i - 18);
         t37[i] = (float)(i % 2);
-        want += kiln::cpu::avx512::bce_logits_sum(&x37[i], &t37[i], 1);
+        want += spans.sum(&x37[i], &t37[i], 1);
     }
-    EXPECT(std::fabs(kiln::cpu::avx512::bce_logits_sum(x37.data(), t37.data(), 37) - want) < 1e-9);
+    EXPECT(std::fabs(spans.sum(x37.data(), t37.data(), 37) - want) < 1e-9);
 }
 
 int main() {
@@ -329,7 +326,10 @@ int main() {
     cross_entropy_edges();
     bce_and_mse_forward_and_backward();
     bce_extremes_and_empty();
-    bce_vector_spans_match_scalar();
+    if (kiln::cpu::isa() == kiln::cpu::Isa::Avx512)
+        bce_vector_spans_match_scalar("avx512", kiln::cpu::avx512::kBceSpans);
+    if (kiln::cpu::isa() != kiln::cpu::Isa::Baseline) bce_vector_spans_match_scalar("avx2", kiln::cpu::avx2::kBceSpans);
+    if (kiln::cpu::isa() == kiln::cpu::Isa::Baseline) std::printf("bce vector spans: skipped (no AVX2 on this CPU)\n");
     validation_names_op_and_argument();
     kiln_context_destroy(g_ctx);
     return kiln::test::finish("test_loss_cpu");

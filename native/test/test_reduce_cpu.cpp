@@ -279,21 +279,18 @@ void validation_names_op_and_argument() {
 
 }  // namespace
 
-// The AVX-512 row spans' exp against long double over [-200, 0] (every 2^-8, and the limits): within 2 ulp where the
-// result is normal, within half the smallest normal's ulp below; NaN stays NaN; the cross-entropy row subtracts 1 at
-// the label only, and a tail of 5 lanes is written and summed exactly as far as the row goes.
-void row_spans_match_long_double() {
-    if (kiln::cpu::isa() != kiln::cpu::Isa::Avx512) {
-        std::printf("row spans: skipped (no AVX-512 on this CPU)\n");
-        return;
-    }
+// The vector row spans' exp, for each ISA this CPU runs (AVX-512 and AVX2), against long double over [-200, 0] (every
+// 2^-8, and the limits): within 2 ulp where the result is normal, within half the smallest normal's ulp below; NaN
+// stays NaN; the cross-entropy row subtracts 1 at the label only, and a tail of 5 lanes is written and summed exactly
+// as far as the row goes; the sum and dot spans agree with double loops, tails included.
+void row_spans_match_long_double(const char* isa, const kiln::cpu::RowSpans& spans) {
     std::vector<float> x;
     for (int k = 0; k <= 200 * 256; ++k) x.push_back(-(float)k / 256.0f);
     x.push_back(-std::numeric_limits<float>::infinity());
     x.push_back(std::numeric_limits<float>::quiet_NaN());
     const int64_t n = (int64_t)x.size();
     std::vector<float> y((size_t)n, 0.0f);
-    kiln::cpu::avx512::exp_shifted(x.data(), n, 0.0f, y.data());
+    spans.exp_shifted(x.data(), n, 0.0f, y.data());
     double worst = 0.0;
     float at = 0.0f;
     for (int64_t i = 0; i + 1 < n; ++i) {
@@ -303,7 +300,7 @@ void row_spans_match_long_double() {
         const double err = (double)(std::fabs((long double)y[(size_t)i] - ref) / ulp);
         if (!(err <= worst)) worst = err, at = x[(size_t)i];
     }
-    std::printf("row spans: exp over [-200, 0] within %.2f ulp (worst at %g)\n", worst, at);
+    std::printf("row spans (%s): exp over [-200, 0] within %.2f ulp (worst at %g)\n", isa, worst, at);
     EXPECT(worst <= 2.0 && y[(size_t)(n - 2)] == 0.0f && std::isnan(y[(size_t)(n - 1)]));
 
     std::vector<float> row(37), d(37, -7.0f);
@@ -311,14 +308,26 @@ void row_spans_match_long_double() {
     const float m = row[36];
     double want = 0.0;
     for (float v : row) want += (double)std::exp((long double)(v - m));
-    EXPECT(std::fabs(kiln::cpu::avx512::sum_exp_shifted(row.data(), 37, m) - want) < 1e-6 * want);
-    kiln::cpu::avx512::cross_entropy_grad_row(row.data(), 37, 2.0f, 33, 0.5f, d.data());
+    EXPECT(std::fabs(spans.sum_exp_shifted(row.data(), 37, m) - want) < 1e-6 * want);
+    spans.cross_entropy_grad_row(row.data(), 37, 2.0f, 33, 0.5f, d.data());
     bool grad_ok = true;
     for (int i = 0; i < 37; ++i) {
         const double g = ((double)std::exp((long double)(row[(size_t)i] - 2.0f)) - (i == 33 ? 1.0 : 0.0)) * 0.5;
         grad_ok = grad_ok && std::fabs(d[(size_t)i] - g) <= 1e-6;
     }
     EXPECT(grad_ok);
+
+    for (int64_t len : {1, 7, 8, 9, 31, 32, 33, 63, 64, 65, 1001}) {  // every tail length of both widths' loops
+        std::vector<float> a((size_t)len), b((size_t)len);
+        double sa = 0.0, sab = 0.0;
+        for (int64_t i = 0; i < len; ++i) {
+            a[(size_t)i] = 0.25f * (float)((i * 7) % 19) - 2.0f;
+            b[(size_t)i] = 0.5f * (float)((i * 5) % 11) - 2.5f;
+            sa += a[(size_t)i];  // sums of these quarter-integers are exact in double, in any order
+            sab += (double)a[(size_t)i] * b[(size_t)i];
+        }
+        EXPECT(spans.sum(a.data(), len) == sa && spans.dot(a.data(), b.data(), len) == sab);
+    }
 }
 
 int main() {
@@ -333,7 +342,9 @@ int main() {
     max_ties_nan_and_infinities();
     softmax_forward_and_backward();
     softmax_extremes();
-    row_spans_match_long_double();
+    if (kiln::cpu::isa() == kiln::cpu::Isa::Avx512) row_spans_match_long_double("avx512", kiln::cpu::avx512::kRowSpans);
+    if (kiln::cpu::isa() != kiln::cpu::Isa::Baseline) row_spans_match_long_double("avx2", kiln::cpu::avx2::kRowSpans);
+    if (kiln::cpu::isa() == kiln::cpu::Isa::Baseline) std::printf("row spans: skipped (no AVX2 on this CPU)\n");
     validation_names_op_and_argument();
     kiln_context_destroy(g_ctx);
     return kiln::test::finish("test_reduce_cpu");

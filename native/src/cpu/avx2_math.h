@@ -13,11 +13,61 @@
 namespace kiln::cpu::avx2 {
 namespace {
 
+// A span's sum in double: each float lane widened into one of 8 double accumulators (lanes outside the mask left
+// out), added up in a fixed order at the end, so the total depends on the span's length only, never on threads.
+struct DoubleSum {
+    __m256d lo = _mm256_setzero_pd(), hi = _mm256_setzero_pd();
+    void add(__m256 v, __m256 m) {
+        const __m256 on = _mm256_and_ps(v, m);  // m is all ones or all zeros per lane (a compare or tail())
+        lo = _mm256_add_pd(lo, _mm256_cvtps_pd(_mm256_castps256_ps128(on)));
+        hi = _mm256_add_pd(hi, _mm256_cvtps_pd(_mm256_extractf128_ps(on, 1)));
+    }
+    double total() const {
+        alignas(32) double a[4], b[4];
+        _mm256_store_pd(a, lo);
+        _mm256_store_pd(b, hi);
+        double t = 0.0;
+        for (int i = 0; i < 4; ++i) t += a[i] + b[i];
+        return t;
+    }
+};
+
+// Four chains of 8 double lanes for sums and dot products, so the adds' latency hides behind the loads; combined in
+// a fixed order. add(u, a, b) folds a * b into chain u, products and sums in double.
+struct FourChains {
+    __m256d lo[4] = {_mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd()};
+    __m256d hi[4] = {_mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd(), _mm256_setzero_pd()};
+    static __m256d widen_lo(__m256 a) { return _mm256_cvtps_pd(_mm256_castps256_ps128(a)); }
+    static __m256d widen_hi(__m256 a) { return _mm256_cvtps_pd(_mm256_extractf128_ps(a, 1)); }
+    void add(int u, __m256 a) {
+        lo[u] = _mm256_add_pd(lo[u], widen_lo(a));
+        hi[u] = _mm256_add_pd(hi[u], widen_hi(a));
+    }
+    void add(int u, __m256 a, __m256 b) {
+        lo[u] = _mm256_fmadd_pd(widen_lo(a), widen_lo(b), lo[u]);
+        hi[u] = _mm256_fmadd_pd(widen_hi(a), widen_hi(b), hi[u]);
+    }
+    double total() const {
+        alignas(32) double l[4][4], h[4][4];
+        for (int u = 0; u < 4; ++u) {
+            _mm256_store_pd(l[u], lo[u]);
+            _mm256_store_pd(h[u], hi[u]);
+        }
+        double t = 0.0;
+        for (int i = 0; i < 4; ++i) {
+            t += ((l[0][i] + h[0][i]) + (l[1][i] + h[1][i])) + ((l[2][i] + h[2][i]) + (l[3][i] + h[3][i]));
+        }
+        return t;
+    }
+};
+
 struct Lanes {
     using V = __m256;
     using M = __m256;
     using I = __m256i;
     static constexpr int W = 8;
+    using DoubleSum = avx2::DoubleSum;
+    using FourChains = avx2::FourChains;
     static V k(float v) { return _mm256_set1_ps(v); }
     static V add(V a, V b) { return _mm256_add_ps(a, b); }
     static V sub(V a, V b) { return _mm256_sub_ps(a, b); }
@@ -48,6 +98,12 @@ struct Lanes {
     static M is_nan(V v) { return _mm256_cmp_ps(v, v, _CMP_UNORD_Q); }
     static M negative(V v) { return v; }  // blendv and movemask read the sign bit alone
     static bool all(M m) { return _mm256_movemask_ps(m) == 0xff; }
+    static bool any(M m) { return _mm256_movemask_ps(m) != 0; }
+    static M lane_is(int64_t i) {
+        if (i < 0 || i >= W) return _mm256_setzero_ps();
+        const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+        return _mm256_castsi256_ps(_mm256_cmpeq_epi32(lane, _mm256_set1_epi32((int)i)));
+    }
     static V blend(M m, V a, V b) { return _mm256_blendv_ps(a, b, m); }
     static V with_sign_of(V a, V s) {
         return _mm256_or_ps(a, _mm256_and_ps(s, _mm256_castsi256_ps(_mm256_set1_epi32((int)0x80000000u))));
@@ -89,8 +145,6 @@ struct Lanes {
         _mm256_maskstore_pd(acc + 4, mhi, _mm256_add_pd(_mm256_maskload_pd(acc + 4, mhi), hi));
     }
 };
-
-using Math = VecMath<Lanes>;
 
 }  // namespace
 }  // namespace kiln::cpu::avx2

@@ -52,12 +52,42 @@ struct DoubleSum {
     }
 };
 
+// Four double accumulators of 16 lanes each, so that four independent add chains hide the adder's latency and the
+// loop runs at the speed of the loads; combined in a fixed order. `add(u, a, b)` folds a * b into chain u (b == 1 for
+// a plain sum), products and sums in double.
+struct FourChains {
+    __m512d lo[4] = {_mm512_setzero_pd(), _mm512_setzero_pd(), _mm512_setzero_pd(), _mm512_setzero_pd()};
+    __m512d hi[4] = {_mm512_setzero_pd(), _mm512_setzero_pd(), _mm512_setzero_pd(), _mm512_setzero_pd()};
+    void add(int u, V a) {
+        lo[u] = _mm512_add_pd(lo[u], widen_lo(a));
+        hi[u] = _mm512_add_pd(hi[u], widen_hi(a));
+    }
+    void add(int u, V a, V b) {
+        lo[u] = _mm512_fmadd_pd(widen_lo(a), widen_lo(b), lo[u]);
+        hi[u] = _mm512_fmadd_pd(widen_hi(a), widen_hi(b), hi[u]);
+    }
+    double total() const {
+        alignas(64) double l[4][8], h[4][8];
+        for (int u = 0; u < 4; ++u) {
+            _mm512_store_pd(l[u], lo[u]);
+            _mm512_store_pd(h[u], hi[u]);
+        }
+        double t = 0.0;
+        for (int i = 0; i < 8; ++i) {
+            t += ((l[0][i] + h[0][i]) + (l[1][i] + h[1][i])) + ((l[2][i] + h[2][i]) + (l[3][i] + h[3][i]));
+        }
+        return t;
+    }
+};
+
 // The lane set of cpu/vec_math.h for AVX-512: 16 floats, conditions in mask registers.
 struct Lanes {
     using V = __m512;
     using M = __mmask16;
     using I = __m512i;
     static constexpr int W = 16;
+    using DoubleSum = avx512::DoubleSum;
+    using FourChains = avx512::FourChains;
     static V k(float v) { return _mm512_set1_ps(v); }
     static V add(V a, V b) { return _mm512_add_ps(a, b); }
     static V sub(V a, V b) { return _mm512_sub_ps(a, b); }
@@ -78,6 +108,8 @@ struct Lanes {
     static M is_nan(V v) { return _mm512_cmp_ps_mask(v, v, _CMP_UNORD_Q); }
     static M negative(V v) { return _mm512_movepi32_mask(_mm512_castps_si512(v)); }
     static bool all(M m) { return m == 0xffff; }
+    static bool any(M m) { return m != 0; }
+    static M lane_is(int64_t i) { return i >= 0 && i < W ? (M)(1u << i) : (M)0; }
     static V blend(M m, V a, V b) { return _mm512_mask_blend_ps(m, a, b); }
     static V with_sign_of(V a, V s) {
         return _mm512_or_ps(a, _mm512_and_ps(s, _mm512_castsi512_ps(_mm512_set1_epi32((int)0x80000000u))));
@@ -101,11 +133,6 @@ struct Lanes {
         _mm512_mask_storeu_pd(acc + 8, mhi, _mm512_add_pd(_mm512_maskz_loadu_pd(mhi, acc + 8), widen_hi(v)));
     }
 };
-
-// The vector math the AVX-512 spans of the loss and softmax families call by name.
-using Math = VecMath<Lanes>;
-inline V exp_nonpos(V v) { return Math::exp_nonpos(v); }
-inline V log1p_unit(V u) { return Math::log1p_unit(u); }
 
 }  // namespace
 }  // namespace kiln::cpu::avx512

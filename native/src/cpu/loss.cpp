@@ -3,7 +3,7 @@
 #include "loss.h"
 
 #include "common/softmax_math.h"
-#include "cpu/loss_avx512.h"
+#include "cpu/loss_simd.h"
 #include "cpu/parallel.h"
 #include "cpu/reduce_rows.h"
 #include "cpu/simd.h"
@@ -51,6 +51,7 @@ void cross_entropy_f32(const float* logits, const int32_t* labels, float* loss, 
 void cross_entropy_backward_f32(const float* logits, const int32_t* labels, const float* lse, const float* dloss,
                                 float* dlogits, int64_t rows, int64_t cols) {
     const float scale = loss_grad_scale(dloss[0], rows);
+    const RowSpans* rows_vec = row_spans();
     parallel_for(rows, [&](int64_t r0, int64_t r1) {
         for (int64_t r = r0; r < r1; ++r) {
             const float* xr = logits + r * cols;
@@ -61,8 +62,8 @@ void cross_entropy_backward_f32(const float* logits, const int32_t* labels, cons
                 continue;
             }
             const float l = lse[r];
-            if (has_avx512()) {
-                avx512::cross_entropy_grad_row(xr, cols, l, label, scale, dr);
+            if (rows_vec) {
+                rows_vec->cross_entropy_grad_row(xr, cols, l, label, scale, dr);
                 continue;
             }
             for (int64_t c = 0; c < cols; ++c) dr[c] = cross_entropy_grad(xr[c], l, c == label, scale);
@@ -70,9 +71,18 @@ void cross_entropy_backward_f32(const float* logits, const int32_t* labels, cons
     }, row_grain(cols));
 }
 
+const BceSpans* bce_spans() {
+    switch (isa()) {
+        case Isa::Avx512: return &avx512::kBceSpans;
+        case Isa::Avx2: return &avx2::kBceSpans;
+        default: return nullptr;
+    }
+}
+
 void bce_with_logits_f32(const float* x, const float* t, float* loss, int64_t n) {
-    if (has_avx512()) {
-        const double total = blocked_range_sum(n, [x, t](int64_t b, int64_t e) { return avx512::bce_logits_sum(x + b, t + b, e - b); });
+    if (const BceSpans* spans = bce_spans()) {
+        const double total =
+            blocked_range_sum(n, [x, t, spans](int64_t b, int64_t e) { return spans->sum(x + b, t + b, e - b); });
         loss[0] = mean_of((float)total, n);
         return;
     }
@@ -80,9 +90,9 @@ void bce_with_logits_f32(const float* x, const float* t, float* loss, int64_t n)
 }
 
 void bce_with_logits_backward_f32(const float* x, const float* t, const float* dloss, float* dx, int64_t n) {
-    if (has_avx512()) {
+    if (const BceSpans* spans = bce_spans()) {
         const float scale = loss_grad_scale(dloss[0], n);
-        parallel_for(n, [&](int64_t i0, int64_t i1) { avx512::bce_logits_grad(x + i0, t + i0, scale, dx + i0, i1 - i0); },
+        parallel_for(n, [&](int64_t i0, int64_t i1) { spans->grad(x + i0, t + i0, scale, dx + i0, i1 - i0); },
                      kGrainElems);
         return;
     }

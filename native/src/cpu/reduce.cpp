@@ -106,8 +106,8 @@ void softmax_row(const float* x, float* y, int64_t cols, bool log) {
         return;
     }
     // y holds exp(x - m) until the sum is known; this also works when y aliases x.
-    if (has_avx512()) {
-        avx512::exp_shifted(x, cols, m, y);
+    if (const RowSpans* spans = row_spans()) {
+        spans->exp_shifted(x, cols, m, y);
     } else {
         for (int64_t c = 0; c < cols; ++c) y[c] = kiln_exp_f32(kiln_fadd(x[c], -m));
     }
@@ -134,18 +134,26 @@ float row_max(const float* x, int64_t cols) {
     return m;
 }
 
+const RowSpans* row_spans() {
+    switch (isa()) {
+        case Isa::Avx512: return &avx512::kRowSpans;
+        case Isa::Avx2: return &avx2::kRowSpans;
+        default: return nullptr;
+    }
+}
+
 double row_sum(const float* x, int64_t n) {
-    if (has_avx512()) return avx512::sum_span(x, n);
+    if (const RowSpans* spans = row_spans()) return spans->sum(x, n);
     return sum_range(0, n, [x](int64_t i) { return (double)x[i]; });
 }
 
 double row_dot(const float* x, const float* w, int64_t n) {
-    if (has_avx512()) return avx512::dot_span(x, w, n);
+    if (const RowSpans* spans = row_spans()) return spans->dot(x, w, n);
     return sum_range(0, n, [x, w](int64_t i) { return (double)x[i] * w[i]; });
 }
 
 double row_sum_exp(const float* x, int64_t cols, float m) {
-    if (has_avx512()) return avx512::sum_exp_shifted(x, cols, m);
+    if (const RowSpans* spans = row_spans()) return spans->sum_exp_shifted(x, cols, m);
     return sum_range(0, cols, [x, m](int64_t c) { return (double)kiln_exp_f32(kiln_fadd(x[c], -m)); });
 }
 

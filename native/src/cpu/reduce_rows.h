@@ -1,6 +1,6 @@
 // The CPU's deterministic double-precision sums and softmax row statistics, shared by reduce.cpp, loss.cpp,
-// batchnorm.cpp and sampling.cpp, and the AVX-512 row spans of reduce_avx512.cpp. The reduce entries are declared in
-// kernels/reduce.h (its kiln::cpu block).
+// batchnorm.cpp and sampling.cpp, and the vector row spans of reduce_avx512.cpp and reduce_avx2.cpp. The reduce
+// entries are declared in kernels/reduce.h (its kiln::cpu block).
 #pragma once
 
 #include <algorithm>
@@ -51,8 +51,8 @@ double blocked_sum(int64_t n, const Term& term) {
     return blocked_range_sum(n, [&term](int64_t begin, int64_t end) { return sum_range(begin, end, term); });
 }
 
-// sum of x[i], and of x[i] w[i], for i < n, in double: the AVX-512 spans where the CPU has them (four 16-lane chains,
-// at the speed of the loads), else sum_range. Either order is fixed by n alone; the two differ in the last bits.
+// sum of x[i], and of x[i] w[i], for i < n, in double: the vector spans where the CPU has them (four chains of 16 or
+// 8 lanes, at the speed of the loads), else sum_range. Each order is fixed by n alone; they differ in the last bits.
 double row_sum(const float* x, int64_t n);
 double row_dot(const float* x, const float* w, int64_t n);
 
@@ -63,19 +63,27 @@ double row_sum_exp(const float* x, int64_t cols, float m);
 // Rows per parallel_for chunk for row-wise work: about 16K elements.
 int64_t row_grain(int64_t cols);
 
-// The AVX-512 row spans of reduce_avx512.cpp (where has_avx512(); row_sum_exp, softmax and cross entropy take them
-// there): each lane the scalar formula's operations with the vector exp of cpu/avx512_math.h, within 2 ulp of
-// glibc's expf.
+// The vector row spans (cpu/vec_rows.h, built per ISA in reduce_avx512.cpp and reduce_avx2.cpp): row_sum, row_dot,
+// row_sum_exp, softmax and cross entropy take them where row_spans() has a set. Each lane runs the scalar formula's
+// operations with the vector exp of cpu/vec_math.h, within 2 ulp of glibc's expf.
+struct RowSpans {
+    // sum of x[i] (of x[i] w[i]) for i < n in double.
+    double (*sum)(const float* x, int64_t n);
+    double (*dot)(const float* x, const float* w, int64_t n);
+    // sum over i < n of exp(x[i] - m) in double, in a fixed order for a given span; x[i] - m <= 0 (m is the row max).
+    double (*sum_exp_shifted)(const float* x, int64_t n, float m);
+    // y[i] = exp(x[i] - m) for i < n; y may alias x.
+    void (*exp_shifted)(const float* x, int64_t n, float m, float* y);
+    // d[i] = (exp(x[i] - lse) - (i == label)) * scale for i < n: one row of the cross-entropy gradient (label valid).
+    void (*cross_entropy_grad_row)(const float* x, int64_t n, float lse, int64_t label, float scale, float* d);
+};
 namespace avx512 {
-// sum of x[i] (of x[i] w[i]) for i < n in double.
-double sum_span(const float* x, int64_t n);
-double dot_span(const float* x, const float* w, int64_t n);
-// sum over i < n of exp(x[i] - m) in double, in a fixed order for a given span; x[i] - m <= 0 (m is the row max).
-double sum_exp_shifted(const float* x, int64_t n, float m);
-// y[i] = exp(x[i] - m) for i < n; y may alias x.
-void exp_shifted(const float* x, int64_t n, float m, float* y);
-// d[i] = (exp(x[i] - lse) - (i == label)) * scale for i < n: one row of the cross-entropy gradient (label valid).
-void cross_entropy_grad_row(const float* x, int64_t n, float lse, int64_t label, float scale, float* d);
-}  // namespace avx512
+extern const RowSpans kRowSpans;
+}
+namespace avx2 {
+extern const RowSpans kRowSpans;
+}
+// The spans of this CPU's widest ISA (isa()), or nullptr where it has neither AVX-512 nor AVX2.
+const RowSpans* row_spans();
 
 }  // namespace kiln::cpu

@@ -7,11 +7,14 @@
 //   k(c) every lane c; add sub mul div min max fma(a, b, c) = ab + c, fnmadd(a, b, c) = c - ab, fmsub = ab - c, vabs;
 //   min/max return the second operand where either is NaN, as the x86 instructions do;
 //   round_nearest(v); scalef(m, n) = m 2^n for integer-valued n with |n| <= 160 (n below: a zero result either way);
-//   lt gt ge eq (ordered compares), is_nan(v), negative(v) (sign bit set, -0 included), all(M);
+//   lt gt ge eq (ordered compares), is_nan(v), negative(v) (sign bit set, -0 included), all(M), any(M),
+//   lane_is(i) (lane i alone on; none where i is outside [0, W));
 //   blend(m, a, b) = m ? b : a; with_sign_of(a, s) = a with s's sign bit or-ed in;
 //   I and to_int(v) (lane indices), lookup32(c, i) = c[i & 31] for 32 floats aligned to 64 bytes;
 //   tail(left) = lanes [0, min(left, W)); load(p, m) (zero where m is off, nothing read there); store(p, m, v);
-//   accumulate(acc, m, v): acc[k] += (double)v[k] where m is on; loadu(p), storeu(p, v), accumulate(acc, v): all lanes.
+//   accumulate(acc, m, v): acc[k] += (double)v[k] where m is on; loadu(p), storeu(p, v), accumulate(acc, v): all lanes;
+//   DoubleSum (add(v, m), total(): a span's sum in double, fixed order) and FourChains (add(u, a), add(u, a, b),
+//   total(): four independent double chains for sums and dot products).
 #pragma once
 
 #include <cstdint>
