@@ -487,7 +487,7 @@ int main() {
         for (const Shape& s : kShapes) check_shape(s);
         kiln::cpu::conv2d_detail::allow_winograd_for_testing(true);
     }
-    // Again on the portable kernels (SSE2 GEMM tile, scalar packing), which machines without AVX-512 run.
+    // Again on the portable kernels (SSE2 GEMM tile, scalar packing), which machines without AVX2 run.
     check_non_finite();
     kiln::cpu::conv2d_detail::force_baseline_for_testing(true);
     std::printf("  portable kernels: %s\n", kiln::cpu::conv2d_isa());

@@ -14,7 +14,7 @@
 
 #include "check.h"
 #include "common/pool_geometry.h"
-#include "cpu/pool_avx512.h"
+#include "cpu/pool_simd.h"
 #include "kiln/kiln.h"
 
 using kiln::test::all_close;
@@ -215,7 +215,7 @@ void max_pool_overlap_accumulates() {
     EXPECT(all_zero);
 }
 
-// The AVX-512 rows of the 2x2 stride-2 pool against the generic loops: the same bits, indices and gradients on data
+// The vector rows (AVX-512 or AVX2) of the 2x2 stride-2 pool against the generic loops: the same bits, indices and gradients on data
 // with NaNs, ties, signed zeros and infinities, on odd sizes and rows longer than one vector; corrupt indices are
 // ignored by both.
 void max_pool_fast_path_matches_generic() {

@@ -133,6 +133,34 @@ struct Lanes {
         _mm256_storeu_pd(acc, _mm256_add_pd(_mm256_loadu_pd(acc), lo));
         _mm256_storeu_pd(acc + 4, _mm256_add_pd(_mm256_loadu_pd(acc + 4), hi));
     }
+    static M both(M a, M b) { return _mm256_and_ps(a, b); }
+    static M either(M a, M b) { return _mm256_or_ps(a, b); }
+    static M ordered(V v) { return _mm256_cmp_ps(v, v, _CMP_ORD_Q); }
+    // int32 lanes: iota(step) = 0, step, 2 step, ...
+    static I iota(int step) {
+        return _mm256_mullo_epi32(_mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_epi32(step));
+    }
+    static I ik(int32_t v) { return _mm256_set1_epi32(v); }
+    static I iadd(I a, I b) { return _mm256_add_epi32(a, b); }
+    static M ieq(I a, I b) { return _mm256_castsi256_ps(_mm256_cmpeq_epi32(a, b)); }
+    static I iblend(M m, I a, I b) {
+        return _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(a), _mm256_castsi256_ps(b), m));
+    }
+    static I iload(const int32_t* p, M m) { return _mm256_maskload_epi32(p, _mm256_castps_si256(m)); }
+    static void istore(int32_t* p, M m, I v) { _mm256_maskstore_epi32(p, _mm256_castps_si256(m), v); }
+    // Floats 2j and 2j + 1 of p for j < n (n <= W; nothing read past 2n): the even and the odd columns of a row.
+    // shuffle_ps picks within 128-bit halves; permute4x64 puts the halves' pairs back in order.
+    static void deinterleave(const float* p, int64_t n, V& even, V& odd) {
+        const V lo = load(p, tail(2 * n)), hi = load(p + W, tail(2 * n - W));
+        even = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(lo, hi, 0x88)), 0xd8));
+        odd = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(lo, hi, 0xdd)), 0xd8));
+    }
+    // a0 b0 a1 b1 ... : lanes [0, W) in lo, [W, 2W) in hi.
+    static void interleave(V a, V b, V& lo, V& hi) {
+        const V l = _mm256_unpacklo_ps(a, b), h = _mm256_unpackhi_ps(a, b);  // a0 b0 a1 b1 | a4 b4 a5 b5, and 2-3 | 6-7
+        lo = _mm256_permute2f128_ps(l, h, 0x20);
+        hi = _mm256_permute2f128_ps(l, h, 0x31);
+    }
     static V load(const float* p, M m) { return _mm256_maskload_ps(p, _mm256_castps_si256(m)); }
     static void store(float* p, M m, V v) { _mm256_maskstore_ps(p, _mm256_castps_si256(m), v); }
     static void accumulate(double* acc, M m, V v) {

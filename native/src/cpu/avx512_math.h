@@ -119,6 +119,33 @@ struct Lanes {
         return _mm512_permutex2var_ps(_mm512_load_ps(c), i, _mm512_load_ps(c + 16));
     }
     static M tail(int64_t left) { return tail_mask(left); }
+    static M both(M a, M b) { return a & b; }
+    static M either(M a, M b) { return a | b; }
+    static M ordered(V v) { return _mm512_cmp_ps_mask(v, v, _CMP_ORD_Q); }
+    // int32 lanes: iota(step) = 0, step, 2 step, ...
+    static I iota(int step) {
+        return _mm512_mullo_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
+                                  _mm512_set1_epi32(step));
+    }
+    static I ik(int32_t v) { return _mm512_set1_epi32(v); }
+    static I iadd(I a, I b) { return _mm512_add_epi32(a, b); }
+    static M ieq(I a, I b) { return _mm512_cmpeq_epi32_mask(a, b); }
+    static I iblend(M m, I a, I b) { return _mm512_mask_mov_epi32(a, m, b); }
+    static I iload(const int32_t* p, M m) { return _mm512_maskz_loadu_epi32(m, p); }
+    static void istore(int32_t* p, M m, I v) { _mm512_mask_storeu_epi32(p, m, v); }
+    // Floats 2j and 2j + 1 of p for j < n (n <= W; nothing read past 2n): the even and the odd columns of a row.
+    static void deinterleave(const float* p, int64_t n, V& even, V& odd) {
+        const V lo = _mm512_maskz_loadu_ps(tail_mask(2 * n), p);
+        const V hi = 2 * n > W ? _mm512_maskz_loadu_ps(tail_mask(2 * n - W), p + W) : _mm512_setzero_ps();
+        even = _mm512_permutex2var_ps(lo, iota(2), hi);
+        odd = _mm512_permutex2var_ps(lo, iadd(iota(2), ik(1)), hi);
+    }
+    // a0 b0 a1 b1 ... : lanes [0, W) in lo, [W, 2W) in hi.
+    static void interleave(V a, V b, V& lo, V& hi) {
+        lo = _mm512_permutex2var_ps(a, _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23), b);
+        hi = _mm512_permutex2var_ps(a, _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31),
+                                    b);
+    }
     static V loadu(const float* p) { return _mm512_loadu_ps(p); }
     static void storeu(float* p, V v) { _mm512_storeu_ps(p, v); }
     static void accumulate(double* acc, V v) {

@@ -1,7 +1,7 @@
 // CPU 2-D convolution (NCHW fp32): the entry points, the per-ISA kernel choice, and the algorithm choice between the
 // implicit GEMM (conv2d_gemm.cpp, every shape) and Winograd F(2x2, 3x3) (conv2d_winograd.cpp, 3x3 stride-1 layers
 // where the CPU has AVX-512, unless KILN_CONV_WINOGRAD=0). Also the portable (SSE2 / scalar) instances of the conv's
-// tiles, which machines without AVX-512 run. Conventions: all three directions assign their outputs; results do not
+// tiles, which machines without AVX2 run (conv2d_avx2.cpp has AVX2's). Conventions: all three directions assign their outputs; results do not
 // depend on the thread count.
 #include "conv2d.h"
 
@@ -31,21 +31,9 @@ using BaselineDot = DotTile<simd::Baseline, 2, 1>;
 
 }  // namespace
 
-void baseline_pack_b(const float* const* rows, int nrows, int64_t len, int64_t L, float* panel) {
-    constexpr int NR = BaselineTile::NR;
-    for (int64_t l = 0; l < L; ++l)
-        for (int j = 0; j < NR; ++j) panel[l * NR + j] = (j < nrows && l < len) ? rows[j][l] : 0.0f;
-}
-
-void baseline_pack_a_row(const float* row, int64_t len, int64_t groups, int i, float* panel) {
-    constexpr int MR = 4;
-    for (int64_t g = 0; g < groups; ++g)
-        for (int t = 0; t < 16; ++t) panel[g * MR * 16 + i * 16 + t] = g * 16 + t < len ? row[g * 16 + t] : 0.0f;
-}
-
 const WgradKernels& baseline_wgrad() {
-    static const WgradKernels k{"baseline", 4, BaselineTile::NR, BaselineTile::tile, baseline_pack_b,
-                                baseline_pack_a_row};
+    static const WgradKernels k{"baseline", 4, BaselineTile::NR, BaselineTile::tile,
+                                pack_b_portable<BaselineTile::NR>, pack_a_row_portable<4>};
     return k;
 }
 
@@ -96,7 +84,11 @@ ConvKernels pick_conv_kernels() {
         return i;
     }
     ConvKernels i = baseline_conv_kernels();
-    if (isa() == Isa::Avx2) i.gemm = &gemm_detail::avx2_kernels();
+    if (isa() == Isa::Avx2) {  // the GEMM's own AVX2 tile for forward and backward-data; AVX2 backward-weight tiles
+        i.gemm = &gemm_detail::avx2_kernels();
+        i.wgrad = &conv2d_detail::avx2_wgrad();
+        i.dot = conv2d_detail::avx2_dot(&i.ndot);
+    }
     return i;
 }
 

@@ -1,5 +1,5 @@
 // Internals of the CPU conv2d shared between its files (conv2d.cpp, conv2d_gemm.cpp, conv2d_winograd*.cpp,
-// conv2d_avx512.cpp): the per-ISA tiles and packing hooks, one text instantiated per ISA, and the algorithms' entries.
+// conv2d_avx512.cpp, conv2d_avx2.cpp): the per-ISA tiles and packing hooks, one text instantiated per ISA, and the algorithms' entries.
 #pragma once
 
 #include <cstdint>
@@ -38,7 +38,26 @@ struct WgradKernels {
 };
 
 const WgradKernels& avx512_wgrad();    // conv2d_avx512.cpp; call only where the CPU has AVX-512
+const WgradKernels& avx2_wgrad();      // conv2d_avx2.cpp; call only where the CPU has AVX2 and FMA
 const WgradKernels& baseline_wgrad();  // conv2d.cpp
+
+namespace {  // internal linkage: each ISA's file gets its own copy, built with its flags
+
+// The portable packing hooks of WgradKernels, for a tile of NR columns and MR rows: a plain transpose of the dy rows
+// into the B panel (the AVX-512 set transposes 16 x 16 blocks in registers instead) and a k16-interleaved A row.
+template <int NR>
+void pack_b_portable(const float* const* rows, int nrows, int64_t len, int64_t L, float* panel) {
+    for (int64_t l = 0; l < L; ++l)
+        for (int j = 0; j < NR; ++j) panel[l * NR + j] = (j < nrows && l < len) ? rows[j][l] : 0.0f;
+}
+
+template <int MR>
+void pack_a_row_portable(const float* row, int64_t len, int64_t groups, int i, float* panel) {
+    for (int64_t g = 0; g < groups; ++g)
+        for (int t = 0; t < 16; ++t) panel[g * MR * 16 + i * 16 + t] = g * 16 + t < len ? row[g * 16 + t] : 0.0f;
+}
+
+}  // namespace
 
 // The one text of the tile, instantiated once per ISA with vector traits V (internal linkage in each ISA's file):
 // V::reg, V::W, zero(), load(p), store(p, r), bcast(p), fma(a, b, c) = a * b + c, add(a, b).
@@ -101,6 +120,7 @@ void avx512_add_to(float* dst, const float* src, int64_t n);  // dst[i] += src[i
 
 // The dot tiles an ISA offers, best first for a given tap count: dot_kernels(isa)[i] for i < count.
 const DotKernels* avx512_dot(int* count);
+const DotKernels* avx2_dot(int* count);
 const DotKernels* baseline_dot(int* count);
 
 // V additionally needs load_partial(p, n) (lanes >= n zero, nothing read there) and hsum(r).

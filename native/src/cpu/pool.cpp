@@ -3,15 +3,15 @@
 // row for one window offset (r, k), which is unit-stride when stride == 1 and vectorizes; that order still visits
 // each window's elements in (row, col) order and each input's covering outputs in (oh, ow) order, exactly as the
 // per-element loops of kernels/pool.cu do, so both backends produce the same bits. The CNN's 2x2 stride-2 pool
-// takes AVX-512 rows (pool_avx512.cpp) where the CPU has them: the same comparisons in the same order, 16 outputs a
-// step.
+// takes the vector rows of cpu/pool_simd.h where the CPU has AVX-512 or AVX2: the same comparisons in the same order,
+// 16 or 8 outputs a step.
 #include "pool.h"
 
 #include <algorithm>
 #include <atomic>
 
 #include "cpu/parallel.h"
-#include "cpu/pool_avx512.h"
+#include "cpu/pool_simd.h"
 #include "cpu/simd.h"
 
 namespace kiln::cpu {
@@ -22,11 +22,13 @@ constexpr int64_t kGrainWork = 1 << 14;  // elements touched per parallel_for ch
 
 std::atomic<bool> g_force_generic{false};
 
-// The CNN's pool (2x2, stride 2, no padding) on a CPU with AVX-512 takes the vector rows of pool_avx512.cpp.
-bool fast_2x2(const PoolGeom& g) {
-    static const bool avx512 = isa() == Isa::Avx512;
-    return avx512 && !g_force_generic.load(std::memory_order_relaxed) && g.kh == 2 && g.kw == 2 && g.sh == 2 &&
-           g.sw == 2 && g.ph == 0 && g.pw == 0;
+// The CNN's pool (2x2, stride 2, no padding) takes the vector rows of this CPU's ISA, where it has AVX-512 or AVX2.
+const Pool2x2Rows* fast_2x2(const PoolGeom& g) {
+    static const Pool2x2Rows* rows = isa() == Isa::Avx512 ? &avx512::kPool2x2Rows
+                                     : isa() == Isa::Avx2 ? &avx2::kPool2x2Rows
+                                                          : nullptr;
+    const bool fits = g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2 && g.ph == 0 && g.pw == 0;
+    return fits && !g_force_generic.load(std::memory_order_relaxed) ? rows : nullptr;
 }
 
 int64_t grain_for(int64_t work_per_item) {
@@ -133,14 +135,13 @@ void avg_backward_plane(const PoolGeom& g, const float* dyp, float* dxp, bool co
 
 void max_pool2d_f32(const PoolGeom& g, int64_t planes, const float* x, float* y, int32_t* index) {
     if (planes == 0 || g.p == 0 || g.q == 0) return;
-    const bool fast = fast_2x2(g);
+    const Pool2x2Rows* fast = fast_2x2(g);
     for_output_rows(g, planes, [&](int64_t plane, int64_t oh) {
         const float* xp = x + plane * g.h * g.w;
         const int64_t o = (plane * g.p + oh) * g.q;
         const int64_t r0 = 2 * oh * g.w;
         if (fast)
-            pool_detail::avx512_max_row_2x2(xp + r0, xp + r0 + g.w, g.q, (int32_t)r0, (int32_t)(r0 + g.w), y + o,
-                                            index + o);
+            fast->max_row(xp + r0, xp + r0 + g.w, g.q, (int32_t)r0, (int32_t)(r0 + g.w), y + o, index + o);
         else if (g.sw == 1) max_row<true>(g, xp, oh, y + o, index + o);
         else max_row<false>(g, xp, oh, y + o, index + o);
     });
@@ -148,7 +149,7 @@ void max_pool2d_f32(const PoolGeom& g, int64_t planes, const float* x, float* y,
 
 void max_pool2d_backward_f32(const PoolGeom& g, int64_t planes, const float* dy, const int32_t* index, float* dx) {
     const int64_t hw = g.h * g.w, pq = g.p * g.q;
-    const bool fast = fast_2x2(g);
+    const Pool2x2Rows* fast = fast_2x2(g);
     parallel_for(planes, [&](int64_t b0, int64_t b1) {
         for (int64_t plane = b0; plane < b1; ++plane) {
             float* dxp = dx + plane * hw;
@@ -157,8 +158,8 @@ void max_pool2d_backward_f32(const PoolGeom& g, int64_t planes, const float* dy,
             if (fast) {  // windows tile the input without overlap: each row pair is assigned whole
                 for (int64_t oh = 0; oh < g.p; ++oh) {
                     const int64_t r0 = 2 * oh * g.w;
-                    pool_detail::avx512_max_backward_row_2x2(dyp + oh * g.q, ip + oh * g.q, g.q, (int32_t)r0,
-                                                             (int32_t)(r0 + g.w), dxp + r0, dxp + r0 + g.w);
+                    fast->max_backward_row(dyp + oh * g.q, ip + oh * g.q, g.q, (int32_t)r0, (int32_t)(r0 + g.w),
+                                           dxp + r0, dxp + r0 + g.w);
                     for (int64_t col = 2 * g.q; col < g.w; ++col) dxp[r0 + col] = dxp[r0 + g.w + col] = 0.0f;
                 }
                 std::fill(dxp + 2 * g.p * g.w, dxp + hw, 0.0f);  // an odd last row no window covers
