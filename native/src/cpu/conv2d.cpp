@@ -1,8 +1,8 @@
 // CPU 2-D convolution (NCHW fp32): the entry points, the per-ISA kernel choice, and the algorithm choice between the
 // implicit GEMM (conv2d_gemm.cpp, every shape) and Winograd F(2x2, 3x3) (conv2d_winograd.cpp, 3x3 stride-1 layers
 // where the CPU has AVX-512, unless KILN_CONV_WINOGRAD=0). Also the portable (SSE2 / scalar) instances of the conv's
-// tiles, which machines without AVX2 run (conv2d_avx2.cpp has AVX2's). Conventions: all three directions assign their outputs; results do not
-// depend on the thread count.
+// tiles, which machines without AVX2 run (conv2d_avx2.cpp has AVX2's). Conventions: all three directions assign
+// their outputs; results do not depend on the thread count.
 #include "conv2d.h"
 
 #include <algorithm>

@@ -1,5 +1,6 @@
 // Internals of the CPU conv2d shared between its files (conv2d.cpp, conv2d_gemm.cpp, conv2d_winograd*.cpp,
-// conv2d_avx512.cpp, conv2d_avx2.cpp): the per-ISA tiles and packing hooks, one text instantiated per ISA, and the algorithms' entries.
+// conv2d_avx512.cpp, conv2d_avx2.cpp): the per-ISA tiles and packing hooks, one text instantiated per ISA, and the
+// algorithms' entries.
 #pragma once
 
 #include <cstdint>
