@@ -110,15 +110,25 @@ struct Lanes {
     }
     static I to_int(V v) { return _mm256_cvtps_epi32(v); }
     // c[i & 31]: one permute per 8 coefficients (it reads bits 0-2), then bits 3 and 4, shifted up to the sign bit,
-    // pick among the four.
-    static V lookup32(const float* c, I i) {
-        const V b3 = _mm256_castsi256_ps(_mm256_slli_epi32(i, 28));
-        const V b4 = _mm256_castsi256_ps(_mm256_slli_epi32(i, 27));
-        const V q0 = _mm256_permutevar8x32_ps(_mm256_load_ps(c), i);
-        const V q1 = _mm256_permutevar8x32_ps(_mm256_load_ps(c + 8), i);
-        const V q2 = _mm256_permutevar8x32_ps(_mm256_load_ps(c + 16), i);
-        const V q3 = _mm256_permutevar8x32_ps(_mm256_load_ps(c + 24), i);
-        return _mm256_blendv_ps(_mm256_blendv_ps(q0, q1, b3), _mm256_blendv_ps(q2, q3, b3), b4);
+    // pick among the four. index32 prepares an index once for the several tables it looks up; where every lane's bit
+    // 4 is clear (|x| < 1.94 for the GELU, most registers of real activations) the upper 16 are not looked at.
+    struct Index {
+        I i;
+        V bit3, bit4;
+        bool low;  // every lane below 16
+    };
+    static Index index32(I i) {
+        const V bit4 = _mm256_castsi256_ps(_mm256_slli_epi32(i, 27));
+        return {i, _mm256_castsi256_ps(_mm256_slli_epi32(i, 28)), bit4, _mm256_movemask_ps(bit4) == 0};
+    }
+    static V lookup32(const float* c, const Index& x) {
+        const V q0 = _mm256_permutevar8x32_ps(_mm256_load_ps(c), x.i);
+        const V q1 = _mm256_permutevar8x32_ps(_mm256_load_ps(c + 8), x.i);
+        const V lower = _mm256_blendv_ps(q0, q1, x.bit3);
+        if (x.low) return lower;
+        const V q2 = _mm256_permutevar8x32_ps(_mm256_load_ps(c + 16), x.i);
+        const V q3 = _mm256_permutevar8x32_ps(_mm256_load_ps(c + 24), x.i);
+        return _mm256_blendv_ps(lower, _mm256_blendv_ps(q2, q3, x.bit3), x.bit4);
     }
     static M tail(int64_t left) {
         if (left >= W) return _mm256_castsi256_ps(_mm256_set1_epi32(-1));

@@ -115,6 +115,8 @@ struct Lanes {
         return _mm512_or_ps(a, _mm512_and_ps(s, _mm512_castsi512_ps(_mm512_set1_epi32((int)0x80000000u))));
     }
     static I to_int(V v) { return _mm512_cvtps_epi32(v); }
+    using Index = I;
+    static Index index32(I i) { return i; }
     static V lookup32(const float* c, I i) {
         return _mm512_permutex2var_ps(_mm512_load_ps(c), i, _mm512_load_ps(c + 16));
     }

@@ -42,12 +42,12 @@ struct VecActivations {
     // Where a sits in the tables: the interval i = round(8a) (only its low 5 bits are read, so lanes past the tables
     // read some interval and are blended away) and the exact offset u = a - i/8, |u| <= 1/16.
     struct TableSpot {
-        I i;
+        typename L::Index i;
         V u;
     };
     static TableSpot table_spot(V a) {
         const V i = L::round_nearest(L::mul(a, L::k(kGeluPerUnit)));
-        return {L::to_int(i), L::fnmadd(i, L::k(1.0f / kGeluPerUnit), a)};
+        return {L::index32(L::to_int(i)), L::fnmadd(i, L::k(1.0f / kGeluPerUnit), a)};
     }
 
     static V table_poly(const float (&c)[kGeluDegree + 1][kGeluIntervals], TableSpot s) {

@@ -10,7 +10,8 @@
 //   lt gt ge eq (ordered compares), is_nan(v), negative(v) (sign bit set, -0 included), all(M), any(M),
 //   lane_is(i) (lane i alone on; none where i is outside [0, W));
 //   blend(m, a, b) = m ? b : a; with_sign_of(a, s) = a with s's sign bit or-ed in;
-//   I and to_int(v) (lane indices), lookup32(c, i) = c[i & 31] for 32 floats aligned to 64 bytes;
+//   I and to_int(v) (lane indices), Index and index32(i) (an index prepared for several lookups), lookup32(c, x) =
+//   c[i & 31] for 32 floats aligned to 64 bytes;
 //   tail(left) = lanes [0, min(left, W)); load(p, m) (zero where m is off, nothing read there); store(p, m, v);
 //   accumulate(acc, m, v): acc[k] += (double)v[k] where m is on; loadu(p), storeu(p, v), accumulate(acc, v): all lanes;
 //   DoubleSum (add(v, m), total(): a span's sum in double, fixed order) and FourChains (add(u, a), add(u, a, b),
