@@ -20,11 +20,6 @@ namespace {
 
 using V = __m512;
 
-inline V k(float v) { return _mm512_set1_ps(v); }
-inline V fma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
-inline V mul(V a, V b) { return _mm512_mul_ps(a, b); }
-inline V add(V a, V b) { return _mm512_add_ps(a, b); }
-inline V sub(V a, V b) { return _mm512_sub_ps(a, b); }
 inline V vabs(V a) { return _mm512_castsi512_ps(_mm512_and_si512(_mm512_castps_si512(a), _mm512_set1_epi32(0x7fffffff))); }
 
 // Lanes [0, min(left, 16)) of a span's next 16.

@@ -300,11 +300,7 @@ void binary_backward_f32(int op, const float* a, int64_t stride_a, const float* 
 }
 
 const ActivationSpans* activation_spans() {
-    switch (isa()) {
-        case Isa::Avx512: return &avx512::kActivationSpans;
-        case Isa::Avx2: return &avx2::kActivationSpans;
-        default: return nullptr;
-    }
+    return spans_for_isa(avx512::kActivationSpans, avx2::kActivationSpans);
 }
 
 void activation_f32(int act, const float* x, float* y, int64_t n, float alpha) {

@@ -71,13 +71,7 @@ void cross_entropy_backward_f32(const float* logits, const int32_t* labels, cons
     }, row_grain(cols));
 }
 
-const BceSpans* bce_spans() {
-    switch (isa()) {
-        case Isa::Avx512: return &avx512::kBceSpans;
-        case Isa::Avx2: return &avx2::kBceSpans;
-        default: return nullptr;
-    }
-}
+const BceSpans* bce_spans() { return spans_for_isa(avx512::kBceSpans, avx2::kBceSpans); }
 
 void bce_with_logits_f32(const float* x, const float* t, float* loss, int64_t n) {
     if (const BceSpans* spans = bce_spans()) {

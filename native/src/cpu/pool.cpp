@@ -24,9 +24,7 @@ std::atomic<bool> g_force_generic{false};
 
 // The CNN's pool (2x2, stride 2, no padding) takes the vector rows of this CPU's ISA, where it has AVX-512 or AVX2.
 const Pool2x2Rows* fast_2x2(const PoolGeom& g) {
-    static const Pool2x2Rows* rows = isa() == Isa::Avx512 ? &avx512::kPool2x2Rows
-                                     : isa() == Isa::Avx2 ? &avx2::kPool2x2Rows
-                                                          : nullptr;
+    static const Pool2x2Rows* rows = spans_for_isa(avx512::kPool2x2Rows, avx2::kPool2x2Rows);
     const bool fits = g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2 && g.ph == 0 && g.pw == 0;
     return fits && !g_force_generic.load(std::memory_order_relaxed) ? rows : nullptr;
 }

@@ -134,13 +134,7 @@ float row_max(const float* x, int64_t cols) {
     return m;
 }
 
-const RowSpans* row_spans() {
-    switch (isa()) {
-        case Isa::Avx512: return &avx512::kRowSpans;
-        case Isa::Avx2: return &avx2::kRowSpans;
-        default: return nullptr;
-    }
-}
+const RowSpans* row_spans() { return spans_for_isa(avx512::kRowSpans, avx2::kRowSpans); }
 
 double row_sum(const float* x, int64_t n) {
     if (const RowSpans* spans = row_spans()) return spans->sum(x, n);

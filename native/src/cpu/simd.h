@@ -28,8 +28,16 @@ enum class Isa { Baseline, Avx2, Avx512 };
 // What this CPU and its OS support (CPUID plus the OS saving the wide registers), checked once: cpu_info.cpp.
 Isa isa();
 
-// Whether the hand-vectorized AVX-512 spans (elementwise_avx512.cpp, loss_avx512.cpp, reduce_avx512.cpp) may run here.
-inline bool has_avx512() { return isa() == Isa::Avx512; }
+// A family's table of vector spans for this CPU: the AVX-512 set, the AVX2 set, or nullptr where it has neither (the
+// family then runs its portable loops).
+template <class Spans>
+const Spans* spans_for_isa(const Spans& avx512, const Spans& avx2) {
+    switch (isa()) {
+        case Isa::Avx512: return &avx512;
+        case Isa::Avx2: return &avx2;
+        default: return nullptr;
+    }
+}
 
 // Traits V of the kernel templates: V::reg, V::W (floats per register), zero(), load(p), store(p, r), bcast(p) (p[0]
 // in every lane), fma(a, b, c) = a * b + c, mul(a, b), add(a, b), load_partial(p, n) (lanes >= n zero, nothing read
