@@ -9,7 +9,7 @@
 // as fused multiply-adds (kiln_fma: one rounding, on both backends): the CPU pass is bound by its floating-point
 // pipes, and fusing cut it by 29% (2.5 to 1.8 ms for 819,200 cells on one Zen 5 core), with the same accuracy
 // (largest relative error of the sigmoid and the tanh over [-20, 20] against double: 1.75e-7 either way). The CPU
-// loops that call these functions must be built with FMA (cpu/simd.h's KILN_CLONES with "fma"), or fmaf is a call.
+// loops that call these functions must be built with FMA (cpu/simd.h's KILN_VECTOR_CLONES), or fmaf is a call.
 #pragma once
 
 #include <stdint.h>

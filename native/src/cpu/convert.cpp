@@ -15,12 +15,12 @@ namespace {
 
 constexpr int64_t kGrain = 1 << 16;  // elements per task: 384 KiB of traffic, far above the pool's hand-off cost
 
-KILN_CLONES("avx2", "default")
+KILN_VECTOR_CLONES
 void portable_f32_to_bf16(const float* x, kiln_bf16* y, int64_t n) {
     for (int64_t i = 0; i < n; ++i) y[i] = f32_to_bf16(x[i]);
 }
 
-KILN_CLONES("avx2", "default")
+KILN_VECTOR_CLONES
 void portable_bf16_to_f32(const kiln_bf16* x, float* y, int64_t n) {
     for (int64_t i = 0; i < n; ++i) y[i] = bf16_to_f32(x[i]);
 }

@@ -24,12 +24,12 @@ constexpr int64_t kGeluGrain = 1 << 12;  // GELU costs ~10x a plain op per eleme
 
 // LeakyReLU's select does not vectorize at the baseline's SSE2 (no blend instruction): cloned for AVX-512 and AVX2,
 // where it runs about 10x faster than the scalar loop (the GAN's discriminator runs it 8 times a step).
-KILN_CLONES("avx512f", "avx2", "default")
+KILN_VECTOR_CLONES
 void leaky_relu_span(const float* x, float* y, int64_t n, float alpha) {
     for (int64_t k = 0; k < n; ++k) y[k] = activation_fwd<KILN_LEAKY_RELU>(x[k], alpha);
 }
 
-KILN_CLONES("avx512f", "avx2", "default")
+KILN_VECTOR_CLONES
 void leaky_relu_backward_span(const float* x, const float* dy, float* dx, int64_t n, float alpha) {
     for (int64_t k = 0; k < n; ++k) dx[k] = activation_bwd<KILN_LEAKY_RELU>(x[k], 0.0f, dy[k], alpha);
 }

@@ -4,7 +4,7 @@
 // the thread count) accumulates its partial in double, and the partials are added in block order afterwards, so the
 // result is the same for any thread count.
 //
-// The file is built for the x86-64 baseline; the row loops are cloned (cpu/simd.h's KILN_CLONES) for AVX-512 and for
+// The file is built for the x86-64 baseline; the row loops are cloned (cpu/simd.h's KILN_VECTOR_CLONES) for AVX-512 and for
 // FMA machines so they run on wide vectors. -ffp-contract=off holds in every clone, so no clone fuses an operation.
 #include "layernorm.h"
 
@@ -15,8 +15,6 @@
 #include "common/layernorm_math.h"
 #include "cpu/parallel.h"
 #include "cpu/simd.h"
-
-#define KILN_LN_CLONES KILN_CLONES("avx512f", "fma", "default")
 
 namespace kiln::cpu {
 
@@ -52,7 +50,7 @@ int64_t row_grain(int64_t cols) { return std::max<int64_t>(1, kGrainElems / std:
 // Mean and biased variance of one row (cols >= 1) in one pass: sums of d = x - x[0] and of d^2, in double, element i
 // in lane i % 8. Shifting by an element of the row bounds the cancellation in var = E[d^2] - E[d]^2:
 // (x[0] - mean)^2 <= cols var, so the relative error of var stays near cols * 1e-16 however large |mean| / std is.
-KILN_LN_CLONES
+KILN_VECTOR_CLONES
 void row_moments(const float* x, int64_t cols, double* mean, double* var) {
     const double shift = x[0];
     D8 s1 = {}, s2 = {};
@@ -78,7 +76,7 @@ void row_moments(const float* x, int64_t cols, double* mean, double* var) {
 }
 
 // y = ln_apply over one row; the four loops keep the null checks of gamma and beta out of the vector loop.
-KILN_LN_CLONES
+KILN_VECTOR_CLONES
 void normalize_row(const float* x, const float* gamma, const float* beta, float* y, int64_t cols, float mean,
                    float rstd) {
     if (gamma && beta) {
@@ -95,7 +93,7 @@ void normalize_row(const float* x, const float* gamma, const float* beta, float*
 // The row sums of the backward, a = sum g and b = sum g xhat with g = dy gamma, in double, element i in lane i % 8.
 // g and xhat are formed in float by the shared formulas (as ln_backward_dx forms them), a chunk at a time into
 // buffers, then widened and summed.
-KILN_LN_CLONES
+KILN_VECTOR_CLONES
 void row_grad_sums(const float* x, const float* dy, const float* gamma, int64_t cols, float mean, float rstd,
                    double* a, double* b) {
     float g[kChunk], xhat[kChunk];
@@ -127,7 +125,7 @@ void row_grad_sums(const float* x, const float* dy, const float* gamma, int64_t 
     *b = lane_total(sb);
 }
 
-KILN_LN_CLONES
+KILN_VECTOR_CLONES
 void row_dx(const float* x, const float* dy, const float* gamma, float* dx, int64_t cols, float mean, float rstd,
             float mean_g, float mean_gxhat) {
     if (gamma) {
@@ -138,7 +136,7 @@ void row_dx(const float* x, const float* dy, const float* gamma, float* dx, int6
 }
 
 // One row's terms of dgamma (dy xhat) and dbeta (dy) added into a block's double partials; either may be null.
-KILN_LN_CLONES
+KILN_VECTOR_CLONES
 void add_param_terms(const float* x, const float* dy, int64_t cols, float mean, float rstd, double* pg, double* pb) {
     if (pg)
         for (int64_t i = 0; i < cols; ++i) pg[i] += (double)dy[i] * (double)ln_xhat(x[i], mean, rstd);

@@ -15,11 +15,9 @@
 #include "cpu/simd.h"
 #include "cpu/work_items.h"
 
-// The file is built for the x86-64 baseline (SSE2, 4 lanes). The cell passes are cloned for AVX-512 and for FMA
-// (cpu/simd.h's KILN_CLONES), so they run 16 or 8 cells per instruction where the CPU allows, with the same bits.
-// The clone is "fma" and not "avx2": GCC's avx2 target leaves out FMA, and the cell math's kiln_fma would then be
-// a libm call per element; the baseline clone makes that call (exact, slow) on the rare x86-64 without FMA.
-#define KILN_CELL_CLONES KILN_CLONES("avx512f", "fma", "default")
+// The file is built for the x86-64 baseline (SSE2, 4 lanes). The cell passes are cloned for AVX-512 and for AVX2
+// with FMA (cpu/simd.h's KILN_VECTOR_CLONES), so they run 16 or 8 cells per instruction where the CPU allows, with
+// the same bits; the baseline clone calls libm's fmaf (exact, slow) on the rare x86-64 without FMA.
 
 namespace kiln::cpu {
 
@@ -39,7 +37,7 @@ struct Rows {
 // lstm::cell_forward computes: one pass chains five activations per element (tanh(c) waits for the other four), a
 // dependency chain long enough that the out-of-order core cannot overlap enough elements to fill its pipes; apart,
 // the row's pass runs 13-16% faster (819,200 cells on one Zen 5 core, 4 KiB rows in L1: 1.88 to 1.57 ms).
-KILN_CELL_CLONES
+KILN_VECTOR_CLONES
 void cell_forward_seg(float* g, const float* bias, const float* c_prev, float* c, float* hy, int64_t len, int64_t h) {
     float *gi = g, *gf = g + h, *gg = g + 2 * h, *go = g + 3 * h;
 #pragma GCC ivdep
@@ -62,7 +60,7 @@ void cell_forward_seg(float* g, const float* bias, const float* c_prev, float* c
 // pre-activation gradients dg (layout of g) and dc_out = dc_{t-1} (may alias dc_in), and adds dg into the row's own
 // dbias accumulator db (layout of g): summed here while dg is in registers, where a column sum over all steps
 // afterwards read the whole n t 4h dgates once more (3% of the large LSTM's forward+backward).
-KILN_CELL_CLONES
+KILN_VECTOR_CLONES
 void cell_backward_seg(const float* g, const float* c, const float* c_prev, const float* dy, const float* dh,
                        const float* dc_in, float* dg, float* dc_out, float* db, int64_t len, int64_t h) {
 #pragma GCC ivdep
@@ -82,7 +80,7 @@ void cell_backward_seg(const float* g, const float* c, const float* c_prev, cons
 }
 
 // sum[j] += a[r * lda + j] for r < rows, j < len: rows in order, so the result does not depend on the thread count.
-KILN_CELL_CLONES
+KILN_VECTOR_CLONES
 void add_column_sums(const float* a, int64_t lda, int64_t rows, float* sum, int64_t len) {
     for (int64_t r = 0; r < rows; ++r) {
         const float* row = a + r * lda;

@@ -14,11 +14,10 @@ constexpr int64_t kGrain = 1 << 14;
 
 // The span functions take restrict pointers (the buffers are distinct, kiln.h) so the loops vectorize without
 // runtime overlap checks; parallel_for hands each a chunk [lo, hi). The file is built for the x86-64 baseline, so each
-// span is cloned for AVX-512 and AVX2 (cpu/simd.h's KILN_CLONES) and the loader picks the clone this CPU runs: 16 or 8
+// span is cloned for AVX-512 and AVX2 (cpu/simd.h's KILN_VECTOR_CLONES) and the loader picks the clone this CPU runs: 16 or 8
 // elements per instruction instead of 4, with the same bits (the update's divisions and square root are correctly
 // rounded at every width, and -ffp-contract=off keeps multiplies and adds apart). Adam at 1M parameters ran 0.50 ms
 // at SSE2 width.
-#define KILN_OPTIM_CLONES KILN_CLONES("avx512f", "avx2", "default")
 
 // The loops, inlined into each clone (target_clones takes plain functions, not templates).
 template <bool Nesterov>
@@ -36,20 +35,20 @@ template <bool Decoupled>
         adam_update<Decoupled>(param + i, grad[i], m + i, v + i, lr, b1, b2, eps, wd, bc1, bc2);
 }
 
-KILN_OPTIM_CLONES
+KILN_VECTOR_CLONES
 void sgd_plain_span(float* __restrict param, const float* __restrict grad, int64_t lo, int64_t hi, float lr,
                     float wd) {
     for (int64_t i = lo; i < hi; ++i) param[i] = sgd_plain(param[i], grad[i], lr, wd);
 }
 
-KILN_OPTIM_CLONES
+KILN_VECTOR_CLONES
 void sgd_momentum_span(bool nesterov, float* __restrict param, const float* __restrict grad,
                        float* __restrict velocity, int64_t lo, int64_t hi, float lr, float momentum, float wd) {
     if (nesterov) sgd_momentum_loop<true>(param, grad, velocity, lo, hi, lr, momentum, wd);
     else sgd_momentum_loop<false>(param, grad, velocity, lo, hi, lr, momentum, wd);
 }
 
-KILN_OPTIM_CLONES
+KILN_VECTOR_CLONES
 void adam_span(bool decoupled, float* __restrict param, const float* __restrict grad, float* __restrict m,
                float* __restrict v, int64_t lo, int64_t hi, float lr, float b1, float b2, float eps, float wd,
                float bc1, float bc2) {

@@ -49,7 +49,7 @@ void sum_rows(const float* x, float* y, int64_t outer, int64_t len, float scale)
 
 // acc[i] += x[i] for i < w, in double: the column sums' inner loop, cloned per ISA so AVX-512 widens 8 floats at a
 // time (the baseline build does 2). Each acc[i] still adds the same terms in the same order: the same bits.
-KILN_CLONES("avx512f", "avx2", "default")
+KILN_VECTOR_CLONES
 void add_row_to_double(const float* x, double* acc, int64_t w) {
     for (int64_t i = 0; i < w; ++i) acc[i] += (double)x[i];
 }
@@ -93,7 +93,7 @@ void sum_columns(const float* x, float* y, int64_t outer, int64_t len, int64_t i
 
 // y[c] = softmax_out(y[c], s) = y[c] / s for c < cols: one IEEE division per element, cloned per ISA (16 at a time on
 // AVX-512 instead of SSE2's 4), so the bits are the scalar loop's.
-KILN_CLONES("avx512f", "avx2", "default")
+KILN_VECTOR_CLONES
 void divide_row(float* y, int64_t cols, float s) {
     for (int64_t c = 0; c < cols; ++c) y[c] = softmax_out(y[c], s);
 }
@@ -120,7 +120,7 @@ void softmax_row(const float* x, float* y, int64_t cols, bool log) {
 // The row's maximum (NaN ignored; -inf for a row of NaN or no columns), 16 running maxima at a time so the loop is
 // not one long compare chain; cloned per ISA. A maximum of zero may come back as either of the row's zeros: m only
 // shifts exp(x - m), where +0 and -0 give the same values.
-KILN_CLONES("avx512f", "avx2", "default")
+KILN_VECTOR_CLONES
 float row_max(const float* x, int64_t cols) {
     constexpr int kLanes = 16;
     float lane[kLanes];
@@ -185,7 +185,7 @@ namespace {
 // The index argmax_beats would pick in one row (the first NaN, else the first of the largest values, -0 and +0 equal),
 // in two vectorizable passes instead of its one branchy pass: the row's maximum and whether it holds a NaN, then the
 // first element equal to that maximum (or the first NaN). Cloned per ISA: 16384 rows of 1024 went from 72 to 13 ms.
-KILN_CLONES("avx512f", "avx2", "default")
+KILN_VECTOR_CLONES
 int64_t row_argmax(const float* xr, int64_t cols) {
     float m = xr[0];
     bool nan = false;

@@ -3,7 +3,7 @@
 // the size, so the loss does not depend on the thread count.
 //
 // The file is built for the x86-64 baseline, where kiln_fma (std::fma) is a libm call emulating the fused operation:
-// the exp and Box-Muller here are made of fmas, so the loops are cloned (cpu/simd.h's KILN_CLONES) for AVX-512 and for
+// the exp and Box-Muller here are made of fmas, so the loops are cloned (cpu/simd.h's KILN_VECTOR_CLONES) for AVX-512 and for
 // FMA machines, where it is one instruction with the same, exactly rounded, result.
 #include "sampling.h"
 
@@ -14,8 +14,6 @@
 #include "cpu/parallel.h"
 #include "cpu/reduce_rows.h"
 #include "cpu/simd.h"
-
-#define KILN_SAMPLING_CLONES KILN_CLONES("avx512f", "fma", "default")
 
 namespace kiln::cpu {
 
@@ -29,7 +27,7 @@ constexpr int64_t kChunkBlocks = 64;  // Philox blocks per pass: 256 normals, a 
 // The normals of Philox blocks [b0, b0 + count), count <= kChunkBlocks, into eps[4 * count], in two passes over
 // arrays (the Philox rounds, then Box-Muller) so that each pass is a plain loop the compiler can vectorize: same
 // operations per element, hence the same bits, as philox_normal4.
-KILN_SAMPLING_CLONES
+KILN_VECTOR_CLONES
 void normals_chunk(uint64_t seed, uint64_t offset, int64_t b0, int64_t count, float* eps) {
     uint32_t w0[kChunkBlocks], w1[kChunkBlocks], w2[kChunkBlocks], w3[kChunkBlocks];
     for (int64_t i = 0; i < count; ++i) {
@@ -48,7 +46,7 @@ void normals_chunk(uint64_t seed, uint64_t offset, int64_t b0, int64_t count, fl
 // (a = mu, logvar), or, for the backward, dlogvar = dz sigma eps / 2 from (a = dz, logvar). One plain loop per
 // direction, with the element pointers offset to the chunk: GCC left a loop with the direction's branch inside, or
 // with eps indexed from another base than out, unvectorized (about 20 cycles per element instead of 2).
-KILN_SAMPLING_CLONES
+KILN_VECTOR_CLONES
 void reparameterize_blocks(bool backward, const float* a, const float* logvar, float* out, int64_t n, uint64_t seed,
                            uint64_t offset, int64_t b0, int64_t b1) {
     float eps[4 * kChunkBlocks];
@@ -67,7 +65,7 @@ void reparameterize_blocks(bool backward, const float* a, const float* logvar, f
 
 // Sum of the KL terms of [begin, end) in double, element i into accumulator (i - begin) % 4, added in a fixed order.
 // The float terms of a chunk are computed first, in a loop of their own that vectorizes.
-KILN_SAMPLING_CLONES
+KILN_VECTOR_CLONES
 double gaussian_kl_range(const float* mu, const float* logvar, int64_t begin, int64_t end) {
     constexpr int64_t kChunk = 256;
     float term[kChunk];
@@ -92,7 +90,7 @@ double gaussian_kl_range(const float* mu, const float* logvar, int64_t begin, in
     return (acc[0] + acc[1]) + (acc[2] + acc[3]);
 }
 
-KILN_SAMPLING_CLONES
+KILN_VECTOR_CLONES
 void gaussian_kl_backward_range(const float* mu, const float* logvar, float scale, float* dmu, float* dlogvar,
                                 int64_t begin, int64_t end) {
     if (dmu)

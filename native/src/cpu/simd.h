@@ -9,15 +9,26 @@
 #include <immintrin.h>
 #endif
 
-// KILN_CLONES("avx512f", "fma", "default") before a function of a baseline-built file compiles it once per target and
-// lets the loader pick the clone for the CPU at hand (an ifunc): the way plain loops, not intrinsics, get wide vectors
-// and fused multiply-adds. -ffp-contract=off holds in every clone, so every clone gives the same bits. Elsewhere than
-// GCC on x86-64 Linux it compiles the baseline alone; so does a ThreadSanitizer build, since GCC instruments the
-// resolver it writes, which the loader runs before TSan's runtime is up (every such binary crashed before main).
+// KILN_VECTOR_CLONES before a function of a baseline-built file compiles it once per target and lets the loader pick
+// the clone for the CPU at hand (an ifunc): the way plain loops, not intrinsics, get wide vectors and fused
+// multiply-adds. -ffp-contract=off holds in every clone, so every clone gives the same bits. The three targets:
+//   avx512f          16 lanes (it implies AVX2 and FMA);
+//   arch=x86-64-v3   8 lanes with AVX2 and FMA together. A clone can name one feature only, and neither alone will
+//                    do: under "avx2" kiln_fma is a libm call per element (no FMA), which stops vectorization; under
+//                    "fma" the integer half of exp's 2^n has no 256-bit instructions (AVX1), so GCC vectorizes at 4
+//                    lanes or not at all. "arch=haswell" has both but retunes the clone, and GCC then declines to
+//                    inline the untargeted helpers (kernels/common) into it;
+//   default          the x86-64 baseline (SSE2).
+// On a 2-core AVX2 EPYC the "fma" clone left the LSTM cell pass scalar: 20% of the large LSTM's forward+backward.
+// -fno-trapping-math (KILN_CPU_FLAGS) lets the vectorizer evaluate both sides of a select, as in the gate functions'
+// `x >= 0 ? s : e * s`; without it only AVX-512's masked arithmetic could vectorize such a loop.
+// Elsewhere than GCC on x86-64 Linux it compiles the baseline alone; so does a ThreadSanitizer build, since GCC
+// instruments the resolver it writes, which the loader runs before TSan's runtime is up (every such binary crashed
+// before main).
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && defined(__linux__) && !defined(__SANITIZE_THREAD__)
-#define KILN_CLONES(...) __attribute__((target_clones(__VA_ARGS__)))
+#define KILN_VECTOR_CLONES __attribute__((target_clones("avx512f", "arch=x86-64-v3", "default")))
 #else
-#define KILN_CLONES(...)
+#define KILN_VECTOR_CLONES
 #endif
 
 namespace kiln::cpu {
