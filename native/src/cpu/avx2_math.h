@@ -157,11 +157,34 @@ struct Lanes {
         return _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(a), _mm256_castsi256_ps(b), m));
     }
     static I iload(const int32_t* p, M m) { return _mm256_maskload_epi32(p, _mm256_castps_si256(m)); }
+    static I iloadu(const int32_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
     static void istore(int32_t* p, M m, I v) { _mm256_maskstore_epi32(p, _mm256_castps_si256(m), v); }
+    static void istore_first(int32_t* p, int64_t n, I v) {
+        store_first(reinterpret_cast<float*>(p), n, _mm256_castsi256_ps(v));
+    }
+    // Lanes [0, n) of v to p (n <= W): whole, or in pieces of 4, 2 and 1 lanes, each a plain store. The pieces beat
+    // vmaskmovps, which costs about ten plain stores on AMD's cores; n is the same on every call for a shape, so
+    // the branches predict.
+    static void store_first(float* p, int64_t n, V v) {
+        if (n >= W) return storeu(p, v);
+        __m128 part = _mm256_castps256_ps128(v);
+        if (n & 4) {
+            _mm_storeu_ps(p, part);
+            part = _mm256_extractf128_ps(v, 1);
+            p += 4;
+        }
+        if (n & 2) {
+            _mm_storel_pi(reinterpret_cast<__m64*>(p), part);
+            part = _mm_movehl_ps(part, part);
+            p += 2;
+        }
+        if (n & 1) _mm_store_ss(p, part);
+    }
     // Floats 2j and 2j + 1 of p for j < n (n <= W; nothing read past 2n): the even and the odd columns of a row.
     // shuffle_ps picks within 128-bit halves; permute4x64 puts the halves' pairs back in order.
     static void deinterleave(const float* p, int64_t n, V& even, V& odd) {
-        const V lo = load(p, tail(2 * n)), hi = load(p + W, tail(2 * n - W));
+        const V lo = n == W ? loadu(p) : load(p, tail(2 * n));
+        const V hi = n == W ? loadu(p + W) : load(p + W, tail(2 * n - W));
         even = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(lo, hi, 0x88)), 0xd8));
         odd = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(lo, hi, 0xdd)), 0xd8));
     }
