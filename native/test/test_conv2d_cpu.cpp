@@ -186,8 +186,8 @@ const Shape kShapes[] = {
     {"several blocks s2 p1",   1, 64, 64, 64,  4, 3, 3, 2, 2, 1, 1, 1, 1},
     {"long rows s1 p0",        2,  2, 40, 40,  3, 3, 3, 1, 1, 0, 0, 1, 1},
     {"1x7 row kernel",         2,  3,  5, 20,  4, 1, 7, 1, 1, 0, 3, 1, 1},
-    // 3x3 stride 1 with 8+ channels each way: the Winograd path where the CPU has AVX-512 (tile halves, blocks,
-    // padding and the fall-backs are what these vary).
+    // 3x3 stride 1 with 8+ channels each way: the Winograd path on AVX-512, and on AVX2 in the pass that runs it
+    // wherever it applies (tile halves, blocks, padding and the fall-backs are what these vary).
     {"wino 1x1 output",        3,  8,  3,  3,  8, 3, 3, 1, 1, 0, 0, 1, 1},
     {"wino odd 9x11 p1",       2,  9,  9, 11, 10, 3, 3, 1, 1, 1, 1, 1, 1},
     {"wino p2 7x8",            2, 12,  7,  8,  9, 3, 3, 1, 1, 2, 2, 1, 1},
@@ -474,18 +474,25 @@ int main() {
     }
     check_geometry();
     for (const Shape& s : kShapes) check_shape(s);
-    // The Winograd path must be what AVX-512 machines run for 3x3 stride-1 layers (the cases above cover it only then).
-    if (std::strcmp(kiln::cpu::conv2d_isa(), "avx512") == 0) {
-        const kiln_conv2d_desc d = desc_of(kShapes[1]);
-        const kiln::conv::Geometry g{d.n, d.c, d.h, d.w, d.k, d.r, d.s, d.stride_h, d.stride_w,
-                                     d.pad_h, d.pad_w, d.dilation_h, d.dilation_w, d.p, d.q};
-        EXPECT(std::strcmp(kiln::cpu::conv2d_detail::conv2d_algorithm(g), "winograd") == 0);
-        // And again with it switched off: the AVX-512 implicit GEMM still serves those layers when asked to.
-        kiln::cpu::conv2d_detail::allow_winograd_for_testing(false);
-        EXPECT(std::strcmp(kiln::cpu::conv2d_detail::conv2d_algorithm(g), "implicit-gemm") == 0);
-        std::printf("  avx512 implicit GEMM for every shape\n");
+    // Where the ISA has Winograd transforms (AVX-512, AVX2): the CNN's second layer (32 -> 64 channels, 13x13) takes
+    // them forward; every shape above runs again with them wherever they can compute the layer, paying or not (the
+    // default pass left the small "wino" shapes on the implicit GEMM where the ISA's measurements say so), and once
+    // more with them off: the ISA's implicit GEMM still serves those layers when asked to.
+    const char* isa = kiln::cpu::conv2d_isa();
+    if (std::strcmp(isa, "avx512") == 0 || std::strcmp(isa, "avx2") == 0) {
+        using kiln::cpu::conv2d_detail::WinogradUse;
+        using kiln::cpu::winograd::Direction;
+        const kiln::conv::Geometry cnn2{64, 32, 13, 13, 64, 3, 3, 1, 1, 0, 0, 1, 1, 11, 11};
+        EXPECT(std::strcmp(kiln::cpu::conv2d_detail::conv2d_algorithm(cnn2, Direction::forward), "winograd") == 0);
+        kiln::cpu::conv2d_detail::set_winograd_for_testing(WinogradUse::wherever_it_applies);
+        EXPECT(std::strcmp(kiln::cpu::conv2d_detail::conv2d_algorithm(cnn2, Direction::data), "winograd") == 0);
+        std::printf("  %s Winograd wherever it applies\n", isa);
         for (const Shape& s : kShapes) check_shape(s);
-        kiln::cpu::conv2d_detail::allow_winograd_for_testing(true);
+        kiln::cpu::conv2d_detail::set_winograd_for_testing(WinogradUse::off);
+        EXPECT(std::strcmp(kiln::cpu::conv2d_detail::conv2d_algorithm(cnn2, Direction::forward), "implicit-gemm") == 0);
+        std::printf("  %s implicit GEMM for every shape\n", isa);
+        for (const Shape& s : kShapes) check_shape(s);
+        kiln::cpu::conv2d_detail::set_winograd_for_testing(WinogradUse::where_it_pays);
     }
     // Again on the portable kernels (SSE2 GEMM tile, scalar packing), which machines without AVX2 run.
     check_non_finite();

@@ -368,11 +368,11 @@ KILN_API kiln_status kiln_adam_step_capturable_f32(kiln_context* ctx, float* par
 /* A 2-D convolution in NCHW: x (n, c, h, w), w (k, c, r, s), bias (k) or NULL, y (n, k, p, q) with
  * p = (h + 2 pad_h - dilation_h (r - 1) - 1) / stride_h + 1 and likewise q; the caller fills p and q and the
  * entry points check them. (Cross-correlation, as in every DL framework.)
- * Algorithms on the CPU: an implicit GEMM for every shape, and on CPUs with AVX-512 Winograd F(2x2, 3x3) for
- * 3x3 stride-1 undilated layers with at least 8 input and 8 output channels (about 2x fewer multiplies). Both sum in
- * an order fixed by the shape, so results never depend on the thread count; Winograd's transforms round differently
- * from the direct sum (differences of a few ulps of the terms' magnitude). KILN_CONV_WINOGRAD=0 in the environment
- * keeps every layer on the implicit GEMM. */
+ * Algorithms on the CPU: an implicit GEMM for every shape, and on CPUs with AVX-512 or AVX2 (with FMA) Winograd
+ * F(2x2, 3x3) for 3x3 stride-1 undilated layers with at least 8 input and 8 output channels (about 2x fewer
+ * multiplies). Both sum in an order fixed by the shape, so results never depend on the thread count; Winograd's
+ * transforms round differently from the direct sum (differences of a few ulps of the terms' magnitude).
+ * KILN_CONV_WINOGRAD=0 in the environment keeps every layer on the implicit GEMM. */
 typedef struct kiln_conv2d_desc {
     int64_t n, c, h, w;
     int64_t k, r, s;

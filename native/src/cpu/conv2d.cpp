@@ -1,8 +1,8 @@
 // CPU 2-D convolution (NCHW fp32): the entry points, the per-ISA kernel choice, and the algorithm choice between the
 // implicit GEMM (conv2d_gemm.cpp, every shape) and Winograd F(2x2, 3x3) (conv2d_winograd.cpp, 3x3 stride-1 layers
-// where the CPU has AVX-512, unless KILN_CONV_WINOGRAD=0). Also the portable (SSE2 / scalar) instances of the conv's
-// tiles, which machines without AVX2 run (conv2d_avx2.cpp has AVX2's). Conventions: all three directions assign
-// their outputs; results do not depend on the thread count.
+// where the CPU has AVX-512 or AVX2, unless KILN_CONV_WINOGRAD=0). Also the portable (SSE2 / scalar) instances of the
+// conv's tiles, which machines without AVX2 run (conv2d_avx2.cpp has AVX2's). Conventions: all three directions
+// assign their outputs; results do not depend on the thread count.
 #include "conv2d.h"
 
 #include <algorithm>
@@ -88,22 +88,29 @@ ConvKernels pick_conv_kernels() {
         i.gemm = &gemm_detail::avx2_kernels();
         i.wgrad = &conv2d_detail::avx2_wgrad();
         i.dot = conv2d_detail::avx2_dot(&i.ndot);
+        i.wino = &winograd::avx2_kernels();
     }
     return i;
 }
 
 std::atomic<bool> g_force_baseline{false};
 
-// KILN_CONV_WINOGRAD=0 keeps every layer on the implicit GEMM (bit-for-bit the direct sum's rounding pattern).
-bool winograd_from_env() {
-    const char* v = std::getenv("KILN_CONV_WINOGRAD");
-    return !(v && v[0] == '0' && v[1] == '\0');
-}
-std::atomic<bool> g_winograd{winograd_from_env()};
+using conv2d_detail::WinogradUse;
+using winograd::Direction;
 
-// The Winograd transforms where the ISA has them, the switch allows and the layer is 3x3 stride 1; else NULL.
-const winograd::Kernels* winograd_for(const ConvKernels& is, bool applies) {
-    return is.wino && applies && g_winograd.load(std::memory_order_relaxed) ? is.wino : nullptr;
+// KILN_CONV_WINOGRAD=0 keeps every layer on the implicit GEMM (bit-for-bit the direct sum's rounding pattern).
+WinogradUse winograd_from_env() {
+    const char* v = std::getenv("KILN_CONV_WINOGRAD");
+    return v && v[0] == '0' && v[1] == '\0' ? WinogradUse::off : WinogradUse::where_it_pays;
+}
+std::atomic<WinogradUse> g_winograd{winograd_from_env()};
+
+// The Winograd transforms for direction d of the layer where the ISA has them, the switch allows, the layer is 3x3
+// stride 1 and (unless tests ask for every such layer) the ISA's measurements say it pays; else NULL.
+const winograd::Kernels* winograd_for(const ConvKernels& is, const Geometry& g, Direction d) {
+    const WinogradUse use = g_winograd.load(std::memory_order_relaxed);
+    if (!is.wino || use == WinogradUse::off || !winograd::applies(g, d)) return nullptr;
+    return use == WinogradUse::wherever_it_applies || winograd::pays(*is.wino, g, d) ? is.wino : nullptr;
 }
 
 const ConvKernels& kernels() {
@@ -117,7 +124,7 @@ const ConvKernels& kernels() {
 void conv2d_forward_f32(const Geometry& g, const float* x, const float* w, const float* bias, float* y) {
     if (conv::y_size(g) == 0) return;
     const ConvKernels& is = kernels();
-    if (const winograd::Kernels* wk = winograd_for(is, winograd::applies(g))) {
+    if (const winograd::Kernels* wk = winograd_for(is, g, Direction::forward)) {
         note_kernel_path("winograd");
         return winograd::forward(*wk, *is.gemm, g, x, w, bias, y);
     }
@@ -128,7 +135,7 @@ void conv2d_forward_f32(const Geometry& g, const float* x, const float* w, const
 void conv2d_backward_data_f32(const Geometry& g, const float* dy, const float* w, float* dx) {
     if (conv::x_size(g) == 0) return;
     const ConvKernels& is = kernels();
-    if (const winograd::Kernels* wk = winograd_for(is, winograd::applies_backward_data(g))) {
+    if (const winograd::Kernels* wk = winograd_for(is, g, Direction::data)) {
         note_kernel_path("winograd");
         return winograd::backward_data(*wk, *is.gemm, g, dy, w, dx);
     }
@@ -144,7 +151,7 @@ void conv2d_backward_weight_f32(const Geometry& g, const float* x, const float* 
         return;
     }
     const ConvKernels& is = kernels();
-    if (const winograd::Kernels* wk = winograd_for(is, winograd::applies(g))) {
+    if (const winograd::Kernels* wk = winograd_for(is, g, Direction::weight)) {
         note_kernel_path("winograd");
         return winograd::backward_weight(*wk, *is.wgrad, g, x, dy, dw, dbias);
     }
@@ -157,11 +164,11 @@ uint64_t conv2d_workspace_bytes(const Geometry& g) {
     // item groups).
     if (g.n == 0 || (conv::y_size(g) == 0 && conv::w_size(g) == 0)) return 0;
     const ConvKernels& is = kernels();
-    // Where the Winograd path takes a direction, the implicit GEMM's blocks for it are never allocated.
-    const bool wino = winograd_for(is, winograd::applies(g)) != nullptr;
-    const bool wino_data = winograd_for(is, winograd::applies_backward_data(g)) != nullptr;
-    int64_t most = conv2d_detail::gemm_workspace_floats(is, g, !wino, !wino_data);
-    if (wino) most = std::max(most, winograd::workspace_floats(*is.gemm, *is.wgrad, g));
+    // Each direction takes the blocks of the algorithm it runs, never the other's.
+    const bool fwd = winograd_for(is, g, Direction::forward), data = winograd_for(is, g, Direction::data);
+    const bool weight = winograd_for(is, g, Direction::weight);
+    const int64_t most = std::max(conv2d_detail::gemm_workspace_floats(is, g, !fwd, !data, !weight),
+                                  winograd::workspace_floats(*is.gemm, *is.wgrad, g, fwd, data, weight));
     return static_cast<uint64_t>(most) * sizeof(float);
 }
 
@@ -169,9 +176,9 @@ const char* conv2d_isa() { return kernels().wgrad->isa; }
 
 namespace conv2d_detail {
 void force_baseline_for_testing(bool on) { g_force_baseline.store(on); }
-void allow_winograd_for_testing(bool on) { g_winograd.store(on); }
-const char* conv2d_algorithm(const conv::Geometry& g) {
-    return winograd_for(kernels(), winograd::applies(g)) ? "winograd" : "implicit-gemm";
+void set_winograd_for_testing(WinogradUse use) { g_winograd.store(use); }
+const char* conv2d_algorithm(const conv::Geometry& g, winograd::Direction d) {
+    return winograd_for(kernels(), g, d) ? "winograd" : "implicit-gemm";
 }
 }  // namespace conv2d_detail
 

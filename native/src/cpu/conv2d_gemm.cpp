@@ -575,15 +575,17 @@ void gemm_backward_weight(const ConvKernels& is, const Geometry& g, const float*
         backward_weight_gemm(is, g, x, dy, dw, dbias, true);
 }
 
-int64_t gemm_workspace_floats(const ConvKernels& is, const Geometry& g, bool forward_and_weight, bool data) {
+int64_t gemm_workspace_floats(const ConvKernels& is, const Geometry& g, bool forward, bool data, bool weight) {
     int64_t most = 0;
-    if (forward_and_weight) {
+    if (forward) {
         const ForwardLayout f = forward_layout(g, gemm_for(is, g.k));
+        most = f.shared + slots_for(g.n * f.pl.blocks) * f.per_slot;
+    }
+    if (weight) {
         const WeightLayout v = weight_layout(g, *is.wgrad);
         const DotLayout dl = dot_layout(g, is);
-        const int64_t bw = dl.use ? dl.shared + slots_for(dl.groups * dl.fchunks) * dl.per_slot
-                                  : v.shared + slots_for(v.groups * v.chunks) * v.per_slot;
-        most = std::max(f.shared + slots_for(g.n * f.pl.blocks) * f.per_slot, bw);
+        most = std::max(most, dl.use ? dl.shared + slots_for(dl.groups * dl.fchunks) * dl.per_slot
+                                     : v.shared + slots_for(v.groups * v.chunks) * v.per_slot);
     }
     if (data) {
         const DataLayout d = data_layout(g, gemm_for(is, data_rows(g)));

@@ -203,8 +203,8 @@ void gemm_forward(const ConvKernels& is, const conv::Geometry& g, const float* x
 void gemm_backward_data(const ConvKernels& is, const conv::Geometry& g, const float* dy, const float* w, float* dx);
 void gemm_backward_weight(const ConvKernels& is, const conv::Geometry& g, const float* x, const float* dy, float* dw,
                           float* dbias);
-// Scratch floats its forward and backward-weight (and its backward-data) take for this shape.
-int64_t gemm_workspace_floats(const ConvKernels& is, const conv::Geometry& g, bool forward_and_weight, bool data);
+// Scratch floats the largest of the directions named takes for this shape.
+int64_t gemm_workspace_floats(const ConvKernels& is, const conv::Geometry& g, bool forward, bool data, bool weight);
 
 }  // namespace conv2d_detail
 }  // namespace kiln::cpu

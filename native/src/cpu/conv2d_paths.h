@@ -3,6 +3,7 @@
 #pragma once
 
 #include "common/conv_geometry.h"
+#include "cpu/conv2d_winograd.h"
 
 namespace kiln::cpu {
 
@@ -13,11 +14,13 @@ namespace conv2d_detail {
 // Makes every later call use the portable kernels (true) or the dispatched ones again (false), so the tests cover
 // the code a machine without AVX-512 runs. Not for use while conv calls are in flight.
 void force_baseline_for_testing(bool on);
-// Lets 3x3 stride-1 layers take the Winograd path (true, the default unless KILN_CONV_WINOGRAD=0) or keeps them on
-// the implicit GEMM (false), so tests and benchmarks can run both. Not for use while conv calls are in flight.
-void allow_winograd_for_testing(bool on);
-// The algorithm the forward of this shape runs now: "winograd" or "implicit-gemm".
-const char* conv2d_algorithm(const conv::Geometry& g);
+// Which 3x3 stride-1 layers take the Winograd path: none (off: every layer on the implicit GEMM), those where the
+// ISA's measurements say it pays (the default unless KILN_CONV_WINOGRAD=0), or every one it can compute (so tests
+// run the transforms on small layers too). Not for use while conv calls are in flight.
+enum class WinogradUse { off, where_it_pays, wherever_it_applies };
+void set_winograd_for_testing(WinogradUse use);
+// The algorithm direction d of this shape runs now: "winograd" or "implicit-gemm".
+const char* conv2d_algorithm(const conv::Geometry& g, winograd::Direction d);
 }  // namespace conv2d_detail
 
 }  // namespace kiln::cpu

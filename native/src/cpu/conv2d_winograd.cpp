@@ -247,12 +247,15 @@ double group_sum(const float* p, int64_t n) {
 
 }  // namespace
 
-bool applies(const Geometry& g) {
+bool applies(const Geometry& g, Direction d) {
     return g.r == 3 && g.s == 3 && g.stride_h == 1 && g.stride_w == 1 && g.dilation_h == 1 && g.dilation_w == 1 &&
-           g.c >= 8 && g.k >= 8 && g.p > 0 && g.q > 0;
+           g.p > 0 && g.q > 0 && (d != Direction::data || (g.pad_h <= 2 && g.pad_w <= 2));
 }
 
-bool applies_backward_data(const Geometry& g) { return applies(g) && g.pad_h <= 2 && g.pad_w <= 2; }
+bool pays(const Kernels& wk, const Geometry& g, Direction d) {
+    const Reach& r = d == Direction::forward ? wk.forward : d == Direction::data ? wk.data : wk.weight;
+    return applies(g, d) && g.c >= r.min_c && g.k >= r.min_k && std::min(g.pad_h, g.pad_w) >= r.min_pad;
+}
 
 void forward(const Kernels& wk, const KernelSet& ks, const Geometry& g, const float* x, const float* w,
              const float* bias, float* y) {
@@ -357,15 +360,18 @@ void backward_weight(const Kernels& wk, const WgradKernels& wt, const Geometry& 
         }
 }
 
-int64_t workspace_floats(const KernelSet& ks, const WgradKernels& wt, const Geometry& g) {
+int64_t workspace_floats(const KernelSet& ks, const WgradKernels& wt, const Geometry& g, bool forward, bool data,
+                         bool weight) {
     int64_t most = 0;
-    if (applies(g)) {
+    if (forward) {
         const ForwardLayout f = forward_layout(ks, forward_problem(g));
-        const WeightLayout v = weight_layout(wt, g);
-        most = std::max(f.shared + work::slots_for(f.items) * f.per_slot,
-                        v.shared + work::slots_for(v.groups) * v.per_slot);
+        most = f.shared + work::slots_for(f.items) * f.per_slot;
     }
-    if (applies_backward_data(g)) {
+    if (weight) {
+        const WeightLayout v = weight_layout(wt, g);
+        most = std::max(most, v.shared + work::slots_for(v.groups) * v.per_slot);
+    }
+    if (data) {
         const ForwardLayout d = forward_layout(ks, backward_data_problem(g));
         most = std::max(most, d.shared + work::slots_for(d.items) * d.per_slot);
     }

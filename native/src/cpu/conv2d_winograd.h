@@ -1,5 +1,6 @@
 // Winograd F(2x2, 3x3) for the CPU conv2d's 3x3 stride-1 layers: the driver (conv2d_winograd.cpp) and the contract
-// with the per-ISA tile transforms (conv2d_winograd_avx512.cpp). conv2d.cpp picks this path where it applies.
+// with the per-ISA tile transforms (conv2d_winograd_tiles.h, built in conv2d_winograd_avx512.cpp and
+// conv2d_winograd_avx2.cpp). conv2d.cpp picks this path where it applies.
 //
 // Why: a 3x3 convolution computed as 2x2 output tiles needs 16 multiplies per tile and channel pair instead of 36.
 // Each tile's 4x4 input patch d becomes V = B^T d B, each 3x3 filter g becomes U = G g G^T, and the 16 "frequencies"
@@ -61,7 +62,19 @@ struct Planes {
     int64_t img_stride, ch_stride, channels, rows, cols;
 };
 
-// The tile transforms of one ISA, each over all channels of a plane set and all chunks of a block.
+// The three directions of a layer, each of which takes this path or the implicit GEMM on its own.
+enum class Direction { forward, data, weight };
+
+// Where an ISA's transforms beat its own implicit GEMM in one direction: the least input channels c and output
+// channels k of the layer, and the least padding. Channels matter because the transforms cost per tile and channel
+// what the GEMM saves per tile and channel pair; padding because backward-data of an unpadded layer is a "full"
+// correlation (padding 2) whose tiles cover a small image's border with more waste.
+struct Reach {
+    int64_t min_c, min_k;
+    int min_pad;
+};
+
+// The tile transforms of one ISA, each over all channels of a plane set and all chunks of a block, and where they pay.
 struct Kernels {
     const char* isa;
     // V = B^T d B of each chunk's tiles of every input channel c of x: V(xi, c, slot) at dst + lay.at(c, slot) + xi *
@@ -75,14 +88,16 @@ struct Kernels {
     // dM = A dY A^T of each chunk's tiles of every channel of dy (zeros outside the planes), written as `input`
     // writes V.
     void (*grad_output)(const float* dy, Planes dyp, const Chunk* chunks, int64_t nchunks, float* dst, Layout lay);
+    Reach forward, data, weight;
 };
 
 const Kernels& avx512_kernels();  // conv2d_winograd_avx512.cpp; only where the CPU has AVX-512
+const Kernels& avx2_kernels();    // conv2d_winograd_avx2.cpp; only where the CPU has AVX2 and FMA
 
-// True where this path computes the layer: 3x3, stride 1, dilation 1, and channel counts that give the GEMMs some
-// depth (a first layer with one input channel has nothing to gain). Backward-data also needs pad <= 2.
-bool applies(const conv::Geometry& g);
-bool applies_backward_data(const conv::Geometry& g);
+// True where this path can compute direction d of the layer: 3x3, stride 1, dilation 1 (backward-data also needs
+// pad <= 2); and where, besides, it pays on wk's ISA (wk's Reach for d).
+bool applies(const conv::Geometry& g, Direction d);
+bool pays(const Kernels& wk, const conv::Geometry& g, Direction d);
 
 // The three directions, same contracts as conv2d.h's entries. gemm is the conv's GEMM tile (rows: filters).
 void forward(const Kernels& wk, const gemm_detail::KernelSet& gemm, const conv::Geometry& g, const float* x,
@@ -95,8 +110,8 @@ void backward_data(const Kernels& wk, const gemm_detail::KernelSet& gemm, const 
 void backward_weight(const Kernels& wk, const conv2d_detail::WgradKernels& tile, const conv::Geometry& g,
                      const float* x, const float* dy, float* dw, float* dbias);
 
-// Scratch floats the largest of the three directions takes for this shape with num_threads() threads.
+// Scratch floats the largest of the directions named takes for this shape with num_threads() threads.
 int64_t workspace_floats(const gemm_detail::KernelSet& gemm, const conv2d_detail::WgradKernels& tile,
-                         const conv::Geometry& g);
+                         const conv::Geometry& g, bool forward, bool data, bool weight);
 
 }  // namespace kiln::cpu::winograd
