@@ -158,7 +158,6 @@ struct Lanes {
     }
     static I iload(const int32_t* p, M m) { return _mm256_maskload_epi32(p, _mm256_castps_si256(m)); }
     static I iloadu(const int32_t* p) { return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)); }
-    static void istore(int32_t* p, M m, I v) { _mm256_maskstore_epi32(p, _mm256_castps_si256(m), v); }
     static void istore_first(int32_t* p, int64_t n, I v) {
         store_first(reinterpret_cast<float*>(p), n, _mm256_castsi256_ps(v));
     }
@@ -180,11 +179,24 @@ struct Lanes {
         }
         if (n & 1) _mm_store_ss(p, part);
     }
+    // The first n floats of lo, hi (2 W floats in a row) to p, n <= 2 W.
+    static void store_first2(float* p, int64_t n, V lo, V hi) {
+        if (n > W) {
+            storeu(p, lo);
+            store_first(p + W, n - W, hi);
+        } else {
+            store_first(p, n, lo);
+        }
+    }
     // Floats 2j and 2j + 1 of p for j < n (n <= W; nothing read past 2n): the even and the odd columns of a row.
     // shuffle_ps picks within 128-bit halves; permute4x64 puts the halves' pairs back in order.
     static void deinterleave(const float* p, int64_t n, V& even, V& odd) {
         const V lo = n == W ? loadu(p) : load(p, tail(2 * n));
         const V hi = n == W ? loadu(p + W) : load(p + W, tail(2 * n - W));
+        split(lo, hi, even, odd);
+    }
+    // The even and the odd floats of the 2 W floats lo, hi.
+    static void split(V lo, V hi, V& even, V& odd) {
         even = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(lo, hi, 0x88)), 0xd8));
         odd = _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(lo, hi, 0xdd)), 0xd8));
     }

@@ -130,9 +130,12 @@ struct Lanes {
     static I iblend(M m, I a, I b) { return _mm512_mask_mov_epi32(a, m, b); }
     static I iload(const int32_t* p, M m) { return _mm512_maskz_loadu_epi32(m, p); }
     static I iloadu(const int32_t* p) { return _mm512_loadu_si512(p); }
-    static void istore(int32_t* p, M m, I v) { _mm512_mask_storeu_epi32(p, m, v); }
     static void istore_first(int32_t* p, int64_t n, I v) { _mm512_mask_storeu_epi32(p, tail_mask(n), v); }
     static void store_first(float* p, int64_t n, V v) { _mm512_mask_storeu_ps(p, tail_mask(n), v); }
+    static void store_first2(float* p, int64_t n, V lo, V hi) {
+        _mm512_mask_storeu_ps(p, tail_mask(n), lo);
+        if (n > W) _mm512_mask_storeu_ps(p + W, tail_mask(n - W), hi);
+    }
     // Floats 2j and 2j + 1 of p for j < n (n <= W; nothing read past 2n): the even and the odd columns of a row.
     static void deinterleave(const float* p, int64_t n, V& even, V& odd) {
         const V lo = n == W ? _mm512_loadu_ps(p) : _mm512_maskz_loadu_ps(tail_mask(2 * n), p);

@@ -51,15 +51,10 @@ struct Avx2Chunk {
     }
     static Wide load(Cols m, const float* p) { return {load8(m, p, 0), load8(m, p, 8)}; }
 
-    // shuffle_ps picks within 128-bit halves; permute4x64 puts the halves' pairs back in order.
-    static __m256 even(const Wide& w) {
-        return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(w.lo, w.hi, 0x88)), 0xd8));
+    static void split(const Wide& wa, const Wide& wb, R& even, R& odd) {
+        L::split(wa.lo, wa.hi, even.a, odd.a);
+        L::split(wb.lo, wb.hi, even.b, odd.b);
     }
-    static __m256 odd(const Wide& w) {
-        return _mm256_castpd_ps(_mm256_permute4x64_pd(_mm256_castps_pd(_mm256_shuffle_ps(w.lo, w.hi, 0xdd)), 0xd8));
-    }
-    static R even_of(const Wide& wa, const Wide& wb) { return {even(wa), even(wb)}; }
-    static R odd_of(const Wide& wa, const Wide& wb) { return {odd(wa), odd(wb)}; }
 
     struct Lanes {
         int32_t na, nb;  // tiles of half a (slots 0..na-1) and of half b (the next nb slots)
@@ -77,12 +72,7 @@ struct Avx2Chunk {
     static void store_half(float* p, int32_t count, __m256 y0, __m256 y1) {
         __m256 lo, hi;
         L::interleave(y0, y1, lo, hi);
-        if (count > 8) {
-            _mm256_storeu_ps(p, lo);
-            L::store_first(p + 8, count - 8, hi);
-        } else {
-            L::store_first(p, count, lo);
-        }
+        L::store_first2(p, count, lo, hi);
     }
     static void store_out(float* pa, Cols ca, float* pb, Cols cb, R y0, R y1) {
         if (any(ca)) store_half(pa, ca.hi, y0.a, y1.a);

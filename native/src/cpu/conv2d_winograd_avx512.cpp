@@ -35,13 +35,11 @@ struct Avx512Chunk {
     static bool any(Cols m) { return m != 0; }
     static R load(Cols m, const float* p) { return m ? _mm512_maskz_loadu_ps(m, p) : _mm512_setzero_ps(); }
 
-    static R even_of(R lo, R hi) {
-        const __m512i idx = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
-        return _mm512_permutex2var_ps(lo, idx, hi);
-    }
-    static R odd_of(R lo, R hi) {
-        const __m512i idx = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
-        return _mm512_permutex2var_ps(lo, idx, hi);
+    static void split(R lo, R hi, R& even, R& odd) {
+        const __m512i ie = _mm512_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+        const __m512i io = _mm512_setr_epi32(1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+        even = _mm512_permutex2var_ps(lo, ie, hi);
+        odd = _mm512_permutex2var_ps(lo, io, hi);
     }
 
     struct Lanes {

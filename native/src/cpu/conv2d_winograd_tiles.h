@@ -17,7 +17,7 @@
 //   Wide    16 consecutive floats of one row (a half's window), read through a Cols mask: load(cols, p), where
 //           inside(start, limit) masks the columns l with 0 <= start + l < limit, first(n) the first n (n may be <= 0
 //           or > 16), none() no column; any(cols) tests for one;
-//   even_of(wa, wb), odd_of(wa, wb)  the even or odd columns of half a's window and of half b's, as an R;
+//   split(wa, wb, even, odd)         the even and the odd columns of half a's window and of half b's, as two R;
 //   Lanes and lanes_of(chunk)        how a chunk's lanes map to its contiguous slots (a's tiles, then b's);
 //   store_slots(p, lanes, r)         r's tiles to consecutive floats at p;
 //   load_slots(p, lanes), slots_to_lanes(lanes, r)  the inverse: 16 floats from p (slack allowed past the chunk's
@@ -111,7 +111,9 @@ struct Transforms {
                     }
                     const auto lo = C::load(p.a.m0[i], ra), hi = C::load(p.b.m0[i], rb);
                     const auto lo2 = C::load(p.a.m2[i], ra + 2), hi2 = C::load(p.b.m2[i], rb + 2);
-                    const R d[4] = {C::even_of(lo, hi), C::odd_of(lo, hi), C::even_of(lo2, hi2), C::odd_of(lo2, hi2)};
+                    R d[4];
+                    C::split(lo, hi, d[0], d[1]);
+                    C::split(lo2, hi2, d[2], d[3]);
                     for (int k = 0; k < 4; ++k) {
                         switch (i) {  // B^T rows: (1 0 -1 0), (0 1 1 0), (0 -1 1 0), (0 1 0 -1)
                             case 0: t0[k] = C::add(t0[k], d[k]); break;
@@ -260,8 +262,7 @@ struct Transforms {
                 for (int a = 0; a < 2; ++a) {
                     const auto lo = C::load(p.a.cols[a], plane + p.a.src + a * dp.cols);
                     const auto hi = C::load(p.b.cols[a], plane + p.b.src + a * dp.cols);
-                    e[a][0] = C::even_of(lo, hi);
-                    e[a][1] = C::odd_of(lo, hi);
+                    C::split(lo, hi, e[a][0], e[a][1]);
                 }
                 // A = (1 0; 1 1; 1 -1; 0 -1): z = A e (rows), then dM = z A^T (columns).
                 R z[4][2];

@@ -13,9 +13,10 @@
 //   I and to_int(v) (lane indices), Index and index32(i) (an index prepared for several lookups), lookup32(c, x) =
 //   c[i & 31] for 32 floats aligned to 64 bytes;
 //   tail(left) = lanes [0, min(left, W)); load(p, m) (zero where m is off, nothing read there); store(p, m, v);
-//   store_first(p, n, v) = lanes [0, n) of v, n <= W (AVX2: plain stores of 4, 2 and 1 lanes rather than a mask);
-//   int32 lanes for the pool's indices: iota(step), ik, iadd, ieq, iblend, iload(p, m), iloadu, istore(p, m, v),
-//   istore_first; deinterleave(p, n, even, odd) and interleave(a, b, lo, hi) for a row's even and odd columns;
+//   store_first(p, n, v) = lanes [0, n) of v, n <= W (AVX2: plain stores of 4, 2 and 1 lanes rather than a mask),
+//   store_first2(p, n, lo, hi) the same for the 2 W floats lo, hi;
+//   int32 lanes for the pool's indices: iota(step), ik, iadd, ieq, iblend, iload(p, m), iloadu, istore_first;
+//   deinterleave(p, n, even, odd) and interleave(a, b, lo, hi) for a row's even and odd columns;
 //   accumulate(acc, m, v): acc[k] += (double)v[k] where m is on; loadu(p), storeu(p, v), accumulate(acc, v): all lanes;
 //   DoubleSum (add(v, m), total(): a span's sum in double, fixed order) and FourChains (add(u, a), add(u, a, b),
 //   total(): four independent double chains for sums and dot products).

@@ -77,20 +77,10 @@ struct VecPool2x2 {
             const V a = part(i0), b = part(L::iadd(i0, L::ik(1))), c = part(i1), d = part(L::iadd(i1, L::ik(1)));
             V lo, hi;  // input columns 2 o .. 2 o + 2 n - 1
             L::interleave(a, b, lo, hi);
-            store_pair(dx0 + 2 * o, 2 * n, lo, hi);
+            L::store_first2(dx0 + 2 * o, 2 * n, lo, hi);
             L::interleave(c, d, lo, hi);
-            store_pair(dx1 + 2 * o, 2 * n, lo, hi);
+            L::store_first2(dx1 + 2 * o, 2 * n, lo, hi);
         });
-    }
-
-    // The first cols floats of the two registers lo, hi (2 W floats) to p.
-    static void store_pair(float* p, int64_t cols, V lo, V hi) {
-        if (cols > W) {
-            L::storeu(p, lo);
-            L::store_first(p + W, cols - W, hi);
-        } else {
-            L::store_first(p, cols, lo);
-        }
     }
 };
 
