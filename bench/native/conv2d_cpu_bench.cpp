@@ -176,9 +176,11 @@ int main(int argc, char** argv) {
             std::vector<float>*got, *want;
         };
         Dir dirs[] = {
-            {"forward", kiln::cpu::winograd::Direction::forward, [&] { kiln::cpu::conv2d_forward_f32(g, x.data(), w.data(), b.data(), y.data()); },
+            {"forward", kiln::cpu::winograd::Direction::forward,
+             [&] { kiln::cpu::conv2d_forward_f32(g, x.data(), w.data(), b.data(), y.data()); },
              [&] { peer.forward(g, x.data(), w.data(), b.data(), y_peer.data()); }, &y, &y_peer},
-            {"backward-data", kiln::cpu::winograd::Direction::data, [&] { kiln::cpu::conv2d_backward_data_f32(g, dy.data(), w.data(), dx.data()); },
+            {"backward-data", kiln::cpu::winograd::Direction::data,
+             [&] { kiln::cpu::conv2d_backward_data_f32(g, dy.data(), w.data(), dx.data()); },
              [&] { peer.backward_data(g, dy.data(), w.data(), dx_peer.data()); }, &dx, &dx_peer},
             {"backward-weight", kiln::cpu::winograd::Direction::weight,
              [&] { kiln::cpu::conv2d_backward_weight_f32(g, x.data(), dy.data(), dw.data(), db.data()); },
@@ -198,7 +200,8 @@ int main(int argc, char** argv) {
             const double t = median_seconds(d.kiln, runs, secs);
             const double tp = with_peer ? median_seconds(d.peer, runs, secs) : 0.0;
             std::printf("%-28s %-16s %-14s %10.3f %10.1f %12.1f %8.0fK %7.2fx%s\n", sh.name, d.name,
-                        kiln::cpu::conv2d_detail::conv2d_algorithm(g, d.direction), t * 1e3, gflop / t, tp > 0 ? gflop / tp : 0.0,
+                        kiln::cpu::conv2d_detail::conv2d_algorithm(g, d.direction), t * 1e3, gflop / t,
+                        tp > 0 ? gflop / tp : 0.0,
                         ws_kib, tp / t, ok ? "" : "  MISMATCH vs peer");
             ms[di++] = t * 1e3;
         }

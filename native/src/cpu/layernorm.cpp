@@ -4,8 +4,9 @@
 // the thread count) accumulates its partial in double, and the partials are added in block order afterwards, so the
 // result is the same for any thread count.
 //
-// The file is built for the x86-64 baseline; the row loops are cloned (cpu/simd.h's KILN_VECTOR_CLONES) for AVX-512 and for
-// FMA machines so they run on wide vectors. -ffp-contract=off holds in every clone, so no clone fuses an operation.
+// The file is built for the x86-64 baseline; the row loops are cloned (cpu/simd.h's KILN_VECTOR_CLONES) for AVX-512
+// and for AVX2 with FMA so they run on wide vectors. -ffp-contract=off holds in every clone, so no clone fuses an
+// operation.
 #include "layernorm.h"
 
 #include <algorithm>

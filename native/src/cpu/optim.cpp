@@ -14,10 +14,10 @@ constexpr int64_t kGrain = 1 << 14;
 
 // The span functions take restrict pointers (the buffers are distinct, kiln.h) so the loops vectorize without
 // runtime overlap checks; parallel_for hands each a chunk [lo, hi). The file is built for the x86-64 baseline, so each
-// span is cloned for AVX-512 and AVX2 (cpu/simd.h's KILN_VECTOR_CLONES) and the loader picks the clone this CPU runs: 16 or 8
-// elements per instruction instead of 4, with the same bits (the update's divisions and square root are correctly
-// rounded at every width, and -ffp-contract=off keeps multiplies and adds apart). Adam at 1M parameters ran 0.50 ms
-// at SSE2 width.
+// span is cloned for AVX-512 and AVX2 (cpu/simd.h's KILN_VECTOR_CLONES) and the loader picks the clone this CPU
+// runs: 16 or 8 elements per instruction instead of 4, with the same bits (the update's divisions and square root are
+// correctly rounded at every width, and -ffp-contract=off keeps multiplies and adds apart). Adam at 1M parameters ran
+// 0.50 ms at SSE2 width.
 
 // The loops, inlined into each clone (target_clones takes plain functions, not templates).
 template <bool Nesterov>

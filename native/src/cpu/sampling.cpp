@@ -3,8 +3,8 @@
 // the size, so the loss does not depend on the thread count.
 //
 // The file is built for the x86-64 baseline, where kiln_fma (std::fma) is a libm call emulating the fused operation:
-// the exp and Box-Muller here are made of fmas, so the loops are cloned (cpu/simd.h's KILN_VECTOR_CLONES) for AVX-512 and for
-// FMA machines, where it is one instruction with the same, exactly rounded, result.
+// the exp and Box-Muller here are made of fmas, so the loops are cloned (cpu/simd.h's KILN_VECTOR_CLONES) for AVX-512
+// and for AVX2 with FMA, where it is one instruction with the same, exactly rounded, result.
 #include "sampling.h"
 
 #include <vector>
