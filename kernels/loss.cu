@@ -1,12 +1,13 @@
 // Loss kernels: cross entropy, BCE with logits, MSE, forward and backward. Conventions: outputs are assigned; a loss is
-// a mean, reduced by one final block in a fixed order (no atomics, no scratch), so it is bitwise reproducible; the
-// backward kernels read dloss[0] on the device. Cross entropy takes one online-softmax pass per row (a warp per row up
+// a mean, reduced in a fixed order (no atomics), so it is bitwise reproducible: BCE and MSE through grid_sum
+// (common/grid_sum.cuh: every SM, then one final block), cross entropy's mean over rows in one block; the
+// backward kernels read dloss[0] on the device and take four elements per thread, float4 where aligned. Cross entropy takes one online-softmax pass per row (a warp per row up
 // to 1024 columns, else a block) that saves the row's logsumexp, then one block for the mean over rows. The math per
 // element is kernels/common/softmax_math.h, shared with native/src/cpu/loss.cpp.
 #include <cstdint>
 
 #include "common/launch.h"
-#include "common/reduce_util.cuh"
+#include "common/grid_sum.cuh"
 #include "common/softmax_math.h"
 #include "loss.h"
 
@@ -79,29 +80,43 @@ __global__ void cross_entropy_backward_kernel(const float* __restrict__ logits, 
     }
 }
 
-// loss[0] = mean of f(x[i], t[i]); one block (launched for n == 0 too, which gives NaN).
-template <typename F>
-__global__ void __launch_bounds__(kAllReduceThreads, 1) pointwise_loss_kernel(const float* __restrict__ x,
-                                                                            const float* __restrict__ t,
-                                                                            float* __restrict__ loss, int64_t n, F f) {
-    __shared__ float smem[32];
-    const float part = thread_partial(x, t, n, threadIdx.x, blockDim.x, f);
-    const float total = block_reduce(part, SumOp{}, 0.0f, smem);
-    if (threadIdx.x == 0) loss[0] = mean_of(total, n);
+// dx[i] = grad(x[i], t[i], scale) with scale = dloss / n: a chunk of four elements per thread, one float4 per stream
+// when kVec (every pointer 16-byte aligned) and the chunk is whole.
+template <bool kVec, typename Grad>
+__global__ void __launch_bounds__(256) pointwise_loss_backward_kernel(const float* __restrict__ x,
+                                                                      const float* __restrict__ t,
+                                                                      const float* __restrict__ dloss,
+                                                                      float* __restrict__ dx, int64_t n, Grad grad) {
+    const float scale = loss_grad_scale(__ldg(dloss), n);
+    const int64_t chunks = (n + 3) / 4;
+    for (int64_t c = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; c < chunks; c += (int64_t)gridDim.x * blockDim.x) {
+        if (kVec && 4 * c + 4 <= n) {
+            const float4 xv = ChunkLoad<true>::load(x, c), tv = ChunkLoad<true>::load(t, c);
+            reinterpret_cast<float4*>(dx)[c] = make_float4(grad(xv.x, tv.x, scale), grad(xv.y, tv.y, scale),
+                                                           grad(xv.z, tv.z, scale), grad(xv.w, tv.w, scale));
+        } else {
+            for (int64_t i = 4 * c; i < n && i < 4 * c + 4; ++i) dx[i] = grad(__ldg(x + i), __ldg(t + i), scale);
+        }
+    }
 }
 
-__global__ void bce_backward_kernel(const float* __restrict__ x, const float* __restrict__ t,
-                                    const float* __restrict__ dloss, float* __restrict__ dx, int64_t n) {
-    const float scale = loss_grad_scale(__ldg(dloss), n);
-    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x)
-        dx[i] = bce_logits_grad(x[i], t[i], scale);
-}
+struct BceGrad {
+    __device__ float operator()(float x, float t, float scale) const { return bce_logits_grad(x, t, scale); }
+};
+struct MseGrad {
+    __device__ float operator()(float x, float t, float scale) const { return mse_grad(x, t, scale); }
+};
 
-__global__ void mse_backward_kernel(const float* __restrict__ x, const float* __restrict__ t,
-                                    const float* __restrict__ dloss, float* __restrict__ dx, int64_t n) {
-    const float scale = loss_grad_scale(__ldg(dloss), n);
-    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x)
-        dx[i] = mse_grad(x[i], t[i], scale);
+template <typename Grad>
+cudaError_t pointwise_loss_backward(cudaStream_t s, const float* x, const float* t, const float* dloss, float* dx,
+                                    int64_t n, Grad grad) {
+    if (n == 0) return cudaSuccess;
+    const unsigned grid = grid_1d((size_t)(n + 3) / 4, 256);
+    if ((((uintptr_t)x | (uintptr_t)t | (uintptr_t)dx) & 15u) == 0)
+        pointwise_loss_backward_kernel<true, Grad><<<grid, 256, 0, s>>>(x, t, dloss, dx, n, grad);
+    else
+        pointwise_loss_backward_kernel<false, Grad><<<grid, 256, 0, s>>>(x, t, dloss, dx, n, grad);
+    return cudaGetLastError();
 }
 
 }  // namespace
@@ -133,27 +148,22 @@ cudaError_t cross_entropy_backward_f32(cudaStream_t s, const float* logits, cons
     return cudaGetLastError();
 }
 
-cudaError_t bce_with_logits_f32(cudaStream_t s, const float* x, const float* t, float* loss, int64_t n) {
-    pointwise_loss_kernel<BceTerm><<<1, kAllReduceThreads, 0, s>>>(x, t, loss, n, BceTerm{});
-    return cudaGetLastError();
+cudaError_t bce_with_logits_f32(cudaStream_t s, Scratch& scratch, const float* x, const float* t, float* loss,
+                                int64_t n) {
+    return grid_sum(s, scratch, x, t, n, BceTerm{}, SumMeanOver{n}, loss);  // n == 0 too: loss = NaN
 }
 
 cudaError_t bce_with_logits_backward_f32(cudaStream_t s, const float* x, const float* t, const float* dloss, float* dx,
                                          int64_t n) {
-    if (n == 0) return cudaSuccess;
-    bce_backward_kernel<<<grid_1d(n, 256), 256, 0, s>>>(x, t, dloss, dx, n);
-    return cudaGetLastError();
+    return pointwise_loss_backward(s, x, t, dloss, dx, n, BceGrad{});
 }
 
-cudaError_t mse_f32(cudaStream_t s, const float* x, const float* t, float* loss, int64_t n) {
-    pointwise_loss_kernel<MseTerm><<<1, kAllReduceThreads, 0, s>>>(x, t, loss, n, MseTerm{});
-    return cudaGetLastError();
+cudaError_t mse_f32(cudaStream_t s, Scratch& scratch, const float* x, const float* t, float* loss, int64_t n) {
+    return grid_sum(s, scratch, x, t, n, MseTerm{}, SumMeanOver{n}, loss);
 }
 
 cudaError_t mse_backward_f32(cudaStream_t s, const float* x, const float* t, const float* dloss, float* dx, int64_t n) {
-    if (n == 0) return cudaSuccess;
-    mse_backward_kernel<<<grid_1d(n, 256), 256, 0, s>>>(x, t, dloss, dx, n);
-    return cudaGetLastError();
+    return pointwise_loss_backward(s, x, t, dloss, dx, n, MseGrad{});
 }
 
 }  // namespace kiln::cuda

@@ -6,6 +6,7 @@
 #include <cstdint>
 
 #include "common/cuda_api.h"
+#include "common/scratch.h"
 
 namespace kiln::cpu {
 
@@ -32,10 +33,11 @@ cudaError_t cross_entropy_f32(cudaStream_t s, const float* logits, const int32_t
                               int64_t rows, int64_t cols);
 cudaError_t cross_entropy_backward_f32(cudaStream_t s, const float* logits, const int32_t* labels, const float* lse,
                                        const float* dloss, float* dlogits, int64_t rows, int64_t cols);
-cudaError_t bce_with_logits_f32(cudaStream_t s, const float* x, const float* t, float* loss, int64_t n);
+cudaError_t bce_with_logits_f32(cudaStream_t s, Scratch& scratch, const float* x, const float* t, float* loss,
+                                int64_t n);
 cudaError_t bce_with_logits_backward_f32(cudaStream_t s, const float* x, const float* t, const float* dloss, float* dx,
                                          int64_t n);
-cudaError_t mse_f32(cudaStream_t s, const float* x, const float* t, float* loss, int64_t n);
+cudaError_t mse_f32(cudaStream_t s, Scratch& scratch, const float* x, const float* t, float* loss, int64_t n);
 cudaError_t mse_backward_f32(cudaStream_t s, const float* x, const float* t, const float* dloss, float* dx, int64_t n);
 
 }  // namespace kiln::cuda

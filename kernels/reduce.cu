@@ -1,5 +1,6 @@
 // Reductions and softmax on the GPU. Conventions: outputs are assigned, never accumulated. A row of a row-wise op
-// (max, softmax, a sum over contiguous rows) belongs to one warp when it has at most 1024 columns, else to one block;
+// (max, softmax, a sum over contiguous rows) belongs to one warp when it has at most 1024 columns, else to one block,
+// except a lone row longer than a block's share (a whole tensor's sum), which is spread over the grid (grid_sum);
 // softmax rows of up to 1024 columns are held in registers (x is read once), longer rows take one online-softmax pass
 // for (max, sum) and a second pass to write. Every reduction combines in a fixed order (no atomics), so results are
 // bitwise reproducible run to run. The math per element is kernels/common/softmax_math.h, shared with
@@ -7,7 +8,7 @@
 #include <cstdint>
 
 #include "common/launch.h"
-#include "common/reduce_util.cuh"
+#include "common/grid_sum.cuh"
 #include "common/softmax_math.h"
 #include "reduce.h"
 
@@ -18,10 +19,6 @@ namespace {
 constexpr int64_t kWarpRowMaxCols = 1024;  // rows up to this long go to one warp (32 lanes x 32 registers)
 constexpr int kRowBlock = 256;             // warp-per-row kernels: 8 rows per block
 constexpr int kRowsPerBlock = kRowBlock / 32;
-// Single-block all-reduces: the largest block, and "at least 1 block per SM" in __launch_bounds__ so ptxas does not
-// squeeze registers (and spill) chasing an occupancy that one block can never have.
-constexpr int kAllReduceThreads = 1024;
-
 // A block that owns one row: about 16 columns per thread, 128..1024 threads.
 int block_threads_for(int64_t cols) {
     int t = 128;
@@ -161,14 +158,6 @@ __global__ void max_backward_kernel(const float* __restrict__ dy, const int32_t*
 
 // ---- sum of squares ------------------------------------------------------------------------------------------------
 
-__global__ void __launch_bounds__(kAllReduceThreads, 1) sum_squares_kernel(const float* __restrict__ x, int64_t n,
-                                                                         float* __restrict__ out) {
-    __shared__ float smem[32];
-    const float part = thread_partial(x, nullptr, n, threadIdx.x, blockDim.x, SquareA{});
-    const float total = block_reduce(part, SumOp{}, 0.0f, smem);
-    if (threadIdx.x == 0) out[0] = total;
-}
-
 // ---- softmax -------------------------------------------------------------------------------------------------------
 
 // A warp per row, the row in registers: lane holds columns lane + 32k for k < VPT (cols <= 32 * VPT). Two-pass form
@@ -301,10 +290,13 @@ struct SoftmaxBackwardWarp {
 
 }  // namespace
 
-cudaError_t reduce_sum_f32(cudaStream_t s, const float* x, float* y, int64_t outer, int64_t len, int64_t inner,
-                           float scale) {
+cudaError_t reduce_sum_f32(cudaStream_t s, Scratch& scratch, const float* x, float* y, int64_t outer, int64_t len,
+                           int64_t inner, float scale) {
     if (outer == 0 || inner == 0) return cudaSuccess;
     if (inner == 1) {
+        // One row longer than a block's share (a whole tensor's sum): every SM, not one block.
+        if (outer == 1 && len > kGridSumElemsPerBlock)
+            return grid_sum(s, scratch, x, nullptr, len, TakeA{}, SumScaled{scale}, y);
         if (len <= kWarpRowMaxCols)
             sum_rows_kernel<true><<<grid_1d(outer, kRowsPerBlock), kRowBlock, 0, s>>>(x, y, outer, len, scale);
         else
@@ -357,10 +349,8 @@ cudaError_t max_lastdim_backward_f32(cudaStream_t s, const float* dy, const int3
     return cudaGetLastError();
 }
 
-cudaError_t sum_squares_f32(cudaStream_t s, const float* x, int64_t n, float* out) {
-    // Launched for n == 0 too: out must become 0.
-    sum_squares_kernel<<<1, kAllReduceThreads, 0, s>>>(x, n, out);
-    return cudaGetLastError();
+cudaError_t sum_squares_f32(cudaStream_t s, Scratch& scratch, const float* x, int64_t n, float* out) {
+    return grid_sum(s, scratch, x, nullptr, n, SquareA{}, SumAsIs{}, out);  // n == 0 too: out must become 0
 }
 
 cudaError_t softmax_f32(cudaStream_t s, const float* x, float* y, int64_t rows, int64_t cols, bool log) {

@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "common/cuda_api.h"
+#include "common/scratch.h"
 
 namespace kiln::cpu {
 
@@ -29,18 +30,19 @@ void softmax_backward_f32(const float* y, const float* dy, float* dx, int64_t ro
 }  // namespace kiln::cpu
 
 // The same entries on the GPU; pointers are device memory. Each launcher queues its kernels on stream s and returns
-// cudaGetLastError(); none synchronizes or needs scratch memory. Shapes as in the CPU block above.
+// cudaGetLastError(); none synchronizes. The all-reduces to one number (a single long row's sum, sum_squares) take
+// scratch for their per-block partials (common/grid_sum.cuh). Shapes as in the CPU block above.
 namespace kiln::cuda {
 
-cudaError_t reduce_sum_f32(cudaStream_t s, const float* x, float* y, int64_t outer, int64_t len, int64_t inner,
-                           float scale);
+cudaError_t reduce_sum_f32(cudaStream_t s, Scratch& scratch, const float* x, float* y, int64_t outer, int64_t len,
+                           int64_t inner, float scale);
 cudaError_t reduce_sum_backward_f32(cudaStream_t s, const float* dy, float* dx, int64_t outer, int64_t len,
                                     int64_t inner, float scale);
 cudaError_t max_lastdim_f32(cudaStream_t s, const float* x, float* y, int32_t* index, int64_t rows, int64_t cols);
 cudaError_t max_lastdim_backward_f32(cudaStream_t s, const float* dy, const int32_t* index, float* dx, int64_t rows,
                                      int64_t cols);
-// One block, deterministic.
-cudaError_t sum_squares_f32(cudaStream_t s, const float* x, int64_t n, float* out);
+// Deterministic: the same bits on every GPU and run.
+cudaError_t sum_squares_f32(cudaStream_t s, Scratch& scratch, const float* x, int64_t n, float* out);
 cudaError_t softmax_f32(cudaStream_t s, const float* x, float* y, int64_t rows, int64_t cols, bool log);
 cudaError_t softmax_backward_f32(cudaStream_t s, const float* y, const float* dy, float* dx, int64_t rows,
                                  int64_t cols, bool log);

@@ -1,11 +1,11 @@
 // The sampling family on the GPU. Conventions: outputs are assigned; one thread per Philox block (four elements,
-// float4 loads and stores when the pointers allow), grid-stride; the KL mean is a two-pass reduction whose block count
-// is a function of the size alone (no atomics), so its bits do not depend on the GPU. The math is
+// float4 loads and stores when the pointers allow), grid-stride; the KL mean is a grid_sum (common/grid_sum.cuh: block
+// count a function of the size alone, no atomics), so its bits do not depend on the GPU. The math is
 // kernels/common/sampling_math.h, shared with native/src/cpu/sampling.cpp, so z has the same bits on both.
 #include <cstdint>
 
 #include "common/launch.h"
-#include "common/reduce_util.cuh"
+#include "common/grid_sum.cuh"
 #include "common/sampling_math.h"
 #include "sampling.h"
 
@@ -14,10 +14,12 @@ namespace kiln::cuda {
 namespace {
 
 constexpr int kThreads = 256;
-constexpr int kKlMaxBlocks = 1024;       // partials the final block adds: one per thread of it
-constexpr int64_t kKlElemsPerBlock = 1 << 14;
 
 inline bool aligned16(const void* p) { return ((uintptr_t)p & 15u) == 0; }
+
+__device__ __forceinline__ float4 load_float4(const float* p, int64_t i4) {
+    return __ldg(reinterpret_cast<const float4*>(p) + i4);
+}
 
 // Element-wise over Philox blocks: out[i] = f(i, eps) for the four elements of each block. Vec4 when every pointer the
 // functor reads or writes is 16-byte aligned (checked on the host), so a full block is one float4 per stream.
@@ -78,26 +80,9 @@ struct KlTerm {
     __device__ float operator()(float mu, float logvar) const { return gaussian_kl_term(mu, logvar); }
 };
 
-// partial[blockIdx.x] = this block's share of the KL terms (elements dealt round-robin over the whole grid).
-__global__ void __launch_bounds__(kThreads) gaussian_kl_partial_kernel(const float* __restrict__ mu,
-                                                                       const float* __restrict__ logvar,
-                                                                       float* __restrict__ partial, int64_t n) {
-    __shared__ float smem[32];
-    const int rank = blockIdx.x * blockDim.x + threadIdx.x, size = gridDim.x * blockDim.x;
-    const float total = block_reduce(thread_partial(mu, logvar, n, rank, size, KlTerm{}), SumOp{}, 0.0f, smem);
-    if (threadIdx.x == 0) partial[blockIdx.x] = total;
-}
-
-// loss[0] = (partial[0] + ... + partial[blocks - 1]) / batch, one block of kKlMaxBlocks threads.
-__global__ void __launch_bounds__(kKlMaxBlocks, 1) gaussian_kl_final_kernel(const float* __restrict__ partial,
-                                                                            int blocks, float* __restrict__ loss,
-                                                                            int64_t batch) {
-    __shared__ float smem[32];
-    const float v = threadIdx.x < blocks ? partial[threadIdx.x] : 0.0f;
-    const float total = block_reduce(v, SumOp{}, 0.0f, smem);
-    if (threadIdx.x == 0) loss[0] = mean_of(total, batch);
-}
-
+// Four elements per thread (one chunk), float4 where Vec4 and the chunk is whole: the scale's division and the index
+// arithmetic are paid once per four elements, and each stream moves 16 bytes per access.
+template <bool Vec4>
 __global__ void __launch_bounds__(kThreads) gaussian_kl_backward_kernel(const float* __restrict__ mu,
                                                                         const float* __restrict__ logvar,
                                                                         const float* __restrict__ dloss,
@@ -105,9 +90,27 @@ __global__ void __launch_bounds__(kThreads) gaussian_kl_backward_kernel(const fl
                                                                         float* __restrict__ dlogvar, int64_t n,
                                                                         int64_t batch) {
     const float scale = loss_grad_scale(__ldg(dloss), batch);
-    for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
-        if (dmu) dmu[i] = gaussian_kl_dmu(mu[i], scale);
-        if (dlogvar) dlogvar[i] = gaussian_kl_dlogvar(logvar[i], scale);
+    const int64_t chunks = (n + 3) / 4;
+    for (int64_t c = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; c < chunks; c += (int64_t)gridDim.x * blockDim.x) {
+        if (Vec4 && 4 * c + 4 <= n) {
+            if (dmu) {
+                const float4 m = load_float4(mu, c);
+                reinterpret_cast<float4*>(dmu)[c] =
+                    make_float4(gaussian_kl_dmu(m.x, scale), gaussian_kl_dmu(m.y, scale), gaussian_kl_dmu(m.z, scale),
+                                gaussian_kl_dmu(m.w, scale));
+            }
+            if (dlogvar) {
+                const float4 l = load_float4(logvar, c);
+                reinterpret_cast<float4*>(dlogvar)[c] =
+                    make_float4(gaussian_kl_dlogvar(l.x, scale), gaussian_kl_dlogvar(l.y, scale),
+                                gaussian_kl_dlogvar(l.z, scale), gaussian_kl_dlogvar(l.w, scale));
+            }
+        } else {
+            for (int64_t i = 4 * c; i < n && i < 4 * c + 4; ++i) {
+                if (dmu) dmu[i] = gaussian_kl_dmu(mu[i], scale);
+                if (dlogvar) dlogvar[i] = gaussian_kl_dlogvar(logvar[i], scale);
+            }
+        }
     }
 }
 
@@ -129,22 +132,18 @@ cudaError_t reparameterize_backward_f32(cudaStream_t s, const float* logvar, con
 
 cudaError_t gaussian_kl_f32(cudaStream_t s, Scratch& scratch, const float* mu, const float* logvar, float* loss,
                             int64_t batch, int64_t dim) {
-    const int64_t n = batch * dim;
-    const int64_t wanted = (n + kKlElemsPerBlock - 1) / kKlElemsPerBlock;
-    const int blocks = (int)(wanted < 1 ? 1 : wanted > kKlMaxBlocks ? kKlMaxBlocks : wanted);
-    float* partial = static_cast<float*>(scratch.get((size_t)blocks * sizeof(float)));
-    if (!partial) return cudaErrorInvalidValue;
-    gaussian_kl_partial_kernel<<<blocks, kThreads, 0, s>>>(mu, logvar, partial, n);
-    gaussian_kl_final_kernel<<<1, kKlMaxBlocks, 0, s>>>(partial, blocks, loss, batch);
-    return cudaGetLastError();
+    return grid_sum(s, scratch, mu, logvar, batch * dim, KlTerm{}, SumMeanOver{batch}, loss);
 }
 
 cudaError_t gaussian_kl_backward_f32(cudaStream_t s, const float* mu, const float* logvar, const float* dloss,
                                      float* dmu, float* dlogvar, int64_t batch, int64_t dim) {
     const int64_t n = batch * dim;
     if (n <= 0 || (!dmu && !dlogvar)) return cudaSuccess;
-    gaussian_kl_backward_kernel<<<grid_1d((size_t)n, kThreads), kThreads, 0, s>>>(mu, logvar, dloss, dmu, dlogvar, n,
-                                                                                  batch);
+    const unsigned grid = grid_1d((size_t)(n + 3) / 4, kThreads);
+    if (aligned16(mu) && aligned16(logvar) && aligned16(dmu) && aligned16(dlogvar))  // NULL is aligned
+        gaussian_kl_backward_kernel<true><<<grid, kThreads, 0, s>>>(mu, logvar, dloss, dmu, dlogvar, n, batch);
+    else
+        gaussian_kl_backward_kernel<false><<<grid, kThreads, 0, s>>>(mu, logvar, dloss, dmu, dlogvar, n, batch);
     return cudaGetLastError();
 }
 

@@ -1,5 +1,6 @@
 // Device-only reduction helpers for kernels/reduce.cu and kernels/loss.cu: warp and block reductions, the mapping of
-// rows onto a warp or a whole block, and a per-thread partial sum (float4 loads where aligned) for the all-reduces.
+// rows onto a warp or a whole block, and a per-thread partial sum (float4 loads where aligned) for rows and the
+// all-reduces (common/grid_sum.cuh).
 // Deterministic by construction: xor-butterfly shuffles with commutative combines leave every lane the same bits, and
 // blocks combine their warps in a fixed order, so the same input gives the same output on every run.
 #pragma once
@@ -85,8 +86,8 @@ struct ChunkLoad {
 };
 
 // thread_partial for one way of loading: chunks c = rank, rank + size, ... in increasing order, several in flight per
-// stream (a single block has to keep enough bytes in flight to get a useful share of the bandwidth: that is all these
-// all-reduces have; the ABI gives them no scratch), then the partial chunk if this thread's walk reaches it. Four
+// stream (a block that owns a long row alone has to keep enough bytes in flight to get a useful share of the
+// bandwidth), then the partial chunk if this thread's walk reaches it. Four
 // float4 chunks, three scalar ones: four of those took sum_rows_kernel<false> from 32 to 48 registers (half its
 // 1024-thread blocks per SM). How many are in flight changes no bits: each accumulator still adds in chunk order.
 template <bool kVec, typename F>
