@@ -1,9 +1,12 @@
 // Elementwise kernels: fill, binary ops with broadcasting (forward and backward), activations, scale, axpy, and the
 // fused bias + GELU (its dbias is the binary ops' deterministic column sum).
-// Conventions: grid-stride loops over flat indices; outputs are assigned, never accumulated; the per-element math
+// Conventions: grid-stride loops over flat indices, in float4 chunks of four where the pointers are aligned
+// (common/chunked.cuh; broadcasting ones too when a row is whole chunks); outputs are assigned, never accumulated; the
+// per-element math
 // is kernels/common/activations.h, shared with native/src/cpu/elementwise.cpp. A broadcast operand's gradient is a
 // deterministic column sum (no atomics): the same shape always reduces in the same order.
 #include "common/activations.h"
+#include "common/chunked.cuh"
 #include "common/launch.h"
 #include "elementwise.h"
 
@@ -35,6 +38,100 @@ struct FlatCursor {
             col += col_step;
             if (col >= inner) col -= inner;
         }
+    }
+};
+
+// ---- chunked ops (common/chunked.cuh): one(i) for element i, four(c) for chunk c as float4s ----------------------
+
+// y = a op b. BA/BB: that operand is broadcast, read at the column; four() is then used only when inner is a
+// multiple of 4, so a chunk lies in one row. y may alias a full operand: every element is read, then written, by one
+// thread.
+template <int Op, bool BA, bool BB>
+struct BinaryFwd {
+    const float* a;
+    const float* b;
+    float* y;
+    int64_t inner;
+    __device__ void one(int64_t i) const {
+        const int64_t col = (BA || BB) ? i % inner : 0;
+        y[i] = binary_fwd<Op>(a[BA ? col : i], b[BB ? col : i]);
+    }
+    __device__ void four(int64_t c) const {
+        const int64_t ccol = (BA || BB) ? c % (inner / 4) : 0;
+        store4(y, c, map4(load4(a, BA ? ccol : c), load4(b, BB ? ccol : c),
+                          [](float u, float v) { return binary_fwd<Op>(u, v); }));
+    }
+};
+
+// The gradients of operands that are not broadcast (WantA/WantB). da or db may alias dy: dy is read first.
+template <int Op, bool WantA, bool WantB>
+struct BinaryFullGrads {
+    const float* a;
+    const float* b;
+    const float* dy;
+    float* da;
+    float* db;
+    using R = BinaryGradReads<Op, WantA, WantB>;
+    __device__ void one(int64_t i) const {
+        const float av = R::a ? a[i] : 0.0f, bv = R::b ? b[i] : 0.0f, g = dy[i];
+        if (WantA) da[i] = binary_grad_a<Op>(av, bv, g);
+        if (WantB) db[i] = binary_grad_b<Op>(av, bv, g);
+    }
+    __device__ void four(int64_t c) const {
+        const float4 zero = make_float4(0.f, 0.f, 0.f, 0.f);
+        const float4 av = R::a ? load4(a, c) : zero, bv = R::b ? load4(b, c) : zero, g = load4(dy, c);
+        if (WantA) store4(da, c, map4(av, bv, g, [](float u, float v, float w) { return binary_grad_a<Op>(u, v, w); }));
+        if (WantB) store4(db, c, map4(av, bv, g, [](float u, float v, float w) { return binary_grad_b<Op>(u, v, w); }));
+    }
+};
+
+template <int Act>
+struct ActivationFwd {  // y may alias x
+    const float* x;
+    float* y;
+    float alpha;
+    __device__ float f(float v) const { return activation_fwd<Act>(v, alpha); }
+    __device__ void one(int64_t i) const { y[i] = f(x[i]); }
+    __device__ void four(int64_t c) const { store4(y, c, map4(load4(x, c), [this](float v) { return f(v); })); }
+};
+
+// dx from x (or from y, for the activations whose derivative is a function of the output) and dy. dx may alias dy.
+template <int Act>
+struct ActivationBwd {
+    const float* x;
+    const float* y;
+    const float* dy;
+    float* dx;
+    float alpha;
+    static constexpr bool kReadsX = activation_bwd_reads_x(Act);
+    __device__ float f(float in, float g) const {
+        return activation_bwd<Act>(kReadsX ? in : 0.0f, kReadsX ? 0.0f : in, g, alpha);
+    }
+    __device__ void one(int64_t i) const { dx[i] = f(kReadsX ? x[i] : y[i], dy[i]); }
+    __device__ void four(int64_t c) const {
+        store4(dx, c, map4(load4(kReadsX ? x : y, c), load4(dy, c), [this](float in, float g) { return f(in, g); }));
+    }
+};
+
+struct Scale {  // y = alpha x; y may alias x
+    const float* x;
+    float* y;
+    float alpha;
+    __device__ void one(int64_t i) const { y[i] = scale_f(alpha, x[i]); }
+    __device__ void four(int64_t c) const {
+        const float al = alpha;
+        store4(y, c, map4(load4(x, c), [al](float v) { return scale_f(al, v); }));
+    }
+};
+
+struct Axpy {  // y += alpha x
+    const float* x;
+    float* y;
+    float alpha;
+    __device__ void one(int64_t i) const { y[i] = axpy_f(y[i], alpha, x[i]); }
+    __device__ void four(int64_t c) const {
+        const float al = alpha;
+        store4(y, c, map4(load4(y, c), load4(x, c), [al](float yv, float xv) { return axpy_f(yv, al, xv); }));
     }
 };
 
@@ -156,6 +253,8 @@ cudaError_t column_sum(cudaStream_t s, const Term& term, float* out, int64_t out
 template <int Op, bool WantA, bool WantB>
 cudaError_t launch_full_grads(cudaStream_t s, const float* a, const float* b, const float* dy, float* da, float* db,
                               int64_t n, int64_t inner, bool ba, bool bb) {
+    if (!ba && !bb && aligned16(a) && aligned16(b) && aligned16(dy) && aligned16(da) && aligned16(db))
+        return launch_chunked_as<true>(s, n, BinaryFullGrads<Op, WantA, WantB>{a, b, dy, da, db});
     const unsigned grid = grid_1d((size_t)n, kBlock);
     if (ba) binary_grad_kernel<Op, WantA, WantB, true, false><<<grid, kBlock, 0, s>>>(a, b, dy, da, db, n, inner);
     else if (bb) binary_grad_kernel<Op, WantA, WantB, false, true><<<grid, kBlock, 0, s>>>(a, b, dy, da, db, n, inner);
@@ -190,36 +289,18 @@ cudaError_t binary_op(cudaStream_t s, const float* a, int64_t sa, const float* b
                       int64_t outer, int64_t inner) {
     const int64_t n = outer * inner;
     const bool ba = sa == 0 && outer > 1, bb = sb == 0 && outer > 1;
+    if (aligned16(a) && aligned16(b) && aligned16(y) && (!(ba || bb) || inner % 4 == 0)) {
+        if (ba && bb) return launch_chunked_as<true>(s, n, BinaryFwd<Op, true, true>{a, b, y, inner});
+        if (ba) return launch_chunked_as<true>(s, n, BinaryFwd<Op, true, false>{a, b, y, inner});
+        if (bb) return launch_chunked_as<true>(s, n, BinaryFwd<Op, false, true>{a, b, y, inner});
+        return launch_chunked_as<true>(s, n, BinaryFwd<Op, false, false>{a, b, y, inner});
+    }
     const unsigned grid = grid_1d((size_t)n, kBlock);
     if (ba && bb) binary_kernel<Op, true, true><<<grid, kBlock, 0, s>>>(a, b, y, n, inner);
     else if (ba) binary_kernel<Op, true, false><<<grid, kBlock, 0, s>>>(a, b, y, n, inner);
     else if (bb) binary_kernel<Op, false, true><<<grid, kBlock, 0, s>>>(a, b, y, n, inner);
     else binary_kernel<Op, false, false><<<grid, kBlock, 0, s>>>(a, b, y, n, inner);
     return cudaGetLastError();
-}
-
-template <int Act>
-__global__ void activation_kernel(const float* x, float* y, int64_t n, float alpha) {  // y may alias x
-    for (int64_t k = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; k < n; k += (int64_t)gridDim.x * blockDim.x)
-        y[k] = activation_fwd<Act>(x[k], alpha);
-}
-
-template <int Act>
-__global__ void activation_backward_kernel(const float* x, const float* y, const float* dy, float* dx, int64_t n,
-                                           float alpha) {
-    constexpr bool reads_x = activation_bwd_reads_x(Act);
-    for (int64_t k = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; k < n; k += (int64_t)gridDim.x * blockDim.x)
-        dx[k] = activation_bwd<Act>(reads_x ? x[k] : 0.0f, reads_x ? 0.0f : y[k], dy[k], alpha);
-}
-
-__global__ void scale_kernel(const float* x, float* y, int64_t n, float alpha) {  // y may alias x
-    for (int64_t k = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; k < n; k += (int64_t)gridDim.x * blockDim.x)
-        y[k] = scale_f(alpha, x[k]);
-}
-
-__global__ void axpy_kernel(const float* x, float* y, int64_t n, float alpha) {  // y may alias x
-    for (int64_t k = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; k < n; k += (int64_t)gridDim.x * blockDim.x)
-        y[k] = axpy_f(y[k], alpha, x[k]);
 }
 
 // ---- fused bias + GELU ---------------------------------------------------------------------------------------------
@@ -322,31 +403,27 @@ cudaError_t binary_backward_f32(cudaStream_t s, Scratch& scratch, int op, const 
 cudaError_t activation_f32(cudaStream_t s, int act, const float* x, float* y, int64_t n, float alpha) {
     if (n <= 0) return cudaSuccess;
     return with_activation(act, [&](auto a) {
-        activation_kernel<decltype(a)::value><<<grid_1d((size_t)n, kBlock), kBlock, 0, s>>>(x, y, n, alpha);
-        return cudaGetLastError();
+        return launch_chunked(s, n, aligned16(x) && aligned16(y), ActivationFwd<decltype(a)::value>{x, y, alpha});
     });
 }
 
 cudaError_t activation_backward_f32(cudaStream_t s, int act, const float* x, const float* y, const float* dy,
                                     float* dx, int64_t n, float alpha) {
     if (n <= 0) return cudaSuccess;
+    const bool aligned = aligned16(x) && aligned16(y) && aligned16(dy) && aligned16(dx);
     return with_activation(act, [&](auto a) {
-        activation_backward_kernel<decltype(a)::value><<<grid_1d((size_t)n, kBlock), kBlock, 0, s>>>(x, y, dy, dx, n,
-                                                                                                      alpha);
-        return cudaGetLastError();
+        return launch_chunked(s, n, aligned, ActivationBwd<decltype(a)::value>{x, y, dy, dx, alpha});
     });
 }
 
 cudaError_t scale_f32(cudaStream_t s, const float* x, float* y, int64_t n, float alpha) {
     if (n <= 0) return cudaSuccess;
-    scale_kernel<<<grid_1d((size_t)n, kBlock), kBlock, 0, s>>>(x, y, n, alpha);
-    return cudaGetLastError();
+    return launch_chunked(s, n, aligned16(x) && aligned16(y), Scale{x, y, alpha});
 }
 
 cudaError_t axpy_f32(cudaStream_t s, int64_t n, float alpha, const float* x, float* y) {
     if (n <= 0) return cudaSuccess;
-    axpy_kernel<<<grid_1d((size_t)n, kBlock), kBlock, 0, s>>>(x, y, n, alpha);
-    return cudaGetLastError();
+    return launch_chunked(s, n, aligned16(x) && aligned16(y), Axpy{x, y, alpha});
 }
 
 cudaError_t bias_gelu_f32(cudaStream_t s, const float* x, const float* bias, float* y, int64_t rows, int64_t cols) {

@@ -1,12 +1,14 @@
 // Loss kernels: cross entropy, BCE with logits, MSE, forward and backward. Conventions: outputs are assigned; a loss is
 // a mean, reduced in a fixed order (no atomics), so it is bitwise reproducible: BCE and MSE through grid_sum
-// (common/grid_sum.cuh: every SM, then one final block), cross entropy's mean over rows in one block; the
-// backward kernels read dloss[0] on the device and take four elements per thread, float4 where aligned. Cross entropy takes one online-softmax pass per row (a warp per row up
-// to 1024 columns, else a block) that saves the row's logsumexp, then one block for the mean over rows. The math per
-// element is kernels/common/softmax_math.h, shared with native/src/cpu/loss.cpp.
+// (common/grid_sum.cuh: every SM, then one final block), cross entropy's mean over rows in one block. The backward
+// kernels read dloss[0] on the device; BCE's and MSE's go in chunks of four (common/chunked.cuh). Cross entropy takes
+// one online-softmax pass per row (a warp per row up to 1024 columns, else a block) that saves the row's logsumexp,
+// then one block for the mean over rows. The math per element is kernels/common/softmax_math.h, shared with
+// native/src/cpu/loss.cpp.
 #include <cstdint>
 
 #include "common/launch.h"
+#include "common/chunked.cuh"
 #include "common/grid_sum.cuh"
 #include "common/softmax_math.h"
 #include "loss.h"
@@ -80,25 +82,21 @@ __global__ void cross_entropy_backward_kernel(const float* __restrict__ logits, 
     }
 }
 
-// dx[i] = grad(x[i], t[i], scale) with scale = dloss / n: a chunk of four elements per thread, one float4 per stream
-// when kVec (every pointer 16-byte aligned) and the chunk is whole.
-template <bool kVec, typename Grad>
-__global__ void __launch_bounds__(256) pointwise_loss_backward_kernel(const float* __restrict__ x,
-                                                                      const float* __restrict__ t,
-                                                                      const float* __restrict__ dloss,
-                                                                      float* __restrict__ dx, int64_t n, Grad grad) {
-    const float scale = loss_grad_scale(__ldg(dloss), n);
-    const int64_t chunks = (n + 3) / 4;
-    for (int64_t c = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; c < chunks; c += (int64_t)gridDim.x * blockDim.x) {
-        if (kVec && 4 * c + 4 <= n) {
-            const float4 xv = ChunkLoad<true>::load(x, c), tv = ChunkLoad<true>::load(t, c);
-            reinterpret_cast<float4*>(dx)[c] = make_float4(grad(xv.x, tv.x, scale), grad(xv.y, tv.y, scale),
-                                                           grad(xv.z, tv.z, scale), grad(xv.w, tv.w, scale));
-        } else {
-            for (int64_t i = 4 * c; i < n && i < 4 * c + 4; ++i) dx[i] = grad(__ldg(x + i), __ldg(t + i), scale);
-        }
+// dx[i] = grad(x[i], t[i], scale) with scale = dloss / n, in chunks of four (common/chunked.cuh).
+template <typename Grad>
+struct PointwiseLossBackward {
+    const float* __restrict__ x;
+    const float* __restrict__ t;
+    const float* __restrict__ dloss;
+    float* __restrict__ dx;
+    int64_t n;
+    __device__ float scale() const { return loss_grad_scale(__ldg(dloss), n); }
+    __device__ void one(int64_t i) const { dx[i] = Grad{}(x[i], t[i], scale()); }
+    __device__ void four(int64_t c) const {
+        const float sc = scale();
+        store4(dx, c, map4(load4(x, c), load4(t, c), [sc](float xv, float tv) { return Grad{}(xv, tv, sc); }));
     }
-}
+};
 
 struct BceGrad {
     __device__ float operator()(float x, float t, float scale) const { return bce_logits_grad(x, t, scale); }
@@ -109,14 +107,9 @@ struct MseGrad {
 
 template <typename Grad>
 cudaError_t pointwise_loss_backward(cudaStream_t s, const float* x, const float* t, const float* dloss, float* dx,
-                                    int64_t n, Grad grad) {
-    if (n == 0) return cudaSuccess;
-    const unsigned grid = grid_1d((size_t)(n + 3) / 4, 256);
-    if ((((uintptr_t)x | (uintptr_t)t | (uintptr_t)dx) & 15u) == 0)
-        pointwise_loss_backward_kernel<true, Grad><<<grid, 256, 0, s>>>(x, t, dloss, dx, n, grad);
-    else
-        pointwise_loss_backward_kernel<false, Grad><<<grid, 256, 0, s>>>(x, t, dloss, dx, n, grad);
-    return cudaGetLastError();
+                                    int64_t n) {
+    return launch_chunked(s, n, aligned16(x) && aligned16(t) && aligned16(dx),
+                          PointwiseLossBackward<Grad>{x, t, dloss, dx, n});
 }
 
 }  // namespace
@@ -155,7 +148,7 @@ cudaError_t bce_with_logits_f32(cudaStream_t s, Scratch& scratch, const float* x
 
 cudaError_t bce_with_logits_backward_f32(cudaStream_t s, const float* x, const float* t, const float* dloss, float* dx,
                                          int64_t n) {
-    return pointwise_loss_backward(s, x, t, dloss, dx, n, BceGrad{});
+    return pointwise_loss_backward<BceGrad>(s, x, t, dloss, dx, n);
 }
 
 cudaError_t mse_f32(cudaStream_t s, Scratch& scratch, const float* x, const float* t, float* loss, int64_t n) {
@@ -163,7 +156,7 @@ cudaError_t mse_f32(cudaStream_t s, Scratch& scratch, const float* x, const floa
 }
 
 cudaError_t mse_backward_f32(cudaStream_t s, const float* x, const float* t, const float* dloss, float* dx, int64_t n) {
-    return pointwise_loss_backward(s, x, t, dloss, dx, n, MseGrad{});
+    return pointwise_loss_backward<MseGrad>(s, x, t, dloss, dx, n);
 }
 
 }  // namespace kiln::cuda

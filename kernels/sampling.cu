@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "common/launch.h"
+#include "common/chunked.cuh"
 #include "common/grid_sum.cuh"
 #include "common/sampling_math.h"
 #include "sampling.h"
@@ -15,11 +16,6 @@ namespace {
 
 constexpr int kThreads = 256;
 
-inline bool aligned16(const void* p) { return ((uintptr_t)p & 15u) == 0; }
-
-__device__ __forceinline__ float4 load_float4(const float* p, int64_t i4) {
-    return __ldg(reinterpret_cast<const float4*>(p) + i4);
-}
 
 // Element-wise over Philox blocks: out[i] = f(i, eps) for the four elements of each block. Vec4 when every pointer the
 // functor reads or writes is 16-byte aligned (checked on the host), so a full block is one float4 per stream.
@@ -80,39 +76,26 @@ struct KlTerm {
     __device__ float operator()(float mu, float logvar) const { return gaussian_kl_term(mu, logvar); }
 };
 
-// Four elements per thread (one chunk), float4 where Vec4 and the chunk is whole: the scale's division and the index
-// arithmetic are paid once per four elements, and each stream moves 16 bytes per access.
-template <bool Vec4>
-__global__ void __launch_bounds__(kThreads) gaussian_kl_backward_kernel(const float* __restrict__ mu,
-                                                                        const float* __restrict__ logvar,
-                                                                        const float* __restrict__ dloss,
-                                                                        float* __restrict__ dmu,
-                                                                        float* __restrict__ dlogvar, int64_t n,
-                                                                        int64_t batch) {
-    const float scale = loss_grad_scale(__ldg(dloss), batch);
-    const int64_t chunks = (n + 3) / 4;
-    for (int64_t c = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; c < chunks; c += (int64_t)gridDim.x * blockDim.x) {
-        if (Vec4 && 4 * c + 4 <= n) {
-            if (dmu) {
-                const float4 m = load_float4(mu, c);
-                reinterpret_cast<float4*>(dmu)[c] =
-                    make_float4(gaussian_kl_dmu(m.x, scale), gaussian_kl_dmu(m.y, scale), gaussian_kl_dmu(m.z, scale),
-                                gaussian_kl_dmu(m.w, scale));
-            }
-            if (dlogvar) {
-                const float4 l = load_float4(logvar, c);
-                reinterpret_cast<float4*>(dlogvar)[c] =
-                    make_float4(gaussian_kl_dlogvar(l.x, scale), gaussian_kl_dlogvar(l.y, scale),
-                                gaussian_kl_dlogvar(l.z, scale), gaussian_kl_dlogvar(l.w, scale));
-            }
-        } else {
-            for (int64_t i = 4 * c; i < n && i < 4 * c + 4; ++i) {
-                if (dmu) dmu[i] = gaussian_kl_dmu(mu[i], scale);
-                if (dlogvar) dlogvar[i] = gaussian_kl_dlogvar(logvar[i], scale);
-            }
-        }
+// dmu and dlogvar of the KL in chunks of four (common/chunked.cuh); either may be null.
+struct GaussianKlBackward {
+    const float* __restrict__ mu;
+    const float* __restrict__ logvar;
+    const float* __restrict__ dloss;
+    float* __restrict__ dmu;
+    float* __restrict__ dlogvar;
+    int64_t batch;
+    __device__ float scale() const { return loss_grad_scale(__ldg(dloss), batch); }
+    __device__ void one(int64_t i) const {
+        const float sc = scale();
+        if (dmu) dmu[i] = gaussian_kl_dmu(mu[i], sc);
+        if (dlogvar) dlogvar[i] = gaussian_kl_dlogvar(logvar[i], sc);
     }
-}
+    __device__ void four(int64_t c) const {
+        const float sc = scale();
+        if (dmu) store4(dmu, c, map4(load4(mu, c), [sc](float m) { return gaussian_kl_dmu(m, sc); }));
+        if (dlogvar) store4(dlogvar, c, map4(load4(logvar, c), [sc](float l) { return gaussian_kl_dlogvar(l, sc); }));
+    }
+};
 
 }  // namespace
 
@@ -137,14 +120,9 @@ cudaError_t gaussian_kl_f32(cudaStream_t s, Scratch& scratch, const float* mu, c
 
 cudaError_t gaussian_kl_backward_f32(cudaStream_t s, const float* mu, const float* logvar, const float* dloss,
                                      float* dmu, float* dlogvar, int64_t batch, int64_t dim) {
-    const int64_t n = batch * dim;
-    if (n <= 0 || (!dmu && !dlogvar)) return cudaSuccess;
-    const unsigned grid = grid_1d((size_t)(n + 3) / 4, kThreads);
-    if (aligned16(mu) && aligned16(logvar) && aligned16(dmu) && aligned16(dlogvar))  // NULL is aligned
-        gaussian_kl_backward_kernel<true><<<grid, kThreads, 0, s>>>(mu, logvar, dloss, dmu, dlogvar, n, batch);
-    else
-        gaussian_kl_backward_kernel<false><<<grid, kThreads, 0, s>>>(mu, logvar, dloss, dmu, dlogvar, n, batch);
-    return cudaGetLastError();
+    if (!dmu && !dlogvar) return cudaSuccess;
+    const bool aligned = aligned16(mu) && aligned16(logvar) && aligned16(dmu) && aligned16(dlogvar);
+    return launch_chunked(s, batch * dim, aligned, GaussianKlBackward{mu, logvar, dloss, dmu, dlogvar, batch});
 }
 
 }  // namespace kiln::cuda

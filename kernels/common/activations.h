@@ -60,7 +60,7 @@ struct BinaryGradReads {
 // Saturates to exactly 1 and to denormals/0 for |x| ~ 100 without producing inf/inf.
 KILN_HD float sigmoid_f(float x) {
     const float e = expf(-fabsf(x));
-    const float s = kiln_fdiv(1.0f, kiln_fadd(1.0f, e));
+    const float s = kiln_frcp(kiln_fadd(1.0f, e));
     return x >= 0.0f ? s : kiln_fmul(e, s);
 }
 

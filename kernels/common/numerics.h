@@ -15,6 +15,7 @@
 KILN_HD float kiln_fadd(float a, float b) { return __fadd_rn(a, b); }
 KILN_HD float kiln_fmul(float a, float b) { return __fmul_rn(a, b); }
 KILN_HD float kiln_fdiv(float a, float b) { return __fdiv_rn(a, b); }
+KILN_HD float kiln_frcp(float a) { return __frcp_rn(a); }  // 1/a correctly rounded: the bits of kiln_fdiv(1, a)
 KILN_HD float kiln_fma(float a, float b, float c) { return __fmaf_rn(a, b, c); }
 KILN_HD float kiln_fsqrt(float a) { return __fsqrt_rn(a); }
 KILN_HD uint32_t kiln_mulhi_u32(uint32_t a, uint32_t b) { return __umulhi(a, b); }
@@ -29,6 +30,7 @@ KILN_HD float kiln_double_to_float(double a) { return __double2float_rn(a); }
 KILN_HD float kiln_fadd(float a, float b) { return a + b; }
 KILN_HD float kiln_fmul(float a, float b) { return a * b; }
 KILN_HD float kiln_fdiv(float a, float b) { return a / b; }
+KILN_HD float kiln_frcp(float a) { return 1.0f / a; }
 KILN_HD float kiln_fma(float a, float b, float c) { return std::fma(a, b, c); }
 KILN_HD float kiln_fsqrt(float a) { return std::sqrt(a); }
 KILN_HD uint32_t kiln_mulhi_u32(uint32_t a, uint32_t b) { return (uint32_t)(((uint64_t)a * b) >> 32); }

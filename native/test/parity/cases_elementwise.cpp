@@ -36,11 +36,14 @@ std::vector<Layout> layouts() {
     for (int64_t n : {1, 7, 33, 257, 100003}) all.push_back({1, n, false, false});  // same shapes, flat
     all.push_back({33, 257, false, false});
     // (outer large, inner small), (outer small, inner large), square-ish, scalar (inner 1), odd, one row, mid
+    // Rows of whole float4 chunks (inner % 4 == 0) take the GPU's float4 broadcast path: {4099, 36}, {3, 1028}.
     const std::vector<std::pair<int64_t, int64_t>> shapes = {{100003, 3}, {3, 100003}, {257, 257}, {100003, 1},
-                                                             {7, 33},     {1, 7},      {4099, 33}};
+                                                             {7, 33},     {1, 7},      {4099, 33}, {4099, 36},
+                                                             {3, 1028}};
     for (bool a_side : {false, true})
         for (const auto& [o, i] : shapes) all.push_back({o, i, a_side, !a_side});
     all.push_back({33, 7, true, true});
+    all.push_back({33, 8, true, true});
     all.push_back({5, 1, true, true});
     return all;
 }
