@@ -176,7 +176,9 @@ void add_linear_cases(std::vector<OpCase>& cases) {
 // dbias (dbias sums dx on the GPU), dbias alone (the column sum evaluates gelu' itself), dx alone, no rows. Element
 // values carry the erfcf/expf tolerance; dbias the column-sum one.
 void add_bias_gelu_cases(std::vector<OpCase>& cases) {
-    const std::vector<std::pair<int64_t, int64_t>> shapes = {{1, 1}, {3, 7}, {257, 33}, {4099, 33}, {3, 100003}};
+    // {257, 36} and {3, 1028}: rows of whole float4 chunks, the GPU's float4 path.
+    const std::vector<std::pair<int64_t, int64_t>> shapes = {{1, 1},      {3, 7},    {257, 33}, {4099, 33},
+                                                             {3, 100003}, {257, 36}, {3, 1028}};
     for (const auto& shape_rc : shapes) {
         const int64_t rows = shape_rc.first, cols = shape_rc.second;  // not a structured binding: lambdas capture these
         const size_t n = (size_t)(rows * cols);
