@@ -7,6 +7,7 @@
 #include <cstdint>
 
 #include "common/cuda_api.h"
+#include "common/scratch.h"
 
 namespace kiln::cpu {
 
@@ -35,15 +36,17 @@ void batch_norm_backward_eval_f32(int64_t n, int64_t c, int64_t hw, const float*
 // cudaGetLastError(); none synchronizes or needs scratch memory.
 namespace kiln::cuda {
 
-cudaError_t batch_norm_train_f32(cudaStream_t s, int64_t n, int64_t c, int64_t hw, const float* x, const float* gamma,
-                                 const float* beta, float* y, float* save_mean, float* save_invstd, float* running_mean,
-                                 float* running_var, float momentum, float eps);
+// The training forward and backward take scratch for a channel's per-block partial sums when a channel is split over
+// several blocks (kernels/batchnorm.cu).
+cudaError_t batch_norm_train_f32(cudaStream_t s, Scratch& scratch, int64_t n, int64_t c, int64_t hw, const float* x,
+                                 const float* gamma, const float* beta, float* y, float* save_mean, float* save_invstd,
+                                 float* running_mean, float* running_var, float momentum, float eps);
 cudaError_t batch_norm_eval_f32(cudaStream_t s, int64_t n, int64_t c, int64_t hw, const float* x, const float* gamma,
                                 const float* beta, const float* running_mean, const float* running_var, float eps,
                                 float* y);
-cudaError_t batch_norm_backward_f32(cudaStream_t s, int64_t n, int64_t c, int64_t hw, const float* x, const float* dy,
-                                    const float* gamma, const float* save_mean, const float* save_invstd, float* dx,
-                                    float* dgamma, float* dbeta);
+cudaError_t batch_norm_backward_f32(cudaStream_t s, Scratch& scratch, int64_t n, int64_t c, int64_t hw, const float* x,
+                                    const float* dy, const float* gamma, const float* save_mean,
+                                    const float* save_invstd, float* dx, float* dgamma, float* dbeta);
 cudaError_t batch_norm_backward_eval_f32(cudaStream_t s, int64_t n, int64_t c, int64_t hw, const float* x,
                                          const float* dy, const float* gamma, const float* running_mean,
                                          const float* running_var, float eps, float* dx, float* dgamma, float* dbeta);

@@ -2,7 +2,8 @@
 // or to one block (longer rows), grid-stride over rows. Statistics in one pass: each thread runs Welford over its
 // elements, then the row's team merges the (count, mean, M2) states with Chan's formula written symmetrically, so
 // merge(a, b) has the bits of merge(b, a) and the xor butterfly leaves every lane the same state; the same input
-// gives the same bits on every run and every GPU. y is then a second pass over the row (mostly from L1/L2).
+// gives the same bits on every run and every GPU. y is then a second pass over the row (mostly from L1/L2). Every pass
+// over a row loads four of its thread's elements ahead (for_each_loaded, common/reduce_util.cuh).
 // Backward: dx by the same row teams (two row sums, then the element-wise formula); dgamma and dbeta by a column
 // kernel over (32-column tile, row split) blocks that writes one partial per split into scratch, and a kernel that
 // adds the splits in split order: no atomics, and the split count is a function of the shape alone. The per-element
@@ -94,7 +95,7 @@ __global__ void __launch_bounds__(kWarp ? kWarpRowThreads : 1024)
         const float* xr = x + r * cols;
         float* yr = y + r * cols;
         Moments m{0.0f, 0.0f, 0.0f};
-        for (int64_t c = rank; c < cols; c += size) m = welford_add(m, xr[c]);
+        for_each_loaded(xr, rank, cols, size, [&](int64_t, float v) { m = welford_add(m, v); });
         if constexpr (kWarp) m = warp_merge(m);
         else m = block_merge(m, smem);
         const float mean = m.mean, rstd = ln_rstd(kiln_fdiv(m.m2, (float)cols), eps);
@@ -102,8 +103,9 @@ __global__ void __launch_bounds__(kWarp ? kWarpRowThreads : 1024)
             if (mean_out) mean_out[r] = mean;
             if (rstd_out) rstd_out[r] = rstd;
         }
-        for (int64_t c = rank; c < cols; c += size)
-            yr[c] = ln_apply(xr[c], mean, rstd, gamma ? __ldg(gamma + c) : 1.0f, beta ? __ldg(beta + c) : 0.0f);
+        for_each_loaded(xr, rank, cols, size, [&](int64_t c, float v) {
+            yr[c] = ln_apply(v, mean, rstd, gamma ? __ldg(gamma + c) : 1.0f, beta ? __ldg(beta + c) : 0.0f);
+        });
     }
 }
 
@@ -125,16 +127,17 @@ __global__ void __launch_bounds__(kWarp ? kWarpRowThreads : 1024)
         float* dxr = dx + r * cols;
         const float mu = __ldg(mean + r), rs = __ldg(rstd + r);
         float a = 0.0f, b = 0.0f;
-        for (int64_t c = rank; c < cols; c += size) {
-            const float g = kiln_fmul(dyr[c], gamma ? __ldg(gamma + c) : 1.0f);
+        for_each_loaded(dyr, xr, rank, cols, size, [&](int64_t c, float d, float xv) {
+            const float g = kiln_fmul(d, gamma ? __ldg(gamma + c) : 1.0f);
             a = kiln_fadd(a, g);
-            b = kiln_fadd(b, kiln_fmul(g, ln_xhat(__ldg(xr + c), mu, rs)));
-        }
+            b = kiln_fadd(b, kiln_fmul(g, ln_xhat(xv, mu, rs)));
+        });
         a = Team::reduce(a, SumOp{}, 0.0f, smem);
         b = Team::reduce(b, SumOp{}, 0.0f, smem);
         const float mean_g = kiln_fdiv(a, (float)cols), mean_gxhat = kiln_fdiv(b, (float)cols);
-        for (int64_t c = rank; c < cols; c += size)
-            dxr[c] = ln_backward_dx(__ldg(xr + c), dyr[c], gamma ? __ldg(gamma + c) : 1.0f, mu, rs, mean_g, mean_gxhat);
+        for_each_loaded(xr, dyr, rank, cols, size, [&](int64_t c, float xv, float d) {
+            dxr[c] = ln_backward_dx(xv, d, gamma ? __ldg(gamma + c) : 1.0f, mu, rs, mean_g, mean_gxhat);
+        });
     }
 }
 

@@ -47,18 +47,7 @@ __global__ void __launch_bounds__(1024) cross_entropy_lse_kernel(const float* __
     for (int64_t r = Team::first_row(); r < rows; r += Team::row_stride()) {
         const float* xr = logits + r * cols;
         SoftmaxState st = softmax_state_empty();
-        // Four loads in flight per thread, taken in column order as one at a time would (the same bits): one load per
-        // step left each update waiting on memory (cross entropy at 33% of an H200's copy bandwidth).
-        const int64_t step = Team::size();
-        int64_t c = Team::rank();
-        for (; c + 3 * step < cols; c += 4 * step) {
-            float v[4];
-#pragma unroll
-            for (int u = 0; u < 4; ++u) v[u] = __ldg(xr + c + u * step);
-#pragma unroll
-            for (int u = 0; u < 4; ++u) softmax_update(st, v[u]);
-        }
-        for (; c < cols; c += step) softmax_update(st, __ldg(xr + c));
+        for_each_loaded(xr, Team::rank(), cols, Team::size(), [&](int64_t, float v) { softmax_update(st, v); });
         st = Team::reduce(st, SoftmaxMergeOp{}, softmax_state_empty(), smem);
         if (Team::rank() == 0) lse[r] = logsumexp_of(st.m, st.s);
     }

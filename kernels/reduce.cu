@@ -92,18 +92,24 @@ __global__ void __launch_bounds__(1024) sum_cols_kernel(const float* __restrict_
     for (int64_t tile = blockIdx.x; tile < tiles; tile += gridDim.x) {
         const int64_t o = tile / col_tiles;
         const int64_t i = (tile - o * col_tiles) * 32 + tx;
-        float a0 = 0.0f, a1 = 0.0f;
+        // Four chains, so four loads are in flight per thread: with two, a (1, 4096, 4096) sum's 128 blocks kept too
+        // few bytes in flight (46% of an H200's copy bandwidth).
+        float a0 = 0.0f, a1 = 0.0f, a2 = 0.0f, a3 = 0.0f;
         if (i < inner) {
             const float* xc = x + o * len * inner + i;
             int64_t l = ty;
-            for (; l + by < len; l += 2 * (int64_t)by) {
-                a0 = kiln_fadd(a0, xc[l * inner]);
-                a1 = kiln_fadd(a1, xc[(l + by) * inner]);
+            for (; l + 3 * by < len; l += 4 * (int64_t)by) {
+                const float v0 = xc[l * inner], v1 = xc[(l + by) * inner];
+                const float v2 = xc[(l + 2 * by) * inner], v3 = xc[(l + 3 * by) * inner];
+                a0 = kiln_fadd(a0, v0);
+                a1 = kiln_fadd(a1, v1);
+                a2 = kiln_fadd(a2, v2);
+                a3 = kiln_fadd(a3, v3);
             }
-            if (l < len) a0 = kiln_fadd(a0, xc[l * inner]);
+            for (; l < len; l += by) a0 = kiln_fadd(a0, xc[l * inner]);
         }
         __syncthreads();
-        part[ty][tx] = kiln_fadd(a0, a1);
+        part[ty][tx] = kiln_fadd(kiln_fadd(a0, a1), kiln_fadd(a2, a3));
         __syncthreads();
         if (ty == 0 && i < inner) {
             float acc = 0.0f;
@@ -134,24 +140,10 @@ __global__ void __launch_bounds__(1024) max_lastdim_kernel(const float* __restri
     for (int64_t r = Team::first_row(); r < rows; r += Team::row_stride()) {
         const float* xr = x + r * cols;
         ArgMax best = argmax_empty();
-        // Four loads in flight per thread, compared in column order as one at a time would: the same winner. One load
-        // per step left the compare chain waiting on each (45% of an H200's copy bandwidth).
-        const int64_t step = Team::size();
-        int64_t c = Team::rank();
-        for (; c + 3 * step < cols; c += 4 * step) {
-            float v[4];
-#pragma unroll
-            for (int u = 0; u < 4; ++u) v[u] = __ldg(xr + c + u * step);
-#pragma unroll
-            for (int u = 0; u < 4; ++u) {
-                const ArgMax cand{v[u], (int32_t)(c + u * step)};
-                if (argmax_beats(cand, best)) best = cand;
-            }
-        }
-        for (; c < cols; c += step) {
-            const ArgMax cand{__ldg(xr + c), (int32_t)c};
+        for_each_loaded(xr, Team::rank(), cols, Team::size(), [&](int64_t c, float v) {
+            const ArgMax cand{v, (int32_t)c};
             if (argmax_beats(cand, best)) best = cand;
-        }
+        });
         best = Team::reduce(best, ArgMaxOp{}, argmax_empty(), smem);
         if (Team::rank() == 0) {
             y[r] = best.v;

@@ -153,4 +153,37 @@ __device__ __forceinline__ Index flat_thread_stride() {
     return (Index)gridDim.x * (Index)blockDim.x;
 }
 
+// Walks elements c = first, first + step, ... < n of one or two arrays in that order, calling f(c, a[c]) or
+// f(c, a[c], b[c]), with the loads of four steps issued before the four calls. A row team (a warp or a block per row)
+// has only its own threads to keep bytes in flight with: one load per step let each wait on memory, about 1 TB/s on an
+// H200 (layer norm at 32% of its copy bandwidth, max at 45%). The calls keep their order, so sums and comparisons come
+// out with the same bits. An element may be written by f after its read (the same thread reads all four first).
+template <typename F>
+__device__ __forceinline__ void for_each_loaded(const float* a, int64_t first, int64_t n, int64_t step, F f) {
+    int64_t c = first;
+    for (; c + 3 * step < n; c += 4 * step) {
+        float v[4];
+#pragma unroll
+        for (int u = 0; u < 4; ++u) v[u] = a[c + u * step];
+#pragma unroll
+        for (int u = 0; u < 4; ++u) f(c + u * step, v[u]);
+    }
+    for (; c < n; c += step) f(c, a[c]);
+}
+template <typename F>
+__device__ __forceinline__ void for_each_loaded(const float* a, const float* b, int64_t first, int64_t n, int64_t step,
+                                                F f) {
+    int64_t c = first;
+    for (; c + 3 * step < n; c += 4 * step) {
+        float va[4], vb[4];
+#pragma unroll
+        for (int u = 0; u < 4; ++u) va[u] = a[c + u * step];
+#pragma unroll
+        for (int u = 0; u < 4; ++u) vb[u] = b[c + u * step];
+#pragma unroll
+        for (int u = 0; u < 4; ++u) f(c + u * step, va[u], vb[u]);
+    }
+    for (; c < n; c += step) f(c, a[c], b[c]);
+}
+
 }  // namespace kiln::cuda

@@ -114,6 +114,9 @@ std::vector<OpCase> pool_cases() {
         {64, 32, 26, 26, 2, 2, 2, 2, 0, 0},  // training-sized (the CNN's first pool)
         {8, 16, 28, 28, 3, 3, 1, 1, 1, 1},
         {1, 2, 4, 1100, 3, 3, 1, 1, 1, 1},   // rows longer than the CPU backward's 512-output blocks
+        {2, 3, 12, 13, 2, 2, 2, 2, 0, 0},    // 2x2/2 on the GPU's own kernel: odd width only (scalar loads) ...
+        {2, 3, 13, 12, 2, 2, 2, 2, 0, 0},    // ... odd height only (float2 loads, a trailing row of zeros)
+        {64, 64, 11, 11, 2, 2, 2, 2, 0, 0},  // the CNN's second pool
     };
     for (const Cfg& g : configs) add_cases(cases, g);
     return cases;
