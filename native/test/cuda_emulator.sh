@@ -9,6 +9,9 @@
 # (KILN_BENCH_SMOKE=1: the smallest shape, a few runs), so their code runs before any GPU's time is spent.
 # --asan builds it all (kernels, emulator, core) with AddressSanitizer and UBSan instead, without the JNI glue: a
 # kernel's read or write past a buffer is then reported with its source line, as compute-sanitizer's memcheck would.
+# It then runs every other native test of that build under the sanitizers too, with the emulated device hidden
+# (CUDA_VISIBLE_DEVICES=), so they test the CPU backend exactly as native/test/sanitizers.sh's CPU-only build does:
+# `mvn verify` runs this instead of that script, one sanitizer build fewer (about 4 minutes of CI).
 # --race builds it all with ThreadSanitizer instead, each CUDA thread a TSan fiber ordered only by what a GPU promises
 # (block start, __syncthreads, warp collectives, the launch's end; native/emu/race.h), and runs parity, test_graph and
 # test_api: a missing barrier is then reported as the data race it is, with both accesses' source lines, as
@@ -34,8 +37,10 @@ if [ "$mode" = "--asan" ]; then
     options=(-DCMAKE_BUILD_TYPE=RelWithDebInfo -DKILN_ENABLE_JNI=OFF "-DCMAKE_C_FLAGS=$flags" "-DCMAKE_CXX_FLAGS=$flags")
     export ASAN_OPTIONS="halt_on_error=1:detect_leaks=1:${ASAN_OPTIONS:-}"
     export UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:${UBSAN_OPTIONS:-}"
-    # test_bench_timing's 64 MiB fills are 10x slower under ASan and check timing, not memory: left to the plain run.
+    # test_bench_timing's 64 MiB fills are 10x slower under ASan and check timing, not memory: left to the plain run
+    # on the emulated device (it runs below on the CPU with the rest of ctest).
     tests=(kiln_parity test_graph test_api)
+    all_native_tests=1
 elif [ "$mode" = "--race" ]; then
     flags="-fsanitize=thread -fno-omit-frame-pointer"
     # Clang's ThreadSanitizer runtime, not GCC's: a fiber costs 7 us to make and free there against 580 us in GCC 12's
@@ -56,14 +61,18 @@ else
     options=(-DCMAKE_BUILD_TYPE=Release -DKILN_ENABLE_JNI=ON ${JAVA_HOME:+"-DJAVA_HOME=$JAVA_HOME"})
 fi
 benches=()
+all_native_tests=${all_native_tests:-0}
+bench_option=ON
+[ "$all_native_tests" -eq 0 ] || bench_option=OFF  # the sanitizer build needs the tests, not the benchmarks
 if [ -z "$mode" ]; then
     for f in "$root"/bench/native/*_gpu_bench.cu; do benches+=("kiln_bench_$(basename "$f" _gpu_bench.cu)"); done
 fi
-cmake -S "$root" -B "$build" -DKILN_CUDA_EMULATOR=ON -DKILN_BUILD_BENCH=ON "${options[@]}" \
+cmake -S "$root" -B "$build" -DKILN_CUDA_EMULATOR=ON -DKILN_BUILD_BENCH=$bench_option "${options[@]}" \
     ${KILN_VERSION:+"-DKILN_VERSION=$KILN_VERSION"} >"$build/configure.log" 2>&1 ||
     { cat "$build/configure.log"; exit 1; }
 targets=("${tests[@]}" emu_selfcheck ${benches[@]+"${benches[@]}"})
 [ -n "$mode" ] || targets+=(kiln)
+[ "$all_native_tests" -eq 0 ] || targets+=(all)
 cmake --build "$build" --parallel "$jobs" --target "${targets[@]}"
 
 # The emulator first shows that it can tell (native/emu/selfcheck.cu): right kernels pass, shared memory that nothing
@@ -149,3 +158,11 @@ if [ ${#failed[@]} -gt 0 ]; then
     exit 1
 fi
 echo "cuda_emulator: ${#tests[@]} test programs passed, ${#benches[@]} GPU benchmarks ran, on the emulated CUDA device"
+if [ "$all_native_tests" -eq 1 ]; then
+    # The whole native suite on the CPU backend under the same sanitizers, the options native/test/sanitizers.sh uses:
+    # leaks checked (the tests own every context and buffer they make), use after return and initialization order.
+    echo "== the native tests under AddressSanitizer and UBSan, the emulated device hidden"
+    ASAN_OPTIONS="halt_on_error=1:abort_on_error=0:detect_leaks=1:detect_stack_use_after_return=1:\
+check_initialization_order=1:strict_init_order=1" CUDA_VISIBLE_DEVICES= \
+        ctest --test-dir "$build" --output-on-failure --timeout 900 -E '^parity$'
+fi
