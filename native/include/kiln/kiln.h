@@ -306,7 +306,7 @@ KILN_API kiln_status kiln_max_lastdim_f32(kiln_context* ctx, const float* x, flo
 /* dx[r, c] = dy[r] if c == index[r] else 0. */
 KILN_API kiln_status kiln_max_lastdim_backward_f32(kiln_context* ctx, const float* dy, const int32_t* index, float* dx,
                                                    int64_t rows, int64_t cols);
-/* out[0] = sum x[i]^2: in double on the CPU, on the GPU in fp32 by one block (4096 strided chains, then a tree). */
+/* out[0] = sum x[i]^2: in double on the CPU, on the GPU in fp32 over a block per 16384 elements, in a fixed order. */
 KILN_API kiln_status kiln_sum_squares_f32(kiln_context* ctx, const float* x, int64_t n, float* out);
 /* Row-wise softmax (log_softmax when log != 0) over the last dimension, max-subtracted. x, y are (rows, cols). */
 KILN_API kiln_status kiln_softmax_f32(kiln_context* ctx, const float* x, float* y, int64_t rows, int64_t cols,
