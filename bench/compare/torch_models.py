@@ -73,9 +73,11 @@ def _idx(path):
 
 
 def fashion_mnist(split):
-    """The same files Kiln reads: $KILN_DATA, /usr/share/datasets/fashion-mnist, ~/.cache/kiln/fashion-mnist."""
+    """The same files Kiln reads: $KILN_DATA (or $KILN_DATA/fashion-mnist), /usr/share/datasets/fashion-mnist,
+    ~/.cache/kiln/fashion-mnist."""
     prefix = "train" if split == "train" else "t10k"
-    dirs = [os.environ.get("KILN_DATA", ""), "/usr/share/datasets/fashion-mnist",
+    data = os.environ.get("KILN_DATA", "")
+    dirs = [data, data and os.path.join(data, "fashion-mnist"), "/usr/share/datasets/fashion-mnist",
             os.path.expanduser("~/.cache/kiln/fashion-mnist")]
     for d in filter(None, dirs):
         img = os.path.join(d, f"{prefix}-images-idx3-ubyte.gz")
