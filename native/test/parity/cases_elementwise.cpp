@@ -1,6 +1,6 @@
 // Parity cases for the elementwise family: binary ops (no broadcast, either operand broadcast, scalar, both),
-// their gradients (both, da only, db only), every activation forward and backward, scale and axpy, and the fused
-// bias + GELU.
+// their gradients (both, da only, db only), every activation forward and backward, scale and axpy (each also on views
+// one float into their buffers, which the GPU's float4 chunks cannot take), and the fused bias + GELU.
 // Tolerances: 0 where the math is IEEE-exact kiln_f* ops on both backends (kernels/common/activations.h);
 // 1e-10 for tanh/sigmoid/gelu (platform expf/tanhf/erfcf differ by ulps); 1e-9 for broadcast gradients, which
 // are column sums (double on the CPU, fp32 trees on the GPU).
@@ -150,6 +150,22 @@ void add_activation_cases(std::vector<OpCase>& cases) {
                              return kiln_activation_f32(ctx, (kiln_activation)act, (const float*)p[0], (float*)p[0],
                                                         4099, alpha);
                          }});
+        // Views one float into their buffers: misaligned for float4, so the GPU takes its chunks' scalar path.
+        const std::vector<float> xo = host_uniform(4100, 24, -6.0f, 6.0f), dyo = host_uniform(4100, 25);
+        std::vector<float> yo(4100);
+        for (size_t i = 0; i < yo.size(); ++i) yo[i] = host_activation(act, xo[i], alpha);
+        cases.push_back({kActs[act], "n=4099 at +1", tol, {in_f32(xo), out_f32(4100)},
+                         [=](kiln_context* ctx, const std::vector<void*>& p) {
+                             return kiln_activation_f32(ctx, (kiln_activation)act, (const float*)p[0] + 1,
+                                                        (float*)p[1] + 1, 4099, alpha);
+                         }});
+        cases.push_back({std::string(kActs[act]) + "_backward", "n=4099 at +1", tol,
+                         {in_f32(xo), in_f32(yo), in_f32(dyo), out_f32(4100)},
+                         [=](kiln_context* ctx, const std::vector<void*>& p) {
+                             return kiln_activation_backward_f32(ctx, (kiln_activation)act, (const float*)p[0] + 1,
+                                                                 (const float*)p[1] + 1, (const float*)p[2] + 1,
+                                                                 (float*)p[3] + 1, 4099, alpha);
+                         }});
     }
 }
 
@@ -166,6 +182,15 @@ void add_linear_cases(std::vector<OpCase>& cases) {
                              return kiln_axpy_f32(ctx, (int64_t)n, 0.3f, (const float*)p[0], (float*)p[1]);
                          }});
     }
+    // Views one float into their buffers (misaligned for float4: the GPU's scalar path).
+    cases.push_back({"scale", "n=4099 at +1", 0.0, {in_f32(host_uniform(4100, 34)), out_f32(4100)},
+                     [](kiln_context* ctx, const std::vector<void*>& p) {
+                         return kiln_scale_f32(ctx, (const float*)p[0] + 1, (float*)p[1] + 1, 4099, -1.75f);
+                     }});
+    cases.push_back({"axpy", "n=4099 at +1", 0.0, {in_f32(host_uniform(4100, 35)), inout_f32(host_uniform(4100, 36))},
+                     [](kiln_context* ctx, const std::vector<void*>& p) {
+                         return kiln_axpy_f32(ctx, 4099, 0.3f, (const float*)p[0] + 1, (float*)p[1] + 1);
+                     }});
     cases.push_back({"scale", "n=257 in-place", 0.0, {inout_f32(host_uniform(257, 33))},
                      [](kiln_context* ctx, const std::vector<void*>& p) {
                          return kiln_scale_f32(ctx, (const float*)p[0], (float*)p[0], 257, 3.0f);

@@ -67,17 +67,18 @@ void add_pointwise(std::vector<OpCase>& cases, int64_t n, int x_off, int t_off) 
                          return kiln_mse_f32(ctx, (const float*)p[0] + x_off, (const float*)p[1] + t_off, (float*)p[2],
                                              n);
                      }});
-    if (x_off || t_off) return;  // the backward kernels are elementwise: alignment does not matter to them
-    cases.push_back({"bce_with_logits_backward", shape, kTol,
-                     {in_f32(x), in_f32(t), in_f32({1.25f}), out_f32((size_t)n)},
+    // The gradients go to dx at x's offset: a misaligned operand sends the chunked kernels down their scalar path.
+    const size_t nx = (size_t)(n + x_off);
+    cases.push_back({"bce_with_logits_backward", shape, kTol, {in_f32(x), in_f32(t), in_f32({1.25f}), out_f32(nx)},
                      [=](kiln_context* ctx, const std::vector<void*>& p) {
-                         return kiln_bce_with_logits_backward_f32(ctx, (const float*)p[0], (const float*)p[1],
-                                                                  (const float*)p[2], (float*)p[3], n);
+                         return kiln_bce_with_logits_backward_f32(ctx, (const float*)p[0] + x_off,
+                                                                  (const float*)p[1] + t_off, (const float*)p[2],
+                                                                  (float*)p[3] + x_off, n);
                      }});
-    cases.push_back({"mse_backward", shape, 0.0, {in_f32(x), in_f32(t), in_f32({1.25f}), out_f32((size_t)n)},
+    cases.push_back({"mse_backward", shape, 0.0, {in_f32(x), in_f32(t), in_f32({1.25f}), out_f32(nx)},
                      [=](kiln_context* ctx, const std::vector<void*>& p) {
-                         return kiln_mse_backward_f32(ctx, (const float*)p[0], (const float*)p[1], (const float*)p[2],
-                                                      (float*)p[3], n);
+                         return kiln_mse_backward_f32(ctx, (const float*)p[0] + x_off, (const float*)p[1] + t_off,
+                                                      (const float*)p[2], (float*)p[3] + x_off, n);
                      }});
 }
 

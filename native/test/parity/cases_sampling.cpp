@@ -37,22 +37,24 @@ void add_reparameterize(std::vector<OpCase>& cases, int64_t n, int off) {
                      }});
 }
 
-void add_kl(std::vector<OpCase>& cases, int64_t batch, int64_t dim) {
-    const std::string shape = "(" + std::to_string(batch) + "," + std::to_string(dim) + ")";
-    const size_t n = (size_t)(batch * dim);
-    const std::vector<float> mu = host_uniform(n, (uint32_t)n + 3, -2.0f, 2.0f);
-    const std::vector<float> lv = host_uniform(n, (uint32_t)n + 4, -4.0f, 2.0f);
+// off: mu, logvar and the gradients start that many floats into their buffers (1: misaligned for float4).
+void add_kl(std::vector<OpCase>& cases, int64_t batch, int64_t dim, int off = 0) {
+    std::string shape = "(" + std::to_string(batch) + "," + std::to_string(dim) + ")";
+    if (off) shape += " at +" + std::to_string(off);
+    const size_t n = (size_t)(batch * dim), len = n + (size_t)off;
+    const std::vector<float> mu = host_uniform(len, (uint32_t)n + 3, -2.0f, 2.0f);
+    const std::vector<float> lv = host_uniform(len, (uint32_t)n + 4, -4.0f, 2.0f);
     cases.push_back({"gaussian_kl", shape, kSumTol, {in_f32(mu), in_f32(lv), out_f32(1)},
                      [=](kiln_context* ctx, const std::vector<void*>& p) {
-                         return kiln_gaussian_kl_f32(ctx, (const float*)p[0], (const float*)p[1], (float*)p[2], batch,
-                                                     dim);
+                         return kiln_gaussian_kl_f32(ctx, (const float*)p[0] + off, (const float*)p[1] + off,
+                                                     (float*)p[2], batch, dim);
                      }});
     cases.push_back({"gaussian_kl_backward", shape, 0.0,
-                     {in_f32(mu), in_f32(lv), in_f32({0.8f}), out_f32(n), out_f32(n)},
+                     {in_f32(mu), in_f32(lv), in_f32({0.8f}), out_f32(len), out_f32(len)},
                      [=](kiln_context* ctx, const std::vector<void*>& p) {
-                         return kiln_gaussian_kl_backward_f32(ctx, (const float*)p[0], (const float*)p[1],
-                                                              (const float*)p[2], (float*)p[3], (float*)p[4], batch,
-                                                              dim);
+                         return kiln_gaussian_kl_backward_f32(ctx, (const float*)p[0] + off, (const float*)p[1] + off,
+                                                              (const float*)p[2], (float*)p[3] + off,
+                                                              (float*)p[4] + off, batch, dim);
                      }});
 }
 
@@ -65,6 +67,8 @@ std::vector<OpCase> sampling_cases() {
     add_kl(cases, 128, 20);      // the VAE's shape: one partial block
     add_kl(cases, 1000, 1000);   // 62 partial blocks
     add_kl(cases, 3, 7);
+    add_kl(cases, 1000, 1000, 1);
+    add_kl(cases, 3, 7, 3);
     return cases;
 }
 
