@@ -15,6 +15,7 @@
 #include "conv2d.h"
 
 #include <algorithm>
+#include <cstdint>
 
 #include "common/conv_geometry.h"
 #include "common/kernel_path.h"
@@ -100,6 +101,11 @@ struct Forward {
 
 // Backward-data. Rows: input channels c. Depth: (k, r, s). Columns: input positions (n, ih, iw). Element
 // (k, r, s) of column (n, ih, iw) is dy at the output that tap (r, s) of it reads from (ih, iw), if one exists.
+// kUnitStride (both strides 1, the usual case): that output is (ih + pad_h - r dil_h, iw + pad_w - s dil_w), found
+// by a subtraction as the forward finds its input; any other stride needs output_from_input's division and
+// divisibility test per element, which made this gather cost more instructions than the slice's multiply-adds. The
+// same dy values land in the same places either way, so both give the same bits.
+template <bool kUnitStride>
 struct BackwardData {
     Geometry g;
     const float* __restrict__ dy;
@@ -110,7 +116,7 @@ struct BackwardData {
 
     struct Cols {
         int64_t base[4];  // dy offset of the column's image, or -1 past the last column
-        int ih[4], iw[4];
+        int ih[4], iw[4];  // the column's input position; with kUnitStride, plus the padding
     };
     __device__ void range(int64_t& begin, int64_t& end) const { begin = 0, end = krs; }
     __device__ void setup(Cols& st, int tid, int64_t n0) const {
@@ -125,6 +131,7 @@ struct BackwardData {
                 st.base[i] = ni * g.k * pq;
                 st.ih[i] = pos / (int)g.w;
                 st.iw[i] = pos - st.ih[i] * (int)g.w;
+                if (kUnitStride) st.ih[i] += (int)g.pad_h, st.iw[i] += (int)g.pad_w;
             }
         }
     }
@@ -141,6 +148,16 @@ struct BackwardData {
     __device__ void load_b(float (&v)[4], const Cols& st, int tid, int64_t k0) const {
         const int kk = (int)k0 + tid / 16;
         const int k = kk / rs, rem = kk - k * rs, r = rem / (int)g.s, s = rem - r * (int)g.s;
+        if (kUnitStride) {
+            const int dh = r * g.dilation_h, dw = s * g.dilation_w;
+#pragma unroll
+            for (int i = 0; i < 4; ++i) {
+                const int oh = st.ih[i] - dh, ow = st.iw[i] - dw;
+                const bool ok = kk < krs && st.base[i] >= 0 && oh >= 0 && oh < g.p && ow >= 0 && ow < g.q;
+                v[i] = ok ? __ldg(dy + st.base[i] + (int64_t)k * pq + oh * (int)g.q + ow) : 0.0f;
+            }
+            return;
+        }
 #pragma unroll
         for (int i = 0; i < 4; ++i) {
             v[i] = 0.0f;
@@ -368,14 +385,22 @@ cudaError_t conv2d_forward_f32(cudaStream_t s, const Geometry& g, const float* x
 
 cudaError_t conv2d_backward_data_f32(cudaStream_t s, const Geometry& g, const float* dy, const float* w, float* dx) {
     if (conv::x_size(g) == 0) return cudaSuccess;
-    BackwardData p{g, dy, w, dx, 0, 0, 0, 0, 0, 0};
-    p.rs = (int)(g.r * g.s);
-    p.crs = (int)(g.c * p.rs);
-    p.krs = (int)(g.k * p.rs);
-    p.hw = (int)(g.h * g.w);
-    p.pq = (int)(g.p * g.q);
-    p.cols = g.n * g.h * g.w;
-    return launch_gemm(s, p, g.c, p.cols, 1);
+    auto launch = [&](auto problem) {
+        problem.rs = (int)(g.r * g.s);
+        problem.crs = (int)(g.c * problem.rs);
+        problem.krs = (int)(g.k * problem.rs);
+        problem.hw = (int)(g.h * g.w);
+        problem.pq = (int)(g.p * g.q);
+        problem.cols = g.n * g.h * g.w;
+        return launch_gemm(s, problem, g.c, problem.cols, 1);
+    };
+    // The unit-stride gather adds the padding and subtracts tap offsets in int: only where those stay far from overflow
+    // (kiln.h allows paddings and dilations up to INT32_MAX; output_from_input copes with those).
+    constexpr int64_t kIntRoom = INT32_MAX / 2;
+    const bool small = g.h + g.pad_h < kIntRoom && g.w + g.pad_w < kIntRoom &&
+                       (g.r - 1) * (int64_t)g.dilation_h < kIntRoom && (g.s - 1) * (int64_t)g.dilation_w < kIntRoom;
+    if (g.stride_h == 1 && g.stride_w == 1 && small) return launch(BackwardData<true>{g, dy, w, dx, 0, 0, 0, 0, 0, 0});
+    return launch(BackwardData<false>{g, dy, w, dx, 0, 0, 0, 0, 0, 0});
 }
 
 namespace {
