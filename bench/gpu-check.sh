@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# One command for a machine with an NVIDIA GPU, nvcc and CMake (no Java, no network needed):
+# One command for a machine with an NVIDIA GPU, nvcc and CMake (no Java, no network needed; the Java API's checks on
+# such a machine are bench/gpu-java.sh's):
 #   bench/gpu-check.sh OUT_DIR [--allow-no-gpu] [--budget SECONDS] [--pack] [--emulate]
 # Builds libkiln and the native tests for the local GPU, runs ctest and the parity harness (CUDA vs CPU), every native
 # benchmark (kiln_bench_*), every PyTorch comparison script (bench/compare/gpu_*.py) when torch with CUDA is
