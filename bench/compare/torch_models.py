@@ -65,6 +65,24 @@ class Gan(nn.Module):
                                            nn.LeakyReLU(0.2), nn.Linear(256, 1))
 
 
+def gan_step(model, real, opt_d, opt_g, bce):
+    """One step of the GAN recipe on a batch of real images in [-1, 1], (n, 784), on their device: the discriminator on
+    real and generated images, then the generator against the updated discriminator. Returns (d_loss, g_loss), tensors
+    (reading them syncs a GPU)."""
+    n, dev = len(real), real.device
+    fake = model.generator(torch.randn(n, 100, device=dev))
+    ones, zeros = torch.ones(n, 1, device=dev), torch.zeros(n, 1, device=dev)
+    d = bce(model.discriminator(real), ones) + bce(model.discriminator(fake.detach()), zeros)
+    opt_d.zero_grad()
+    d.backward()
+    opt_d.step()
+    g = bce(model.discriminator(fake), ones)
+    opt_g.zero_grad()
+    g.backward()
+    opt_g.step()
+    return d, g
+
+
 def _idx(path):
     with gzip.open(path, "rb") if path.endswith(".gz") else open(path, "rb") as f:
         magic = struct.unpack(">I", f.read(4))[0]

@@ -24,7 +24,7 @@ peer_env.prepare()
 import torch  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(__file__))
-from torch_models import Gan, Vae, fashion_mnist  # noqa: E402
+from torch_models import Gan, Vae, fashion_mnist, gan_step  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 
@@ -66,18 +66,7 @@ def train_torch_gan(epochs, seed=42, x=None):
         perm = torch.randperm(len(x), generator=g)
         t0 = time.perf_counter()
         for i in range(0, len(x), 64):
-            real = x[perm[i:i + 64]].reshape(-1, 784) * 2 - 1
-            n = len(real)
-            fake = model.generator(torch.randn(n, 100))
-            ones, zeros = torch.ones(n, 1), torch.zeros(n, 1)
-            d = bce(model.discriminator(real), ones) + bce(model.discriminator(fake.detach()), zeros)
-            opt_d.zero_grad()
-            d.backward()
-            opt_d.step()
-            gl = bce(model.discriminator(fake), ones)
-            opt_g.zero_grad()
-            gl.backward()
-            opt_g.step()
+            d, gl = gan_step(model, x[perm[i:i + 64]].reshape(-1, 784) * 2 - 1, opt_d, opt_g, bce)
             d_loss, g_loss = d.item(), gl.item()
         seconds += time.perf_counter() - t0
     return model, seconds, {"d_loss": d_loss, "g_loss": g_loss}

@@ -23,7 +23,7 @@ import time
 import torch
 
 sys.path.insert(0, os.path.dirname(__file__))
-from torch_models import MODELS, Gan, Vae, fashion_mnist  # noqa: E402
+from torch_models import MODELS, Gan, Vae, fashion_mnist, gan_step  # noqa: E402
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 DEV = torch.device("cuda:0")
@@ -88,18 +88,7 @@ def torch_gan(epochs):
     bce = torch.nn.BCEWithLogitsLoss()
 
     def step(idx):
-        real = x[idx].to(DEV).reshape(-1, 784) * 2 - 1
-        n = len(real)
-        fake = model.generator(torch.randn(n, 100, device=DEV))
-        ones, zeros = torch.ones(n, 1, device=DEV), torch.zeros(n, 1, device=DEV)
-        d = bce(model.discriminator(real), ones) + bce(model.discriminator(fake.detach()), zeros)
-        opt_d.zero_grad()
-        d.backward()
-        opt_d.step()
-        g = bce(model.discriminator(fake), ones)
-        opt_g.zero_grad()
-        g.backward()
-        opt_g.step()
+        gan_step(model, x[idx].to(DEV).reshape(-1, 784) * 2 - 1, opt_d, opt_g, bce)
 
     seconds = epochs_timed(epochs, x, BATCH["gan"], step)
     return len(x) * epochs / seconds, ""
