@@ -6,9 +6,9 @@
 
 #include "common/launch.h"
 #include "common/chunked.cuh"
+#include "common/entry_backends.h"
 #include "common/grid_sum.cuh"
 #include "common/sampling_math.h"
-#include "sampling.h"
 
 namespace kiln::cuda {
 
@@ -99,14 +99,14 @@ struct GaussianKlBackward {
 
 }  // namespace
 
-cudaError_t reparameterize_f32(cudaStream_t s, const float* mu, const float* logvar, float* z, int64_t n, uint64_t seed,
-                               uint64_t offset) {
+cudaError_t reparameterize_f32(cudaStream_t s, Scratch&, const float* mu, const float* logvar, float* z, int64_t n,
+                               uint64_t seed, uint64_t offset) {
     if (n <= 0) return cudaSuccess;
     const bool vec4 = aligned16(mu) && aligned16(logvar) && aligned16(z);
     return launch_eps_blocks(s, n, seed, offset, vec4, Reparam{mu, logvar, z});
 }
 
-cudaError_t reparameterize_backward_f32(cudaStream_t s, const float* logvar, const float* dz, float* dmu,
+cudaError_t reparameterize_backward_f32(cudaStream_t s, Scratch&, const float* logvar, const float* dz, float* dmu,
                                         float* dlogvar, int64_t n, uint64_t seed, uint64_t offset) {
     if (n <= 0 || (!dmu && !dlogvar)) return cudaSuccess;
     const bool vec4 = aligned16(logvar) && aligned16(dz) && aligned16(dmu) && aligned16(dlogvar);  // NULL is aligned
@@ -118,11 +118,16 @@ cudaError_t gaussian_kl_f32(cudaStream_t s, Scratch& scratch, const float* mu, c
     return grid_sum(s, scratch, mu, logvar, batch * dim, KlTerm{}, SumMeanOver{batch}, loss);
 }
 
-cudaError_t gaussian_kl_backward_f32(cudaStream_t s, const float* mu, const float* logvar, const float* dloss,
-                                     float* dmu, float* dlogvar, int64_t batch, int64_t dim) {
+cudaError_t gaussian_kl_backward_f32(cudaStream_t s, Scratch&, const float* mu, const float* logvar,
+                                     const float* dloss, float* dmu, float* dlogvar, int64_t batch, int64_t dim) {
     if (!dmu && !dlogvar) return cudaSuccess;
     const bool aligned = aligned16(mu) && aligned16(logvar) && aligned16(dmu) && aligned16(dlogvar);
     return launch_chunked(s, batch * dim, aligned, GaussianKlBackward{mu, logvar, dloss, dmu, dlogvar, batch});
 }
 
 }  // namespace kiln::cuda
+
+KILN_CUDA_LAUNCHER(reparameterize_f32);
+KILN_CUDA_LAUNCHER(reparameterize_backward_f32);
+KILN_CUDA_LAUNCHER(gaussian_kl_f32);
+KILN_CUDA_LAUNCHER(gaussian_kl_backward_f32);

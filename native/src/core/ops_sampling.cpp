@@ -1,8 +1,15 @@
 // C ABI entries for the sampling family (reparameterization and the Gaussian KL term): validation, then the backend
 // of the context's device.
+#include "common/entry_backends.h"
 #include "core/checked.h"
 #include "core/dispatch.h"
-#include "sampling.h"
+
+// The backends take their entries' arguments (kernels/common/entry_backends.h): native/src/cpu/sampling.cpp and
+// kernels/sampling.cu define them.
+KILN_ENTRY_BACKENDS(reparameterize_f32);
+KILN_ENTRY_BACKENDS(reparameterize_backward_f32);
+KILN_ENTRY_BACKENDS(gaussian_kl_f32);
+KILN_ENTRY_BACKENDS(gaussian_kl_backward_f32);
 
 extern "C" {
 

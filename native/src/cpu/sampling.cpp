@@ -5,10 +5,9 @@
 // The file is built for the x86-64 baseline, where kiln_fma (std::fma) is a libm call emulating the fused operation:
 // the exp and Box-Muller here are made of fmas, so the loops are cloned (cpu/simd.h's KILN_VECTOR_CLONES) for AVX-512
 // and for AVX2 with FMA, where it is one instruction with the same, exactly rounded, result.
-#include "sampling.h"
-
 #include <vector>
 
+#include "common/entry_backends.h"
 #include "common/sampling_math.h"
 #include "common/softmax_math.h"
 #include "cpu/parallel.h"
@@ -141,3 +140,8 @@ void gaussian_kl_backward_f32(const float* mu, const float* logvar, const float*
 }
 
 }  // namespace kiln::cpu
+
+KILN_CPU_TWIN(reparameterize_f32);
+KILN_CPU_TWIN(reparameterize_backward_f32);
+KILN_CPU_TWIN(gaussian_kl_f32);
+KILN_CPU_TWIN(gaussian_kl_backward_f32);
