@@ -46,8 +46,8 @@ struct EntryBackends<kiln_status(kiln_context*, Args...)> {
 #define KILN_CPU_TWIN(name)                                                                                 \
     static_assert(std::is_same_v<decltype(::kiln::cpu::name), ::kiln::EntryBackends<decltype(::kiln_##name)>::Cpu>, \
                   "kiln::cpu::" #name " must take the arguments of kiln_" #name " after its context")
-#define KILN_CUDA_LAUNCHER(name)                                                                  \
-    static_assert(std::is_same_v<decltype(::kiln::cuda::name),                                    \
-                                 ::kiln::EntryBackends<decltype(::kiln_##name)>::Cuda>,           \
-                  "kiln::cuda::" #name " must take (cudaStream_t, kiln::Scratch&) and then the arguments of kiln_" #name \
-                  " after its context")
+#define KILN_CUDA_LAUNCHER(name)                                                              \
+    static_assert(std::is_same_v<decltype(::kiln::cuda::name),                                \
+                                 ::kiln::EntryBackends<decltype(::kiln_##name)>::Cuda>,       \
+                  "kiln::cuda::" #name " must take (cudaStream_t, kiln::Scratch&) and then the " \
+                  "arguments of kiln_" #name " after its context")
