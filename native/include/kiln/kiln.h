@@ -485,8 +485,8 @@ KILN_API kiln_status kiln_reparameterize_backward_f32(kiln_context* ctx, const f
  * one pass over both. batch == 0 gives NaN, as the other mean losses. */
 KILN_API kiln_status kiln_gaussian_kl_f32(kiln_context* ctx, const float* mu, const float* logvar, float* loss,
                                           int64_t batch, int64_t dim);
-/* With s = dloss[0] / batch (dloss (1) read on the device): dmu = s mu, dlogvar = s (exp(logvar) - 1) / 2, in one pass.
- * dmu or dlogvar may be NULL (not wanted). */
+/* With s = dloss[0] / batch: dmu = s mu, dlogvar = s (exp(logvar) - 1) / 2, in one pass. mu, logvar, dmu, dlogvar are
+ * (batch, dim), dloss (1) is read on the device; dmu or dlogvar may be NULL (not wanted). */
 KILN_API kiln_status kiln_gaussian_kl_backward_f32(kiln_context* ctx, const float* mu, const float* logvar,
                                                    const float* dloss, float* dmu, float* dlogvar, int64_t batch,
                                                    int64_t dim);

@@ -19,14 +19,14 @@ final class SamplingOps {
         String op = "reparameterize";
         checkPair(op, mu, logvar);
         if (generator == null) throw new IllegalArgumentException(op + ": generator is null");
-        long seed = generator.seed(), offset = generator.reserve(mu.numel());
+        long n = mu.numel(), seed = generator.seed(), offset = generator.reserve(n);
         int[] shape = mu.shape();
         Tensor z = Tensor.empty(mu.device(), shape);
-        SamplingNative.reparameterize(mu, logvar, z, seed, offset);
+        SamplingNative.reparameterize(mu, logvar, z, n, seed, offset);
         return Autograd.record(op, z, dz -> {
             Tensor dmu = Autograd.isTracked(mu) ? Tensor.empty(dz.device(), shape) : null;
             Tensor dlogvar = Autograd.isTracked(logvar) ? Tensor.empty(dz.device(), shape) : null;
-            SamplingNative.reparameterizeBackward(logvar, dz, dmu, dlogvar, seed, offset);
+            SamplingNative.reparameterizeBackward(logvar, dz, dmu, dlogvar, n, seed, offset);
             return new Tensor[] {dmu, dlogvar};
         }, mu, logvar);
     }
