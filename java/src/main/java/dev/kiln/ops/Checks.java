@@ -74,4 +74,22 @@ final class Checks {
     static int[] dropLast(Tensor t) {
         return Arrays.copyOf(t.shape(), t.rank() - 1);
     }
+
+    /** {@code axis} of {@code x} with a negative one counted from the end, refused outside the rank. */
+    static int axis(String op, Tensor x, int axis) {
+        int rank = x.rank();
+        int a = axis < 0 ? axis + rank : axis;
+        if (a < 0 || a >= rank) {
+            throw new IllegalArgumentException(op + ": axis " + axis + " is out of range for " + x + " "
+                    + Arrays.toString(x.shape()));
+        }
+        return a;
+    }
+
+    /** The product of shape[from, to): the elements of the dimensions before, between or after given axes. */
+    static long product(int[] shape, int from, int to) {
+        long n = 1;
+        for (int d = from; d < to; d++) n *= shape[d];
+        return n;
+    }
 }

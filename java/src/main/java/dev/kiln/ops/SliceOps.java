@@ -22,7 +22,7 @@ final class SliceOps {
     static Tensor narrow(Tensor x, int axis, int start, int length) {
         String op = "narrow";
         Checks.open(op, "x", x);
-        int a = axis(op, x, axis);
+        int a = Checks.axis(op, x, axis);
         int dim = x.dim(a);
         if (start < 0 || length < 0 || start > dim - length) {
             throw new IllegalArgumentException(op + ": [" + start + ", " + start + " + " + length + ") is outside axis " + a
@@ -31,7 +31,7 @@ final class SliceOps {
         int[] shape = x.shape();
         int[] outShape = shape.clone();
         outShape[a] = length;
-        long outer = outer(shape, a), inner = inner(shape, a);
+        long outer = Checks.product(shape, 0, a), inner = Checks.product(shape, a + 1, shape.length);
         Tensor y = Tensor.empty(x.device(), x.dtype(), outShape);
         RuntimeNative.copy2d(y, 0, length * inner, x, start * inner, dim * inner, length * inner, outer);
         if (!Autograd.shouldRecord(x)) return y;
@@ -50,7 +50,7 @@ final class SliceOps {
         if (parts == null || parts.isEmpty()) throw new IllegalArgumentException(op + ": needs at least one tensor");
         Tensor first = parts.get(0);
         Checks.open(op, "parts[0]", first);
-        int a = axis(op, first, axis);
+        int a = Checks.axis(op, first, axis);
         int[] shape = first.shape();
         int total = 0;
         for (int i = 0; i < parts.size(); i++) {
@@ -67,7 +67,7 @@ final class SliceOps {
         }
         int[] outShape = shape.clone();
         outShape[a] = total;
-        long outer = outer(shape, a), inner = inner(shape, a);
+        long outer = Checks.product(shape, 0, a), inner = Checks.product(shape, a + 1, shape.length);
         Tensor y = Tensor.empty(first.device(), first.dtype(), outShape);
         int[] starts = new int[parts.size()];
         int at = 0;
@@ -105,7 +105,7 @@ final class SliceOps {
         String op = "copyInto_";
         Checks.open(op, "dst", dst);
         Checks.open(op, "src", src);
-        int a = axis(op, dst, axis);
+        int a = Checks.axis(op, dst, axis);
         int[] ds = dst.shape(), ss = src.shape();
         boolean same = ds.length == ss.length && dst.dtype() == src.dtype();
         for (int d = 0; same && d < ds.length; d++) same = d == a || ds[d] == ss[d];
@@ -119,29 +119,8 @@ final class SliceOps {
         }
         Checks.sameDevice(op, dst, src);
         Autograd.modifiedInPlace(dst);
-        long outer = outer(ds, a), inner = inner(ds, a);
+        long outer = Checks.product(ds, 0, a), inner = Checks.product(ds, a + 1, ds.length);
         RuntimeNative.copy2d(dst, start * inner, ds[a] * inner, src, 0, length * inner, length * inner, outer);
         return dst;
-    }
-
-    private static int axis(String op, Tensor x, int axis) {
-        int rank = x.rank();
-        int a = axis < 0 ? axis + rank : axis;
-        if (a < 0 || a >= rank) {
-            throw new IllegalArgumentException(op + ": axis " + axis + " is out of range for " + x + " " + Arrays.toString(x.shape()));
-        }
-        return a;
-    }
-
-    private static long outer(int[] shape, int axis) {
-        long n = 1;
-        for (int d = 0; d < axis; d++) n *= shape[d];
-        return n;
-    }
-
-    private static long inner(int[] shape, int axis) {
-        long n = 1;
-        for (int d = axis + 1; d < shape.length; d++) n *= shape[d];
-        return n;
     }
 }
