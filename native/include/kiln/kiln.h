@@ -400,6 +400,15 @@ KILN_API kiln_status kiln_bias_gelu_f32(kiln_context* ctx, const float* x, const
 KILN_API kiln_status kiln_bias_gelu_backward_f32(kiln_context* ctx, const float* x, const float* bias,
                                                  const float* dy, float* dx, float* dbias, int64_t rows, int64_t cols);
 
+/* ---- ops: transpose (native/src/cpu/transpose.cpp, kernels/transpose.cu) ---- */
+
+/* Swaps two axes: y[o, c, m, r, i] = x[o, r, m, c, i]. x is (outer, rows, mid, cols, inner), y is (outer, cols, mid,
+ * rows, inner). Exchanging axes a < b of a dense tensor is one call: rows and cols are the two axes' sizes, and outer,
+ * mid and inner the products of the sizes before a, between a and b, and after b. Its backward is the same call on dy
+ * with rows and cols exchanged. A copy, so the bits are the input's on every device. */
+KILN_API kiln_status kiln_transpose_f32(kiln_context* ctx, const float* x, float* y, int64_t outer, int64_t rows,
+                                        int64_t mid, int64_t cols, int64_t inner);
+
 #ifdef __cplusplus
 }
 #endif

@@ -1,0 +1,64 @@
+// The transpose family on the CPU: y[o, c, m, r, i] = x[o, r, m, c, i] over (outer, rows, mid, cols, inner). Each
+// (o, m) is a rows x cols matrix of runs of `inner` floats, moved in square tiles that fit the L1 cache, so that both
+// the reads along x's rows and the writes along y's rows stay within lines the tile has already brought in; long runs
+// need no tile (a run is itself a contiguous copy). The tiles are split across the thread pool; a copy, so the bits do
+// not depend on the split.
+#include <cstdint>
+#include <cstring>
+
+#include "common/entry_backends.h"
+#include "cpu/parallel.h"
+
+namespace kiln::cpu {
+
+namespace {
+
+constexpr int64_t kGrainFloats = 1 << 14;  // 64 KiB moved per task at least: well above the pool's overhead
+
+// Tile side in (rows, cols): 32 x 32 single floats (4 KiB read and written), 8 x 8 runs of up to 16 floats, and one
+// run at a time beyond that.
+int64_t tile_side(int64_t inner) { return inner == 1 ? 32 : inner <= 16 ? 8 : 1; }
+
+}  // namespace
+
+void transpose_f32(const float* x, float* y, int64_t outer, int64_t rows, int64_t mid, int64_t cols, int64_t inner) {
+    const int64_t side = tile_side(inner);
+    const int64_t row_tiles = (rows + side - 1) / side, col_tiles = (cols + side - 1) / side;
+    // x's strides for r and c, y's for c and r, in floats.
+    const int64_t x_row = mid * cols * inner, x_col = inner;
+    const int64_t y_col = mid * rows * inner, y_row = inner;
+    const int64_t tiles = outer * mid * row_tiles * col_tiles;
+    const int64_t grain = kGrainFloats / (side * side * inner) + 1;
+    parallel_for(tiles, [&](int64_t begin, int64_t end) {
+        for (int64_t t = begin; t < end; ++t) {
+            // Consecutive tiles run along x's columns, so a task reads x in order.
+            int64_t q = t;
+            const int64_t tc = q % col_tiles;
+            q /= col_tiles;
+            const int64_t tr = q % row_tiles;
+            q /= row_tiles;
+            const int64_t m = q % mid, o = q / mid;
+            const float* xp = x + (o * rows * mid + m) * cols * inner;  // x[o, 0, m, 0, 0]
+            float* yp = y + (o * cols * mid + m) * rows * inner;        // y[o, 0, m, 0, 0]
+            const int64_t r1 = tr * side + side < rows ? tr * side + side : rows;
+            const int64_t c1 = tc * side + side < cols ? tc * side + side : cols;
+            if (inner == 1) {
+                for (int64_t c = tc * side; c < c1; ++c) {
+                    float* yrow = yp + c * y_col;
+                    const float* xcol = xp + c;
+                    for (int64_t r = tr * side; r < r1; ++r) yrow[r] = xcol[r * x_row];
+                }
+            } else {
+                for (int64_t c = tc * side; c < c1; ++c) {
+                    for (int64_t r = tr * side; r < r1; ++r) {
+                        std::memcpy(yp + c * y_col + r * y_row, xp + r * x_row + c * x_col, (size_t)inner * 4);
+                    }
+                }
+            }
+        }
+    }, grain);
+}
+
+}  // namespace kiln::cpu
+
+KILN_CPU_TWIN(transpose_f32);
