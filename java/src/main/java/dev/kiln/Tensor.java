@@ -364,9 +364,8 @@ public final class Tensor implements AutoCloseable {
     }
 
     /**
-     * The same memory seen with another shape of equal element count; one dimension may be -1 (inferred).
-     * Closing the view does not free the memory while the source (or another view) is open. Gradients flow through
-     * it back to this tensor.
+     * The same memory seen with another shape of equal element count; one dimension may be -1 (inferred). Closing
+     * the view does not free the memory while the source (or another view) is open. Gradients flow back through it.
      */
     public Tensor view(int... newShape) {
         return Ops.view(this, newShape);
@@ -388,6 +387,11 @@ public final class Tensor implements AutoCloseable {
     }
 
     // ---- ops (recorded on the autograd tape; see dev.kiln.ops.Ops) ------------------------------------------------
+
+    /** A new tensor with two axes exchanged (a copy: Kiln tensors are dense); see {@link Ops#transpose}. */
+    public Tensor transpose(int axis0, int axis1) {
+        return Ops.transpose(this, axis0, axis1);
+    }
 
     /** Matrix product, this x other: see {@link Ops#matmul(Tensor, Tensor)} for the shapes it takes. */
     public Tensor matmul(Tensor other) {
