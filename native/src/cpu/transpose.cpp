@@ -15,9 +15,10 @@ namespace {
 
 constexpr int64_t kGrainFloats = 1 << 14;  // 64 KiB moved per task at least: well above the pool's overhead
 
-// Tile side in (rows, cols): 32 x 32 single floats (4 KiB read and written), 8 x 8 runs of up to 16 floats, and one
-// run at a time beyond that.
-int64_t tile_side(int64_t inner) { return inner == 1 ? 32 : inner <= 16 ? 8 : 1; }
+// Tile side in (rows, cols): kSide x kSide single floats (4 KiB read and written), 8 x 8 runs of up to 16 floats, and
+// one run at a time beyond that.
+constexpr int64_t kSide = 32;
+int64_t tile_side(int64_t inner) { return inner == 1 ? kSide : inner <= 16 ? 8 : 1; }
 
 }  // namespace
 
@@ -43,10 +44,18 @@ void transpose_f32(const float* x, float* y, int64_t outer, int64_t rows, int64_
             const int64_t r1 = tr * side + side < rows ? tr * side + side : rows;
             const int64_t c1 = tc * side + side < cols ? tc * side + side : cols;
             if (inner == 1) {
-                for (int64_t c = tc * side; c < c1; ++c) {
+                // Through a local tile: x's rows are read whole into it, then y's rows written whole from it. Reading
+                // x by columns instead would touch 32 lines a row stride apart at once, and with a power-of-two
+                // stride those share one set of the L1 cache: each line evicted before its next float is read.
+                float tile[kSide * kSide];
+                const int64_t r0 = tr * side, c0 = tc * side;
+                for (int64_t r = r0; r < r1; ++r) {
+                    const float* xrow = xp + r * x_row;
+                    for (int64_t c = c0; c < c1; ++c) tile[(r - r0) * kSide + (c - c0)] = xrow[c];
+                }
+                for (int64_t c = c0; c < c1; ++c) {
                     float* yrow = yp + c * y_col;
-                    const float* xcol = xp + c;
-                    for (int64_t r = tr * side; r < r1; ++r) yrow[r] = xcol[r * x_row];
+                    for (int64_t r = r0; r < r1; ++r) yrow[r] = tile[(r - r0) * kSide + (c - c0)];
                 }
             } else {
                 for (int64_t c = tc * side; c < c1; ++c) {
