@@ -107,6 +107,12 @@ def cases():
         mu, lv = grad(n(1024, 1024)), grad((0.1 * n(1024, 1024)).detach())
         return lambda: -0.5 * torch.sum(1 + lv - mu * mu - lv.exp()) / 1024
     add("gaussian_kl 1M fwd+bwd", True, kl)
+
+    def transposed(shape, a, b):
+        x = n(*shape)
+        return lambda: x.transpose(a, b).contiguous()  # a dense copy, as Kiln's
+    add("transpose 1024x1024", False, lambda: transposed((1024, 1024), 0, 1))
+    add("transpose 32x128x8x64 (1,2)", False, lambda: transposed((32, 128, 8, 64), 1, 2))
     return c
 
 

@@ -306,6 +306,20 @@ inline std::vector<Case> op_cases() {
                              [&] { return kiln_gaussian_kl_backward_f32(c, mu, logvar, dloss, dmu, dlogvar, R, C); });
              };
          }},
+
+        // ---- transpose: the tiled path (single floats) and the run path (the attention heads' exchange)
+        {"transpose", "transpose_16384x1024", "x (16384,1024) to (1024,16384)", gbyte(kF * 2 * N), kExact,
+         [=](Tensors& t) -> Run {
+             const float* x = t.in(uniform(N, 59));
+             float* y = t.out(N);
+             return [=](kiln_context* c) { return kiln_transpose_f32(c, x, y, 1, R, 1, C, 1); };
+         }},
+        {"transpose", "transpose_heads_64x512x8x64", "(N,T,H,D) (64,512,8,64) to (N,H,T,D)", gbyte(kF * 2 * N), kExact,
+         [=](Tensors& t) -> Run {
+             const float* x = t.in(uniform(N, 60));
+             float* y = t.out(N);
+             return [=](kiln_context* c) { return kiln_transpose_f32(c, x, y, 64, 512, 1, 8, 64); };
+         }},
     };
     return cases;
 }

@@ -47,7 +47,8 @@ public class OpSuiteBench {
             "lstm N=64 T=28 F=28 H=64 fwd", "lstm N=64 T=28 F=28 H=64 fwd+bwd", "lstm N=32 T=100 F=256 H=256 fwd",
             "lstm N=32 T=100 F=256 H=256 fwd+bwd", "attention 8x4x128x32 causal fwd",
             "attention 8x4x128x32 causal fwd+bwd", "attention 4x8x1024x64 fwd", "layer_norm 4096x128 fwd+bwd",
-            "reparameterize 1M fwd+bwd", "gaussian_kl 1M fwd+bwd"})
+            "reparameterize 1M fwd+bwd", "gaussian_kl 1M fwd+bwd", "transpose 1024x1024",
+            "transpose 32x128x8x64 (1,2)"})
     public String op;
 
     @Param({"cpu"})

@@ -55,6 +55,7 @@ public final class OpSuite {
         attention(c);
         normalization(c);
         sampling(c);
+        transpose(c);
         return c;
     }
 
@@ -252,6 +253,18 @@ public final class OpSuite {
             Tensor mu = m.randn(1024, 1024).requiresGrad(), lv = m.normal(0.1f, 1024, 1024).requiresGrad();
             return () -> Ops.gaussianKl(mu, lv);
         }));
+    }
+
+    private static void transpose(List<Case> c) {
+        c.add(forward("transpose", "transpose 1024x1024", "(1024, 1024) to (1024, 1024)^T: power-of-two rows", m -> {
+            Tensor x = m.randn(1024, 1024);
+            return () -> Ops.transpose(x, 0, 1);
+        }));
+        c.add(forward("transpose", "transpose 32x128x8x64 (1,2)", "(N, T, H, D) to (N, H, T, D): attention heads",
+                m -> {
+                    Tensor x = m.randn(32, 128, 8, 64);
+                    return () -> Ops.transpose(x, 1, 2);
+                }));
     }
 
     // ---- building blocks ------------------------------------------------------------------------------------------
