@@ -23,9 +23,9 @@ import java.util.concurrent.Callable;
  * before each run, outside the timed part (a no-op on the CPU). Both are named above the table and in the JSON.
  */
 @Command(name = "bench", description = "Time every op family (GEMM, elementwise, reductions, losses, optimizers, conv2d, "
-        + "pooling, batch norm, LSTM, attention, layer norm, sampling) through the Java API on one device; print the "
-        + "median time per run with the spread of the samples, GFLOP/s or GB/s, and the fraction of the device's "
-        + "measured peak (fp32 FMA throughput, copy bandwidth).")
+        + "pooling, batch norm, LSTM, attention, layer norm, sampling, transpose) through the Java API on one device; "
+        + "print the median time per run with the spread of the samples, GFLOP/s or GB/s, and the fraction of the "
+        + "device's measured peak (fp32 FMA throughput, copy bandwidth).")
 final class BenchCommand implements Callable<Integer> {
     @Option(names = "--device", defaultValue = "auto", description = "auto, cpu or cuda:N (default: ${DEFAULT-VALUE})")
     String device;
