@@ -1,7 +1,8 @@
 // The transpose family on the GPU: y[o, c, m, r, i] = x[o, r, m, c, i] over (outer, rows, mid, cols, inner). With
 // single floats (inner == 1) each block moves 32 x 32 tiles of an (o, m) plane through shared memory, so that it
-// reads x along x's rows and writes y along y's rows, both coalesced; with runs (inner > 1) every thread moves one
-// element, and consecutive threads read and write consecutive floats within a run. A copy: the same bits as the CPU.
+// reads x along x's rows and writes y along y's rows, both coalesced; runs of a warp's width or more (an attention
+// head's D floats) take a warp each; shorter runs a thread per element. In the last two, consecutive threads read and
+// write consecutive floats within a run. A copy: the same bits as the CPU.
 #include <cstdint>
 
 #include "common/entry_backends.h"
@@ -63,6 +64,30 @@ __global__ void __launch_bounds__(kThreads)
     }
 }
 
+// Runs of at least a warp's width: one warp per run of y, grid-stride over the runs, its lanes moving the run's floats
+// (coalesced on both sides). The run's place in x is decoded once per run, not per element as above: the divisions
+// there cost more instructions than the copy itself.
+constexpr int kWarpsPerBlock = kThreads / 32;
+constexpr int64_t kMinWarpRun = 32;
+
+template <typename Index>
+__global__ void __launch_bounds__(kThreads)
+    transpose_long_runs_kernel(const float* __restrict__ x, float* __restrict__ y, Index runs, Index rows, Index mid,
+                               Index cols, Index inner) {
+    for (Index run = (Index)blockIdx.x * kWarpsPerBlock + threadIdx.y; run < runs;
+         run += (Index)gridDim.x * kWarpsPerBlock) {
+        Index q = run;  // y's run (o, c, m, r)
+        const Index r = q % rows;
+        q /= rows;
+        const Index m = q % mid;
+        q /= mid;
+        const Index c = q % cols, o = q / cols;
+        const float* src = x + (((o * rows + r) * mid + m) * cols + c) * inner;
+        float* dst = y + run * inner;
+        for (Index i = threadIdx.x; i < inner; i += 32) dst[i] = src[i];
+    }
+}
+
 }  // namespace
 
 cudaError_t transpose_f32(cudaStream_t s, Scratch&, const float* x, float* y, int64_t outer, int64_t rows, int64_t mid,
@@ -73,6 +98,14 @@ cudaError_t transpose_f32(cudaStream_t s, Scratch&, const float* x, float* y, in
         const int64_t tiles = outer * mid * ((rows + kTile - 1) / kTile) * ((cols + kTile - 1) / kTile);
         transpose_tile_kernel<<<grid_1d((size_t)tiles, 1), dim3(kTile, kRowsPerPass), 0, s>>>(x, y, tiles, rows, mid,
                                                                                               cols);
+    } else if (inner >= kMinWarpRun) {
+        const int64_t runs = total / inner;
+        with_index_width(total, [&](auto index) {
+            using Index = decltype(index);
+            const dim3 block(32, kWarpsPerBlock);
+            transpose_long_runs_kernel<Index><<<grid_1d((size_t)runs, kWarpsPerBlock), block, 0, s>>>(
+                x, y, (Index)runs, (Index)rows, (Index)mid, (Index)cols, (Index)inner);
+        });
     } else {
         with_index_width(total, [&](auto index) {
             using Index = decltype(index);

@@ -1,5 +1,6 @@
-// Parity cases for the transpose family: the GPU's tiled path (single floats: partial tiles, several planes, a plane
-// count past one block row) and its run path (short and long runs), each bit-identical to the CPU's, as a copy must be.
+// Parity cases for the transpose family: the GPU's tiled path (single floats: partial tiles, several planes), its
+// element path (runs shorter than a warp) and its warp-per-run path (32 floats and more), each bit-identical to the
+// CPU's, as a copy must be.
 #include <string>
 
 #include "parity/harness.h"
@@ -30,6 +31,9 @@ std::vector<OpCase> transpose_cases() {
     add(cases, 2, 9, 3, 11, 3);       // short runs
     add(cases, 4, 50, 1, 8, 64);      // (N, T, H, D) to (N, H, T, D): runs of a head's width
     add(cases, 3, 6, 2, 5, 17);       // odd runs
+    add(cases, 2, 7, 3, 5, 32);       // runs of a warp: one warp per run from here on
+    add(cases, 3, 6, 2, 5, 33);       // a warp and one float
+    add(cases, 1, 8, 1, 64, 200);     // long runs over several warp steps
     add(cases, 4, 1, 7, 1, 9);        // rows and cols of 1: a copy
     return cases;
 }
