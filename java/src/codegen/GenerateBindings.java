@@ -36,6 +36,7 @@ public final class GenerateBindings {
     private static final Pattern MAY_BE_NULL = Pattern.compile("(\\w+(?:(?:, | or |, or )\\w+)*) may be NULL");
     private static final Pattern HAND_BOUND = Pattern.compile("native\\s+\\w+\\s+(kiln_[a-z0-9_]+)\\s*\\(");
     private static final Pattern INTEGER = Pattern.compile("[0-9]+");
+    private static final Pattern PARAM = Pattern.compile("(.*?[\\s*])(\\w+)");  // "const float* mu": type, name
 
     /** One C parameter: its type as written (whitespace collapsed) and its name. */
     private record Param(String type, String name) {
@@ -43,13 +44,13 @@ public final class GenerateBindings {
             return type.endsWith("*");
         }
 
-        /** "F32", "I32" or "BF16": the Call method family for a tensor argument; null for other pointers. */
+        /** "F32", "I32" or "Bf16", as Call's methods spell the dtype of a tensor argument; null for other pointers. */
         String dtype() {
             String base = type.replace("const ", "").replace("*", "").trim();
             return switch (base) {
                 case "float" -> "F32";
                 case "int32_t" -> "I32";
-                case "kiln_bf16" -> "BF16";
+                case "kiln_bf16" -> "Bf16";
                 default -> null;
             };
         }
@@ -142,24 +143,24 @@ public final class GenerateBindings {
         List<Param> params = new ArrayList<>();
         for (String raw : list.split(",")) {
             String p = raw.replaceAll("\\s+", " ").trim();
-            Matcher m = Pattern.compile("(.*?[\\s*])(\\w+)").matcher(p);
+            Matcher m = PARAM.matcher(p);
             if (!m.matches()) throw new IllegalStateException("kiln.h: " + entry + ": cannot read '" + p + "'");
             params.add(new Param(m.group(1).replace(" *", "*").trim(), m.group(2)));
         }
         return params;
     }
 
-    /** Element count expression per tensor argument, and which of them may be null, from the entry's doc. */
-    private static Map<String, String> shapes(Entry e, Set<String> optional) {
+    /** The sizes whose product each tensor argument spans, and which of them may be null, from the entry's doc. */
+    private static Map<String, List<String>> shapes(Entry e, Set<String> optional) {
         Map<String, Param> byName = new LinkedHashMap<>();
         for (Param p : e.params()) byName.put(p.name(), p);
-        Map<String, String> shapes = new LinkedHashMap<>();
+        Map<String, List<String>> shapes = new LinkedHashMap<>();
         Matcher m = SHAPE.matcher(e.doc());
         while (m.find()) {
-            String count = count(e, byName, m.group(2));
+            List<String> count = sizes(byName, m.group(2));
             if (count == null) continue;  // prose in parentheses, not sizes
             for (String name : trailingPointers(m.group(1), byName)) {
-                String before = shapes.putIfAbsent(name, count);
+                List<String> before = shapes.putIfAbsent(name, count);
                 if (before != null && !before.equals(count)) {
                     throw new IllegalStateException("kiln.h: " + e.name() + ": '" + name + "' is given two shapes: ("
                             + before + ") and (" + count + ")");
@@ -179,8 +180,8 @@ public final class GenerateBindings {
         return List.of(parts).subList(first, parts.length);
     }
 
-    /** "batch, dim" over integer parameters or literals as a Java expression; null if any size is something else. */
-    private static String count(Entry e, Map<String, Param> byName, String sizes) {
+    /** "batch, dim": integer parameters or literals; null if any size is something else. */
+    private static List<String> sizes(Map<String, Param> byName, String sizes) {
         List<String> terms = new ArrayList<>();
         for (String s : sizes.split(",")) {
             String t = s.trim();
@@ -190,13 +191,13 @@ public final class GenerateBindings {
             if (!integer && !INTEGER.matcher(t).matches()) return null;
             terms.add(t);
         }
-        return terms.size() == 1 ? terms.get(0) : "Sizes.product(" + String.join(", ", terms) + ")";
+        return terms;
     }
 
+    /** layer_norm -> LayerNormNative. */
     private static String className(String family) {
-        StringBuilder s = new StringBuilder();
-        for (String w : family.split("_")) s.append(Character.toUpperCase(w.charAt(0))).append(w.substring(1));
-        return s.append("Native").toString();
+        String name = camel(family.split("_"), "");
+        return Character.toUpperCase(name.charAt(0)) + name.substring(1) + "Native";
     }
 
     /** kiln_gaussian_kl_backward_f32 -> "gaussian_kl backward", the op's name in messages and the profiler. */
@@ -242,25 +243,27 @@ public final class GenerateBindings {
             throw new IllegalStateException("kiln.h: " + e.name() + ": an op entry takes its kiln_context* first");
         }
         Set<String> optional = new HashSet<>();
-        Map<String, String> shapes = shapes(e, optional);
+        Map<String, List<String>> shapes = shapes(e, optional);
         List<String> javaParams = new ArrayList<>(), checks = new ArrayList<>(), callArgs = new ArrayList<>();
         Set<String> products = new HashSet<>();
         callArgs.add("c.context()");
         for (Param p : e.params().subList(1, e.params().size())) {
             if (p.isPointer()) {
                 if (p.dtype() == null) fail(e, p, "has no generated form (a tensor is float*, int32_t* or kiln_bf16*)");
-                String count = shapes.get(p.name());
-                if (count == null) fail(e, p, "has no stated shape: write \"" + p.name() + " (sizes)\" in its comment");
+                List<String> sizes = shapes.get(p.name());
+                if (sizes == null) fail(e, p, "has no stated shape: write \"" + p.name() + " (sizes)\" in its comment");
                 javaParams.add("Tensor " + p.name());
-                String dtype = p.dtype().charAt(0) + p.dtype().substring(1).toLowerCase(Locale.ROOT);  // F32, I32, Bf16
+                String dtype = p.dtype();
                 String check = "c." + dtype.toLowerCase(Locale.ROOT);
                 if (optional.contains(p.name())) {
                     check = dtype.equals("I32") ? p.name() + " == null ? 0 : c.i32" : "c.optional" + dtype;
                 }
-                if (count.startsWith("Sizes.")) {  // a product, computed (and checked for overflow) once
-                    String local = camel(count.substring(count.indexOf('(') + 1, count.length() - 1).split(", "), "By");
-                    if (products.add(local)) checks.add("long " + local + " = " + count + ";");
-                    count = local;
+                String count = sizes.get(0);
+                if (sizes.size() > 1) {  // a product, computed (and checked for overflow) once: batchByDim
+                    count = camel(sizes.toArray(String[]::new), "By");
+                    if (products.add(count)) {
+                        checks.add("long " + count + " = Sizes.product(" + String.join(", ", sizes) + ");");
+                    }
                 }
                 checks.add("long " + p.name() + "Address = " + check + "(\"" + p.name() + "\", " + p.name() + ", "
                         + count + ");");

@@ -3,6 +3,7 @@
 // the reads along x's rows and the writes along y's rows stay within lines the tile has already brought in; long runs
 // need no tile (a run is itself a contiguous copy). The tiles are split across the thread pool; a copy, so the bits do
 // not depend on the split.
+#include <algorithm>
 #include <cstdint>
 #include <cstring>
 
@@ -41,14 +42,13 @@ void transpose_f32(const float* x, float* y, int64_t outer, int64_t rows, int64_
             const int64_t m = q % mid, o = q / mid;
             const float* xp = x + (o * rows * mid + m) * cols * inner;  // x[o, 0, m, 0, 0]
             float* yp = y + (o * cols * mid + m) * rows * inner;        // y[o, 0, m, 0, 0]
-            const int64_t r1 = tr * side + side < rows ? tr * side + side : rows;
-            const int64_t c1 = tc * side + side < cols ? tc * side + side : cols;
+            const int64_t r0 = tr * side, r1 = std::min(r0 + side, rows);
+            const int64_t c0 = tc * side, c1 = std::min(c0 + side, cols);
             if (inner == 1) {
                 // Through a local tile: x's rows are read whole into it, then y's rows written whole from it. Reading
                 // x by columns instead would touch 32 lines a row stride apart at once, and with a power-of-two
                 // stride those share one set of the L1 cache: each line evicted before its next float is read.
                 float tile[kSide * kSide];
-                const int64_t r0 = tr * side, c0 = tc * side;
                 for (int64_t r = r0; r < r1; ++r) {
                     const float* xrow = xp + r * x_row;
                     for (int64_t c = c0; c < c1; ++c) tile[(r - r0) * kSide + (c - c0)] = xrow[c];
@@ -58,8 +58,8 @@ void transpose_f32(const float* x, float* y, int64_t outer, int64_t rows, int64_
                     for (int64_t r = r0; r < r1; ++r) yrow[r] = tile[(r - r0) * kSide + (c - c0)];
                 }
             } else {
-                for (int64_t c = tc * side; c < c1; ++c) {
-                    for (int64_t r = tr * side; r < r1; ++r) {
+                for (int64_t c = c0; c < c1; ++c) {
+                    for (int64_t r = r0; r < r1; ++r) {
                         std::memcpy(yp + c * y_col + r * y_row, xp + r * x_row + c * x_col, (size_t)inner * 4);
                     }
                 }

@@ -20,8 +20,8 @@ final class TransposeOps {
     static Tensor transpose(Tensor x, int axis0, int axis1) {
         String op = "transpose";
         Checks.f32(op, "x", x);
-        int a = Math.min(Checks.axis(op, x, axis0), Checks.axis(op, x, axis1));
-        int b = Math.max(Checks.axis(op, x, axis0), Checks.axis(op, x, axis1));
+        int p = Checks.axis(op, x, axis0), q = Checks.axis(op, x, axis1);
+        int a = Math.min(p, q), b = Math.max(p, q);
         int[] shape = x.shape();
         int[] outShape = shape.clone();
         outShape[a] = shape[b];
