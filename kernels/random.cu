@@ -16,9 +16,13 @@ template <bool Normal>
 __global__ void rand_kernel(float* __restrict__ y, size_t n, uint64_t seed, uint64_t offset, float a, float b) {
     const size_t blocks = (n + 3) / 4;
     for (size_t g = blockIdx.x * (size_t)blockDim.x + threadIdx.x; g < blocks; g += (size_t)gridDim.x * blockDim.x) {
-        const size_t first = g * 4, last = first + 4 < n ? first + 4 : n;
-        for (size_t i = first; i < last; ++i)
-            y[i] = Normal ? philox_normal_at(seed, offset, i, a, b) : philox_uniform_at(seed, offset, i, a, b);
+        float v[4];
+        if (Normal)
+            philox_normal_block4(seed, offset, g, a, b, v);
+        else
+            philox_uniform_block4(seed, offset, g, a, b, v);
+        const size_t first = g * 4, count = n - first < 4 ? n - first : 4;
+        for (size_t j = 0; j < count; ++j) y[first + j] = v[j];
     }
 }
 

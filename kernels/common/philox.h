@@ -85,21 +85,37 @@ KILN_HD void philox_box_muller(uint32_t x0, uint32_t x1, float* z0, float* z1) {
     *z1 = kiln_fmul(radius, s);
 }
 
-// Element i of a uniform stream in [lo, hi): word i%4 of block (offset + i/4).
-KILN_HD float philox_uniform_at(uint64_t seed, uint64_t offset, uint64_t i, float lo, float hi) {
-    const Philox4 b = philox_block(seed, offset + i / 4);
-    const float u = philox_uniform01(b.v[i % 4]);
-    const float y = kiln_fma(u, kiln_fadd(hi, -lo), lo);
-    return y < hi ? y : lo;  // rounding can land on hi for tiny ranges; keep the interval half-open
+// Block `block` of a uniform stream in [lo, hi): its elements 4 block + j, j < 4, from word j of Philox block
+// (offset + block). Backends fill a stream block by block: one Philox evaluation per 4 values.
+KILN_HD void philox_uniform_block4(uint64_t seed, uint64_t offset, uint64_t block, float lo, float hi, float out[4]) {
+    const Philox4 b = philox_block(seed, offset + block);
+    for (int j = 0; j < 4; ++j) {
+        const float y = kiln_fma(philox_uniform01(b.v[j]), kiln_fadd(hi, -lo), lo);
+        out[j] = y < hi ? y : lo;  // rounding can land on hi for tiny ranges; keep the interval half-open
+    }
 }
 
-// Element i of a normal stream: block (offset + i/4) gives two Box-Muller pairs (words 0,1 and 2,3).
+// Block `block` of a normal stream: Philox block (offset + block) gives two Box-Muller pairs (words 0,1 and 2,3),
+// elements 4 block + 0..3.
+KILN_HD void philox_normal_block4(uint64_t seed, uint64_t offset, uint64_t block, float mean, float std,
+                                  float out[4]) {
+    const Philox4 b = philox_block(seed, offset + block);
+    float z[4];
+    philox_box_muller(b.v[0], b.v[1], &z[0], &z[1]);
+    philox_box_muller(b.v[2], b.v[3], &z[2], &z[3]);
+    for (int j = 0; j < 4; ++j) out[j] = kiln_fma(z[j], std, mean);
+}
+
+// Element i of each stream alone (tests and one-off draws): its block's value i % 4.
+KILN_HD float philox_uniform_at(uint64_t seed, uint64_t offset, uint64_t i, float lo, float hi) {
+    float v[4];
+    philox_uniform_block4(seed, offset, i / 4, lo, hi, v);
+    return v[i % 4];
+}
 KILN_HD float philox_normal_at(uint64_t seed, uint64_t offset, uint64_t i, float mean, float std) {
-    const Philox4 b = philox_block(seed, offset + i / 4);
-    const uint32_t pair = (uint32_t)(i % 4) / 2;
-    float z0, z1;
-    philox_box_muller(b.v[2 * pair], b.v[2 * pair + 1], &z0, &z1);
-    return kiln_fma((i % 2) ? z1 : z0, std, mean);
+    float v[4];
+    philox_normal_block4(seed, offset, i / 4, mean, std, v);
+    return v[i % 4];
 }
 
 }  // namespace kiln

@@ -46,11 +46,7 @@ KILN_HD float kiln_exp_portable(float x) {
 // The four standard normals of Philox block `block` (counter offset + block): element 4 block + j of the stream
 // kiln_rand_normal_f32 draws with mean 0 and std 1 (kernels/common/philox.h), bit for bit.
 KILN_HD void philox_normal4(uint64_t seed, uint64_t offset, uint64_t block, float out[4]) {
-    const Philox4 b = philox_block(seed, offset + block);
-    float z[4];
-    philox_box_muller(b.v[0], b.v[1], &z[0], &z[1]);
-    philox_box_muller(b.v[2], b.v[3], &z[2], &z[3]);
-    for (int j = 0; j < 4; ++j) out[j] = kiln_fma(z[j], 1.0f, 0.0f);  // as philox_normal_at(mean 0, std 1) rounds
+    philox_normal_block4(seed, offset, block, 0.0f, 1.0f, out);
 }
 
 // ---- reparameterization: z = mu + sigma eps, sigma = exp(logvar / 2) ------------------------------------------
