@@ -124,19 +124,33 @@ final class GemmOps {
     private static Tensor[] backward(Tensor a, Tensor b, boolean transA, boolean transB, Tensor dc) {
         Tensor da = null, db = null;
         if (Autograd.isTracked(a)) {
-            da = transA ? matmulRaw(b, transB, dc, true, a.shape()) : matmulRaw(dc, false, b, !transB, a.shape());
+            da = transA ? gradient(a, b, transB, dc, true) : gradient(a, dc, false, b, !transB);
         }
         if (Autograd.isTracked(b)) {
             if (b.rank() == 2 && a.rank() > 2) {
                 // b was shared by every row of the folded a: view a and dC as 2-D and reduce over all rows at once.
                 try (Tensor a2 = a.view(-1, a.dim(-1)); Tensor dc2 = dc.view(-1, dc.dim(-1))) {
-                    db = transB ? matmulRaw(dc2, true, a2, false, b.shape()) : matmulRaw(a2, true, dc2, false, b.shape());
+                    db = transB ? gradient(b, dc2, true, a2, false) : gradient(b, a2, true, dc2, false);
                 }
             } else {
-                db = transB ? matmulRaw(dc, true, a, transA, b.shape()) : matmulRaw(a, !transA, dc, false, b.shape());
+                db = transB ? gradient(b, dc, true, a, transA) : gradient(b, a, !transA, dc, false);
             }
         }
         return new Tensor[] {da, db};
+    }
+
+    /**
+     * The gradient of {@code target}, op(x) op(y): written straight into target's gradient buffer where it is one
+     * 2-D product and autograd lets a backward do so ({@link Autograd#leafGradSink}; a layer's weight), and then
+     * null; else a new tensor of target's shape.
+     */
+    private static Tensor gradient(Tensor target, Tensor x, boolean tx, Tensor y, boolean ty) {
+        Autograd.LeafGrad sink = target.rank() == 2 && x.rank() == 2 && y.rank() == 2 ? Autograd.leafGradSink(target)
+                : null;
+        if (sink == null) return matmulRaw(x, tx, y, ty, target.shape());
+        long m = target.dim(0), n = target.dim(1), k = tx ? x.dim(0) : x.dim(1);
+        gemm(x, tx, y, ty, sink.buffer(), m, n, k, 1, 0, 0, sink.beta());
+        return null;
     }
 
     /** An unrecorded product whose result has the given shape (the shape of the operand it is a gradient of). */
