@@ -302,7 +302,11 @@ void sgemm_packed_b(int64_t M, float alpha, const float* A, int64_t lda, const P
 
 void sgemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
            const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
-    gemm_detail::sgemm_using(gemm_detail::active(), transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    // A product at most 32 columns wide takes AVX-512's 12 x 32 tile, which pads 20 columns to 32 where 6 x 64 padded
+    // them to 64. Only the K blocking decides the bits, and it is the same.
+    const gemm_detail::KernelSet* ks = &gemm_detail::active();
+    if (N <= 32 && ks == &gemm_detail::avx512_kernels()) ks = &gemm_detail::avx512_narrow_n_kernels();
+    gemm_detail::sgemm_using(*ks, transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
 void sgemm_shared_a(bool transA, int64_t M, int64_t K, float alpha, const float* A, int64_t lda, const SharedAPart* parts,

@@ -110,6 +110,7 @@ struct KernelSet {
 // checking at runtime that the CPU has that ISA.
 const KernelSet& avx512_kernels();
 const KernelSet& avx512_small_m_kernels();  // taller tile for M <= 16, same kc (PackedB's rows hint)
+const KernelSet& avx512_narrow_n_kernels();  // narrower tile for N <= 32, same kc (sgemm picks it by N)
 const KernelSet& avx2_kernels();
 const KernelSet& baseline_kernels();
 
