@@ -135,7 +135,6 @@ std::vector<const KernelSet*> kernel_sets() {
     {
         sets.push_back(&kiln::cpu::gemm_detail::avx512_kernels());
         sets.push_back(&kiln::cpu::gemm_detail::avx512_small_m_kernels());  // the LSTM steps' 8 x 32 tile
-        sets.push_back(&kiln::cpu::gemm_detail::avx512_narrow_n_kernels());  // 12 x 32, for N <= 32
     }
 #endif
     return sets;
@@ -469,15 +468,16 @@ void test_gemm_a_in_place_same_bits() {
         }
 }
 
-// sgemm picks AVX-512's 12 x 32 tile for N <= 32: its C must be the 6 x 64 tile's bit for bit (the same K blocking),
-// for both layouts of A and B, N of 1, 20 and 32, rows that leave a ragged micro-panel, K over several blocks.
-void test_gemm_narrow_n_same_bits() {
+// sgemm picks AVX-512's 8 x 32 tile where it pads less than 6 x 64 (N = 1, 20, 784 here): its C must be the 6 x 64
+// tile's bit for bit (the same K blocking), for both layouts of A and B, rows that leave a ragged micro-panel, K over
+// several blocks.
+void test_gemm_tile_choice_same_bits() {
     using kiln::cpu::gemm_detail::avx512_kernels;
-    using kiln::cpu::gemm_detail::avx512_narrow_n_kernels;
+    using kiln::cpu::gemm_detail::avx512_small_m_kernels;
     const std::vector<const KernelSet*> sets = kernel_sets();
-    if (std::find(sets.begin(), sets.end(), &avx512_narrow_n_kernels()) == sets.end()) return;  // no AVX-512 here
+    if (std::find(sets.begin(), sets.end(), &avx512_kernels()) == sets.end()) return;  // no AVX-512 here
     for (int t = 0; t < 4; ++t)
-        for (int64_t n : {1, 20, 32}) {
+        for (int64_t n : {1, 20, 32, 784}) {
             const bool ta = t & 1, tb = t & 2;
             const int64_t m = 133, k = 2 * avx512_kernels().kc + 5, ldc = n + 3;
             const int64_t lda = ta ? m : k, ldb = tb ? k : n;
@@ -485,16 +485,16 @@ void test_gemm_narrow_n_same_bits() {
             std::vector<float> A((size_t)((ta ? k : m) * lda)), B((size_t)((tb ? n : k) * ldb));
             for (float& v : A) v = rng.next();
             for (float& v : B) v = rng.next();
-            std::vector<float> c_main((size_t)(m * ldc), 0.25f), c_narrow(c_main), c_public(c_main);
+            std::vector<float> c_wide((size_t)(m * ldc), 0.25f), c_narrow(c_wide), c_public(c_wide);
             kiln::cpu::gemm_detail::sgemm_using(avx512_kernels(), ta, tb, m, n, k, 1.5f, A.data(), lda, B.data(), ldb,
-                                                0.5f, c_main.data(), ldc);
-            kiln::cpu::gemm_detail::sgemm_using(avx512_narrow_n_kernels(), ta, tb, m, n, k, 1.5f, A.data(), lda,
+                                                0.5f, c_wide.data(), ldc);
+            kiln::cpu::gemm_detail::sgemm_using(avx512_small_m_kernels(), ta, tb, m, n, k, 1.5f, A.data(), lda,
                                                 B.data(), ldb, 0.5f, c_narrow.data(), ldc);
             kiln::cpu::sgemm(ta, tb, m, n, k, 1.5f, A.data(), lda, B.data(), ldb, 0.5f, c_public.data(), ldc);
             const std::string what = std::string("n=") + std::to_string(n) + (ta ? " transA" : "") + (tb ? " transB" : "");
-            check(std::memcmp(c_main.data(), c_narrow.data(), c_main.size() * sizeof(float)) == 0,
-                  what + ": the 12 x 32 tile gives the 6 x 64 tile's bits");
-            check(std::memcmp(c_main.data(), c_public.data(), c_main.size() * sizeof(float)) == 0,
+            check(std::memcmp(c_wide.data(), c_narrow.data(), c_wide.size() * sizeof(float)) == 0,
+                  what + ": the 8 x 32 tile gives the 6 x 64 tile's bits");
+            check(std::memcmp(c_wide.data(), c_public.data(), c_wide.size() * sizeof(float)) == 0,
                   what + ": sgemm gives the 6 x 64 tile's bits");
         }
 }
@@ -512,7 +512,7 @@ int main() {
     test_gemm_packed_b();
     test_gemm_shared_a();
     test_gemm_a_in_place_same_bits();
-    test_gemm_narrow_n_same_bits();
+    test_gemm_tile_choice_same_bits();
     std::printf("gemm_cpu: %d passed, %d failed\n", g_passed.load(), g_failed.load());
     return g_failed == 0 ? 0 : 1;
 }

@@ -175,7 +175,7 @@ struct Grid {
     int64_t tm, tn;
 };
 
-Grid pick_grid(const KernelSet& ks, int64_t m, int64_t n, int64_t k, int threads) {
+Grid pick_grid(const KernelSet& ks, int64_t m, int64_t n, int64_t k, int threads, double* cost_out = nullptr) {
     constexpr double kPackWeight = 16.0;
     const int64_t mpanels = ceil_div(m, ks.mr), npanels = ceil_div(n, ks.nr);
     Grid best{1, 1};
@@ -189,6 +189,7 @@ Grid pick_grid(const KernelSet& ks, int64_t m, int64_t n, int64_t k, int threads
         const double cost = double(rows) * double(cols) * double(k) + kPackWeight * pack;
         if (best_cost < 0.0 || cost < best_cost) best = {tm, tn}, best_cost = cost;
     }
+    if (cost_out) *cost_out = best_cost;
     return best;
 }
 
@@ -201,9 +202,12 @@ void split(int64_t total, int64_t unit, int64_t parts, int64_t i, int64_t* begin
     *len = std::min(e * unit, total) - *begin;
 }
 
+int threads_for(int64_t m, int64_t n, int64_t k) {
+    return double(m) * double(n) * double(k) < kMinParallelMacs ? 1 : num_threads();
+}
+
 void gemm_parallel(const KernelSet& ks, const Problem& p) {
-    const double macs = double(p.m) * double(p.n) * double(p.k);
-    const int threads = macs < kMinParallelMacs ? 1 : num_threads();
+    const int threads = threads_for(p.m, p.n, p.k);
     const Grid g = threads == 1 ? Grid{1, 1} : pick_grid(ks, p.m, p.n, p.k, threads);
     if (g.tm * g.tn == 1) return gemm_serial(ks, p);
     parallel_for(g.tm * g.tn, [&](int64_t begin, int64_t end) {
@@ -221,6 +225,22 @@ Problem make_problem(bool transA, bool transB, int64_t M, int64_t N, int64_t K, 
     const View a = transA ? View{A, 1, lda} : View{A, lda, 1};  // op(A)(i, k)
     const View b = transB ? View{B, 1, ldb} : View{B, ldb, 1};  // op(B)(k, j)
     return {a, b, C, ldc, M, N, K, alpha, beta};
+}
+
+// AVX-512 has two register tiles with the same K blocking, hence the same bits: 6 x 64, the faster where neither
+// pads, and 8 x 32, which pads less where N is not a multiple of 64 or M is small. N = 784 on two threads: each
+// thread's 392 columns pad to 448 with 6 x 64, to 416 with 8 x 32 (128 x 784 x 512: 600 -> 538 us); N = 20 pads to 64
+// or to 32 (128 x 20 x 256: 42 -> 21 us). A product takes the tile whose best grid costs least, 8 x 32's cost weighed
+// up by 4%, about what it lost where nothing pads (2048 x 512 x 512, 256^3; a 12 x 32 tile lost to 8 x 32 everywhere).
+const KernelSet& kernels_for(int64_t m, int64_t n, int64_t k) {
+    const KernelSet& wide = active();
+    if (&wide != &avx512_kernels()) return wide;
+    const KernelSet& narrow = avx512_small_m_kernels();
+    const int threads = threads_for(m, n, k);
+    double wide_cost = 0.0, narrow_cost = 0.0;
+    pick_grid(wide, m, n, k, threads, &wide_cost);
+    pick_grid(narrow, m, n, k, threads, &narrow_cost);
+    return narrow_cost * 1.04 < wide_cost ? narrow : wide;
 }
 
 }  // namespace
@@ -302,11 +322,8 @@ void sgemm_packed_b(int64_t M, float alpha, const float* A, int64_t lda, const P
 
 void sgemm(bool transA, bool transB, int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda,
            const float* B, int64_t ldb, float beta, float* C, int64_t ldc) {
-    // A product at most 32 columns wide takes AVX-512's 12 x 32 tile, which pads 20 columns to 32 where 6 x 64 padded
-    // them to 64. Only the K blocking decides the bits, and it is the same.
-    const gemm_detail::KernelSet* ks = &gemm_detail::active();
-    if (N <= 32 && ks == &gemm_detail::avx512_kernels()) ks = &gemm_detail::avx512_narrow_n_kernels();
-    gemm_detail::sgemm_using(*ks, transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
+    const gemm_detail::KernelSet& ks = gemm_detail::kernels_for(M, N, K);
+    gemm_detail::sgemm_using(ks, transA, transB, M, N, K, alpha, A, lda, B, ldb, beta, C, ldc);
 }
 
 void sgemm_shared_a(bool transA, int64_t M, int64_t K, float alpha, const float* A, int64_t lda, const SharedAPart* parts,

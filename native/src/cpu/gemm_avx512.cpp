@@ -30,14 +30,4 @@ const KernelSet& avx512_small_m_kernels() {
     return ks;
 }
 
-// 12 x 32 for products with few columns, N <= 32 (a VAE's 20-wide latent heads: x W^T into N = 20, and the weight and
-// input gradients of the layers around it), where 6 x 64 computes 64 columns for every 20 (more than two thirds of
-// its FMAs on zero padding) and 12 x 32 computes 32. 24 accumulators + 2 B + 1 broadcast = 27 zmm registers, as many
-// independent chains as 6 x 64 has. B costs 2 loads per 24 FMAs, as in 6 x 64 (4 per 24 there over twice the
-// columns); A's broadcasts, 12 per step, come from L1. The same kc as the main set: the same bits.
-const KernelSet& avx512_narrow_n_kernels() {
-    static const KernelSet ks = kernel_set<MicroTile<simd::Avx512, 12, 2>>("avx512", 12 * 171, 384, 384);
-    return ks;
-}
-
 }  // namespace kiln::cpu::gemm_detail

@@ -109,8 +109,8 @@ struct KernelSet {
 // Defined in gemm_avx512.cpp / gemm_avx2.cpp / gemm.cpp; the driver calls an ISA's set only after
 // checking at runtime that the CPU has that ISA.
 const KernelSet& avx512_kernels();
-const KernelSet& avx512_small_m_kernels();  // taller tile for M <= 16, same kc (PackedB's rows hint)
-const KernelSet& avx512_narrow_n_kernels();  // narrower tile for N <= 32, same kc (sgemm picks it by N)
+// 8 x 32, the same kc: PackedB's tile for M <= 16, and sgemm's where it pads less than 6 x 64 (see sgemm in gemm.cpp)
+const KernelSet& avx512_small_m_kernels();
 const KernelSet& avx2_kernels();
 const KernelSet& baseline_kernels();
 
